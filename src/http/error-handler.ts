@@ -50,5 +50,6 @@ function validationDetail(error: FastifyError): string {
     first.instancePath.replace(/^\//, '').replace(/\//g, '.')
   if (!field) return `Invalid ${where === 'body' ? 'request body' : where}: ${first.message ?? 'is not valid'}`
   if (params.additionalProperty) return `Unknown ${part} "${field}"`
+  if (Array.isArray(params.allowedValues)) return `Invalid ${part} "${field}": must be one of ${params.allowedValues.join(', ')}`
   return `Invalid ${part} "${field}": ${first.message ?? 'is not valid'}`
 }

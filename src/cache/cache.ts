@@ -1,0 +1,545 @@
+import type { InvalidationMessage } from './bus.js'
+import type { Clock } from './clock.js'
+import { messageOf, serialize, StoredEntry, type CacheEntry, type CacheRead } from './entry.js'
+import type { FlightCoordinator } from './flight.js'
+import { hitLoggerOf, type CacheLogger } from './logger.js'
+import type { MemoryLayer, MemoryLru } from './memory.js'
+import { REFRESH_JITTER, resolvePolicy, type CacheDeclaration, type CachePolicy } from './policy.js'
+import type { SharedHit, SharedLayer } from './shared.js'
+import { Flight, KeySlot, type FlightResult, type SlotOwner } from './slot.js'
+import { CacheCounters, LoadTimeRing, percentiles, type CacheStats } from './stats.js'
+
+/** What a cache gets from its registry. */
+export interface CacheContext {
+  readonly clock: Clock
+  readonly memory: MemoryLayer
+  readonly shared: SharedLayer | undefined
+  readonly coordinator: FlightCoordinator
+  readonly random: () => number
+  readonly logger: CacheLogger | undefined
+  readonly defaults: Partial<CachePolicy> | undefined
+  readonly publish: (message: InvalidationMessage) => Promise<void>
+}
+
+export interface ReloadResult {
+  readonly name: string
+  readonly ok: boolean
+  /** Keys reloaded. */
+  readonly keys: number
+  /** The first failure, when not ok. */
+  readonly error?: string
+}
+
+type LoadMode = 'read' | 'refresh' | 'reload'
+
+/**
+ * One declared cache. The read path, top to bottom: memory (`peek`) → single flight per key →
+ * shared layer → loader (through the cluster's flight coordinator) → on failure the last good
+ * value, kept `maxStaleMs` past its TTL.
+ */
+export class Cache<V, A = void> implements SlotOwner {
+  readonly name: string
+  /** The key, or for a keyed cache the prefix of its keys. */
+  readonly key: string
+  readonly ttlMs: number
+  readonly policy: CachePolicy
+  readonly keyed: boolean
+  /** Whether values go to (and come from) the registry's shared layer. */
+  readonly usesSharedLayer: boolean
+  /** Live raw counters; read, never write. */
+  readonly counters = new CacheCounters()
+
+  private readonly clock: Clock
+  private readonly lru: MemoryLru
+  private readonly memory: MemoryLayer
+  private readonly shared: SharedLayer | undefined
+  private readonly context: CacheContext
+  private readonly keyOf: ((args: A) => string) | undefined
+  private readonly loader: (args: A, signal: AbortSignal) => Promise<V> | V
+  private readonly warmArgs: readonly A[]
+  private readonly refreshAfterMs: number
+  private readonly keepMs: number
+  private readonly logger: CacheLogger | undefined
+  private readonly hitLogger: CacheLogger | undefined
+  private readonly slots = new Map<string, KeySlot<V>>()
+  private readonly loadTimes = new LoadTimeRing()
+  /** Loader calls in flight, each with the function that abandons it. */
+  private readonly activeLoads = new Set<(error: Error) => void>()
+  private lastFetchedAt: number | null = null
+  private lastError: string | null = null
+  private closed = false
+
+  constructor(declaration: CacheDeclaration<V, A>, context: CacheContext) {
+    this.policy = resolvePolicy(declaration, context.defaults)
+    this.name = declaration.name
+    this.key = declaration.key
+    this.ttlMs = declaration.ttlMs
+    this.keyed = declaration.keyOf !== undefined
+    this.keyOf = declaration.keyOf
+    this.loader = declaration.load
+    this.warmArgs = declaration.warmArgs ?? []
+    this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
+    this.keepMs = this.ttlMs + this.policy.maxStaleMs
+    this.context = context
+    this.clock = context.clock
+    this.memory = context.memory
+    this.lru = context.memory.lru
+    this.shared = this.policy.shared ? context.shared : undefined
+    this.usesSharedLayer = this.shared !== undefined
+    this.logger = context.logger
+    this.hitLogger = hitLoggerOf(context.logger)
+  }
+
+  /** The full key of an entry: `key`, or `key:keyOf(args)` for a keyed cache. */
+  keyFor(args: A): string {
+    return this.keyOf === undefined ? this.key : `${this.key}:${this.keyOf(args)}`
+  }
+
+  /**
+   * The hot path: the fresh in-memory entry (counting a hit and marking demand), or undefined,
+   * counting nothing: follow with `read`. Allocates nothing on a hit of an argument-less cache.
+   */
+  peek(args: A): CacheEntry<V> | undefined {
+    const entry = this.lru.get(this.keyOf === undefined ? this.key : this.keyFor(args)) as StoredEntry<V> | undefined
+    if (entry === undefined) return undefined
+    const now = this.clock.now()
+    const age = now - entry.loadedAt
+    if (age >= this.ttlMs) return undefined
+    this.counters.hits++
+    entry.slot.lastReadAt = now
+    if (age >= this.refreshAfterMs) this.refreshOnRead(entry.slot, now)
+    if (this.hitLogger !== undefined) this.hitLogger.debug({ cache: this.name, key: entry.slot.key, ageMs: age }, 'cache hit')
+    return entry
+  }
+
+  /** The full read: memory, then single flight over the shared layer and the loader. */
+  read(args: A): Promise<CacheRead<V>> {
+    const entry = this.peek(args) as StoredEntry<V> | undefined
+    return entry !== undefined ? entry.hitRead : this.readThrough(args)
+  }
+
+  /** Age of an entry on the cache's clock. */
+  ageMs(entry: CacheEntry<V>): number {
+    return Math.max(0, this.clock.now() - entry.loadedAt)
+  }
+
+  private async readThrough(args: A): Promise<CacheRead<V>> {
+    const key = this.keyFor(args)
+    const now = this.clock.now()
+    const slot = this.slotFor(key, args)
+    slot.lastReadAt = now
+    if (slot.flight !== undefined) {
+      this.counters.coalesced++
+      return this.answer(await slot.flight.promise, 'coalesced')
+    }
+    if (now < slot.backoffUntil) {
+      this.counters.misses++
+      const kept = this.keptEntry(key, now)
+      if (kept === undefined) throw slot.lastError
+      return this.serveStale(kept, slot.lastError)
+    }
+    this.logger?.info({ cache: this.name, key }, 'cache miss')
+    const result = await this.startFlight(slot, args, 'read').promise
+    if (result.source === 'shared') {
+      this.counters.hits++
+      return { entry: result.entry, outcome: 'hit' }
+    }
+    this.counters.misses++
+    return this.answer(result, 'miss')
+  }
+
+  private answer(result: FlightResult<V>, outcome: 'miss' | 'coalesced'): CacheRead<V> {
+    if (result.source === 'failed') throw result.error
+    if (result.source === 'stale') return this.serveStale(result.entry, result.error)
+    return { entry: result.entry, outcome }
+  }
+
+  private serveStale(entry: StoredEntry<V>, error: unknown): CacheRead<V> {
+    this.counters.staleServes++
+    this.logger?.info(
+      { cache: this.name, key: entry.slot.key, ageMs: this.ageMs(entry), error: messageOf(error) },
+      'cache served stale',
+    )
+    return { entry, outcome: 'stale', error }
+  }
+
+  private startFlight(slot: KeySlot<V>, args: A, mode: LoadMode): Flight<V> {
+    const flight = new Flight<V>()
+    slot.flight = flight
+    flight.promise = this.runFlight(slot, flight, args, mode)
+    return flight
+  }
+
+  private async runFlight(slot: KeySlot<V>, flight: Flight<V>, args: A, mode: LoadMode): Promise<FlightResult<V>> {
+    let result: FlightResult<V>
+    let staleShared: SharedHit | undefined
+    try {
+      const found = mode === 'reload' ? undefined : await this.sharedGet(slot.key)
+      const freshFor = mode === 'refresh' ? this.refreshAfterMs : this.ttlMs
+      const adopted = found !== undefined && found.ageMs < freshFor ? this.adopt(slot, found) : undefined
+      if (adopted !== undefined) {
+        result = { source: 'shared', entry: adopted }
+      } else {
+        if (found !== undefined && found.ageMs < this.keepMs) staleShared = found
+        result = { source: 'loader', entry: await this.loadOnce(slot, args) }
+      }
+    } catch (error) {
+      const kept = this.lastGood(slot, staleShared)
+      result = kept !== undefined ? { source: 'stale', entry: kept, error } : { source: 'failed', entry: undefined, error }
+    }
+    if (slot.flight === flight) slot.flight = undefined
+    this.schedule(slot, this.lru.peek(slot.key) as StoredEntry<V> | undefined)
+    return result
+  }
+
+  private async loadOnce(slot: KeySlot<V>, args: A): Promise<StoredEntry<V>> {
+    const loaded = await this.context.coordinator.run(slot.key, () => this.load(slot, args))
+    if (loaded !== undefined) return loaded
+    // Another instance ran the load; its value is in the shared layer unless that load failed.
+    const found = await this.sharedGet(slot.key)
+    return (found !== undefined && found.ageMs < this.ttlMs ? this.adopt(slot, found) : undefined) ?? this.load(slot, args)
+  }
+
+  private async load(slot: KeySlot<V>, args: A): Promise<StoredEntry<V>> {
+    const started = this.clock.now()
+    this.counters.loads++
+    let entry: StoredEntry<V>
+    try {
+      const value = await this.callLoader(args, slot.key)
+      entry = new StoredEntry(value, serialize(value, `cache ${this.name} (${slot.key})`), this.clock.now(), this.clock.wallNow(), slot)
+    } catch (error) {
+      this.loadTimes.record(this.clock.now() - started)
+      this.loadFailed(slot, error)
+      throw error
+    }
+    this.loadTimes.record(this.clock.now() - started)
+    slot.failures = 0
+    slot.backoffUntil = -Infinity
+    slot.lastError = undefined
+    this.lastFetchedAt = entry.fetchedAt
+    this.lastError = null
+    if (!slot.retired) {
+      this.store(slot, entry)
+      await this.shared
+        ?.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, this.policy.maxStaleMs)
+        .catch(() => undefined)
+    }
+    return entry
+  }
+
+  /** Calls the loader; a call that outlives `loadTimeoutMs` (or the registry) fails and is aborted. */
+  private callLoader(args: A, key: string): Promise<V> {
+    const controller = new AbortController()
+    return new Promise<V>((resolve, reject) => {
+      const abandon = (error: Error): void => {
+        settled()
+        controller.abort(error)
+        reject(error)
+      }
+      const settled = (): void => {
+        this.clock.clearTimer(timer)
+        this.activeLoads.delete(abandon)
+      }
+      const timeoutMs = this.policy.loadTimeoutMs
+      const timer = this.clock.setTimer(
+        () => abandon(new Error(`cache ${this.name} (${key}): the loader did not finish within ${timeoutMs} ms`)),
+        timeoutMs,
+      )
+      this.activeLoads.add(abandon)
+      let pending: Promise<V>
+      try {
+        pending = Promise.resolve(this.loader(args, controller.signal))
+      } catch (error) {
+        pending = Promise.reject(error)
+      }
+      pending.then(
+        (value) => {
+          settled()
+          resolve(value)
+        },
+        (error: unknown) => {
+          settled()
+          reject(error)
+        },
+      )
+    })
+  }
+
+  private loadFailed(slot: KeySlot<V>, error: unknown): void {
+    this.counters.loadErrors++
+    slot.failures++
+    const stepMs = Math.min(this.policy.backoffBaseMs * 2 ** (slot.failures - 1), this.policy.backoffMaxMs)
+    slot.backoffUntil = this.clock.now() + stepMs
+    slot.lastError = error
+    this.lastError = messageOf(error)
+    this.logger?.info(
+      { cache: this.name, key: slot.key, error: this.lastError, failures: slot.failures, retryInMs: stepMs },
+      'cache loader failed',
+    )
+  }
+
+  /** A value from the shared layer, aged as the shared layer says; undefined if its JSON is corrupt. */
+  private adopt(slot: KeySlot<V>, found: SharedHit): StoredEntry<V> | undefined {
+    let value: V
+    try {
+      value = JSON.parse(found.json) as V
+    } catch {
+      return undefined
+    }
+    const entry = new StoredEntry(value, found.json, this.clock.now() - found.ageMs, found.fetchedAt, slot)
+    this.counters.sharedHits++
+    if (!slot.retired) this.store(slot, entry)
+    return entry
+  }
+
+  /** The younger of the kept memory value and the shared layer's stale value, if any. */
+  private lastGood(slot: KeySlot<V>, staleShared: SharedHit | undefined): StoredEntry<V> | undefined {
+    const now = this.clock.now()
+    const kept = slot.retired ? undefined : this.keptEntry(slot.key, now)
+    if (staleShared === undefined || (kept !== undefined && now - kept.loadedAt <= staleShared.ageMs)) return kept
+    return this.adopt(slot, staleShared) ?? kept
+  }
+
+  private async sharedGet(key: string): Promise<SharedHit | undefined> {
+    if (this.shared === undefined) return undefined
+    try {
+      return await this.shared.get(key)
+    } catch {
+      return undefined
+    }
+  }
+
+  private store(slot: KeySlot<V>, entry: StoredEntry<V>): void {
+    if (!this.memory.fits(entry.bytes)) {
+      this.counters.oversized++
+      this.lru.delete(slot.key)
+      slot.refreshAt = Infinity
+      this.logger?.info(
+        { cache: this.name, key: slot.key, bytes: entry.bytes, maxBytes: this.memory.maxBytes },
+        'cache value exceeds the memory budget; not held',
+      )
+      return
+    }
+    this.lru.set(slot.key, entry as StoredEntry<unknown>)
+    this.counters.entries++
+    this.counters.bytes += entry.bytes
+    slot.refreshAt =
+      this.refreshAfterMs === Infinity
+        ? Infinity
+        : entry.loadedAt + this.refreshAfterMs - this.context.random() * REFRESH_JITTER * this.ttlMs
+  }
+
+  /** @internal memory layer callback */
+  onRemoved(entry: StoredEntry<unknown>, evicted: boolean): void {
+    this.counters.entries--
+    this.counters.bytes -= entry.bytes
+    if (!evicted) return
+    this.counters.evictions++
+    const slot = entry.slot as KeySlot<V>
+    if (this.slots.get(slot.key) === slot) {
+      slot.refreshAt = Infinity
+      this.schedule(slot, undefined)
+    }
+  }
+
+  /** The held value (fresh or expired) while it may still be served stale. */
+  private keptEntry(key: string, now: number): StoredEntry<V> | undefined {
+    const entry = this.lru.peek(key) as StoredEntry<V> | undefined
+    return entry !== undefined && now - entry.loadedAt < this.keepMs ? entry : undefined
+  }
+
+  private slotFor(key: string, args: A): KeySlot<V> {
+    let slot = this.slots.get(key)
+    if (slot === undefined) {
+      slot = new KeySlot<V>(key, args, this)
+      this.slots.set(key, slot)
+    }
+    return slot
+  }
+
+  // Refresh-ahead and expiry. One timer per key wakes at the next thing due: the refresh point
+  // (or the end of backoff when a refresh is due), else the end of the stale window; a key with
+  // nothing held but a failure history is forgotten once its backoff is long over.
+
+  private schedule(slot: KeySlot<V>, entry: StoredEntry<V> | undefined): void {
+    if (slot.timer !== undefined) {
+      this.clock.clearTimer(slot.timer)
+      slot.timer = undefined
+    }
+    if (slot.retired || this.closed) return
+    const now = this.clock.now()
+    let at: number
+    if (entry !== undefined) {
+      const dropAt = entry.loadedAt + this.keepMs
+      at = slot.flight === undefined && slot.refreshAt < dropAt ? Math.min(dropAt, Math.max(slot.refreshAt, slot.backoffUntil)) : dropAt
+    } else if (slot.flight !== undefined) {
+      return
+    } else if (slot.failures > 0 && now < slot.backoffUntil + this.policy.backoffMaxMs) {
+      at = slot.backoffUntil + this.policy.backoffMaxMs
+    } else {
+      this.slots.delete(slot.key)
+      return
+    }
+    slot.timer = this.clock.setTimer(() => this.onTimer(slot), at - now)
+  }
+
+  private onTimer(slot: KeySlot<V>): void {
+    slot.timer = undefined
+    if (slot.retired || this.closed) return
+    const now = this.clock.now()
+    let entry = this.lru.peek(slot.key) as StoredEntry<V> | undefined
+    if (entry !== undefined && now - entry.loadedAt >= this.keepMs) {
+      this.lru.delete(slot.key)
+      entry = undefined
+    }
+    if (entry !== undefined && slot.flight === undefined && now >= slot.refreshAt && now >= slot.backoffUntil) {
+      if (now - slot.lastReadAt <= this.policy.idleWindowMs) {
+        this.startRefresh(slot)
+        return
+      }
+      // Idle: let the value age out; a read past the refresh point revives refreshing.
+      slot.refreshAt = Infinity
+    }
+    this.schedule(slot, entry)
+  }
+
+  /** A read past the refresh point of a key whose timer found it idle refreshes it now. */
+  private refreshOnRead(slot: KeySlot<V>, now: number): void {
+    if (slot.refreshAt === Infinity && slot.flight === undefined && now >= slot.backoffUntil && !slot.retired && !this.closed) {
+      this.startRefresh(slot)
+    }
+  }
+
+  private startRefresh(slot: KeySlot<V>): void {
+    this.counters.refreshes++
+    this.logger?.info({ cache: this.name, key: slot.key }, 'cache refresh')
+    this.startFlight(slot, slot.args as A, 'refresh')
+  }
+
+  // Clears, reloads, stats.
+
+  /**
+   * Force-reloads every key held (or the argument-less key, or `warmArgs`, when none is),
+   * skipping the shared layer and any backoff; joins a load already in flight.
+   */
+  async reload(): Promise<ReloadResult> {
+    const targets: Array<{ key: string; args: A }> = []
+    for (const slot of this.slots.values()) {
+      if (this.lru.peek(slot.key) !== undefined) targets.push({ key: slot.key, args: slot.args as A })
+    }
+    if (targets.length === 0) {
+      const argsList = this.keyed ? this.warmArgs : [undefined as A]
+      for (const args of argsList) targets.push({ key: this.keyFor(args), args })
+    }
+    const results = await Promise.all(targets.map(({ key, args }) => this.reloadKey(key, args)))
+    const failure = results.find((result) => result.source === 'stale' || result.source === 'failed')
+    return failure === undefined
+      ? { name: this.name, ok: true, keys: targets.length }
+      : { name: this.name, ok: false, keys: targets.length, error: messageOf(failure.error) }
+  }
+
+  private reloadKey(key: string, args: A): Promise<FlightResult<V>> {
+    const slot = this.slotFor(key, args)
+    if (slot.flight !== undefined) return slot.flight.promise
+    this.counters.refreshes++
+    this.logger?.info({ cache: this.name, key }, 'cache reload')
+    return this.startFlight(slot, args, 'reload').promise
+  }
+
+  /** Drops every key here, in the shared layer and (through the bus) on every instance. */
+  async clear(): Promise<boolean> {
+    this.dropAll()
+    const [, cleared] = await Promise.all([this.context.publish({ type: 'clear', name: this.name }), this.clearShared()])
+    return cleared
+  }
+
+  /** @internal drops the cache's keys from the shared layer; false without one or on trouble */
+  async clearShared(): Promise<boolean> {
+    if (this.shared === undefined) return false
+    const [deleted, cleared] = await Promise.all([
+      this.shared.delete([this.key]).catch(() => false),
+      this.keyed ? this.shared.clear(`${this.key}:`).catch(() => false) : true,
+    ])
+    return deleted && cleared
+  }
+
+  /** Drops one key here, in the shared layer and on every instance. */
+  async invalidate(args: A): Promise<boolean> {
+    const key = this.keyFor(args)
+    this.dropKey(key)
+    const [, deleted] = await Promise.all([
+      this.context.publish({ type: 'invalidate', name: this.name, key }),
+      this.shared?.delete([key]).catch(() => false),
+    ])
+    return deleted === true
+  }
+
+  /** @internal a clear received from the bus, or the local part of `clear` */
+  dropAll(): void {
+    for (const slot of this.slots.values()) this.retire(slot)
+    this.slots.clear()
+  }
+
+  /** @internal */
+  dropKey(key: string): void {
+    const slot = this.slots.get(key)
+    if (slot === undefined) return
+    this.retire(slot)
+    this.slots.delete(key)
+  }
+
+  private retire(slot: KeySlot<V>): void {
+    slot.retired = true
+    if (slot.timer !== undefined) this.clock.clearTimer(slot.timer)
+    slot.timer = undefined
+    this.lru.delete(slot.key)
+  }
+
+  /** @internal stops timers and aborts loads in flight; values stay readable */
+  close(): void {
+    this.closed = true
+    for (const slot of this.slots.values()) {
+      if (slot.timer !== undefined) this.clock.clearTimer(slot.timer)
+      slot.timer = undefined
+    }
+    for (const abandon of [...this.activeLoads]) abandon(new Error(`cache ${this.name}: the registry was closed`))
+  }
+
+  /** The durations (ms) of the last 1024 loader calls, for percentiles across instances. */
+  loadTimesMs(): number[] {
+    return this.loadTimes.values()
+  }
+
+  /** Zeroes the history counters and load times; entries and bytes are state and stay. */
+  resetStats(): void {
+    const { entries, bytes } = this.counters
+    Object.assign(this.counters, new CacheCounters(), { entries, bytes })
+    this.loadTimes.clear()
+  }
+
+  stats(): CacheStats {
+    const c = this.counters
+    const requests = c.hits + c.misses + c.coalesced
+    const now = this.clock.now()
+    let ageMs: number | null = null
+    for (const slot of this.slots.values()) {
+      const entry = this.lru.peek(slot.key)
+      if (entry !== undefined && (ageMs === null || now - entry.loadedAt < ageMs)) ageMs = Math.max(0, now - entry.loadedAt)
+    }
+    return {
+      ...c,
+      name: this.name,
+      key: this.key,
+      ttlMs: this.ttlMs,
+      maxStaleMs: this.policy.maxStaleMs,
+      refreshAhead: this.policy.refreshAhead,
+      shared: this.usesSharedLayer,
+      requests,
+      hitRate: requests === 0 ? 0 : c.hits / requests,
+      loadMs: percentiles(this.loadTimes.values()),
+      lastFetchedAt: this.lastFetchedAt,
+      lastError: this.lastError,
+      ageMs,
+    }
+  }
+}

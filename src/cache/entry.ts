@@ -1,0 +1,69 @@
+import { hash } from 'node:crypto'
+import type { KeySlot } from './slot.js'
+
+/** What a read did: served fresh, loaded, served a stale value, or waited on another read's load. */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'coalesced'
+
+/** One cached value, immutable once stored. */
+export interface CacheEntry<V> {
+  readonly value: V
+  /** The value serialized once, at fill: answer with this, never serialize again. */
+  readonly json: string
+  /** A strong ETag (quoted) computed from `json`. */
+  readonly etag: string
+  /** Monotonic ms when the value entered (in the past for a value taken from the shared layer). */
+  readonly loadedAt: number
+  /** Epoch ms of the upstream fetch, for display. */
+  readonly fetchedAt: number
+  /** UTF-8 bytes of `json`: what the memory budget counts. */
+  readonly bytes: number
+}
+
+export interface CacheRead<V> {
+  readonly entry: CacheEntry<V>
+  readonly outcome: CacheOutcome
+  /** Why a stale value was served. */
+  readonly error?: unknown
+}
+
+/** The object the memory layer holds: a `CacheEntry` plus what the hot path needs beside it. */
+export class StoredEntry<V> implements CacheEntry<V> {
+  /** The answer of `read()` on a hit, made once so that a hit allocates nothing. */
+  readonly hitRead: Promise<CacheRead<V>>
+
+  constructor(
+    readonly value: V,
+    readonly json: string,
+    readonly loadedAt: number,
+    readonly fetchedAt: number,
+    /** @internal the key's state, reached from the entry so that a hit needs one lookup */
+    readonly slot: KeySlot<V>,
+    readonly etag = etagOf(json),
+    readonly bytes = Buffer.byteLength(json),
+  ) {
+    this.hitRead = Promise.resolve(Object.freeze({ entry: this, outcome: 'hit' as const }))
+    Object.freeze(this)
+  }
+}
+
+export function etagOf(json: string): string {
+  return `"${hash('sha1', json, 'base64url')}"`
+}
+
+/** Serializes a loaded value; a value without a JSON form is the loader's error. */
+export function serialize(value: unknown, what: string): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch (error) {
+    throw new Error(`${what}: the loaded value cannot be serialized to JSON (${messageOf(error)})`)
+  }
+  if (json === undefined) {
+    throw new Error(`${what}: the loader returned ${typeof value}, which has no JSON form`)
+  }
+  return json
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

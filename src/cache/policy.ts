@@ -1,0 +1,85 @@
+/** How a cache behaves around its TTL. Every knob can be set per registry (`defaults`) and per declaration. */
+export interface CachePolicy {
+  /** How long past its TTL a value is kept to be served when the loader fails. Default 1 h. */
+  readonly maxStaleMs: number
+  /** Fraction of the TTL at which a value in demand is reloaded in the background. Default 0.8. */
+  readonly refreshAheadAt: number
+  /** A key is in demand while it was read within this window. Default 60 s. */
+  readonly idleWindowMs: number
+  /** Background refresh at all; off for caches the app recomputes on its own schedule. Default true. */
+  readonly refreshAhead: boolean
+  /** Use the registry's shared layer (Redis). Default true. */
+  readonly shared: boolean
+  /** A loader call that takes longer fails (and its signal aborts). Default 30 s. */
+  readonly loadTimeoutMs: number
+  /** First backoff step after a failed load; doubles per consecutive failure. Default 1 s. */
+  readonly backoffBaseMs: number
+  /** Largest backoff step. Default 30 s. */
+  readonly backoffMaxMs: number
+}
+
+export const defaultPolicy: CachePolicy = Object.freeze({
+  maxStaleMs: 3_600_000,
+  refreshAheadAt: 0.8,
+  idleWindowMs: 60_000,
+  refreshAhead: true,
+  shared: true,
+  loadTimeoutMs: 30_000,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 30_000,
+})
+
+/** Refresh-ahead fires up to this fraction of the TTL early, so that caches do not reload in step. */
+export const REFRESH_JITTER = 0.05
+
+/** One cache, declared once. `A` is the loader's argument (`void` for a cache of one key). */
+export interface CacheDeclaration<V, A = void> extends Partial<CachePolicy> {
+  /** The name in stats, clears and logs: `plex_sessions`. */
+  readonly name: string
+  /** The key (and the prefix of keyed entries): `plex:sessions`. Never put a secret in it. */
+  readonly key: string
+  readonly ttlMs: number
+  /** For a keyed cache: the suffix of an entry's key, `key + ':' + keyOf(args)`. */
+  readonly keyOf?: (args: A) => string
+  /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
+  readonly load: (args: A, signal: AbortSignal) => Promise<V> | V
+  /** For a keyed cache: what `reload` loads when no key is held. */
+  readonly warmArgs?: readonly A[]
+}
+
+export function resolvePolicy(
+  declaration: Partial<CachePolicy> & { readonly name: string; readonly key: string; readonly ttlMs: number },
+  defaults: Partial<CachePolicy> | undefined,
+): CachePolicy {
+  const pick = <K extends keyof CachePolicy>(knob: K): CachePolicy[K] =>
+    declaration[knob] ?? defaults?.[knob] ?? defaultPolicy[knob]
+  const policy: CachePolicy = Object.freeze({
+    maxStaleMs: pick('maxStaleMs'),
+    refreshAheadAt: pick('refreshAheadAt'),
+    idleWindowMs: pick('idleWindowMs'),
+    refreshAhead: pick('refreshAhead'),
+    shared: pick('shared'),
+    loadTimeoutMs: pick('loadTimeoutMs'),
+    backoffBaseMs: pick('backoffBaseMs'),
+    backoffMaxMs: pick('backoffMaxMs'),
+  })
+  const what = `cache "${declaration.name}"`
+  if (!declaration.name) throw new Error('a cache declaration needs a name')
+  if (!declaration.key) throw new Error(`${what}: key is empty; give the key it is stored under, e.g. "plex:sessions"`)
+  requireMs(what, 'ttlMs', declaration.ttlMs, false)
+  requireMs(what, 'maxStaleMs', policy.maxStaleMs, true)
+  requireMs(what, 'idleWindowMs', policy.idleWindowMs, true)
+  requireMs(what, 'loadTimeoutMs', policy.loadTimeoutMs, false)
+  requireMs(what, 'backoffBaseMs', policy.backoffBaseMs, false)
+  requireMs(what, 'backoffMaxMs', policy.backoffMaxMs, false)
+  if (!(policy.refreshAheadAt > 0 && policy.refreshAheadAt <= 1)) {
+    throw new Error(`${what}: refreshAheadAt ${policy.refreshAheadAt} is not a fraction of the TTL in (0, 1]`)
+  }
+  return policy
+}
+
+function requireMs(what: string, knob: string, ms: number, zeroAllowed: boolean): void {
+  if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !zeroAllowed)) {
+    throw new Error(`${what}: ${knob} ${ms} is not a ${zeroAllowed ? 'non-negative' : 'positive'} finite number of ms`)
+  }
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto'
+import { noopBus, type InvalidationBus, type InvalidationMessage } from './bus.js'
+import { Cache, type CacheContext, type ReloadResult } from './cache.js'
+import { systemClock, type Clock } from './clock.js'
+import { messageOf } from './entry.js'
+import { localFlights, type FlightCoordinator } from './flight.js'
+import type { CacheLogger } from './logger.js'
+import { MemoryLayer } from './memory.js'
+import type { CacheDeclaration, CachePolicy } from './policy.js'
+import type { SharedLayer } from './shared.js'
+import type { CacheStats } from './stats.js'
+
+export interface CacheRegistryOptions {
+  /** Default `systemClock`. */
+  readonly clock?: Clock
+  /** The memory budget shared by every cache of the registry. Default 64 MiB. */
+  readonly maxBytes?: number
+  /** Policy for every cache that does not set its own. */
+  readonly defaults?: Partial<CachePolicy>
+  readonly logger?: CacheLogger
+  /** The second tier (Redis). Default none. */
+  readonly shared?: SharedLayer
+  /** Cross-instance single flight. Default: every load runs here. */
+  readonly coordinator?: FlightCoordinator
+  /** Clears and invalidations to and from other instances. Default: none. */
+  readonly bus?: InvalidationBus
+  /** Source of refresh-ahead jitter, in [0, 1). Default `Math.random`. */
+  readonly random?: () => number
+}
+
+export interface ClearResult {
+  readonly cleared: readonly string[]
+  /** The shared layer confirmed the clear (false without a shared layer). */
+  readonly sharedCleared: boolean
+}
+
+/** A cache of any value and argument, as the registry lists it. */
+export type AnyCache = Cache<unknown, unknown>
+
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+/** Every cache of the service, declared once; clears, reloads and stats go through here. */
+export class CacheRegistry {
+  /** Tells this registry's bus messages from other instances'. */
+  readonly origin = randomUUID()
+  private readonly caches = new Map<string, AnyCache>()
+  private readonly context: CacheContext
+  private readonly bus: InvalidationBus
+  private readonly unsubscribe: () => void
+  private closed = false
+
+  constructor(options: CacheRegistryOptions = {}) {
+    this.bus = options.bus ?? noopBus
+    const logger = options.logger
+    this.context = {
+      clock: options.clock ?? systemClock,
+      memory: new MemoryLayer(options.maxBytes ?? DEFAULT_MAX_BYTES),
+      shared: options.shared,
+      coordinator: options.coordinator ?? localFlights,
+      random: options.random ?? Math.random,
+      logger,
+      defaults: options.defaults,
+      publish: async (message) => {
+        try {
+          await this.bus.publish({ ...message, origin: this.origin })
+        } catch (error) {
+          logger?.warn({ error: messageOf(error), type: message.type }, 'cache invalidation not published')
+        }
+      },
+    }
+    this.unsubscribe = this.bus.subscribe((message) => this.receive(message))
+  }
+
+  define<V, A = void>(declaration: CacheDeclaration<V, A>): Cache<V, A> {
+    if (this.closed) throw new Error(`cache "${declaration.name}" declared after the registry was closed`)
+    if (this.caches.has(declaration.name)) throw new Error(`cache "${declaration.name}" is declared twice`)
+    for (const other of this.caches.values()) {
+      if (other.key === declaration.key) {
+        throw new Error(`cache "${declaration.name}": key "${declaration.key}" is already used by cache "${other.name}"`)
+      }
+    }
+    const cache = new Cache<V, A>(declaration, this.context)
+    this.caches.set(cache.name, cache as unknown as AnyCache)
+    return cache
+  }
+
+  /** Every cache, in declaration order. */
+  list(): AnyCache[] {
+    return [...this.caches.values()]
+  }
+
+  get(name: string): AnyCache | undefined {
+    return this.caches.get(name)
+  }
+
+  stats(): CacheStats[] {
+    return this.list().map((cache) => cache.stats())
+  }
+
+  resetStats(): void {
+    for (const cache of this.caches.values()) cache.resetStats()
+  }
+
+  async clear(name: string): Promise<ClearResult> {
+    const cache = this.require(name)
+    return { cleared: [name], sharedCleared: await cache.clear() }
+  }
+
+  async clearAll(): Promise<ClearResult> {
+    const caches = this.list()
+    for (const cache of caches) cache.dropAll()
+    await this.context.publish({ type: 'clear-all' })
+    const sharing = caches.filter((cache) => cache.usesSharedLayer)
+    const confirmed = await Promise.all(sharing.map((cache) => cache.clearShared()))
+    return { cleared: caches.map((cache) => cache.name), sharedCleared: sharing.length > 0 && confirmed.every(Boolean) }
+  }
+
+  /** Drops one key (`args`) of a cache, or all of a keyed cache when `args` is omitted. */
+  async invalidate(name: string, args?: unknown): Promise<boolean> {
+    const cache = this.require(name)
+    if (args === undefined && cache.keyed) return cache.clear()
+    return cache.invalidate(args)
+  }
+
+  reload(name: string): Promise<ReloadResult> {
+    return this.require(name).reload()
+  }
+
+  reloadAll(): Promise<ReloadResult[]> {
+    return Promise.all(this.list().map((cache) => cache.reload()))
+  }
+
+  /** Stops every timer, aborts loads in flight and leaves the bus. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.unsubscribe()
+    for (const cache of this.caches.values()) cache.close()
+  }
+
+  private receive(message: InvalidationMessage): void {
+    if (message.origin === this.origin) return
+    if (message.type === 'clear-all') {
+      for (const cache of this.caches.values()) cache.dropAll()
+    } else if (message.type === 'clear') {
+      this.caches.get(message.name)?.dropAll()
+    } else {
+      this.caches.get(message.name)?.dropKey(message.key)
+    }
+  }
+
+  private require(name: string): AnyCache {
+    const cache = this.caches.get(name)
+    if (cache === undefined) {
+      throw new Error(`no cache named "${name}"; the registry has: ${[...this.caches.keys()].join(', ') || 'none'}`)
+    }
+    return cache
+  }
+}
+
+export function createCacheRegistry(options: CacheRegistryOptions = {}): CacheRegistry {
+  return new CacheRegistry(options)
+}

@@ -1,0 +1,43 @@
+import type { TimerHandle } from './clock.js'
+import type { StoredEntry } from './entry.js'
+
+/** The outcome of one load of one key, shared by every reader that waited on it. */
+export type FlightResult<V> =
+  | { readonly source: 'shared' | 'loader'; readonly entry: StoredEntry<V>; readonly error?: undefined }
+  | { readonly source: 'stale'; readonly entry: StoredEntry<V>; readonly error: unknown }
+  | { readonly source: 'failed'; readonly entry: undefined; readonly error: unknown }
+
+/** A load in progress; its promise never rejects (failures are a `FlightResult`). */
+export class Flight<V> {
+  promise!: Promise<FlightResult<V>>
+}
+
+export interface SlotOwner {
+  /** Called by the memory layer when an entry leaves it (replaced, deleted or evicted). */
+  onRemoved(entry: StoredEntry<unknown>, evicted: boolean): void
+}
+
+/**
+ * The state of one key beside its value: load in flight, backoff, refresh timer, demand.
+ * A clear retires the slot; a load writes back only into a slot that is still current, so a
+ * load that started before a clear never stores its result.
+ */
+export class KeySlot<V> {
+  flight: Flight<V> | undefined = undefined
+  timer: TimerHandle | undefined = undefined
+  /** Monotonic ms of the last read (peek or read): the demand that refresh-ahead needs. */
+  lastReadAt = -Infinity
+  /** Monotonic ms when the held value is due for refresh-ahead; Infinity when none is due. */
+  refreshAt = Infinity
+  failures = 0
+  backoffUntil = -Infinity
+  lastError: unknown = undefined
+  retired = false
+
+  constructor(
+    readonly key: string,
+    /** The arguments the key was first read with, for refreshes and reloads. */
+    readonly args: unknown,
+    readonly owner: SlotOwner,
+  ) {}
+}

@@ -1,0 +1,94 @@
+/**
+ * The raw counters of one cache: plain integers, bumped on the hot path, summable across
+ * instances. `entries` and `bytes` are state (what is held now); the rest is history since
+ * start or the last `resetStats()`.
+ */
+export class CacheCounters {
+  /** Reads answered with a fresh value without waiting on the upstream. */
+  hits = 0
+  /** Reads that found no fresh value and started a load, or were refused during backoff. */
+  misses = 0
+  /** Reads that found a load of their key in flight and waited on it. */
+  coalesced = 0
+  /** Reads answered with an expired value because the upstream failed (subset of misses + coalesced). */
+  staleServes = 0
+  /** Values taken from the shared layer instead of the loader. */
+  sharedHits = 0
+  /** Loads started without a waiting reader: refresh-ahead and reload. */
+  refreshes = 0
+  /** Loader calls. */
+  loads = 0
+  /** Loader calls that failed (threw, timed out, or returned a value without JSON). */
+  loadErrors = 0
+  /** Entries pushed out by the byte budget. */
+  evictions = 0
+  /** Values not held because they alone exceed the byte budget. */
+  oversized = 0
+  /** Entries held in memory (fresh or kept for stale serving). */
+  entries = 0
+  /** Bytes held in memory (UTF-8 JSON). */
+  bytes = 0
+}
+
+export type CounterValues = { -readonly [K in keyof CacheCounters]: number }
+
+const RING_SIZE = 1024
+
+/** The durations of the last 1024 loader calls. */
+export class LoadTimeRing {
+  private readonly samples = new Float64Array(RING_SIZE)
+  private next = 0
+  private count = 0
+
+  record(ms: number): void {
+    this.samples[this.next] = ms
+    this.next = (this.next + 1) % RING_SIZE
+    if (this.count < RING_SIZE) this.count++
+  }
+
+  values(): number[] {
+    return Array.from(this.samples.subarray(0, this.count))
+  }
+
+  clear(): void {
+    this.next = 0
+    this.count = 0
+  }
+}
+
+export interface LoadPercentiles {
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly samples: number
+}
+
+/** Nearest-rank percentiles; also for samples merged from several instances. */
+export function percentiles(samples: readonly number[]): LoadPercentiles | null {
+  if (samples.length === 0) return null
+  const sorted = Float64Array.from(samples).sort()
+  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0
+  return { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), samples: sorted.length }
+}
+
+/** A snapshot of one cache, computed when asked. */
+export interface CacheStats extends CounterValues {
+  readonly name: string
+  readonly key: string
+  readonly ttlMs: number
+  readonly maxStaleMs: number
+  readonly refreshAhead: boolean
+  readonly shared: boolean
+  /** hits + misses + coalesced */
+  readonly requests: number
+  /** hits / requests, 0 without requests */
+  readonly hitRate: number
+  /** Loader latency over the last 1024 calls, null before the first. */
+  readonly loadMs: LoadPercentiles | null
+  /** Epoch ms of the last successful upstream fetch. */
+  readonly lastFetchedAt: number | null
+  /** The last loader error, cleared by the next success. */
+  readonly lastError: string | null
+  /** Age of the youngest value held, null when nothing is held. */
+  readonly ageMs: number | null
+}

@@ -1,0 +1,236 @@
+import { z } from 'zod'
+
+/**
+ * Every setting of the service, read once from environment variables (SPEC §1 and §4).
+ * Durations arrive in seconds and are kept in milliseconds, with the unit in the name.
+ */
+export interface Config {
+  readonly host: string
+  readonly port: number
+  /** Allowed browser origins; `['*']` allows any. */
+  readonly corsOrigins: readonly string[]
+  readonly logLevel: LogLevel
+  /** A file path, or `:memory:`. */
+  readonly databasePath: string
+  readonly auth: {
+    readonly enabled: boolean
+    readonly username: string
+    readonly password: string
+  }
+  readonly plex: {
+    /** Without a trailing slash; null when not configured. */
+    readonly serverUrl: string | null
+    readonly token: string | null
+    readonly serverName: string
+    /** plex.tv base URL, configurable so tests can point it at the simulator. */
+    readonly plexTvUrl: string
+  }
+  readonly redis: {
+    /** REDIS_ENABLED=true or a REDIS_URL. */
+    readonly enabled: boolean
+    /** When set, it wins over host/port/db/password. */
+    readonly url: string | null
+    readonly host: string
+    readonly port: number
+    readonly db: number
+    readonly password: string | null
+    readonly keyPrefix: string
+  }
+  readonly cache: {
+    readonly ttlMs: {
+      readonly activities: number
+      readonly sessions: number
+      readonly watchHistory: number
+      readonly stats: number
+      readonly liveStats: number
+      readonly recentMedia: number
+      readonly libraries: number
+      readonly usersCount: number
+    }
+    readonly maxStaleMs: number
+    /** Fraction of the TTL after which an in-demand entry is reloaded in the background. */
+    readonly warmThreshold: number
+    readonly warmIdleMs: number
+    readonly maxBytes: number
+  }
+  readonly jobs: {
+    readonly statsRefreshMs: number
+    readonly watchHistorySyncMs: number
+    readonly monitorIntervalMs: number
+    /** How long one service check may take before it counts as a problem. */
+    readonly monitorTimeoutMs: number
+    /** How many services are checked at once. */
+    readonly monitorConcurrency: number
+  }
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+/** A bad setting: its message is one line naming the variable, the value and what is allowed. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** What a variable accepts: a zod schema over the raw text, and the words for the error. */
+interface Rule<T> {
+  readonly schema: z.ZodType<T, string>
+  readonly allowed: string
+}
+
+const rule = <T>(schema: z.ZodType<T, string>, allowed: string): Rule<T> => ({ schema, allowed })
+
+const digits = z.string().regex(/^\d+$/).transform(Number)
+const number = z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)$/).transform(Number)
+
+const positiveSeconds = rule(digits.pipe(z.number().int().min(1).max(31_536_000)), 'a number of seconds (a positive integer)')
+const nonNegativeSeconds = rule(digits.pipe(z.number().int().min(0).max(31_536_000)), 'a number of seconds (an integer >= 0)')
+const positiveInteger = (max: number) => rule(digits.pipe(z.number().int().min(1).max(max)), `a positive integer up to ${max}`)
+const port = rule(digits.pipe(z.number().int().min(0).max(65_535)), 'a TCP port (an integer from 0 to 65535)')
+const fraction = rule(number.pipe(z.number().gt(0).max(1)), 'a number greater than 0 and at most 1 (like 0.8)')
+const bool = rule(
+  z.string().toLowerCase().pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])).transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+  'true or false',
+)
+const text = rule(z.string(), 'any text')
+const nonEmptyText = rule(z.string().trim().min(1), 'a non-empty text')
+const httpUrl = rule(
+  z.string().trim().refine(isHttpUrl).transform((v) => v.replace(/\/+$/, '')),
+  'an http(s) URL (like http://192.168.1.10:32400)',
+)
+const redisUrl = rule(z.string().trim().refine((v) => /^rediss?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)), 'a redis:// or rediss:// URL')
+const logLevel = rule(
+  z.string().trim().toLowerCase().transform((v) => (v === 'warning' ? 'warn' : v)).pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  'one of fatal, error, warn, info, debug, trace, silent',
+)
+const corsOrigins = rule(
+  z.string().transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '')).refine((list) => list.every(isOriginOrStar)),
+  'a comma-separated list of origins (like http://localhost:3000) or *',
+)
+
+function canParseUrl(value: string): boolean {
+  try {
+    new URL(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!canParseUrl(value)) return false
+  const url = new URL(value)
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+}
+
+function isOriginOrStar(value: string): boolean {
+  return value === '*' || (isHttpUrl(value) && new URL(value).origin === value)
+}
+
+/** How a rejected value is echoed: secrets never, URLs without their password. */
+type Shown = 'plain' | 'secret' | 'url'
+
+function show(value: string, shown: Shown): string {
+  if (shown === 'secret') return '***'
+  if (shown === 'url') return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(x-plex-token=)[^&#]*/gi, '$1***')
+  return value
+}
+
+class EnvReader {
+  readonly problems: string[] = []
+
+  constructor(private readonly env: Env) {}
+
+  /** The raw value, or undefined when unset or blank (compose files often leave `VAR=`). */
+  raw(name: string): string | undefined {
+    const value = this.env[name]
+    return value === undefined || value.trim() === '' ? undefined : value
+  }
+
+  read<T>(name: string, r: Rule<T>, fallback: T, shown: Shown = 'plain'): T {
+    const value = this.raw(name)
+    if (value === undefined) return fallback
+    const parsed = r.schema.safeParse(value)
+    if (parsed.success) return parsed.data
+    this.problems.push(`${name}="${show(value, shown)}" is not ${r.allowed}`)
+    return fallback
+  }
+}
+
+const MiB = 1024 * 1024
+const ms = (seconds: number) => seconds * 1000
+
+/** Parses the environment (default `process.env`) into a frozen Config, or throws one ConfigError. */
+export function loadConfig(env: Env = process.env): Config {
+  const e = new EnvReader(env)
+
+  const redisUrlValue = e.read('REDIS_URL', redisUrl, null as string | null, 'url')
+  const auth = {
+    enabled: e.read('ENABLE_AUTH', bool, false),
+    username: e.read('AUTH_USERNAME', nonEmptyText, ''),
+    password: e.read('AUTH_PASSWORD', text, '', 'secret'),
+  }
+
+  const config: Config = {
+    host: e.read('HOST', nonEmptyText, '0.0.0.0'),
+    port: e.read('PORT', port, 8000),
+    corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
+    logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
+    databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
+    auth,
+    plex: {
+      serverUrl: e.read('PLEX_SERVER_URL', httpUrl, null as string | null, 'url'),
+      token: e.read('PLEX_SERVER_TOKEN', text, null as string | null, 'secret'),
+      serverName: e.read('PLEX_SERVER_NAME', nonEmptyText, 'Plex Server'),
+      plexTvUrl: e.read('PLEX_TV_URL', httpUrl, 'https://plex.tv', 'url'),
+    },
+    redis: {
+      enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null,
+      url: redisUrlValue,
+      host: e.read('REDIS_HOST', nonEmptyText, 'localhost'),
+      port: e.read('REDIS_PORT', port, 6379),
+      db: e.read('REDIS_DB', rule(digits.pipe(z.number().int().min(0).max(1000)), 'a Redis database number (an integer >= 0)'), 0),
+      password: e.read('REDIS_PASSWORD', text, null as string | null, 'secret'),
+      keyPrefix: e.read('REDIS_KEY_PREFIX', nonEmptyText, 'komandorr:'),
+    },
+    cache: {
+      ttlMs: {
+        activities: ms(e.read('CACHE_ACTIVITIES_TTL', positiveSeconds, 5)),
+        sessions: ms(e.read('CACHE_SESSIONS_TTL', positiveSeconds, 10)),
+        watchHistory: ms(e.read('CACHE_WATCH_HISTORY_TTL', positiveSeconds, 300)),
+        stats: ms(e.read('CACHE_STATS_TTL', positiveSeconds, 60)),
+        liveStats: ms(e.read('CACHE_LIVE_STATS_TTL', positiveSeconds, 30)),
+        recentMedia: ms(e.read('CACHE_RECENT_MEDIA_TTL', positiveSeconds, 300)),
+        libraries: ms(e.read('CACHE_LIBRARY_TTL', positiveSeconds, 300)),
+        usersCount: ms(e.read('CACHE_USERS_COUNT_TTL', positiveSeconds, 300)),
+      },
+      maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
+      warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
+      warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
+      maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
+    },
+    jobs: {
+      statsRefreshMs: ms(e.read('STATS_REFRESH_INTERVAL', positiveSeconds, 60)),
+      watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),
+      monitorIntervalMs: ms(e.read('MONITOR_INTERVAL', positiveSeconds, 30)),
+      monitorTimeoutMs: ms(e.read('MONITOR_TIMEOUT', positiveSeconds, 10)),
+      monitorConcurrency: e.read('MONITOR_CONCURRENCY', positiveInteger(64), 8),
+    },
+  }
+
+  if (auth.enabled && e.problems.length === 0 && (auth.username === '' || auth.password === '')) {
+    const missing = [auth.username === '' && 'AUTH_USERNAME', auth.password === '' && 'AUTH_PASSWORD'].filter(Boolean).join(' and ')
+    e.problems.push(`ENABLE_AUTH="${e.raw('ENABLE_AUTH') ?? ''}" needs ${missing} to be set`)
+  }
+  if (e.problems.length > 0) throw new ConfigError(e.problems.join('; '))
+  return deepFreeze(config)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

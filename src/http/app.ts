@@ -1,0 +1,81 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Runtime } from '../runtime.js'
+import { installAuth } from './auth.js'
+import { installErrorHandling } from './error-handler.js'
+import { routeModules } from './routes/index.js'
+import { validatorCompiler } from './validation.js'
+
+export const BODY_LIMIT_BYTES = 1024 * 1024
+
+/** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
+export function buildApp(runtime: Runtime): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: runtime.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    logController: new QuietRequestLog(),
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance
+
+  app.setValidatorCompiler(validatorCompiler)
+  installErrorHandling(app)
+  acceptEmptyJsonBodies(app)
+  installCors(app, runtime.config.corsOrigins)
+  installAuth(app, runtime.config.auth)
+
+  for (const register of routeModules) register(app, runtime)
+  return app
+}
+
+/**
+ * Dashboards poll every few seconds, and Komandorr's frontend polls paths this service does not
+ * have: per-request lines (404s included) go to debug, one per request, not info.
+ */
+class QuietRequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) return super.requestCompleted(error, request, reply)
+    request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
+  }
+
+  override routeNotFound(request: FastifyRequest): void {
+    request.log.debug({ method: request.method, url: request.url }, 'no such route')
+  }
+}
+
+/**
+ * Komandorr's frontend sends `Content-Type: application/json` on every call, bodiless ones
+ * included (`POST /services/{id}/check`, `DELETE`): an empty body is no body, not bad JSON.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined)
+    parseJson(request, body as string, done)
+  })
+}
+
+const CORS_EXPOSED = 'X-Cache, Age, ETag'
+
+/** The few CORS headers a browser needs, for the origins in CORS_ORIGINS (`*` for any). */
+function installCors(app: FastifyInstance, origins: readonly string[]): void {
+  if (origins.length === 0) return
+  const anyOrigin = origins.includes('*')
+  const allowed = new Set(origins)
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin
+    if (origin === undefined) return
+    if (!anyOrigin) reply.header('vary', 'Origin')
+    if (!anyOrigin && !allowed.has(origin)) return
+    reply.header('access-control-allow-origin', anyOrigin ? '*' : origin)
+    if (!anyOrigin) reply.header('access-control-allow-credentials', 'true')
+    reply.header('access-control-expose-headers', CORS_EXPOSED)
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+      reply.header('access-control-allow-methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS')
+      reply.header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? 'Authorization, Content-Type')
+      reply.header('access-control-max-age', '600')
+      return reply.code(204).send()
+    }
+  })
+}

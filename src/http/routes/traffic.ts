@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify'
+import type { Runtime } from '../../runtime.js'
+import { notFound } from '../http-error.js'
+
+const rate = { type: 'number', minimum: 0 } as const
+const counter = { type: 'number', minimum: 0 } as const
+
+// Extra fields are ignored rather than refused: agents in the field are upgraded one at a time.
+const updateBodySchema = {
+  type: 'object',
+  required: ['service_id', 'bandwidth_up', 'bandwidth_down', 'total_up', 'total_down'],
+  properties: {
+    service_id: { type: 'string', minLength: 1, maxLength: 100 },
+    bandwidth_up: rate,
+    bandwidth_down: rate,
+    total_up: counter,
+    total_down: counter,
+    max_bandwidth: { type: ['number', 'null'], minimum: 0 },
+    cpu_percent: { type: ['number', 'null'], minimum: 0 },
+    memory_percent: { type: ['number', 'null'], minimum: 0, maximum: 100 },
+  },
+} as const
+
+interface UpdateBody {
+  service_id: string
+  bandwidth_up: number
+  bandwidth_down: number
+  total_up: number
+  total_down: number
+  max_bandwidth?: number | null
+  cpu_percent?: number | null
+  memory_percent?: number | null
+}
+
+export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
+  // Komandorr's traffic agent posts here every few seconds (MB/s rates, cumulative GB counters).
+  app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema: { body: updateBodySchema } }, async (request) => {
+    const body = request.body
+    if (!runtime.repos.services.get(body.service_id)) {
+      throw notFound(`Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`)
+    }
+    runtime.traffic.record({
+      serviceId: body.service_id,
+      bandwidthUp: body.bandwidth_up,
+      bandwidthDown: body.bandwidth_down,
+      totalUp: body.total_up,
+      totalDown: body.total_down,
+      maxBandwidth: body.max_bandwidth,
+      cpuPercent: body.cpu_percent,
+      memoryPercent: body.memory_percent,
+    })
+    return { status: 'success', message: 'Traffic data updated' }
+  })
+}

@@ -1,0 +1,28 @@
+import { isPlexError } from '../plex/errors.js'
+import { HttpError } from './http-error.js'
+
+/**
+ * A failed load with no stale value to fall back on becomes a clear 502/503, never a cached
+ * lie. Komandorr's frontend shows `message` where it exists, so Plex routes carry both; the
+ * route adds its own empty-list fields (`error: true, activities: []`) through `extra`.
+ */
+export function upstreamError(error: unknown, what: string, extra: Record<string, unknown> = {}): HttpError {
+  const detail = upstreamDetail(error, what)
+  const status = isPlexError(error) && (error.kind === 'timeout' || error.kind === 'unreachable') ? 503 : 502
+  return new HttpError(status, detail, { message: detail, ...extra })
+}
+
+function upstreamDetail(error: unknown, what: string): string {
+  if (!isPlexError(error)) {
+    return `Could not load ${what}: ${error instanceof Error ? error.message : String(error)}`
+  }
+  switch (error.kind) {
+    case 'auth':
+      return `Could not load ${what}: Plex answered 401, the configured token is not accepted; set a valid one in PLEX_SERVER_TOKEN or through POST /api/plex/config`
+    case 'timeout':
+    case 'unreachable':
+      return `Could not load ${what}: ${error.message}; no cached copy is available yet, retry when Plex is back`
+    default:
+      return `Could not load ${what}: ${error.message}`
+  }
+}

@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { closeDatabase } from './db/index.js'
+import { buildApp } from './http/app.js'
+import { createRuntime, type Runtime } from './runtime.js'
+
+/** SIGTERM to exit: docker's default grace period is 10 s, ours is half of it. */
+const SHUTDOWN_DEADLINE_MS = 5_000
+
+function fail(message: string): never {
+  console.error(`komandorr-cache: ${message}`)
+  process.exit(1)
+}
+
+function readConfig(): Config {
+  // Real environment variables win over the file (loadEnvFile never overrides them).
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message)
+    throw error
+  }
+}
+
+function openRuntime(config: Config): Runtime {
+  try {
+    return createRuntime(config)
+  } catch (error) {
+    fail((error as Error).message)
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig()
+  const runtime = openRuntime(config)
+  const { logger } = runtime
+  const app = buildApp(runtime)
+
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception: exiting')
+    closeDatabase(runtime.db)
+    process.exit(1)
+  })
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
+
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    await runtime.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') fail(`PORT ${config.port} is already in use on HOST ${config.host}: stop the other process or set another PORT`)
+    if (code === 'EADDRNOTAVAIL') fail(`HOST "${config.host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`)
+    fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
+  }
+  logger.info({ host: config.host, port: config.port, database: config.databasePath }, 'komandorr-cache is listening')
+  if (config.plex.serverUrl === null) {
+    logger.warn(
+      'Plex is not configured: set PLEX_SERVER_URL and PLEX_SERVER_TOKEN (in the environment or .env), or run `npm run demo` to try the service against a simulated Plex. Services, traffic and health work meanwhile.',
+    )
+  }
+  runtime.startJobs()
+
+  let shuttingDown = false
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      logger.warn({ signal }, 'second signal: exiting without waiting')
+      closeDatabase(runtime.db)
+      process.exit(1)
+    }
+    shuttingDown = true
+    logger.info({ signal }, 'shutting down: finishing in-flight requests')
+    const deadline = setTimeout(() => {
+      logger.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting anyway`)
+      closeDatabase(runtime.db)
+      process.exit(1)
+    }, SHUTDOWN_DEADLINE_MS - 250)
+    deadline.unref()
+    // Stop taking requests and stop the jobs together; the database closes only after both.
+    Promise.all([app.close(), runtime.stopJobs()])
+      .then(() => runtime.close())
+      .then(() => {
+        logger.info('stopped')
+        process.exit(0)
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        closeDatabase(runtime.db)
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+}
+
+await main()

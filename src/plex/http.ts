@@ -1,0 +1,108 @@
+// One place that talks HTTP to Plex: headers, the deadline, the caller's AbortSignal, and the
+// mapping of every failure to a PlexError. The token travels as a header; it is added to a URL only
+// for plex.tv (which documents it in the query), and no error text ever includes a URL's query.
+import { Fields } from './coerce.js'
+import {
+  PlexAbortedError,
+  PlexAuthError,
+  PlexError,
+  PlexHttpError,
+  PlexResponseError,
+  PlexTimeoutError,
+  PlexUnreachableError,
+  errorCode,
+  sanitizedCause,
+} from './errors.js'
+import { xmlToPlexJson } from './xml.js'
+
+export interface PlexHttpConfig {
+  token: string
+  timeoutMs: number
+  /** X-Plex-* identification headers plus any extra headers; the token is added per request. */
+  headers: Record<string, string>
+}
+
+export interface PlexRequest {
+  url: URL
+  /** How errors name the request: the path, never the query. */
+  endpoint: string
+  headers?: Record<string, string>
+  signal?: AbortSignal
+  /** False for third-party hosts (image URLs outside the PMS): the token is not sent to them. */
+  withToken?: boolean
+}
+
+/** `host:port` for error messages, with the scheme's default port spelled out. */
+export function hostPort(url: URL): string {
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  return `${url.hostname}:${port}`
+}
+
+export class PlexHttp {
+  constructor(private readonly config: PlexHttpConfig) {}
+
+  /**
+   * Sends a GET and hands the response to `consume` while the deadline and the caller's signal
+   * still apply (a body can hang as well as the headers). Redirects are not followed, so the
+   * token header never reaches another host.
+   */
+  async send<T>(req: PlexRequest, consume: (res: Response) => Promise<T>): Promise<T> {
+    const { endpoint, signal } = req
+    if (signal?.aborted) throw new PlexAbortedError(endpoint)
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, this.config.timeoutMs)
+    const onCallerAbort = () => controller.abort()
+    signal?.addEventListener('abort', onCallerAbort, { once: true })
+    try {
+      const headers: Record<string, string> = { ...this.config.headers, ...req.headers }
+      if (req.withToken !== false) headers['X-Plex-Token'] = this.config.token
+      const res = await fetch(req.url, { headers, signal: controller.signal, redirect: 'manual' })
+      return await consume(res)
+    } catch (err) {
+      if (err instanceof PlexError) throw err
+      if (signal?.aborted) throw new PlexAbortedError(endpoint)
+      if (timedOut) throw new PlexTimeoutError(endpoint, this.config.timeoutMs)
+      const cause = (err as { cause?: unknown }).cause ?? err
+      throw new PlexUnreachableError(endpoint, hostPort(req.url), errorCode(cause), sanitizedCause(cause, this.config.token))
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onCallerAbort)
+    }
+  }
+
+  /** GET a PMS-style container (JSON, or XML converted to the JSON shape). */
+  async container(req: PlexRequest, containerKey = 'MediaContainer'): Promise<{ mc: Fields; headers: Headers }> {
+    return this.send(req, async (res) => {
+      await rejectFailure(res, req.endpoint)
+      const text = await res.text()
+      const body = parseBody(text, res.headers.get('content-type') ?? '', req.endpoint)
+      return { mc: Fields.root(req.endpoint, body, containerKey), headers: res.headers }
+    })
+  }
+}
+
+/** Throws the PlexError for a non-2xx answer (after discarding its body). */
+export async function rejectFailure(res: Response, endpoint: string): Promise<void> {
+  if (res.status >= 200 && res.status < 300) return
+  await res.body?.cancel().catch(() => {})
+  if (res.status === 401) throw new PlexAuthError(endpoint)
+  throw new PlexHttpError(endpoint, res.status, res.statusText)
+}
+
+function parseBody(text: string, contentType: string, endpoint: string): unknown {
+  const looksJson = /json/i.test(contentType) || (!/xml|html/i.test(contentType) && /^\s*[{[]/.test(text))
+  if (looksJson) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      throw new PlexResponseError(endpoint, `the reply is not valid JSON (${text.length} bytes, ${contentType || 'no content-type'})`)
+    }
+  }
+  const xml = text.trimStart().startsWith('<') ? xmlToPlexJson(text) : undefined
+  if (!xml) throw new PlexResponseError(endpoint, `the reply is neither JSON nor XML (${contentType || 'no content-type'})`)
+  return xml
+}

@@ -1,0 +1,26 @@
+export { createPlexClient, PLEX_CLIENT_VERSION } from './client.js'
+export type { HistoryQuery, PlexClient, PlexClientOptions, SectionItemsQuery } from './client.js'
+export {
+  PlexAbortedError,
+  PlexAuthError,
+  PlexError,
+  PlexHttpError,
+  PlexResponseError,
+  PlexTimeoutError,
+  PlexUnreachableError,
+  isPlexError,
+  redactToken,
+} from './errors.js'
+export type { PlexErrorKind } from './errors.js'
+export * from './types.js'
+export { createNotificationListener, NotificationListener } from './notifications.js'
+export type { NotificationEvents, NotificationListenerOptions, NotificationLogger, NotificationTransport } from './notifications.js'
+export type {
+  ActivityNotification,
+  PlayingNotification,
+  StatusNotification,
+  TimelineEntry,
+  TranscodeSessionNotification,
+} from './notification-frames.js'
+export { backoffDelay } from './backoff.js'
+export type { BackoffOptions } from './backoff.js'

@@ -1,0 +1,133 @@
+import type { Config } from './config.js'
+import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
+import { createLogger, LogSecrets, type Logger } from './logger.js'
+import type { ServiceCheck } from './services/check.js'
+import { ServiceMonitor } from './services/monitor.js'
+import { systemClock, type Scheduler, type WallClock } from './services/scheduler.js'
+import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
+
+/** Work that runs in the background while the server listens (monitor, stats, history sync). */
+export interface BackgroundJob {
+  readonly name: string
+  start(): void
+  /** Clears timers and settles in-flight work; must finish quickly (shutdown has 5 s in all). */
+  stop(): Promise<void>
+}
+
+export type HealthValue = string | Readonly<Record<string, unknown>>
+
+/** What `/api/health` reports beside the database; later layers replace these with live probes. */
+export interface HealthProbes {
+  redis: () => HealthValue
+  plex: () => HealthValue
+}
+
+export interface RuntimeOptions {
+  /** Defaults to a pino logger at config.logLevel on stdout. */
+  readonly logger?: Logger
+  readonly logSecrets?: LogSecrets
+  readonly clock?: WallClock
+  /** Timers of the background jobs (tests drive rounds with their own). */
+  readonly scheduler?: Scheduler
+  /** How the monitor checks a URL (tests may count or slow it). */
+  readonly serviceCheck?: ServiceCheck
+}
+
+/** The composition root: one object holding config, logger, database and background jobs. */
+export interface Runtime {
+  readonly config: Config
+  readonly logger: Logger
+  /** Add any secret learnt at run time (e.g. a Plex token set through the API): logs hide it. */
+  readonly logSecrets: LogSecrets
+  readonly clock: WallClock
+  readonly db: Db
+  readonly repos: Repos
+  readonly monitor: ServiceMonitor
+  readonly traffic: TrafficLog
+  readonly jobs: readonly BackgroundJob[]
+  readonly health: HealthProbes
+  addJob(job: BackgroundJob): void
+  /** Runs on close(), after the jobs stopped and before the database closes, newest first. */
+  onClose(cleanup: () => void | Promise<void>): void
+  startJobs(): void
+  stopJobs(): Promise<void>
+  /** Stops the jobs, runs the cleanups, closes the database. Idempotent. */
+  close(): Promise<void>
+}
+
+export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+  const logSecrets = options.logSecrets ?? new LogSecrets()
+  for (const secret of [config.plex.token, config.auth.password, config.redis.password]) logSecrets.add(secret)
+  const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: logSecrets })
+  const clock = options.clock ?? systemClock
+
+  const db = openDatabase(config.databasePath)
+  const repos = createRepos(db)
+  const monitor = new ServiceMonitor({
+    services: repos.services,
+    intervalMs: config.jobs.monitorIntervalMs,
+    timeoutMs: config.jobs.monitorTimeoutMs,
+    concurrency: config.jobs.monitorConcurrency,
+    clock,
+    scheduler: options.scheduler,
+    check: options.serviceCheck,
+    logger: logger.child({ job: 'service-monitor' }),
+  })
+  const traffic = createTrafficLog({ repo: repos.traffic, clock })
+
+  const jobs: BackgroundJob[] = [monitor]
+  const cleanups: Array<() => void | Promise<void>> = []
+  let jobsStarted = false
+  let closing: Promise<void> | undefined
+
+  const stopJobs = async (): Promise<void> => {
+    jobsStarted = false
+    const results = await Promise.allSettled(jobs.map((job) => job.stop()))
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') logger.warn({ err: result.reason, job: jobs[i]!.name }, 'background job did not stop cleanly')
+    })
+  }
+
+  return {
+    config,
+    logger,
+    logSecrets,
+    clock,
+    db,
+    repos,
+    monitor,
+    traffic,
+    jobs,
+    health: {
+      redis: () => (config.redis.enabled ? 'not_connected' : 'disabled'),
+      plex: () => (config.plex.serverUrl ? 'configured' : 'not_configured'),
+    },
+    addJob(job) {
+      jobs.push(job)
+      if (jobsStarted) job.start()
+    },
+    onClose(cleanup) {
+      cleanups.push(cleanup)
+    },
+    startJobs() {
+      if (jobsStarted) return
+      jobsStarted = true
+      for (const job of jobs) job.start()
+    },
+    stopJobs,
+    close() {
+      closing ??= (async () => {
+        await stopJobs()
+        for (const cleanup of [...cleanups].reverse()) {
+          try {
+            await cleanup()
+          } catch (error) {
+            logger.warn({ err: error }, 'a cleanup failed during shutdown')
+          }
+        }
+        closeDatabase(db)
+      })()
+      return closing
+    },
+  }
+}

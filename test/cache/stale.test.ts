@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CacheRegistry } from '../../src/cache/index.js'
+import { setup, Upstream } from './helpers.js'
+
+let registry: CacheRegistry
+afterEach(() => registry.close())
+
+const TTL = 10_000
+const MAX_STALE = 120_000
+
+function sessionsWith(upstream: Upstream, overrides: { maxStaleMs?: number } = {}) {
+  return registry.define({
+    name: 'plex_sessions',
+    key: 'plex:sessions',
+    ttlMs: TTL,
+    maxStaleMs: MAX_STALE,
+    refreshAhead: false,
+    ...overrides,
+    load: upstream.load,
+  })
+}
+
+describe('stale on error with backoff', () => {
+  it('serves the last good value while the loader is down and calls it once per backoff step', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    const sessions = sessionsWith(upstream)
+    await sessions.read()
+    upstream.failing = new Error('Plex answered 503')
+
+    await clock.advance(TTL)
+    const first = await sessions.read()
+    expect(first).toMatchObject({ outcome: 'stale', error: upstream.failing })
+    expect(first.entry.value).toEqual({ version: 1 })
+    expect(upstream.calls).toBe(2)
+
+    // Steps double from 1 s and stop growing at 30 s.
+    for (const stepMs of [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]) {
+      const calls = upstream.calls
+      await clock.advance(stepMs - 1)
+      expect((await sessions.read()).outcome).toBe('stale')
+      expect(upstream.calls, `no call before the ${stepMs} ms step passes`).toBe(calls)
+      await clock.advance(1)
+      expect((await sessions.read()).outcome).toBe('stale')
+      expect(upstream.calls, `one call once the ${stepMs} ms step passed`).toBe(calls + 1)
+    }
+    expect(sessions.counters.loadErrors).toBe(8)
+  })
+
+  it('fails once the value is older than TTL + maxStale, then serves fresh values when the loader is back', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    const sessions = sessionsWith(upstream)
+    await sessions.read()
+    upstream.failing = new Error('Plex answered 503')
+
+    await clock.advance(TTL + MAX_STALE - 1)
+    expect((await sessions.read()).outcome).toBe('stale')
+    await clock.advance(1)
+    await expect(sessions.read()).rejects.toBe(upstream.failing)
+    expect(sessions.counters.entries).toBe(0)
+
+    upstream.failing = undefined
+    await clock.advance(30_000)
+    const back = await sessions.read()
+    expect(back.outcome).toBe('miss')
+    expect(back.entry.value).toEqual({ version: upstream.calls })
+    expect(sessions.ageMs(back.entry)).toBe(0)
+  })
+
+  it('during backoff without a stale value rejects with the last error and does not call the loader', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    upstream.failing = new Error('Plex answered 503')
+    const sessions = sessionsWith(upstream)
+
+    await expect(sessions.read()).rejects.toBe(upstream.failing)
+    await clock.advance(999)
+    await expect(sessions.read()).rejects.toBe(upstream.failing)
+    expect(upstream.calls).toBe(1)
+    await clock.advance(1)
+    await expect(sessions.read()).rejects.toBe(upstream.failing)
+    expect(upstream.calls).toBe(2)
+  })
+
+  it('never stores an error as a value', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    upstream.failing = new Error('Plex answered 503')
+    const sessions = sessionsWith(upstream)
+    await expect(sessions.read()).rejects.toThrow('503')
+    expect(sessions.peek()).toBeUndefined()
+    expect(sessions.counters).toMatchObject({ entries: 0, bytes: 0 })
+
+    upstream.failing = undefined
+    await clock.advance(1_000)
+    expect(await sessions.read()).toMatchObject({ outcome: 'miss', entry: { value: { version: 2 } } })
+  })
+
+  it('a success resets the backoff to its first step', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    upstream.failing = new Error('down')
+    const sessions = sessionsWith(upstream)
+    await expect(sessions.read()).rejects.toThrow('down')
+    await clock.advance(1_000)
+    await expect(sessions.read()).rejects.toThrow('down')
+    upstream.failing = undefined
+    await clock.advance(2_000)
+    await sessions.read()
+    upstream.failing = new Error('down again')
+    await clock.advance(TTL)
+    expect((await sessions.read()).outcome).toBe('stale')
+    const calls = upstream.calls
+    await clock.advance(1_000)
+    await sessions.read()
+    expect(upstream.calls).toBe(calls + 1)
+  })
+
+  it('a loader that hangs fails after loadTimeoutMs, with its signal aborted, and stale is served', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: TTL,
+      refreshAhead: false,
+      loadTimeoutMs: 5_000,
+      load: upstream.load,
+    })
+    await sessions.read()
+    await clock.advance(TTL)
+    upstream.gate = { promise: new Promise(() => {}), resolve() {}, reject() {} }
+    const read = sessions.read()
+    await clock.advance(4_999)
+    expect(upstream.signals[1]?.aborted).toBe(false)
+    await clock.advance(1)
+    const result = await read
+    expect(result.outcome).toBe('stale')
+    expect(String(result.error)).toContain('did not finish within 5000 ms')
+    expect(upstream.signals[1]?.aborted).toBe(true)
+    expect(sessions.counters.loadErrors).toBe(1)
+  })
+})
