@@ -38,17 +38,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const clock = new SimClock(opts.startTime, opts.speed, opts.monotonicNow)
   const world: World = { opts, machineIdentifier, version: PMS_VERSION, library, history, people, clock }
   const hub = new NotificationHub()
-  const live = new LiveState(world, opts.liveSessions, (n) => hub.publish(n))
+  const live = new LiveState(world, opts.liveSessions, hub)
   const counter = new RequestCounter()
-  let server: SimHttpServer | undefined
-  const faults = new FaultTable(() => void server?.applyOutage())
-  const control = createControl({ world, live, hub, counter, faults, server: () => server! })
-  server = new SimHttpServer(world, live, hub, counter, faults, createControlApi(control))
+  // The fault table and the control need the server, which needs them: tie the knot late.
+  const ref: { server?: SimHttpServer } = {}
+  const faults = new FaultTable(() => {
+    ref.server?.applyOutage().catch((err: unknown) => {
+      process.stderr.write(`Plex simulator could not listen again after an expired outage: ${err instanceof Error ? err.message : String(err)}\n`)
+    })
+  })
+  const control = createControl({ world, live, hub, counter, faults, server: () => ref.server! })
+  const server = new SimHttpServer(world, live, hub, counter, faults, createControlApi(control))
+  ref.server = server
   await server.listen()
   const timer = setInterval(() => live.sync(), LIVE_POLL_MS)
   timer.unref()
   const port = server.boundPort
-  const running = server
   return {
     url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
     port,
@@ -58,7 +63,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     async close() {
       clearInterval(timer)
       faults.clear()
-      await running.close()
+      await server.close()
     },
   }
 }

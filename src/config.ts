@@ -26,7 +26,7 @@ export interface Config {
     readonly plexTvUrl: string
   }
   readonly redis: {
-    /** REDIS_ENABLED=true or a REDIS_URL. */
+    /** REDIS_ENABLED=true, a REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
     readonly enabled: boolean
     /** When set, it wins over host/port/db/password. */
     readonly url: string | null
@@ -35,6 +35,16 @@ export interface Config {
     readonly db: number
     readonly password: string | null
     readonly keyPrefix: string
+    /** REDIS_SENTINELS (`host:port,…`): ask these sentinels for the master `sentinelName`. */
+    readonly sentinels: readonly HostPort[]
+    /** REDIS_SENTINEL_NAME, default `mymaster`. */
+    readonly sentinelName: string
+    /** REDIS_CLUSTER_NODES (`host:port,…`): Redis Cluster seed nodes; wins over the rest. */
+    readonly clusterNodes: readonly HostPort[]
+    /** REDIS_TIMEOUT_MS: the deadline of every Redis call, default 50. */
+    readonly timeoutMs: number
+    /** REDIS_LEADER_LEASE (s): a dead leader's background jobs resume elsewhere within it. Default 15. */
+    readonly leaderLeaseMs: number
   }
   readonly cache: {
     readonly ttlMs: {
@@ -62,6 +72,11 @@ export interface Config {
     /** How many services are checked at once. */
     readonly monitorConcurrency: number
   }
+}
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -100,6 +115,14 @@ const httpUrl = rule(
   'an http(s) URL (like http://192.168.1.10:32400)',
 )
 const redisUrl = rule(z.string().trim().refine((v) => /^rediss?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)), 'a redis:// or rediss:// URL')
+const hostPortList = rule(
+  z
+    .string()
+    .transform((v) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''))
+    .refine((list) => list.length > 0 && list.every((p) => /^[^\s:,]+:\d{1,5}$/.test(p) && Number(p.split(':')[1]) <= 65_535))
+    .transform((list) => list.map((p) => ({ host: p.split(':')[0]!, port: Number(p.split(':')[1]) }))),
+  'a comma-separated list of host:port (like redis-1:26379,redis-2:26379)',
+)
 const logLevel = rule(
   z.string().trim().toLowerCase().transform((v) => (v === 'warning' ? 'warn' : v)).pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   'one of fatal, error, warn, info, debug, trace, silent',
@@ -166,6 +189,8 @@ export function loadConfig(env: Env = process.env): Config {
   const e = new EnvReader(env)
 
   const redisUrlValue = e.read('REDIS_URL', redisUrl, null as string | null, 'url')
+  const redisSentinels = e.read('REDIS_SENTINELS', hostPortList, [] as HostPort[])
+  const redisClusterNodes = e.read('REDIS_CLUSTER_NODES', hostPortList, [] as HostPort[])
   const auth = {
     enabled: e.read('ENABLE_AUTH', bool, false),
     username: e.read('AUTH_USERNAME', nonEmptyText, ''),
@@ -186,13 +211,18 @@ export function loadConfig(env: Env = process.env): Config {
       plexTvUrl: e.read('PLEX_TV_URL', httpUrl, 'https://plex.tv', 'url'),
     },
     redis: {
-      enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null,
+      enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null || redisClusterNodes.length > 0 || redisSentinels.length > 0,
       url: redisUrlValue,
       host: e.read('REDIS_HOST', nonEmptyText, 'localhost'),
       port: e.read('REDIS_PORT', port, 6379),
       db: e.read('REDIS_DB', rule(digits.pipe(z.number().int().min(0).max(1000)), 'a Redis database number (an integer >= 0)'), 0),
       password: e.read('REDIS_PASSWORD', text, null as string | null, 'secret'),
       keyPrefix: e.read('REDIS_KEY_PREFIX', nonEmptyText, 'komandorr:'),
+      sentinels: redisSentinels,
+      sentinelName: e.read('REDIS_SENTINEL_NAME', nonEmptyText, 'mymaster'),
+      clusterNodes: redisClusterNodes,
+      timeoutMs: e.read('REDIS_TIMEOUT_MS', positiveInteger(60_000), 50),
+      leaderLeaseMs: ms(e.read('REDIS_LEADER_LEASE', positiveSeconds, 15)),
     },
     cache: {
       ttlMs: {

@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     if (code === 'EADDRNOTAVAIL') fail(`HOST "${config.host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`)
     fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
   }
-  logger.info({ host: config.host, port: config.port, database: config.databasePath }, 'komandorr-cache is listening')
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : config.port
+  logger.info({ host: config.host, port, database: config.databasePath }, 'komandorr-cache is listening')
   if (config.plex.serverUrl === null) {
     logger.warn(
       'Plex is not configured: set PLEX_SERVER_URL and PLEX_SERVER_TOKEN (in the environment or .env), or run `npm run demo` to try the service against a simulated Plex. Services, traffic and health work meanwhile.',

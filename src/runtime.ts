@@ -1,5 +1,12 @@
+import type { CacheRegistry } from './cache/index.js'
+import { systemClock as cacheSystemClock, type Clock } from './cache/index.js'
 import type { Config } from './config.js'
 import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
+import { createCaches } from './features/caches.js'
+import { createHistoryAndStats, type HistoryAndStats } from './features/history-and-stats.js'
+import { initialPlexSettings } from './features/plex-config.js'
+import { PlexConnection } from './features/plex-connection.js'
+import { createPlexLive, type PlexLive } from './features/plex-live.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
@@ -31,6 +38,8 @@ export interface RuntimeOptions {
   readonly scheduler?: Scheduler
   /** How the monitor checks a URL (tests may count or slow it). */
   readonly serviceCheck?: ServiceCheck
+  /** The caches' monotonic clock, also timing the watch-history sync and dashboard-stats jobs. */
+  readonly cacheClock?: Clock
 }
 
 /** The composition root: one object holding config, logger, database and background jobs. */
@@ -44,6 +53,15 @@ export interface Runtime {
   readonly repos: Repos
   readonly monitor: ServiceMonitor
   readonly traffic: TrafficLog
+  /** Every cache of the service (SPEC §1), each declared once. */
+  readonly caches: CacheRegistry
+  /** The Plex server in use: saved through the API, else from PLEX_SERVER_URL/TOKEN. */
+  readonly plex: PlexConnection
+  /** The live Plex endpoints: their caches, the Plex settings, the image proxy, push invalidation. */
+  readonly plexLive: PlexLive
+  readonly cacheClock: Clock
+  /** Watch history and its sync, the peak stats, the dashboard snapshot, cache stats/clear/warm. */
+  readonly historyAndStats: HistoryAndStats
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
   addJob(job: BackgroundJob): void
@@ -74,11 +92,18 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     logger: logger.child({ job: 'service-monitor' }),
   })
   const traffic = createTrafficLog({ repo: repos.traffic, clock })
+  const cacheClock = options.cacheClock ?? cacheSystemClock
+  const caches = createCaches(config, { clock: cacheClock, logger: logger.child({ component: 'cache' }) })
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
+  logSecrets.add(plex.settings?.token)
+  const plexLive = createPlexLive({ config, registry: caches, plex, settings: repos.settings, clock, logger, logSecrets })
+  const historyAndStats = createHistoryAndStats({ config, registry: caches, plex, repos, traffic, cacheClock, clock, logger })
 
-  const jobs: BackgroundJob[] = [monitor]
+  const jobs: BackgroundJob[] = [monitor, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   let jobsStarted = false
   let closing: Promise<void> | undefined
+  cleanups.push(() => caches.close(), () => plexLive.close())
 
   const stopJobs = async (): Promise<void> => {
     jobsStarted = false
@@ -97,10 +122,15 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     repos,
     monitor,
     traffic,
+    caches,
+    plex,
+    plexLive,
+    cacheClock,
+    historyAndStats,
     jobs,
     health: {
       redis: () => (config.redis.enabled ? 'not_connected' : 'disabled'),
-      plex: () => (config.plex.serverUrl ? 'configured' : 'not_configured'),
+      plex: () => (plex.configured ? 'configured' : 'not_configured'),
     },
     addJob(job) {
       jobs.push(job)

@@ -6,7 +6,7 @@ const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 /** plex.tv answers a bad token with its own XML error, not PMS's HTML page. */
 export function plexTvUnauthorized(): Reply {
-  return { status: 401, contentType: 'application/xml', body: `${XML_HEAD}<errors>\n  <error>Invalid authentication token.</error>\n</errors>\n`, items: 0 }
+  return { status: 401, contentType: 'application/xml', body: Buffer.from(`${XML_HEAD}<errors>\n  <error>Invalid authentication token.</error>\n</errors>\n`), items: 0 }
 }
 
 /**
@@ -16,7 +16,7 @@ export function plexTvUnauthorized(): Reply {
 export function sharedServers(ctx: RequestContext): Reply {
   const { world } = ctx
   if (ctx.params.id !== world.machineIdentifier) {
-    return { status: 404, contentType: 'application/xml', body: `${XML_HEAD}<Response code="404" status="Server not found"/>\n`, items: 0 }
+    return { status: 404, contentType: 'application/xml', body: Buffer.from(`${XML_HEAD}<Response code="404" status="Server not found"/>\n`), items: 0 }
   }
   const rng = mulberry32(world.opts.seed ^ 0x5a4e)
   const sections = world.library.sections

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SimulatorControl } from '../types.js'
+import { validateFault } from './faults.js'
 
 const MAX_BODY = 64 * 1024
 
@@ -54,8 +55,10 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  */
 export function createControlApi(control: SimulatorControl) {
   return (req: IncomingMessage, res: ServerResponse, path: string): void => {
-    handle(control, req, path)
-      .then((result) => send(res, 200, result ?? { ok: true }))
+    handle(control, req, path, res)
+      .then((result) => {
+        if (result !== ANSWERED) send(res, 200, result ?? { ok: true })
+      })
       .catch((err: unknown) => {
         if (err instanceof ControlError) send(res, err.status, { error: err.message })
         else send(res, 400, { error: err instanceof Error ? err.message : String(err) })
@@ -63,7 +66,9 @@ export function createControlApi(control: SimulatorControl) {
   }
 }
 
-async function handle(control: SimulatorControl, req: IncomingMessage, path: string): Promise<unknown> {
+const ANSWERED = Symbol('answered')
+
+async function handle(control: SimulatorControl, req: IncomingMessage, path: string, res: ServerResponse): Promise<unknown> {
   const method = req.method ?? 'GET'
   const parts = path.slice('/__simulator/'.length).split('/').filter(Boolean).map(decodeURIComponent)
   const [resource, id, action] = parts
@@ -77,9 +82,18 @@ async function handle(control: SimulatorControl, req: IncomingMessage, path: str
       return { ok: true }
     case 'GET faults':
       return { faults: control.faults() }
-    case 'POST faults':
-      await control.setFault((await readJson(req)) as never)
+    case 'POST faults': {
+      const fault = (await readJson(req)) as Record<string, unknown>
+      if (fault.mode === 'outage') {
+        // The outage cuts every connection, this one included: answer first, then go down.
+        validateFault(fault)
+        send(res, 200, { faults: [...control.faults(), fault] })
+        res.once('finish', () => void control.setFault(fault as never).catch(() => undefined))
+        return ANSWERED
+      }
+      await control.setFault(fault as never)
       return { faults: control.faults() }
+    }
     case 'DELETE faults':
       await control.clearFaults()
       return { faults: [] }

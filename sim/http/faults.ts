@@ -1,4 +1,5 @@
 import type { Fault, FaultMode, FaultStatus } from '../types.js'
+import { ROUTES, UNMATCHED_ENDPOINT } from './routes.js'
 
 export interface EffectiveFault {
   latencyMs: number
@@ -8,6 +9,7 @@ export interface EffectiveFault {
   mode?: Exclude<FaultMode, 'outage'>
 }
 
+const ENDPOINTS: ReadonlySet<string> = new Set(['*', ...ROUTES.map((r) => r.endpoint), UNMATCHED_ENDPOINT])
 const STATUSES: ReadonlySet<number> = new Set([401, 500, 503])
 const MODES: ReadonlySet<string> = new Set(['hang', 'drop', 'outage'])
 
@@ -19,7 +21,9 @@ export function validateFault(input: unknown): Fault {
   for (const key of Object.keys(f)) if (!known.has(key)) throw new Error(`fault field "${key}" is unknown (known: ${[...known].join(', ')})`)
   const out: Fault = {}
   if (f.endpoint !== undefined) {
-    if (typeof f.endpoint !== 'string' || f.endpoint.length === 0) throw new Error('fault endpoint must be a non-empty string such as "/status/sessions" or "*"')
+    if (typeof f.endpoint !== 'string' || !ENDPOINTS.has(f.endpoint)) {
+      throw new Error(`fault endpoint ${JSON.stringify(f.endpoint)} is not one of the simulator's endpoint patterns: "*", ${[...ENDPOINTS].filter((e) => e !== '*').map((e) => `"${e}"`).join(', ')}`)
+    }
     out.endpoint = f.endpoint
   }
   for (const key of ['latencyMs', 'latencyPerItemMs', 'durationMs'] as const) {

@@ -6,7 +6,7 @@ import type { World } from '../world.js'
 export interface Reply {
   status: number
   contentType: string
-  body: string | Buffer
+  body: Buffer
   /** Items in the answer, for latencyPerItemMs. */
   items: number
   headers?: Record<string, string>
@@ -43,16 +43,16 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 
 /** PMS answers errors with small HTML pages, never JSON, whatever the Accept header says. */
 export function htmlError(status: number): Reply {
-  if (status === 401) return { status, contentType: 'text/html', body: UNAUTHORIZED_BODY, items: 0 }
+  if (status === 401) return { status, contentType: 'text/html', body: Buffer.from(UNAUTHORIZED_BODY), items: 0 }
   const text = STATUS_TEXT[status] ?? 'Error'
-  return { status, contentType: 'text/html', body: `<html><head><title>${text}</title></head><body><h1>${status} ${text}</h1></body></html>`, items: 0 }
+  return { status, contentType: 'text/html', body: Buffer.from(`<html><head><title>${text}</title></head><body><h1>${status} ${text}</h1></body></html>`), items: 0 }
 }
 
 export function containerReply(container: El, format: Format, headers?: Record<string, string>): Reply {
   return {
     status: 200,
     contentType: format === 'json' ? 'application/json' : 'text/xml;charset=utf-8',
-    body: render(container, format),
+    body: Buffer.from(render(container, format)),
     items: countItems(container),
     ...(headers ? { headers } : {}),
   }

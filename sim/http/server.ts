@@ -39,6 +39,7 @@ export class SimHttpServer {
   readonly server: Server
   private readonly router = new Router(ROUTES)
   private readonly sockets = new Set<Duplex>()
+  private readonly delayed = new Set<NodeJS.Timeout>()
   private readonly cache = new Map<string, CachedReply>()
   private readonly errorRng: Rng
   private listening = false
@@ -97,6 +98,8 @@ export class SimHttpServer {
   }
 
   async close(): Promise<void> {
+    for (const t of this.delayed) clearTimeout(t)
+    this.delayed.clear()
     this.hub.close()
     await this.unlisten()
   }
@@ -152,8 +155,17 @@ export class SimHttpServer {
     }
     const delay = this.world.opts.latencyMs + (fault ? fault.latencyMs + fault.latencyPerItemMs * reply.items : 0)
     const finalReply = reply
-    if (delay > 0) setTimeout(() => this.send(req, res, url, finalReply, started), delay)
+    if (delay > 0) this.later(delay, () => this.send(req, res, url, finalReply, started))
     else this.send(req, res, url, finalReply, started)
+  }
+
+  /** Delayed answers are tracked so close() does not leave timers holding the process. */
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer)
+      fn()
+    }, ms)
+    this.delayed.add(timer)
   }
 
   private faultReply(fault: EffectiveFault | null): Reply | null {
@@ -185,7 +197,7 @@ export class SimHttpServer {
 
   private send(req: IncomingMessage, res: ServerResponse, url: string, reply: Reply, started: number): void {
     if (res.destroyed || res.writableEnded) return
-    const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body
+    const body = reply.body
     res.writeHead(reply.status, {
       'Content-Type': reply.contentType,
       'Content-Length': body.length,
@@ -220,7 +232,7 @@ export class SimHttpServer {
     const proceed = (): void => {
       if (socket.destroyed) return
       if (refuse) {
-        const body = Buffer.from(String(refuse.body))
+        const body = refuse.body
         socket.end(`HTTP/1.1 ${refuse.status} ${refuse.status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: ${refuse.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString()}`)
         return
       }
@@ -228,7 +240,7 @@ export class SimHttpServer {
       this.hub.acceptWebSocket(req, socket, head)
     }
     const delay = this.world.opts.latencyMs + (fault?.latencyMs ?? 0)
-    if (delay > 0) setTimeout(proceed, delay)
+    if (delay > 0) this.later(delay, proceed)
     else proceed()
     this.log(req, url, refuse?.status ?? 101, 0, performance.now())
   }

@@ -44,7 +44,7 @@ export function phrase(seed: number, id: number, salt: number): string {
     case 1: return `${adj} ${noun}`
     case 2: return `${noun} of the ${adj} ${pick(NOUNS, unit(hash32(seed, id, salt + 3)))}`
     case 3: return `The ${noun}`
-    default: return `${adj} ${noun}s`
+    default: return noun.endsWith('s') ? `${adj} ${noun}` : `${adj} ${noun}s`
   }
 }
 

@@ -40,6 +40,7 @@ export class Library {
 
   private readonly children = new Map<number, number[]>()
   private readonly titleOverrides = new Map<number, string>()
+  private readonly titleCache: (string | undefined)[] = []
   private readonly counts = new Map<number, Map<number, number>>()
   private readonly listingCache = new Map<string, { version: number; rows: Int32Array }>()
 
@@ -128,9 +129,17 @@ export class Library {
     return out
   }
 
+  /** Titles are derived, but memoised: every listing and history row asks for several. */
   title(row: number): string {
-    const override = this.titleOverrides.get(row)
-    if (override !== undefined) return override
+    let t = this.titleCache[row]
+    if (t === undefined) {
+      t = this.titleOverrides.get(row) ?? this.deriveTitle(row)
+      this.titleCache[row] = t
+    }
+    return t
+  }
+
+  private deriveTitle(row: number): string {
     const seed = this.seed
     switch (this.type[row]) {
       case TYPE.movie: return phrase(seed, row, 11)
@@ -176,10 +185,10 @@ export class Library {
   }
 
   /**
-   * Live rows of one type in a section, ordered by `sort` (`titleSort` by default, or
-   * `addedAt`), cached until the library changes.
+   * Live rows of one type in a section, ordered by `sort` (`titleSort` by default,
+   * `addedAt`, or `ratingKey` = row order), cached until the library changes.
    */
-  listing(sectionId: number, type: number, sort: 'titleSort' | 'addedAt:desc' | 'addedAt:asc' = 'titleSort'): Int32Array {
+  listing(sectionId: number, type: number, sort: 'titleSort' | 'addedAt:desc' | 'addedAt:asc' | 'ratingKey' = 'titleSort'): Int32Array {
     const key = `${sectionId}:${type}:${sort}`
     const cached = this.listingCache.get(key)
     if (cached && cached.version === this.version) return cached.rows
@@ -195,7 +204,7 @@ export class Library {
         const kb = keys.get(b)!
         return ka < kb ? -1 : ka > kb ? 1 : a - b
       })
-    } else {
+    } else if (sort !== 'ratingKey') {
       const dir = sort === 'addedAt:desc' ? -1 : 1
       rows.sort((a, b) => dir * (this.addedAt[a]! - this.addedAt[b]!) || dir * (a - b))
     }

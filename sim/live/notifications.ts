@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { Notification } from './state.js'
+import type { Notification, NotificationSink } from './state.js'
 
 /**
  * Fans live-state notifications out to WebSocket and SSE clients.
@@ -9,10 +9,14 @@ import type { Notification } from './state.js'
  * SSE events carry the notification name and one object, as PMS sends them:
  * `event: playing` / `data: {"PlaySessionStateNotification":{...}}`; `ping` every tick.
  */
-export class NotificationHub {
+export class NotificationHub implements NotificationSink {
   private readonly wss = new WebSocketServer({ noServer: true })
   private readonly sockets = new Set<WebSocket>()
   private readonly streams = new Map<ServerResponse, Set<string> | null>()
+
+  hasListeners(): boolean {
+    return this.sockets.size > 0 || this.streams.size > 0
+  }
 
   publish(n: Notification): void {
     if (n.type === 'ping') {

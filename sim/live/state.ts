@@ -17,7 +17,11 @@ export interface Notification {
   entry?: Record<string, unknown>
 }
 
-export type NotificationSink = (n: Notification) => void
+export interface NotificationSink {
+  publish(n: Notification): void
+  /** False when nobody listens, so ticks skip building notifications. */
+  hasListeners(): boolean
+}
 
 const AUTO_KINDS: readonly (readonly [SessionKind, number])[] = [
   ['episode', 45],
@@ -56,7 +60,7 @@ export class LiveState {
   constructor(
     private readonly world: World,
     private readonly auto: boolean,
-    private readonly notify: NotificationSink,
+    private readonly sink: NotificationSink,
   ) {
     this.rng = mulberry32(world.opts.seed ^ 0x11fe)
     this.lastTick = Math.floor(world.clock.now() / TICK_SECONDS) * TICK_SECONDS
@@ -144,8 +148,8 @@ export class LiveState {
     session.bandwidth = kind === 'track' ? 1050 : session.transcode ? intBetween(rng(), 2000, 8000) : intBetween(rng(), 4000, 40_000)
     this.sessions.push(session)
     this.sessionsVersion++
-    if (session.transcode) this.notify({ type: 'transcodeSession.start', key: 'TranscodeSession', entry: transcodeNotification(this.world, session) })
-    this.notify({ type: 'playing', key: 'PlaySessionStateNotification', entry: playingNotification(this.world, session, session.state) })
+    if (session.transcode) this.notify('transcodeSession.start', 'TranscodeSession', () => transcodeNotification(this.world, session))
+    this.notify('playing', 'PlaySessionStateNotification', () => playingNotification(this.world, session, session.state))
     return session
   }
 
@@ -162,7 +166,7 @@ export class LiveState {
     s.state = paused ? 'paused' : 'playing'
     s.pausedAt = paused ? this.world.clock.now() : null
     this.sessionsVersion++
-    this.notify({ type: 'playing', key: 'PlaySessionStateNotification', entry: playingNotification(this.world, s, s.state) })
+    this.notify('playing', 'PlaySessionStateNotification', () => playingNotification(this.world, s, s.state))
     return true
   }
 
@@ -199,7 +203,7 @@ export class LiveState {
     }
     this.activities.push(a)
     this.activitiesVersion++
-    this.notify({ type: 'activity', key: 'ActivityNotification', entry: activityNotification(a, 'started') })
+    this.notify('activity', 'ActivityNotification', () => activityNotification(a, 'started'))
     return a
   }
 
@@ -244,7 +248,7 @@ export class LiveState {
     const section = lib.sectionById(lib.section[row]!)!
     section.contentChangedAt++
     section.updatedAt = now
-    for (const state of [0, 5]) this.notify({ type: 'timeline', key: 'TimelineEntry', entry: this.timelineEntry(row, state) })
+    for (const state of [0, 5]) this.notify('timeline', 'TimelineEntry', () => this.timelineEntry(row, state))
     return {
       ratingKey: String(lib.ratingKey(row)),
       type,
@@ -261,8 +265,12 @@ export class LiveState {
     const removed = lib.remove(row)
     if (removed.length === 0) return false
     this.world.history.version++
-    for (const r of removed) this.notify({ type: 'timeline', key: 'TimelineEntry', entry: this.timelineEntry(r, 9) })
+    for (const r of removed) this.notify('timeline', 'TimelineEntry', () => this.timelineEntry(r, 9))
     return true
+  }
+
+  private notify(type: string, key: string, build: () => Record<string, unknown>): void {
+    if (this.sink.hasListeners()) this.sink.publish({ type, key, entry: build() })
   }
 
   private timelineEntry(row: number, state: number): Record<string, unknown> {
@@ -283,12 +291,12 @@ export class LiveState {
     const lib = this.world.library
     const candidates =
       kind === 'movie'
-        ? [lib.listing(SECTION_IDS.movies, TYPE.movie), lib.listing(SECTION_IDS.documentaries, TYPE.movie)]
+        ? [lib.listing(SECTION_IDS.movies, TYPE.movie, 'ratingKey'), lib.listing(SECTION_IDS.documentaries, TYPE.movie, 'ratingKey')]
         : kind === 'episode'
-          ? [lib.listing(SECTION_IDS.shows, TYPE.episode)]
+          ? [lib.listing(SECTION_IDS.shows, TYPE.episode, 'ratingKey')]
           : kind === 'track'
-            ? [lib.listing(SECTION_IDS.music, TYPE.track)]
-            : [lib.listing(SECTION_IDS.photos, TYPE.photo)]
+            ? [lib.listing(SECTION_IDS.music, TYPE.track, 'ratingKey')]
+            : [lib.listing(SECTION_IDS.photos, TYPE.photo, 'ratingKey')]
     const total = candidates.reduce((n, c) => n + c.length, 0)
     if (total === 0) return -1
     let i = Math.floor(this.rng() * total)
@@ -361,9 +369,9 @@ export class LiveState {
       if (s.transcode) {
         s.transcode.progress = Math.min(100, Math.round((s.viewOffset / Math.max(1, s.duration)) * 1000 + rng() * 30) / 10)
         s.transcode.throttled = s.transcode.speed > 2 && rng() < 0.5
-        this.notify({ type: 'transcodeSession.update', key: 'TranscodeSession', entry: transcodeNotification(this.world, s) })
+        this.notify('transcodeSession.update', 'TranscodeSession', () => transcodeNotification(this.world, s))
       }
-      this.notify({ type: 'playing', key: 'PlaySessionStateNotification', entry: playingNotification(this.world, s, s.state) })
+      this.notify('playing', 'PlaySessionStateNotification', () => playingNotification(this.world, s, s.state))
     }
     if (this.sessions.length > 0) this.sessionsVersion++
 
@@ -375,7 +383,7 @@ export class LiveState {
       }
       if (!a.unknownProgress) a.progress = Math.min(99, Math.round(((a.totalTicks - a.ticksLeft) / a.totalTicks) * 100))
       this.activitiesVersion++
-      this.notify({ type: 'activity', key: 'ActivityNotification', entry: activityNotification(a, 'updated') })
+      this.notify('activity', 'ActivityNotification', () => activityNotification(a, 'updated'))
     }
 
     if (this.auto) {
@@ -384,7 +392,7 @@ export class LiveState {
       if (rng() < pStart) this.startSession()
       if (this.activities.length < 3 && rng() < 0.01) this.startActivity()
     }
-    this.notify({ type: 'ping' })
+    if (this.sink.hasListeners()) this.sink.publish({ type: 'ping' })
   }
 
   private finishActivity(a: Activity): void {
@@ -393,7 +401,7 @@ export class LiveState {
     this.activities.splice(i, 1)
     if (!a.unknownProgress) a.progress = 100
     this.activitiesVersion++
-    this.notify({ type: 'activity', key: 'ActivityNotification', entry: activityNotification(a, 'ended') })
+    this.notify('activity', 'ActivityNotification', () => activityNotification(a, 'ended'))
     if (a.type === 'library.update.section' && a.librarySectionID !== null) {
       const section = this.world.library.sectionById(a.librarySectionID)
       if (section) {
@@ -402,7 +410,7 @@ export class LiveState {
         for (let i = 0; kind && i < a.newItems; i++) {
           this.addMedia({ type: kind, ...(kind === 'movie' ? { librarySectionID: section.id } : {}) })
         }
-        this.notify({ type: 'status', key: 'StatusNotification', entry: { title: 'Library scan complete', description: '', notificationName: 'LIBRARY_UPDATE' } })
+        this.notify('status', 'StatusNotification', () => ({ title: 'Library scan complete', description: '', notificationName: 'LIBRARY_UPDATE' }))
       }
     }
   }
@@ -412,8 +420,8 @@ export class LiveState {
     if (i < 0) return
     this.sessions.splice(i, 1)
     this.sessionsVersion++
-    this.notify({ type: 'playing', key: 'PlaySessionStateNotification', entry: playingNotification(this.world, s, 'stopped') })
-    if (s.transcode) this.notify({ type: 'transcodeSession.end', key: 'TranscodeSession', entry: transcodeNotification(this.world, s) })
+    this.notify('playing', 'PlaySessionStateNotification', () => playingNotification(this.world, s, 'stopped'))
+    if (s.transcode) this.notify('transcodeSession.end', 'TranscodeSession', () => transcodeNotification(this.world, s))
     const lib = this.world.library
     const watched = s.kind === 'movie' || s.kind === 'episode' || s.kind === 'track'
     if (watched && lib.exists(s.row)) {

@@ -174,7 +174,7 @@ export class Cache<V, A = void> implements SlotOwner {
     let result: FlightResult<V>
     let staleShared: SharedHit | undefined
     try {
-      const found = mode === 'reload' ? undefined : await this.sharedGet(slot.key)
+      const found = mode === 'reload' || this.shared === undefined ? undefined : await this.sharedGet(slot.key)
       const freshFor = mode === 'refresh' ? this.refreshAfterMs : this.ttlMs
       const adopted = found !== undefined && found.ageMs < freshFor ? this.adopt(slot, found) : undefined
       if (adopted !== undefined) {

@@ -18,16 +18,9 @@ export interface Clock {
 // setTimeout takes a signed 32-bit delay; longer delays fire immediately.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-class SystemClock implements Clock {
-  private cachedNow = 0
-  private readonly forget = (): void => {
-    this.cachedNow = 0
-  }
-
-  constructor(private readonly resolutionMs: number) {}
-
+class PreciseSystemClock implements Clock {
   now(): number {
-    return this.cachedNow || this.readNow()
+    return performance.now()
   }
 
   wallNow(): number {
@@ -41,14 +34,27 @@ class SystemClock implements Clock {
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle as NodeJS.Timeout)
   }
+}
 
-  private readNow(): number {
-    const now = performance.now()
-    if (this.resolutionMs > 0) {
-      this.cachedNow = now
-      setTimeout(this.forget, this.resolutionMs).unref()
-    }
-    return now
+class CoarseSystemClock extends PreciseSystemClock {
+  private cachedNow = 0
+  private readonly forget = (): void => {
+    this.cachedNow = 0
+  }
+
+  constructor(private readonly resolutionMs: number) {
+    super()
+  }
+
+  override now(): number {
+    // Not `cachedNow || read()`: merging a double with a call's result boxes it on every call.
+    if (this.cachedNow === 0) this.read()
+    return this.cachedNow
+  }
+
+  private read(): void {
+    this.cachedNow = performance.now()
+    setTimeout(this.forget, this.resolutionMs).unref()
   }
 }
 
@@ -59,7 +65,7 @@ class SystemClock implements Clock {
  * reading can lag by as long as the event loop is blocked, which no TTL here notices.
  */
 export function createSystemClock(resolutionMs = 1): Clock {
-  return new SystemClock(resolutionMs)
+  return resolutionMs > 0 ? new CoarseSystemClock(resolutionMs) : new PreciseSystemClock()
 }
 
 /** The process clock, with 1 ms resolution. */

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installErrorHandling } from './error-handler.js'
@@ -10,17 +10,19 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 /** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
 export function buildApp(runtime: Runtime): FastifyInstance {
   const app = Fastify({
-    loggerInstance: runtime.logger,
+    // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
+    loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     logController: new QuietRequestLog(),
     routerOptions: { ignoreTrailingSlash: true },
-  }) as unknown as FastifyInstance
+  })
 
   app.setValidatorCompiler(validatorCompiler)
   installErrorHandling(app)
   acceptEmptyJsonBodies(app)
   installCors(app, runtime.config.corsOrigins)
   installAuth(app, runtime.config.auth)
+  closeConnectionsWhenDraining(app)
 
   for (const register of routeModules) register(app, runtime)
   return app
@@ -53,6 +55,21 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') return done(null, undefined)
     parseJson(request, body as string, done)
+  })
+}
+
+/**
+ * Once close() begins, answers carry `Connection: close`: a keep-alive client whose request was
+ * in flight would otherwise hold its socket open and keep the server from closing.
+ */
+function closeConnectionsWhenDraining(app: FastifyInstance): void {
+  let draining = false
+  app.addHook('preClose', async () => {
+    draining = true
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close')
+    return payload
   })
 }
 

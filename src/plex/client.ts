@@ -112,7 +112,7 @@ function queryString(params: Record<string, string | number | undefined>): strin
   return parts.length ? `?${parts.join('&')}` : ''
 }
 
-function positiveInt(name: string, value: number): number {
+function nonNegativeInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} ${value} is not a non-negative integer`)
   return value
 }
@@ -155,7 +155,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
   }
 
   async function newest(path: string, size: number, signal?: AbortSignal): Promise<LibraryItem[]> {
-    positiveInt('size', size)
+    nonNegativeInt('size', size)
     if (size === 0) return []
     const { rows } = await itemPage(path, {}, 0, size, signal)
     return rows.slice(0, size)
@@ -181,21 +181,21 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     },
 
     async sectionTotal(sectionId, typeId, signal) {
-      const path = `/library/sections/${positiveInt('sectionId', sectionId)}/all`
+      const path = `/library/sections/${nonNegativeInt('sectionId', sectionId)}/all`
       const mc = await get(path, { type: typeId, includeCollections: 0 }, signal, pagingHeaders(0, 0))
       // A server that ignores Size=0 sends the items instead of only the count.
       return mc.optNum('totalSize') ?? mc.optNum('size') ?? mc.list('Metadata').length
     },
 
     async *sectionItems(sectionId, query = {}, signal) {
-      const path = `/library/sections/${positiveInt('sectionId', sectionId)}/all`
+      const path = `/library/sections/${nonNegativeInt('sectionId', sectionId)}/all`
       const params = { type: query.type, includeCollections: 0 }
       const pages = pagesOf((start, size) => itemPage(path, params, start, size, signal), query.pageSize ?? 500, (item) => item.ratingKey)
       for await (const { rows, offset, totalSize } of pages) yield { items: rows, offset, totalSize }
     },
 
     async sectionRecentlyAdded(sectionId, opts = {}, signal) {
-      return newest(`/library/sections/${positiveInt('sectionId', sectionId)}/recentlyAdded`, opts.size ?? 50, signal)
+      return newest(`/library/sections/${nonNegativeInt('sectionId', sectionId)}/recentlyAdded`, opts.size ?? 50, signal)
     },
 
     async recentlyAdded(opts = {}, signal) {
@@ -218,16 +218,14 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
         accountID: query.accountId,
         librarySectionID: query.sectionId,
       }
-      for await (const page of pagesOf(
+      yield* pagesOf(
         async (start, size) => {
           const mc = await get(path, params, signal, pagingHeaders(start, size))
           return { rows: parseHistoryRows(mc), offset: mc.optNum('offset'), totalSize: mc.optNum('totalSize') }
         },
         query.pageSize ?? 1000,
         (row) => row.historyKey,
-      )) {
-        yield page
-      }
+      )
     },
 
     async metadata(ratingKeys, signal) {

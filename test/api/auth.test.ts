@@ -66,8 +66,10 @@ describe('auth on', () => {
     expect(response.status).toBe(200)
   })
 
-  it('protects reading the services list', async () => {
+  it('protects reading the services list, HEAD included', async () => {
     expect((await send('GET', '/api/services/')).status).toBe(401)
+    expect((await send('HEAD', '/api/services/')).status).toBe(401)
+    expect((await send('HEAD', '/api/auth/status')).status).toBe(200)
     expect((await send('GET', '/api/services/', undefined, good)).status).toBe(200)
   })
 

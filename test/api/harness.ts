@@ -55,21 +55,14 @@ export interface Target {
   readonly url: string
   /** Requests received so far. */
   readonly requests: number
-  /** Most requests in flight at the same time so far. */
-  readonly maxInFlight: number
   close(): Promise<void>
 }
 
 /** A real HTTP server; `handle` answers (it may wait). */
 export async function startTarget(handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): Promise<Target> {
   let requests = 0
-  let inFlight = 0
-  let maxInFlight = 0
   const server: Server = createServer((req, res) => {
     requests++
-    inFlight++
-    maxInFlight = Math.max(maxInFlight, inFlight)
-    res.on('close', () => inFlight--)
     void Promise.resolve(handle(req, res)).catch(() => res.destroy())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -78,9 +71,6 @@ export async function startTarget(handle: (req: IncomingMessage, res: ServerResp
     url: `http://127.0.0.1:${port}`,
     get requests() {
       return requests
-    },
-    get maxInFlight() {
-      return maxInFlight
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -59,17 +59,19 @@ describe('service monitor', () => {
 
   it('never checks more services at once than its concurrency limit', async () => {
     const { monitor, add } = setUp({ concurrency: 3 })
-    const target = await startTarget(async (_req, res) => {
-      await sleep(40)
-      res.writeHead(200).end()
-    })
-    targets.push(target)
-    for (let i = 0; i < 10; i++) add(`s${i}`, `${target.url}/s${i}`)
+    const held = await gate()
+    targets.push(held.target)
+    for (let i = 0; i < 7; i++) add(`s${i}`, `${held.target.url}/s${i}`)
 
-    const summary = await monitor.runRound()
-    expect(summary).toMatchObject({ total: 10, online: 10, stopped: false })
-    expect(target.requests).toBe(10)
-    expect(target.maxInFlight).toBe(3)
+    const round = monitor.runRound()
+    for (const expected of [3, 3, 1]) {
+      await until(() => held.waiting === expected, `${expected} checks in flight`)
+      await sleep(60)
+      expect(held.waiting).toBe(expected)
+      held.release()
+    }
+    expect(await round).toMatchObject({ total: 7, online: 7, stopped: false })
+    expect(held.target.requests).toBe(7)
   })
 
   it('starts no round while one runs, and times the next from the start of the last', async () => {

@@ -1,6 +1,6 @@
 import { createCacheRegistry, ManualClock, type CacheLogger, type CacheRegistry, type CacheRegistryOptions } from '../../src/cache/index.js'
 
-export interface Deferred<T> {
+export interface Deferred<T = void> {
   promise: Promise<T>
   resolve(value: T): void
   reject(error: unknown): void

@@ -1,10 +1,26 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
+import { cacheManagementRoutes } from './cache-management.js'
+import { imageProxyRoutes } from './image-proxy.js'
+import { plexConfigRoutes } from './plex-config.js'
+import { plexLiveRoutes } from './plex-live.js'
+import { plexStatsRoutes } from './plex-stats.js'
 import { servicesRoutes } from './services.js'
 import { systemRoutes } from './system.js'
 import { trafficRoutes } from './traffic.js'
+import { watchHistoryRoutes } from './watch-history.js'
 
 /** A route module adds its routes to the app; a new endpoint is a new small file listed here. */
 export type RouteModule = (app: FastifyInstance, runtime: Runtime) => void
 
-export const routeModules: readonly RouteModule[] = [systemRoutes, servicesRoutes, trafficRoutes]
+export const routeModules: readonly RouteModule[] = [
+  systemRoutes,
+  servicesRoutes,
+  trafficRoutes,
+  plexLiveRoutes,
+  plexConfigRoutes,
+  imageProxyRoutes,
+  watchHistoryRoutes,
+  plexStatsRoutes,
+  cacheManagementRoutes,
+]

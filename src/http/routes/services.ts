@@ -100,9 +100,10 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { services } = runtime.repos
   const { monitor, traffic } = runtime
 
+  const missing = (id: string) => notFound(`Service "${id}" not found: list services with GET /api/services/`)
   const find = (id: string): Service => {
     const service = services.get(id)
-    if (!service) throw notFound(`Service "${id}" not found: list services with GET /api/services/`)
+    if (!service) throw missing(id)
     return service
   }
   const withTraffic = (service: Service) => toApi(service, traffic.latest(service.id))
@@ -141,14 +142,14 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     async (request) => {
       const before = find(request.params.id)
       const updated = services.update(before.id, toFields(request.body))
-      if (!updated) throw notFound(`Service "${before.id}" was deleted meanwhile`)
+      if (!updated) throw missing(before.id)
       const current = updated.url !== before.url ? await monitor.checkService(updated) : updated
       return withTraffic(current)
     },
   )
 
   app.delete<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request, reply) => {
-    if (!services.delete(request.params.id)) find(request.params.id)
+    if (!services.delete(request.params.id)) throw missing(request.params.id)
     return reply.code(204).send()
   })
 

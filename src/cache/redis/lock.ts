@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock, TimerHandle } from '../clock.js'
+import type { FlightCoordinator } from '../flight.js'
+import type { CircuitBreaker } from './breaker.js'
+import type { RedisClient } from './connection.js'
+import { EXTEND_IF_OWNER, RELEASE_IF_OWNER } from './scripts.js'
+
+export interface RedisFlightOptions {
+  readonly redis: RedisClient
+  readonly breaker: CircuitBreaker
+  readonly clock: Clock
+  /** Lock keys are `lockPrefix + cache key`, e.g. `komandorr:lock:plex:sessions`. */
+  readonly lockPrefix: string
+  /**
+   * How long a lock outlives a holder that died. The holder extends it every third of this
+   * while its load runs, so a slow load keeps it. Default 5 s.
+   */
+  readonly leaseMs?: number
+  /** How long a waiter waits for another instance's load before loading itself. Default 30 s (the loader timeout). */
+  readonly maxWaitMs?: number
+}
+
+interface OwnerScripts {
+  releaseIfOwner(key: string, token: string): Promise<number>
+  extendIfOwner(key: string, token: string, ms: number): Promise<number>
+}
+
+/** Waiters look for the lock's release at 5, 10, 20, then every 25 ms. */
+const FIRST_POLL_MS = 5
+const MAX_POLL_MS = 25
+
+/**
+ * Cross-instance single flight on a Redis lock with a lease: `SET lock token NX PX lease`. The
+ * instance that gets the lock loads (and writes the shared layer before it lets go); the others
+ * poll until the lock is gone and resolve undefined, and the cache takes the value from the
+ * shared layer. Release and extension check the token in Lua, so an instance never frees a lock
+ * it lost to expiry. With the breaker open, or on any Redis error, the load runs here at once.
+ */
+export class RedisFlightCoordinator implements FlightCoordinator {
+  private readonly redis: RedisClient & OwnerScripts
+  private readonly leaseMs: number
+  private readonly maxWaitMs: number
+
+  constructor(private readonly options: RedisFlightOptions) {
+    options.redis.defineCommand('releaseIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER })
+    options.redis.defineCommand('extendIfOwner', { numberOfKeys: 1, lua: EXTEND_IF_OWNER })
+    this.redis = options.redis as RedisClient & OwnerScripts
+    this.leaseMs = options.leaseMs ?? 5_000
+    this.maxWaitMs = options.maxWaitMs ?? 30_000
+  }
+
+  async run<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
+    const { breaker, lockPrefix } = this.options
+    if (!breaker.closed) return load()
+    const lockKey = lockPrefix + key
+    const token = randomUUID()
+    let acquired: boolean
+    try {
+      acquired = (await this.redis.set(lockKey, token, 'PX', this.leaseMs, 'NX')) === 'OK'
+    } catch (error) {
+      breaker.failed(error)
+      return load()
+    }
+    breaker.succeeded()
+    if (!acquired) {
+      await this.waitForRelease(lockKey)
+      return undefined
+    }
+    const stopExtending = this.keepExtended(lockKey, token)
+    try {
+      return await load()
+    } finally {
+      stopExtending()
+      void breaker.run(0, () => this.redis.releaseIfOwner(lockKey, token))
+    }
+  }
+
+  /** Resolves when the lock is gone, Redis fails, the breaker opens, or after `maxWaitMs`. */
+  private waitForRelease(lockKey: string): Promise<void> {
+    const { clock, breaker } = this.options
+    const deadline = clock.now() + this.maxWaitMs
+    return new Promise<void>((resolve) => {
+      let delay = FIRST_POLL_MS
+      const poll = (): void => {
+        void breaker.run(-1, () => this.redis.exists(lockKey)).then((held) => {
+          if (held !== 1 || !breaker.closed || clock.now() >= deadline) return resolve()
+          delay = Math.min(delay * 2, MAX_POLL_MS)
+          clock.setTimer(poll, Math.min(delay, deadline - clock.now()))
+        })
+      }
+      clock.setTimer(poll, delay)
+    })
+  }
+
+  /** Extends the lock every third of the lease until the returned function is called. */
+  private keepExtended(lockKey: string, token: string): () => void {
+    const { clock, breaker } = this.options
+    let timer: TimerHandle | undefined
+    let stopped = false
+    const extend = (): void => {
+      void breaker.run(0, () => this.redis.extendIfOwner(lockKey, token, this.leaseMs)).then(() => {
+        if (!stopped) timer = clock.setTimer(extend, this.leaseMs / 3)
+      })
+    }
+    timer = clock.setTimer(extend, this.leaseMs / 3)
+    return () => {
+      stopped = true
+      if (timer !== undefined) clock.clearTimer(timer)
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import type { SharedHit, SharedLayer, SharedValue } from '../shared.js'
+import type { CircuitBreaker } from './breaker.js'
+import type { ValueCodec } from './codec.js'
+import { isReady, type RedisClient } from './connection.js'
+import { unlinkKeys, unlinkWithPrefix } from './keys.js'
+import { GET_WITH_PTTL } from './scripts.js'
+
+interface GetWithPttl {
+  getWithPttlBuffer(key: string): Promise<[Buffer, number] | null>
+}
+
+/**
+ * The shared tier on Redis. Every key is `keyPrefix + key`; callers hash anything secret before
+ * it becomes a key. Each call goes through the breaker: while it is open the layer answers at
+ * once (get undefined, set nothing, delete and clear false) and never waits on Redis.
+ */
+export class RedisSharedLayer implements SharedLayer {
+  private readonly redis: RedisClient & GetWithPttl
+
+  constructor(
+    redis: RedisClient,
+    private readonly breaker: CircuitBreaker,
+    private readonly codec: ValueCodec,
+    /** Prepended to every key, e.g. `komandorr:`. */
+    readonly keyPrefix: string,
+  ) {
+    redis.defineCommand('getWithPttl', { numberOfKeys: 1, lua: GET_WITH_PTTL, readOnly: true })
+    this.redis = redis as RedisClient & GetWithPttl
+  }
+
+  async get(key: string): Promise<SharedHit | undefined> {
+    const breaker = this.breaker
+    if (!breaker.closed) return undefined
+    let reply: [Buffer, number] | null
+    try {
+      reply = await this.redis.getWithPttlBuffer(this.keyPrefix + key)
+    } catch (error) {
+      breaker.failed(error)
+      return undefined
+    }
+    breaker.succeeded()
+    return reply === null ? undefined : this.codec.decode(reply[0], reply[1])
+  }
+
+  async set(key: string, value: SharedValue, ttlMs: number, staleMs: number): Promise<void> {
+    const lifetimeMs = Math.ceil(ttlMs + staleMs)
+    if (!this.breaker.closed || !(lifetimeMs > 0)) return
+    const stored = await this.codec.encode(value, lifetimeMs)
+    await this.breaker.run(undefined, () => this.redis.set(this.keyPrefix + key, stored, 'PX', lifetimeMs))
+  }
+
+  async delete(keys: readonly string[]): Promise<boolean> {
+    const full = keys.map((key) => this.keyPrefix + key)
+    return this.breaker.run(false, async () => {
+      await unlinkKeys(this.redis, full)
+      return true
+    })
+  }
+
+  async clear(prefix: string): Promise<boolean> {
+    return this.breaker.run(false, async () => {
+      // A cluster that is not ready lists no masters: that would be an empty clear, not a clear.
+      if (!isReady(this.redis)) throw new Error(`Redis is ${this.redis.status}; the clear of "${prefix}" did not run`)
+      await unlinkWithPrefix(this.redis, this.keyPrefix + prefix)
+      return true
+    })
+  }
+}

@@ -1,0 +1,207 @@
+import type { AnyCache, Cache, CacheRegistry, Clock, TimerHandle } from '../cache/index.js'
+import type { PlexStatsRepo, ServicesRepo } from '../db/index.js'
+import type { Logger } from '../logger.js'
+import type { BackgroundJob } from '../runtime.js'
+import { DAY_MS, type TrafficLog } from '../traffic/traffic-log.js'
+import type { PlexConnection } from './plex-connection.js'
+
+/** `GET /api/plex/stats/dashboard` (SPEC §3), without the `timestamp`/`cached` the reply adds. */
+export interface DashboardStatsValue {
+  services: { total: number; online: number; offline: number; problem: number }
+  plex: {
+    configured: boolean
+    peak_concurrent: number
+    total_users: number
+    total_movies: number
+    total_tv_shows: number
+    total_seasons: number
+    total_episodes: number
+  }
+  traffic: {
+    last_24h_download_bytes: number
+    last_24h_upload_bytes: number
+    last_24h_total_bytes: number
+    last_30d_download_bytes: number
+    last_30d_upload_bytes: number
+    last_30d_total_bytes: number
+  }
+}
+
+type PlexTotals = Pick<DashboardStatsValue['plex'], 'total_users' | 'total_movies' | 'total_tv_shows' | 'total_seasons' | 'total_episodes'>
+const TOTAL_FIELDS = ['total_users', 'total_movies', 'total_tv_shows', 'total_seasons', 'total_episodes'] as const
+const NO_TOTALS: PlexTotals = Object.freeze({ total_users: 0, total_movies: 0, total_tv_shows: 0, total_seasons: 0, total_episodes: 0 })
+
+/** Caches whose values carry Plex totals, best first: the dashboard never asks Plex itself. */
+export const PLEX_TOTALS_SOURCES = ['plex_stats_live', 'plex_stats'] as const
+
+export interface DashboardStatsOptions {
+  readonly registry: CacheRegistry
+  readonly services: ServicesRepo
+  readonly plexStats: PlexStatsRepo
+  readonly traffic: TrafficLog
+  readonly plex: PlexConnection
+  /** STATS_REFRESH_INTERVAL: how often the snapshot is recomputed. */
+  readonly intervalMs: number
+  /** CACHE_WARM_IDLE: Plex totals are refreshed only while the dashboard was read this recently. */
+  readonly idleWindowMs: number
+  readonly clock: Clock
+  readonly logger?: Pick<Logger, 'debug' | 'warn'>
+}
+
+/**
+ * The dashboard's numbers as one snapshot, the `background_stats` cache. The snapshot is computed
+ * from SQLite (services as the monitor left them, the peak, traffic totals) and from the last
+ * Plex totals the other caches held, so computing it never waits on the network: a request that
+ * finds no snapshot computes one at once. A background job recomputes it every interval; while
+ * the dashboard is being read it also refreshes the Plex totals through their caches, and an
+ * unread dashboard costs the Plex server nothing.
+ */
+export class DashboardStats implements BackgroundJob {
+  readonly name = 'dashboard-stats'
+  readonly cache: Cache<DashboardStatsValue>
+  private totals: PlexTotals | undefined
+  private totalsTriedAt = -Infinity
+  private totalsRefresh: Promise<void> | undefined
+  private lastReadAt = -Infinity
+  private lastUpdateWallMs: number | null = null
+  private timer: TimerHandle | undefined
+  private tick: Promise<void> | undefined
+  private running = false
+
+  constructor(private readonly options: DashboardStatsOptions) {
+    this.cache = options.registry.define<DashboardStatsValue>({
+      name: 'background_stats',
+      key: 'stats:dashboard',
+      ttlMs: options.intervalMs,
+      // The job recomputes it on its own schedule.
+      refreshAhead: false,
+      load: () => this.compute(),
+    })
+    options.plex.onChange(() => {
+      this.totals = undefined
+      this.totalsTriedAt = -Infinity
+    })
+  }
+
+  /** The job runs (for `cache/stats`: `enabled`). */
+  get enabled(): boolean {
+    return this.running
+  }
+
+  /** Epoch ms of the last computed snapshot, null before the first. */
+  get lastUpdate(): number | null {
+    return this.lastUpdateWallMs
+  }
+
+  get intervalMs(): number {
+    return this.options.intervalMs
+  }
+
+  /**
+   * Called on every dashboard request: marks the dashboard in demand, and starts (without waiting
+   * for it) a refresh of the Plex totals when the last try is older than the interval.
+   */
+  noteRead(): void {
+    const now = this.options.clock.now()
+    this.lastReadAt = now
+    if (this.totalsRefresh === undefined && now - this.totalsTriedAt >= this.options.intervalMs) void this.refreshPlexTotals()
+  }
+
+  /** Recomputes the snapshot now, then every interval until stop(). */
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.schedule(0)
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
+    this.timer = undefined
+    await Promise.all([this.tick, this.totalsRefresh])
+  }
+
+  /**
+   * Reads the Plex totals through the first declared source cache (memory, else one load shared
+   * with every other reader; a stale value is fine) and recomputes the snapshot when they changed.
+   * Never rejects.
+   */
+  refreshPlexTotals(): Promise<void> {
+    this.totalsRefresh ??= this.readPlexTotals().finally(() => {
+      this.totalsRefresh = undefined
+    })
+    return this.totalsRefresh
+  }
+
+  private async readPlexTotals(): Promise<void> {
+    const { plex, registry, clock, logger } = this.options
+    this.totalsTriedAt = clock.now()
+    if (!plex.configured) return
+    const source = PLEX_TOTALS_SOURCES.map((name) => registry.get(name)).find((cache): cache is AnyCache => cache !== undefined)
+    if (source === undefined) return
+    let totals: PlexTotals
+    try {
+      totals = totalsOf((await source.read(undefined)).entry.value)
+    } catch (error) {
+      logger?.debug({ cache: source.name, error: error instanceof Error ? error.message : String(error) }, 'dashboard: Plex totals not refreshed')
+      return
+    }
+    if (this.totals !== undefined && TOTAL_FIELDS.every((field) => this.totals![field] === totals[field])) return
+    this.totals = totals
+    await this.cache.reload()
+  }
+
+  private schedule(delayMs: number): void {
+    const { clock, intervalMs } = this.options
+    this.timer = clock.setTimer(() => {
+      this.timer = undefined
+      this.tick = this.runTick().finally(() => {
+        this.tick = undefined
+        if (this.running) this.schedule(intervalMs)
+      })
+    }, delayMs)
+  }
+
+  private async runTick(): Promise<void> {
+    const result = await this.cache.reload()
+    if (!result.ok) this.options.logger?.warn({ error: result.error }, 'dashboard stats not recomputed')
+    const inDemand = this.options.clock.now() - this.lastReadAt <= this.options.idleWindowMs
+    if (inDemand) await this.refreshPlexTotals()
+  }
+
+  private compute(): DashboardStatsValue {
+    const { services, plexStats, traffic, plex, clock } = this.options
+    const configured = plex.configured
+    const day = traffic.totals(DAY_MS)
+    const month = traffic.totals(30 * DAY_MS)
+    const value: DashboardStatsValue = {
+      services: services.countByStatus(),
+      plex: {
+        configured,
+        peak_concurrent: plexStats.get().peakConcurrent,
+        ...(configured ? (this.totals ?? NO_TOTALS) : NO_TOTALS),
+      },
+      traffic: {
+        last_24h_download_bytes: day.downloadBytes,
+        last_24h_upload_bytes: day.uploadBytes,
+        last_24h_total_bytes: day.totalBytes,
+        last_30d_download_bytes: month.downloadBytes,
+        last_30d_upload_bytes: month.uploadBytes,
+        last_30d_total_bytes: month.totalBytes,
+      },
+    }
+    this.lastUpdateWallMs = clock.wallNow()
+    return value
+  }
+}
+
+/** The totals a source value carries; a field it lacks counts 0. */
+function totalsOf(value: unknown): PlexTotals {
+  const record = (value ?? {}) as Record<string, unknown>
+  const totals = { ...NO_TOTALS }
+  for (const field of TOTAL_FIELDS) {
+    const n = record[field]
+    if (typeof n === 'number' && Number.isFinite(n)) totals[field] = n
+  }
+  return totals
+}

@@ -1,0 +1,164 @@
+import type { CacheRegistry } from '../cache/index.js'
+import type { Config } from '../config.js'
+import type { SettingsRepo } from '../db/index.js'
+import type { Logger, LogSecrets } from '../logger.js'
+import { isPlexError, PlexHttpError, PlexUnreachableError } from '../plex/index.js'
+import type { WallClock } from '../services/scheduler.js'
+import type { PlexConnection, PlexSettings } from './plex-connection.js'
+
+/** The settings row holding the Plex server saved through the API (the token is kept only there). */
+export const PLEX_SETTINGS_KEY = 'plex'
+
+interface StoredPlexSettings {
+  url: string
+  token: string
+  server_name?: string
+}
+
+/** The server to start with: the one saved through the API wins over PLEX_SERVER_URL/TOKEN. */
+export function initialPlexSettings(config: Config, settings: SettingsRepo): PlexSettings | undefined {
+  const saved = settings.get<StoredPlexSettings>(PLEX_SETTINGS_KEY)
+  if (saved?.url && saved.token) return { url: saved.url, token: saved.token, serverName: saved.server_name || config.plex.serverName }
+  if (config.plex.serverUrl && config.plex.token) {
+    return { url: config.plex.serverUrl, token: config.plex.token, serverName: config.plex.serverName }
+  }
+  return undefined
+}
+
+/** `GET /api/plex/config`: never the token. */
+export interface PlexConfigView {
+  url: string
+  server_name: string
+  token_configured: boolean
+}
+
+export type PlexCheck = { valid: true; serverName: string } | { valid: false; message: string }
+
+/** A `{url, token}` body that cannot be a Plex server's address; `field` names the culprit. */
+export class PlexConfigInputError extends Error {
+  constructor(
+    readonly field: 'url' | 'token',
+    message: string,
+  ) {
+    super(message)
+    this.name = 'PlexConfigInputError'
+  }
+}
+
+export interface PlexConfigServiceOptions {
+  plex: PlexConnection
+  settings: SettingsRepo
+  clock: WallClock
+  /** PLEX_SERVER_NAME: the name shown until the server told its own. */
+  defaultServerName: string
+  /** Tokens saved through the API join the secrets the logger hides. */
+  logSecrets?: LogSecrets
+  /** How long `GET /` on a candidate server may take. Default 5 s. */
+  probeTimeoutMs?: number
+}
+
+/** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
+export class PlexConfigService {
+  private readonly probeTimeoutMs: number
+
+  constructor(private readonly options: PlexConfigServiceOptions) {
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 5_000
+  }
+
+  view(): PlexConfigView {
+    const current = this.options.plex.settings
+    return {
+      url: current?.url ?? '',
+      server_name: current?.serverName || this.options.defaultServerName,
+      token_configured: current !== undefined,
+    }
+  }
+
+  /** Checks `{url, token}` against the server (`GET /`) and, when it answers, saves it and switches to it. */
+  async save(input: { url: string; token: string }): Promise<PlexCheck> {
+    const candidate = normalizeInput(input)
+    const check = await this.check(candidate)
+    if (!check.valid) return check
+    const { plex, settings, clock, logSecrets } = this.options
+    logSecrets?.add(candidate.token)
+    const stored: StoredPlexSettings = { url: candidate.url, token: candidate.token, server_name: check.serverName }
+    settings.set(PLEX_SETTINGS_KEY, stored, clock.now())
+    const current = plex.settings
+    if (current?.url !== candidate.url || current.token !== candidate.token || current.serverName !== check.serverName) {
+      plex.update({ ...candidate, serverName: check.serverName })
+    }
+    return check
+  }
+
+  private async check(candidate: PlexSettings): Promise<PlexCheck> {
+    try {
+      const info = await this.options.plex.probe(candidate).serverInfo(AbortSignal.timeout(this.probeTimeoutMs))
+      return { valid: true, serverName: info.friendlyName }
+    } catch (error) {
+      return { valid: false, message: this.failure(error, candidate.url) }
+    }
+  }
+
+  private failure(error: unknown, url: string): string {
+    if (!isPlexError(error)) return `Could not check the Plex server at ${url}: ${error instanceof Error ? error.message : String(error)}`
+    switch (error.kind) {
+      case 'auth':
+        return `Plex at ${url} answered 401: the token is not accepted; copy the X-Plex-Token of an admin account`
+      case 'timeout':
+      case 'aborted':
+        return `Plex at ${url} did not answer within ${this.probeTimeoutMs / 1000} s: check the URL and that the server is running`
+      case 'unreachable':
+        return `Could not connect to ${url}${error instanceof PlexUnreachableError && error.code ? ` (${error.code})` : ''}: check the URL and port (Plex listens on 32400)`
+      case 'http':
+        return `${url} answered ${error instanceof PlexHttpError ? error.status : 'an error'} to GET /: is this the Plex server's address?`
+      default:
+        return `${url} answered, but not as a Plex server does (${error.message})`
+    }
+  }
+}
+
+/** Trims the body into settings: an http(s) URL without credentials, query or trailing slash, and a token. */
+export function normalizeInput(input: { url: string; token: string }): PlexSettings {
+  const raw = input.url.trim()
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new PlexConfigInputError('url', `"${shorten(raw)}" is not a URL; give the server's address, like http://192.168.1.10:32400`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new PlexConfigInputError('url', `"${url.protocol}//${url.host}" is not an http(s) URL; give the server's address, like http://192.168.1.10:32400`)
+  }
+  if (url.username || url.password) {
+    throw new PlexConfigInputError('url', 'must not contain a user name or password; the Plex token goes in the token field')
+  }
+  const token = input.token.trim()
+  if (token === '') throw new PlexConfigInputError('token', 'is empty; give the X-Plex-Token of an admin account')
+  if (/\s/.test(token)) throw new PlexConfigInputError('token', 'contains white space; a Plex token is one word')
+  // A pasted URL may carry `?X-Plex-Token=...`: the query is dropped, never stored or echoed.
+  return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, token }
+}
+
+const shorten = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text).replace(/x-plex-token=[^&#\s]*/gi, 'X-Plex-Token=***')
+
+/** The caches a Plex config change makes wrong (SPEC §1): every `plex_*` one and `background_stats`. */
+export function plexDependentCaches(registry: CacheRegistry): string[] {
+  return registry
+    .list()
+    .map((cache) => cache.name)
+    .filter((name) => name.startsWith('plex_') || name === 'background_stats')
+}
+
+/**
+ * The one place that busts caches when the Plex server changes: in memory at once (so the next
+ * read misses and loads from the new server), in Redis and on the other instances after.
+ */
+export function clearCachesOnPlexChange(plex: PlexConnection, registry: CacheRegistry, logger?: Logger): () => void {
+  return plex.onChange(() => {
+    const names = plexDependentCaches(registry)
+    void Promise.all(names.map((name) => registry.clear(name))).then(
+      () => logger?.info({ caches: names }, 'Plex server changed: its caches were cleared'),
+      (error: unknown) => logger?.warn({ err: error, caches: names }, 'Plex server changed, but clearing its caches failed'),
+    )
+  })
+}

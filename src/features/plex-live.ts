@@ -1,0 +1,65 @@
+import type { Cache, CacheRegistry } from '../cache/index.js'
+import type { Config } from '../config.js'
+import type { SettingsRepo } from '../db/index.js'
+import type { Logger, LogSecrets } from '../logger.js'
+import type { Scheduler, WallClock } from '../services/scheduler.js'
+import { defineActivitiesCache, type ActivitiesValue } from './activities.js'
+import { ImageProxy } from './image-proxy.js'
+import { defineLibrariesCache, type LibrariesValue } from './libraries.js'
+import { defineLiveStatsCache, type LiveStatsValue } from './live-stats.js'
+import { clearCachesOnPlexChange, PlexConfigService } from './plex-config.js'
+import type { PlexConnection } from './plex-connection.js'
+import { PushInvalidation } from './push-invalidation.js'
+import { defineRecentMediaCache, type RecentMediaValue } from './recent-media.js'
+import { defineSessionsCache, type SessionsValue } from './sessions.js'
+import { defineUsersCountCache, type UsersCountValue } from './users-count.js'
+
+export interface PlexLiveDeps {
+  readonly config: Config
+  readonly registry: CacheRegistry
+  readonly plex: PlexConnection
+  readonly settings: SettingsRepo
+  readonly clock: WallClock
+  readonly logger: Logger
+  readonly logSecrets?: LogSecrets
+  /** Timers of the push-invalidation debounce. */
+  readonly scheduler?: Scheduler
+}
+
+/** The live Plex endpoints: their caches, the Plex settings, the image proxy and push invalidation. */
+export interface PlexLive {
+  readonly activities: Cache<ActivitiesValue>
+  readonly sessions: Cache<SessionsValue>
+  readonly liveStats: Cache<LiveStatsValue>
+  readonly recentMedia: Cache<RecentMediaValue>
+  readonly libraries: Cache<LibrariesValue>
+  readonly usersCount: Cache<UsersCountValue>
+  readonly plexConfig: PlexConfigService
+  readonly images: ImageProxy
+  /** A background job: start it with the others (it listens only while Plex is configured). */
+  readonly push: PushInvalidation
+  /** Stops busting caches on config changes (the registry itself is closed by its owner). */
+  close(): void
+}
+
+/** Declares the caches in `registry` and wires config-change invalidation; call once per runtime. */
+export function createPlexLive(deps: PlexLiveDeps): PlexLive {
+  const { config, registry, plex, logger } = deps
+  const ttl = config.cache.ttlMs
+  const serverName = config.plex.serverName
+  const stopClearing = clearCachesOnPlexChange(plex, registry, logger)
+  return {
+    activities: defineActivitiesCache(registry, plex, ttl.activities),
+    sessions: defineSessionsCache(registry, plex, ttl.sessions, {
+      onPosterLookupFailed: (error) => logger.warn({ err: error }, 'show posters of the playing sessions could not be looked up'),
+    }),
+    liveStats: defineLiveStatsCache(registry, plex, ttl.liveStats, serverName),
+    recentMedia: defineRecentMediaCache(registry, plex, ttl.recentMedia),
+    libraries: defineLibrariesCache(registry, plex, ttl.libraries, serverName),
+    usersCount: defineUsersCountCache(registry, plex, ttl.usersCount),
+    plexConfig: new PlexConfigService({ plex, settings: deps.settings, clock: deps.clock, defaultServerName: serverName, logSecrets: deps.logSecrets }),
+    images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
+    push: new PushInvalidation({ plex, registry, scheduler: deps.scheduler, logger: logger.child({ job: 'plex-push-invalidation' }) }),
+    close: stopClearing,
+  }
+}

@@ -1,0 +1,112 @@
+import type { Cache, CacheRegistry } from '../cache/index.js'
+import type { PlexStatsRecord, PlexStatsRepo } from '../db/index.js'
+import type { WallClock } from '../services/scheduler.js'
+import type { PlexConnection } from './plex-connection.js'
+import { countUsers, fetchLibraryTotals } from './plex-library-totals.js'
+
+/** `GET /api/plex/stats` (SPEC §3). */
+export interface PlexStatsValue {
+  peak_concurrent: number
+  /** UTC ISO 8601 of the last change of the peak; null when never set. */
+  last_updated: string | null
+  /** The server's base URL, never with the token. */
+  server_url: string
+  server_name: string
+  token_configured: boolean
+  total_users: number
+  total_movies: number
+  total_tv_shows: number
+}
+
+/** `POST /api/plex/stats/peak` and `/stats/reset`. */
+export interface PeakAnswer {
+  success: true
+  peak_concurrent: number
+  last_updated: string | null
+}
+
+export interface PlexStatsOptions {
+  readonly registry: CacheRegistry
+  readonly repo: PlexStatsRepo
+  readonly plex: PlexConnection
+  /** CACHE_STATS_TTL. */
+  readonly ttlMs: number
+  /** PLEX_SERVER_NAME, shown until the server's own name is known. */
+  readonly defaultServerName: string
+  /** Stamps `last_updated`. */
+  readonly clock: WallClock
+  /** Busts what shows the peak besides `plex_stats` (the dashboard's `background_stats`). */
+  readonly onPeakChanged: () => Promise<void>
+}
+
+/**
+ * The stored peak of concurrent streams plus PMS totals: the `plex_stats` cache, and the two
+ * writes that change the peak (each busting `plex_stats` and the dashboard).
+ */
+export class PlexStats {
+  readonly cache: Cache<PlexStatsValue>
+
+  constructor(private readonly options: PlexStatsOptions) {
+    const { registry, repo, plex, ttlMs } = options
+    this.cache = registry.define<PlexStatsValue>({
+      name: 'plex_stats',
+      key: 'plex:stats',
+      ttlMs,
+      load: async (_args, signal) => {
+        const client = plex.client()
+        const [accounts, totals] = await Promise.all([client.accounts(signal), fetchLibraryTotals(client, signal)])
+        return {
+          ...peakFields(repo.get()),
+          server_url: client.baseUrl,
+          server_name: this.serverName(),
+          token_configured: true,
+          total_users: countUsers(accounts),
+          total_movies: totals.movies,
+          total_tv_shows: totals.shows,
+        }
+      },
+    })
+  }
+
+  /** What `GET /api/plex/stats` answers while no Plex server is configured: the peak and zeros, not cached. */
+  notConfigured(): PlexStatsValue {
+    return {
+      ...peakFields(this.options.repo.get()),
+      server_url: '',
+      server_name: this.serverName(),
+      token_configured: false,
+      total_users: 0,
+      total_movies: 0,
+      total_tv_shows: 0,
+    }
+  }
+
+  /** Stores `peak` when it is higher than the stored peak. */
+  async raisePeak(peak: number): Promise<PeakAnswer> {
+    const before = this.options.repo.get()
+    const after = this.options.repo.raisePeak(peak, this.options.clock.now())
+    if (after.peakConcurrent !== before.peakConcurrent || after.lastUpdated !== before.lastUpdated) await this.peakChanged()
+    return { success: true, ...peakFields(after) }
+  }
+
+  async resetPeak(): Promise<PeakAnswer> {
+    const after = this.options.repo.resetPeak(this.options.clock.now())
+    await this.peakChanged()
+    return { success: true, ...peakFields(after) }
+  }
+
+  private async peakChanged(): Promise<void> {
+    await Promise.all([this.cache.invalidate(), this.options.onPeakChanged()])
+  }
+
+  private serverName(): string {
+    return this.options.plex.settings?.serverName || this.options.defaultServerName
+  }
+}
+
+function peakFields(record: PlexStatsRecord): { peak_concurrent: number; last_updated: string | null } {
+  return {
+    peak_concurrent: record.peakConcurrent,
+    last_updated: record.lastUpdated === null ? null : new Date(record.lastUpdated).toISOString(),
+  }
+}

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify'
+import { PlexConfigInputError, type PlexCheck } from '../../features/plex-config.js'
+import type { Runtime } from '../../runtime.js'
+import { HttpError } from '../http-error.js'
+
+interface PlexConfigBody {
+  url: string
+  token: string
+}
+
+const plexConfigBody = {
+  type: 'object',
+  required: ['url', 'token'],
+  additionalProperties: false,
+  properties: {
+    url: { type: 'string', maxLength: 2048 },
+    token: { type: 'string', maxLength: 1024 },
+  },
+} as const
+
+/**
+ * The Plex server setting. Both POSTs check the server (`GET /`) and save it when it answers;
+ * they differ in how a failed check is told, as Komandorr's frontend expects: `/config` with a
+ * 400 `{detail, message}`, `/validate` with a 200 `{valid: false, message}`. A body that is not
+ * a URL and a token is a 400 for both. The token is never echoed.
+ */
+export function plexConfigRoutes(app: FastifyInstance, runtime: Runtime): void {
+  const service = runtime.plexLive.plexConfig
+
+  const save = async (body: PlexConfigBody, extra: Record<string, unknown> = {}): Promise<PlexCheck> => {
+    try {
+      return await service.save(body)
+    } catch (error) {
+      if (!(error instanceof PlexConfigInputError)) throw error
+      const detail = `Invalid body field "${error.field}": ${error.message}`
+      throw new HttpError(400, detail, { message: detail, ...extra })
+    }
+  }
+
+  app.get('/api/plex/config', async () => service.view())
+
+  app.post<{ Body: PlexConfigBody }>('/api/plex/config', { schema: { body: plexConfigBody } }, async (request) => {
+    const check = await save(request.body)
+    if (!check.valid) throw new HttpError(400, check.message, { message: check.message })
+    return { success: true, status: 'success', message: `Connected to ${check.serverName}; the Plex server is saved`, ...service.view() }
+  })
+
+  app.post<{ Body: PlexConfigBody }>('/api/plex/validate', { schema: { body: plexConfigBody } }, async (request) => {
+    const check = await save(request.body, { valid: false, server_name: null })
+    return check.valid
+      ? { valid: true, message: `Connected to ${check.serverName}; the Plex server is saved`, server_name: check.serverName }
+      : { valid: false, message: check.message, server_name: null }
+  })
+}

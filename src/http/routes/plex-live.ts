@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Cache } from '../../cache/index.js'
+import { ACTIVITIES_NOT_CONFIGURED } from '../../features/activities.js'
+import { LIBRARIES_NOT_CONFIGURED } from '../../features/libraries.js'
+import { liveStatsNotConfigured } from '../../features/live-stats.js'
+import { RECENT_MEDIA_NOT_CONFIGURED } from '../../features/recent-media.js'
+import { SESSIONS_NOT_CONFIGURED } from '../../features/sessions.js'
+import { USERS_COUNT_NOT_CONFIGURED } from '../../features/users-count.js'
+import type { Runtime } from '../../runtime.js'
+import { publicRoute } from '../auth.js'
+import { sendCacheEntry } from '../cached-reply.js'
+import { upstreamError } from '../upstream-error.js'
+
+/**
+ * The cached live Plex endpoints. Each answers its not-configured form without touching the
+ * cache, else reads through it (stale on error) and fails as `upstreamError` only when Plex is
+ * down and nothing was ever loaded.
+ */
+export function plexLiveRoutes(app: FastifyInstance, runtime: Runtime): void {
+  const { plex, plexLive: live } = runtime
+
+  const cached = <V>(cache: Cache<V>, what: string, notConfigured: () => object, failureFields: Record<string, unknown> = {}) =>
+    async function answer(request: FastifyRequest, reply: FastifyReply) {
+      if (!plex.configured) return notConfigured()
+      let read
+      try {
+        read = await cache.read()
+      } catch (error) {
+        throw upstreamError(error, what, failureFields)
+      }
+      return sendCacheEntry(request, reply, cache, read.entry, read.outcome)
+    }
+
+  const activities = cached(live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })
+  app.get('/api/plex/activities', activities)
+  // Komandorr's frontend reads the activities through this older path.
+  app.get('/api/downloads', activities)
+
+  app.get('/api/plex/sessions', cached(live.sessions, 'Plex sessions', () => SESSIONS_NOT_CONFIGURED, { error: true, sessions: [] }))
+
+  app.get(
+    '/api/plex/stats/live',
+    { config: publicRoute },
+    cached(live.liveStats, 'live Plex statistics', () => liveStatsNotConfigured(runtime.config.plex.serverName)),
+  )
+
+  app.get('/api/plex/media/recent', { config: publicRoute }, cached(live.recentMedia, 'recently added Plex media', () => RECENT_MEDIA_NOT_CONFIGURED))
+
+  app.get('/api/plex/users/count', cached(live.usersCount, 'the Plex shared users count', () => USERS_COUNT_NOT_CONFIGURED))
+
+  app.get('/api/invites/plex/config', cached(live.libraries, 'the Plex libraries', () => LIBRARIES_NOT_CONFIGURED))
+}
