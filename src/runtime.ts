@@ -2,6 +2,8 @@ import type { CacheRegistry } from './cache/index.js'
 import { systemClock as cacheSystemClock, type Clock } from './cache/index.js'
 import type { Config } from './config.js'
 import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
+import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis/index.js'
+import { redisHealth, redisLayerStatus } from './features/cache-management.js'
 import { createCaches } from './features/caches.js'
 import { createHistoryAndStats, type HistoryAndStats } from './features/history-and-stats.js'
 import { initialPlexSettings } from './features/plex-config.js'
@@ -62,6 +64,8 @@ export interface Runtime {
   readonly cacheClock: Clock
   /** Watch history and its sync, the peak stats, the dashboard snapshot, cache stats/clear/warm. */
   readonly historyAndStats: HistoryAndStats
+  /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
+  readonly redis: RedisLayer | undefined
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
   addJob(job: BackgroundJob): void
@@ -93,17 +97,40 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   })
   const traffic = createTrafficLog({ repo: repos.traffic, clock })
   const cacheClock = options.cacheClock ?? cacheSystemClock
-  const caches = createCaches(config, { clock: cacheClock, logger: logger.child({ component: 'cache' }) })
+  // With Redis: the shared layer, the invalidation bus, cluster single flight and the jobs' leader lease.
+  const redis = config.redis.enabled
+    ? createRedisLayer(config.redis, { clock: cacheClock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
+    : undefined
+  const leadership = redis?.leader ?? soloLeadership
+  const caches = createCaches(config, { clock: cacheClock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
+  redis?.publishStats(() => caches.stats())
   const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
   logSecrets.add(plex.settings?.token)
   const plexLive = createPlexLive({ config, registry: caches, plex, settings: repos.settings, clock, logger, logSecrets })
-  const historyAndStats = createHistoryAndStats({ config, registry: caches, plex, repos, traffic, cacheClock, clock, logger })
+  const historyAndStats = createHistoryAndStats({
+    config,
+    registry: caches,
+    plex,
+    repos,
+    traffic,
+    cacheClock,
+    clock,
+    logger,
+    redisStatus: redis && (() => redisLayerStatus(redis)),
+  })
 
   const jobs: BackgroundJob[] = [monitor, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   let jobsStarted = false
   let closing: Promise<void> | undefined
+  if (redis) cleanups.push(() => redis.close())
   cleanups.push(() => caches.close(), () => plexLive.close())
+  // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
+  leadership.onChange((leading) => {
+    if (!jobsStarted) return
+    if (leading) for (const job of jobs) job.start()
+    else void Promise.allSettled(jobs.map((job) => job.stop()))
+  })
 
   const stopJobs = async (): Promise<void> => {
     jobsStarted = false
@@ -127,14 +154,15 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     plexLive,
     cacheClock,
     historyAndStats,
+    redis,
     jobs,
     health: {
-      redis: () => (config.redis.enabled ? 'not_connected' : 'disabled'),
+      redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),
       plex: () => (plex.configured ? 'configured' : 'not_configured'),
     },
     addJob(job) {
       jobs.push(job)
-      if (jobsStarted) job.start()
+      if (jobsStarted && leadership.isLeader) job.start()
     },
     onClose(cleanup) {
       cleanups.push(cleanup)
@@ -142,7 +170,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     startJobs() {
       if (jobsStarted) return
       jobsStarted = true
-      for (const job of jobs) job.start()
+      if (leadership.isLeader) for (const job of jobs) job.start()
     },
     stopJobs,
     close() {

@@ -1,5 +1,5 @@
 import { el, item, single, toJson, type Attrs, type El } from '../container.js'
-import { audioMedia, guidHex, hasSecondVersion, itemElement, videoMedia, videoProfile } from '../library/render.js'
+import { audioMedia, guidHex, itemElement, videoMedia, videoProfile } from '../library/render.js'
 import { TYPE } from '../library/types.js'
 import { avatarUrl, type Account, type Device } from '../people.js'
 import type { PlayerState, SessionInfo, SessionKind } from '../types.js'
@@ -260,4 +260,3 @@ export function offLibraryGuid(world: World, kind: SessionKind, n: number): stri
   return 'no_idea'
 }
 
-export { hasSecondVersion }

@@ -1,10 +1,11 @@
 import { addMovie, SECTION_IDS } from '../library/generate.js'
+import { hasSecondVersion } from '../library/render.js'
 import { TYPE, TYPE_NAME } from '../library/types.js'
 import { alnumString, intBetween, mulberry32, pickWeighted, uuidFrom, type Rng } from '../random.js'
 import type { ActivityType, AddMediaOptions, MediaInfo, SessionKind, StartActivityOptions, StartSessionOptions } from '../types.js'
 import type { World } from '../world.js'
 import { ACTIVITY_TITLES, activityNotification, type Activity } from './activities.js'
-import { hasSecondVersion, offLibraryGuid, playingNotification, transcodeNotification, type OffLibraryItem, type Session } from './sessions.js'
+import { offLibraryGuid, playingNotification, transcodeNotification, type OffLibraryItem, type Session } from './sessions.js'
 
 /** Players report about every 10 s; the live state moves in ticks of that size. */
 export const TICK_SECONDS = 10

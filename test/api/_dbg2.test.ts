@@ -26,6 +26,9 @@ describe('cache management', () => {
   afterAll(async () => {
     console.log('INFLIGHT', [...inflight])
     const to = (name: string, p: Promise<unknown>) => Promise.race([p.then(() => console.log('done', name)), new Promise(r => setTimeout(() => r(console.log('TIMEOUT', name)), 4000))])
+    t.app.server.getConnections((e: any, n: number) => console.log('CONNS', n))
+    const conns: any = (t.app.server as any)[Object.getOwnPropertySymbols(t.app.server).find((s) => String(s).includes('connections'))!]
+    console.log('ACTIVE', conns?.active?.().length, conns?.idle?.().length, JSON.stringify(conns?.active?.().map((c: any) => [c._httpMessage?.req?.method, c._httpMessage?.req?.url, c._httpMessage?.writableEnded, c.remotePort, c.bytesRead])))
     await to('app', t.app.close())
     await to('rt', t.runtime.close())
     await to('sim', t.sim.close())
@@ -131,7 +134,7 @@ describe('cache management', () => {
     }
   })
 
-  it('warm reloads every cache now, and a warm asked for meanwhile joins it', async () => {
+  it.only('warm reloads every cache now, and a warm asked for meanwhile joins it', async () => {
     await t.sim.control.setFault({ endpoint: '/accounts', latencyMs: 200 })
     t.sim.control.resetCounts()
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])

@@ -21,7 +21,7 @@ export interface TestApp {
 
 /** Builds and starts the app; `beforeListen` may add routes (e.g. to test route options). */
 export async function startTestApp(
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   options: RuntimeOptions & { beforeListen?: (app: FastifyInstance) => void } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'debug', MONITOR_TIMEOUT: '5', ...env })

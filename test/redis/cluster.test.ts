@@ -113,7 +113,8 @@ describe('Redis Cluster (three private masters)', () => {
       return totals?.instances.length === 2 && stats?.hits === 2
     }, 3_000)
     const totals = (await b.layer.clusterStats())!
-    expect(totals.instances.sort()).toEqual([a.layer.instanceId, b.layer.instanceId].sort())
+    expect([...totals.instances].sort()).toEqual([a.layer.instanceId, b.layer.instanceId].sort())
     expect(totals.caches.find((c) => c.name === 'plex_stats')).toMatchObject({ misses: 1, hits: 2, loads: 1, sharedHits: 1 })
+    await until('the snapshot (what cache/stats shows) has both instances', () => a.layer.latestClusterStats()?.instances.length === 2, 3_000)
   })
 })

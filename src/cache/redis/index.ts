@@ -33,7 +33,7 @@ export type { RedisMode, RedisNode, RedisSettings } from './settings.js'
 export { RedisSharedLayer } from './shared-layer.js'
 
 /** What `cache/stats` and `/api/health` show of Redis. */
-export interface RedisStatus {
+export interface RedisLayerStatus {
   readonly mode: RedisMode
   /** The command connection is up. */
   readonly connected: boolean
@@ -75,7 +75,7 @@ export interface RedisLayer {
   readonly breaker: CircuitBreaker
   /** The command connection (for drills and benchmarks; the layer owns it). */
   readonly redis: RedisClient
-  status(): RedisStatus
+  status(): RedisLayerStatus
   /** Resolves true once Redis answers (the breaker closed), false after `timeoutMs`. */
   whenConnected(timeoutMs: number): Promise<boolean>
   /** Starts publishing this instance's counters for the cluster totals. Call once. */
