@@ -114,11 +114,12 @@ export class DashboardStats implements BackgroundJob {
     this.schedule(0)
   }
 
+  /** Cancels the timer. A Plex totals read in flight is not waited for: closing the registry aborts it. */
   async stop(): Promise<void> {
     this.running = false
     if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
     this.timer = undefined
-    await Promise.all([this.tick, this.totalsRefresh])
+    await this.tick
   }
 
   /**
@@ -127,9 +128,11 @@ export class DashboardStats implements BackgroundJob {
    * Never rejects.
    */
   refreshPlexTotals(): Promise<void> {
-    this.totalsRefresh ??= this.readPlexTotals().finally(() => {
-      this.totalsRefresh = undefined
-    })
+    this.totalsRefresh ??= this.readPlexTotals()
+      .catch((error: unknown) => this.options.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'dashboard: Plex totals not applied'))
+      .finally(() => {
+        this.totalsRefresh = undefined
+      })
     return this.totalsRefresh
   }
 
@@ -166,7 +169,7 @@ export class DashboardStats implements BackgroundJob {
     const result = await this.cache.reload()
     if (!result.ok) this.options.logger?.warn({ error: result.error }, 'dashboard stats not recomputed')
     const inDemand = this.options.clock.now() - this.lastReadAt <= this.options.idleWindowMs
-    if (inDemand) await this.refreshPlexTotals()
+    if (inDemand) void this.refreshPlexTotals()
   }
 
   private compute(): DashboardStatsValue {

@@ -56,7 +56,8 @@ describe('GET /api/plex/watch-history', () => {
     return item!
   }
 
-  const rowFor = (rows: Array<Record<string, unknown>>, row: StoredRow) =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const rowFor = (rows: Array<Record<string, any>>, row: StoredRow) =>
     rows.find((r) => r.user_id === row.user_id && r.viewed_at === new Date(row.viewed_at * 1000).toISOString())!
 
   it('is a bare array of 500 rows by default, newest first, each with exactly the fields of the contract', async () => {

@@ -38,7 +38,7 @@ describe('Redis shared layer', () => {
     const layer = await layers.create(sharedSettings(p))
     await layer.shared.set('plex:sessions', { json: '{"a":1}', fetchedAt: 1_767_225_600_000 }, 10_000, 50_000)
 
-    expect(await keysUnder(raw, `${p}`)).toEqual([`${p}plex:sessions`])
+    expect(await keysUnder(raw, `${p}plex:`)).toEqual([`${p}plex:sessions`])
     const pttl = await raw.pttl(`${p}plex:sessions`)
     expect(pttl).toBeGreaterThan(59_000)
     expect(pttl).toBeLessThanOrEqual(60_000)
@@ -146,7 +146,7 @@ describe('Redis shared layer', () => {
     expect(await layer.shared.clear('plex:watch_history:')).toBe(true)
     expect(await layer.shared.clear('plex:w*:')).toBe(true)
     expect(await layer.shared.delete(['plex:stats'])).toBe(true)
-    expect(await keysUnder(raw, `${p}`)).toEqual([`${p}plex:watch_history`, `${p}plex:watch_historyX`, `${p}plex:wx:1`])
+    expect(await keysUnder(raw, `${p}plex:`)).toEqual([`${p}plex:watch_history`, `${p}plex:watch_historyX`, `${p}plex:wx:1`])
   })
 
   it("clearAll through the registry empties every cache's keys in Redis, keyed ones included", async () => {
@@ -170,8 +170,8 @@ describe('Redis shared layer', () => {
     registries.push(registry)
     const libraries = registry.define({ name: 'plex_libraries', key: 'plex:libraries:3f2a9c', ttlMs: 60_000, load: () => ['Movies'] })
     await libraries.read()
-    const keys = await keysUnder(raw, `${p}`)
-    expect(keys).toEqual([`${p}plex:libraries:3f2a9c`])
-    for (const key of keys) expect(key).not.toContain(token)
+    expect(await keysUnder(raw, `${p}plex:`)).toEqual([`${p}plex:libraries:3f2a9c`])
+    // Everything else the layer writes (leader lease, lock, stats) is under the prefix too.
+    for (const key of await keysUnder(raw, p)) expect(key).not.toContain(token)
   })
 })

@@ -14,6 +14,8 @@ export interface BreakerOptions {
   readonly onChange?: (state: BreakerState, lastError: string | null) => void
   /** Start open (not connected yet): the first successful probe closes it. Default false. */
   readonly startOpen?: boolean
+  /** A call (or probe) that has not answered within this fails. Default 50 ms. */
+  readonly deadlineMs?: number
 }
 
 /**
@@ -31,6 +33,7 @@ export class CircuitBreaker {
   private readonly clock: Clock
   private readonly probe: () => Promise<unknown>
   private readonly threshold: number
+  private readonly deadlineMs: number
   private readonly probeIntervalMs: number
   private readonly onChange: ((state: BreakerState, lastError: string | null) => void) | undefined
   private readonly closeWaiters = new Set<() => void>()
@@ -39,6 +42,7 @@ export class CircuitBreaker {
     this.clock = options.clock
     this.probe = options.probe
     this.threshold = options.failureThreshold ?? 3
+    this.deadlineMs = options.deadlineMs ?? 50
     this.probeIntervalMs = options.probeIntervalMs ?? 500
     this.onChange = options.onChange
     if (options.startOpen === true) this.open()
@@ -82,13 +86,13 @@ export class CircuitBreaker {
   }
 
   /**
-   * `call`'s result while closed, else `fallback` without calling. A failure is counted and
-   * answered with `fallback`: the caller never sees Redis errors.
+   * `call`'s result while closed, else `fallback` without calling. A failure or a missed
+   * deadline is counted and answered with `fallback`: the caller never sees Redis errors.
    */
   async run<T, F>(fallback: F, call: () => Promise<T>): Promise<T | F> {
     if (this.current !== 'closed') return fallback
     try {
-      const result = await call()
+      const result = await withDeadline(call(), this.deadlineMs)
       this.failures = 0
       return result
     } catch (error) {
@@ -138,7 +142,7 @@ export class CircuitBreaker {
     this.probeTimer = undefined
     if (this.current !== 'open' || this.stopped) return
     this.set('half-open')
-    this.probe().then(
+    withDeadline(this.probe(), this.deadlineMs).then(
       () => {
         if (this.current !== 'half-open') return
         this.failures = 0
@@ -159,4 +163,38 @@ export class CircuitBreaker {
     this.onChange?.(state, this.error)
     if (state === 'closed') for (const done of [...this.closeWaiters]) done()
   }
+}
+
+/**
+ * `promise`, or a rejection when it has not settled within `ms` of real time. The deadline is
+ * measured on real timers, not the injected clock: it bounds real I/O. When the timer fires the
+ * rejection waits one event-loop turn, because a loop that was busy past the deadline runs its
+ * timers before it reads the socket where the answer may already be waiting: without that turn
+ * a busy process would call answered commands timed out and open its breaker for nothing.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return
+        settled = true
+        reject(new Error(`Redis did not answer within ${ms} ms`))
+      })
+    }, ms)
+    promise.then(
+      (value) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        reject(error instanceof Error ? error : new Error(String(error)))
+      },
+    )
+  })
 }

@@ -24,7 +24,9 @@ function baseOptions(settings: RedisSettings, name: string): RedisOptions {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: timeoutMs,
+    // The deadline callers see is the breaker's (withDeadline); this backstop only keeps a
+    // frozen server from growing the reply queue without end.
+    commandTimeout: Math.max(1_000, timeoutMs * 10),
     // A blackholed host would otherwise hold a connect for 10 s; commands fail fast meanwhile anyway.
     connectTimeout: Math.max(1_000, timeoutMs * 20),
     retryStrategy: reconnectDelay,

@@ -109,6 +109,7 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
     clock,
     // Until the first connect: calls would only fail ("stream isn't writeable") and count.
     startOpen: true,
+    deadlineMs: timeoutMs,
     probe: () => redis.ping(),
     probeIntervalMs: options.probeIntervalMs,
     failureThreshold: options.failureThreshold,
@@ -117,6 +118,7 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
       if (state === 'closed') {
         logger?.info(fields, everConnected ? 'Redis answers again: the shared cache layer is back in use' : 'connected to Redis')
         everConnected = true
+        void coordinator.releaseOrphans()
       } else if (state === 'open' && everConnected && !closing) {
         logger?.warn(fields, `Redis failed or took over ${timeoutMs} ms: serving from memory until it answers`)
       }

@@ -62,7 +62,14 @@ class LeaderElection implements Leadership {
   /** When the last step that reached Redis was sent. */
   private lastContact: number
   private timer: TimerHandle | undefined
+  private stepping = false
   private closed = false
+  /** A fresh connection steps at once instead of at the next third of the lease. */
+  private readonly stepNow = (): void => {
+    if (this.closed || this.stepping) return
+    if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
+    void this.step()
+  }
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.id = options.id ?? randomUUID()
@@ -71,7 +78,8 @@ class LeaderElection implements Leadership {
     options.redis.defineCommand('releaseIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER })
     this.redis = options.redis as RedisClient & LeaseScripts
     this.lastContact = options.clock.now()
-    this.timer = options.clock.setTimer(() => void this.step(), 0)
+    options.redis.on('ready', this.stepNow)
+    this.timer = options.clock.setTimer(this.stepNow, 0)
   }
 
   get isLeader(): boolean {
@@ -86,6 +94,7 @@ class LeaderElection implements Leadership {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.options.redis.off('ready', this.stepNow)
     if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
     const wasLeading = this.leading
     this.set(false)
@@ -96,6 +105,7 @@ class LeaderElection implements Leadership {
   private async step(): Promise<void> {
     const { clock, key, leaseMs } = this.options
     const sentAt = clock.now()
+    this.stepping = true
     try {
       const holds = await this.redis.claimOrRenew(key, this.id, leaseMs)
       this.lastContact = sentAt
@@ -111,6 +121,8 @@ class LeaderElection implements Leadership {
         }
         this.set(this.leadWithoutRedis)
       }
+    } finally {
+      this.stepping = false
     }
     if (!this.closed) this.timer = clock.setTimer(() => void this.step(), leaseMs / 3)
   }

@@ -40,6 +40,12 @@ export class RedisFlightCoordinator implements FlightCoordinator {
   private readonly redis: RedisClient & OwnerScripts
   private readonly leaseMs: number
   private readonly maxWaitMs: number
+  /**
+   * Tokens of locks that may be in Redis with no one to release them: a release that failed, or
+   * a SET NX that missed its deadline and may still have landed. Freed before their key is
+   * locked again, and whenever Redis answers again.
+   */
+  private readonly orphans = new Map<string, string[]>()
 
   constructor(private readonly options: RedisFlightOptions) {
     options.redis.defineCommand('releaseIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER })
@@ -53,16 +59,15 @@ export class RedisFlightCoordinator implements FlightCoordinator {
     const { breaker, lockPrefix } = this.options
     if (!breaker.closed) return load()
     const lockKey = lockPrefix + key
+    // Our own lock left over from an outage would make us wait out its lease for nothing.
+    if (this.orphans.has(lockKey)) await this.releaseOrphan(lockKey)
     const token = randomUUID()
-    let acquired: boolean
-    try {
-      acquired = (await this.redis.set(lockKey, token, 'PX', this.leaseMs, 'NX')) === 'OK'
-    } catch (error) {
-      breaker.failed(error)
+    const answer = await breaker.run('failed' as const, () => this.redis.set(lockKey, token, 'PX', this.leaseMs, 'NX'))
+    if (answer === 'failed') {
+      this.addOrphan(lockKey, token)
       return load()
     }
-    breaker.succeeded()
-    if (!acquired) {
+    if (answer !== 'OK') {
       await this.waitForRelease(lockKey)
       return undefined
     }
@@ -71,8 +76,31 @@ export class RedisFlightCoordinator implements FlightCoordinator {
       return await load()
     } finally {
       stopExtending()
-      void breaker.run(0, () => this.redis.releaseIfOwner(lockKey, token))
+      void this.release(lockKey, token)
     }
+  }
+
+  /** Retries the releases that failed; the layer calls this when Redis answers again. */
+  async releaseOrphans(): Promise<void> {
+    await Promise.all([...this.orphans.keys()].map((lockKey) => this.releaseOrphan(lockKey)))
+  }
+
+  private async release(lockKey: string, token: string): Promise<void> {
+    const released = await this.options.breaker.run(-1, () => this.redis.releaseIfOwner(lockKey, token))
+    if (released === -1) this.addOrphan(lockKey, token)
+  }
+
+  private addOrphan(lockKey: string, token: string): void {
+    const tokens = this.orphans.get(lockKey)
+    if (tokens === undefined) this.orphans.set(lockKey, [token])
+    else tokens.push(token)
+  }
+
+  private async releaseOrphan(lockKey: string): Promise<void> {
+    const tokens = this.orphans.get(lockKey)
+    if (tokens === undefined) return
+    this.orphans.delete(lockKey)
+    await Promise.all(tokens.map((token) => this.release(lockKey, token)))
   }
 
   /** Resolves when the lock is gone, Redis fails, the breaker opens, or after `maxWaitMs`. */
@@ -82,8 +110,9 @@ export class RedisFlightCoordinator implements FlightCoordinator {
     return new Promise<void>((resolve) => {
       let delay = FIRST_POLL_MS
       const poll = (): void => {
+        // A failed poll (-1) is not a release: keep polling until the breaker opens.
         void breaker.run(-1, () => this.redis.exists(lockKey)).then((held) => {
-          if (held !== 1 || !breaker.closed || clock.now() >= deadline) return resolve()
+          if (held === 0 || !breaker.closed || clock.now() >= deadline) return resolve()
           delay = Math.min(delay * 2, MAX_POLL_MS)
           clock.setTimer(poll, Math.min(delay, deadline - clock.now()))
         })

@@ -29,16 +29,7 @@ export class RedisSharedLayer implements SharedLayer {
   }
 
   async get(key: string): Promise<SharedHit | undefined> {
-    const breaker = this.breaker
-    if (!breaker.closed) return undefined
-    let reply: [Buffer, number] | null
-    try {
-      reply = await this.redis.getWithPttlBuffer(this.keyPrefix + key)
-    } catch (error) {
-      breaker.failed(error)
-      return undefined
-    }
-    breaker.succeeded()
+    const reply = await this.breaker.run(null, () => this.redis.getWithPttlBuffer(this.keyPrefix + key))
     return reply === null ? undefined : this.codec.decode(reply[0], reply[1])
   }
 
