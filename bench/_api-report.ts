@@ -244,7 +244,7 @@ export function printReport(p: PrintInputs): void {
     const h = p.hit
     log()
     log(
-      `Hit path: /api/plex/sessions, autocannon ${h.connections} connections, ${h.secondsPerSide} s per side in alternating rounds; ` +
+      `Hit path: /api/plex/sessions, autocannon ${h.connections} connections, ${h.secondsPerSide} s per side in alternating rounds (median round shown); ` +
         `body ${h.bodyBytes} B, headers ${h.serviceHeaderBytes} B (service) / ${h.bareHeaderBytes} B (bare); ` +
         `plex_sessions during it: ${h.sessionsHits} hits, ${h.sessionsMisses} misses`,
     )

@@ -114,10 +114,9 @@ export function sessionView(session: PlaybackSession, baseUrl: string, shows: Re
       title: mediaTitle(session),
       type: session.type,
       year: session.year ?? null,
-      // The client's PlaybackSession does not carry PMS `rating` yet.
-      rating: null,
+      rating: session.rating ?? null,
       thumb: image(show?.thumb ?? session.thumb ?? session.parentThumb ?? session.grandparentThumb ?? session.art),
-      art: image(show?.art ?? session.art),
+      art: image(show?.art ?? session.grandparentArt ?? session.art),
     },
     playback: {
       state: session.player.state,

@@ -227,8 +227,12 @@ export interface PlaybackSession {
   index?: number
   parentIndex?: number
   year?: number
+  /** Critic rating, 0..10. */
+  rating?: number
+  contentRating?: string
   thumb?: string
   art?: string
+  grandparentArt?: string
   parentThumb?: string
   grandparentThumb?: string
   /** -2 for prerolls, -3 for unknown items; undefined for live TV. */
