@@ -111,6 +111,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     config,
     registry: caches,
     plex,
+    liveStats: plexLive.liveStats,
     repos,
     traffic,
     cacheClock,

@@ -1,4 +1,4 @@
-import type { CacheRegistry, Clock } from '../cache/index.js'
+import type { Cache, CacheRegistry, Clock } from '../cache/index.js'
 import type { Config } from '../config.js'
 import type { Repos } from '../db/index.js'
 import type { Logger } from '../logger.js'
@@ -6,6 +6,7 @@ import type { WallClock } from '../services/scheduler.js'
 import type { TrafficLog } from '../traffic/traffic-log.js'
 import { CacheManagement, type RedisStatus } from './cache-management.js'
 import { DashboardStats } from './dashboard-stats.js'
+import type { LiveStatsValue } from './live-stats.js'
 import type { PlexConnection } from './plex-connection.js'
 import { PlexStats } from './plex-stats.js'
 import { defineWatchHistoryCache, type WatchHistoryCache } from './watch-history.js'
@@ -15,6 +16,8 @@ export interface HistoryAndStatsDeps {
   readonly config: Config
   readonly registry: CacheRegistry
   readonly plex: PlexConnection
+  /** `plex_stats_live`: the PMS totals `plex_stats` shows too, fetched once for both. */
+  readonly liveStats: Cache<LiveStatsValue>
   /** Services as the monitor last stored them, the peak, the synced history. */
   readonly repos: Repos
   readonly traffic: TrafficLog
@@ -68,6 +71,7 @@ export function createHistoryAndStats(deps: HistoryAndStatsDeps): HistoryAndStat
     registry,
     repo: repos.plexStats,
     plex,
+    liveStats: deps.liveStats,
     ttlMs: config.cache.ttlMs.stats,
     defaultServerName: config.plex.serverName,
     clock: deps.clock,

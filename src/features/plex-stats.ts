@@ -2,7 +2,7 @@ import type { Cache, CacheRegistry } from '../cache/index.js'
 import type { PlexStatsRecord, PlexStatsRepo } from '../db/index.js'
 import type { WallClock } from '../services/scheduler.js'
 import type { PlexConnection } from './plex-connection.js'
-import { countUsers, fetchLibraryTotals } from './plex-library-totals.js'
+import type { LiveStatsValue } from './live-stats.js'
 
 /** `GET /api/plex/stats` (SPEC §3). */
 export interface PlexStatsValue {
@@ -29,6 +29,8 @@ export interface PlexStatsOptions {
   readonly registry: CacheRegistry
   readonly repo: PlexStatsRepo
   readonly plex: PlexConnection
+  /** Where the PMS totals come from: one fetch serves both caches, and a peak change costs Plex nothing. */
+  readonly liveStats: Cache<LiveStatsValue>
   /** CACHE_STATS_TTL. */
   readonly ttlMs: number
   /** PLEX_SERVER_NAME, shown until the server's own name is known. */
@@ -52,17 +54,20 @@ export class PlexStats {
       name: 'plex_stats',
       key: 'plex:stats',
       ttlMs,
-      load: async (_args, signal) => {
+      load: async () => {
         const client = plex.client()
-        const [accounts, totals] = await Promise.all([client.accounts(signal), fetchLibraryTotals(client, signal)])
+        const live = await options.liveStats.read()
+        // Totals Plex could not confirm are not fresh: let plex_stats serve its own stale value.
+        if (live.outcome === 'stale') throw live.error
+        const totals = live.entry.value
         return {
           ...peakFields(repo.get()),
           server_url: client.baseUrl,
           server_name: this.serverName(),
           token_configured: true,
-          total_users: countUsers(accounts),
-          total_movies: totals.movies,
-          total_tv_shows: totals.shows,
+          total_users: totals.total_users,
+          total_movies: totals.total_movies,
+          total_tv_shows: totals.total_tv_shows,
         }
       },
     })
