@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { CacheEntry, CacheOutcome } from '../cache/index.js'
+import type { Cache, CacheEntry, CacheOutcome } from '../cache/index.js'
+import { upstreamError } from './upstream-error.js'
 
 /**
  * The one place that turns a cache read into an HTTP answer (SPEC §2): `X-Cache`, `Age`,
@@ -11,6 +12,31 @@ export type BodyShape = 'object' | 'array'
 
 interface AgedCache<V> {
   ageMs(entry: CacheEntry<V>): number
+}
+
+export interface CachedRouteOptions {
+  /** What the cache holds, for the error detail: `Could not load <what>: ...`. */
+  readonly what: string
+  readonly shape?: BodyShape
+  /** Fields a failed answer carries beside `detail`/`message` (e.g. `error: true, sessions: []`). */
+  readonly failureFields?: Record<string, unknown>
+}
+
+/** Reads through the cache and answers; a load that failed with no stale value is a 502/503. */
+export async function replyFromCache<V, A>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  cache: Cache<V, A>,
+  args: A,
+  options: CachedRouteOptions,
+): Promise<FastifyReply> {
+  let read
+  try {
+    read = await cache.read(args)
+  } catch (error) {
+    throw upstreamError(error, options.what, options.failureFields)
+  }
+  return sendCacheEntry(request, reply, cache, read.entry, read.outcome, options.shape)
 }
 
 const X_CACHE: Record<CacheOutcome, string> = { hit: 'HIT', miss: 'MISS', coalesced: 'MISS', stale: 'STALE' }

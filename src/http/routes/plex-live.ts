@@ -8,8 +8,7 @@ import { SESSIONS_NOT_CONFIGURED } from '../../features/sessions.js'
 import { USERS_COUNT_NOT_CONFIGURED } from '../../features/users-count.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
-import { sendCacheEntry } from '../cached-reply.js'
-import { upstreamError } from '../upstream-error.js'
+import { replyFromCache } from '../cached-reply.js'
 
 /**
  * The cached live Plex endpoints. Each answers its not-configured form without touching the
@@ -22,13 +21,7 @@ export function plexLiveRoutes(app: FastifyInstance, runtime: Runtime): void {
   const cached = <V>(cache: Cache<V>, what: string, notConfigured: () => object, failureFields: Record<string, unknown> = {}) =>
     async function answer(request: FastifyRequest, reply: FastifyReply) {
       if (!plex.configured) return notConfigured()
-      let read
-      try {
-        read = await cache.read()
-      } catch (error) {
-        throw upstreamError(error, what, failureFields)
-      }
-      return sendCacheEntry(request, reply, cache, read.entry, read.outcome)
+      return replyFromCache(request, reply, cache, undefined, { what, failureFields })
     }
 
   const activities = cached(live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })

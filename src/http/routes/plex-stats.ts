@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
-import { sendCacheEntry } from '../cached-reply.js'
-import { upstreamError } from '../upstream-error.js'
+import { replyFromCache } from '../cached-reply.js'
 
 const peakBodySchema = {
   type: 'object',
@@ -20,13 +19,7 @@ export function plexStatsRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   app.get('/api/plex/stats', { config: publicRoute }, async (request, reply) => {
     if (!plex.configured) return plexStats.notConfigured()
-    let read
-    try {
-      read = await plexStats.cache.read()
-    } catch (error) {
-      throw upstreamError(error, 'the Plex statistics')
-    }
-    return sendCacheEntry(request, reply, plexStats.cache, read.entry, read.outcome)
+    return replyFromCache(request, reply, plexStats.cache, undefined, { what: 'the Plex statistics' })
   })
 
   app.post<{ Body: PeakBody }>('/api/plex/stats/peak', { schema: { body: peakBodySchema } }, (request) =>
@@ -38,7 +31,6 @@ export function plexStatsRoutes(app: FastifyInstance, runtime: Runtime): void {
   // Never waits on Plex: the snapshot is computed from SQLite and the Plex totals last seen.
   app.get('/api/plex/stats/dashboard', { config: publicRoute }, async (request, reply) => {
     dashboard.noteRead()
-    const read = await dashboard.cache.read()
-    return sendCacheEntry(request, reply, dashboard.cache, read.entry, read.outcome)
+    return replyFromCache(request, reply, dashboard.cache, undefined, { what: 'the dashboard statistics' })
   })
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { PlexNotConfiguredError } from '../../features/plex-connection.js'
 import { WATCH_HISTORY_DEFAULT_LIMIT, WATCH_HISTORY_MAX_LIMIT, type WatchHistoryQuery } from '../../features/watch-history.js'
 import type { Runtime } from '../../runtime.js'
-import { sendCacheEntry } from '../cached-reply.js'
+import { replyFromCache } from '../cached-reply.js'
 import { upstreamError } from '../upstream-error.js'
 
 const listQuerySchema = {
@@ -27,8 +27,7 @@ export function watchHistoryRoutes(app: FastifyInstance, runtime: Runtime): void
   app.get<{ Querystring: ListQuery }>('/api/plex/watch-history', { schema: { querystring: listQuerySchema } }, async (request, reply) => {
     const { limit, offset, user_id: userId } = request.query
     const query: WatchHistoryQuery = userId === undefined ? { limit, offset } : { limit, offset, userId }
-    const read = await watchHistory.read(query)
-    return sendCacheEntry(request, reply, watchHistory, read.entry, read.outcome, 'array')
+    return replyFromCache(request, reply, watchHistory, query, { what: 'the watch history', shape: 'array' })
   })
 
   app.post('/api/plex/watch-history/sync', async () => {
