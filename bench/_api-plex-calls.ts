@@ -41,6 +41,7 @@ export class PlexCallTimeline {
   ) {
     this.sample()
     this.timer = setInterval(() => this.sample(), everyMs)
+    this.timer.unref()
   }
 
   /** Takes a sample now (only kept when a count moved). */

@@ -3,6 +3,7 @@
 // different moments), firing on a fixed rate like setInterval (a slow answer does not
 // delay the next poll).
 import http from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { mulberry32 } from '../sim/random.js'
 
 export interface PolledEndpoint {
@@ -39,6 +40,8 @@ export interface PollRun {
   readonly durationMs: number
   /** Per endpoint: performance.now() of the last request sent. */
   readonly lastSentAt: Map<string, number>
+  /** The polling process's own event-loop delay (ms): client-side lag inside every latency above. */
+  readonly clientLoopDelayMs: { p50: number; p99: number; max: number }
 }
 
 export interface PollOptions {
@@ -64,6 +67,8 @@ export async function pollLikeKomandorr(options: PollOptions): Promise<PollRun> 
   const lastSentAt = new Map<string, number>()
   const agents = Array.from({ length: options.clients }, () => new http.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_TAB }))
   const timers: NodeJS.Timeout[] = []
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+  loopDelay.enable()
   const startedAt = performance.now()
   const url = new URL(options.baseUrl)
 
@@ -98,10 +103,14 @@ export async function pollLikeKomandorr(options: PollOptions): Promise<PollRun> 
     options.onStart?.(startedAt)
     timers.push(setTimeout(resolve, options.durationMs))
   })
+  loopDelay.disable()
   while (inFlight.size > 0) await Promise.all([...inFlight])
   for (const timer of timers) clearTimeout(timer)
   for (const agent of agents) agent.destroy()
-  return { samples, startedAt, durationMs: options.durationMs, lastSentAt }
+  // The histogram counts from its 1 ms sampling interval: what lies beyond it is the lag.
+  const lag = (ns: number) => Math.max(0, ns / 1e6 - 1)
+  const clientLoopDelayMs = { p50: lag(loopDelay.percentile(50)), p99: lag(loopDelay.percentile(99)), max: lag(loopDelay.max) }
+  return { samples, startedAt, durationMs: options.durationMs, lastSentAt, clientLoopDelayMs }
 }
 
 function request(base: URL, path: string, agent: http.Agent, timeoutMs: number): Promise<{ status: number; xCache: string | undefined }> {

@@ -167,13 +167,14 @@ export async function main(args: string[]): Promise<void> {
     const loadAtEnd = os.loadavg()
 
     const rows = endpointRows({ endpoints: KOMANDORR_POLLING, poll, plexCalls: pollCalls, statsBefore, statsAfter, baseline })
-    const results = verdicts(rows, a.clients, idle, hit)
+    const results = verdicts(rows, a.clients, a.pollSeconds, idle, hit)
     const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
     printReport({
       title:
         `api bench: ${a.clients} clients polling for ${a.pollSeconds} s, then ${a.idleSeconds} s idle; service in a child process; ` +
         `Plex = simulator (${SIM_ITEMS} items, ${a.frozenPlex ? 'frozen: no live changes' : 'live sessions and activities'}, latency ${KOMANDORR_UPSTREAM.map((f) => `${f.endpoint} ${f.latencyMs} ms`).join(', ')}); ` +
         `Node ${process.version}, ${os.cpus().length} cores, load average (1/5/15 min) ${load(loadAtStart)} at start, ${load(loadAtEnd)} at end; ${startedAt.toISOString()}`,
+      poll,
       rows,
       cold,
       idle,
@@ -213,6 +214,7 @@ export async function main(args: string[]): Promise<void> {
             baseline_p50_ms: round(r.baseline?.p50Ms ?? null),
             baseline_p99_ms: round(r.baseline?.p99Ms ?? null),
           })),
+          client_loop_delay_ms: { p50: round(poll.clientLoopDelayMs.p50), p99: round(poll.clientLoopDelayMs.p99), max: round(poll.clientLoopDelayMs.max) },
           cold_start: cold.map((c) => ({ endpoint: c.endpoint, ms: round(c.latencyMs), x_cache: c.xCache })),
           idle: {
             window_seconds: idle.idleWindowSeconds,

@@ -237,6 +237,8 @@ describe('Redis outage drills (private redis-server)', () => {
 
     await server.restart()
     expect(await layer.whenConnected(3_000)).toBe(true)
+    // Its first subscription drops memory (it may have missed clears): let that pass first.
+    await until('the bus subscribed', () => layer.bus.subscribed, 3_000)
     await registry.reload('plex_stats')
     expect(await layer.shared.get('plex:stats')).toMatchObject({ json: '2' })
   })

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -251,4 +251,40 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
     found.push(...keys)
   } while (cursor !== '0')
   return found.sort()
+}
+
+/** A Redis Sentinel (redis-server --sentinel) watching `master` as `name`, from a temp dir. */
+export class PrivateSentinel {
+  private constructor(
+    readonly port: number,
+    private readonly process: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(master: PrivateRedis, name = 'mymaster'): Promise<PrivateSentinel> {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-sentinel-'))
+    const port = await freePort()
+    const conf = join(dir, 'sentinel.conf')
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 3000`,
+      ].join('\n'),
+    )
+    const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
+    await waitForPing(port)
+    return new PrivateSentinel(port, child, dir)
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((resolve) => this.process.once('exit', resolve))
+    this.process.kill('SIGKILL')
+    await exited
+    rmSync(this.dir, { recursive: true, force: true })
+  }
 }

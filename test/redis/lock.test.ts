@@ -84,7 +84,7 @@ describe('cross-instance single flight on a Redis lock', () => {
   it('releases only its own lock: a lock that expired and was taken by another stays', async () => {
     const p = prefix('lock-token')
     const layer = await layers.create(sharedSettings(p))
-    const coordinator = new RedisFlightCoordinator({ redis: layer.redis, breaker: layer.breaker, clock: systemClock, lockPrefix: `${p}lock:`, leaseMs: 200 })
+    const coordinator = new RedisFlightCoordinator({ redis: layer.redis, breaker: layer.breaker, clock: systemClock, shared: layer.shared, lockPrefix: `${p}lock:`, leaseMs: 200 })
     const result = await coordinator.run('plex:stats', async () => {
       // Our lease ran out during the load and another instance took the lock.
       await raw.set(`${p}lock:plex:stats`, 'other-instance', 'PX', 60_000)
@@ -93,6 +93,21 @@ describe('cross-instance single flight on a Redis lock', () => {
     expect(result).toBe('loaded')
     await sleep(50)
     expect(await raw.get(`${p}lock:plex:stats`)).toBe('other-instance')
+  })
+
+  it('does not load a key another instance wrote a moment ago (it missed just before the write)', async () => {
+    const p = prefix('lock-late')
+    const [a, b] = [await layers.create(sharedSettings(p)), await layers.create(sharedSettings(p))]
+    // a's load finished and its lock is gone by the time b, which missed before a's write, locks.
+    await a.shared.set('plex:stats', { json: '{"peak":2}', fetchedAt: 0 }, 60_000, 0)
+    let loads = 0
+    expect(await b.coordinator.run('plex:stats', async () => ++loads)).toBeUndefined()
+    expect(loads).toBe(0)
+    expect(await raw.exists(`${p}lock:plex:stats`), 'and it let the lock go').toBe(0)
+
+    // An older value is reloaded as usual.
+    await raw.set(`${p}plex:stats`, 'j0:60000\n{"peak":1}', 'PX', 55_000)
+    expect(await b.coordinator.run('plex:stats', async () => ++loads)).toBe(1)
   })
 
   it('releases its lock when the load fails, so others need not wait out the lease', async () => {

@@ -113,6 +113,8 @@ describe('Redis shared layer', () => {
     const hit = await layer.shared.get('plex:watch_history:limit=5000')
     expect(hit!.json).toBe(json)
     expect(hit!.fetchedAt).toBe(42)
+    expect(await layer.shared.ageOf('plex:watch_history:limit=5000')).toBeLessThan(1_000)
+    expect(await layer.shared.ageOf('plex:watch_history:limit=1')).toBeUndefined()
   })
 
   it('stores small values as JSON text, readable with redis-cli', async () => {

@@ -42,8 +42,11 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   async publish(message: InvalidationMessage): Promise<void> {
-    const { breaker, publisher, channel } = this.options
-    await breaker.run(undefined, () => publisher.publish(channel, JSON.stringify(message)))
+    const { breaker, publisher, channel, logger } = this.options
+    const receivers = await breaker.run(-1, () => publisher.publish(channel, JSON.stringify(message)))
+    if (receivers === -1) {
+      logger?.warn({ channel, type: message.type, error: breaker.lastError }, 'cache invalidation not published: Redis is unavailable; other instances keep their values until their TTL')
+    }
   }
 
   subscribe(handler: Handler): () => void {
@@ -72,6 +75,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   private lost(): void {
+    if (this.closed) return
     if (this.isSubscribed) this.options.logger?.warn({ channel: this.options.channel }, 'cache invalidation subscription lost')
     this.isSubscribed = false
     this.missed = true

@@ -75,22 +75,34 @@ export class ValueCodec {
    * something this codec did not write.
    */
   decode(stored: Buffer, pttl: number): SharedHit | Promise<SharedHit | undefined> | undefined {
-    const end = stored.indexOf(NEWLINE)
-    if (end < 2) return undefined
-    const [fetchedAt, lifetimeMs, jsonBytes] = stored.toString('latin1', 1, end).split(':').map(Number)
-    if (!Number.isFinite(fetchedAt) || !Number.isFinite(lifetimeMs)) return undefined
-    // PTTL -1 means no expiry: someone else wrote the key; count it as just written.
-    const ageMs = pttl < 0 ? 0 : Math.max(0, lifetimeMs! - pttl)
+    const header = parseHeader(stored, pttl)
+    if (header === undefined) return undefined
+    const { end, fetchedAt, ageMs, jsonBytes } = header
     const tag = stored[0]
-    if (tag === TAG_JSON) return { json: stored.toString('utf8', end + 1), fetchedAt: fetchedAt!, ageMs }
+    if (tag === TAG_JSON) return { json: stored.toString('utf8', end + 1), fetchedAt, ageMs }
     const payload = stored.subarray(end + 1)
     const unpack = tag === TAG_BROTLI ? brotliDecompress : tag === TAG_GZIP ? gunzip : undefined
     if (unpack === undefined) return undefined
     // Inflating into one buffer of the known size: zlib's default 16 KiB chunks cost ~2× on 1 MiB.
     const chunkSize = Number.isInteger(jsonBytes) && jsonBytes! > 0 ? Math.max(jsonBytes!, zlib.constants.Z_MIN_CHUNK) : 64 * 1024
     return unpack(payload, { chunkSize }).then(
-      (json) => ({ json: json.toString('utf8'), fetchedAt: fetchedAt!, ageMs }),
+      (json) => ({ json: json.toString('utf8'), fetchedAt, ageMs }),
       () => undefined,
     )
   }
+
+  /** The age of a stored value from its first bytes (the header) and `pttl`. */
+  ageOf(head: Buffer, pttl: number): number | undefined {
+    return parseHeader(head, pttl)?.ageMs
+  }
+}
+
+function parseHeader(stored: Buffer, pttl: number): { end: number; fetchedAt: number; ageMs: number; jsonBytes: number | undefined } | undefined {
+  const end = stored.indexOf(NEWLINE)
+  if (end < 2) return undefined
+  const [fetchedAt, lifetimeMs, jsonBytes] = stored.toString('latin1', 1, end).split(':').map(Number)
+  if (!Number.isFinite(fetchedAt) || !Number.isFinite(lifetimeMs)) return undefined
+  // PTTL -1 means no expiry: someone else wrote the key; count it as just written.
+  const ageMs = pttl < 0 ? 0 : Math.max(0, lifetimeMs! - pttl)
+  return { end, fetchedAt: fetchedAt!, ageMs, jsonBytes }
 }

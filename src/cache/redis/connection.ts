@@ -47,7 +47,7 @@ export function openCommandConnection(settings: RedisSettings, name = 'komandorr
       retryDelayOnFailover: 20,
       retryDelayOnClusterDown: 20,
       retryDelayOnTryAgain: 20,
-      slotsRefreshTimeout: Math.max(1_000, options.commandTimeout! * 20),
+      slotsRefreshTimeout: Math.max(1_000, (settings.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS) * 20),
       clusterRetryStrategy: reconnectDelay,
       redisOptions: nodeOptions,
     }

@@ -131,7 +131,7 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
   redis.on('ready', () => breaker.probeSoon())
 
   const shared = new RedisSharedLayer(redis, breaker, new ValueCodec(options.compression), prefix)
-  const coordinator = new RedisFlightCoordinator({ redis, breaker, clock, lockPrefix: `${prefix}lock:`, leaseMs: options.lockLeaseMs })
+  const coordinator = new RedisFlightCoordinator({ redis, breaker, clock, shared, lockPrefix: `${prefix}lock:`, leaseMs: options.lockLeaseMs })
   const bus = new RedisInvalidationBus({
     publisher: redis,
     breaker,

@@ -4,6 +4,7 @@ import type { FlightCoordinator } from '../flight.js'
 import type { CircuitBreaker } from './breaker.js'
 import type { RedisClient } from './connection.js'
 import { EXTEND_IF_OWNER, RELEASE_IF_OWNER } from './scripts.js'
+import type { RedisSharedLayer } from './shared-layer.js'
 
 export interface RedisFlightOptions {
   readonly redis: RedisClient
@@ -11,6 +12,8 @@ export interface RedisFlightOptions {
   readonly clock: Clock
   /** Lock keys are `lockPrefix + cache key`, e.g. `komandorr:lock:plex:sessions`. */
   readonly lockPrefix: string
+  /** Where the values are: a holder checks that no one wrote the key a moment ago. */
+  readonly shared: Pick<RedisSharedLayer, 'ageOf'>
   /**
    * How long a lock outlives a holder that died. The holder extends it every third of this
    * while its load runs, so a slow load keeps it. Default 5 s.
@@ -30,11 +33,19 @@ const FIRST_POLL_MS = 5
 const MAX_POLL_MS = 25
 
 /**
+ * A value this young was written by a load that finished while we were deciding to load: an
+ * instance that missed the shared layer just before another wrote it finds the lock free again.
+ * One second covers that gap under load and is short beside every TTL.
+ */
+const JUST_LOADED_MS = 1_000
+
+/**
  * Cross-instance single flight on a Redis lock with a lease: `SET lock token NX PX lease`. The
- * instance that gets the lock loads (and writes the shared layer before it lets go); the others
- * poll until the lock is gone and resolve undefined, and the cache takes the value from the
- * shared layer. Release and extension check the token in Lua, so an instance never frees a lock
- * it lost to expiry. With the breaker open, or on any Redis error, the load runs here at once.
+ * instance that gets the lock loads (and writes the shared layer before it lets go), unless the
+ * value was written a moment ago; the others poll until the lock is gone and resolve undefined,
+ * and the cache takes the value from the shared layer. Release and extension check the token in
+ * Lua, so an instance never frees a lock it lost to expiry. With the breaker open, or on any
+ * Redis error, the load runs here at once.
  */
 export class RedisFlightCoordinator implements FlightCoordinator {
   private readonly redis: RedisClient & OwnerScripts
@@ -64,11 +75,21 @@ export class RedisFlightCoordinator implements FlightCoordinator {
     const token = randomUUID()
     const answer = await breaker.run('failed' as const, () => this.redis.set(lockKey, token, 'PX', this.leaseMs, 'NX'))
     if (answer === 'failed') {
+      // The SET may have landed after its deadline: a lock no one would release.
       this.addOrphan(lockKey, token)
-      return load()
+      try {
+        return await load()
+      } finally {
+        void this.releaseOrphan(lockKey)
+      }
     }
     if (answer !== 'OK') {
       await this.waitForRelease(lockKey)
+      return undefined
+    }
+    const ageMs = await this.options.shared.ageOf(key)
+    if (ageMs !== undefined && ageMs < JUST_LOADED_MS) {
+      void this.release(lockKey, token)
       return undefined
     }
     const stopExtending = this.keepExtended(lockKey, token)
@@ -103,7 +124,7 @@ export class RedisFlightCoordinator implements FlightCoordinator {
     await Promise.all(tokens.map((token) => this.release(lockKey, token)))
   }
 
-  /** Resolves when the lock is gone, Redis fails, the breaker opens, or after `maxWaitMs`. */
+  /** Resolves when the lock is gone, the breaker opens, or after `maxWaitMs`. */
   private waitForRelease(lockKey: string): Promise<void> {
     const { clock, breaker } = this.options
     const deadline = clock.now() + this.maxWaitMs

@@ -10,6 +10,13 @@ if not value then return false end
 return {value, redis.call('PTTL', KEYS[1])}
 `
 
+/** The first bytes of a value (its header) and its remaining ms: how old it is, without moving it. */
+export const HEAD_WITH_PTTL = `
+local head = redis.call('GETRANGE', KEYS[1], 0, 63)
+if head == '' then return false end
+return {head, redis.call('PTTL', KEYS[1])}
+`
+
 /** Deletes a lock or lease only while it still holds our token: never someone else's. */
 export const RELEASE_IF_OWNER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -3,10 +3,11 @@ import type { CircuitBreaker } from './breaker.js'
 import type { ValueCodec } from './codec.js'
 import { isReady, type RedisClient } from './connection.js'
 import { unlinkKeys, unlinkWithPrefix } from './keys.js'
-import { GET_WITH_PTTL } from './scripts.js'
+import { GET_WITH_PTTL, HEAD_WITH_PTTL } from './scripts.js'
 
-interface GetWithPttl {
+interface AgeScripts {
   getWithPttlBuffer(key: string): Promise<[Buffer, number] | null>
+  headWithPttlBuffer(key: string): Promise<[Buffer, number] | null>
 }
 
 /**
@@ -15,7 +16,7 @@ interface GetWithPttl {
  * once (get undefined, set nothing, delete and clear false) and never waits on Redis.
  */
 export class RedisSharedLayer implements SharedLayer {
-  private readonly redis: RedisClient & GetWithPttl
+  private readonly redis: RedisClient & AgeScripts
 
   constructor(
     redis: RedisClient,
@@ -25,12 +26,19 @@ export class RedisSharedLayer implements SharedLayer {
     readonly keyPrefix: string,
   ) {
     redis.defineCommand('getWithPttl', { numberOfKeys: 1, lua: GET_WITH_PTTL, readOnly: true })
-    this.redis = redis as RedisClient & GetWithPttl
+    redis.defineCommand('headWithPttl', { numberOfKeys: 1, lua: HEAD_WITH_PTTL, readOnly: true })
+    this.redis = redis as RedisClient & AgeScripts
   }
 
   async get(key: string): Promise<SharedHit | undefined> {
     const reply = await this.breaker.run(null, () => this.redis.getWithPttlBuffer(this.keyPrefix + key))
     return reply === null ? undefined : this.codec.decode(reply[0], reply[1])
+  }
+
+  /** The age of a stored value without reading it, or undefined when absent (or Redis cannot say). */
+  async ageOf(key: string): Promise<number | undefined> {
+    const reply = await this.breaker.run(null, () => this.redis.headWithPttlBuffer(this.keyPrefix + key))
+    return reply === null ? undefined : this.codec.ageOf(reply[0], reply[1])
   }
 
   async set(key: string, value: SharedValue, ttlMs: number, staleMs: number): Promise<void> {
