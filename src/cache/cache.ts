@@ -193,6 +193,8 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   private async loadOnce(slot: KeySlot<V>, args: A): Promise<StoredEntry<V>> {
+    // A cache that keeps its values to itself cannot take another instance's load.
+    if (this.shared === undefined) return this.load(slot, args)
     const loaded = await this.context.coordinator.run(slot.key, () => this.load(slot, args))
     if (loaded !== undefined) return loaded
     // Another instance ran the load; its value is in the shared layer unless that load failed.

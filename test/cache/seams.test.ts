@@ -198,6 +198,25 @@ describe('flight coordinator', () => {
     expect(b.sessions.counters).toMatchObject({ sharedHits: 1, loads: 0, coalesced: 1 })
   })
 
+  it('a cache declared shared: false loads on its own instance without waiting on another', async () => {
+    const coordinator = new MemoryFlightCoordinator()
+    const clock = new ManualClock()
+    const shared = new MemorySharedLayer(clock)
+    const upstream = new Upstream()
+    const gate = deferred()
+    upstream.gate = gate
+    const [a, b] = [0, 1].map(() => {
+      const { registry } = setup({ clock, shared, coordinator })
+      open.push(registry)
+      return registry.define({ name: 'local', key: 'local', ttlMs: 10_000, shared: false, load: upstream.load })
+    })
+    const reads = [a!.read(), b!.read()]
+    await settle()
+    expect(upstream.calls).toBe(2)
+    gate.resolve()
+    expect((await Promise.all(reads)).map((read) => read.outcome)).toEqual(['miss', 'miss'])
+  })
+
   it("an instance that waited loads itself when the other's load failed", async () => {
     const coordinator = new MemoryFlightCoordinator()
     const clock = new ManualClock()
