@@ -13,7 +13,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    logController: new QuietRequestLog(),
+    logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
     routerOptions: { ignoreTrailingSlash: true },
   })
 
@@ -33,10 +33,15 @@ export function buildApp(runtime: Runtime): FastifyInstance {
  * have: per-request lines (404s included) go to debug, one per request, not info.
  */
 class QuietRequestLog extends LogController {
+  constructor(private readonly debug: boolean) {
+    super()
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) return super.requestCompleted(error, request, reply)
+    if (!this.debug) return
     request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
   }
 
@@ -67,9 +72,10 @@ function closeConnectionsWhenDraining(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     draining = true
   })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback style: an async hook costs a promise on every request of the hot path.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 }
 
@@ -80,11 +86,11 @@ function installCors(app: FastifyInstance, origins: readonly string[]): void {
   if (origins.length === 0) return
   const anyOrigin = origins.includes('*')
   const allowed = new Set(origins)
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const origin = request.headers.origin
-    if (origin === undefined) return
+    if (origin === undefined) return done()
     if (!anyOrigin) reply.header('vary', 'Origin')
-    if (!anyOrigin && !allowed.has(origin)) return
+    if (!anyOrigin && !allowed.has(origin)) return done()
     reply.header('access-control-allow-origin', anyOrigin ? '*' : origin)
     if (!anyOrigin) reply.header('access-control-allow-credentials', 'true')
     reply.header('access-control-expose-headers', CORS_EXPOSED)
@@ -94,5 +100,6 @@ function installCors(app: FastifyInstance, origins: readonly string[]): void {
       reply.header('access-control-max-age', '600')
       return reply.code(204).send()
     }
+    done()
   })
 }
