@@ -1,18 +1,17 @@
 import type { CacheRegistry } from './cache/index.js'
-import { systemClock as cacheSystemClock, type Clock } from './cache/index.js'
+import { systemClock, type Clock } from './cache/index.js'
 import type { Config } from './config.js'
 import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
 import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis/index.js'
 import { redisHealth, redisLayerStatus } from './features/cache-management.js'
 import { createCaches } from './features/caches.js'
 import { createHistoryAndStats, type HistoryAndStats } from './features/history-and-stats.js'
-import { initialPlexSettings } from './features/plex-config.js'
+import { initialPlexSettings, sharePlexSettings } from './features/plex-config.js'
 import { PlexConnection } from './features/plex-connection.js'
 import { createPlexLive, type PlexLive } from './features/plex-live.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
-import { systemClock, type Scheduler, type WallClock } from './services/scheduler.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
 
 /** Work that runs in the background while the server listens (monitor, stats, history sync). */
@@ -35,13 +34,13 @@ export interface RuntimeOptions {
   /** Defaults to a pino logger at config.logLevel on stdout. */
   readonly logger?: Logger
   readonly logSecrets?: LogSecrets
-  readonly clock?: WallClock
-  /** Timers of the background jobs (tests drive rounds with their own). */
-  readonly scheduler?: Scheduler
+  /**
+   * The one clock of the service: the caches' ages and timers, the background jobs' timers, and
+   * (through `wallNow()`) every stored time. Tests drive time with a `ManualClock`.
+   */
+  readonly clock?: Clock
   /** How the monitor checks a URL (tests may count or slow it). */
   readonly serviceCheck?: ServiceCheck
-  /** The caches' monotonic clock, also timing the watch-history sync and dashboard-stats jobs. */
-  readonly cacheClock?: Clock
 }
 
 /** The composition root: one object holding config, logger, database and background jobs. */
@@ -50,7 +49,7 @@ export interface Runtime {
   readonly logger: Logger
   /** Add any secret learnt at run time (e.g. a Plex token set through the API): logs hide it. */
   readonly logSecrets: LogSecrets
-  readonly clock: WallClock
+  readonly clock: Clock
   readonly db: Db
   readonly repos: Repos
   readonly monitor: ServiceMonitor
@@ -61,7 +60,6 @@ export interface Runtime {
   readonly plex: PlexConnection
   /** The live Plex endpoints: their caches, the Plex settings, the image proxy, push invalidation. */
   readonly plexLive: PlexLive
-  readonly cacheClock: Clock
   /** Watch history and its sync, the peak stats, the dashboard snapshot, cache stats/clear/warm. */
   readonly historyAndStats: HistoryAndStats
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
@@ -91,18 +89,16 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     timeoutMs: config.jobs.monitorTimeoutMs,
     concurrency: config.jobs.monitorConcurrency,
     clock,
-    scheduler: options.scheduler,
     check: options.serviceCheck,
     logger: logger.child({ job: 'service-monitor' }),
   })
   const traffic = createTrafficLog({ repo: repos.traffic, clock })
-  const cacheClock = options.cacheClock ?? cacheSystemClock
   // With Redis: the shared layer, the invalidation bus, cluster single flight and the jobs' leader lease.
   const redis = config.redis.enabled
-    ? createRedisLayer(config.redis, { clock: cacheClock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
+    ? createRedisLayer(config.redis, { clock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
     : undefined
   const leadership = redis?.leader ?? soloLeadership
-  const caches = createCaches(config, { clock: cacheClock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
+  const caches = createCaches(config, { clock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
   redis?.publishStats(() => caches.stats())
   const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
   logSecrets.add(plex.settings?.token)
@@ -114,7 +110,6 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     liveStats: plexLive.liveStats,
     repos,
     traffic,
-    cacheClock,
     clock,
     logger,
     redisStatus: redis && (() => redisLayerStatus(redis)),
@@ -126,6 +121,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
   cleanups.push(() => caches.close(), () => plexLive.close())
+  // Plex settings saved through the API reach the other instances (they re-read the shared row).
+  if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexLive.plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
   leadership.onChange((leading) => {
     if (!jobsStarted) return
@@ -153,7 +150,6 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     caches,
     plex,
     plexLive,
-    cacheClock,
     historyAndStats,
     redis,
     jobs,

@@ -1,13 +1,16 @@
-import type { CacheRegistry } from '../cache/index.js'
+import type { CacheRegistry, Clock } from '../cache/index.js'
+import type { TopicBus } from '../cache/redis/index.js'
 import type { Config } from '../config.js'
 import type { SettingsRepo } from '../db/index.js'
 import type { Logger, LogSecrets } from '../logger.js'
 import { isPlexError, PlexHttpError, PlexUnreachableError } from '../plex/index.js'
-import type { WallClock } from '../services/scheduler.js'
 import type { PlexConnection, PlexSettings } from './plex-connection.js'
 
 /** The settings row holding the Plex server saved through the API (the token is kept only there). */
 export const PLEX_SETTINGS_KEY = 'plex'
+
+/** Announced to the other instances when the settings row changed; the message carries nothing else. */
+export const PLEX_SETTINGS_TOPIC = 'plex-settings'
 
 interface StoredPlexSettings {
   url: string
@@ -48,7 +51,7 @@ export class PlexConfigInputError extends Error {
 export interface PlexConfigServiceOptions {
   plex: PlexConnection
   settings: SettingsRepo
-  clock: WallClock
+  clock: Clock
   /** PLEX_SERVER_NAME: the name shown until the server told its own. */
   defaultServerName: string
   /** Tokens saved through the API join the secrets the logger hides. */
@@ -60,6 +63,7 @@ export interface PlexConfigServiceOptions {
 /** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
 export class PlexConfigService {
   private readonly probeTimeoutMs: number
+  private readonly savedListeners = new Set<() => void>()
 
   constructor(private readonly options: PlexConfigServiceOptions) {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 5_000
@@ -82,12 +86,19 @@ export class PlexConfigService {
     const { plex, settings, clock, logSecrets } = this.options
     logSecrets?.add(candidate.token)
     const stored: StoredPlexSettings = { url: candidate.url, token: candidate.token, server_name: check.serverName }
-    settings.set(PLEX_SETTINGS_KEY, stored, clock.now())
+    settings.set(PLEX_SETTINGS_KEY, stored, clock.wallNow())
     const current = plex.settings
     if (current?.url !== candidate.url || current.token !== candidate.token || current.serverName !== check.serverName) {
       plex.update({ ...candidate, serverName: check.serverName })
     }
+    for (const listener of this.savedListeners) listener()
     return check
+  }
+
+  /** `listener` runs after each successful save (the row written, this instance switched). */
+  onSaved(listener: () => void): () => void {
+    this.savedListeners.add(listener)
+    return () => this.savedListeners.delete(listener)
   }
 
   private async check(candidate: PlexSettings): Promise<PlexCheck> {
@@ -161,4 +172,49 @@ export function clearCachesOnPlexChange(plex: PlexConnection, registry: CacheReg
       (error: unknown) => logger?.warn({ err: error, caches: names }, 'Plex server changed, but clearing its caches failed'),
     )
   })
+}
+
+export interface SharePlexSettingsOptions {
+  config: Config
+  plex: PlexConnection
+  settings: SettingsRepo
+  service: PlexConfigService
+  topics: TopicBus
+  logSecrets?: LogSecrets
+  logger?: Logger
+}
+
+/**
+ * Several instances share one settings table: a save here is announced (the topic alone, so no
+ * token reaches Redis) and every other instance re-reads the row and switches, which clears its
+ * Plex caches through `clearCachesOnPlexChange`. An instance whose subscription came back after a
+ * loss re-reads too, as it may have missed an announcement. Returns the stop function.
+ */
+export function sharePlexSettings(options: SharePlexSettingsOptions): () => void {
+  const { topics, logger } = options
+  const stopAnnouncing = options.service.onSaved(() => void topics.announce(PLEX_SETTINGS_TOPIC))
+  const stopFollowing = topics.onTopic(PLEX_SETTINGS_TOPIC, () => {
+    try {
+      if (reloadPlexSettings(options)) logger?.info({ url: options.plex.settings?.url }, 'Plex settings changed on another instance: switched to the saved server')
+    } catch (error) {
+      logger?.warn({ err: error }, 'Plex settings changed on another instance, but re-reading them failed; keeping the current server')
+    }
+  })
+  return () => {
+    stopAnnouncing()
+    stopFollowing()
+  }
+}
+
+/**
+ * Re-reads the saved (else environment) Plex settings and switches to them when they differ from
+ * the ones in use; the same settings change nothing (no cache is cleared). True when it switched.
+ */
+export function reloadPlexSettings(options: Pick<SharePlexSettingsOptions, 'config' | 'settings' | 'plex' | 'logSecrets'>): boolean {
+  const next = initialPlexSettings(options.config, options.settings)
+  const current = options.plex.settings
+  if (current?.url === next?.url && current?.token === next?.token && current?.serverName === next?.serverName) return false
+  options.logSecrets?.add(next?.token)
+  options.plex.update(next)
+  return true
 }

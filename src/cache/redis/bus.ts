@@ -12,19 +12,39 @@ export interface RedisBusOptions {
   /** Opens the dedicated subscriber connection, attempt 0, 1, … (a new one after one ends). */
   readonly connectSubscriber: (attempt: number) => Redis
   readonly channel: string
+  /** The channel of `announce`/`onTopic`, on the same subscriber connection. */
+  readonly topicChannel: string
+  /** Tells this bus's own announcements from other instances'. */
+  readonly origin: string
   readonly logger?: CacheLogger
 }
 
 type Handler = (message: InvalidationMessage) => void
 
 /**
+ * App-level news between instances: a topic name only, never data (Redis holds no secrets);
+ * each instance re-reads the data from where it lives (e.g. the settings table).
+ */
+export interface TopicBus {
+  /** Tells every other instance that `topic` changed. Never throws. */
+  announce(topic: string): Promise<void>
+  /**
+   * `handler` runs when another instance announces `topic`, and once the subscription is back
+   * after a loss (announcements may have been missed). Returns the unsubscribe function.
+   */
+  onTopic(topic: string, handler: () => void): () => void
+}
+
+/**
  * Clears and invalidations over Redis pub/sub, on a connection of its own (a subscribed
  * connection can do nothing else). Whenever the subscription was lost, messages may have been
  * missed: once it is back, handlers get `{ type: 'clear-all' }` without an origin, so every
- * registry drops its memory layer.
+ * registry drops its memory layer, and every topic handler runs. Topics (`announce`) go on a
+ * second channel of the same connection, so the cache messages stay what registries exchange.
  */
-export class RedisInvalidationBus implements InvalidationBus {
+export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   private readonly handlers = new Set<Handler>()
+  private readonly topicHandlers = new Map<string, Set<() => void>>()
   private subscriber: Redis
   private attempt = 0
   /** Set when the subscription may have missed messages: lost, or never made on the first try. */
@@ -54,9 +74,25 @@ export class RedisInvalidationBus implements InvalidationBus {
     return () => this.handlers.delete(handler)
   }
 
+  async announce(topic: string): Promise<void> {
+    const { breaker, publisher, topicChannel, origin, logger } = this.options
+    const receivers = await breaker.run(-1, () => publisher.publish(topicChannel, JSON.stringify({ topic, origin })))
+    if (receivers === -1) {
+      logger?.warn({ channel: topicChannel, topic, error: breaker.lastError }, 'announcement not published: Redis is unavailable; an instance whose subscription was lost too catches up once it is back, the others do not hear of it')
+    }
+  }
+
+  onTopic(topic: string, handler: () => void): () => void {
+    let handlers = this.topicHandlers.get(topic)
+    if (handlers === undefined) this.topicHandlers.set(topic, (handlers = new Set()))
+    handlers.add(handler)
+    return () => handlers.delete(handler)
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.handlers.clear()
+    this.topicHandlers.clear()
     this.subscriber.disconnect()
   }
 
@@ -70,7 +106,10 @@ export class RedisInvalidationBus implements InvalidationBus {
       if (this.closed || subscriber !== this.subscriber) return
       this.subscriber = this.connect()
     })
-    subscriber.on('messageBuffer', (_channel: Buffer, payload: Buffer) => this.deliver(payload))
+    subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
+      if (channel.toString('utf8') === this.options.topicChannel) this.deliverTopic(payload)
+      else this.deliver(payload)
+    })
     return subscriber
   }
 
@@ -83,7 +122,7 @@ export class RedisInvalidationBus implements InvalidationBus {
 
   private async resubscribe(subscriber: Redis): Promise<void> {
     try {
-      await subscriber.subscribe(this.options.channel)
+      await subscriber.subscribe(this.options.channel, this.options.topicChannel)
     } catch (error) {
       this.options.logger?.warn({ error: messageOf(error), channel: this.options.channel }, 'cache invalidation subscribe failed')
       // Reconnecting brings a new `ready`, and with it a new try.
@@ -96,6 +135,26 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.missed = false
     this.options.logger?.info({ channel: this.options.channel }, 'cache invalidation subscription back: dropping the memory layer')
     this.dispatch({ type: 'clear-all' })
+    for (const topic of this.topicHandlers.keys()) this.dispatchTopic(topic)
+  }
+
+  private deliverTopic(payload: Buffer): void {
+    const announcement = parseAnnouncement(payload)
+    if (announcement === undefined) {
+      this.options.logger?.warn({ channel: this.options.topicChannel, bytes: payload.length }, 'announcement not understood; ignored')
+      return
+    }
+    if (announcement.origin !== this.options.origin) this.dispatchTopic(announcement.topic)
+  }
+
+  private dispatchTopic(topic: string): void {
+    for (const handler of this.topicHandlers.get(topic) ?? []) {
+      try {
+        handler()
+      } catch (error) {
+        this.options.logger?.error({ error: messageOf(error), topic }, 'announcement handler failed')
+      }
+    }
   }
 
   private deliver(payload: Buffer): void {
@@ -133,4 +192,16 @@ function parseMessage(payload: Buffer): InvalidationMessage | undefined {
   if (type === 'clear' && typeof name === 'string') return { type, name, ...from }
   if (type === 'invalidate' && typeof name === 'string' && typeof key === 'string') return { type, name, key, ...from }
   return undefined
+}
+
+function parseAnnouncement(payload: Buffer): { topic: string; origin: string } | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(payload.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined
+  const { topic, origin } = parsed as Record<string, unknown>
+  return typeof topic === 'string' && typeof origin === 'string' ? { topic, origin } : undefined
 }

@@ -17,6 +17,7 @@ import { RedisSharedLayer } from './shared-layer.js'
 export { CircuitBreaker } from './breaker.js'
 export type { BreakerOptions, BreakerState } from './breaker.js'
 export { RedisInvalidationBus } from './bus.js'
+export type { TopicBus } from './bus.js'
 export { ClusterStatsPublisher, readClusterStats } from './cluster-stats.js'
 export type { ClusterStats } from './cluster-stats.js'
 export { DEFAULT_COMPRESSION, ValueCodec } from './codec.js'
@@ -93,7 +94,7 @@ export interface RedisLayer {
  * Cluster), one subscriber connection, a breaker in front of both, and the shared layer, the
  * cross-instance single flight, the invalidation bus and the leader lease on top.
  * Keys: `<prefix><cache key>` for values, `<prefix>lock:<cache key>`, `<prefix>leader:jobs`,
- * `<prefix>stats:instance:<id>`; channel `<prefix>invalidation`.
+ * `<prefix>stats:instance:<id>`; channels `<prefix>invalidation` and `<prefix>topics`.
  */
 export function createRedisLayer(settings: RedisSettings, options: RedisLayerOptions = {}): RedisLayer {
   const clock = options.clock ?? systemClock
@@ -137,6 +138,8 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
     breaker,
     connectSubscriber: (attempt) => openSubscriberConnection(settings, attempt),
     channel: `${prefix}invalidation`,
+    topicChannel: `${prefix}topics`,
+    origin: instanceId,
     logger,
   })
   const leader = createLeaderElection({ redis, key: `${prefix}leader:jobs`, leaseMs: options.leaderLeaseMs ?? 15_000, clock, id: instanceId, logger })
