@@ -59,6 +59,8 @@ export class Cache<V, A = void> implements SlotOwner {
   private readonly warmArgs: readonly A[]
   private readonly refreshAfterMs: number
   private readonly keepMs: number
+  /** Age up to which an expired value is served (stale) while a load of its key is in flight. */
+  private readonly servedWhileLoadingMs: number
   private readonly logger: CacheLogger | undefined
   private readonly hitLogger: CacheLogger | undefined
   private readonly slots = new Map<string, KeySlot<V>>()
@@ -80,6 +82,9 @@ export class Cache<V, A = void> implements SlotOwner {
     this.warmArgs = declaration.warmArgs ?? []
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
+    // A load that started by the refresh point lands before TTL + loadTimeoutMs or fails, so this
+    // covers a slow refresh of a key in demand but not a value left to age while nobody read it.
+    this.servedWhileLoadingMs = Math.min(this.keepMs, this.ttlMs + this.policy.loadTimeoutMs)
     this.context = context
     this.clock = context.clock
     this.memory = context.memory
@@ -129,6 +134,8 @@ export class Cache<V, A = void> implements SlotOwner {
     const slot = this.slotFor(key, args)
     slot.lastReadAt = now
     if (slot.flight !== undefined) {
+      const held = this.lru.peek(key) as StoredEntry<V> | undefined
+      if (held !== undefined && now - held.loadedAt < this.servedWhileLoadingMs) return this.serveWhileLoading(held, now)
       this.counters.coalesced++
       return this.answer(await slot.flight.promise, 'coalesced')
     }
@@ -161,6 +168,14 @@ export class Cache<V, A = void> implements SlotOwner {
       'cache served stale',
     )
     return { entry, outcome: 'stale', error }
+  }
+
+  /** An expired value whose key is loading: served at once, honestly marked stale, instead of waiting. */
+  private serveWhileLoading(entry: StoredEntry<V>, now: number): CacheRead<V> {
+    this.counters.misses++
+    this.counters.staleServes++
+    this.hitLogger?.debug({ cache: this.name, key: entry.slot.key, ageMs: now - entry.loadedAt }, 'cache served stale while loading')
+    return { entry, outcome: 'stale' }
   }
 
   private startFlight(slot: KeySlot<V>, args: A, mode: LoadMode): Flight<V> {
@@ -448,6 +463,75 @@ export class Cache<V, A = void> implements SlotOwner {
     return this.startFlight(slot, args, 'reload').promise
   }
 
+  /**
+   * For a change the upstream announced: reloads the key (for a keyed cache without `args`,
+   * every key held here) in the background. Readers keep getting the held value (stale once
+   * past its TTL) until the new one is stored; then every other instance is told to drop its
+   * copy and take the new one from the shared layer. Skips the shared layer read but not the
+   * backoff: during a step the reload waits for the step to end. A load already in flight may
+   * have asked before the change, so one more follows it. A key nobody reads (not here within
+   * `idleWindowMs`, and no value younger than the TTL in the shared layer) is invalidated
+   * instead: an idle dashboard costs the upstream nothing.
+   */
+  async refresh(args?: A): Promise<ReloadResult> {
+    let targets: Array<{ key: string; args: A }>
+    if (this.keyed && args === undefined) {
+      targets = []
+      for (const slot of this.slots.values()) {
+        if (this.lru.peek(slot.key) !== undefined) targets.push({ key: slot.key, args: slot.args as A })
+      }
+      // Keys only other instances hold cannot be listed: drop them all, as a clear does.
+      if (targets.length === 0) return { name: this.name, ok: await this.clear(), keys: 0 }
+    } else {
+      targets = [{ key: this.keyFor(args as A), args: args as A }]
+    }
+    const errors = (await Promise.all(targets.map(({ key, args }) => this.refreshKey(key, args)))).filter((e) => e !== undefined)
+    return errors.length === 0
+      ? { name: this.name, ok: true, keys: targets.length }
+      : { name: this.name, ok: false, keys: targets.length, error: messageOf(errors[0]!.error) }
+  }
+
+  /** Resolves undefined, or the failure (a failed load, or the backoff step it waits for). */
+  private async refreshKey(key: string, args: A): Promise<{ error: unknown } | undefined> {
+    const now = this.clock.now()
+    const slot = this.slots.get(key)
+    const readHere = slot !== undefined && now - slot.lastReadAt <= this.policy.idleWindowMs && this.keptEntry(key, now) !== undefined
+    if (!readHere && !(await this.readElsewhere(key))) {
+      await this.invalidateKey(key)
+      return undefined
+    }
+    return this.refreshHeld(key, args)
+  }
+
+  private async readElsewhere(key: string): Promise<boolean> {
+    const found = await this.sharedGet(key)
+    return found !== undefined && found.ageMs < this.ttlMs
+  }
+
+  private async refreshHeld(key: string, args: A): Promise<{ error: unknown } | undefined> {
+    if (this.closed) return undefined
+    const slot = this.slotFor(key, args)
+    if (slot.flight !== undefined) {
+      slot.followUp ??= slot.flight.promise.then(() => {
+        slot.followUp = undefined
+        return this.refreshHeld(key, args)
+      })
+      return slot.followUp
+    }
+    if (this.clock.now() < slot.backoffUntil) {
+      // Due now: the key's timer reloads it when the step ends, if it is still read.
+      slot.refreshAt = this.clock.now()
+      this.schedule(slot, this.lru.peek(key) as StoredEntry<V> | undefined)
+      return { error: slot.lastError }
+    }
+    this.counters.refreshes++
+    this.logger?.info({ cache: this.name, key }, 'cache refresh (upstream change)')
+    const result = await this.startFlight(slot, args, 'reload').promise
+    if (result.source === 'stale' || result.source === 'failed') return { error: result.error }
+    if (!slot.retired) await this.context.publish({ type: 'invalidate', name: this.name, key })
+    return undefined
+  }
+
   /** Drops every key here, in the shared layer and (through the bus) on every instance. */
   async clear(): Promise<boolean> {
     this.dropAll()
@@ -466,8 +550,11 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   /** Drops one key here, in the shared layer and on every instance. */
-  async invalidate(args: A): Promise<boolean> {
-    const key = this.keyFor(args)
+  invalidate(args: A): Promise<boolean> {
+    return this.invalidateKey(this.keyFor(args))
+  }
+
+  private async invalidateKey(key: string): Promise<boolean> {
     this.dropKey(key)
     const [, deleted] = await Promise.all([
       this.context.publish({ type: 'invalidate', name: this.name, key }),

@@ -85,7 +85,7 @@ export function settle(): Promise<void> {
 /** A clock for tests: time moves only through `advance`, which fires due timers in order. */
 export class ManualClock implements Clock {
   private time: number
-  private readonly wallOrigin: number
+  private wallOrigin: number
   private seq = 0
   private timers: ManualTimer[] = []
 
@@ -100,6 +100,14 @@ export class ManualClock implements Clock {
 
   wallNow(): number {
     return this.wallOrigin + this.time
+  }
+
+  /**
+   * Sets the wall clock, as an NTP step would: it may go backwards, and neither the monotonic
+   * time nor any timer moves. From here on it moves with `advance` again.
+   */
+  setWallNow(epochMs: number): void {
+    this.wallOrigin = epochMs - this.time
   }
 
   setTimer(fn: () => void, ms: number): TimerHandle {

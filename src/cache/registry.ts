@@ -122,6 +122,11 @@ export class CacheRegistry {
     return cache.invalidate(args)
   }
 
+  /** Reloads one key (`args`), or every key held of a keyed cache, in the background: see `Cache.refresh`. */
+  refresh(name: string, args?: unknown): Promise<ReloadResult> {
+    return this.require(name).refresh(args)
+  }
+
   reload(name: string): Promise<ReloadResult> {
     return this.require(name).reload()
   }

@@ -24,6 +24,8 @@ export interface SlotOwner {
  */
 export class KeySlot<V> {
   flight: Flight<V> | undefined = undefined
+  /** A `refresh` queued behind the flight, which may have asked the upstream before the change. */
+  followUp: Promise<{ error: unknown } | undefined> | undefined = undefined
   timer: TimerHandle | undefined = undefined
   /** Monotonic ms of the last read (peek or read): the demand that refresh-ahead needs. */
   lastReadAt = -Infinity

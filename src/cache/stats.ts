@@ -6,15 +6,21 @@
 export class CacheCounters {
   /** Reads answered with a fresh value without waiting on the upstream. */
   hits = 0
-  /** Reads that found no fresh value and started a load, or were refused during backoff. */
+  /**
+   * Reads that found no fresh value and did not join a load: they started one, or got the held
+   * value during backoff or while a load of the key was in flight.
+   */
   misses = 0
   /** Reads that found a load of their key in flight and waited on it. */
   coalesced = 0
-  /** Reads answered with an expired value because the upstream failed (subset of misses + coalesced). */
+  /**
+   * Reads answered with an expired value (subset of misses + coalesced): the upstream failed,
+   * or a load of the key was in flight and the value was younger than TTL + loadTimeoutMs.
+   */
   staleServes = 0
   /** Values taken from the shared layer instead of the loader. */
   sharedHits = 0
-  /** Loads started without a waiting reader: refresh-ahead and reload. */
+  /** Loads started without a waiting reader: refresh-ahead, reload and refresh. */
   refreshes = 0
   /** Loader calls. */
   loads = 0

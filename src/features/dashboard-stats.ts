@@ -1,5 +1,6 @@
-import type { AnyCache, Cache, CacheRegistry, Clock, TimerHandle } from '../cache/index.js'
+import type { AnyCache, Cache, CacheRegistry, Clock } from '../cache/index.js'
 import type { PlexStatsRepo, ServicesRepo } from '../db/index.js'
+import { PeriodicJob } from '../jobs/periodic-job.js'
 import type { Logger } from '../logger.js'
 import type { BackgroundJob } from '../runtime.js'
 import { DAY_MS, type TrafficLog } from '../traffic/traffic-log.js'
@@ -64,9 +65,7 @@ export class DashboardStats implements BackgroundJob {
   private totalsRefresh: Promise<void> | undefined
   private lastReadAt = -Infinity
   private lastUpdateWallMs: number | null = null
-  private timer: TimerHandle | undefined
-  private tick: Promise<void> | undefined
-  private running = false
+  private readonly ticks: PeriodicJob<void>
 
   constructor(private readonly options: DashboardStatsOptions) {
     this.cache = options.registry.define<DashboardStatsValue>({
@@ -77,6 +76,12 @@ export class DashboardStats implements BackgroundJob {
       refreshAhead: false,
       load: () => this.compute(),
     })
+    this.ticks = new PeriodicJob({
+      clock: options.clock,
+      intervalMs: options.intervalMs,
+      run: () => this.runTick(),
+      onError: (error) => options.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'dashboard stats not recomputed'),
+    })
     options.plex.onChange(() => {
       this.totals = undefined
       this.totalsTriedAt = -Infinity
@@ -85,7 +90,7 @@ export class DashboardStats implements BackgroundJob {
 
   /** The job runs (for `cache/stats`: `enabled`). */
   get enabled(): boolean {
-    return this.running
+    return this.ticks.running
   }
 
   /** Epoch ms of the last computed snapshot, null before the first. */
@@ -109,17 +114,15 @@ export class DashboardStats implements BackgroundJob {
 
   /** Recomputes the snapshot now, then every interval until stop(). */
   start(): void {
-    if (this.running) return
-    this.running = true
-    this.schedule(0)
+    this.ticks.start()
   }
 
-  /** Cancels the timer. A Plex totals read in flight is not waited for: closing the registry aborts it. */
-  async stop(): Promise<void> {
-    this.running = false
-    if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
-    this.timer = undefined
-    await this.tick
+  /**
+   * Cancels the timer and waits for a recompute in flight. A Plex totals read in flight is not
+   * waited for: closing the registry aborts it.
+   */
+  stop(): Promise<void> {
+    return this.ticks.stop()
   }
 
   /**
@@ -152,17 +155,6 @@ export class DashboardStats implements BackgroundJob {
     if (this.totals !== undefined && TOTAL_FIELDS.every((field) => this.totals![field] === totals[field])) return
     this.totals = totals
     await this.cache.reload()
-  }
-
-  private schedule(delayMs: number): void {
-    const { clock, intervalMs } = this.options
-    this.timer = clock.setTimer(() => {
-      this.timer = undefined
-      this.tick = this.runTick().finally(() => {
-        this.tick = undefined
-        if (this.running) this.schedule(intervalMs)
-      })
-    }, delayMs)
   }
 
   private async runTick(): Promise<void> {

@@ -2,7 +2,6 @@ import type { Cache, CacheRegistry, Clock } from '../cache/index.js'
 import type { Config } from '../config.js'
 import type { Repos } from '../db/index.js'
 import type { Logger } from '../logger.js'
-import type { WallClock } from '../services/scheduler.js'
 import type { TrafficLog } from '../traffic/traffic-log.js'
 import { CacheManagement, type RedisStatus } from './cache-management.js'
 import { DashboardStats } from './dashboard-stats.js'
@@ -21,10 +20,8 @@ export interface HistoryAndStatsDeps {
   /** Services as the monitor last stored them, the peak, the synced history. */
   readonly repos: Repos
   readonly traffic: TrafficLog
-  /** The registry's clock: it also times the sync and stats jobs. */
-  readonly cacheClock: Clock
-  /** Stamps stored times (the peak's `last_updated`). */
-  readonly clock: WallClock
+  /** Times the sync and stats jobs; its wall time stamps stored times (the peak's `last_updated`). */
+  readonly clock: Clock
   readonly logger: Logger
   /** The `redis` block of `cache/stats`; the Redis layer passes its own. */
   readonly redisStatus?: () => RedisStatus
@@ -43,7 +40,7 @@ export interface HistoryAndStats {
 
 /** Declares `watch_history`, `plex_stats` and `background_stats` in `registry`; call once per runtime. */
 export function createHistoryAndStats(deps: HistoryAndStatsDeps): HistoryAndStats {
-  const { config, registry, plex, repos, cacheClock, logger } = deps
+  const { config, registry, plex, repos, clock, logger } = deps
   const dashboard = new DashboardStats({
     registry,
     services: repos.services,
@@ -52,7 +49,7 @@ export function createHistoryAndStats(deps: HistoryAndStatsDeps): HistoryAndStat
     plex,
     intervalMs: config.jobs.statsRefreshMs,
     idleWindowMs: config.cache.warmIdleMs,
-    clock: cacheClock,
+    clock,
     logger: logger.child({ job: 'dashboard-stats' }),
   })
   const watchHistory = defineWatchHistoryCache(registry, repos.watchHistory, plex, config.cache.ttlMs.watchHistory)
@@ -64,7 +61,7 @@ export function createHistoryAndStats(deps: HistoryAndStatsDeps): HistoryAndStat
       await Promise.all([watchHistory.clear(), dashboard.cache.invalidate()])
     },
     intervalMs: config.jobs.watchHistorySyncMs,
-    clock: cacheClock,
+    clock,
     logger: logger.child({ job: 'watch-history-sync' }),
   })
   const plexStats = new PlexStats({
@@ -74,9 +71,9 @@ export function createHistoryAndStats(deps: HistoryAndStatsDeps): HistoryAndStat
     liveStats: deps.liveStats,
     ttlMs: config.cache.ttlMs.stats,
     defaultServerName: config.plex.serverName,
-    clock: deps.clock,
+    clock,
     onPeakChanged: () => dashboard.cache.invalidate().then(() => undefined),
   })
-  const cacheManagement = new CacheManagement({ registry, config, backgroundStats: dashboard, clock: cacheClock, redisStatus: deps.redisStatus })
+  const cacheManagement = new CacheManagement({ registry, config, backgroundStats: dashboard, clock, redisStatus: deps.redisStatus })
   return { watchHistory, watchHistorySync, plexStats, dashboard, cacheManagement }
 }

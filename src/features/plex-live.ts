@@ -1,8 +1,7 @@
-import type { Cache, CacheRegistry } from '../cache/index.js'
+import type { Cache, CacheRegistry, Clock } from '../cache/index.js'
 import type { Config } from '../config.js'
 import type { SettingsRepo } from '../db/index.js'
 import type { Logger, LogSecrets } from '../logger.js'
-import type { Scheduler, WallClock } from '../services/scheduler.js'
 import { defineActivitiesCache, type ActivitiesValue } from './activities.js'
 import { ImageProxy } from './image-proxy.js'
 import { defineLibrariesCache, type LibrariesValue } from './libraries.js'
@@ -19,11 +18,10 @@ export interface PlexLiveDeps {
   readonly registry: CacheRegistry
   readonly plex: PlexConnection
   readonly settings: SettingsRepo
-  readonly clock: WallClock
+  /** Stamps saved settings (wall time) and times the push-invalidation debounce. */
+  readonly clock: Clock
   readonly logger: Logger
   readonly logSecrets?: LogSecrets
-  /** Timers of the push-invalidation debounce. */
-  readonly scheduler?: Scheduler
 }
 
 /** The live Plex endpoints: their caches, the Plex settings, the image proxy and push invalidation. */
@@ -59,7 +57,7 @@ export function createPlexLive(deps: PlexLiveDeps): PlexLive {
     usersCount: defineUsersCountCache(registry, plex, ttl.usersCount),
     plexConfig: new PlexConfigService({ plex, settings: deps.settings, clock: deps.clock, defaultServerName: serverName, logSecrets: deps.logSecrets }),
     images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
-    push: new PushInvalidation({ plex, registry, scheduler: deps.scheduler, logger: logger.child({ job: 'plex-push-invalidation' }) }),
+    push: new PushInvalidation({ plex, registry, clock: deps.clock, logger: logger.child({ job: 'plex-push-invalidation' }) }),
     close: stopClearing,
   }
 }

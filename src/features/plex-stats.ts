@@ -1,6 +1,5 @@
-import type { Cache, CacheRegistry } from '../cache/index.js'
+import type { Cache, CacheRegistry, Clock } from '../cache/index.js'
 import type { PlexStatsRecord, PlexStatsRepo } from '../db/index.js'
-import type { WallClock } from '../services/scheduler.js'
 import type { PlexConnection } from './plex-connection.js'
 import type { LiveStatsValue } from './live-stats.js'
 
@@ -36,7 +35,7 @@ export interface PlexStatsOptions {
   /** PLEX_SERVER_NAME, shown until the server's own name is known. */
   readonly defaultServerName: string
   /** Stamps `last_updated`. */
-  readonly clock: WallClock
+  readonly clock: Clock
   /** Busts what shows the peak besides `plex_stats` (the dashboard's `background_stats`). */
   readonly onPeakChanged: () => Promise<void>
 }
@@ -89,13 +88,13 @@ export class PlexStats {
   /** Stores `peak` when it is higher than the stored peak. */
   async raisePeak(peak: number): Promise<PeakAnswer> {
     const before = this.options.repo.get()
-    const after = this.options.repo.raisePeak(peak, this.options.clock.now())
+    const after = this.options.repo.raisePeak(peak, this.options.clock.wallNow())
     if (after.peakConcurrent !== before.peakConcurrent || after.lastUpdated !== before.lastUpdated) await this.peakChanged()
     return { success: true, ...peakFields(after) }
   }
 
   async resetPeak(): Promise<PeakAnswer> {
-    const after = this.options.repo.resetPeak(this.options.clock.now())
+    const after = this.options.repo.resetPeak(this.options.clock.wallNow())
     await this.peakChanged()
     return { success: true, ...peakFields(after) }
   }

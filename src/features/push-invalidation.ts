@@ -1,4 +1,4 @@
-import type { CacheRegistry } from '../cache/index.js'
+import type { CacheRegistry, Clock, TimerHandle } from '../cache/index.js'
 import type { Logger } from '../logger.js'
 import {
   createNotificationListener,
@@ -7,15 +7,15 @@ import {
   type TimelineEntry,
   type TranscodeSessionNotification,
 } from '../plex/index.js'
-import { realScheduler, type Scheduler } from '../services/scheduler.js'
 import type { PlexConnection, PlexSettings } from './plex-connection.js'
 
 export interface PushInvalidationOptions {
   plex: PlexConnection
   registry: CacheRegistry
-  /** Events within this window cost one invalidation per cache. Default 250 ms. */
+  /** Events within this window cost one refresh per cache. Default 250 ms. */
   debounceMs?: number
-  scheduler?: Scheduler
+  /** Times the debounce. */
+  clock: Clock
   logger?: Logger
   /** Opens the notification stream of a server; tests may count or replace it. */
   listen?: (settings: PlexSettings) => NotificationListener
@@ -35,31 +35,31 @@ const TIMELINE_DELETED = 9
 const MAX_TRACKED_SESSIONS = 1_000
 
 /**
- * Past what TTLs can do: PMS pushes what changed, and the caches it makes wrong are dropped at
- * once, so a session that starts shows up on the next read, not up to a TTL later.
+ * Past what TTLs can do: PMS pushes what changed, and the caches it makes wrong are refreshed at
+ * once (`CacheRegistry.refresh`: in the background, readers keep the held value until the new one
+ * lands, other instances then take it from the shared layer), so a session that starts shows up
+ * a load later, not up to a TTL later, and no reader waits for Plex.
  * - `playing` with a new state (start, pause, resume, buffering, stop): sessions and activities.
  *   The same state again is a player's progress report (every ~10 s per player) and is ignored:
- *   invalidating on those would leave the sessions cache empty most of the time.
+ *   refreshing on those would reload sessions every few seconds per player.
  * - `transcodeSession.start` / `.end`: sessions and activities (`.update` is progress, ignored).
  * - `activity` (started, updated, ended): activities.
  * - `timeline` state 5 (new media) or 9 (deleted): recent media and live stats.
  * - `reconnected`: every `plex_*` cache, since anything may have changed meanwhile.
- * Invalidations are debounced, so a burst of events costs one reload per cache.
+ * Refreshes are debounced, so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
   readonly name = 'plex-push-invalidation'
   private readonly debounceMs: number
-  private readonly scheduler: Scheduler
   private readonly pending = new Set<string>()
   private readonly sessionStates = new Map<string, string>()
   private listener: NotificationListener | undefined
-  private timer: unknown
+  private timer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   private running = false
 
   constructor(private readonly options: PushInvalidationOptions) {
     this.debounceMs = options.debounceMs ?? 250
-    this.scheduler = options.scheduler ?? realScheduler
   }
 
   /** Whether a notification stream is open or being opened. */
@@ -78,7 +78,7 @@ export class PushInvalidation {
     this.running = false
     this.unsubscribe?.()
     this.unsubscribe = undefined
-    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer)
+    if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
     this.timer = undefined
     this.pending.clear()
     await this.disconnect()
@@ -93,11 +93,11 @@ export class PushInvalidation {
     const listener = listen(settings)
     listener.on('playing', (items) => this.onPlaying(items))
     listener.on('transcodeSession', (notification) => this.onTranscode(notification))
-    listener.on('activity', () => this.invalidate([ACTIVITIES]))
+    listener.on('activity', () => this.refreshSoon([ACTIVITIES]))
     listener.on('timeline', (entries) => this.onTimeline(entries))
     listener.on('reconnected', () => {
       this.sessionStates.clear()
-      this.invalidate(this.options.registry.list().map((cache) => cache.name).filter((name) => name.startsWith('plex_')))
+      this.refreshSoon(this.options.registry.list().map((cache) => cache.name).filter((name) => name.startsWith('plex_')))
     })
     this.listener = listener
   }
@@ -129,21 +129,21 @@ export class PushInvalidation {
         changed = true
       }
     }
-    if (changed) this.invalidate([SESSIONS, ACTIVITIES])
+    if (changed) this.refreshSoon([SESSIONS, ACTIVITIES])
   }
 
   private onTranscode(notification: TranscodeSessionNotification): void {
-    if (notification.event !== 'update') this.invalidate([SESSIONS, ACTIVITIES])
+    if (notification.event !== 'update') this.refreshSoon([SESSIONS, ACTIVITIES])
   }
 
   private onTimeline(entries: readonly TimelineEntry[]): void {
-    if (entries.some((entry) => entry.state === TIMELINE_NEW || entry.state === TIMELINE_DELETED)) this.invalidate([RECENT_MEDIA, LIVE_STATS])
+    if (entries.some((entry) => entry.state === TIMELINE_NEW || entry.state === TIMELINE_DELETED)) this.refreshSoon([RECENT_MEDIA, LIVE_STATS])
   }
 
-  private invalidate(names: readonly string[]): void {
+  private refreshSoon(names: readonly string[]): void {
     for (const name of names) this.pending.add(name)
     if (this.timer !== undefined || this.pending.size === 0) return
-    this.timer = this.scheduler.setTimeout(() => this.flush(), this.debounceMs)
+    this.timer = this.options.clock.setTimer(() => this.flush(), this.debounceMs)
   }
 
   private flush(): void {
@@ -151,10 +151,10 @@ export class PushInvalidation {
     const names = [...this.pending].filter((name) => this.options.registry.get(name) !== undefined)
     this.pending.clear()
     if (!this.running || names.length === 0) return
-    this.options.logger?.debug({ caches: names }, 'Plex notification: caches invalidated')
+    this.options.logger?.debug({ caches: names }, 'Plex notification: refreshing caches')
     for (const name of names) {
-      this.options.registry.invalidate(name).catch((error: unknown) => {
-        this.options.logger?.warn({ err: error, cache: name }, 'Plex notification: invalidation failed')
+      this.options.registry.refresh(name).catch((error: unknown) => {
+        this.options.logger?.warn({ err: error, cache: name }, 'Plex notification: refresh failed')
       })
     }
   }

@@ -1,5 +1,6 @@
-import type { Clock, TimerHandle } from '../cache/index.js'
+import type { Clock } from '../cache/index.js'
 import type { SettingsRepo, WatchHistoryEntry, WatchHistoryRepo } from '../db/index.js'
+import { PeriodicJob } from '../jobs/periodic-job.js'
 import type { Logger } from '../logger.js'
 import type { HistoryRow, LibraryItem, PlexClient } from '../plex/index.js'
 import type { BackgroundJob } from '../runtime.js'
@@ -40,62 +41,40 @@ const WATERMARK_KEY = 'watch_history_sync.synced_through'
 export class WatchHistorySync implements BackgroundJob {
   readonly name = 'watch-history-sync'
   private readonly pageSize: number
-  private current: Promise<WatchHistorySyncResult> | undefined
-  private abort: AbortController | undefined
-  private timer: TimerHandle | undefined
-  private running = false
+  private readonly syncs: PeriodicJob<WatchHistorySyncResult>
 
   constructor(private readonly options: WatchHistorySyncOptions) {
     this.pageSize = options.pageSize ?? 1000
+    const { logger } = options
+    this.syncs = new PeriodicJob({
+      clock: options.clock,
+      intervalMs: options.intervalMs,
+      run: (signal) => this.run(signal),
+      onError: (error) => {
+        if (error instanceof PlexNotConfiguredError) logger?.debug('watch history sync skipped: Plex is not configured')
+        else if (this.syncs.running) logger?.warn({ error: messageOf(error) }, 'watch history sync failed; retrying at the next interval')
+      },
+    })
   }
 
   /** Syncs now, or joins the sync already running. Rejects with PlexNotConfiguredError without a server. */
   sync(): Promise<WatchHistorySyncResult> {
-    this.current ??= this.run().finally(() => {
-      this.current = undefined
-      this.abort = undefined
-    })
-    return this.current
+    return this.syncs.runNow()
   }
 
   /** Syncs now, then every interval (timed from the start of the previous sync) until stop(). */
   start(): void {
-    if (this.running) return
-    this.running = true
-    this.schedule(0)
+    this.syncs.start()
   }
 
   /** Cancels the timer, aborts a sync in flight and waits for it to settle. */
-  async stop(): Promise<void> {
-    this.running = false
-    if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
-    this.timer = undefined
-    this.abort?.abort()
-    await this.current?.catch(() => undefined)
+  stop(): Promise<void> {
+    return this.syncs.stop()
   }
 
-  private schedule(delayMs: number): void {
-    const { clock, intervalMs, logger } = this.options
-    this.timer = clock.setTimer(() => {
-      this.timer = undefined
-      const startedAt = clock.now()
-      void this.sync()
-        .catch((error: unknown) => {
-          if (error instanceof PlexNotConfiguredError) logger?.debug('watch history sync skipped: Plex is not configured')
-          else if (this.running) logger?.warn({ error: messageOf(error) }, 'watch history sync failed; retrying at the next interval')
-        })
-        .finally(() => {
-          if (this.running) this.schedule(Math.max(0, intervalMs - (clock.now() - startedAt)))
-        })
-    }, delayMs)
-  }
-
-  private async run(): Promise<WatchHistorySyncResult> {
+  private async run(signal: AbortSignal): Promise<WatchHistorySyncResult> {
     const { plex, repo, settings, logger } = this.options
     const client = plex.client()
-    const abort = new AbortController()
-    this.abort = abort
-    const signal = abort.signal
     const since = settings.get<number>(WATERMARK_KEY)
     let added = 0
     let newestSeen = since ?? null

@@ -1,8 +1,9 @@
+import type { Clock } from '../cache/index.js'
 import type { Logger } from '../logger.js'
 import type { ServicesRepo } from '../db/services-repo.js'
+import { PeriodicJob } from '../jobs/periodic-job.js'
 import type { BackgroundJob } from '../runtime.js'
 import { checkUrl, type ServiceCheck } from './check.js'
-import { realScheduler, type Scheduler, type WallClock } from './scheduler.js'
 import type { Service, StatusCounts } from './types.js'
 
 export interface ServiceMonitorOptions {
@@ -12,9 +13,8 @@ export interface ServiceMonitorOptions {
   readonly timeoutMs: number
   /** Checks in flight at once during a round. */
   readonly concurrency: number
-  /** Wall clock for `last_check`. */
-  readonly clock: WallClock
-  readonly scheduler?: Scheduler
+  /** Times the rounds; its wall time stamps `last_check`. */
+  readonly clock: Clock
   readonly check?: ServiceCheck
   readonly logger?: Pick<Logger, 'info' | 'warn' | 'debug'>
 }
@@ -31,41 +31,32 @@ export interface RoundSummary extends StatusCounts {
  */
 export class ServiceMonitor implements BackgroundJob {
   readonly name = 'service-monitor'
-  private readonly scheduler: Scheduler
   private readonly check: ServiceCheck
-  private running = false
-  private timer: unknown = undefined
-  private round: Promise<RoundSummary> | undefined
-  private roundAbort: AbortController | undefined
+  private readonly rounds: PeriodicJob<RoundSummary>
 
   constructor(private readonly options: ServiceMonitorOptions) {
-    this.scheduler = options.scheduler ?? realScheduler
     this.check = options.check ?? checkUrl
+    this.rounds = new PeriodicJob({
+      clock: options.clock,
+      intervalMs: options.intervalMs,
+      run: (signal) => this.checkAll(signal),
+      onError: (error) => options.logger?.warn({ err: error }, 'service monitor round failed'),
+    })
   }
 
   /** Runs a round now, then one every interval until stop(). */
   start(): void {
-    if (this.running) return
-    this.running = true
-    this.schedule(0)
+    this.rounds.start()
   }
 
   /** Cancels the timer, aborts the checks of a running round and waits for it to settle. */
-  async stop(): Promise<void> {
-    this.running = false
-    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer)
-    this.timer = undefined
-    this.roundAbort?.abort()
-    await this.round?.catch(() => undefined)
+  stop(): Promise<void> {
+    return this.rounds.stop()
   }
 
   /** Checks every service once (joining a round already running) and stores the results. */
   runRound(): Promise<RoundSummary> {
-    this.round ??= this.checkAll().finally(() => {
-      this.round = undefined
-      this.roundAbort = undefined
-    })
-    return this.round
+    return this.rounds.runNow()
   }
 
   /**
@@ -78,41 +69,27 @@ export class ServiceMonitor implements BackgroundJob {
     return this.options.services.get(service.id) ?? service
   }
 
-  private schedule(delayMs: number): void {
-    this.timer = this.scheduler.setTimeout(() => {
-      this.timer = undefined
-      const startedAt = this.scheduler.now()
-      void this.runRound().finally(() => {
-        if (!this.running) return
-        const elapsed = this.scheduler.now() - startedAt
-        this.schedule(Math.max(0, this.options.intervalMs - elapsed))
-      })
-    }, delayMs)
-  }
-
-  private async checkAll(): Promise<RoundSummary> {
-    const abort = new AbortController()
-    this.roundAbort = abort
+  private async checkAll(signal: AbortSignal): Promise<RoundSummary> {
     const services = this.options.services.list()
     const counts = { total: services.length, online: 0, offline: 0, problem: 0 }
     await forEachLimited(services, this.options.concurrency, async (service) => {
-      if (abort.signal.aborted) return
+      if (signal.aborted) return
       try {
-        const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs, signal: abort.signal })
-        if (abort.signal.aborted) return
+        const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs, signal })
+        if (signal.aborted) return
         this.store(service, outcome)
         counts[outcome.status]++
       } catch (error) {
-        if (!abort.signal.aborted) this.options.logger?.warn({ err: error, service: service.id }, 'service check failed unexpectedly')
+        if (!signal.aborted) this.options.logger?.warn({ err: error, service: service.id }, 'service check failed unexpectedly')
       }
     })
-    const stopped = abort.signal.aborted
+    const stopped = signal.aborted
     this.options.logger?.debug({ ...counts, stopped }, 'service monitor round finished')
     return { ...counts, stopped }
   }
 
   private store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): void {
-    const stored = this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.now() })
+    const stored = this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.wallNow() })
     if (stored && service.lastCheckAt !== null && service.status !== outcome.status) {
       this.options.logger?.info({ service: service.id, from: service.status, to: outcome.status }, `service "${service.name}" is now ${outcome.status}`)
     }

@@ -1,5 +1,5 @@
 import type { TrafficRepo, TrafficSample } from '../db/traffic-repo.js'
-import type { WallClock } from '../services/scheduler.js'
+import type { Clock } from '../cache/index.js'
 
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 24 * HOUR_MS
@@ -27,7 +27,7 @@ export interface TrafficTotals {
 
 export interface TrafficLogOptions {
   readonly repo: TrafficRepo
-  readonly clock: WallClock
+  readonly clock: Clock
   /** Samples older than this are deleted; longer than the longest window a total is asked for. */
   readonly retentionMs?: number
 }
@@ -42,7 +42,7 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
     record(report: TrafficReport): TrafficSample {
       const sample: TrafficSample = {
         serviceId: report.serviceId,
-        at: clock.now(),
+        at: clock.wallNow(),
         bandwidthUp: report.bandwidthUp,
         bandwidthDown: report.bandwidthDown,
         totalUp: report.totalUp,
@@ -66,7 +66,7 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
      * restart) is a reset, not negative traffic.
      */
     totals(windowMs: number): TrafficTotals {
-      const now = clock.now()
+      const now = clock.wallNow()
       const { upGb, downGb } = repo.positiveDeltaSums(now - windowMs, now)
       const uploadBytes = Math.round(upGb * BYTES_PER_GB)
       const downloadBytes = Math.round(downGb * BYTES_PER_GB)

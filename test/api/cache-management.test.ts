@@ -35,7 +35,7 @@ describe('cache management', () => {
     // Three readers of a slow load: one load, two coalesced waiters.
     await t.sim.control.setFault({ endpoint: '/activities', latencyMs: 200 })
     await Promise.all([1, 2, 3].map(() => get('/api/plex/activities')))
-    await t.cacheClock.advance(1500)
+    await t.clock.advance(1500)
 
     const body = await report()
     expect(body.caches.map((c: Entry) => c.name)).toEqual([...SPEC_CACHE_NAMES])
@@ -139,7 +139,7 @@ describe('cache management', () => {
 
   it('warm with Plex down names each cache that failed, with why, and keeps the old values', async () => {
     const before = await json(await get('/api/plex/stats'))
-    await t.cacheClock.advance(60_000)
+    await t.clock.advance(60_000)
     await t.sim.control.setFault({ mode: 'outage' })
     const response = await post('/api/plex/cache/warm')
     expect(response.status).toBe(200)

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BYTES_PER_GB, HOUR_MS } from '../../src/traffic/traffic-log.js'
 import { startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { json, jsonInit, ManualClock, sleep } from './harness.js'
+import { ManualClock } from '../../src/cache/index.js'
+import { json, jsonInit, sleep } from './harness.js'
 
 const dashboardUrl = (t: PlexTestApp) => `${t.url}/api/plex/stats/dashboard`
 
@@ -31,7 +32,7 @@ function simTotals(t: PlexTestApp) {
 
 describe('GET /api/plex/stats/dashboard', () => {
   let t: PlexTestApp
-  const wall = new ManualClock(Date.UTC(2026, 3, 10, 12, 0, 0))
+  const wall = new ManualClock({ wallNow: Date.UTC(2026, 3, 10, 12, 0, 0) })
   const services = [
     ['web', 'online'],
     ['sonarr', 'online'],
@@ -40,27 +41,27 @@ describe('GET /api/plex/stats/dashboard', () => {
   ] as const
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ runtime: { clock: wall } })
+    t = await startPlexTestApp({ clock: wall })
     for (const [id, status] of services) {
-      t.runtime.repos.services.insert(id, { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null }, wall.now())
-      t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, { status, checkedAt: wall.now(), responseTimeMs: 5 })
+      t.runtime.repos.services.insert(id, { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null }, wall.wallNow())
+      t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, { status, checkedAt: wall.wallNow(), responseTimeMs: 5 })
     }
-    t.runtime.repos.plexStats.raisePeak(3, wall.now())
+    t.runtime.repos.plexStats.raisePeak(3, wall.wallNow())
     // Cumulative GB counters of one agent: only steps between samples inside a window count.
-    const start = wall.now()
+    const start = wall.wallNow()
     for (const [hoursAgo, up, down] of [
       [40, 1, 5],
       [20, 3, 12],
       [5, 4, 20],
     ] as const) {
-      wall.time = start - hoursAgo * HOUR_MS
+      wall.setWallNow(start - hoursAgo * HOUR_MS)
       const response = await fetch(
         `${t.url}/api/traffic/update`,
         jsonInit('POST', { service_id: 'web', bandwidth_up: 1, bandwidth_down: 1, total_up: up, total_down: down }),
       )
       expect(response.status).toBe(200)
     }
-    wall.time = start
+    wall.setWallNow(start)
   })
   afterAll(() => t.close())
 
@@ -93,12 +94,12 @@ describe('GET /api/plex/stats/dashboard', () => {
     const interval = t.runtime.config.jobs.statsRefreshMs
     job.start()
     try {
-      await t.cacheClock.advance(0)
-      t.runtime.repos.services.recordCheck('nas', 'http://127.0.0.1:9/nas', { status: 'online', checkedAt: wall.now(), responseTimeMs: 5 })
+      await t.clock.advance(0)
+      t.runtime.repos.services.recordCheck('nas', 'http://127.0.0.1:9/nas', { status: 'online', checkedAt: wall.wallNow(), responseTimeMs: 5 })
       const before = await fetch(dashboardUrl(t))
       expect(before.headers.get('x-cache')).toBe('HIT')
       expect((await json(before)).services).toEqual({ total: 4, online: 2, offline: 1, problem: 1 })
-      await t.cacheClock.advance(interval)
+      await t.clock.advance(interval)
       const after = await fetch(dashboardUrl(t))
       expect(after.headers.get('x-cache')).toBe('HIT')
       expect((await json(after)).services).toEqual({ total: 4, online: 3, offline: 0, problem: 1 })
@@ -121,7 +122,7 @@ describe('dashboard stats and the Plex server', () => {
     const interval = t.runtime.config.jobs.statsRefreshMs
     job.start()
     try {
-      for (let i = 0; i < 4; i++) await t.cacheClock.advance(interval)
+      for (let i = 0; i < 4; i++) await t.clock.advance(interval)
       expect(await quietRequestCount(t)).toBe(0)
 
       await fetch(dashboardUrl(t))
@@ -130,14 +131,14 @@ describe('dashboard stats and the Plex server', () => {
       expect(t.counts()['/accounts']).toBe(1)
 
       // Still in demand at the next tick: the totals are read again through their cache.
-      await t.cacheClock.advance(interval)
+      await t.clock.advance(interval)
       await vi.waitFor(() => expect(t.sim.control.totalRequests()).toBeGreaterThan(afterFirstRead))
 
       // Nobody reads any more: after the idle window nothing asks Plex.
-      await t.cacheClock.advance(interval)
-      await t.cacheClock.advance(interval)
+      await t.clock.advance(interval)
+      await t.clock.advance(interval)
       const quiet = await quietRequestCount(t)
-      for (let i = 0; i < 5; i++) await t.cacheClock.advance(interval)
+      for (let i = 0; i < 5; i++) await t.clock.advance(interval)
       expect(await quietRequestCount(t)).toBe(quiet)
     } finally {
       await job.stop()
@@ -154,7 +155,7 @@ describe('dashboard stats while Plex hangs', () => {
   afterAll(async () => {
     await t.sim.control.clearFaults()
     // Abandons the loads still waiting on the hung server (their timeout runs on the cache clock).
-    await t.cacheClock.advance(60_000)
+    await t.clock.advance(60_000)
     await t.close()
   })
 

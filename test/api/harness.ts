@@ -8,7 +8,6 @@ import { loadConfig } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import { createLogger, LogSecrets } from '../../src/logger.js'
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js'
-import type { Scheduler, WallClock } from '../../src/services/scheduler.js'
 
 export interface TestApp {
   readonly url: string
@@ -99,51 +98,6 @@ export async function closedPortUrl(): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** A wall clock the test moves by hand. */
-export class ManualClock implements WallClock {
-  constructor(public time = Date.UTC(2025, 0, 15, 12, 0, 0)) {}
-  now = () => this.time
-  advance(ms: number) {
-    this.time += ms
-  }
-}
-
-/** Timers that fire only when the test advances time. */
-export class ManualScheduler implements Scheduler {
-  private time = 0
-  private nextId = 1
-  private readonly timers = new Map<number, { at: number; run: () => void }>()
-
-  now = () => this.time
-
-  setTimeout = (run: () => void, ms: number): unknown => {
-    const id = this.nextId++
-    this.timers.set(id, { at: this.time + ms, run })
-    return id
-  }
-
-  clearTimeout = (handle: unknown): void => {
-    this.timers.delete(handle as number)
-  }
-
-  get pending(): number {
-    return this.timers.size
-  }
-
-  /** Moves time forward, firing (in order) every timer that falls due. */
-  advance(ms: number): void {
-    const until = this.time + ms
-    for (;;) {
-      const due = [...this.timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!due) break
-      this.timers.delete(due[0])
-      this.time = due[1].at
-      due[1].run()
-    }
-    this.time = until
-  }
-}
 
 // Response bodies are asserted field by field; typing each one would only repeat the assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/index.js'
+import { ManualClock } from '../../src/cache/index.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
-import { answering, closedPortUrl, ManualClock, ManualScheduler, sleep, startTarget, type Target } from './harness.js'
+import { answering, closedPortUrl, sleep, startTarget, type Target } from './harness.js'
 
 /** A real server that holds every request until the test releases it. */
 async function gate() {
@@ -42,19 +43,17 @@ describe('service monitor', () => {
   function setUp(options: { concurrency?: number; intervalMs?: number } = {}) {
     db = openDatabase(':memory:')
     const repos = createRepos(db)
-    const scheduler = new ManualScheduler()
-    const clock = new ManualClock()
+    const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
     monitor = new ServiceMonitor({
       services: repos.services,
       intervalMs: options.intervalMs ?? 30_000,
       timeoutMs: 5_000,
       concurrency: options.concurrency ?? 8,
       clock,
-      scheduler,
     })
     const add = (name: string, url: string) =>
-      repos.services.insert(name, { name, url, type: 'app', description: null, icon: null, group: null }, clock.now())
-    return { repos, scheduler, clock, monitor, add }
+      repos.services.insert(name, { name, url, type: 'app', description: null, icon: null, group: null }, clock.wallNow())
+    return { repos, clock, monitor, add }
   }
 
   it('never checks more services at once than its concurrency limit', async () => {
@@ -75,21 +74,21 @@ describe('service monitor', () => {
   })
 
   it('starts no round while one runs, and times the next from the start of the last', async () => {
-    const { monitor, scheduler, add, repos } = setUp({ intervalMs: 30_000 })
+    const { monitor, clock, add, repos } = setUp({ intervalMs: 30_000 })
     const held = await gate()
     targets.push(held.target)
     add('a', `${held.target.url}/a`)
     add('b', `${held.target.url}/b`)
 
     monitor.start()
-    scheduler.advance(0)
+    await clock.advance(0)
     await until(() => held.waiting === 2, 'the first round to reach the server')
 
     // Three intervals pass while the round hangs: no second round piles up.
-    scheduler.advance(90_000)
+    await clock.advance(90_000)
     await sleep(50)
     expect(held.target.requests).toBe(2)
-    expect(scheduler.pending).toBe(0)
+    expect(clock.pendingTimers).toBe(0)
 
     // A round asked for meanwhile joins the running one.
     const joined = monitor.runRound()
@@ -101,51 +100,51 @@ describe('service monitor', () => {
     expect(repos.services.get('a')?.status).toBe('online')
 
     // The round took longer than the interval: the next one is due at once.
-    await until(() => scheduler.pending === 1, 'the next round to be scheduled')
-    scheduler.advance(0)
+    await until(() => clock.pendingTimers === 1, 'the next round to be scheduled')
+    await clock.advance(0)
     await until(() => held.waiting === 2, 'the second round')
     expect(held.target.requests).toBe(4)
     held.release()
   })
 
   it('waits out the rest of the interval after a quick round', async () => {
-    const { monitor, scheduler, add } = setUp({ intervalMs: 30_000 })
+    const { monitor, clock, add } = setUp({ intervalMs: 30_000 })
     const target = await answering(200)
     targets.push(target)
     add('a', target.url)
 
     monitor.start()
-    scheduler.advance(0)
-    await until(() => scheduler.pending === 1, 'the round to finish')
+    await clock.advance(0)
+    await until(() => clock.pendingTimers === 1, 'the round to finish')
     expect(target.requests).toBe(1)
 
-    scheduler.advance(29_999)
+    await clock.advance(29_999)
     await sleep(30)
     expect(target.requests).toBe(1)
-    scheduler.advance(1)
+    await clock.advance(1)
     await until(() => target.requests === 2, 'the second round')
   })
 
   it('stop() aborts a hanging round, stores nothing from it and schedules no more', async () => {
-    const { monitor, scheduler, add, repos } = setUp()
+    const { monitor, clock, add, repos } = setUp()
     const held = await gate()
     targets.push(held.target)
     add('a', held.target.url)
 
     monitor.start()
-    scheduler.advance(0)
+    await clock.advance(0)
     await until(() => held.waiting === 1, 'the round to reach the server')
     const started = Date.now()
     await monitor.stop()
     expect(Date.now() - started).toBeLessThan(1_000)
     expect(repos.services.get('a')?.lastCheckAt).toBeNull()
-    expect(scheduler.pending).toBe(0)
+    expect(clock.pendingTimers).toBe(0)
   })
 
   it('stamps last_check with the injected wall clock and records offline services', async () => {
     const { monitor, clock, add, repos } = setUp()
     add('gone', await closedPortUrl())
-    clock.time = Date.UTC(2030, 5, 1)
+    clock.setWallNow(Date.UTC(2030, 5, 1))
     await monitor.runRound()
     expect(repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
   })

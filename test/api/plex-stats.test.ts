@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { basic, json, jsonInit, ManualClock } from './harness.js'
+import { ManualClock } from '../../src/cache/index.js'
+import { basic, json, jsonInit } from './harness.js'
 
 const STATS_FIELDS = ['peak_concurrent', 'last_updated', 'server_url', 'server_name', 'token_configured', 'total_users', 'total_movies', 'total_tv_shows']
 
@@ -14,14 +15,14 @@ function simTotals(t: PlexTestApp) {
 
 describe('Plex stats', () => {
   let t: PlexTestApp
-  const clock = new ManualClock(Date.UTC(2026, 2, 1, 8, 0, 0))
+  const clock = new ManualClock({ wallNow: Date.UTC(2026, 2, 1, 8, 0, 0) })
   const stats = () => fetch(`${t.url}/api/plex/stats`)
   const peak = (body: unknown) => fetch(`${t.url}/api/plex/stats/peak`, jsonInit('POST', body))
   const reset = () => fetch(`${t.url}/api/plex/stats/reset`, { method: 'POST' })
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead behind the tests' back, values simply age out.
-    t = await startPlexTestApp({ env: { PLEX_SERVER_NAME: 'Basement', CACHE_WARM_IDLE: '1' }, runtime: { clock } })
+    t = await startPlexTestApp({ env: { PLEX_SERVER_NAME: 'Basement', CACHE_WARM_IDLE: '1' }, clock })
   })
   afterAll(() => t.close())
 
@@ -55,19 +56,19 @@ describe('Plex stats', () => {
     expect(response.headers.get('x-cache')).toBe('HIT')
     expect((await json(response)).cached).toBe(true)
     expect(t.sim.control.totalRequests()).toBe(0)
-    await t.cacheClock.advance(t.runtime.config.cache.ttlMs.stats)
+    await t.clock.advance(t.runtime.config.cache.ttlMs.stats)
     expect((await stats()).headers.get('x-cache')).toBe('MISS')
     expect(t.counts()['/accounts']).toBe(1)
   })
 
   it('POST /stats/peak raises the peak only when higher, and the next stats read shows it', async () => {
-    clock.time = Date.UTC(2026, 2, 1, 9, 0, 0)
+    clock.setWallNow(Date.UTC(2026, 2, 1, 9, 0, 0))
     let response = await peak({ peak_concurrent: 5 })
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({ success: true, peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
     expect(await json(await stats())).toMatchObject({ peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
 
-    clock.time = Date.UTC(2026, 2, 1, 10, 0, 0)
+    clock.setWallNow(Date.UTC(2026, 2, 1, 10, 0, 0))
     expect(await json(await peak({ peak_concurrent: 3 }))).toEqual({ success: true, peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
     expect(await json(await peak({ peak_concurrent: 5 }))).toEqual({ success: true, peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
     response = await peak({ peak_concurrent: 8 })
@@ -76,7 +77,7 @@ describe('Plex stats', () => {
   })
 
   it('POST /stats/reset sets the peak to 0', async () => {
-    clock.time = Date.UTC(2026, 2, 2, 0, 0, 0)
+    clock.setWallNow(Date.UTC(2026, 2, 2, 0, 0, 0))
     const response = await reset()
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({ success: true, peak_concurrent: 0, last_updated: '2026-03-02T00:00:00.000Z' })
@@ -98,7 +99,7 @@ describe('Plex stats', () => {
 
   it('serves the last good stats marked stale while Plex is down', async () => {
     expect((await stats()).status).toBe(200)
-    await t.cacheClock.advance(t.runtime.config.cache.ttlMs.stats)
+    await t.clock.advance(t.runtime.config.cache.ttlMs.stats)
     await t.sim.control.setFault({ mode: 'outage' })
     try {
       const response = await stats()

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCacheRegistry, type CacheRegistry } from '../../src/cache/index.js'
+import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/cache/index.js'
 import { PlexConnection } from '../../src/features/plex-connection.js'
 import { PushInvalidation } from '../../src/features/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
 import { eventually, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json, jsonInit, ManualScheduler } from './harness.js'
+import { json, jsonInit } from './harness.js'
 
 let setup: PlexLiveSetup | undefined
 const closers: Array<() => Promise<void> | void> = []
@@ -31,21 +31,30 @@ const read = async (s: PlexLiveSetup, path: string) => {
   return { cache: response.headers.get('x-cache'), body: await json(response) }
 }
 
-describe('push invalidation over the Plex notification stream', () => {
-  it('shows a session that starts, pauses and stops on the next read, long before the TTL', async () => {
+describe('push refresh over the Plex notification stream', () => {
+  it('shows a session that starts, pauses and stops long before the TTL, and no reader waits for Plex', async () => {
     setup = await startListening()
     expect((await read(setup, '/api/plex/sessions')).body.total).toBe(0)
-    expect((await read(setup, '/api/plex/sessions')).cache).toBe('HIT')
+    // Every later read answers from memory (HIT) while the pushed change reloads behind it.
+    const xCache = new Set<string | null>()
+    const sessions = async () => {
+      const answer = await read(setup!, '/api/plex/sessions')
+      xCache.add(answer.cache)
+      return answer.body
+    }
+    expect((await sessions()).total).toBe(0)
 
     const started = setup.sim.control.startSession({ kind: 'movie', transcode: false })
-    await eventually('the new session is served', async () => (await read(setup!, '/api/plex/sessions')).body.total === 1)
+    await eventually('the new session is served', async () => (await sessions()).total === 1)
     setup.sim.control.pauseSession(started.sessionKey)
-    await eventually('the pause is served', async () => (await read(setup!, '/api/plex/sessions')).body.sessions[0].playback.state === 'paused')
+    await eventually('the pause is served', async () => (await sessions()).sessions[0].playback.state === 'paused')
     setup.sim.control.stopSession(started.sessionKey)
-    await eventually('the stop is served', async () => (await read(setup!, '/api/plex/sessions')).body.total === 0)
+    await eventually('the stop is served', async () => (await sessions()).total === 0)
+    expect([...xCache]).toEqual(['HIT'])
+    expect(setup.app.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
   })
 
-  it('does not invalidate on progress reports (same state, transcode updates)', async () => {
+  it('does not refresh on progress reports (same state, transcode updates)', async () => {
     setup = await startListening()
     // An event for another cache, sent after others on the same stream, marks when those were handled.
     const handled = async (s: PlexLiveSetup) => {
@@ -66,7 +75,7 @@ describe('push invalidation over the Plex notification stream', () => {
     expect(sessions.body.sessions[0].playback.position_ms).toBe(0)
   })
 
-  it('invalidates recent media and live stats when new media finished processing', async () => {
+  it('refreshes recent media and live stats when new media finished processing', async () => {
     setup = await startListening()
     const before = await read(setup, '/api/plex/stats/live')
     await read(setup, '/api/plex/media/recent')
@@ -76,16 +85,16 @@ describe('push invalidation over the Plex notification stream', () => {
     await eventually('the movie count grew', async () => (await read(setup!, '/api/plex/stats/live')).body.total_movies === before.body.total_movies + 1)
   })
 
-  it('drops every Plex cache after the stream reconnects', async () => {
+  it('refreshes every Plex cache in use after the stream reconnects, keeping its value meanwhile', async () => {
     setup = await startListening()
-    for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/users/count']) await read(setup, path)
+    const paths = ['/api/plex/sessions', '/api/plex/activities', '/api/plex/users/count']
+    for (const path of paths) await read(setup, path)
     setup.sim.control.dropNotificationClients()
     const { caches } = setup.app.runtime
-    await eventually(
-      'the caches are dropped after the reconnect',
-      () => ['plex_sessions', 'plex_activities', 'plex_users_count'].every((name) => caches.get(name)!.stats().entries === 0),
-      8_000,
-    )
+    const names = ['plex_sessions', 'plex_activities', 'plex_users_count']
+    await eventually('the caches are refreshed after the reconnect', () => names.every((name) => caches.get(name)!.stats().refreshes >= 1), 8_000)
+    for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1, loads: 2 })
+    for (const path of paths) expect((await read(setup, path)).cache, path).toBe('HIT')
   })
 
   it('follows the Plex server when the config changes', async () => {
@@ -109,25 +118,25 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
   }
 }
 
-function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; scheduler: ManualScheduler; invalidated: string[]; plex: PlexConnection } {
+function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
   const registry: CacheRegistry = createCacheRegistry()
   closers.push(() => registry.close())
   for (const name of ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']) {
     registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
   }
-  const invalidated: string[] = []
-  const invalidate = registry.invalidate.bind(registry)
-  registry.invalidate = (name: string, args?: unknown) => {
-    invalidated.push(name)
-    return invalidate(name, args)
+  const refreshed: string[] = []
+  const refresh = registry.refresh.bind(registry)
+  registry.refresh = (name: string, args?: unknown) => {
+    refreshed.push(name)
+    return refresh(name, args)
   }
   const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
-  const scheduler = new ManualScheduler()
+  const clock = new ManualClock()
   const streams: ScriptedStream[] = []
   const push = new PushInvalidation({
     plex,
     registry,
-    scheduler,
+    clock,
     listen: () => {
       const stream = new ScriptedStream()
       streams.push(stream)
@@ -136,36 +145,36 @@ function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; sch
   })
   push.start()
   closers.push(() => push.stop())
-  return { push, stream: () => streams[streams.length - 1]!, scheduler, invalidated, plex }
+  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex }
 }
 
 const playing = (sessionKey: string, state: string, viewOffset = 0) => ({ sessionKey, state, viewOffset })
 
-describe('push invalidation rules', () => {
-  it('costs one invalidation per cache for a burst of events within the debounce window', () => {
-    const { stream, scheduler, invalidated } = scripted()
+describe('push refresh rules', () => {
+  it('costs one refresh per cache for a burst of events within the debounce window', async () => {
+    const { stream, clock, refreshed } = scripted()
     stream().emit('playing', [playing('1', 'playing')])
     stream().emit('playing', [playing('2', 'playing')])
     stream().emit('playing', [playing('1', 'paused')])
     stream().emit('activity', [{ event: 'started', uuid: 'a' }])
-    scheduler.advance(249)
-    expect(invalidated).toEqual([])
-    scheduler.advance(1)
-    expect(invalidated.sort()).toEqual(['plex_activities', 'plex_sessions'])
+    await clock.advance(249)
+    expect(refreshed).toEqual([])
+    await clock.advance(1)
+    expect(refreshed.sort()).toEqual(['plex_activities', 'plex_sessions'])
   })
 
-  it('ignores progress reports and transcode updates, but not a changed state, a stop or a transcode start or end', () => {
-    const { stream, scheduler, invalidated } = scripted()
+  it('ignores progress reports and transcode updates, but not a changed state, a stop or a transcode start or end', async () => {
+    const { stream, clock, refreshed } = scripted()
     stream().emit('playing', [playing('1', 'playing')])
-    scheduler.advance(300)
-    invalidated.length = 0
+    await clock.advance(300)
+    refreshed.length = 0
 
     for (let offset = 10_000; offset <= 60_000; offset += 10_000) {
       stream().emit('playing', [playing('1', 'playing', offset)])
       stream().emit('transcodeSession', { event: 'update', sessions: [] })
-      scheduler.advance(300)
+      await clock.advance(300)
     }
-    expect(invalidated).toEqual([])
+    expect(refreshed).toEqual([])
 
     const steps: Array<() => void> = [
       () => stream().emit('playing', [playing('1', 'buffering')]),
@@ -175,29 +184,29 @@ describe('push invalidation rules', () => {
     ]
     for (const step of steps) {
       step()
-      scheduler.advance(300)
-      expect(invalidated.splice(0).sort()).toEqual(['plex_activities', 'plex_sessions'])
+      await clock.advance(300)
+      expect(refreshed.splice(0).sort()).toEqual(['plex_activities', 'plex_sessions'])
     }
   })
 
-  it('invalidates recent media and live stats on new (5) or deleted (9) media only', () => {
-    const { stream, scheduler, invalidated } = scripted()
+  it('refreshes recent media and live stats on new (5) or deleted (9) media only', async () => {
+    const { stream, clock, refreshed } = scripted()
     stream().emit('timeline', [{ state: 0 }, { state: 1 }, { state: 3 }])
-    scheduler.advance(300)
-    expect(invalidated).toEqual([])
+    await clock.advance(300)
+    expect(refreshed).toEqual([])
     stream().emit('timeline', [{ state: 5, itemID: '1' }])
-    scheduler.advance(300)
-    expect(invalidated.splice(0).sort()).toEqual(['plex_recent_media', 'plex_stats_live'])
+    await clock.advance(300)
+    expect(refreshed.splice(0).sort()).toEqual(['plex_recent_media', 'plex_stats_live'])
     stream().emit('timeline', [{ state: 9, itemID: '1' }])
-    scheduler.advance(300)
-    expect(invalidated.splice(0).sort()).toEqual(['plex_recent_media', 'plex_stats_live'])
+    await clock.advance(300)
+    expect(refreshed.splice(0).sort()).toEqual(['plex_recent_media', 'plex_stats_live'])
   })
 
-  it('invalidates every plex_* cache on a reconnect, and listens to nothing once Plex is unset', async () => {
-    const { push, stream, scheduler, invalidated, plex } = scripted()
+  it('refreshes every plex_* cache on a reconnect, and listens to nothing once Plex is unset', async () => {
+    const { push, stream, clock, refreshed, plex } = scripted()
     stream().emit('reconnected', { transport: 'websocket', downtimeMs: 5_000 })
-    scheduler.advance(300)
-    expect(invalidated.sort()).toEqual(['plex_activities', 'plex_recent_media', 'plex_sessions', 'plex_stats_live', 'plex_users_count'])
+    await clock.advance(300)
+    expect(refreshed.sort()).toEqual(['plex_activities', 'plex_recent_media', 'plex_sessions', 'plex_stats_live', 'plex_users_count'])
 
     const old = stream()
     plex.update(undefined)

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BYTES_PER_GB, DAY_MS, HOUR_MS } from '../../src/traffic/traffic-log.js'
-import { json, jsonInit, ManualClock, startTestApp, type TestApp } from './harness.js'
+import { ManualClock } from '../../src/cache/index.js'
+import { json, jsonInit, startTestApp, type TestApp } from './harness.js'
 
 describe('traffic', () => {
   let t: TestApp
-  const clock = new ManualClock()
+  const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
 
   beforeAll(async () => {
     t = await startTestApp({}, { clock })
     for (const id of ['seedbox', 'vps']) {
-      t.runtime.repos.services.insert(id, { name: id, url: 'http://127.0.0.1:9', type: 'server', description: null, icon: null, group: null }, clock.now())
+      t.runtime.repos.services.insert(id, { name: id, url: 'http://127.0.0.1:9', type: 'server', description: null, icon: null, group: null }, clock.wallNow())
     }
   })
   afterAll(() => t.close())
@@ -18,9 +19,9 @@ describe('traffic', () => {
     fetch(`${t.url}/api/traffic/update`, jsonInit('POST', { service_id: serviceId, bandwidth_up: 0.5, bandwidth_down: 2, total_up: totalUp, total_down: totalDown }))
 
   it('sums positive counter steps inside each window, treats a drop as a reset and keeps services apart', async () => {
-    const start = clock.now()
+    const start = clock.wallNow()
     const at = async (hoursAgoFromEnd: number, serviceId: string, up: number, down: number) => {
-      clock.time = start + (48 - hoursAgoFromEnd) * HOUR_MS
+      clock.setWallNow(start + (48 - hoursAgoFromEnd) * HOUR_MS)
       const response = await report(serviceId, up, down)
       expect(response.status).toBe(200)
       expect(await json(response)).toEqual({ status: 'success', message: 'Traffic data updated' })
@@ -34,7 +35,7 @@ describe('traffic', () => {
     await at(10, 'seedbox', 0.5, 1) // agent restarted: a reset, not negative traffic
     await at(5, 'seedbox', 1.5, 4) // +1, +3
     await at(2, 'vps', 100.25, 201) // +0.25, +1
-    clock.time = start + 48 * HOUR_MS
+    clock.setWallNow(start + 48 * HOUR_MS)
 
     const day = t.runtime.traffic.totals(DAY_MS)
     expect(day.uploadBytes).toBe(Math.round(2.25 * BYTES_PER_GB))
@@ -62,13 +63,13 @@ describe('traffic', () => {
       jsonInit('POST', { service_id: 'vps', bandwidth_up: 1, bandwidth_down: 1, total_up: 200, total_down: 300, max_bandwidth: 125, cpu_percent: 12.5, memory_percent: 40, hostname: 'vps-1' }),
     )
     expect(response.status).toBe(200)
-    expect(t.runtime.traffic.latest('vps')).toMatchObject({ totalUp: 200, maxBandwidth: 125, cpuPercent: 12.5, memoryPercent: 40, at: clock.now() })
+    expect(t.runtime.traffic.latest('vps')).toMatchObject({ totalUp: 200, maxBandwidth: 125, cpuPercent: 12.5, memoryPercent: 40, at: clock.wallNow() })
   })
 
   it('prunes samples older than the retention when reports arrive, at most hourly', async () => {
     const before = (t.runtime.db.prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
     expect(before).toBeGreaterThan(2)
-    clock.advance(40 * DAY_MS)
+    clock.setWallNow(clock.wallNow() + 40 * DAY_MS)
     expect((await report('vps', 1, 1)).status).toBe(200)
     expect(t.runtime.db.prepare('SELECT COUNT(*) AS n FROM traffic_samples').get()).toEqual({ n: 1 })
   })

@@ -25,6 +25,18 @@ describe('ManualClock', () => {
     await clock.advance(1_500)
     expect(clock.wallNow()).toBe(1_001_500)
   })
+
+  it('sets the wall clock (even backwards) without moving monotonic time or firing timers', async () => {
+    const clock = new ManualClock({ now: 500, wallNow: 1_000_000 })
+    let fired = false
+    clock.setTimer(() => (fired = true), 10)
+    clock.setWallNow(400_000)
+    expect(clock.wallNow()).toBe(400_000)
+    expect(clock.now()).toBe(500)
+    await clock.advance(10)
+    expect(fired).toBe(true)
+    expect(clock.wallNow()).toBe(400_010)
+  })
 })
 
 describe('systemClock', () => {

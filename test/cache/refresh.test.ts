@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { REFRESH_JITTER, type CacheRegistry } from '../../src/cache/index.js'
-import { deferred, setup, Upstream } from './helpers.js'
+import { setup, Upstream } from './helpers.js'
 
 let registry: CacheRegistry
 afterEach(() => registry.close())
@@ -150,25 +150,5 @@ describe('refresh ahead', () => {
     }
     expect(upstream.calls).toBe(1)
     expect(stats.counters.refreshes).toBe(0)
-  })
-
-  it('a reader of an expired key joins the refresh in flight', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: TTL, load: upstream.load })
-    await sessions.read()
-    const gate = deferred()
-    upstream.gate = gate
-    await clock.advance(8_000)
-    expect(upstream.calls).toBe(2)
-    await clock.advance(2_000)
-    // The refresh is still held at the gate; the value expired at 10 s.
-    const reading = sessions.read()
-    gate.resolve()
-    const read = await reading
-    expect(read.outcome).toBe('coalesced')
-    expect(read.entry.value).toEqual({ version: 2 })
-    expect(upstream.calls).toBe(2)
   })
 })

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ManualClock as CacheClock } from '../../src/cache/index.js'
+import { ManualClock } from '../../src/cache/index.js'
 import type { RuntimeOptions } from '../../src/runtime.js'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../sim/index.js'
 import { startTestApp, type TestApp } from '../api/harness.js'
@@ -12,8 +12,8 @@ export const SIM_TOKEN = 'history-stats-secret-token'
 
 export interface PlexTestApp extends TestApp {
   readonly sim: RunningSimulator
-  /** The caches' clock (also the sync and dashboard jobs' timers): moves only when told. */
-  readonly cacheClock: CacheClock
+  /** The service's clock (caches, jobs, stored times): moves only when told. */
+  readonly clock: ManualClock
   readonly dbPath: string
   /** Counts of simulator requests per endpoint pattern since the last resetCounts(). */
   counts(): Record<string, number>
@@ -24,18 +24,20 @@ export interface PlexTestAppOptions {
   readonly sim?: SimulatorOptions
   /** Start without a Plex server configured. */
   readonly withoutPlex?: boolean
-  readonly runtime?: RuntimeOptions
+  /** Default: a ManualClock at 2025-01-01 (wall time). */
+  readonly clock?: ManualClock
+  readonly runtime?: Omit<RuntimeOptions, 'clock'>
 }
 
 export async function startPlexTestApp(options: PlexTestAppOptions = {}): Promise<PlexTestApp> {
   const sim = await startSimulator({ port: 0, token: SIM_TOKEN, seed: 7, items: 300, speed: 0, liveSessions: false, ...options.sim })
   const dir = mkdtempSync(join(tmpdir(), 'komandorr-history-stats-'))
   const dbPath = join(dir, 'komandorr.db')
-  const cacheClock = new CacheClock()
+  const clock = options.clock ?? new ManualClock()
   const plexEnv = options.withoutPlex ? {} : { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: sim.token, PLEX_TV_URL: sim.url }
   let app: TestApp
   try {
-    app = await startTestApp({ DATABASE_PATH: dbPath, LOG_LEVEL: 'info', ...plexEnv, ...options.env }, { cacheClock, ...options.runtime })
+    app = await startTestApp({ DATABASE_PATH: dbPath, LOG_LEVEL: 'info', ...plexEnv, ...options.env }, { ...options.runtime, clock })
   } catch (error) {
     await sim.close()
     rmSync(dir, { recursive: true, force: true })
@@ -44,7 +46,7 @@ export async function startPlexTestApp(options: PlexTestAppOptions = {}): Promis
   return {
     ...app,
     sim,
-    cacheClock,
+    clock,
     dbPath,
     counts: () => sim.control.requestCounts(),
     async close() {

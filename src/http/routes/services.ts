@@ -130,7 +130,7 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
         icon: fields.icon ?? null,
         group: fields.group ?? null,
       },
-      runtime.clock.now(),
+      runtime.clock.wallNow(),
     )
     const checked = await monitor.checkService(created)
     return reply.code(201).send(withTraffic(checked))
