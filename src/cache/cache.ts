@@ -469,9 +469,9 @@ export class Cache<V, A = void> implements SlotOwner {
    * past its TTL) until the new one is stored; then every other instance is told to drop its
    * copy and take the new one from the shared layer. Skips the shared layer read but not the
    * backoff: during a step the reload waits for the step to end. A load already in flight may
-   * have asked before the change, so one more follows it. A key nobody reads (not here within
-   * `idleWindowMs`, and no value younger than the TTL in the shared layer) is invalidated
-   * instead: an idle dashboard costs the upstream nothing.
+   * have asked before the change, so one more follows it. A key with no load in flight that
+   * nobody reads (not here within `idleWindowMs`, and no value younger than the TTL in the
+   * shared layer) is invalidated instead: an idle dashboard costs the upstream nothing.
    */
   async refresh(args?: A): Promise<ReloadResult> {
     let targets: Array<{ key: string; args: A }>
@@ -495,7 +495,10 @@ export class Cache<V, A = void> implements SlotOwner {
   private async refreshKey(key: string, args: A): Promise<{ error: unknown } | undefined> {
     const now = this.clock.now()
     const slot = this.slots.get(key)
-    const readHere = slot !== undefined && now - slot.lastReadAt <= this.policy.idleWindowMs && this.keptEntry(key, now) !== undefined
+    // A load in flight has a reader or a refresh behind it: let it store its value, then reload.
+    const readHere =
+      slot !== undefined &&
+      (slot.flight !== undefined || (now - slot.lastReadAt <= this.policy.idleWindowMs && this.keptEntry(key, now) !== undefined))
     if (!readHere && !(await this.readElsewhere(key))) {
       await this.invalidateKey(key)
       return undefined

@@ -22,7 +22,10 @@ export interface CacheEntry<V> {
 export interface CacheRead<V> {
   readonly entry: CacheEntry<V>
   readonly outcome: CacheOutcome
-  /** Why a stale value was served. */
+  /**
+   * Why a stale value was served: the upstream's error. A stale read without one is a value
+   * served past its TTL while its reload is in flight.
+   */
   readonly error?: unknown
 }
 

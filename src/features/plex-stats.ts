@@ -57,7 +57,8 @@ export class PlexStats {
         const client = plex.client()
         const live = await options.liveStats.read()
         // Totals Plex could not confirm are not fresh: let plex_stats serve its own stale value.
-        if (live.outcome === 'stale') throw live.error
+        // (A stale read without an error is only a value being refreshed: its totals are fine.)
+        if (live.outcome === 'stale' && live.error !== undefined) throw live.error
         const totals = live.entry.value
         return {
           ...peakFields(repo.get()),

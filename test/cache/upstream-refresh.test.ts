@@ -51,6 +51,21 @@ describe('refresh: reload on an upstream change, serving the held value meanwhil
     expect(sessions.peek()?.value).toEqual({ version: 3 })
   })
 
+  it("a change during a reader's first load lets it store its value, then reloads behind it", async () => {
+    const { upstream, sessions } = oneInstance()
+    const gate = deferred()
+    upstream.gate = gate
+    const first = sessions.read()
+    await settle()
+    const refreshing = sessions.refresh()
+    gate.resolve()
+    expect(await first).toMatchObject({ outcome: 'miss', entry: { value: { version: 1 } } })
+    expect(sessions.peek()?.value, 'held, not dropped').toEqual({ version: 1 })
+    expect(await refreshing).toMatchObject({ ok: true })
+    expect(sessions.peek()?.value).toEqual({ version: 2 })
+    expect(sessions.counters).toMatchObject({ misses: 1, coalesced: 0, loads: 2 })
+  })
+
   it('a key nobody read within the idle window is dropped instead of reloaded', async () => {
     const { clock, upstream, sessions } = oneInstance({ idleWindowMs: 5_000 })
     await sessions.read()
