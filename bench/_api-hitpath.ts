@@ -3,14 +3,14 @@
 // alternate between the two so that a burst of load from elsewhere hits both alike.
 import autocannon from 'autocannon'
 import http from 'node:http'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startChild } from './_api-child.js'
 import { cacheStats, type ServiceUnderTest } from './_api-service.js'
 
 const PATH = '/api/plex/sessions'
-const ROUNDS = 5
+const DEFAULT_ROUNDS = 5
 const WARMUP_SECONDS = 1
 /** The headers of a cached answer that the bare route copies (Node adds Date, Connection, Keep-Alive to both). */
 const COPIED_HEADERS = ['content-type', 'x-cache', 'age', 'etag'] as const
@@ -21,10 +21,16 @@ export interface LoadSide {
   p99Ms: number
   non2xx: number
   errors: number
+  /**
+   * CPU time (user + system) the server process spent per answered request over all rounds:
+   * unlike req/s it barely moves when other processes compete for the cores. Null off Linux.
+   */
+  cpuMicrosPerRequest: number | null
 }
 
 export interface HitPathResult {
   connections: number
+  rounds: number
   secondsPerSide: number
   bodyBytes: number
   serviceHeaderBytes: number
@@ -35,6 +41,8 @@ export interface HitPathResult {
   throughputRatio: number
   /** service p99 ÷ bare p99 */
   p99Ratio: number
+  /** service CPU per request ÷ bare CPU per request */
+  cpuRatio: number | null
   /** plex_sessions counters over the whole comparison: a hit path measured as hits. */
   sessionsHits: number
   sessionsMisses: number
@@ -47,7 +55,15 @@ interface Captured {
   xCache: string | undefined
 }
 
-export async function compareHitPath(service: ServiceUnderTest, options: { connections: number; seconds: number }): Promise<HitPathResult> {
+export interface HitPathOptions {
+  connections: number
+  /** Seconds per side, split over the rounds. */
+  seconds: number
+  rounds?: number
+}
+
+export async function compareHitPath(service: ServiceUnderTest, options: HitPathOptions): Promise<HitPathResult> {
+  const roundCount = options.rounds ?? DEFAULT_ROUNDS
   const answer = await captureHit(service.url)
   const dir = mkdtempSync(join(tmpdir(), 'komandorr-bench-bare-'))
   const file = join(dir, 'answer.json')
@@ -56,21 +72,30 @@ export async function compareHitPath(service: ServiceUnderTest, options: { conne
   try {
     const bareAnswer = await capture(bare.readyMatch)
     const before = (await cacheStats(service)).get('plex_sessions')
+    const servicePid = service.process.child.pid
+    const barePid = bare.child.pid
     const run = (url: string, seconds: number) => autocannon({ url: url + PATH, connections: options.connections, duration: seconds })
     await run(service.url, WARMUP_SECONDS)
     await run(bare.readyMatch, WARMUP_SECONDS)
-    const rounds: { service: autocannon.Result[]; bare: autocannon.Result[] } = { service: [], bare: [] }
-    const perRound = Math.max(1, Math.round(options.seconds / ROUNDS))
-    for (let i = 0; i < ROUNDS; i++) {
-      rounds.service.push(await run(service.url, perRound))
-      rounds.bare.push(await run(bare.readyMatch, perRound))
+    const rounds: { service: Round[]; bare: Round[] } = { service: [], bare: [] }
+    const perRound = Math.max(1, Math.round(options.seconds / roundCount))
+    const measured = async (url: string, pid: number | undefined): Promise<Round> => {
+      const cpuBefore = cpuMicrosOf(pid)
+      const result = await run(url, perRound)
+      const cpuAfter = cpuMicrosOf(pid)
+      return { result, cpuMicros: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore }
+    }
+    for (let i = 0; i < roundCount; i++) {
+      rounds.service.push(await measured(service.url, servicePid))
+      rounds.bare.push(await measured(bare.readyMatch, barePid))
     }
     const after = (await cacheStats(service)).get('plex_sessions')
     const svc = combine(rounds.service)
     const bareSide = combine(rounds.bare)
     return {
       connections: options.connections,
-      secondsPerSide: perRound * ROUNDS,
+      rounds: roundCount,
+      secondsPerSide: perRound * roundCount,
       bodyBytes: Buffer.byteLength(answer.body),
       serviceHeaderBytes: answer.headerBytes,
       bareHeaderBytes: bareAnswer.headerBytes,
@@ -78,6 +103,7 @@ export async function compareHitPath(service: ServiceUnderTest, options: { conne
       bare: bareSide,
       throughputRatio: svc.requestsPerSec / bareSide.requestsPerSec,
       p99Ratio: svc.p99Ms / bareSide.p99Ms,
+      cpuRatio: svc.cpuMicrosPerRequest === null || bareSide.cpuMicrosPerRequest === null ? null : svc.cpuMicrosPerRequest / bareSide.cpuMicrosPerRequest,
       sessionsHits: (after?.hits ?? 0) - (before?.hits ?? 0),
       sessionsMisses: (after?.misses ?? 0) + (after?.coalesced ?? 0) - (before?.misses ?? 0) - (before?.coalesced ?? 0),
     }
@@ -87,8 +113,14 @@ export async function compareHitPath(service: ServiceUnderTest, options: { conne
   }
 }
 
-/** The median round: req/s and each latency percentile taken separately. */
-function combine(results: autocannon.Result[]): LoadSide {
+interface Round {
+  result: autocannon.Result
+  cpuMicros: number | null
+}
+
+/** The median round: req/s and each latency percentile taken separately; CPU over all rounds. */
+function combine(rounds: Round[]): LoadSide {
+  const results = rounds.map((r) => r.result)
   const median = (pick: (r: autocannon.Result) => number) => {
     const sorted = results.map(pick).sort((x, y) => x - y)
     const mid = sorted.length >> 1
@@ -101,6 +133,24 @@ function combine(results: autocannon.Result[]): LoadSide {
     p99Ms: median((r) => r.latency.p99),
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors + r.timeouts),
+    cpuMicrosPerRequest: rounds.every((r) => r.cpuMicros !== null)
+      ? rounds.reduce((total, r) => total + r.cpuMicros!, 0) / Math.max(1, sum((r) => r.requests.total))
+      : null,
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100
+
+/** utime + stime of a process from /proc (Linux), in µs; null where that is not readable. */
+function cpuMicrosOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return null
   }
 }
 

@@ -246,24 +246,28 @@ export function printReport(p: PrintInputs): void {
   )
   log(`  Plex calls per 10 s after the stop: ${i.per10s.join(' ')}`)
   if (p.hit) {
-    const h = p.hit
     log()
-    log(
-      `Hit path: /api/plex/sessions, autocannon ${h.connections} connections, ${h.secondsPerSide} s per side in alternating rounds (median round shown); ` +
-        `body ${h.bodyBytes} B, headers ${h.serviceHeaderBytes} B (service) / ${h.bareHeaderBytes} B (bare); ` +
-        `plex_sessions during it: ${h.sessionsHits} hits, ${h.sessionsMisses} misses`,
-    )
-    log('| target | req/s | p50 ms | p99 ms | non-2xx | errors |')
-    log('|---|---:|---:|---:|---:|---:|')
-    for (const [name, side] of [['service (cache hit)', h.service], ['bare Fastify route, same bytes', h.bare]] as const) {
-      log(`| ${name} | ${side.requestsPerSec} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${side.non2xx} | ${side.errors} |`)
-    }
-    log(`throughput ratio ${pct(h.throughputRatio)}, p99 ratio ${h.p99Ratio.toFixed(2)}×`)
+    printHitPath(p.hit)
   }
   log()
   log('Targets:')
   for (const v of p.verdicts) log(`  ${v.pass === null ? 'N/A ' : v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`)
   for (const note of p.notes) log(note)
+}
+
+export function printHitPath(h: HitPathResult): void {
+  const log = (line = '') => console.log(line)
+  log(
+    `Hit path: /api/plex/sessions, autocannon ${h.connections} connections, ${h.secondsPerSide} s per side in ${h.rounds} alternating rounds (median round shown); ` +
+      `body ${h.bodyBytes} B, headers ${h.serviceHeaderBytes} B (service) / ${h.bareHeaderBytes} B (bare); ` +
+      `plex_sessions during it: ${h.sessionsHits} hits, ${h.sessionsMisses} misses`,
+  )
+  log('| target | req/s | p50 ms | p99 ms | server CPU µs/request | non-2xx | errors |')
+  log('|---|---:|---:|---:|---:|---:|---:|')
+  for (const [name, side] of [['service (cache hit)', h.service], ['bare Fastify route, same bytes', h.bare]] as const) {
+    log(`| ${name} | ${side.requestsPerSec} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${side.cpuMicrosPerRequest === null ? '–' : side.cpuMicrosPerRequest.toFixed(1)} | ${side.non2xx} | ${side.errors} |`)
+  }
+  log(`throughput ratio ${pct(h.throughputRatio)}, p99 ratio ${h.p99Ratio.toFixed(2)}×, CPU per request ratio ${h.cpuRatio === null ? '–' : `${h.cpuRatio.toFixed(2)}×`}`)
 }
 
 const endpointsOf = (c: Record<string, number>) => {

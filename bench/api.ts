@@ -2,14 +2,15 @@
 // widgets against a Plex (the simulator) as slow as Komandorr's "before" numbers, then
 // silence; Plex calls before (no cache) and after; and a cache hit at full speed beside a bare
 // Fastify route. `npm run bench -- api [--clients N] [--poll-seconds S] [--idle-seconds S]
-// [--quick] [--frozen-plex] [--json]`; see docs/benchmarks.md.
+// [--quick] [--frozen-plex] [--json]`, or only the hit comparison with `--hit-only
+// [--hit-rounds N]`; see docs/benchmarks.md.
 import os from 'node:os'
 import { startSimulator, type Fault, type RunningSimulator } from '../sim/index.js'
 import { compareHitPath, type HitPathResult } from './_api-hitpath.js'
 import { startPassThrough } from './_api-passthrough.js'
 import { PlexCallTimeline, totalOf, type Counts } from './_api-plex-calls.js'
 import { KOMANDORR_POLLING, pollLikeKomandorr, type PollRun } from './_api-polling.js'
-import { endpointRows, printReport, verdicts, type IdleSplit } from './_api-report.js'
+import { endpointRows, printHitPath, printReport, verdicts, type IdleSplit } from './_api-report.js'
 import { cacheStats, startService, type CacheStatsRow, type ServiceUnderTest } from './_api-service.js'
 
 const TOKEN = 'bench-api-token'
@@ -38,6 +39,9 @@ interface Args {
   baselineSeconds: number
   hitSeconds: number
   hitConnections: number
+  hitRounds: number
+  /** Only the hit comparison, against a frozen simulator without latency faults. */
+  hitOnly: boolean
   seed: number
   /** Simulator clock at speed 0: no session or activity changes, so no push invalidations. */
   frozenPlex: boolean
@@ -47,6 +51,7 @@ interface Args {
 
 function parseArgs(args: string[]): Args {
   const quick = args.includes('--quick')
+  const hitOnly = args.includes('--hit-only')
   const flag = (name: string, fallback: number, min = 1): number => {
     const i = args.indexOf(name)
     if (i < 0) return fallback
@@ -60,8 +65,10 @@ function parseArgs(args: string[]): Args {
     // Past the service's 60 s idle window (and the 2 s grace), so the idle target can be judged.
     idleSeconds: flag('--idle-seconds', quick ? 70 : 75, 0),
     baselineSeconds: flag('--baseline-seconds', 10, 0),
-    hitSeconds: flag('--hit-seconds', quick ? 4 : 10, 0),
+    hitSeconds: flag('--hit-seconds', quick ? 4 : hitOnly ? 20 : 10, 0),
     hitConnections: flag('--hit-connections', 50),
+    hitRounds: flag('--hit-rounds', hitOnly ? 10 : 5),
+    hitOnly,
     seed: flag('--seed', 1, 0),
     frozenPlex: args.includes('--frozen-plex'),
     quick,
@@ -113,8 +120,46 @@ function idleSplit(timeline: PlexCallTimeline, poll: PollRun, stopAt: number, en
   }
 }
 
+/** The hit comparison alone: a service with the sessions value loaded, nothing polling. */
+async function hitOnly(a: Args): Promise<void> {
+  const loadAtStart = os.loadavg()
+  const sim = await startSimulator({ port: 0, token: TOKEN, seed: a.seed, items: SIM_ITEMS, speed: 0 })
+  let service: ServiceUnderTest | undefined
+  try {
+    progress('starting the service (child process)')
+    service = await startService({ plexUrl: sim.url, plexToken: TOKEN })
+    progress(`hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side in ${a.hitRounds} rounds`)
+    const hit = await compareHitPath(service, { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds })
+    const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
+    console.log(`api bench, hit path only: Node ${process.version}, ${os.cpus().length} cores, load average ${load(loadAtStart)} at start, ${load(os.loadavg())} at end`)
+    printHitPath(hit)
+    if (a.json) {
+      console.log(
+        JSON.stringify({
+          bench: 'api-hit',
+          connections: hit.connections,
+          rounds: hit.rounds,
+          service_rps: hit.service.requestsPerSec,
+          bare_rps: hit.bare.requestsPerSec,
+          service_p99_ms: hit.service.p99Ms,
+          bare_p99_ms: hit.bare.p99Ms,
+          service_cpu_us_per_request: round(hit.service.cpuMicrosPerRequest, 1),
+          bare_cpu_us_per_request: round(hit.bare.cpuMicrosPerRequest, 1),
+          throughput_ratio: round(hit.throughputRatio, 3),
+          p99_ratio: round(hit.p99Ratio, 3),
+          cpu_ratio: round(hit.cpuRatio, 3),
+        }),
+      )
+    }
+  } finally {
+    await service?.stop()
+    await sim.close()
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
   const a = parseArgs(args)
+  if (a.hitOnly) return hitOnly(a)
   const loadAtStart = os.loadavg()
   const startedAt = new Date()
   const sim = await startSimulator({ port: 0, token: TOKEN, seed: a.seed, items: SIM_ITEMS, speed: a.frozenPlex ? 0 : 1 })
@@ -163,7 +208,7 @@ export async function main(args: string[]): Promise<void> {
     let hit: HitPathResult | null = null
     if (a.hitSeconds > 0) {
       progress(`hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side`)
-      hit = await compareHitPath(service, { connections: a.hitConnections, seconds: a.hitSeconds })
+      hit = await compareHitPath(service, { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds })
     }
     const loadAtEnd = os.loadavg()
 
@@ -232,6 +277,9 @@ export async function main(args: string[]): Promise<void> {
             bare_p99_ms: hit.bare.p99Ms,
             throughput_ratio: round(hit.throughputRatio, 3),
             p99_ratio: round(hit.p99Ratio, 3),
+            service_cpu_us_per_request: round(hit.service.cpuMicrosPerRequest, 1),
+            bare_cpu_us_per_request: round(hit.bare.cpuMicrosPerRequest, 1),
+            cpu_ratio: round(hit.cpuRatio, 3),
           },
           targets: results.map((v) => ({ name: v.name, pass: v.pass, detail: v.detail })),
         }),

@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino'
+import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Level, type Logger, type LevelWithSilentOrString } from 'pino'
 import type { LogLevel } from './config.js'
 
 export type { Logger } from 'pino'
@@ -73,4 +73,71 @@ export function createLogger({ level, destination, secrets }: LoggerOptions): Lo
     },
     destination,
   )
+}
+
+type LogMethod = (...args: unknown[]) => void
+
+/**
+ * A child logger made on its first line, not before: a pino child serializes its bindings
+ * through the redaction on creation, which is most of a per-request logger's cost, and a cache
+ * hit writes no line. Levels that are off write nothing and create nothing.
+ */
+export class LazyChildLogger {
+  private made: Logger | undefined
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly childBindings: Bindings,
+    private readonly options?: ChildLoggerOptions,
+  ) {}
+
+  private get logger(): Logger {
+    return (this.made ??= this.parent.child(this.childBindings, this.options))
+  }
+
+  get level(): LevelWithSilentOrString {
+    return (this.made ?? this.parent).level
+  }
+
+  set level(level: LevelWithSilentOrString) {
+    this.logger.level = level
+  }
+
+  isLevelEnabled(level: LevelWithSilentOrString): boolean {
+    return (this.made ?? this.parent).isLevelEnabled(level)
+  }
+
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args)
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args)
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args)
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args)
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args)
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args)
+  }
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
+    return this.logger.child(bindings, options)
+  }
+
+  bindings(): Bindings {
+    return this.made?.bindings() ?? { ...this.parent.bindings(), ...this.childBindings }
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    if (!this.isLevelEnabled(level)) return
+    const logger = this.logger
+    ;(logger[level] as LogMethod).apply(logger, args)
+  }
 }

@@ -134,6 +134,12 @@ describe('Plex settings saved on one instance reach the others', () => {
   it('no Plex token is in any Redis key, value or published message, nor in either log', async () => {
     const raw = new Redis(redis.url)
     try {
+      // The previous test's resubscribe may still be switching an instance (which clears the
+      // Plex caches in Redis): read until the sessions are cached there again.
+      await until('the sessions are cached in Redis', async () => {
+        await sessions(b)
+        return (await raw.exists(`${prefix}plex:sessions`)) === 1
+      })
       const keys = await raw.keys('*')
       expect(keys.length).toBeGreaterThan(0)
       const stored: string[] = [...keys]
