@@ -131,10 +131,6 @@ export class LazyChildLogger {
     return this.logger.child(bindings, options)
   }
 
-  bindings(): Bindings {
-    return this.made?.bindings() ?? { ...this.parent.bindings(), ...this.childBindings }
-  }
-
   private write(level: Level, args: unknown[]): void {
     if (!this.isLevelEnabled(level)) return
     const logger = this.logger

@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installErrorHandling } from './error-handler.js'
@@ -14,6 +15,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
+    childLoggerFactory: (logger, bindings, options) => new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
   })
 

@@ -18,11 +18,14 @@ import { replyFromCache } from '../cached-reply.js'
 export function plexLiveRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { plex, plexLive: live } = runtime
 
-  const cached = <V>(cache: Cache<V>, what: string, notConfigured: () => object, failureFields: Record<string, unknown> = {}) =>
-    async function answer(request: FastifyRequest, reply: FastifyReply) {
+  const cached = <V>(cache: Cache<V>, what: string, notConfigured: () => object, failureFields: Record<string, unknown> = {}) => {
+    const options = { what, failureFields }
+    // Not async: a hit answers without a promise (replyFromCache makes one only on a miss).
+    return function answer(request: FastifyRequest, reply: FastifyReply) {
       if (!plex.configured) return notConfigured()
-      return replyFromCache(request, reply, cache, undefined, { what, failureFields })
+      return replyFromCache(request, reply, cache, undefined, options)
     }
+  }
 
   const activities = cached(live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })
   app.get('/api/plex/activities', activities)
