@@ -36,8 +36,7 @@ function baseOptions(settings: RedisSettings, name: string): RedisOptions {
 /** The connection for commands (and PUBLISH), with the settings' mode. */
 export function openCommandConnection(settings: RedisSettings, name = 'komandorr-cache'): RedisClient {
   const options = baseOptions(settings, name)
-  const mode = modeOf(settings)
-  if (mode === 'cluster') {
+  if (modeOf(settings) === 'cluster') {
     const { db: _db, retryStrategy: _retry, enableOfflineQueue: _queue, ...nodeOptions } = options
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
@@ -56,16 +55,7 @@ export function openCommandConnection(settings: RedisSettings, name = 'komandorr
       clusterOptions,
     )
   }
-  if (mode === 'sentinel') {
-    return new Redis({
-      ...options,
-      sentinels: settings.sentinels!.map((node) => ({ host: node.host, port: node.port })),
-      name: settings.sentinelName ?? 'mymaster',
-      sentinelRetryStrategy: reconnectDelay,
-    })
-  }
-  if (settings.url !== null) return new Redis(settings.url, options)
-  return new Redis({ ...options, host: settings.host, port: settings.port })
+  return openServerConnection(settings, options)
 }
 
 /**
@@ -78,8 +68,7 @@ export function openSubscriberConnection(settings: RedisSettings, attempt: numbe
   const options: RedisOptions = { ...baseOptions(settings, 'komandorr-cache:bus'), autoResubscribe: false }
   // A subscriber waits for messages, not for replies: no command deadline while it listens.
   delete options.commandTimeout
-  const mode = modeOf(settings)
-  if (mode === 'cluster') {
+  if (modeOf(settings) === 'cluster') {
     const nodes = settings.clusterNodes!
     const node = nodes[attempt % nodes.length]!
     return new Redis({
@@ -90,7 +79,12 @@ export function openSubscriberConnection(settings: RedisSettings, attempt: numbe
       retryStrategy: (times) => (times > SUBSCRIBER_ATTEMPTS_PER_NODE ? null : reconnectDelay(times)),
     })
   }
-  if (mode === 'sentinel') {
+  return openServerConnection(settings, options)
+}
+
+/** One server: through Sentinel, from the URL, or from host and port. */
+function openServerConnection(settings: RedisSettings, options: RedisOptions): Redis {
+  if (modeOf(settings) === 'sentinel') {
     return new Redis({
       ...options,
       sentinels: settings.sentinels!.map((node) => ({ host: node.host, port: node.port })),
