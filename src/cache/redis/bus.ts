@@ -177,15 +177,20 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   }
 }
 
-function parseMessage(payload: Buffer): InvalidationMessage | undefined {
-  let parsed: unknown
+/** A JSON object payload, or undefined for anything else: a bad message is dropped, never thrown. */
+function parseObject(payload: Buffer): Record<string, unknown> | undefined {
   try {
-    parsed = JSON.parse(payload.toString('utf8'))
+    const parsed: unknown = JSON.parse(payload.toString('utf8'))
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined
-  const { type, name, key, origin } = parsed as Record<string, unknown>
+}
+
+function parseMessage(payload: Buffer): InvalidationMessage | undefined {
+  const parsed = parseObject(payload)
+  if (parsed === undefined) return undefined
+  const { type, name, key, origin } = parsed
   if (origin !== undefined && typeof origin !== 'string') return undefined
   const from = origin === undefined ? {} : { origin }
   if (type === 'clear-all') return { type, ...from }
@@ -195,13 +200,8 @@ function parseMessage(payload: Buffer): InvalidationMessage | undefined {
 }
 
 function parseAnnouncement(payload: Buffer): { topic: string; origin: string } | undefined {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(payload.toString('utf8'))
-  } catch {
-    return undefined
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined
-  const { topic, origin } = parsed as Record<string, unknown>
+  const parsed = parseObject(payload)
+  if (parsed === undefined) return undefined
+  const { topic, origin } = parsed
   return typeof topic === 'string' && typeof origin === 'string' ? { topic, origin } : undefined
 }
