@@ -67,9 +67,10 @@ export function sendCacheEntry<V>(
   shape: BodyShape = 'object',
 ): FastifyReply {
   const ageMs = cache.ageMs(entry)
-  reply.header('X-Cache', X_CACHE[outcome])
-  reply.header('Age', Math.floor(ageMs / 1000))
-  reply.header('ETag', entry.etag)
+  // Lower-case names: Fastify lower-cases every name it is given, a copy per call otherwise.
+  reply.header('x-cache', X_CACHE[outcome])
+  reply.header('age', String(Math.floor(ageMs / 1000)))
+  reply.header('etag', entry.etag)
   if (request.headers['if-none-match'] === entry.etag) {
     return reply.code(304).send()
   }
