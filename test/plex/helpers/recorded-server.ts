@@ -1,7 +1,7 @@
 // Starts /work/shared/plex-recorded/server.mjs (resolved as ../shared beside the repo root) as a
 // child process on a free port, and keeps its one-line-per-request log for coverage checks.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url'
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 export const recordedDir = path.resolve(repoRoot, '../shared/plex-recorded')
 export const recordedPresent = existsSync(path.join(recordedDir, 'server.mjs'))
+// The kit runs only as the main module, which it judges by its real path: follow a linked shared/.
+const serverScript = recordedPresent ? realpathSync(path.join(recordedDir, 'server.mjs')) : ''
 
 export interface LoggedRequest {
   method: string
@@ -29,7 +31,7 @@ export interface RecordedServer {
 }
 
 export async function startRecordedServer(token: string, extraArgs: string[] = []): Promise<RecordedServer> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(recordedDir, 'server.mjs'), '--port', '0', '--token', token, ...extraArgs], {
+  const child: ChildProcess = spawn(process.execPath, [serverScript, '--port', '0', '--token', token, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const log: LoggedRequest[] = []
