@@ -152,12 +152,15 @@ export function normalizeInput(input: { url: string; token: string }): PlexSetti
 
 const shorten = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text).replace(/x-plex-token=[^&#\s]*/gi, 'X-Plex-Token=***')
 
-/** The caches a Plex config change makes wrong (SPEC §1): every `plex_*` one and `background_stats`. */
+/**
+ * The caches a Plex config change makes wrong: every `plex_*` one and `background_stats` (SPEC
+ * §1), and `watch_history`, whose thumbs are links to the configured server.
+ */
 export function plexDependentCaches(registry: CacheRegistry): string[] {
   return registry
     .list()
     .map((cache) => cache.name)
-    .filter((name) => name.startsWith('plex_') || name === 'background_stats')
+    .filter((name) => name.startsWith('plex_') || name === 'background_stats' || name === 'watch_history')
 }
 
 /**

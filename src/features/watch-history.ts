@@ -65,8 +65,6 @@ export function defineWatchHistoryCache(
       return repo.list(query).map((entry) => watchHistoryRow(entry, baseUrl))
     },
   })
-  // Thumbs are links to the configured server: another server makes every held row wrong.
-  plex.onChange(() => void cache.clear())
   return cache
 }
 
