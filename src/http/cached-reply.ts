@@ -95,19 +95,8 @@ function objectBody(entry: CacheEntry<unknown>, outcome: CacheOutcome, ageMs: nu
   const cached = outcome === 'hit' || outcome === 'stale'
   const head =
     `{"cached":${cached},"cache_age":${(ageTenths / 10).toFixed(1)},` +
-    `"timestamp":"${isoOf(entry.fetchedAt)}"${outcome === 'stale' ? ',"stale":true' : ''}`
+    `"timestamp":"${new Date(entry.fetchedAt).toISOString()}"${outcome === 'stale' ? ',"stale":true' : ''}`
   const body = entry.json.length > 2 ? `${head},${entry.json.slice(1)}` : `${head}}`
   builtBodies.set(entry, { outcome, ageTenths, body })
   return body
-}
-
-// Remember the last date formatted: most answers in a row come from the same entry.
-let lastEpochMs = Number.NaN
-let lastIso = ''
-export function isoOf(epochMs: number): string {
-  if (epochMs !== lastEpochMs) {
-    lastEpochMs = epochMs
-    lastIso = new Date(epochMs).toISOString()
-  }
-  return lastIso
 }
