@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/index.js'
 import { ManualClock } from '../../src/cache/index.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
-import { answering, closedPortUrl, sleep, startTarget, type Target } from './harness.js'
+import { answering, closedPortUrl, sleep, startTarget, type Target } from '../support/api-harness.js'
 
 /** A real server that holds every request until the test releases it. */
 async function gate() {
