@@ -3,7 +3,7 @@ import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
 
 /**
- * Every setting of the service, read once from environment variables (SPEC §1 and §4).
+ * Every setting of the service, read once from environment variables.
  * Durations arrive in seconds and are kept in milliseconds, with the unit in the name.
  */
 export interface Config {

@@ -23,7 +23,7 @@ import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
 
 export type HealthValue = string | Readonly<Record<string, unknown>>
 
-/** What `/api/health` reports beside the database; later layers replace these with live probes. */
+/** What `/api/health` reports beside the database. */
 export interface HealthProbes {
   redis: () => HealthValue
   plex: () => HealthValue

@@ -1,7 +1,8 @@
-// The typed Plex Media Server client: one method per endpoint the service uses (see PLEX.md).
+// The typed Plex Media Server client: one method per endpoint the service uses, each with its parser in parse/.
 // Every method takes an optional AbortSignal and rejects only with PlexError subclasses.
 import { createHash } from 'node:crypto'
 import os from 'node:os'
+import { VERSION } from '../version.js'
 import type { Fields } from './coerce.js'
 import { PlexHttpError } from './errors.js'
 import { PlexHttp, rejectFailure } from './http.js'
@@ -25,8 +26,6 @@ import type {
   ServerInfo,
   SharedServer,
 } from './types.js'
-
-export const PLEX_CLIENT_VERSION = '0.1.0'
 
 export interface PlexClientOptions {
   /** e.g. `http://127.0.0.1:32400` (a trailing slash is tolerated). */
@@ -133,7 +132,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     headers: {
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? defaultClientIdentifier(),
       'X-Plex-Product': product,
-      'X-Plex-Version': PLEX_CLIENT_VERSION,
+      'X-Plex-Version': VERSION,
       'X-Plex-Platform': 'Node.js',
       'X-Plex-Platform-Version': process.versions.node,
       'X-Plex-Device-Name': product,

@@ -39,7 +39,7 @@ export interface ClusterReport {
   }>
 }
 
-/** The redis block while the service runs without Redis; the Redis layer replaces this function. */
+/** The redis block while the service runs without Redis. */
 export function memoryOnlyRedisStatus(): RedisStatus {
   return { type: 'memory', enabled: false, connected: false, state: 'disabled', last_error: null }
 }

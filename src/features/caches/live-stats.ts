@@ -1,7 +1,7 @@
 import { countUsers, fetchLibraryTotals } from '../../plex/library-totals.js'
 import { declareCache, refreshOn } from './declaration.js'
 
-/** `GET /api/plex/stats/live` (SPEC §3; `total_seasons` is ours). */
+/** `GET /api/plex/stats/live` (`total_seasons` is ours). */
 export interface LiveStatsValue {
   total_users: number
   total_movies: number

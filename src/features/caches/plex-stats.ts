@@ -2,7 +2,7 @@ import type { PlexStatsRecord } from '../../db/index.js'
 import { declareCache, type CacheDeps } from './declaration.js'
 import { liveStatsCache } from './live-stats.js'
 
-/** `GET /api/plex/stats` (SPEC §3). */
+/** `GET /api/plex/stats`. */
 export interface PlexStatsValue {
   peak_concurrent: number
   /** UTC ISO 8601 of the last change of the peak; null when never set. */

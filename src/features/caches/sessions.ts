@@ -2,7 +2,7 @@ import { plexImageUrl } from '../../plex/image-url.js'
 import { isPlexError, type PlaybackSession, type PlexClient } from '../../plex/index.js'
 import { declareCache, refreshOn } from './declaration.js'
 
-/** One entry of `GET /api/plex/sessions` (Komandorr's shape, SPEC §3). */
+/** One entry of `GET /api/plex/sessions` (Komandorr's shape). */
 export interface SessionView {
   session_id: string
   user: { name: string; id: string; thumb: string | null }

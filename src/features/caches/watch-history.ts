@@ -14,7 +14,7 @@ const listQuerySchema = {
   },
 } as const
 
-/** One row of `GET /api/plex/watch-history`, as Komandorr's frontend reads it (SPEC §3). */
+/** One row of `GET /api/plex/watch-history`, as Komandorr's frontend reads it. */
 export interface WatchHistoryRow {
   user_id: number | null
   /** The Plex user name: Komandorr's frontend shows this field as the user. */

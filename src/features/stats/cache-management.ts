@@ -22,7 +22,7 @@ export interface CacheReportEntry {
   ttl_seconds: number
   cached: boolean
   cache_age_seconds: number | null
-  // Ours (SPEC §1 counters):
+  // Ours (the counters of src/cache/README.md):
   declared: boolean
   key: string
   stale_serves: number

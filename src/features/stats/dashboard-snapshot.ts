@@ -1,4 +1,4 @@
-/** `GET /api/plex/stats/dashboard` (SPEC §3), without the `timestamp`/`cached` the reply adds. */
+/** `GET /api/plex/stats/dashboard`, without the `timestamp`/`cached` the reply adds. */
 export interface DashboardStatsValue {
   services: { total: number; online: number; offline: number; problem: number }
   plex: {
