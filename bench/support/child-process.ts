@@ -21,6 +21,8 @@ export interface ChildOptions {
   /** The child's whole environment (nothing is inherited but PATH and HOME). */
   env?: Record<string, string>
   cwd?: string
+  /** In a process group of its own (its pid is the group's id), as a shell runs a command. */
+  detached?: boolean
   /** Resolves once a line of stdout matches; the first capture group is returned. */
   ready: RegExp
   readyTimeoutMs?: number
@@ -56,6 +58,7 @@ function spawnChild(options: ChildOptions): ChildProcess {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   })
 }
 
