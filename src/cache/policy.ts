@@ -1,3 +1,5 @@
+import type { ScopedReads } from './scope.js'
+
 /** How a cache behaves around its TTL. Every knob can be set per registry (`defaults`) and per declaration. */
 export interface CachePolicy {
   /** How long past its TTL a value is kept to be served when the loader fails. Default 1 h. */
@@ -45,6 +47,8 @@ export interface CacheDeclaration<V, A = void> extends Partial<CachePolicy> {
   readonly load: (args: A, signal: AbortSignal) => Promise<V> | V
   /** For a keyed cache: what `reload` loads when no key is held. */
   readonly warmArgs?: readonly A[]
+  /** How a read for a principal is answered (see `ScopedReads`); absent: the cache has no scoped reads. */
+  readonly scoped?: ScopedReads<V>
 }
 
 export function resolvePolicy(
