@@ -56,6 +56,8 @@ export interface Config {
     readonly warmThreshold: number
     readonly warmIdleMs: number
     readonly maxBytes: number
+    /** CACHE_MAX_BYTES_PER_SCOPE: what one viewer's entries may hold; null: maxBytes / 16. */
+    readonly maxBytesPerScope: number | null
   }
   readonly jobs: {
     readonly watchHistorySyncMs: number
@@ -223,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
       maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
+      maxBytesPerScope: e.read('CACHE_MAX_BYTES_PER_SCOPE', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), null as number | null),
     },
     jobs: {
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),

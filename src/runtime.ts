@@ -20,6 +20,7 @@ import { PlexConnection } from './plex/plex-connection.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
+import { ViewerAccounts } from './viewers/accounts.js'
 
 export type HealthValue = string | Readonly<Record<string, unknown>>
 
@@ -71,6 +72,8 @@ export interface Runtime {
   readonly plexPeak: PlexPeak
   /** `cache/stats`, `cache/clear`, `cache/warm`. */
   readonly cacheManagement: CacheManagement
+  /** The viewer accounts beside the admin (`/api/viewers`), and their sign-in. */
+  readonly viewers: ViewerAccounts
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
   readonly redis: RedisLayer | undefined
   readonly jobs: readonly BackgroundJob[]
@@ -142,12 +145,14 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     clock,
     logger: logger.child({ job: 'watch-history-sync' }),
   })
+  const viewers = new ViewerAccounts({ repo: repos.viewers, registry: caches, clock, auth: config.auth })
   const cacheManagement = new CacheManagement({
     registry: caches,
     config,
     backgroundStats: dashboard,
     clock,
     redisStatus: redis && (() => redisLayerStatus(redis)),
+    viewers,
   })
 
   const jobs: BackgroundJob[] = [monitor, push, watchHistorySync, dashboard]
@@ -192,6 +197,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     dashboard,
     plexPeak: new PlexPeak({ repo: repos.plexStats, clock, caches: cache }),
     cacheManagement,
+    viewers,
     redis,
     jobs,
     health: {

@@ -49,6 +49,8 @@ export class Cache<V, A = void> implements SlotOwner {
   readonly keyed: boolean
   /** Whether values go to (and come from) the registry's shared layer. */
   readonly usesSharedLayer: boolean
+  /** How a read for a principal is answered (`ScopedReads`); undefined: no scoped reads. */
+  readonly scopedReads: ScopedReads<V>['kind'] | undefined
   /** Live raw counters; read, never write. */
   readonly counters = new CacheCounters()
 
@@ -89,6 +91,7 @@ export class Cache<V, A = void> implements SlotOwner {
     this.loader = declaration.load
     this.warmArgs = declaration.warmArgs ?? []
     this.scoped = declaration.scoped
+    this.scopedReads = declaration.scoped?.kind
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
     // A load that started by the refresh point lands before TTL + loadTimeoutMs or fails, so this

@@ -3,6 +3,7 @@ import { createPlexStatsRepo, type PlexStatsRepo } from './plex-stats-repo.js'
 import { createServicesRepo, type ServicesRepo } from './services-repo.js'
 import { createSettingsRepo, type SettingsRepo } from './settings-repo.js'
 import { createTrafficRepo, type TrafficRepo } from './traffic-repo.js'
+import { createViewersRepo, type ViewersRepo } from './viewers-repo.js'
 import { createWatchHistoryRepo, type WatchHistoryRepo } from './watch-history-repo.js'
 
 export { closeDatabase, openDatabase, type Db } from './database.js'
@@ -10,6 +11,7 @@ export type { PlexStatsRecord, PlexStatsRepo } from './plex-stats-repo.js'
 export type { ServicesRepo } from './services-repo.js'
 export type { SettingsRepo } from './settings-repo.js'
 export type { TrafficRepo, TrafficSample } from './traffic-repo.js'
+export type { StoredViewer, ViewersRepo } from './viewers-repo.js'
 export type { WatchHistoryEntry, WatchHistoryQuery, WatchHistoryRepo } from './watch-history-repo.js'
 
 export interface Repos {
@@ -18,6 +20,7 @@ export interface Repos {
   readonly plexStats: PlexStatsRepo
   readonly settings: SettingsRepo
   readonly watchHistory: WatchHistoryRepo
+  readonly viewers: ViewersRepo
 }
 
 export function createRepos(db: Db): Repos {
@@ -27,5 +30,6 @@ export function createRepos(db: Db): Repos {
     plexStats: createPlexStatsRepo(db),
     settings: createSettingsRepo(db),
     watchHistory: createWatchHistoryRepo(db),
+    viewers: createViewersRepo(db),
   }
 }

@@ -91,6 +91,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX watch_history_by_user_time ON watch_history (user_id, viewed_at DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'viewer accounts',
+    // password_hash is `scrypt$N$r$p$salt$hash` (base64url): never the password.
+    sql: `
+      CREATE TABLE viewers (
+        username        TEXT PRIMARY KEY,
+        password_hash   TEXT NOT NULL,
+        plex_account_id INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL
+      );
+    `,
+  },
 ]
 
 /** Applies every migration newer than the database, each in its own transaction; returns how many ran. */

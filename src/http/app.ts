@@ -23,7 +23,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   installErrorHandling(app)
   acceptEmptyJsonBodies(app)
   installCors(app, runtime.config.corsOrigins)
-  installAuth(app, runtime.config.auth)
+  installAuth(app, runtime.config.auth, runtime.viewers)
   closeConnectionsWhenDraining(app)
 
   for (const register of routeModules) register(app, runtime)

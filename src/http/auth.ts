@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../config.js'
+import type { ViewerAccounts } from '../viewers/accounts.js'
+import type { Viewer } from '../viewers/viewer.js'
 
 /**
  * Who may call a route when ENABLE_AUTH is on. POST, PUT and DELETE always need
@@ -16,6 +18,12 @@ export type RouteAccess = 'protected' | 'public' | 'verify-if-sent'
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess
+    /** A signed-in viewer may call it (and gets their own view); default: admin only. */
+    viewers?: boolean
+  }
+  interface FastifyRequest {
+    /** The viewer who sent the request; null for the admin or an anonymous caller. */
+    viewer: Viewer | null
   }
 }
 
@@ -27,23 +35,51 @@ const CHALLENGE = 'Basic realm="komandorr-cache", charset="UTF-8"'
 
 type Verdict = 'ok' | 'missing' | 'malformed' | 'wrong'
 
-/** Compares Basic credentials in constant time: both sides hashed first, so lengths always match. */
-export function createCredentialsCheck(username: string, password: string): (authorization: string | undefined) => Verdict {
+interface Credentials {
+  readonly username: string
+  readonly password: string
+}
+
+/** The Basic credentials of an Authorization header, or why there are none. */
+function credentialsOf(authorization: string | undefined): Credentials | 'missing' | 'malformed' {
+  if (authorization === undefined || authorization.trim() === '') return 'missing'
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization)
+  if (!match) return 'malformed'
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return 'malformed'
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+/** Compares the admin's credentials in constant time: both sides hashed first, so lengths always match. */
+function adminCheck(username: string, password: string): (credentials: Credentials) => boolean {
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest()
   const expectedUser = digest(username)
   const expectedPassword = digest(password)
-  return (authorization) => {
-    if (authorization === undefined || authorization.trim() === '') return 'missing'
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization)
-    if (!match) return 'malformed'
-    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon < 0) return 'malformed'
-    const userOk = timingSafeEqual(digest(decoded.slice(0, colon)), expectedUser)
-    const passwordOk = timingSafeEqual(digest(decoded.slice(colon + 1)), expectedPassword)
-    return userOk && passwordOk ? 'ok' : 'wrong'
+  return (credentials) => {
+    const userOk = timingSafeEqual(digest(credentials.username), expectedUser)
+    const passwordOk = timingSafeEqual(digest(credentials.password), expectedPassword)
+    return userOk && passwordOk
   }
 }
+
+/** Who sent credentials: the admin, a viewer, or nobody these credentials sign in. */
+type Caller = { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
+
+function createIdentify(auth: Config['auth'], viewers: ViewerAccounts | undefined): (authorization: string | undefined) => Caller | Promise<Caller> {
+  const isAdmin = adminCheck(auth.username, auth.password)
+  return (authorization) => {
+    const credentials = credentialsOf(authorization)
+    if (typeof credentials === 'string') return credentials
+    if (isAdmin(credentials)) return { admin: true }
+    if (viewers === undefined) return 'wrong'
+    // Every other name costs one scrypt check, a wrong admin password included: timing tells nothing.
+    return viewers.authenticate(credentials.username, credentials.password).then((viewer) => (viewer === undefined ? 'wrong' : { admin: false, viewer }))
+  }
+}
+
+/** The routes a viewer may call, for the 403 detail. */
+const VIEWER_ROUTES = '/api/plex/sessions, /api/plex/activities, /api/plex/watch-history, /api/plex/stats and /api/plex/media/recent'
 
 const DETAILS: Record<Exclude<Verdict, 'ok'>, string> = {
   missing: 'Authentication required: send HTTP Basic credentials (the AUTH_USERNAME and AUTH_PASSWORD of this service)',
@@ -55,20 +91,35 @@ const DETAILS: Record<Exclude<Verdict, 'ok'>, string> = {
  * Installs the auth check as one onRequest hook. It runs only for matched routes, so an unknown
  * `/api` path answers 404 whether or not credentials came (a 401 there logs Komandorr's UI out).
  */
-export function installAuth(app: FastifyInstance, auth: Config['auth']): void {
+export function installAuth(app: FastifyInstance, auth: Config['auth'], viewers?: ViewerAccounts): void {
+  app.decorateRequest('viewer', null)
   if (!auth.enabled) return
-  const check = createCredentialsCheck(auth.username, auth.password)
+  const identify = createIdentify(auth, viewers)
   app.addHook('onRequest', async (request, reply: FastifyReply) => {
     if (request.is404) return
-    const access = request.routeOptions.config.access ?? 'protected'
+    const { access = 'protected', viewers: viewersAllowed = false } = request.routeOptions.config
     const authorization = request.headers.authorization
     if (SAFE_METHODS.has(request.method)) {
-      if (access === 'public') return
+      if (access === 'public') {
+        // Open to all; a viewer who signs in gets their own view of it.
+        if (viewersAllowed && authorization !== undefined) {
+          const caller = await identify(authorization)
+          if (typeof caller === 'object' && !caller.admin) request.viewer = caller.viewer
+        }
+        return
+      }
       if (access === 'verify-if-sent' && authorization === undefined) return
     }
-    const verdict = check(authorization)
-    if (verdict === 'ok') return
-    if (verdict === 'wrong') request.log.warn({ path: request.routeOptions.url }, 'rejected wrong credentials')
-    return reply.code(401).header('www-authenticate', CHALLENGE).send({ detail: DETAILS[verdict] })
+    const caller = await identify(authorization)
+    if (typeof caller === 'object') {
+      if (caller.admin) return
+      request.viewer = caller.viewer
+      if (viewersAllowed || (access === 'verify-if-sent' && SAFE_METHODS.has(request.method))) return
+      return reply.code(403).send({
+        detail: `${request.method} ${request.routeOptions.url} is for the admin only; a viewer may read ${VIEWER_ROUTES}`,
+      })
+    }
+    if (caller === 'wrong') request.log.warn({ path: request.routeOptions.url }, 'rejected wrong credentials')
+    return reply.code(401).header('www-authenticate', CHALLENGE).send({ detail: DETAILS[caller] })
   })
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Cache, CacheEntry, CacheOutcome } from '../cache/index.js'
+import type { Cache, CacheEntry, CacheOutcome, Scope } from '../cache/index.js'
 import { upstreamError } from './upstream-error.js'
 
 /**
@@ -33,9 +33,10 @@ export function replyFromCache<V, A>(
   cache: Cache<V, A>,
   args: A,
   options: CachedRouteOptions,
+  scope?: Scope,
 ): Promise<FastifyReply> | undefined {
-  const entry = cache.peek(args)
-  if (entry === undefined) return readThenReply(request, reply, cache, args, options)
+  const entry = cache.peek(args, scope)
+  if (entry === undefined) return readThenReply(request, reply, cache, args, options, scope)
   sendCacheEntry(request, reply, cache, entry, 'hit', options.shape)
   return undefined
 }
@@ -46,10 +47,11 @@ async function readThenReply<V, A>(
   cache: Cache<V, A>,
   args: A,
   options: CachedRouteOptions,
+  scope: Scope | undefined,
 ): Promise<FastifyReply> {
   let read
   try {
-    read = await cache.read(args)
+    read = await cache.read(args, scope)
   } catch (error) {
     throw upstreamError(error, options.what, options.failureFields)
   }

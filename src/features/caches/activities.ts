@@ -36,12 +36,23 @@ export const activitiesCache = declareCache<ActivitiesValue>({
       failureFields: { error: true, activities: [] },
     },
   ],
+  // A viewer sees their own streams; library scans and the server's other activities are the admin's.
+  viewers: {
+    kind: 'view',
+    view: (value, viewer) => ({ error: false, activities: value.activities.filter((item) => sessionAccountOf(item) === viewer.plexAccountId) }),
+  },
   async load({ plex }, _args, signal) {
     const client = plex.client()
     const [activities, sessions] = await Promise.all([client.activities(signal), client.sessions(signal)])
     return { error: false, activities: [...activities.map(activityItem), ...sessions.map(sessionActivityItem)] }
   },
 })
+
+/** The Plex account of a session's entry; undefined for a server activity. */
+function sessionAccountOf(item: ActivityItem): number | undefined {
+  if (item.type !== 'stream' && item.type !== 'pause' && item.type !== 'transcode') return undefined
+  return (item.raw_data as Partial<PlaybackSession>).user?.id
+}
 
 export function activityItem(activity: Activity): ActivityItem {
   return {

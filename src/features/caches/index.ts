@@ -2,6 +2,7 @@ import {
   createCacheRegistry,
   type AnyCache,
   type Cache,
+  type CacheDeclaration,
   type CacheLogger,
   type CacheRegistry,
   type Clock,
@@ -19,6 +20,7 @@ import { recentMediaCache } from './recent-media.js'
 import { sessionsCache } from './sessions.js'
 import { usersCountCache } from './users-count.js'
 import { watchHistoryCache } from './watch-history.js'
+import type { Viewer } from '../../viewers/viewer.js'
 
 /**
  * Every cache of the service, in the order `GET /api/plex/cache/stats` lists them. Config reads
@@ -39,6 +41,7 @@ export const CACHES: readonly AnyCacheSpec[] = [
 
 export interface CacheRegistrySettings {
   readonly maxBytes: number
+  readonly maxBytesPerScope: number | null
   readonly maxStaleMs: number
   readonly warmThreshold: number
   readonly warmIdleMs: number
@@ -69,6 +72,7 @@ export class ServiceCaches {
     this.registry = createCacheRegistry({
       clock: options.clock,
       maxBytes: settings.maxBytes,
+      maxBytesPerScope: settings.maxBytesPerScope ?? undefined,
       logger: options.logger,
       shared: options.shared,
       bus: options.bus,
@@ -103,8 +107,9 @@ export class ServiceCaches {
   }
 }
 
-function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number) {
+function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number): CacheDeclaration<unknown, unknown> {
   const keyOf = spec.keyOf
+  const viewers = spec.viewers
   return {
     ...spec.policy,
     name: spec.name,
@@ -113,6 +118,8 @@ function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number) {
     shared: spec.shared,
     keyOf: keyOf && ((args: unknown) => keyOf.call(spec, args, deps)),
     warmArgs: spec.warmArgs,
+    // The service's principals are its viewers: the route helper reads for `request.viewer`.
+    scoped: viewers && (viewers.kind === 'own' ? { kind: 'own' } : { kind: 'view', view: (value, principal) => viewers.view(value, principal as Viewer) }),
     load: (args: unknown, signal: AbortSignal) => spec.load(deps, args, signal),
   }
 }

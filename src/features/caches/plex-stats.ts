@@ -11,7 +11,8 @@ export interface PlexStatsValue {
   server_url: string
   server_name: string
   token_configured: boolean
-  total_users: number
+  /** Server-wide: absent from a viewer's view. */
+  total_users?: number
   total_movies: number
   total_tv_shows: number
 }
@@ -27,6 +28,9 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
   ttl: { env: 'CACHE_STATS_TTL', defaultSeconds: 60 },
   plexServer: 'fetched',
   routes: [{ paths: ['/api/plex/stats'], public: true, what: 'the Plex statistics', notConfigured: plexStatsNotConfigured }],
+  // Library sharing per user is not in what this cache loads: a viewer gets the server's
+  // statistics without the server-wide user count.
+  viewers: { kind: 'view', view: ({ total_users: _users, ...rest }) => rest },
   async load(deps) {
     const client = deps.plex.client()
     const live = await deps.cache(liveStatsCache).read()

@@ -1,37 +1,47 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { CacheRegistry } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
 import { CACHES } from '../../features/caches/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
+import { HttpError } from '../http-error.js'
 import { replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
 
 /**
  * Every cached GET, from the route entries of the catalogue's declarations. Each answers its
  * not-configured form without touching the cache (when it has one and no Plex server is set),
  * else reads through the cache (stale on error) and fails as `upstreamError` only when the
- * upstream is down and nothing was ever loaded.
+ * upstream is down and nothing was ever loaded. A viewer's request reads in the viewer's scope
+ * (routes of caches that declare `viewers`; the others are the admin's only).
  */
 export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
-      const options: RouteShorthandOptions = {}
-      if (route.public) options.config = publicRoute
+      const options: RouteShorthandOptions = { config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined } }
       if (route.query) options.schema = { querystring: route.query.schema }
-      const handler = cachedHandler(spec, route, runtime.cacheDeps)
+      const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches)
       for (const path of route.paths) app.get(path, options, handler)
     }
   }
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
-export function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps) {
+export function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
   const cache = deps.cache(spec)
   const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields }
   const { notConfigured, onRequest, query } = route
+  const viewers = spec.viewers
   return function answer(request: FastifyRequest, reply: FastifyReply) {
     if (notConfigured !== undefined && !deps.plex.configured) return notConfigured(deps)
     onRequest?.(deps)
-    const args = query === undefined ? (undefined as A) : query.args(request.query as Record<string, unknown>)
-    return replyFromCache(request, reply, cache, args, options)
+    let args = query === undefined ? (undefined as A) : query.args(request.query as Record<string, unknown>)
+    const viewer = request.viewer
+    if (viewer === null || viewers === undefined) return replyFromCache(request, reply, cache, args, options)
+    if (viewers.kind === 'own') {
+      const narrowed = viewers.args(args, viewer)
+      if ('forbidden' in narrowed) throw new HttpError(403, narrowed.forbidden)
+      args = narrowed.args
+    }
+    return replyFromCache(request, reply, cache, args, options, registry.scope(viewer))
   }
 }
