@@ -72,8 +72,6 @@ export class Cache<V, A = void> implements SlotOwner {
   private readonly scoped: ScopedReads<V> | undefined
   /** Slots of scopes' views (memory only, never loaded, refreshed or reloaded). */
   private readonly viewSlots = new Map<string, KeySlot<V>>()
-  /** The views derived from each unscoped entry: a new entry starts with none, so views never outlive their source. */
-  private readonly views = new WeakMap<StoredEntry<V>, Map<Scope, StoredEntry<V>>>()
   private readonly loadTimes = new LoadTimeRing()
   /** Loader calls in flight, each with the function that abandons it. */
   private readonly activeLoads = new Set<(error: Error) => void>()
@@ -150,10 +148,13 @@ export class Cache<V, A = void> implements SlotOwner {
   // Scoped reads: a view derived from the unscoped entry, or the scope's own key.
 
   private peekScoped(args: A, scope: Scope): StoredEntry<V> | undefined {
-    const scoped = this.requireScoped()
+    const scoped = this.scoped ?? this.requireScoped()
     if (scoped.kind === 'own') return this.peekKey(this.keyFor(args, scope))
     const source = this.peekKey(this.keyOf === undefined ? this.key : this.keyFor(args))
-    return source === undefined ? undefined : this.viewOf(source, scope, scoped.view)
+    if (source === undefined) return undefined
+    // The hot path of a viewer: the view held for this scope, if derived from this very entry.
+    const held = source.slot.views?.[scope.index]
+    return held !== undefined && held.slot.viewOf === source && held.slot.scope === scope ? held : this.viewOf(source, scope, scoped.view)
   }
 
   private async readView(args: A, scope: Scope): Promise<CacheRead<V>> {
@@ -165,9 +166,8 @@ export class Cache<V, A = void> implements SlotOwner {
 
   /** The scope's view of `source`, derived and held on first use. */
   private viewOf(source: StoredEntry<V>, scope: Scope, view: (value: V, principal: Scope['principal']) => V): StoredEntry<V> {
-    let views = this.views.get(source)
-    const held = views?.get(scope)
-    if (held !== undefined) return held
+    const held = source.slot.views?.[scope.index]
+    if (held !== undefined && held.slot.viewOf === source && held.slot.scope === scope) return held
     const key = this.keyFor(source.slot.args as A, scope)
     let slot = this.viewSlots.get(key)
     if (slot === undefined || slot.retired) {
@@ -177,12 +177,8 @@ export class Cache<V, A = void> implements SlotOwner {
     const value = view(source.value, scope.principal)
     const entry = new StoredEntry(value, serialize(value, `cache ${this.name} (view of ${source.slot.key})`), source.loadedAt, source.fetchedAt, slot)
     scope.derivations++
-    if (views === undefined) {
-      views = new Map()
-      this.views.set(source, views)
-    }
     slot.viewOf = source
-    if (this.store(slot, entry)) views.set(scope, entry)
+    if (this.store(slot, entry)) (source.slot.views ??= [])[scope.index] = entry
     return entry
   }
 
@@ -426,8 +422,8 @@ export class Cache<V, A = void> implements SlotOwner {
     const slot = entry.slot as KeySlot<V>
     if (slot.scope !== undefined) {
       slot.scope.removed(slot.key, entry.bytes)
-      const views = slot.viewOf && this.views.get(slot.viewOf)
-      if (views?.get(slot.scope) === entry) views.delete(slot.scope)
+      const views = slot.viewOf?.slot.views
+      if (views !== undefined && views[slot.scope.index] === entry) views[slot.scope.index] = undefined
     }
     if (!evicted) return
     this.counters.evictions++

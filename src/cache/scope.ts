@@ -1,5 +1,4 @@
 import { hash } from 'node:crypto'
-import type { MemoryLru } from './memory.js'
 
 /**
  * Who a scoped read is for. `id` names everything a scoped value depends on (a user name and
@@ -36,6 +35,8 @@ export function scopeIdOf(principalId: string): string {
  */
 export class Scope {
   readonly id: string
+  /** Small and unique per registry: where a key's views keep this scope's view. */
+  readonly index: number
   entries = 0
   bytes = 0
   /** Entries this scope pushed out of memory to stay within its quota. */
@@ -48,8 +49,10 @@ export class Scope {
   constructor(
     readonly principal: Principal,
     readonly maxBytes: number,
+    index: number,
   ) {
     this.id = scopeIdOf(principal.id)
+    this.index = index
   }
 
   /** False when `bytes` alone exceed the quota: such a value is answered but not held. */
@@ -58,7 +61,7 @@ export class Scope {
   }
 
   /** Evicts this scope's oldest entries (other than `key`) until `bytes` more fit in place of `key`'s. */
-  makeRoom(key: string, bytes: number, lru: MemoryLru): void {
+  makeRoom(key: string, bytes: number, lru: { delete(key: string): unknown }): void {
     const replaced = this.held.get(key) ?? 0
     for (const oldest of this.held.keys()) {
       if (this.bytes - replaced + bytes <= this.maxBytes) return
@@ -98,6 +101,9 @@ export interface ScopeStats {
 /** The scopes of a registry, one per principal id. */
 export class ScopeTable {
   private readonly scopes = new Map<string, Scope>()
+  /** Indexes of forgotten scopes, reused so that views arrays stay small. */
+  private readonly freeIndexes: number[] = []
+  private made = 0
 
   constructor(readonly maxBytesPerScope: number) {
     if (!Number.isSafeInteger(maxBytesPerScope) || maxBytesPerScope <= 0) {
@@ -109,7 +115,7 @@ export class ScopeTable {
   of(principal: Principal): Scope {
     let scope = this.scopes.get(principal.id)
     if (scope === undefined) {
-      scope = new Scope(principal, this.maxBytesPerScope)
+      scope = new Scope(principal, this.maxBytesPerScope, this.freeIndexes.pop() ?? this.made++)
       this.scopes.set(principal.id, scope)
     }
     return scope
@@ -122,7 +128,9 @@ export class ScopeTable {
   }
 
   forget(scope: Scope): void {
-    if (this.scopes.get(scope.principal.id) === scope) this.scopes.delete(scope.principal.id)
+    if (this.scopes.get(scope.principal.id) !== scope) return
+    this.scopes.delete(scope.principal.id)
+    this.freeIndexes.push(scope.index)
   }
 
   stats(): ScopeStats {

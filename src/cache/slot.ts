@@ -48,6 +48,12 @@ export class KeySlot<V> {
 
   /** For a scope's view: the unscoped entry the held view was derived from. */
   viewOf: StoredEntry<V> | undefined = undefined
+  /**
+   * For an unscoped key: the views derived from it, by `Scope.index`. A view counts only while
+   * its `viewOf` is the key's current entry (a replaced entry takes its views with it) and its
+   * scope is the reader's (an index is reused once its scope is forgotten).
+   */
+  views: Array<StoredEntry<V> | undefined> | undefined = undefined
 }
 
 /** The object the memory layer holds: a `CacheEntry` plus what the hot path needs beside it. */

@@ -86,6 +86,19 @@ describe('scoped views of a value loaded once', () => {
     expect(sessions.peek(undefined, scope)!.value.sessions[0]!.title).toBe('a3')
   })
 
+  it("never gives a new principal the view of a cleared one, whose place it takes", async () => {
+    ;({ registry } = setup())
+    const upstream = new Upstream<Sessions>(() => ({ sessions: [{ account: 7, title: 'of alice' }, { account: 9, title: 'of carol' }] }))
+    const sessions = defineSessions(upstream)
+    const first = registry.scope(alice)
+    expect((await sessions.read(undefined, first)).entry.value.sessions[0]!.title).toBe('of alice')
+    await registry.clearScope(alice)
+    const carol = registry.scope(viewer('carol', 9))
+    expect(carol.index).toBe(first.index)
+    expect(sessions.peek(undefined, carol)!.value.sessions.map((s) => s.title)).toEqual(['of carol'])
+    expect(upstream.calls).toBe(1)
+  })
+
   it('refuses a scoped read of a cache without scoped reads', () => {
     ;({ registry } = setup())
     const plain = registry.define({ name: 'plain', key: 'plain', ttlMs: 1_000, load: () => 1 })
@@ -94,8 +107,8 @@ describe('scoped views of a value loaded once', () => {
 })
 
 describe('scopes that load their own values', () => {
-  function defineHistory(upstream: Upstream<string[], { user: number; page: number }>) {
-    return registry.define<string[], { user: number; page: number }>({
+  function defineHistory(upstream: Upstream<string[], { user: number; page: number }>, on: CacheRegistry = registry) {
+    return on.define<string[], { user: number; page: number }>({
       name: 'watch_history',
       key: 'plex:watch_history',
       ttlMs: 300_000,
@@ -149,14 +162,7 @@ describe('scopes that load their own values', () => {
     others.push(other)
     const upstream = new Upstream<string[], { user: number; page: number }>((call) => [`v${call}`])
     const history = defineHistory(upstream)
-    const otherHistory = other.define<string[], { user: number; page: number }>({
-      name: 'watch_history',
-      key: 'plex:watch_history',
-      ttlMs: 300_000,
-      keyOf: (q) => `user=${q.user}:page=${q.page}`,
-      load: upstream.load,
-      scoped: { kind: 'own' },
-    })
+    const otherHistory = defineHistory(upstream, other)
     await history.read({ user: 7, page: 0 }, registry.scope(alice))
     await history.read({ user: 8, page: 0 }, registry.scope(bob))
     // The other instance takes both from the shared layer.

@@ -16,17 +16,8 @@ export interface Caller {
   readonly password: string | null
 }
 
-/** A tiny seeded PRNG, so that a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded, so that a failing run can be replayed. */
+export { mulberry32 as prng } from '../../sim/random.js'
 
 /** Makes one viewer per shared account of the simulator (through the admin's API). */
 export async function createViewers(url: string, sim: RunningSimulator, count: number): Promise<Caller[]> {
