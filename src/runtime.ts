@@ -100,7 +100,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const leadership = redis?.leader ?? soloLeadership
   const caches = createCaches(config, { clock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes }, initialPlexSettings(config, repos.settings))
   logSecrets.add(plex.settings?.token)
   const plexLive = createPlexLive({ config, registry: caches, plex, settings: repos.settings, clock, logger, logSecrets })
   const historyAndStats = createHistoryAndStats({

@@ -6,6 +6,7 @@ export {
   PlexError,
   PlexHttpError,
   PlexResponseError,
+  PlexResponseTooLargeError,
   PlexTimeoutError,
   PlexUnreachableError,
   isPlexError,
