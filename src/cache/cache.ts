@@ -153,6 +153,17 @@ export class Cache<V, A = void> implements SlotOwner {
       if (kept === undefined) throw slot.lastError
       return this.serveStale(kept, slot.lastError)
     }
+    if (slot.failures > 0) {
+      // The retry after a backoff step: with a value held the reader gets it now, as during the
+      // step, and the retry runs behind it (against a frozen upstream it would hang the reader).
+      const kept = this.keptEntry(key, now)
+      if (kept !== undefined) {
+        this.counters.misses++
+        this.logger?.info({ cache: this.name, key }, 'cache retry after backoff')
+        void this.startFlight(slot, args, 'read').promise
+        return this.serveStale(kept, slot.lastError)
+      }
+    }
     this.logger?.info({ cache: this.name, key }, 'cache miss')
     const result = await this.startFlight(slot, args, 'read').promise
     if (result.source === 'shared') {
