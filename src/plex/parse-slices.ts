@@ -7,7 +7,7 @@
 /** One message of a parsed body: the head (first), then items to append to `head[root][key]`. */
 export type BodyPart = { readonly json: string; readonly key?: undefined } | { readonly json: string; readonly key: string }
 
-export const SLICE_CHARS = 256 * 1024
+export const SLICE_CHARS = 64 * 1024
 
 type JsonObject = Record<string, unknown>
 
