@@ -83,7 +83,9 @@ export class PlexResponseTooLargeError extends PlexResponseError {
   ) {
     super(
       endpoint,
-      `the reply ${declared ? `declares ${seenBytes} bytes` : `passed ${seenBytes} bytes`}, more than the ${formatBytes(maxBytes)} allowed (PLEX_MAX_RESPONSE_BYTES); it was not read`,
+      declared
+        ? `the reply declares ${seenBytes} bytes, more than the ${formatBytes(maxBytes)} allowed (PLEX_MAX_RESPONSE_BYTES); it was not read`
+        : `the reply passed ${seenBytes} bytes, more than the ${formatBytes(maxBytes)} allowed (PLEX_MAX_RESPONSE_BYTES); it was cut off there`,
     )
   }
 }
