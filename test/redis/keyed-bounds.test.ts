@@ -43,6 +43,14 @@ async function historyCache(shared: SharedLayer, bounds: { maxKeys: number; maxB
   })
 }
 
+/** A bounded history cache on the shared Redis, under a fresh prefix. */
+async function boundedOnSharedRedis(what: string, bounds: { maxKeys: number; maxBytes: number }) {
+  const p = uniquePrefix(what)
+  prefixes.push(p)
+  const layer = await layers.create(sharedSettings(p))
+  return { p, cache: await historyCache(layer.shared, bounds) }
+}
+
 async function storedUnder(prefix: string): Promise<{ keys: string[]; bytes: number }> {
   const keys = (await keysUnder(raw, `${prefix}plex:watch_history:`)).filter((key) => !key.includes('~'))
   let bytes = 0
@@ -52,11 +60,8 @@ async function storedUnder(prefix: string): Promise<{ keys: string[]; bytes: num
 
 describe('keyed cache bounds', () => {
   it('1,000 distinct queries leave at most maxKeys keys and maxBytes bytes in Redis and in memory', async () => {
-    const p = uniquePrefix('bounds')
-    prefixes.push(p)
-    const layer = await layers.create(sharedSettings(p))
     const bounds = { maxKeys: 40, maxBytes: 1024 * 1024 }
-    const cache = await historyCache(layer.shared, bounds)
+    const { p, cache } = await boundedOnSharedRedis('bounds', bounds)
     for (let offset = 0; offset < 1_000; offset++) await cache.read({ limit: 50, offset })
 
     const stored = await storedUnder(p)
@@ -76,10 +81,7 @@ describe('keyed cache bounds', () => {
   }, 60_000)
 
   it('the byte bound binds before the key bound when values are large', async () => {
-    const p = uniquePrefix('bytes')
-    prefixes.push(p)
-    const layer = await layers.create(sharedSettings(p))
-    const cache = await historyCache(layer.shared, { maxKeys: 1_000, maxBytes: 200 * 1024 })
+    const { p, cache } = await boundedOnSharedRedis('bytes', { maxKeys: 1_000, maxBytes: 200 * 1024 })
     for (let offset = 0; offset < 200; offset++) await cache.read({ limit: 1_000, offset: offset * 1_000 })
     const stored = await storedUnder(p)
     expect(stored.bytes).toBeLessThanOrEqual(200 * 1024)
@@ -89,10 +91,7 @@ describe('keyed cache bounds', () => {
   }, 60_000)
 
   it('a query variant lives ttl + variantMaxStaleMs in Redis, the base key ttl + maxStaleMs', async () => {
-    const p = uniquePrefix('lifetimes')
-    prefixes.push(p)
-    const layer = await layers.create(sharedSettings(p))
-    const cache = await historyCache(layer.shared, { maxKeys: 10, maxBytes: 1024 * 1024 })
+    const { p, cache } = await boundedOnSharedRedis('lifetimes', { maxKeys: 10, maxBytes: 1024 * 1024 })
     await cache.read({ limit: 50, offset: 0 })
     await cache.read({ limit: 50, offset: 7 })
     const base = await raw.pttl(`${p}plex:watch_history:limit=50:offset=0`)
@@ -104,10 +103,7 @@ describe('keyed cache bounds', () => {
   })
 
   it('a clear drops the index with the values, and the bound counts from zero again', async () => {
-    const p = uniquePrefix('clear')
-    prefixes.push(p)
-    const layer = await layers.create(sharedSettings(p))
-    const cache = await historyCache(layer.shared, { maxKeys: 5, maxBytes: 1024 * 1024 })
+    const { p, cache } = await boundedOnSharedRedis('clear', { maxKeys: 5, maxBytes: 1024 * 1024 })
     for (let offset = 0; offset < 5; offset++) await cache.read({ limit: 10, offset })
     expect(await cache.clear()).toBe(true)
     expect(await keysUnder(raw, `${p}plex:`)).toEqual([])
