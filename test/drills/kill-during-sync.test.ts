@@ -67,7 +67,7 @@ describe('kill -9 during a watch-history sync', () => {
     service = await ServiceProcess.start(env)
     await until('the sync finishes', () => service!.output.some((line) => line.includes('watch history synced')), 40_000)
     expect(await storedRows(service.url)).toBe(expected)
-    // Under 60 s on a quiet 2-core machine; 90 s measured at load 20 (four service start-ups
-    // through tsx dominate), hence the margin.
-  }, 150_000)
+    // Four service start-ups through tsx dominate: 90 s measured alone at load 20, 144 s in the
+    // full suite at load 25; the margin is for that.
+  }, 240_000)
 })

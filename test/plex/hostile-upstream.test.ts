@@ -79,8 +79,10 @@ describe('parsing large and deep replies', () => {
     const run = await measured(() => clientFor(s).serverInfo())
     if (run.result instanceof Error) throw run.result
     expect(run.result.friendlyName).toBe('Huge')
-    // Inline, 13 MB stopped the loop 4.4 s, 4 MB about 1.5 s (docs/reliability.md).
-    expect(run.maxDelayMs).toBeLessThan(200)
+    // Inline, 13 MB stopped the loop 4.4 s, 4 MB about 1.5 s on a quiet machine. On the worker
+    // the loop's own work is one slice at a time; the bound leaves room for a CI machine at load
+    // 25, where the OS alone stops it 100–300 ms (docs/reliability.md).
+    expect(run.maxDelayMs).toBeLessThan(500)
   })
 
   it('hands back every item of a large list in order', async () => {
