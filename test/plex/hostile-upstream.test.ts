@@ -85,15 +85,21 @@ describe('parsing large and deep replies', () => {
     expect(run.maxDelayMs).toBeLessThan(500)
   })
 
-  it('hands back every item of a large list in order', async () => {
-    const { xml, items } = largeXml(2)
-    const s = await track(startHostilePlex({ body: xml, contentType: 'text/xml' }))
-    const pages = []
-    for await (const page of clientFor(s).sectionItems(1)) pages.push(page)
-    const keys = pages.flatMap((p) => p.items.map((item) => item.ratingKey))
-    expect(keys).toHaveLength(items)
-    expect(keys.slice(0, 3)).toEqual(['0', '1', '2'])
-    expect(keys.at(-1)).toBe(String(items - 1))
+  it('hands back every item of a large list in order, from XML and from JSON', async () => {
+    const items = 12_000
+    const metadata = Array.from({ length: items }, (_, i) => ({ ratingKey: String(i), type: 'movie', title: `Movie ${i} ${'x'.repeat(100)}` }))
+    const json = JSON.stringify({ MediaContainer: { size: items, Metadata: metadata } })
+    expect(json.length).toBeGreaterThan(1024 * 1024)
+    for (const body of [{ body: largeXml(2).xml, contentType: 'text/xml' }, { body: json, contentType: 'application/json' }]) {
+      const expected = body.contentType === 'text/xml' ? largeXml(2).items : items
+      const s = await track(startHostilePlex(body))
+      const pages = []
+      for await (const page of clientFor(s).sectionItems(1)) pages.push(page)
+      const keys = pages.flatMap((p) => p.items.map((item) => item.ratingKey))
+      expect(keys).toHaveLength(expected)
+      expect(keys.slice(0, 3)).toEqual(['0', '1', '2'])
+      expect(keys.at(-1)).toBe(String(expected - 1))
+    }
   })
 
   it('refuses 3.8 MB of deeply nested JSON before parsing it, with RSS bounded', async () => {
