@@ -10,7 +10,7 @@ import { pagesOf, pagingHeaders, type FetchedPage } from './paging.js'
 import { parseActivities } from './parse/activities.js'
 import { parseHistoryRows } from './parse/history.js'
 import { parseLibraryItems, parseLibrarySections } from './parse/library.js'
-import { parseSessions } from './parse/sessions.js'
+import { parseSessions, parseTranscodeSessions } from './parse/sessions.js'
 import { parseAccounts, parseIdentity, parseServerInfo } from './parse/server.js'
 import { parseSharedServers } from './parse/shared-servers.js'
 import type {
@@ -25,6 +25,7 @@ import type {
   ServerIdentity,
   ServerInfo,
   SharedServer,
+  TranscodeSession,
 } from './types.js'
 
 export interface PlexClientOptions {
@@ -81,6 +82,8 @@ export interface PlexClient {
   recentlyAdded(opts?: { size?: number }, signal?: AbortSignal): Promise<LibraryItem[]>
   /** `GET /status/sessions` (admin token). */
   sessions(signal?: AbortSignal): Promise<PlaybackSession[]>
+  /** `GET /transcode/sessions`: the transcodes running now (admin token). */
+  transcodeSessions(signal?: AbortSignal): Promise<TranscodeSession[]>
   /** `GET /activities` */
   activities(signal?: AbortSignal): Promise<Activity[]>
   /** Watch history, newest first, page by page; `since` makes it incremental. */
@@ -203,6 +206,10 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
 
     async sessions(signal) {
       return parseSessions(await get('/status/sessions', {}, signal))
+    },
+
+    async transcodeSessions(signal) {
+      return parseTranscodeSessions(await get('/transcode/sessions', {}, signal))
     },
 
     async activities(signal) {

@@ -17,6 +17,7 @@ import { liveStatsCache } from './live-stats.js'
 import { plexStatsCache } from './plex-stats.js'
 import { recentMediaCache } from './recent-media.js'
 import { sessionsCache } from './sessions.js'
+import { transcodeSessionsCache } from './transcode-sessions.js'
 import { usersCountCache } from './users-count.js'
 import { watchHistoryCache } from './watch-history.js'
 
@@ -35,6 +36,7 @@ export const CACHES: readonly AnyCacheSpec[] = [
   librariesCache,
   usersCountCache,
   dashboardStatsCache,
+  transcodeSessionsCache,
 ]
 
 export interface CacheRegistrySettings {
