@@ -107,6 +107,19 @@ export interface RouteQuery<A> {
   args(query: Readonly<Record<string, unknown>>): A
 }
 
+/** `{error: false, <field>: [...], total}`: the body of Komandorr's sessions, and of lists like it. */
+export type PlexList<Field extends string, Item> = { error: false; total: number } & { [F in Field]: Item[] }
+
+/**
+ * The route of a cache answering `{error: false, <field>: [...], total}` as Komandorr's sessions
+ * do: `{error: false, <field>: [], message}` while no Plex server is configured, and a failure
+ * carrying `error: true, <field>: []` beside its detail.
+ */
+export function plexListRoute(path: string, what: string, field: string): CachedRoute<void> {
+  const notConfigured = Object.freeze({ error: false, [field]: [], message: 'Plex server not configured' })
+  return { paths: [path], what, notConfigured: () => notConfigured, failureFields: { error: true, [field]: [] } }
+}
+
 /** What loaders and routes may use. */
 export interface CacheDeps {
   /** The Plex server in use; `plex.client()` throws while none is configured. */

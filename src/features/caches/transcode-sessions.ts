@@ -1,5 +1,5 @@
 import type { TranscodeSession } from '../../plex/index.js'
-import { declareCache, refreshOn } from './declaration.js'
+import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
 
 /** One entry of `GET /api/plex/transcode/sessions`: a transcode PMS runs now, fields as PMS names them in snake_case. */
 export interface TranscodeSessionView {
@@ -28,13 +28,7 @@ export interface TranscodeSessionView {
   transcode_hw_full_pipeline: boolean | null
 }
 
-export interface TranscodeSessionsValue {
-  error: false
-  transcode_sessions: TranscodeSessionView[]
-  total: number
-}
-
-export const TRANSCODE_SESSIONS_NOT_CONFIGURED = Object.freeze({ error: false, transcode_sessions: [], message: 'Plex server not configured' })
+export type TranscodeSessionsValue = PlexList<'transcode_sessions', TranscodeSessionView>
 
 /** `plex_transcode_sessions`: PMS `/transcode/sessions`, refreshed as PMS reports transcodes starting, progressing and ending. */
 export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
@@ -43,14 +37,7 @@ export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
   ttl: { env: 'CACHE_TRANSCODE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
   push: [refreshOn('transcodeSession.start', 'transcodeSession.update', 'transcodeSession.end')],
-  routes: [
-    {
-      paths: ['/api/plex/transcode/sessions'],
-      what: 'Plex transcode sessions',
-      notConfigured: () => TRANSCODE_SESSIONS_NOT_CONFIGURED,
-      failureFields: { error: true, transcode_sessions: [] },
-    },
-  ],
+  routes: [plexListRoute('/api/plex/transcode/sessions', 'Plex transcode sessions', 'transcode_sessions')],
   async load({ plex }, _args, signal) {
     const views = (await plex.client().transcodeSessions(signal)).map(transcodeSessionView)
     return { error: false, transcode_sessions: views, total: views.length }
