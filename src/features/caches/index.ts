@@ -93,9 +93,9 @@ export class ServiceCaches {
     return full
   }
 
-  /** The catalogue's caches that hold what the Plex server said, in catalogue order. */
-  plexDependent(which: 'fetched' | 'any'): AnyCache[] {
-    return CACHES.filter((spec) => spec.plexServer !== undefined && (which === 'any' || spec.plexServer === which)).map((spec) => this.cache(spec))
+  /** The caches a change of Plex server makes wrong (`plexServer` declared), in catalogue order. */
+  plexDependent(): AnyCache[] {
+    return CACHES.filter((spec) => spec.plexServer !== undefined).map((spec) => this.cache(spec))
   }
 
   private ttlOf(spec: AnyCacheSpec): number {

@@ -24,7 +24,7 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
-export function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps) {
+function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps) {
   const cache = deps.cache(spec)
   const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields }
   const { notConfigured, onRequest, query } = route
