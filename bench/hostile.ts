@@ -118,7 +118,7 @@ async function historyPage(): Promise<unknown[]> {
   const runtime = createRuntime(loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: token, PLEX_TV_URL: sim.url }))
   const app = buildApp(runtime)
   try {
-    await runtime.historyAndStats.watchHistorySync.sync()
+    await runtime.watchHistorySync.sync()
     return (await app.inject({ url: '/api/plex/watch-history?limit=5000' })).json<unknown[]>()
   } finally {
     await app.close()

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { parsePool } from '../../src/plex/parse-pool.js'
 import { largeXml, startHostilePlex, type Attack, type HostileServer } from '../support/hostile-plex.js'
-import { startTestApp, type TestApp } from './harness.js'
+import { startTestApp, type TestApp } from '../support/api-harness.js'
 
 const TOKEN = 'hostile-api-token-7Hq2'
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { until } from '../redis/helpers.js'
+import { eventually } from '../support/eventually.js'
 import { ServiceProcess } from '../support/service-process.js'
 
 const TOKEN = 'drill-sync-token-5150'
@@ -59,13 +59,13 @@ describe('kill -9 during a watch-history sync', () => {
       const before = pages()
       service = await ServiceProcess.start(env)
       // Some pages in (each stored in its own transaction), the sync not done: kill it there.
-      await until('the sync is a few pages in', () => pages() >= before + 2 + kill, 20_000)
+      await eventually('the sync is a few pages in', () => pages() >= before + 2 + kill, 20_000)
       await service.kill()
       expect(service.output.join('\n'), `run ${kill + 1} was killed before its sync finished`).not.toContain('watch history synced')
     }
 
     service = await ServiceProcess.start(env)
-    await until('the sync finishes', () => service!.output.some((line) => line.includes('watch history synced')), 40_000)
+    await eventually('the sync finishes', () => service!.output.some((line) => line.includes('watch history synced')), 40_000)
     expect(await storedRows(service.url)).toBe(expected)
     // Four service start-ups through tsx dominate: 90 s measured alone at load 20, 144 s in the
     // full suite at load 25; the margin is for that.

@@ -3,7 +3,7 @@
 // failure, never a long wait); a route with nothing held answers a clear 503 with a detail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../api/harness.js'
+import { startTestApp, type TestApp } from '../support/api-harness.js'
 
 const TOKEN = 'drill-outage-token-8086'
 const HELD = ['/api/plex/sessions', '/api/plex/activities']

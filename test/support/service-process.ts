@@ -1,7 +1,8 @@
 // The service as a child process (`node --import tsx src/main.ts`), for drills that kill it or run
 // several instances: its output is kept for failure messages.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort, sleep, until } from '../redis/helpers.js'
+import { freePort, sleep } from '../redis/helpers.js'
+import { eventually } from './eventually.js'
 
 /** One service process: `node --import tsx src/main.ts` (what `npx tsx` runs, without npm's start-up). */
 export class ServiceProcess {
@@ -28,7 +29,7 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const service = new ServiceProcess(port, child)
-    await until(`the service on port ${port} answers /api/health`, async () => service.exited || (await service.health()) !== undefined, 30_000).catch(
+    await eventually(`the service on port ${port} answers /api/health`, async () => service.exited || (await service.health()) !== undefined, 30_000).catch(
       (error: Error) => {
         throw new Error(`${error.message}\n${service.output.slice(-20).join('\n')}`)
       },
