@@ -3,8 +3,10 @@ import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis
 import { redisHealth, redisLayerStatus } from './cache/redis/status.js'
 import type { Config } from './config.js'
 import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
+import { dashboardStatsCache } from './features/caches/dashboard-stats.js'
 import type { CacheDeps } from './features/caches/declaration.js'
 import { CACHES, ServiceCaches } from './features/caches/index.js'
+import { watchHistoryCache } from './features/caches/watch-history.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
 import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, sharePlexSettings } from './features/plex/plex-config.js'
@@ -12,8 +14,6 @@ import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { CacheManagement } from './features/stats/cache-management.js'
 import { DashboardStats } from './features/stats/dashboard-stats.js'
 import { PlexPeak } from './features/stats/plex-peak.js'
-import { watchHistoryCache } from './features/caches/watch-history.js'
-import { dashboardStatsCache } from './features/caches/dashboard-stats.js'
 import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
@@ -116,7 +116,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   })
   const caches = serviceCaches.registry
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes }, initialPlexSettings(config, repos.settings))
   logSecrets.add(plex.settings?.token)
   const cache = serviceCaches.cache
   const dashboard = new DashboardStats({
@@ -160,7 +160,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   let jobsStarted = false
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), clearCachesOnPlexChange(plex, serviceCaches.plexDependent('any'), logger))
+  cleanups.push(() => caches.close(), clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger))
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.

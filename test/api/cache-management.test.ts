@@ -12,9 +12,19 @@ const CACHE_NAMES = [
   'plex_libraries',
   'plex_users_count',
   'background_stats',
+  'plex_transcode_sessions',
 ]
 
-const PLEX_CACHES = ['plex_activities', 'plex_sessions', 'plex_stats', 'plex_stats_live', 'plex_recent_media', 'plex_libraries', 'plex_users_count']
+const PLEX_CACHES = [
+  'plex_activities',
+  'plex_sessions',
+  'plex_stats',
+  'plex_stats_live',
+  'plex_recent_media',
+  'plex_libraries',
+  'plex_users_count',
+  'plex_transcode_sessions',
+]
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Entry = Record<string, any>
@@ -33,7 +43,7 @@ describe('cache management', () => {
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
 
-  it('lists the nine caches of SPEC §1 with exact counters after a scripted sequence of reads', async () => {
+  it('lists every cache, SPEC §1\'s nine first, with exact counters after a scripted sequence of reads', async () => {
     expect((await post('/api/plex/watch-history/sync')).status).toBe(200)
     for (const expected of ['MISS', 'HIT', 'HIT']) expect((await get('/api/plex/watch-history')).headers.get('x-cache')).toBe(expected)
     expect((await get('/api/plex/watch-history?limit=10')).headers.get('x-cache')).toBe('MISS')
@@ -63,6 +73,7 @@ describe('cache management', () => {
         'komandorr:plex:libraries:*',
         'komandorr:plex:users_count',
         'komandorr:stats:dashboard',
+        'komandorr:plex:transcode_sessions',
       ].sort(),
     )
 
@@ -106,10 +117,11 @@ describe('cache management', () => {
       last_update: expect.stringMatching(/Z$/),
       update_interval: 60,
     })
-    for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_users_count']) {
+    for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_users_count', 'plex_transcode_sessions']) {
       expect(entry(body, name)).toMatchObject({ ...untouched, declared: true, errors: 0, stale_serves: 0, load_p50_ms: null })
     }
     expect(entry(body, 'plex_users_count').ttl_seconds).toBe(300)
+    expect(entry(body, 'plex_transcode_sessions').ttl_seconds).toBe(10)
   })
 
   it('clear drops every value without waiting on Plex: the next reads are misses, the counters stay', async () => {
@@ -121,7 +133,7 @@ describe('cache management', () => {
     const response = await post('/api/plex/cache/clear', { signal: AbortSignal.timeout(3_000) })
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ success: true, message: 'Cleared 9 caches', redis_cleared: false, cleared: expect.any(Array) })
+    expect(body).toEqual({ success: true, message: 'Cleared 10 caches', redis_cleared: false, cleared: expect.any(Array) })
     expect([...body.cleared].sort()).toEqual([...CACHE_NAMES].sort())
     await t.sim.control.clearFaults()
 
@@ -139,7 +151,7 @@ describe('cache management', () => {
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])
     const body = await json(a)
     expect(await json(b)).toEqual(body)
-    expect(body).toEqual({ success: true, message: 'Reloaded 9 caches', warmed: expect.any(Array), failed: [] })
+    expect(body).toEqual({ success: true, message: 'Reloaded 10 caches', warmed: expect.any(Array), failed: [] })
     expect([...body.warmed].sort()).toEqual([...CACHE_NAMES].sort())
     // plex_stats_live asked once and plex_stats took its totals; a second pass would have made it 2.
     expect(t.counts()['/accounts']).toBe(1)
@@ -156,7 +168,7 @@ describe('cache management', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.success).toBe(false)
-    expect(body.message).toBe('Reloaded 2 of 9 caches; 7 failed and keep their last value')
+    expect(body.message).toBe('Reloaded 2 of 10 caches; 8 failed and keep their last value')
     expect([...body.warmed].sort()).toEqual(['background_stats', 'watch_history'])
     expect(body.failed.map((f: Entry) => f.name).sort()).toEqual([...PLEX_CACHES].sort())
     for (const failure of body.failed) expect(failure.detail).toMatch(/unreachable/)

@@ -119,10 +119,12 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
   }
 }
 
-function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
+const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
+
+function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
   const registry: CacheRegistry = createCacheRegistry()
   closers.push(() => registry.close())
-  for (const name of ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']) {
+  for (const name of names) {
     registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
   }
   const refreshed: string[] = []
@@ -188,6 +190,16 @@ describe('push refresh rules', () => {
       step()
       await clock.advance(300)
       expect(refreshed.splice(0).sort()).toEqual(['plex_activities', 'plex_sessions'])
+    }
+  })
+
+  it('refreshes transcode sessions on every transcode notification, progress included, and nothing else on progress', async () => {
+    const { stream, clock, refreshed } = scripted([...SCRIPTED_CACHES, 'plex_transcode_sessions'])
+    for (const event of ['start', 'update', 'end'] as const) {
+      stream().emit('transcodeSession', { event, sessions: [] })
+      await clock.advance(300)
+      const expected = event === 'update' ? ['plex_transcode_sessions'] : ['plex_activities', 'plex_sessions', 'plex_transcode_sessions']
+      expect(refreshed.splice(0).sort(), event).toEqual(expected)
     }
   })
 

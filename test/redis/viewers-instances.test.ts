@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { basic, startTestApp, type TestApp } from '../support/api-harness.js'
 import { adminCaller, AUTH_ENV, createViewers, GroundTruth, IsolationChecker, prng, type Caller } from '../support/viewer-isolation.js'
-import { cleanUp, SHARED_REDIS_URL, uniquePrefix, until } from './helpers.js'
+import { eventually } from '../support/eventually.js'
+import { cleanUp, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
 
 const VIEWERS = 20
 const REQUESTS = 1_500
@@ -39,7 +40,7 @@ describe('viewers on three instances sharing Redis', () => {
     }
     instances = []
     for (let i = 0; i < 3; i++) instances.push(await startTestApp(env))
-    await until('every instance is subscribed', () => instances.every((app) => app.runtime.redis!.bus.subscribed), 10_000)
+    await eventually('every instance is subscribed', () => instances.every((app) => app.runtime.redis!.bus.subscribed), 10_000)
     viewers = await createViewers(instances[0]!.url, sim, VIEWERS)
     truth = new GroundTruth(sim)
     for (const viewer of viewers) truth.startSession(viewer.account!)
@@ -87,7 +88,7 @@ describe('viewers on three instances sharing Redis', () => {
     expect((await history(instances[2]!, a!)).headers.get('x-cache')).toBe('HIT')
     const cleared = await fetch(`${instances[0]!.url}/api/plex/cache/clear?viewer=${a!.name}`, { method: 'POST', headers: admin })
     expect(cleared.status).toBe(200)
-    await until('instance 3 dropped the viewer’s page', () => history(instances[2]!, a!).then((r) => r.headers.get('x-cache') === 'MISS'), 5_000)
+    await eventually('instance 3 dropped the viewer’s page', () => history(instances[2]!, a!).then((r) => r.headers.get('x-cache') === 'MISS'), 5_000)
     expect((await history(instances[1]!, b!)).headers.get('x-cache')).toBe('HIT')
   })
 

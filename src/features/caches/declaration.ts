@@ -1,4 +1,4 @@
-import type { Cache, CachePolicy } from '../../cache/index.js'
+import type { Cache, CacheDeclaration, CachePolicy } from '../../cache/index.js'
 import type { Repos } from '../../db/index.js'
 import type { Logger } from '../../logger.js'
 import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
@@ -34,6 +34,8 @@ export interface CacheSpec<V, A = void> {
   keyOf?(args: A, deps: CacheDeps): string
   /** For a keyed cache: what a warm loads when no key is held. */
   readonly warmArgs?: readonly A[]
+  /** For a keyed cache: how many keys and bytes it holds in each tier (defaults in cache/policy.ts). */
+  readonly bounds?: Pick<CacheDeclaration<V, A>, 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'>
   /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
   load(deps: CacheDeps, args: A, signal: AbortSignal): Promise<V> | V
 }
@@ -120,6 +122,19 @@ export interface CachedRoute<A> {
 export interface RouteQuery<A> {
   readonly schema: object
   args(query: Readonly<Record<string, unknown>>): A
+}
+
+/** `{error: false, <field>: [...], total}`: the body of Komandorr's sessions, and of lists like it. */
+export type PlexList<Field extends string, Item> = { error: false; total: number } & { [F in Field]: Item[] }
+
+/**
+ * The route of a cache answering `{error: false, <field>: [...], total}` as Komandorr's sessions
+ * do: `{error: false, <field>: [], message}` while no Plex server is configured, and a failure
+ * carrying `error: true, <field>: []` beside its detail.
+ */
+export function plexListRoute(path: string, what: string, field: string): CachedRoute<void> {
+  const notConfigured = Object.freeze({ error: false, [field]: [], message: 'Plex server not configured' })
+  return { paths: [path], what, notConfigured: () => notConfigured, failureFields: { error: true, [field]: [] } }
 }
 
 /** What loaders and routes may use. */

@@ -18,6 +18,7 @@ import { liveStatsCache } from './live-stats.js'
 import { plexStatsCache } from './plex-stats.js'
 import { recentMediaCache } from './recent-media.js'
 import { sessionsCache } from './sessions.js'
+import { transcodeSessionsCache } from './transcode-sessions.js'
 import { usersCountCache } from './users-count.js'
 import { watchHistoryCache } from './watch-history.js'
 import type { Viewer } from '../../viewers/viewer.js'
@@ -37,6 +38,7 @@ export const CACHES: readonly AnyCacheSpec[] = [
   librariesCache,
   usersCountCache,
   dashboardStatsCache,
+  transcodeSessionsCache,
 ]
 
 export interface CacheRegistrySettings {
@@ -95,9 +97,9 @@ export class ServiceCaches {
     return full
   }
 
-  /** The catalogue's caches that hold what the Plex server said, in catalogue order. */
-  plexDependent(which: 'fetched' | 'any'): AnyCache[] {
-    return CACHES.filter((spec) => spec.plexServer !== undefined && (which === 'any' || spec.plexServer === which)).map((spec) => this.cache(spec))
+  /** The caches a change of Plex server makes wrong (`plexServer` declared), in catalogue order. */
+  plexDependent(): AnyCache[] {
+    return CACHES.filter((spec) => spec.plexServer !== undefined).map((spec) => this.cache(spec))
   }
 
   private ttlOf(spec: AnyCacheSpec): number {
@@ -118,6 +120,7 @@ function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number): Ca
     shared: spec.shared,
     keyOf: keyOf && ((args: unknown) => keyOf.call(spec, args, deps)),
     warmArgs: spec.warmArgs,
+    ...spec.bounds,
     // The service's principals are its viewers: the route helper reads for `request.viewer`.
     scoped: viewers && (viewers.kind === 'own' ? { kind: 'own' } : { kind: 'view', view: (value, principal) => viewers.view(value, principal as Viewer) }),
     load: (args: unknown, signal: AbortSignal) => spec.load(deps, args, signal),

@@ -1,6 +1,6 @@
 import { plexImageUrl } from '../../plex/image-url.js'
 import { isPlexError, type PlaybackSession, type PlexClient } from '../../plex/index.js'
-import { declareCache, refreshOn } from './declaration.js'
+import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
 
 /** One entry of `GET /api/plex/sessions` (Komandorr's shape). */
 export interface SessionView {
@@ -21,13 +21,7 @@ export interface SessionView {
   }
 }
 
-export interface SessionsValue {
-  error: false
-  sessions: SessionView[]
-  total: number
-}
-
-export const SESSIONS_NOT_CONFIGURED = Object.freeze({ error: false, sessions: [], message: 'Plex server not configured' })
+export type SessionsValue = PlexList<'sessions', SessionView>
 
 /** `plex_sessions`: `/status/sessions`, plus one batched lookup for show posters the sessions lack. */
 export const sessionsCache = declareCache<SessionsValue>({
@@ -36,14 +30,7 @@ export const sessionsCache = declareCache<SessionsValue>({
   ttl: { env: 'CACHE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
   push: [refreshOn('playing.state', 'transcodeSession.start', 'transcodeSession.end')],
-  routes: [
-    {
-      paths: ['/api/plex/sessions'],
-      what: 'Plex sessions',
-      notConfigured: () => SESSIONS_NOT_CONFIGURED,
-      failureFields: { error: true, sessions: [] },
-    },
-  ],
+  routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions')],
   // A viewer sees their own streams, derived from the one /status/sessions load.
   viewers: {
     kind: 'view',

@@ -26,7 +26,7 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
-export function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
+function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
   const cache = deps.cache(spec)
   const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields }
   const { notConfigured, onRequest, query } = route
