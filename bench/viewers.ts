@@ -60,7 +60,9 @@ async function poll(service: ServiceUnderTest, authorizations: readonly string[]
 }
 
 async function plexCallsPerMinute(args: Args) {
-  const sim = await startSimulator({ port: 0, token: 'bench-viewers-token', seed: 7, items: 2000, sharedUsers: VIEWERS, speed: 1 })
+  // A still server (no sessions start or stop by themselves): Plex calls come from the caches'
+  // TTLs and refresh-ahead alone, the same in both phases unless viewers add some.
+  const sim = await startSimulator({ port: 0, token: 'bench-viewers-token', seed: 7, items: 2000, sharedUsers: VIEWERS, speed: 0, liveSessions: false })
   const service = await startService({
     plexUrl: sim.url,
     plexToken: sim.token,
