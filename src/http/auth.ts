@@ -66,6 +66,8 @@ function adminCheck(username: string, password: string): (credentials: Credentia
 /** Who sent credentials: the admin, a viewer, or nobody these credentials sign in. */
 type Caller = { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
 
+const callerOf = (viewer: Viewer | undefined): Caller => (viewer === undefined ? 'wrong' : { admin: false, viewer })
+
 function createIdentify(auth: Config['auth'], viewers: ViewerAccounts | undefined): (authorization: string | undefined) => Caller | Promise<Caller> {
   const isAdmin = adminCheck(auth.username, auth.password)
   return (authorization) => {
@@ -74,7 +76,8 @@ function createIdentify(auth: Config['auth'], viewers: ViewerAccounts | undefine
     if (isAdmin(credentials)) return { admin: true }
     if (viewers === undefined) return 'wrong'
     // Every other name costs one scrypt check, a wrong admin password included: timing tells nothing.
-    return viewers.authenticate(credentials.username, credentials.password).then((viewer) => (viewer === undefined ? 'wrong' : { admin: false, viewer }))
+    const viewer = viewers.authenticate(credentials.username, credentials.password)
+    return viewer instanceof Promise ? viewer.then(callerOf) : callerOf(viewer)
   }
 }
 
