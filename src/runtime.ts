@@ -88,6 +88,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     intervalMs: config.jobs.monitorIntervalMs,
     timeoutMs: config.jobs.monitorTimeoutMs,
     concurrency: config.jobs.monitorConcurrency,
+    roundDeadlineMs: config.jobs.monitorRoundDeadlineMs,
     clock,
     check: options.serviceCheck,
     logger: logger.child({ job: 'service-monitor' }),

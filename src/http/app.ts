@@ -2,7 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
-import { installErrorHandling } from './error-handler.js'
+import { installGracefulClose } from './drain.js'
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -10,6 +11,7 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 
 /** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
 export function buildApp(runtime: Runtime): FastifyInstance {
+  const { http } = runtime.config
   const app = Fastify({
     // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
     loggerInstance: runtime.logger as FastifyBaseLogger,
@@ -17,6 +19,16 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
     childLoggerFactory: (logger, bindings, options) => new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
+    clientErrorHandler,
+    // Slow clients (slowloris): Node checks these every connectionsCheckingInterval.
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, http.headersTimeoutMs) },
+    // Stopping is installGracefulClose's: a request that reached us is answered, not given a 503,
+    // and idle connections are not reset the moment close() begins (see drain.ts).
+    forceCloseConnections: false,
+    return503OnClosing: false,
   })
 
   app.setValidatorCompiler(validatorCompiler)
@@ -24,7 +36,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   acceptEmptyJsonBodies(app)
   installCors(app, runtime.config.corsOrigins)
   installAuth(app, runtime.config.auth)
-  closeConnectionsWhenDraining(app)
+  installGracefulClose(app)
 
   for (const register of routeModules) register(app, runtime)
   return app
@@ -62,22 +74,6 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') return done(null, undefined)
     parseJson(request, body as string, done)
-  })
-}
-
-/**
- * Once close() begins, answers carry `Connection: close`: a keep-alive client whose request was
- * in flight would otherwise hold its socket open and keep the server from closing.
- */
-function closeConnectionsWhenDraining(app: FastifyInstance): void {
-  let draining = false
-  app.addHook('preClose', async () => {
-    draining = true
-  })
-  // Callback style: an async hook costs a promise on every request of the hot path.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close')
-    done(null, payload)
   })
 }
 

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { HttpError } from './http-error.js'
 
 /**
@@ -52,4 +54,39 @@ function validationDetail(error: FastifyError): string {
   if (params.additionalProperty) return `Unknown ${part} "${field}"`
   if (Array.isArray(params.allowedValues)) return `Invalid ${part} "${field}": must be one of ${params.allowedValues.join(', ')}`
   return `Invalid ${part} "${field}": ${first.message ?? 'is not valid'}`
+}
+
+/**
+ * Fastify's `frameworkErrors`: a request its router refuses before any route runs (a path that
+ * does not percent-decode, a path parameter over the length limit) gets `{detail, message}`.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  const path = request.url.split('?')[0]!.slice(0, 200)
+  const [status, detail] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, `The path ${path} has a segment longer than this service accepts`]
+      : error.code === 'FST_ERR_BAD_URL'
+        ? [400, `The path ${path} is not a valid URL: it has bad percent-encoding`]
+        : [error.statusCode ?? 400, error.message]
+  void reply.code(status).send({ detail, message: detail })
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (bad request line or headers,
+ * headers too large, a request not whole in time) is answered on the raw socket; this is
+ * Fastify's default answer with `detail` beside `message`.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request did not arrive whole in time: send the headers and the body without pausing']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request line and headers are larger than this service accepts (16 KiB)']
+        : [400, `The request is not valid HTTP/1.1 (${(error.code ?? 'parse error').replace(/^HPE_/, '')})`]
+  if (socket.writable) {
+    const body = JSON.stringify({ detail, message: detail })
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
