@@ -1,0 +1,48 @@
+// A raw TCP client: what Node's HTTP parser refuses cannot be sent with fetch.
+import { connect } from 'node:net'
+
+export interface RawExchange {
+  /** Everything the server wrote. */
+  readonly text: string
+  /** The status of the first response, or undefined when none came. */
+  readonly status: number | undefined
+  /** The JSON body of the first response, when it has one. */
+  readonly body: Record<string, unknown> | undefined
+  /** Milliseconds from the connection to the server closing it; undefined when it stayed open. */
+  readonly closedAfterMs: number | undefined
+}
+
+/** Writes `chunks` (the last left unfinished if the caller wants) and reads until the server closes or `waitMs` passes. */
+export function rawExchange(url: string, chunks: ReadonlyArray<string | Buffer>, waitMs = 2_000): Promise<RawExchange> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname)
+    const started = performance.now()
+    const received: Buffer[] = []
+    let closedAfterMs: number | undefined
+    const finish = () => {
+      clearTimeout(timer)
+      socket.destroy()
+      const text = Buffer.concat(received).toString('latin1')
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]
+      const bodyText = text.split('\r\n\r\n')[1]
+      let body: Record<string, unknown> | undefined
+      try {
+        body = bodyText ? (JSON.parse(bodyText) as Record<string, unknown>) : undefined
+      } catch {
+        body = undefined
+      }
+      resolve({ text, status: status === undefined ? undefined : Number(status), body, closedAfterMs })
+    }
+    const timer = setTimeout(finish, waitMs)
+    socket.on('data', (chunk: Buffer) => received.push(chunk))
+    socket.on('error', () => undefined)
+    socket.on('close', () => {
+      closedAfterMs = performance.now() - started
+      finish()
+    })
+    socket.on('connect', () => {
+      for (const chunk of chunks) socket.write(chunk)
+    })
+  })
+}
