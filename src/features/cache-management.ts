@@ -2,6 +2,7 @@ import type { CacheRegistry, CacheStats, Clock } from '../cache/index.js'
 import type { ClusterStats, RedisLayer } from '../cache/redis/index.js'
 import type { Config } from '../config.js'
 import { SPEC_CACHE_NAMES } from './caches.js'
+import { Throttle } from './throttle.js'
 
 /** The `redis` block of `GET /api/plex/cache/stats`. */
 export interface RedisStatus {
@@ -178,15 +179,19 @@ export interface CacheManagementOptions {
   /** For `timestamp` and `last_fetched`. */
   readonly clock: Clock
   readonly redisStatus?: () => RedisStatus
+  /** A warm starts at most once per this (one warm costs every cache's Plex requests). Default 10 s. */
+  readonly warmIntervalMs?: number
 }
 
 /** `cache/stats`, `cache/clear` and `cache/warm`: everything goes through the registry. */
 export class CacheManagement {
   private warming: Promise<WarmAnswer> | undefined
   private readonly redisStatus: () => RedisStatus
+  private readonly warmThrottle: Throttle
 
   constructor(private readonly options: CacheManagementOptions) {
     this.redisStatus = options.redisStatus ?? memoryOnlyRedisStatus
+    this.warmThrottle = new Throttle(options.clock, 1, options.warmIntervalMs ?? 10_000)
   }
 
   report(): CacheStatsReport {
@@ -217,9 +222,14 @@ export class CacheManagement {
     }
   }
 
-  /** Reloads every cache now, old values kept where a reload fails; a warm asked for meanwhile joins it. */
+  /**
+   * Reloads every cache now, old values kept where a reload fails; a warm asked for meanwhile
+   * joins it. A new warm within the interval of the last one's start throws a ThrottledError.
+   */
   warm(): Promise<WarmAnswer> {
-    this.warming ??= this.reloadAll().finally(() => {
+    if (this.warming) return this.warming
+    this.warmThrottle.take(`The caches were warmed less than ${this.warmThrottle.windowMs / 1000} s ago: they hold fresh data already`)
+    this.warming = this.reloadAll().finally(() => {
       this.warming = undefined
     })
     return this.warming

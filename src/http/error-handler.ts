@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { ThrottledError } from '../features/throttle.js'
 import { HttpError } from './http-error.js'
 
 /**
@@ -16,6 +17,11 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).send({ detail: error.detail, ...error.extra })
+    }
+    if (error instanceof ThrottledError) {
+      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000))
+      const detail = `${error.message}; try again in ${seconds} s`
+      return reply.code(429).header('retry-after', String(seconds)).send({ detail, message: detail })
     }
     const fastifyError = error as FastifyError
     if (fastifyError.validation) {
