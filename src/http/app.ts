@@ -24,7 +24,8 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     // Slow clients (slowloris): Node checks these every connectionsCheckingInterval.
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
-    http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, http.headersTimeoutMs) },
+    // requireHostHeader: Node would answer a bodiless 400 itself; requireHost below says why.
+    http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, http.headersTimeoutMs), requireHostHeader: false },
     // Stopping is installGracefulClose's: a request that reached us is answered, not given a 503,
     // and idle connections are not reset the moment close() begins (see drain.ts).
     forceCloseConnections: false,
@@ -33,6 +34,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
 
   app.setValidatorCompiler(validatorCompiler)
   installErrorHandling(app)
+  requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, runtime.config.corsOrigins)
   installAuth(app, runtime.config.auth)
@@ -62,6 +64,15 @@ class QuietRequestLog extends LogController {
   override routeNotFound(request: FastifyRequest): void {
     request.log.debug({ method: request.method, url: request.url }, 'no such route')
   }
+}
+
+/** HTTP/1.1 requires a Host header (RFC 9112 §3.2); its absence is a 400 with `detail`, like any bad request. */
+function requireHost(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersionMinor !== 1) return done()
+    const detail = 'An HTTP/1.1 request needs a Host header'
+    void reply.code(400).header('connection', 'close').send({ detail, message: detail })
+  })
 }
 
 /**

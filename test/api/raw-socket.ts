@@ -13,14 +13,22 @@ export interface RawExchange {
 }
 
 /** Writes `chunks` (the last left unfinished if the caller wants) and reads until the server closes or `waitMs` passes. */
-export function rawExchange(url: string, chunks: ReadonlyArray<string | Buffer>, waitMs = 2_000): Promise<RawExchange> {
+export function rawExchange(
+  url: string,
+  chunks: ReadonlyArray<string | Buffer>,
+  waitMs = 2_000,
+  options: { untilResponse?: boolean } = {},
+): Promise<RawExchange> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname)
     const started = performance.now()
     const received: Buffer[] = []
     let closedAfterMs: number | undefined
+    let finished = false
     const finish = () => {
+      if (finished) return
+      finished = true
       clearTimeout(timer)
       socket.destroy()
       const text = Buffer.concat(received).toString('latin1')
@@ -35,7 +43,10 @@ export function rawExchange(url: string, chunks: ReadonlyArray<string | Buffer>,
       resolve({ text, status: status === undefined ? undefined : Number(status), body, closedAfterMs })
     }
     const timer = setTimeout(finish, waitMs)
-    socket.on('data', (chunk: Buffer) => received.push(chunk))
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk)
+      if (options.untilResponse && responseComplete(Buffer.concat(received))) finish()
+    })
     socket.on('error', () => undefined)
     socket.on('close', () => {
       closedAfterMs = performance.now() - started
@@ -45,4 +56,12 @@ export function rawExchange(url: string, chunks: ReadonlyArray<string | Buffer>,
       for (const chunk of chunks) socket.write(chunk)
     })
   })
+}
+
+/** A first response with its whole Content-Length body (the server's answers all carry one). */
+function responseComplete(data: Buffer): boolean {
+  const end = data.indexOf('\r\n\r\n')
+  if (end < 0) return false
+  const length = /\r\ncontent-length: *(\d+)/i.exec(data.subarray(0, end).toString('latin1'))?.[1]
+  return length !== undefined && data.length >= end + 4 + Number(length)
 }
