@@ -1,16 +1,7 @@
 // Seeded generators of hostile and careless requests for the route fuzz suite.
 
-/** mulberry32: a small seeded PRNG, so a failing run is repeated with FUZZ_SEED. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The simulator's seeded PRNG, so a failing run is repeated with FUZZ_SEED. */
+export { mulberry32 as prng } from '../../sim/random.js'
 
 export interface FetchCase {
   readonly kind: 'fetch'
