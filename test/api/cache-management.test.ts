@@ -147,9 +147,13 @@ describe('cache management', () => {
 
     await t.clock.advance(10_000)
     t.sim.control.resetCounts()
-    await t.sim.control.setFault({ endpoint: '/accounts', latencyMs: 200 })
+    await t.sim.control.setFault({ endpoint: '/accounts', latencyMs: 1_000 })
     const joined = await Promise.all(Array.from({ length: 10 }, () => post('/api/plex/cache/warm')))
-    expect(joined.map((r) => r.status)).toEqual(Array(10).fill(200))
+    // Those that arrive while the warm runs join it (200); on a slow machine a late one finds it done (429).
+    const joinedStatuses = joined.map((r) => r.status)
+    expect(joinedStatuses[0]).toBe(200)
+    expect(joinedStatuses.filter((s) => s === 200).length).toBeGreaterThan(1)
+    expect(joinedStatuses.every((s) => s === 200 || s === 429)).toBe(true)
     const refused = []
     for (let i = 0; i < 40; i++) refused.push(await post('/api/plex/cache/warm'))
     expect(refused.map((r) => r.status)).toEqual(Array(40).fill(429))
