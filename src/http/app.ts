@@ -3,7 +3,7 @@ import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installGracefulClose } from './drain.js'
-import { clientErrorHandler, frameworkErrors, installErrorHandling } from './error-handler.js'
+import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -32,6 +32,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     return503OnClosing: false,
   })
 
+  app.server.on('checkExpectation', expectationFailed)
   app.setValidatorCompiler(validatorCompiler)
   installErrorHandling(app)
   requireHost(app)

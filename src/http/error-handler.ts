@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { ThrottledError } from '../features/throttle.js'
@@ -89,10 +89,19 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
       ? [408, 'The request did not arrive whole in time: send the headers and the body without pausing']
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'The request line and headers are larger than this service accepts (16 KiB)']
-        : [400, `The request is not valid HTTP/1.1 (${(error.code ?? 'parse error').replace(/^HPE_/, '')})`]
+        : error.code === 'HPE_PAUSED_H2_UPGRADE'
+          ? [400, 'HTTP/2 is not served here: send HTTP/1.1']
+          : [400, `The request is not valid HTTP/1.1 (${(error.code ?? 'parse error').replace(/^HPE_/, '')})`]
   if (socket.writable) {
     const body = JSON.stringify({ detail, message: detail })
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
   }
   socket.destroy()
+}
+
+/** Node's `checkExpectation`: an `Expect` other than 100-continue, which Node answers with a bodiless 417. */
+export function expectationFailed(request: IncomingMessage, response: ServerResponse): void {
+  const detail = `Expect: ${String(request.headers.expect).slice(0, 100)} is not supported: send the request without it (or with Expect: 100-continue)`
+  const body = JSON.stringify({ detail, message: detail })
+  response.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
 }

@@ -35,6 +35,8 @@ describe('4xx answers made by Fastify or Node itself carry detail', () => {
     ['a control character in a header value', 'GET /api/health HTTP/1.1\r\n{host}X-A: a\u0001b\r\n\r\n', 400],
     ['a chunk size that is not hex', 'POST /api/services/ HTTP/1.1\r\n{host}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
     ['Transfer-Encoding and Content-Length together', 'POST /api/services/ HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n', 400],
+    ['an Expect other than 100-continue', 'GET /api/health HTTP/1.1\r\n{host}Expect: teapot\r\n\r\n', 417],
+    ['an HTTP/2 preface without TLS', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400],
     ['headers over 16 KiB', `GET /api/health HTTP/1.1\r\n{host}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a URL over 16 KiB', `GET /api/health?${'q'.repeat(20_000)} HTTP/1.1\r\n{host}\r\n`, 431],
   ])('answers %s on the raw socket with its status and {detail, message}', async (_label, request, status) => {

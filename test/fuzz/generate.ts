@@ -202,6 +202,10 @@ function rawCase(pick: Pick, chance: (p: number) => boolean): RawCase {
     'CONNECT 127.0.0.1:22 HTTP/1.1\r\n{host}\r\n',
     'GET /api/health HTTP/1.1\r\n{host}Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
     'GET /\u00ff HTTP/1.1\r\n{host}\r\n',
+    'GET /api/health HTTP/1.1\r\n{host}Expect: teapot\r\n\r\n',
+    'POST /api/services/ HTTP/1.1\r\n{host}Expect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+    'OPTIONS * HTTP/1.1\r\n{host}\r\n',
   ])
   return { kind: 'raw', request: chance(0.1) ? line.replace('{host}', '{host}X-Extra: 1\r\n') : line }
 }
