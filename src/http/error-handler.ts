@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { ThrottledError } from '../features/throttle.js'
 import { HttpError } from './http-error.js'
+import { NOT_FINITE } from './validation.js'
 
 /**
  * The one place that shapes errors: every error is JSON `{detail}`, bad input is a 4xx that
@@ -59,6 +60,9 @@ function validationDetail(error: FastifyError): string {
   if (!field) return `Invalid ${where === 'body' ? 'request body' : where}: ${first.message ?? 'is not valid'}`
   if (params.additionalProperty) return `Unknown ${part} "${field}"`
   if (Array.isArray(params.allowedValues)) return `Invalid ${part} "${field}": must be one of ${params.allowedValues.join(', ')}`
+  // JSON 1e400 parses to Infinity: "must be integer" would puzzle whoever sent a number.
+  const value = (first as { data?: unknown }).data
+  if (typeof value === 'number' && !Number.isFinite(value)) return `Invalid ${part} "${field}": ${NOT_FINITE}`
   return `Invalid ${part} "${field}": ${first.message ?? 'is not valid'}`
 }
 

@@ -90,6 +90,13 @@ describe('bad input', () => {
     expect(t.runtime.repos.plexStats.get()).toEqual(before)
   })
 
+  it('says a number too large for a double is not finite, rather than not an integer', async () => {
+    const response = await post('/api/plex/stats/peak', '{"peak_concurrent":1e400}')
+    expect((await json(response)).detail).toBe('Invalid body field "peak_concurrent": must be a finite number')
+    const query = await fetch(`${t.url}/api/plex/watch-history?offset=Infinity`)
+    expect((await json(query)).detail).toBe('Invalid query parameter "offset": must be a finite number')
+  })
+
   it('still takes a peak and traffic inside the documented ranges', async () => {
     expect((await post('/api/plex/stats/peak', { peak_concurrent: 1_000_000 })).status).toBe(200)
     expect(t.runtime.repos.plexStats.get().peakConcurrent).toBe(1_000_000)
