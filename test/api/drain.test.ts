@@ -3,15 +3,8 @@ import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { installGracefulClose } from '../../src/http/drain.js'
-import { sleep, startTestApp } from './harness.js'
-
-async function until(condition: () => boolean, what: string, timeoutMs = 3_000) {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
+import { sleep, startTestApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 interface Outcome {
   status?: number
@@ -89,7 +82,7 @@ describe('stopping under keep-alive load', () => {
     const closeMs = performance.now() - started
     await load.stop()
     const slowOutcome = await slow
-    await until(() => idleEnds.length === 4, 'the idle connections to close')
+    await eventually('the idle connections to close', () => idleEnds.length === 4)
     idleAgent.destroy()
     slowAgent.destroy()
     await t.runtime.close()

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { json, jsonInit, startTestApp, type TestApp } from './harness.js'
+import { json, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
 import { rawExchange } from './raw-socket.js'
 
 describe('4xx answers made by Fastify or Node itself carry detail', () => {

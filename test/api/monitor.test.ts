@@ -4,7 +4,8 @@ import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/
 import { ManualClock } from '../../src/cache/index.js'
 import { checkUrl, type ServiceCheck } from '../../src/services/check.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
-import { answering, closedPortUrl, sleep, startTarget, type Target } from './harness.js'
+import { answering, closedPortUrl, sleep, startTarget, type Target } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 /** A real server that holds every request until the test releases it. */
 async function gate() {
@@ -18,14 +19,6 @@ async function gate() {
     release(status = 200) {
       for (const res of waiting.splice(0)) res.writeHead(status).end()
     },
-  }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000) {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
   }
 }
 
@@ -67,7 +60,7 @@ describe('service monitor', () => {
 
     const round = monitor.runRound()
     for (const expected of [3, 3, 1]) {
-      await until(() => held.waiting === expected, `${expected} checks in flight`)
+      await eventually(`${expected} checks in flight`, () => held.waiting === expected)
       await sleep(60)
       expect(held.waiting).toBe(expected)
       held.release()
@@ -85,7 +78,7 @@ describe('service monitor', () => {
 
     monitor.start()
     await clock.advance(0)
-    await until(() => held.waiting === 2, 'the first round to reach the server')
+    await eventually('the first round to reach the server', () => held.waiting === 2)
 
     // Three intervals pass while the round hangs: no second round piles up.
     await clock.advance(90_000)
@@ -103,9 +96,9 @@ describe('service monitor', () => {
     expect(repos.services.get('a')?.status).toBe('online')
 
     // The round took longer than the interval: the next one is due at once.
-    await until(() => clock.pendingTimers === 1, 'the next round to be scheduled')
+    await eventually('the next round to be scheduled', () => clock.pendingTimers === 1)
     await clock.advance(0)
-    await until(() => held.waiting === 2, 'the second round')
+    await eventually('the second round', () => held.waiting === 2)
     expect(held.target.requests).toBe(4)
     held.release()
   })
@@ -118,14 +111,14 @@ describe('service monitor', () => {
 
     monitor.start()
     await clock.advance(0)
-    await until(() => clock.pendingTimers === 1, 'the round to finish')
+    await eventually('the round to finish', () => clock.pendingTimers === 1)
     expect(target.requests).toBe(1)
 
     await clock.advance(29_999)
     await sleep(30)
     expect(target.requests).toBe(1)
     await clock.advance(1)
-    await until(() => target.requests === 2, 'the second round')
+    await eventually('the second round', () => target.requests === 2)
   })
 
   it('stop() aborts a hanging round, stores nothing from it and schedules no more', async () => {
@@ -136,7 +129,7 @@ describe('service monitor', () => {
 
     monitor.start()
     await clock.advance(0)
-    await until(() => held.waiting === 1, 'the round to reach the server')
+    await eventually('the round to reach the server', () => held.waiting === 1)
     const started = Date.now()
     await monitor.stop()
     expect(Date.now() - started).toBeLessThan(1_000)
@@ -170,7 +163,7 @@ describe('service monitor', () => {
     add('c', `${ok.url}/c`)
 
     const first = monitor.runRound()
-    await until(() => held.waiting === 1, 'b to hang')
+    await eventually('b to hang', () => held.waiting === 1)
     await clock.advance(10_000)
     expect(await first).toMatchObject({ total: 3, online: 1, unreached: 2, stopped: false })
     expect(checked).toEqual(['/a', '/b'])
@@ -180,7 +173,7 @@ describe('service monitor', () => {
     held.release()
     checked.length = 0
     const second = monitor.runRound()
-    await until(() => held.waiting === 1, 'b to be asked again')
+    await eventually('b to be asked again', () => held.waiting === 1)
     held.release()
     expect(await second).toMatchObject({ total: 3, online: 3, unreached: 0 })
     // Never-checked services first (in list order), then the oldest result.
@@ -192,11 +185,11 @@ describe('service monitor', () => {
     const held = await gate()
     targets.push(held.target)
     for (const name of ['a', 'b', 'c']) monitor.checkInBackground(add(name, `${held.target.url}/${name}`))
-    await until(() => held.waiting === 2, 'two background checks')
+    await eventually('two background checks', () => held.waiting === 2)
     await sleep(50)
     expect(held.waiting).toBe(2)
     held.release()
-    await until(() => repos.services.list().filter((s) => s.lastCheckAt !== null).length === 2, 'the two checks stored')
+    await eventually('the two checks stored', () => repos.services.list().filter((s) => s.lastCheckAt !== null).length === 2)
     expect(repos.services.get('c')?.lastCheckAt).toBeNull()
   })
 })

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_SERVICES } from '../../src/http/routes/services.js'
-import { closedPortUrl, json, jsonInit, sleep, startTarget, startTestApp, type Target, type TestApp } from './harness.js'
+import { closedPortUrl, json, jsonInit, sleep, startTarget, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
 
 describe('services: what a careless or hostile client cannot break', () => {
   let t: TestApp

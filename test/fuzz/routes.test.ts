@@ -3,10 +3,8 @@
 // 5xx, every 4xx with a `detail`, the image proxy never reaches a listener on loopback, and the
 // service still answers afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTarget, type Target } from '../api/harness.js'
-import { closedPortUrl } from '../api/harness.js'
 import { rawExchange } from '../api/raw-socket.js'
-import { startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
+import { closedPortUrl, startPlexApp, startTarget, type PlexApp, type Target } from '../support/api-harness.js'
 import { generateCase, prng, type FuzzCase } from './generate.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -21,12 +19,12 @@ interface Outcome {
 }
 
 describe(`route fuzz (FUZZ_SEED=${SEED})`, () => {
-  let t: PlexTestApp
+  let t: PlexApp
   let canary: Target
 
   beforeAll(async () => {
     canary = await startTarget((_req, res) => void res.writeHead(200, { 'content-type': 'image/png' }).end('canary'))
-    t = await startPlexTestApp({ env: { MONITOR_INTERVAL: '3600', MONITOR_TIMEOUT: '1' }, sim: { historyRows: 200 } })
+    t = await startPlexApp({ env: { MONITOR_INTERVAL: '3600', MONITOR_TIMEOUT: '1' }, sim: { historyRows: 200 } })
     for (const id of ['fuzz-a', 'fuzz-b']) {
       t.runtime.repos.services.insert(id, { name: id, url: await closedPortUrl(), type: 'app', description: null, icon: null, group: null }, 0)
     }
