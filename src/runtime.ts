@@ -114,7 +114,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   })
   const caches = serviceCaches.registry
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes }, initialPlexSettings(config, repos.settings))
   logSecrets.add(plex.settings?.token)
   const cache = serviceCaches.cache
   const dashboard = new DashboardStats({
