@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
@@ -14,6 +16,8 @@ export interface Config {
   readonly logLevel: LogLevel
   /** A file path, or `:memory:`. */
   readonly databasePath: string
+  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
+  readonly frontendDir: string | null
   readonly auth: {
     readonly enabled: boolean
     readonly username: string
@@ -125,6 +129,21 @@ const corsOrigins = rule(
   'a comma-separated list of origins (like http://localhost:3000) or *',
 )
 
+const frontendDir = rule(
+  z.string().trim().refine(isReadableFrontend).transform((v) => resolve(v)),
+  'a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)',
+)
+
+function isReadableFrontend(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+    accessSync(join(dir, 'index.html'), constants.R_OK)
+    return statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 function canParseUrl(value: string): boolean {
   try {
     new URL(value)
@@ -196,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
+    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     auth,
     plex: {
       serverUrl: e.read('PLEX_SERVER_URL', httpUrl, null as string | null, 'url'),

@@ -3,6 +3,7 @@ import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installErrorHandling } from './error-handler.js'
+import { installFrontend } from './frontend.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -27,6 +28,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   closeConnectionsWhenDraining(app)
 
   for (const register of routeModules) register(app, runtime)
+  if (runtime.config.frontendDir !== null) installFrontend(app, runtime.config.frontendDir)
   return app
 }
 
