@@ -11,13 +11,13 @@ import type { LogLevel } from './logger.js'
 export interface Config {
   readonly host: string
   readonly port: number
+  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
+  readonly frontendDir: string | null
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
   /** A file path, or `:memory:`. */
   readonly databasePath: string
-  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
-  readonly frontendDir: string | null
   readonly auth: {
     readonly enabled: boolean
     readonly username: string
@@ -212,10 +212,10 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     host: e.read('HOST', nonEmptyText, '0.0.0.0'),
     port: e.read('PORT', port, 8000),
+    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
-    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     auth,
     plex: {
       serverUrl: e.read('PLEX_SERVER_URL', httpUrl, null as string | null, 'url'),
