@@ -13,6 +13,7 @@ import { createLogger, LogSecrets, type Logger } from './logger.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
+import { ServiceMetrics } from './metrics/index.js'
 
 /** Work that runs in the background while the server listens (monitor, stats, history sync). */
 export interface BackgroundJob {
@@ -64,6 +65,8 @@ export interface Runtime {
   readonly historyAndStats: HistoryAndStats
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
   readonly redis: RedisLayer | undefined
+  /** What `GET /metrics` exports; undefined with METRICS_ENABLED=false. */
+  readonly metrics: ServiceMetrics | undefined
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
   addJob(job: BackgroundJob): void
@@ -98,9 +101,17 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     ? createRedisLayer(config.redis, { clock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
     : undefined
   const leadership = redis?.leader ?? soloLeadership
-  const caches = createCaches(config, { clock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
+  const metrics = config.metrics.enabled ? new ServiceMetrics() : undefined
+  const caches = createCaches(config, {
+    clock,
+    logger: logger.child({ component: 'cache' }),
+    shared: redis?.shared,
+    bus: redis?.bus,
+    coordinator: redis?.coordinator,
+    onLoad: metrics?.observeLoad,
+  })
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl, observe: metrics?.plex.observe }, initialPlexSettings(config, repos.settings))
   logSecrets.add(plex.settings?.token)
   const plexLive = createPlexLive({ config, registry: caches, plex, settings: repos.settings, clock, logger, logSecrets })
   const historyAndStats = createHistoryAndStats({
@@ -114,6 +125,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     logger,
     redisStatus: redis && (() => redisLayerStatus(redis)),
   })
+
+  metrics?.watch({ caches, redis, plex, sessions: plexLive.sessions, liveStats: plexLive.liveStats })
 
   const jobs: BackgroundJob[] = [monitor, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
@@ -152,6 +165,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     plexLive,
     historyAndStats,
     redis,
+    metrics,
     jobs,
     health: {
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),

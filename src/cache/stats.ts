@@ -18,10 +18,18 @@ export class CacheCounters {
    * or a load of the key was in flight and the value was younger than TTL + loadTimeoutMs.
    */
   staleServes = 0
+  /** Coalesced reads answered with an expired value (part of `coalesced` and of `staleServes`). */
+  staleCoalesced = 0
+  /** Reads that started a load which went past the shared layer to the loader (part of `misses`). */
+  upstreamReads = 0
   /** Values taken from the shared layer instead of the loader. */
   sharedHits = 0
   /** Loads started without a waiting reader: refresh-ahead, reload and refresh. */
   refreshes = 0
+  /** The part of `refreshes` asked for by the upstream (`refresh`: a push notification). */
+  pushRefreshes = 0
+  /** The part of `refreshes` forced by `reload` (warm, scheduled recomputations). */
+  warmRefreshes = 0
   /** Loader calls. */
   loads = 0
   /** Loader calls that failed (threw, timed out, or returned a value without JSON). */

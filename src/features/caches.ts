@@ -16,6 +16,8 @@ export interface CachesOptions {
   readonly shared?: SharedLayer
   readonly bus?: InvalidationBus
   readonly coordinator?: FlightCoordinator
+  /** Told of every loader call when it ends (the metrics' load histogram). */
+  readonly onLoad?: (cache: string, ms: number, ok: boolean) => void
 }
 
 /**
@@ -30,6 +32,7 @@ export function createCaches(config: Config, options: CachesOptions = {}): Cache
     shared: options.shared,
     bus: options.bus,
     coordinator: options.coordinator,
+    onLoad: options.onLoad,
     defaults: {
       maxStaleMs: config.cache.maxStaleMs,
       refreshAheadAt: config.cache.warmThreshold,

@@ -19,7 +19,8 @@ export function defineUsersCountCache(registry: CacheRegistry, plex: PlexConnect
     ttlMs,
     load: async (_args, signal) => {
       const client = plex.client()
-      const { machineIdentifier } = await client.identity(signal)
+      const { machineIdentifier, version } = await client.identity(signal)
+      plex.noteServerVersion(version)
       const shares = await client.sharedServers(machineIdentifier, signal)
       // A user shared through more than one entry is still one user.
       return { count: new Set(shares.map((share) => share.userID)).size }

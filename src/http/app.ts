@@ -25,6 +25,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   installCors(app, runtime.config.corsOrigins)
   installAuth(app, runtime.config.auth)
   closeConnectionsWhenDraining(app)
+  runtime.metrics?.installHttp(app)
 
   for (const register of routeModules) register(app, runtime)
   return app

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { cacheManagementRoutes } from './cache-management.js'
 import { imageProxyRoutes } from './image-proxy.js'
+import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexLiveRoutes } from './plex-live.js'
 import { plexStatsRoutes } from './plex-stats.js'
@@ -23,4 +24,5 @@ export const routeModules: readonly RouteModule[] = [
   watchHistoryRoutes,
   plexStatsRoutes,
   cacheManagementRoutes,
+  metricsRoutes,
 ]
