@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { basic, startTestApp, type TestApp } from '../api/harness.js'
+import { basic, json, startTestApp, type TestApp } from '../api/harness.js'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
 import { eventually, PLEX_TOKEN, simJson, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js'
@@ -32,11 +32,11 @@ describe('GET /metrics', () => {
     const transcoding = control.startSession({ kind: 'movie', transcode: true, location: 'wan' })
     control.startSession({ kind: 'episode', transcode: false, paused: true, location: 'lan' })
 
-    const sessions = await (await setup.fetch('/api/plex/sessions')).json()
+    const sessions = await json(await setup.fetch('/api/plex/sessions'))
     expect(sessions.total).toBe(2)
     await setup.fetch('/api/plex/sessions')
     await setup.fetch('/api/plex/sessions')
-    const live = await (await setup.fetch('/api/plex/stats/live')).json()
+    const live = await json(await setup.fetch('/api/plex/stats/live'))
     await setup.fetch('/api/services/nope')
     await setup.fetch('/api/plex/users/count')
     const { version } = await simJson(setup.sim, '/identity')
