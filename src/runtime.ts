@@ -13,6 +13,7 @@ import { createLogger, LogSecrets, type Logger } from './logger.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
+import { CacheHistory } from './metrics/cache-history.js'
 import { ServiceMetrics } from './metrics/index.js'
 
 /** Work that runs in the background while the server listens (monitor, stats, history sync). */
@@ -42,6 +43,8 @@ export interface RuntimeOptions {
   readonly clock?: Clock
   /** How the monitor checks a URL (tests may count or slow it). */
   readonly serviceCheck?: ServiceCheck
+  /** Between two samples of the `/cache` page's plots. Default 5 s. */
+  readonly cacheHistoryIntervalMs?: number
 }
 
 /** The composition root: one object holding config, logger, database and background jobs. */
@@ -67,6 +70,8 @@ export interface Runtime {
   readonly redis: RedisLayer | undefined
   /** What `GET /metrics` exports; undefined with METRICS_ENABLED=false. */
   readonly metrics: ServiceMetrics | undefined
+  /** The last 15 minutes of every cache's counters, for the `/cache` page (sampled on every instance). */
+  readonly cacheHistory: CacheHistory
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
   addJob(job: BackgroundJob): void
@@ -127,13 +132,20 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   })
 
   metrics?.watch({ caches, redis, plex, sessions: plexLive.sessions, liveStats: plexLive.liveStats })
+  const cacheHistory = new CacheHistory({
+    clock,
+    caches: () => caches.list(),
+    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
+    intervalMs: options.cacheHistoryIntervalMs,
+  })
+  cacheHistory.start()
 
   const jobs: BackgroundJob[] = [monitor, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   let jobsStarted = false
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), () => plexLive.close())
+  cleanups.push(() => caches.close(), () => plexLive.close(), () => cacheHistory.stop())
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexLive.plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
@@ -166,6 +178,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     historyAndStats,
     redis,
     metrics,
+    cacheHistory,
     jobs,
     health: {
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),

@@ -46,6 +46,29 @@ export class CacheCounters {
 
 export type CounterValues = { -readonly [K in keyof CacheCounters]: number }
 
+/** Reads split without overlap (they sum to hits + misses + coalesced), and the reads that cost no loader call. */
+export interface ReadOutcomes {
+  readonly hit: number
+  /** Waited on a load of their own (or got nothing during backoff). */
+  readonly miss: number
+  /** Answered with an expired value. */
+  readonly stale: number
+  /** Waited on another read's load and got a fresh value. */
+  readonly coalesced: number
+  /** Reads answered without a loader call of their own. */
+  readonly upstreamCallsSaved: number
+}
+
+export function readOutcomes(c: Readonly<CounterValues>): ReadOutcomes {
+  return {
+    hit: c.hits,
+    miss: c.misses - (c.staleServes - c.staleCoalesced),
+    stale: c.staleServes,
+    coalesced: c.coalesced - c.staleCoalesced,
+    upstreamCallsSaved: c.hits + c.misses + c.coalesced - c.upstreamReads,
+  }
+}
+
 const RING_SIZE = 1024
 
 /** The durations of the last 1024 loader calls. */

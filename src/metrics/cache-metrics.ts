@@ -1,5 +1,5 @@
 import { Histogram, type Registry } from 'prom-client'
-import type { AnyCache } from '../cache/index.js'
+import { readOutcomes, type AnyCache } from '../cache/index.js'
 import { registerSnapshot, type Sample } from './snapshot-metric.js'
 
 /** Seconds; loads run from a millisecond (SQLite) to the loader timeout (30 s). */
@@ -31,12 +31,12 @@ export function registerCacheMetrics(registry: Registry, caches: () => readonly 
     help: 'Reads of a cache by result: hit (fresh in memory or shared layer), miss (waited on its own load), stale (answered with an expired value), coalesced (waited on another read\'s load).',
     type: 'counter',
     read: perCache((c) => {
-      const staleMisses = c.staleServes - c.staleCoalesced
+      const reads = readOutcomes(c)
       return [
-        [{ result: 'hit' }, c.hits],
-        [{ result: 'miss' }, c.misses - staleMisses],
-        [{ result: 'stale' }, c.staleServes],
-        [{ result: 'coalesced' }, c.coalesced - c.staleCoalesced],
+        [{ result: 'hit' }, reads.hit],
+        [{ result: 'miss' }, reads.miss],
+        [{ result: 'stale' }, reads.stale],
+        [{ result: 'coalesced' }, reads.coalesced],
       ]
     }),
   })
@@ -63,7 +63,7 @@ export function registerCacheMetrics(registry: Registry, caches: () => readonly 
     name: 'cache_upstream_calls_saved_total',
     help: 'Reads answered without a loader call of their own (a hit, a shared-layer value, a wait on another read\'s load, or a stale value).',
     type: 'counter',
-    read: one((c) => c.hits + c.misses + c.coalesced - c.upstreamReads),
+    read: one((c) => readOutcomes(c).upstreamCallsSaved),
   })
   registerSnapshot(registry, {
     name: 'cache_shared_hits_total',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { cacheManagementRoutes } from './cache-management.js'
+import { cachePageRoutes } from './cache-page.js'
 import { imageProxyRoutes } from './image-proxy.js'
 import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
@@ -25,4 +26,5 @@ export const routeModules: readonly RouteModule[] = [
   plexStatsRoutes,
   cacheManagementRoutes,
   metricsRoutes,
+  cachePageRoutes,
 ]
