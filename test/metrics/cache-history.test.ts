@@ -20,7 +20,9 @@ describe('CacheHistory (the /cache page samples)', () => {
     // 5 s of 1 s samples: the ring never grows past five.
     expect(view.times).toHaveLength(5)
     expect(view.times).toEqual([1_017_000, 1_018_000, 1_019_000, 1_020_000, 1_021_000])
-    expect(view.caches.things!.age_ms.at(-1)).toBe(21_000)
+    // Read within the idle window: refreshed ahead of its TTL, so the value held stays younger than it.
+    expect(view.caches.things!.age_ms.at(-1)).toBeLessThan(10_000)
+    expect(view.caches.things!.loads.at(-1)).toBeGreaterThan(1)
     expect(history.view(1_019_500).times).toEqual([1_020_000, 1_021_000])
     expect(view.redis.every((state) => state === null)).toBe(true)
 
