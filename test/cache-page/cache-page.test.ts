@@ -74,24 +74,25 @@ describe('GET /cache (headless Chromium)', () => {
 
     const response = await page.goto(`${url}/cache`)
     expect(response?.status()).toBe(200)
-    await page.waitForFunction(() => Number(document.getElementById('plot-calls')?.dataset.points ?? 0) > 0, undefined, { timeout: 15_000 })
+    await page.waitForFunction("Number(document.getElementById('plot-calls')?.dataset.points ?? 0) > 0", undefined, { timeout: 15_000 })
     for (const id of ['plot-hit-rate', 'plot-calls', 'plot-load']) {
       const points = Number(await page.getAttribute(`#${id}`, 'data-points'))
       expect(points, id).toBeGreaterThan(0)
       expect(await page.locator(`#${id} canvas`).count(), id).toBe(1)
     }
-    const rowNames = await page.locator('#caches tbody tr').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.cache))
+    const rows = page.locator('#caches tbody tr')
+    const rowNames = await Promise.all((await rows.all()).map((row) => row.getAttribute('data-cache')))
     expect(rowNames).toEqual(expect.arrayContaining(['plex_sessions', 'plex_activities', 'watch_history']))
 
     const loadsCell = page.locator('tr[data-cache="plex_sessions"] td.loads')
     const loadsBefore = Number((await loadsCell.textContent())!.replace(/\D.*$/, ''))
     expect(loadsBefore).toBeGreaterThanOrEqual(1)
     await page.click('#warm')
-    await page.waitForFunction(() => /Reloaded/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 15_000 })
+    await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Reloaded/)
     await expect.poll(async () => Number((await loadsCell.textContent())!.replace(/\D.*$/, '')), { timeout: 10_000 }).toBeGreaterThan(loadsBefore)
 
     await page.click('#clear')
-    await page.waitForFunction(() => /Cleared/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 15_000 })
+    await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Cleared/)
     await expect.poll(() => page.locator('tr[data-cache="plex_sessions"] td').nth(4).textContent(), { timeout: 10_000 }).toBe('0')
 
     if (process.env.CACHE_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.CACHE_PAGE_SCREENSHOT, fullPage: true })
