@@ -3,6 +3,7 @@ import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installErrorHandling } from './error-handler.js'
+import { installOpenApi } from './openapi/install.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -26,8 +27,12 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   installAuth(app, runtime.config.auth)
   closeConnectionsWhenDraining(app)
   runtime.metrics?.installHttp(app)
+  installOpenApi(app)
 
-  for (const register of routeModules) register(app, runtime)
+  // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
+  void app.register(async (routes) => {
+    for (const register of routeModules) register(routes, runtime)
+  })
   return app
 }
 
