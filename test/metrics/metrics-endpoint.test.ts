@@ -76,6 +76,11 @@ describe('GET /metrics', () => {
 
     expect(sampleValue(samples, 'http_request_duration_seconds_count', { method: 'GET', route: '/api/plex/sessions', status_class: '2xx' })).toBe(3)
     expect(sampleValue(samples, 'http_request_duration_seconds_count', { method: 'GET', route: '/api/services/:id', status_class: '4xx' })).toBe(1)
+    const sessionsRoute = { method: 'GET', route: '/api/plex/sessions', status_class: '2xx' }
+    expect(sampleValue(samples, 'http_request_duration_seconds_bucket', { ...sessionsRoute, le: '+Inf' })).toBe(3)
+    const buckets = samples.filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/api/plex/sessions').map((s) => s.value)
+    expect(buckets).toEqual([...buckets].sort((x, y) => x - y))
+    expect(sampleValue(samples, 'http_request_duration_seconds_sum', sessionsRoute)).toBeGreaterThan(0)
 
     expect(sampleValue(samples, 'redis_enabled')).toBe(1)
     expect(sampleValue(samples, 'redis_breaker_state', { state: 'closed' })).toBe(1)
@@ -91,6 +96,7 @@ describe('GET /metrics', () => {
     }
     for (const value of labelValues) expect(value.length).toBeLessThan(64)
     const text = await (await setup.fetch('/metrics')).text()
+    expect(text).toContain('# TYPE http_request_duration_seconds histogram')
     expect(text).not.toContain(PLEX_TOKEN)
     expect(text).not.toContain(setup.sim.url)
   })
