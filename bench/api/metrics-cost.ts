@@ -2,11 +2,11 @@
 // (two child processes, alternating rounds, same run), and the CPU time of one `/metrics`
 // scrape with 10 caches and 1,000 watch-history queries held (in this process).
 import autocannon from 'autocannon'
-import { loadConfig } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { createRuntime } from '../src/runtime.js'
-import { captureHit, combine, cpuMicrosOf, type LoadSide, type Round } from './_api-hitpath.js'
-import { startService, type ServiceUnderTest } from './_api-service.js'
+import { loadConfig } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
+import { createRuntime } from '../../src/runtime.js'
+import { captureHit, combine, cpuMicrosOf, type LoadSide, type Round } from './hitpath.js'
+import { startService, type ServiceUnderTest } from './service.js'
 
 const PATH = '/api/plex/sessions'
 
