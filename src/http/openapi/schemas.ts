@@ -279,3 +279,8 @@ export const cacheHistoryBody = object(
 )
 
 export const textBody = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: str } } })
+
+/** The `schema` of a route: its tag, summary and responses (an error body for every 4xx and 5xx). */
+export function routeDoc(tag: string, summary: string, responses: Record<string, unknown>, request: Schema = {}): Schema {
+  return { tags: [tag], summary, ...request, response: { ...responses, '4xx': errorBody, '5xx': errorBody } }
+}

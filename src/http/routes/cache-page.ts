@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
+import { cacheHistoryBody, routeDoc, textBody } from '../openapi/schemas.js'
 
 /** The folder holding package.json: `web/` sits there, whether this runs from src/ (tsx) or dist/. */
 function packageRoot(): string {
@@ -47,13 +48,20 @@ export function cachePageRoutes(app: FastifyInstance, runtime: Runtime): void {
   const assets = loadAssets()
   const history = runtime.cacheHistory
 
-  app.get('/cache', async (_request, reply) =>
+  app.get('/cache', { schema: routeDoc('cache', 'The cache page: live plots, Clear and Warm', { 200: textBody('text/html', 'The page') }) }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-cache').send(page),
   )
 
   app.get<{ Params: { file: string } }>(
     '/cache/assets/:file',
-    { schema: { params: { type: 'object', required: ['file'], properties: { file: { type: 'string', enum: [...assets.keys()] } } } } },
+    {
+      schema: routeDoc(
+        'cache',
+        "The cache page's scripts and styles (uPlot from node_modules)",
+        { 200: textBody('text/javascript', 'A script or a style sheet') },
+        { params: { type: 'object', required: ['file'], properties: { file: { type: 'string', enum: [...assets.keys()] } } } },
+      ),
+    },
     async (request, reply) => {
       const asset = assets.get(request.params.file)!
       return reply.type(asset.type).header('cache-control', 'public, max-age=3600').send(asset.body)
@@ -62,7 +70,11 @@ export function cachePageRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   app.get<{ Querystring: { after?: number } }>(
     '/api/plex/cache/history',
-    { schema: { querystring: { type: 'object', properties: { after: { type: 'number', minimum: 0 } } } } },
+    {
+      schema: routeDoc('cache', 'The samples behind the cache page (every 5 s, the last 15 minutes)', { 200: cacheHistoryBody }, {
+        querystring: { type: 'object', properties: { after: { type: 'number', minimum: 0, description: 'only samples after this time (epoch ms)' } } },
+      }),
+    },
     async (request) => history.view(request.query.after),
   )
 }

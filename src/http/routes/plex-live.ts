@@ -9,6 +9,7 @@ import { USERS_COUNT_NOT_CONFIGURED } from '../../features/users-count.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { replyFromCache } from '../cached-reply.js'
+import { activitiesBody, librariesBody, liveStatsBody, recentMediaBody, routeDoc, sessionsBody, usersCountBody } from '../openapi/schemas.js'
 
 /**
  * The cached live Plex endpoints. Each answers its not-configured form without touching the
@@ -27,22 +28,41 @@ export function plexLiveRoutes(app: FastifyInstance, runtime: Runtime): void {
     }
   }
 
-  const activities = cached(live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })
-  app.get('/api/plex/activities', activities)
-  // Komandorr's frontend reads the activities through this older path.
-  app.get('/api/downloads', activities)
+  const doc = (summary: string, body: Record<string, unknown>) => routeDoc('plex', summary, { 200: body })
 
-  app.get('/api/plex/sessions', cached(live.sessions, 'Plex sessions', () => SESSIONS_NOT_CONFIGURED, { error: true, sessions: [] }))
+  const activities = cached(live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })
+  const activitiesDoc = doc('Plex background activities and playing sessions (cached, plex_activities)', activitiesBody)
+  app.get('/api/plex/activities', { schema: activitiesDoc }, activities)
+  // Komandorr's frontend reads the activities through this older path.
+  app.get('/api/downloads', { schema: activitiesDoc }, activities)
+
+  app.get(
+    '/api/plex/sessions',
+    { schema: doc('The playing sessions (cached, plex_sessions)', sessionsBody) },
+    cached(live.sessions, 'Plex sessions', () => SESSIONS_NOT_CONFIGURED, { error: true, sessions: [] }),
+  )
 
   app.get(
     '/api/plex/stats/live',
-    { config: publicRoute },
+    { config: publicRoute, schema: doc('Users and library totals (cached, plex_stats_live)', liveStatsBody) },
     cached(live.liveStats, 'live Plex statistics', () => liveStatsNotConfigured(runtime.config.plex.serverName)),
   )
 
-  app.get('/api/plex/media/recent', { config: publicRoute }, cached(live.recentMedia, 'recently added Plex media', () => RECENT_MEDIA_NOT_CONFIGURED))
+  app.get(
+    '/api/plex/media/recent',
+    { config: publicRoute, schema: doc('Recently added movies and shows (cached, plex_recent_media)', recentMediaBody) },
+    cached(live.recentMedia, 'recently added Plex media', () => RECENT_MEDIA_NOT_CONFIGURED),
+  )
 
-  app.get('/api/plex/users/count', cached(live.usersCount, 'the Plex shared users count', () => USERS_COUNT_NOT_CONFIGURED))
+  app.get(
+    '/api/plex/users/count',
+    { schema: doc('Users the server is shared with (cached, plex_users_count)', usersCountBody) },
+    cached(live.usersCount, 'the Plex shared users count', () => USERS_COUNT_NOT_CONFIGURED),
+  )
 
-  app.get('/api/invites/plex/config', cached(live.libraries, 'the Plex libraries', () => LIBRARIES_NOT_CONFIGURED))
+  app.get(
+    '/api/invites/plex/config',
+    { schema: doc('The server and its libraries, for the invite form (cached, plex_libraries)', librariesBody) },
+    cached(live.libraries, 'the Plex libraries', () => LIBRARIES_NOT_CONFIGURED),
+  )
 }

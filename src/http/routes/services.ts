@@ -4,6 +4,7 @@ import type { TrafficSample } from '../../db/traffic-repo.js'
 import type { Runtime } from '../../runtime.js'
 import { SERVICE_TYPES, type Service, type ServiceFields, type ServiceType } from '../../services/types.js'
 import { badRequest, notFound } from '../http-error.js'
+import { routeDoc, serviceBody, servicesBody } from '../openapi/schemas.js'
 
 const nullableText = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const
 
@@ -108,17 +109,21 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   }
   const withTraffic = (service: Service) => toApi(service, traffic.latest(service.id))
 
-  app.get('/api/services/', async () => {
+  const doc = (summary: string, responses: Record<string, unknown>, request?: Record<string, unknown>) => routeDoc('services', summary, responses, request)
+  const byId = { params: idParamsSchema }
+
+  app.get('/api/services/', { schema: doc('Every monitored service with its newest traffic report', { 200: servicesBody }) }, async () => {
     const latest = traffic.latestPerService()
     return services.list().map((service) => toApi(service, latest.get(service.id)))
   })
 
-  app.get<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request) =>
+  app.get<{ Params: IdParams }>('/api/services/:id', { schema: doc('One service', { 200: serviceBody }, byId) }, async (request) =>
     withTraffic(find(request.params.id)),
   )
 
   // Komandorr checks a new service at once, so the dashboard shows its status without waiting a round.
-  app.post<{ Body: ServiceBody }>('/api/services/', { schema: { body: createBodySchema } }, async (request, reply) => {
+  const create = doc('Adds a service and checks it at once', { 201: serviceBody }, { body: createBodySchema })
+  app.post<{ Body: ServiceBody }>('/api/services/', { schema: create }, async (request, reply) => {
     const fields = toFields(request.body)
     const created = services.insert(
       randomUUID(),
@@ -138,7 +143,7 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
     '/api/services/:id',
-    { schema: { params: idParamsSchema, body: updateBodySchema } },
+    { schema: doc('Changes a service (checked again when its URL changed)', { 200: serviceBody }, { params: idParamsSchema, body: updateBodySchema }) },
     async (request) => {
       const before = find(request.params.id)
       const updated = services.update(before.id, toFields(request.body))
@@ -148,17 +153,18 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     },
   )
 
-  app.delete<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request, reply) => {
+  const remove = doc('Deletes a service', { 204: { type: 'null', description: 'Deleted' } }, byId)
+  app.delete<{ Params: IdParams }>('/api/services/:id', { schema: remove }, async (request, reply) => {
     if (!services.delete(request.params.id)) throw missing(request.params.id)
     return reply.code(204).send()
   })
 
-  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: { params: idParamsSchema } }, async (request) =>
+  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: doc('Checks one service now', { 200: serviceBody }, byId) }, async (request) =>
     withTraffic(await monitor.checkService(find(request.params.id))),
   )
 
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).
-  app.post('/api/services/check-all', async () => {
+  app.post('/api/services/check-all', { schema: doc('One monitor round now (joins one in flight)', { 200: servicesBody }) }, async () => {
     await monitor.runRound()
     const latest = traffic.latestPerService()
     return services.list().map((service) => toApi(service, latest.get(service.id)))

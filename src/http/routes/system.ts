@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { VERSION } from '../../version.js'
 import { publicRoute } from '../auth.js'
+import { authStatusBody, healthBody, routeDoc } from '../openapi/schemas.js'
 
 export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   const ping = runtime.db.prepare('SELECT 1')
 
   // 200 whenever the process runs, even with Plex, Redis or the database in trouble: the fields say which.
-  app.get('/api/health', { config: { access: 'verify-if-sent' } }, async () => {
+  const health = routeDoc('system', 'Health: always 200 while the process runs; the fields say what is in trouble', { 200: healthBody })
+  app.get('/api/health', { config: { access: 'verify-if-sent' }, schema: health }, async () => {
     let database = 'ok'
     let servicesCount = 0
     try {
@@ -26,5 +28,5 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
     }
   })
 
-  app.get('/api/auth/status', { config: publicRoute }, async () => ({ enabled: runtime.config.auth.enabled }))
+  app.get('/api/auth/status', { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) }, async () => ({ enabled: runtime.config.auth.enabled }))
 }
