@@ -4,6 +4,7 @@
 import autocannon from 'autocannon'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
+import { watchHistoryCache } from '../../src/features/caches/watch-history.js'
 import { createRuntime } from '../../src/runtime.js'
 import { captureHit, combine, cpuMicrosOf, type LoadSide, type Round } from './hitpath.js'
 import { startService, type ServiceUnderTest } from './service.js'
@@ -86,7 +87,7 @@ export async function measureScrapeCost(scrapes = 200): Promise<ScrapeCostResult
       caches.define({ name: `bench_extra_${n}`, key: `bench:extra:${n}`, ttlMs: 60_000, load: () => ({ n }) })
       await caches.get(`bench_extra_${n}`)!.read(undefined)
     }
-    const history = runtime.historyAndStats.watchHistory
+    const history = runtime.cacheDeps.cache(watchHistoryCache)
     for (let i = 0; i < 1_000; i++) await history.read({ limit: 1 + (i % 100), offset: Math.floor(i / 100) })
     const metrics = runtime.metrics!
     let bytes = 0

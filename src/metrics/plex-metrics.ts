@@ -1,9 +1,9 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Cache } from '../cache/index.js'
-import type { LiveStatsValue } from '../features/live-stats.js'
-import type { PlexConnection } from '../features/plex-connection.js'
-import type { SessionsValue } from '../features/sessions.js'
+import type { LiveStatsValue } from '../features/caches/live-stats.js'
+import type { SessionsValue } from '../features/caches/sessions.js'
 import type { PlexCall } from '../plex/index.js'
+import type { PlexConnection } from '../plex/plex-connection.js'
 import { registerSnapshot, type Sample } from './snapshot-metric.js'
 
 /** Seconds; a PMS answers in milliseconds, a big library page or plex.tv in seconds. */

@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTarget, startTestApp, type TestApp } from './harness.js'
+import { startTarget, startTestApp, type TestApp } from '../support/api-harness.js'
 
 interface Operation {
   summary?: string
@@ -83,7 +83,7 @@ describe('GET /openapi.json and /docs', () => {
     control.startSession({ kind: 'movie', transcode: false, paused: true })
     const monitored = await startTarget((_req, res) => void res.writeHead(200).end('ok'))
     try {
-      for (const path of ['/api/plex/sessions', '/api/plex/sessions', '/api/plex/activities', '/api/downloads', '/api/plex/stats/live', '/api/plex/media/recent', '/api/plex/users/count', '/api/invites/plex/config']) {
+      for (const path of ['/api/plex/sessions', '/api/plex/sessions', '/api/plex/activities', '/api/downloads', '/api/plex/stats/live', '/api/plex/media/recent', '/api/plex/users/count', '/api/invites/plex/config', '/api/plex/transcode/sessions']) {
         await check('GET', path, path)
       }
       await check('POST', '/api/plex/watch-history/sync', '/api/plex/watch-history/sync')

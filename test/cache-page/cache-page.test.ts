@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { chromium, type BrowserContext } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../api/harness.js'
+import { startTestApp, type TestApp } from '../support/api-harness.js'
 
 /** Debian's chromium (`.ci/run` installs it), driven headless with a throw-away profile. */
 const CHROMIUM = '/usr/bin/chromium'

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
-import { startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
+import { startPlexApp, type PlexApp } from '../support/api-harness.js'
 import { parsePrometheusText } from '../support/prometheus-text.js'
 
 const DASHBOARD = new URL('../../docs/grafana/komandorr-cache.json', import.meta.url)
@@ -32,7 +32,7 @@ function metricNamesOf(expr: string): string[] {
   return names
 }
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 let prefix: string | undefined
 afterEach(async () => {
   await setup?.close()
@@ -68,8 +68,8 @@ describe('docs/grafana/komandorr-cache.json', () => {
 
   it('queries only metrics a running service exports (with Redis, after traffic against the simulator)', async () => {
     prefix = uniquePrefix('grafana')
-    setup = await startPlexLive({ env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' } })
-    await setup.app.runtime.redis!.whenConnected(10_000)
+    setup = await startPlexApp({ env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' } })
+    await setup.runtime.redis!.whenConnected(10_000)
     setup.sim.control.startSession({ kind: 'movie', transcode: true })
     for (const path of ['/api/plex/sessions', '/api/plex/sessions', '/api/plex/stats/live', '/api/plex/activities', '/api/plex/users/count']) {
       expect((await setup.fetch(path)).status).toBe(200)

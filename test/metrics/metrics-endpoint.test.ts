@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { basic, json, startTestApp, type TestApp } from '../api/harness.js'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
-import { eventually, PLEX_TOKEN, simJson, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
+import { basic, json, PLEX_TOKEN, simJson, startPlexApp, startTestApp, type PlexApp, type TestApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 let app: TestApp | undefined
 const prefixes: string[] = []
 afterEach(async () => {
@@ -26,8 +26,8 @@ describe('GET /metrics', () => {
   it('exports the caches, Plex (from the cached values), Redis and HTTP, without calling Plex on a scrape', async () => {
     const prefix = uniquePrefix('metrics')
     prefixes.push(prefix)
-    setup = await startPlexLive({ env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' } })
-    await setup.app.runtime.redis!.whenConnected(10_000)
+    setup = await startPlexApp({ env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' } })
+    await setup.runtime.redis!.whenConnected(10_000)
     const { control } = setup.sim
     const transcoding = control.startSession({ kind: 'movie', transcode: true, location: 'wan' })
     control.startSession({ kind: 'episode', transcode: false, paused: true, location: 'lan' })
@@ -102,7 +102,7 @@ describe('GET /metrics', () => {
   })
 
   it('counts stale serves and failed Plex calls by outcome while Plex fails', async () => {
-    setup = await startPlexLive({ env: { CACHE_SESSIONS_TTL: '1' } })
+    setup = await startPlexApp({ env: { CACHE_SESSIONS_TTL: '1' } })
     await setup.fetch('/api/plex/sessions')
     await setup.sim.control.setFault({ endpoint: '/status/sessions', status: 503 })
     await new Promise((resolve) => setTimeout(resolve, 1_100))

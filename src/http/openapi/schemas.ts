@@ -2,29 +2,10 @@
 // OpenAPI document at /openapi.json is generated from them, and a test validates real answers
 // against them. They document; they do not serialize (see install.ts), so a field missing here
 // can never be dropped from an answer.
+import { arrayOf, bool, dateTime, int, nullable, num, object, str, type JsonSchema } from '../../json-schema.js'
 import { SERVICE_STATUSES, SERVICE_TYPES } from '../../services/types.js'
 
-type Schema = Record<string, unknown>
-
-const str: Schema = { type: 'string' }
-const int: Schema = { type: 'integer' }
-const num: Schema = { type: 'number' }
-const bool: Schema = { type: 'boolean' }
-const dateTime: Schema = { type: 'string', format: 'date-time' }
-const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra })
-const arrayOf = (items: Schema): Schema => ({ type: 'array', items })
-const anyJson: Schema = {}
-
-/** An object with exactly these properties; all required unless listed in `optional`. */
-export function object(properties: Record<string, Schema>, optional: readonly string[] = [], description?: string): Schema {
-  return {
-    type: 'object',
-    ...(description === undefined ? {} : { description }),
-    properties,
-    required: Object.keys(properties).filter((name) => !optional.includes(name)),
-    additionalProperties: false,
-  }
-}
+type Schema = JsonSchema
 
 /** `{detail}` (Plex routes add `message` and a few fields of the route's normal shape). */
 export const errorBody: Schema = {
@@ -44,8 +25,14 @@ const cacheFields = {
 }
 
 /** A cached object answer: the value's fields plus `cached`, `cache_age`, `timestamp` (and `stale`). */
-export function cached(value: Record<string, Schema>, description: string): Schema {
-  return object({ ...cacheFields, ...value }, ['stale'], description)
+export function cached(value: Schema, description?: string): Schema {
+  const properties = value.properties as Record<string, Schema>
+  return object({ ...cacheFields, ...properties }, ['stale', ...optionalOf(value)], description)
+}
+
+function optionalOf(value: Schema): string[] {
+  const required = new Set((value.required as string[] | undefined) ?? [])
+  return Object.keys(value.properties as Record<string, Schema>).filter((name) => !required.has(name))
 }
 
 export const healthBody = object({
@@ -90,57 +77,6 @@ export const servicesBody = arrayOf(serviceBody)
 
 export const statusMessageBody = object({ status: str, message: str })
 
-const activityItem = object({ uuid: str, title: str, subtitle: str, type: str, progress: num, raw_data: anyJson })
-export const activitiesBody = {
-  anyOf: [
-    cached({ error: { const: false }, activities: arrayOf(activityItem) }, 'Plex activities and playing sessions'),
-    object({ error: { const: true }, message: str, activities: { type: 'array', maxItems: 0 } }, [], 'Plex is not configured'),
-  ],
-}
-
-const sessionView = object({
-  session_id: str,
-  user: object({ name: str, id: str, thumb: nullable('string') }),
-  media: object({ title: str, type: str, year: nullable('number'), rating: nullable('number'), thumb: nullable('string'), art: nullable('string') }),
-  playback: object({ state: str, progress: num, position_ms: num, duration_ms: num }),
-  device: object({ name: str, client: str, platform: str }),
-  transcode: object({ is_transcoding: bool, speed: nullable('number'), video_decision: nullable('string'), audio_decision: nullable('string') }),
-  stream: object({ video_resolution: str, video_codec: str, audio_codec: str, container: str, bitrate: num, location: str, bandwidth: num }),
-})
-export const sessionsBody = {
-  anyOf: [
-    cached({ error: { const: false }, sessions: arrayOf(sessionView), total: int }, 'The playing sessions'),
-    object({ error: { const: false }, sessions: { type: 'array', maxItems: 0 }, message: str }, [], 'Plex is not configured'),
-  ],
-}
-
-const liveStats = { total_users: int, total_movies: int, total_tv_shows: int, total_seasons: int, total_episodes: int, server_name: str }
-export const liveStatsBody = {
-  anyOf: [cached(liveStats, 'Users and library totals'), object({ ...liveStats, error: str }, [], 'Plex is not configured')],
-}
-
-const recentItem = object({ title: str, type: str, year: nullable('number'), poster: nullable('string'), rating: nullable('number') })
-export const recentMediaBody = {
-  anyOf: [
-    cached({ media: arrayOf(recentItem) }, 'Recently added movies and shows, newest first'),
-    object({ items: { type: 'array', maxItems: 0 }, not_configured: { const: true } }, [], 'Plex is not configured'),
-  ],
-}
-
-export const usersCountBody = {
-  anyOf: [cached({ count: int }, 'Users the server is shared with (plex.tv)'), object({ count: int, message: str }, [], 'Plex is not configured')],
-}
-
-const libraries = {
-  servers: arrayOf(object({ id: { const: 'default' }, name: str, url: str })),
-  libraries: arrayOf(object({ id: str, name: str, type: str })),
-}
-export const librariesBody = {
-  anyOf: [cached(libraries, 'The server and its libraries'), object({ ...libraries, error: str }, [], 'Plex is not configured')],
-}
-
-export const transcodeSessionsBody: Schema = { type: 'object', description: 'The transcoder sessions of the PMS', additionalProperties: true }
-
 const plexConfigView = { url: str, server_name: str, token_configured: bool }
 export const plexConfigBody = object(plexConfigView, [], 'The Plex server in use; never the token')
 export const plexConfigSavedBody = object({ success: { const: true }, status: { const: 'success' }, message: str, ...plexConfigView })
@@ -151,68 +87,9 @@ export const imageBody = {
   content: { 'image/*': { schema: { type: 'string', format: 'binary' } } },
 }
 
-const watchHistoryRow = object({
-  user_id: nullable('integer'),
-  email: nullable('string'),
-  type: nullable('string'),
-  title: str,
-  grandparent_title: nullable('string'),
-  parent_index: nullable('integer'),
-  index: nullable('integer'),
-  viewed_at: dateTime,
-  duration: num,
-  view_offset: num,
-  progress: num,
-  view_count: int,
-  rating: nullable('number'),
-  year: nullable('integer'),
-  thumb: nullable('string'),
-  content_rating: nullable('string'),
-  studio: nullable('string'),
-  summary: nullable('string'),
-  genres: arrayOf(str),
-})
-export const watchHistoryBody = { ...arrayOf(watchHistoryRow), description: 'Watched items, newest first (served from SQLite, filled by the sync)' }
 export const watchHistorySyncBody = object({ success: bool, message: str, added: int, updated: int })
 
-const plexStats = {
-  peak_concurrent: int,
-  last_updated: nullable('string', { format: 'date-time' }),
-  server_url: str,
-  server_name: str,
-  token_configured: bool,
-  total_users: int,
-  total_movies: int,
-  total_tv_shows: int,
-}
-export const plexStatsBody = {
-  anyOf: [cached(plexStats, 'The peak of concurrent streams and the server totals'), object(plexStats, [], 'Plex is not configured')],
-}
 export const peakBody = object({ success: { const: true }, peak_concurrent: int, last_updated: nullable('string', { format: 'date-time' }) })
-
-export const dashboardBody = cached(
-  {
-    services: object({ total: int, online: int, offline: int, problem: int }),
-    plex: object({
-      configured: bool,
-      peak_concurrent: int,
-      total_users: int,
-      total_movies: int,
-      total_tv_shows: int,
-      total_seasons: int,
-      total_episodes: int,
-    }),
-    traffic: object({
-      last_24h_download_bytes: num,
-      last_24h_upload_bytes: num,
-      last_24h_total_bytes: num,
-      last_30d_download_bytes: num,
-      last_30d_upload_bytes: num,
-      last_30d_total_bytes: num,
-    }),
-  },
-  'The dashboard snapshot, recomputed every STATS_REFRESH_INTERVAL',
-)
 
 const cacheReportEntry = object(
   {

@@ -3,7 +3,7 @@ import type { Runtime } from '../../runtime.js'
 import { cacheClearBody, cacheStatsBody, cacheWarmBody, routeDoc } from '../openapi/schemas.js'
 
 export function cacheManagementRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { cacheManagement } = runtime.historyAndStats
+  const { cacheManagement } = runtime
 
   const doc = (summary: string, body: Record<string, unknown>) => ({ schema: routeDoc('cache', summary, { 200: body }) })
   app.get('/api/plex/cache/stats', doc("Every cache's counters, load times, entries and bytes, and the Redis state", cacheStatsBody), async () => cacheManagement.report())

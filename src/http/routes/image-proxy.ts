@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ImageFetchError, ImageRefusedError, type ProxiedImage } from '../../features/image-proxy.js'
+import { ImageFetchError, ImageRefusedError, type ProxiedImage } from '../../features/plex/image-proxy.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { badRequest, HttpError } from '../http-error.js'
@@ -11,9 +11,9 @@ const imageQuery = {
   properties: { url: { type: 'string', minLength: 1, maxLength: 4096 } },
 } as const
 
-/** `GET /api/plex/proxy/image?url=`: see features/image-proxy.ts for what may be fetched. */
+/** `GET /api/plex/proxy/image?url=`: see features/plex/image-proxy.ts for what may be fetched. */
 export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const images = runtime.plexLive.images
+  const images = runtime.images
 
   const schema = routeDoc('plex', 'A Plex image (the token added only for the Plex server itself)', { 200: imageBody }, { querystring: imageQuery })
   app.get<{ Querystring: { url: string } }>('/api/plex/proxy/image', { config: publicRoute, schema }, async (request, reply) => {

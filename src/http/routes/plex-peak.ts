@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import type { Runtime } from '../../runtime.js'
+import { peakBody, routeDoc } from '../openapi/schemas.js'
+
+const peakBodySchema = {
+  type: 'object',
+  required: ['peak_concurrent'],
+  properties: { peak_concurrent: { type: 'integer', minimum: 0 } },
+} as const
+
+interface PeakBody {
+  peak_concurrent: number
+}
+
+/** The writes of the stored peak; `GET /api/plex/stats` and `/stats/dashboard` are cached routes. */
+export function plexPeakRoutes(app: FastifyInstance, runtime: Runtime): void {
+  const { plexPeak } = runtime
+
+  const raise = routeDoc('stats', 'Raises the stored peak of concurrent streams when this one is higher', { 200: peakBody }, { body: peakBodySchema })
+  app.post<{ Body: PeakBody }>('/api/plex/stats/peak', { schema: raise }, (request) => plexPeak.raise(request.body.peak_concurrent))
+
+  app.post('/api/plex/stats/reset', { schema: routeDoc('stats', 'Resets the stored peak to 0', { 200: peakBody }) }, () => plexPeak.reset())
+}
