@@ -29,6 +29,7 @@ export function installOpenApi(app: FastifyInstance): void {
       security: [{ basic: [] }],
     },
   })
-  void app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } })
+  // Swagger UI sets a few inline styles itself; its scripts stay 'self' only.
+  void app.register(swaggerUi, { routePrefix: '/docs', staticCSP: { 'style-src': ["'self'", "'unsafe-inline'"] }, uiConfig: { docExpansion: 'list', deepLinking: true } })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
