@@ -69,6 +69,12 @@ export interface Config {
     readonly warmIdleMs: number
     readonly maxBytes: number
   }
+  readonly metrics: {
+    /** METRICS_ENABLED (default true): `GET /metrics` and the per-request HTTP histogram. */
+    readonly enabled: boolean
+    /** METRICS_PUBLIC (default false): `/metrics` open without credentials when auth is on. */
+    readonly public: boolean
+  }
   readonly jobs: {
     readonly watchHistorySyncMs: number
     readonly monitorIntervalMs: number
@@ -261,6 +267,10 @@ export function loadConfig(env: Env = process.env): Config {
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
       maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
+    },
+    metrics: {
+      enabled: e.read('METRICS_ENABLED', bool, true),
+      public: e.read('METRICS_PUBLIC', bool, false),
     },
     jobs: {
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),

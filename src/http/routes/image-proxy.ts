@@ -3,6 +3,7 @@ import { ImageFetchError, ImageRefusedError, type ProxiedImage } from '../../fea
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { badRequest, HttpError } from '../http-error.js'
+import { imageBody, routeDoc } from '../openapi/schemas.js'
 
 const imageQuery = {
   type: 'object',
@@ -14,7 +15,8 @@ const imageQuery = {
 export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
   const images = runtime.images
 
-  app.get<{ Querystring: { url: string } }>('/api/plex/proxy/image', { config: publicRoute, schema: { querystring: imageQuery } }, async (request, reply) => {
+  const schema = routeDoc('plex', 'A Plex image (the token added only for the Plex server itself)', { 200: imageBody }, { querystring: imageQuery })
+  app.get<{ Querystring: { url: string } }>('/api/plex/proxy/image', { config: publicRoute, schema }, async (request, reply) => {
     const clientGone = new AbortController()
     reply.raw.once('close', () => clientGone.abort())
     let image: ProxiedImage
