@@ -45,6 +45,8 @@ export const healthBody = object({
 })
 
 export const authStatusBody = object({ enabled: bool })
+export const liveBody = object({ status: str })
+export const readyBody = object({ status: str })
 
 export const serviceBody = object({
   id: str,

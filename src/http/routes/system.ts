@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { VERSION } from '../../version.js'
 import { publicRoute } from '../auth.js'
-import { authStatusBody, healthBody, routeDoc } from '../openapi/schemas.js'
+import { authStatusBody, liveBody, readyBody, healthBody, routeDoc } from '../openapi/schemas.js'
 
 export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   const ping = runtime.db.prepare('SELECT 1')
@@ -30,8 +30,8 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   // For orchestrators: live says the process answers (nothing checked, so a sick database never
   // gets it restarted); ready says the database answers and its migrations ran. Neither calls Plex.
-  app.get('/api/health/live', { config: publicRoute, schema: routeDoc('system', 'Liveness: the process answers', {}) }, async () => ({ status: 'alive' }))
-  app.get('/api/health/ready', { config: publicRoute, schema: routeDoc('system', 'Readiness: the database answers and its migrations ran', {}) }, async (_request, reply) => {
+  app.get('/api/health/live', { config: publicRoute, schema: routeDoc('system', 'Liveness: the process answers', { 200: liveBody }) }, async () => ({ status: 'alive' }))
+  app.get('/api/health/ready', { config: publicRoute, schema: routeDoc('system', 'Readiness: the database answers and its migrations ran', { 200: readyBody }) }, async (_request, reply) => {
     const readiness = await runtime.health.database.check()
     if (readiness.ready) return { status: 'ready' }
     return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
