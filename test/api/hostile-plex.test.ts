@@ -57,7 +57,8 @@ describe('a hostile Plex', () => {
     expect(JSON.stringify(body)).not.toContain(TOKEN)
     expect(health.failed).toBe(0)
     expect(health.answered).toBeGreaterThan(0)
-    expect(health.slowestMs).toBeLessThan(2_000)
+    // The hostile server pumps from this same process and event loop: a loose bound.
+    expect(health.slowestMs).toBeLessThan(5_000)
   })
 
   it('the cap follows PLEX_MAX_RESPONSE_BYTES', async () => {
