@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
@@ -15,6 +17,8 @@ export interface Config {
     readonly headersTimeoutMs: number
     readonly keepAliveTimeoutMs: number
   }
+  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
+  readonly frontendDir: string | null
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -135,6 +139,21 @@ const corsOrigins = rule(
   'a comma-separated list of origins (like http://localhost:3000) or *',
 )
 
+const frontendDir = rule(
+  z.string().trim().refine(isReadableFrontend).transform((v) => resolve(v)),
+  'a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)',
+)
+
+function isReadableFrontend(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+    accessSync(join(dir, 'index.html'), constants.R_OK)
+    return statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 function canParseUrl(value: string): boolean {
   try {
     new URL(value)
@@ -210,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
       headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
       keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
     },
+    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),

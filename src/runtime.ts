@@ -17,6 +17,7 @@ import { PlexPeak } from './features/stats/plex-peak.js'
 import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
+import { DatabaseReadiness } from './readiness.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
@@ -27,6 +28,8 @@ export type HealthValue = string | Readonly<Record<string, unknown>>
 export interface HealthProbes {
   redis: () => HealthValue
   plex: () => HealthValue
+  /** Readiness (`/api/health/ready`): the database answers and its migrations ran. */
+  database: DatabaseReadiness
 }
 
 export interface RuntimeOptions {
@@ -88,6 +91,10 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const clock = options.clock ?? systemClock
 
   const db = openDatabase(config.databasePath)
+  const ping = db.prepare('SELECT 1')
+  const databaseReadiness = new DatabaseReadiness(() => ping.get())
+  // openDatabase returns only once the migrations ran.
+  databaseReadiness.migrated()
   const repos = createRepos(db)
   const monitor = new ServiceMonitor({
     services: repos.services,
@@ -205,6 +212,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     health: {
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),
       plex: () => (plex.configured ? 'configured' : 'not_configured'),
+      database: databaseReadiness,
     },
     startJobs() {
       if (jobsStarted) return

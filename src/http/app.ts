@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
+import { installFrontend } from './frontend.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -42,6 +43,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   installGracefulClose(app)
 
   for (const register of routeModules) register(app, runtime)
+  if (runtime.config.frontendDir !== null) installFrontend(app, runtime.config.frontendDir)
   return app
 }
 

@@ -26,5 +26,14 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
     }
   })
 
+  // For orchestrators: live says the process answers (nothing checked, so a sick database never
+  // gets it restarted); ready says the database answers and its migrations ran. Neither calls Plex.
+  app.get('/api/health/live', { config: publicRoute }, async () => ({ status: 'alive' }))
+  app.get('/api/health/ready', { config: publicRoute }, async (_request, reply) => {
+    const readiness = await runtime.health.database.check()
+    if (readiness.ready) return { status: 'ready' }
+    return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
+  })
+
   app.get('/api/auth/status', { config: publicRoute }, async () => ({ enabled: runtime.config.auth.enabled }))
 }
