@@ -101,6 +101,7 @@ describe('the runtime stage, rebuilt in a temporary folder', () => {
       writeFileSync(out, transformSync(readFileSync(file, 'utf8'), { loader: 'ts', format: 'esm', target: 'es2022', tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } } }).code)
     }
     cpSync(join(ROOT, 'package.json'), join(app, 'package.json'))
+    cpSync(join(ROOT, 'web'), join(app, 'web'), { recursive: true })
     // What `npm ci --omit=dev` installs: the lockfile's packages not marked dev (nested ones come
     // inside their parents), hard-linked (one file system) rather than copied.
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }

@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { publicRoute } from '../../src/http/auth.js'
 import { basic, json, startTestApp, type TestApp } from '../support/api-harness.js'
 
 const INDEX = '<!doctype html><title>Komandorr Dashboard</title><div id="root"></div>'
@@ -52,10 +51,7 @@ describe('FRONTEND_DIR served', () => {
   let t: TestApp
 
   beforeAll(async () => {
-    t = await startTestApp(
-      { FRONTEND_DIR: dist, ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'pw' },
-      { beforeListen: (app) => app.get('/metrics', { config: publicRoute }, async (_request, reply) => reply.type('text/plain').send('# metrics of the service')) },
-    )
+    t = await startTestApp({ FRONTEND_DIR: dist, ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'pw', METRICS_PUBLIC: 'true' })
   })
   afterAll(() => t.close())
 
@@ -109,14 +105,21 @@ describe('FRONTEND_DIR served', () => {
   })
 
   it('never shadows API paths or the service own pages: unknown ones stay JSON 404s, known ones answer', async () => {
-    for (const path of ['/api/nope', '/api/uploader/status', '/openapi.json', '/docs', '/docs/static/x.js', '/cache', '/__sim/faults']) {
+    for (const path of ['/api/nope', '/api/uploader/status', '/__sim/faults']) {
       const response = await fetch(`${t.url}${path}`, { headers: HTML })
       expect(response.status, path).toBe(404)
       expect(response.headers.get('content-type'), path).toMatch(/^application\/json/)
       expect((await json(response)).detail, path).toMatch(/^Not found/)
     }
+    // The service's own pages answer themselves (here: they want credentials), never with the frontend.
+    for (const path of ['/openapi.json', '/docs', '/cache']) {
+      const response = await fetch(`${t.url}${path}`, { headers: HTML })
+      expect(response.status, path).toBe(401)
+      expect(await response.text(), path).not.toBe(INDEX)
+    }
     const metrics = await fetch(`${t.url}/metrics`, { headers: HTML })
-    expect(await metrics.text()).toBe('# metrics of the service')
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/)
+    expect(await metrics.text()).toMatch(/^# HELP /m)
     expect((await fetch(`${t.url}/api/health`)).headers.get('content-type')).toMatch(/^application\/json/)
     // The frontend is open; the API behind it still wants credentials.
     expect((await fetch(`${t.url}/api/services/`)).status).toBe(401)
