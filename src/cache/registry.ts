@@ -4,6 +4,7 @@ import { Cache, type CacheContext, type ReloadResult } from './cache.js'
 import { systemClock, type Clock } from './clock.js'
 import { messageOf } from './entry.js'
 import { localFlights, type FlightCoordinator } from './flight.js'
+import type { EvictionPolicy } from './eviction/index.js'
 import type { CacheLogger } from './logger.js'
 import { MemoryLayer } from './memory.js'
 import type { CacheDeclaration, CachePolicy } from './policy.js'
@@ -15,6 +16,8 @@ export interface CacheRegistryOptions {
   readonly clock?: Clock
   /** The memory budget shared by every cache of the registry. Default 64 MiB. */
   readonly maxBytes?: number
+  /** What leaves memory when the budget is full. Default `lru`. */
+  readonly eviction?: EvictionPolicy
   /** Policy for every cache that does not set its own. */
   readonly defaults?: Partial<CachePolicy>
   readonly logger?: CacheLogger
@@ -54,7 +57,7 @@ export class CacheRegistry {
     const logger = options.logger
     this.context = {
       clock: options.clock ?? systemClock,
-      memory: new MemoryLayer(options.maxBytes ?? DEFAULT_MAX_BYTES),
+      memory: new MemoryLayer(options.maxBytes ?? DEFAULT_MAX_BYTES, options.eviction),
       shared: options.shared,
       coordinator: options.coordinator ?? localFlights,
       random: options.random ?? Math.random,

@@ -26,6 +26,7 @@ export function createCaches(config: Config, options: CachesOptions = {}): Cache
   return createCacheRegistry({
     clock: options.clock,
     maxBytes: config.cache.maxBytes,
+    eviction: config.cache.eviction,
     logger: options.logger,
     shared: options.shared,
     bus: options.bus,

@@ -1,0 +1,5 @@
+export { createByteMap, EVICTION_POLICIES, isEvictionPolicy } from './byte-map.js'
+export type { ByteMap, ByteMapOptions, EvictionPolicy, RemovalReason } from './byte-map.js'
+export { WTinyLfu } from './w-tinylfu.js'
+export type { WTinyLfuOptions } from './w-tinylfu.js'
+export { FrequencySketch, hashString } from './frequency-sketch.js'
