@@ -8,6 +8,7 @@ import { defineLibrariesCache, type LibrariesValue } from './libraries.js'
 import { defineLiveStatsCache, type LiveStatsValue } from './live-stats.js'
 import { clearCachesOnPlexChange, PlexConfigService } from './plex-config.js'
 import type { PlexConnection } from './plex-connection.js'
+import { PlexImages } from './plex-images.js'
 import { PushInvalidation } from './push-invalidation.js'
 import { defineRecentMediaCache, type RecentMediaValue } from './recent-media.js'
 import { defineSessionsCache, type SessionsValue } from './sessions.js'
@@ -34,6 +35,8 @@ export interface PlexLive {
   readonly usersCount: Cache<UsersCountValue>
   readonly plexConfig: PlexConfigService
   readonly images: ImageProxy
+  /** `plex_images`: the image proxy's cache. */
+  readonly plexImages: PlexImages
   /** A background job: start it with the others (it listens only while Plex is configured). */
   readonly push: PushInvalidation
   /** Stops busting caches on config changes (the registry itself is closed by its owner). */
@@ -46,6 +49,7 @@ export function createPlexLive(deps: PlexLiveDeps): PlexLive {
   const ttl = config.cache.ttlMs
   const serverName = config.plex.serverName
   const stopClearing = clearCachesOnPlexChange(plex, registry, logger)
+  const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
   return {
     activities: defineActivitiesCache(registry, plex, ttl.activities),
     sessions: defineSessionsCache(registry, plex, ttl.sessions, {
@@ -56,7 +60,8 @@ export function createPlexLive(deps: PlexLiveDeps): PlexLive {
     libraries: defineLibrariesCache(registry, plex, ttl.libraries, serverName),
     usersCount: defineUsersCountCache(registry, plex, ttl.usersCount),
     plexConfig: new PlexConfigService({ plex, settings: deps.settings, clock: deps.clock, defaultServerName: serverName, logSecrets: deps.logSecrets }),
-    images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
+    images,
+    plexImages: new PlexImages(images, { config, registry, clock: deps.clock, logger: logger.child({ cache: 'plex_images' }) }),
     push: new PushInvalidation({ plex, registry, clock: deps.clock, logger: logger.child({ job: 'plex-push-invalidation' }) }),
     close: stopClearing,
   }
