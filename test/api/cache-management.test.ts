@@ -3,6 +3,8 @@ import { SPEC_CACHE_NAMES } from '../../src/features/caches.js'
 import { SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
 import { basic, json } from './harness.js'
 
+/** The caches of SPEC §1, then plex_images (listed, cleared and warmed like them). */
+const ALL_CACHES = [...SPEC_CACHE_NAMES, 'plex_images']
 const PLEX_CACHES = ['plex_activities', 'plex_sessions', 'plex_stats', 'plex_stats_live', 'plex_recent_media', 'plex_libraries', 'plex_users_count']
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,7 +24,7 @@ describe('cache management', () => {
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
 
-  it('lists the nine caches of SPEC §1 with exact counters after a scripted sequence of reads', async () => {
+  it('lists the nine caches of SPEC §1 and plex_images with exact counters after a scripted sequence of reads', async () => {
     expect((await post('/api/plex/watch-history/sync')).status).toBe(200)
     for (const expected of ['MISS', 'HIT', 'HIT']) expect((await get('/api/plex/watch-history')).headers.get('x-cache')).toBe(expected)
     expect((await get('/api/plex/watch-history?limit=10')).headers.get('x-cache')).toBe('MISS')
@@ -38,7 +40,7 @@ describe('cache management', () => {
     await t.clock.advance(1500)
 
     const body = await report()
-    expect(body.caches.map((c: Entry) => c.name)).toEqual([...SPEC_CACHE_NAMES])
+    expect(body.caches.map((c: Entry) => c.name)).toEqual(ALL_CACHES)
     expect(body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     expect(body.redis).toEqual({ type: 'memory', enabled: false, connected: false, state: 'disabled', last_error: null })
     expect([...body.redis_keys_expected].sort()).toEqual(
@@ -110,8 +112,8 @@ describe('cache management', () => {
     const response = await post('/api/plex/cache/clear', { signal: AbortSignal.timeout(3_000) })
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ success: true, message: 'Cleared 9 caches', redis_cleared: false, cleared: expect.any(Array) })
-    expect([...body.cleared].sort()).toEqual([...SPEC_CACHE_NAMES].sort())
+    expect(body).toEqual({ success: true, message: 'Cleared 10 caches', redis_cleared: false, cleared: expect.any(Array) })
+    expect([...body.cleared].sort()).toEqual([...ALL_CACHES].sort())
     await t.sim.control.clearFaults()
 
     const after = await report()
@@ -128,8 +130,8 @@ describe('cache management', () => {
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])
     const body = await json(a)
     expect(await json(b)).toEqual(body)
-    expect(body).toEqual({ success: true, message: 'Reloaded 9 caches', warmed: expect.any(Array), failed: [] })
-    expect([...body.warmed].sort()).toEqual([...SPEC_CACHE_NAMES].sort())
+    expect(body).toEqual({ success: true, message: 'Reloaded 10 caches', warmed: expect.any(Array), failed: [] })
+    expect([...body.warmed].sort()).toEqual([...ALL_CACHES].sort())
     // plex_stats_live asked once and plex_stats took its totals; a second pass would have made it 2.
     expect(t.counts()['/accounts']).toBe(1)
     for (const path of ['/api/plex/stats', '/api/plex/sessions', '/api/plex/users/count']) {
@@ -145,8 +147,8 @@ describe('cache management', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.success).toBe(false)
-    expect(body.message).toBe('Reloaded 2 of 9 caches; 7 failed and keep their last value')
-    expect([...body.warmed].sort()).toEqual(['background_stats', 'watch_history'])
+    expect(body.message).toBe('Reloaded 3 of 10 caches; 7 failed and keep their last value')
+    expect([...body.warmed].sort()).toEqual(['background_stats', 'plex_images', 'watch_history'])
     expect(body.failed.map((f: Entry) => f.name).sort()).toEqual([...PLEX_CACHES].sort())
     for (const failure of body.failed) expect(failure.detail).toMatch(/unreachable/)
     expect(JSON.stringify(body)).not.toContain(SIM_TOKEN)

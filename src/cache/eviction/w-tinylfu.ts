@@ -1,5 +1,5 @@
 import { FrequencySketch, hashString } from './frequency-sketch.js'
-import type { ByteMap, ByteMapOptions } from './byte-map.js'
+import type { ByteMap, ByteMapOptions } from './types.js'
 
 /** The W-TinyLFU knobs beside the byte budget. */
 export interface WTinyLfuOptions {

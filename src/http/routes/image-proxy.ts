@@ -11,7 +11,7 @@ const imageQuery = {
   type: 'object',
   required: ['url'],
   properties: { url: { type: 'string', minLength: 1, maxLength: 4096 }, width: side, height: side },
-  dependentRequired: { width: ['height'], height: ['width'] },
+  dependencies: { width: ['height'], height: ['width'] },
 } as const
 
 interface ImageQuery {
