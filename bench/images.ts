@@ -1,7 +1,8 @@
 // The poster cache: hit ratios of LRU, W-TinyLFU and Belady's optimum on three traces at equal
 // byte budgets; then the service's image route (cold stampede, hit latency, throughput).
 // `npm run bench -- images [--json] [--quick]`
-import { belady, replay, type Replay } from './images/policies.js'
+import { coldDashboards, servingCosts } from './images/http.js'
+import { belady, replay, topByCount, type Replay } from './images/policies.js'
 import { dashboardTrace, zipfTrace, zipfWithScansTrace, type Trace } from './images/traces.js'
 
 const MiB = 1024 * 1024
@@ -12,6 +13,7 @@ interface HitRatioRow {
   budgetMiB: number
   lru: Replay
   wTinyLfu: Replay
+  topByCount: Replay
   belady: Replay
 }
 
@@ -28,6 +30,7 @@ function hitRatios(traces: Trace[]): HitRatioRow[] {
         budgetMiB: budget / MiB,
         lru: replay(trace, 'lru', budget),
         wTinyLfu: replay(trace, 'w-tinylfu', budget),
+        topByCount: topByCount(trace, budget),
         belady: belady(trace, budget),
       })
     }
@@ -42,13 +45,13 @@ function printHitRatios(rows: HitRatioRow[], traces: Trace[]): void {
     const bytes = [...distinct].reduce((sum, key) => sum + trace.sizeOf.get(key)!, 0)
     console.log(`- ${trace.name}: ${trace.keys.length.toLocaleString('en')} requests, ${distinct.size.toLocaleString('en')} distinct images, ${(bytes / MiB).toFixed(0)} MiB in all`)
   }
-  console.log('| trace | budget | LRU | W-TinyLFU | Belady | W-TinyLFU − LRU | Belady − W-TinyLFU |')
-  console.log('|---|---:|---:|---:|---:|---:|---:|')
+  console.log('| trace | budget | LRU | W-TinyLFU | top by count (offline) | Belady (offline) | W-TinyLFU − LRU | Belady − W-TinyLFU |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) {
     const outside = row.trace.includes('scan')
     const show = (r: Replay) => (outside ? `${pct(r.hitRatio)} (${pct(r.hitRatioOutsideScans)})` : pct(r.hitRatio))
     console.log(
-      `| ${row.trace} | ${row.budgetMiB} MiB | ${show(row.lru)} | ${show(row.wTinyLfu)} | ${show(row.belady)} | ${pct(row.wTinyLfu.hitRatio - row.lru.hitRatio)} | ${pct(row.belady.hitRatio - row.wTinyLfu.hitRatio)} |`,
+      `| ${row.trace} | ${row.budgetMiB} MiB | ${show(row.lru)} | ${show(row.wTinyLfu)} | ${show(row.topByCount)} | ${show(row.belady)} | ${pct(row.wTinyLfu.hitRatio - row.lru.hitRatio)} | ${pct(row.belady.hitRatio - row.wTinyLfu.hitRatio)} |`,
     )
   }
   console.log('(for the scan trace: all requests, and in brackets the requests outside the scans)')
@@ -67,11 +70,31 @@ export async function main(args: string[]): Promise<void> {
   const rows = hitRatios(traces)
   printHitRatios(rows, traces)
   const zipfRows = rows.filter((row) => !row.trace.includes('dashboards'))
+
+  console.log()
+  const cold = await coldDashboards(100)
+  console.log(`cold dashboards: ${cold.browsers} browsers open the sessions and recent-media pages at once, then load their images`)
+  console.log('| distinct images | Plex image requests | image requests the browsers made (one Plex request each without the cache) |')
+  console.log('|---:|---:|---:|')
+  console.log(`| ${cold.distinctImages} | ${cold.imageRequestsToPlex} | ${cold.withoutCache} |`)
+
+  console.log()
+  const bytes = 100_000
+  const served = await servingCosts({ bytes, sequential: quick ? 1_000 : 4_000, seconds: quick ? 2 : 5, connections: 10 })
+  console.log(`one ${bytes / 1000} KB poster: sequential latency (keep-alive fetch) and throughput (autocannon, 10 connections)`)
+  console.log('| served by | p50 ms | p99 ms | requests/s | × @fastify/static |')
+  console.log('|---|---:|---:|---:|---:|')
+  const baseline = served.find((s) => s.name.startsWith('@fastify/static'))!.requestsPerSecond
+  for (const s of served) {
+    console.log(`| ${s.name} | ${s.p50Ms.toFixed(3)} | ${s.p99Ms.toFixed(3)} | ${Math.round(s.requestsPerSecond)} | ${(s.requestsPerSecond / baseline).toFixed(2)} |`)
+  }
+
   const verdict = {
     w_tinylfu_ge_lru_everywhere: rows.every((row) => row.wTinyLfu.hitRatio >= row.lru.hitRatio),
     w_tinylfu_within_5_points_of_belady_on_zipf: zipfRows.every((row) => row.belady.hitRatio - row.wTinyLfu.hitRatio <= 0.05),
+    one_plex_request_per_distinct_image: cold.imageRequestsToPlex === cold.distinctImages,
   }
   console.log()
   console.log(`targets: ${Object.entries(verdict).map(([name, ok]) => `${name} ${ok ? 'met' : 'MISSED'}`).join(', ')}`)
-  if (json) console.log(JSON.stringify({ hitRatios: rows, verdict }))
+  if (json) console.log(JSON.stringify({ hitRatios: rows, cold, served, verdict }))
 }

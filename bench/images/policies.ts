@@ -115,3 +115,28 @@ class MaxHeap {
     ;[this.keys[a], this.keys[b]] = [this.keys[b]!, this.keys[a]!]
   }
 }
+
+/**
+ * The best any frequency-based policy can do: the keys requested most over the whole trace
+ * (counted offline) held from the start, most requested first while they fit; a first request is
+ * still a miss. Belady's lead over this is what knowing the future order is worth.
+ */
+export function topByCount(trace: Trace, maxBytes: number): Replay {
+  const counts = new Map<string, number>()
+  for (const key of trace.keys) counts.set(key, (counts.get(key) ?? 0) + 1)
+  const held = new Set<string>()
+  let bytes = 0
+  for (const key of [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)!)) {
+    const size = trace.sizeOf.get(key)!
+    if (bytes + size > maxBytes) continue
+    bytes += size
+    held.add(key)
+  }
+  const seen = new Set<string>()
+  const hit = trace.keys.map((key) => {
+    const isHit = held.has(key) && seen.has(key)
+    seen.add(key)
+    return isHit
+  })
+  return ratios(trace, hit)
+}
