@@ -120,7 +120,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   let jobsStarted = false
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), () => plexLive.close())
+  cleanups.push(() => caches.close(), () => plexLive.close(), () => plexLive.plexImages.cache.settled())
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexLive.plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
