@@ -82,8 +82,8 @@ export async function main(args: string[]): Promise<void> {
 
   console.log()
   const bytes = 100_000
-  const served = await servingCosts({ bytes, sequential: quick ? 1_000 : 4_000, seconds: quick ? 2 : 5, connections: 10 })
-  console.log(`one ${bytes / 1000} KB poster: sequential latency (keep-alive fetch) and throughput (autocannon, 10 connections)`)
+  const served = await servingCosts({ bytes, sequential: quick ? 1_000 : 4_000, seconds: quick ? 1 : 3, connections: 10 })
+  console.log(`one ${bytes / 1000} KB poster: sequential latency (keep-alive fetch) and throughput (autocannon, 10 connections, median of 3 interleaved rounds)`)
   console.log('| served by | p50 ms | p99 ms | requests/s | × @fastify/static |')
   console.log('|---|---:|---:|---:|---:|')
   const baseline = served.find((s) => s.name.startsWith('@fastify/static'))!.requestsPerSecond

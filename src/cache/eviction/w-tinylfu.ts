@@ -7,7 +7,7 @@ export interface WTinyLfuOptions {
   readonly windowFraction?: number
   /** Share of the main area for the protected segment (the rest is probation). Default 0.8. */
   readonly protectedFraction?: number
-  /** The sketch halves its counters after `sampleFactor × width` increments. Default 10. */
+  /** The sketch halves its counters after `sampleFactor ×` (the entries it is sized for) increments. Default 10. */
   readonly sampleFactor?: number
 }
 
