@@ -1,14 +1,22 @@
 import { z } from 'zod'
 import path from 'node:path'
 import { EVICTION_POLICIES, type EvictionPolicy } from './cache/eviction/index.js'
+import { CACHES } from './features/caches/index.js'
+import type { LogLevel } from './logger.js'
 
 /**
- * Every setting of the service, read once from environment variables (SPEC §1 and §4).
+ * Every setting of the service, read once from environment variables.
  * Durations arrive in seconds and are kept in milliseconds, with the unit in the name.
  */
 export interface Config {
   readonly host: string
   readonly port: number
+  /** Slow clients: a request must be whole, and its headers in, within these; an idle keep-alive connection closes after the last. */
+  readonly http: {
+    readonly requestTimeoutMs: number
+    readonly headersTimeoutMs: number
+    readonly keepAliveTimeoutMs: number
+  }
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -26,6 +34,8 @@ export interface Config {
     readonly serverName: string
     /** plex.tv base URL, configurable so tests can point it at the simulator. */
     readonly plexTvUrl: string
+    /** PLEX_MAX_RESPONSE_BYTES: the largest reply body read from Plex (default 64 MiB); a larger one is cut off, 502. */
+    readonly maxResponseBytes: number
   }
   readonly redis: {
     /** REDIS_ENABLED=true, a REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
@@ -49,16 +59,8 @@ export interface Config {
     readonly leaderLeaseMs: number
   }
   readonly cache: {
-    readonly ttlMs: {
-      readonly activities: number
-      readonly sessions: number
-      readonly watchHistory: number
-      readonly stats: number
-      readonly liveStats: number
-      readonly recentMedia: number
-      readonly libraries: number
-      readonly usersCount: number
-    }
+    /** Per cache name, from the TTL variable each cache declares (features/caches/). */
+    readonly ttlMs: Readonly<Record<string, number>>
     readonly maxStaleMs: number
     /** Fraction of the TTL after which an in-demand entry is reloaded in the background. */
     readonly warmThreshold: number
@@ -81,13 +83,14 @@ export interface Config {
     readonly eviction: EvictionPolicy
   }
   readonly jobs: {
-    readonly statsRefreshMs: number
     readonly watchHistorySyncMs: number
     readonly monitorIntervalMs: number
     /** How long one service check may take before it counts as a problem. */
     readonly monitorTimeoutMs: number
     /** How many services are checked at once. */
     readonly monitorConcurrency: number
+    /** A monitor round stops checking by then; services left out go first next round. */
+    readonly monitorRoundDeadlineMs: number
   }
 }
 
@@ -96,7 +99,7 @@ export interface HostPort {
   readonly port: number
 }
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+export type { LogLevel }
 
 /** A bad setting: its message is one line naming the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -217,9 +220,16 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const databasePath = e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db')
+  const monitorIntervalSeconds = e.read('MONITOR_INTERVAL', positiveSeconds, 30)
+
   const config: Config = {
     host: e.read('HOST', nonEmptyText, '0.0.0.0'),
     port: e.read('PORT', port, 8000),
+    http: {
+      requestTimeoutMs: ms(e.read('HTTP_REQUEST_TIMEOUT', positiveSeconds, 30)),
+      headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
+      keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
+    },
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     databasePath,
@@ -229,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
       token: e.read('PLEX_SERVER_TOKEN', text, null as string | null, 'secret'),
       serverName: e.read('PLEX_SERVER_NAME', nonEmptyText, 'Plex Server'),
       plexTvUrl: e.read('PLEX_TV_URL', httpUrl, 'https://plex.tv', 'url'),
+      maxResponseBytes: e.read('PLEX_MAX_RESPONSE_BYTES', rule(digits.pipe(z.number().int().min(64 * 1024).max(2 ** 31 - 1)), 'a number of bytes from 65536 up to 2147483647'), 64 * MiB),
     },
     redis: {
       enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null || redisClusterNodes.length > 0 || redisSentinels.length > 0,
@@ -245,16 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaderLeaseMs: ms(e.read('REDIS_LEADER_LEASE', positiveSeconds, 15)),
     },
     cache: {
-      ttlMs: {
-        activities: ms(e.read('CACHE_ACTIVITIES_TTL', positiveSeconds, 5)),
-        sessions: ms(e.read('CACHE_SESSIONS_TTL', positiveSeconds, 10)),
-        watchHistory: ms(e.read('CACHE_WATCH_HISTORY_TTL', positiveSeconds, 300)),
-        stats: ms(e.read('CACHE_STATS_TTL', positiveSeconds, 60)),
-        liveStats: ms(e.read('CACHE_LIVE_STATS_TTL', positiveSeconds, 30)),
-        recentMedia: ms(e.read('CACHE_RECENT_MEDIA_TTL', positiveSeconds, 300)),
-        libraries: ms(e.read('CACHE_LIBRARY_TTL', positiveSeconds, 300)),
-        usersCount: ms(e.read('CACHE_USERS_COUNT_TTL', positiveSeconds, 300)),
-      },
+      ttlMs: Object.fromEntries(CACHES.map(({ name, ttl }) => [name, ms(e.read(ttl.env, positiveSeconds, ttl.defaultSeconds))])),
       maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
@@ -269,17 +271,21 @@ export function loadConfig(env: Env = process.env): Config {
       eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
     },
     jobs: {
-      statsRefreshMs: ms(e.read('STATS_REFRESH_INTERVAL', positiveSeconds, 60)),
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),
-      monitorIntervalMs: ms(e.read('MONITOR_INTERVAL', positiveSeconds, 30)),
+      monitorIntervalMs: ms(monitorIntervalSeconds),
       monitorTimeoutMs: ms(e.read('MONITOR_TIMEOUT', positiveSeconds, 10)),
       monitorConcurrency: e.read('MONITOR_CONCURRENCY', positiveInteger(64), 8),
+      monitorRoundDeadlineMs: ms(e.read('MONITOR_ROUND_DEADLINE', positiveSeconds, monitorIntervalSeconds)),
     },
   }
 
   if (auth.enabled && e.problems.length === 0 && (auth.username === '' || auth.password === '')) {
     const missing = [auth.username === '' && 'AUTH_USERNAME', auth.password === '' && 'AUTH_PASSWORD'].filter(Boolean).join(' and ')
     e.problems.push(`ENABLE_AUTH="${e.raw('ENABLE_AUTH') ?? ''}" needs ${missing} to be set`)
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    e.problems.push(`HTTP_HEADERS_TIMEOUT="${e.raw('HTTP_HEADERS_TIMEOUT') ?? 10}" is longer than HTTP_REQUEST_TIMEOUT="${e.raw('HTTP_REQUEST_TIMEOUT') ?? 30}": it must be at most that`)
   }
   if (e.problems.length > 0) throw new ConfigError(e.problems.join('; '))
   return deepFreeze(config)

@@ -1,5 +1,5 @@
-import type { StoredEntry } from './entry.js'
 import { createByteMap, type ByteMap, type EvictionPolicy } from './eviction/index.js'
+import type { StoredEntry } from './slot.js'
 
 export type MemoryLru = ByteMap<string, StoredEntry<unknown>>
 

@@ -4,22 +4,19 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { ManualClock } from '../../src/cache/index.js'
-import { recordedDir, recordedPresent, startRecordedServer, type RecordedServer } from '../plex/helpers/recorded-server.js'
-import { json, startTestApp, type TestApp } from './harness.js'
+import { describeRecorded, startRecordedServer, type RecordedServer } from '../plex/helpers/recorded-server.js'
+import { json, startTestApp, type TestApp } from '../support/api-harness.js'
 
 const TOKEN = 'recorded-image-token-5150'
 const POSTER = '/library/metadata/101/thumb/1700000000'
 const AVATAR_LIKE = '/library/metadata/102/thumb'
 const DAY = 86_400_000
 
-if (!recordedPresent && process.env.CI === 'true') throw new Error(`${recordedDir} is absent: the image cache tests need the plex-recorded kit`)
-const suite = recordedPresent ? describe : describe.skip
-
 const proxied = (url: string, extra = '') => `/api/plex/proxy/image?url=${encodeURIComponent(url)}${extra}`
 
-suite('plex_images through GET /api/plex/proxy/image (plex-recorded as PMS)', () => {
+describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded as PMS)', () => {
   let plex: RecordedServer
   const apps: TestApp[] = []
   const dirs: string[] = []
@@ -53,7 +50,7 @@ suite('plex_images through GET /api/plex/proxy/image (plex-recorded as PMS)', ()
 
   const get = (app: TestApp, url: string, init?: RequestInit) => fetch(app.url + url, init)
   const imageCalls = async (pathName: string) => (await plex.counts())[pathName] ?? 0
-  const settled = (app: TestApp) => app.runtime.plexLive.plexImages.cache.settled()
+  const settled = (app: TestApp) => app.runtime.plexImages.cache.settled()
 
   it('100 concurrent cold requests for one poster make one Plex request and get the same bytes', async () => {
     const app = await start({ IMAGE_CACHE_DIR: tempDir() })

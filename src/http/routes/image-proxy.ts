@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { ImageFetchError, ImageRefusedError } from '../../features/image-proxy.js'
-import { IMAGE_SIDE_MAX, type ImageRequest } from '../../features/plex-images.js'
+import { ImageFetchError, ImageRefusedError } from '../../features/plex/image-proxy.js'
+import { IMAGE_SIDE_MAX, type ImageRequest } from '../../features/plex/plex-images.js'
 import type { BlobRead } from '../../cache/blob/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
@@ -27,12 +27,12 @@ const ONE_DAY = 'public, max-age=86400'
 const IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 /**
- * `GET /api/plex/proxy/image?url=[&width=&height=]`: the `plex_images` cache (features/plex-images.ts)
- * in front of the proxy (features/image-proxy.ts says what may be fetched). A versioned Plex path
+ * `GET /api/plex/proxy/image?url=[&width=&height=]`: the `plex_images` cache (features/plex/plex-images.ts)
+ * in front of the proxy (features/plex/image-proxy.ts says what may be fetched). A versioned Plex path
  * is answered as immutable; every answer has a strong ETag and a matching If-None-Match gets 304.
  */
 export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const images = runtime.plexLive.plexImages
+  const images = runtime.plexImages
 
   app.get<{ Querystring: ImageQuery }>('/api/plex/proxy/image', { config: publicRoute, schema: { querystring: imageQuery } }, async (request, reply) => {
     const { url, width, height } = request.query
