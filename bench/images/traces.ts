@@ -1,6 +1,7 @@
 // The request traces of the images bench: synthetic Zipf ones, and one derived from the pages the
 // simulator's dashboards show. A trace is a list of keys with one size (bytes) per key.
 import { startSimulator } from '../../sim/index.js'
+import { mulberry32 } from '../../sim/random.js'
 
 export interface Trace {
   readonly name: string
@@ -10,17 +11,8 @@ export interface Trace {
   readonly scan?: readonly boolean[]
 }
 
-/** A small seeded PRNG (mulberry32): the same trace on every run. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** A seeded PRNG (the simulator's mulberry32): the same trace on every run. */
+export const random = mulberry32
 
 /**
  * A poster's size: log-normal around 80 KB (sigma 0.6), clipped to 20-300 KB, which is how PMS's

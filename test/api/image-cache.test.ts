@@ -49,6 +49,17 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
   }
 
   const get = (app: TestApp, url: string, init?: RequestInit) => fetch(app.url + url, init)
+
+  /** An app on `dir` that loads POSTER, writes it to disk and stops; Plex's counts start again. */
+  async function cachedOnDiskThenStopped(dir: string): Promise<Buffer> {
+    const first = await start({ IMAGE_CACHE_DIR: dir })
+    const original = Buffer.from(await (await get(first, proxied(POSTER))).arrayBuffer())
+    await settled(first)
+    await first.close()
+    apps.splice(apps.indexOf(first), 1)
+    await plex.resetCounts()
+    return original
+  }
   const imageCalls = async (pathName: string) => (await plex.counts())[pathName] ?? 0
   const settled = (app: TestApp) => app.runtime.plexImages.cache.settled()
 
@@ -81,13 +92,7 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
 
   it('after a restart the image comes from disk with no Plex request', async () => {
     const dir = tempDir()
-    const first = await start({ IMAGE_CACHE_DIR: dir })
-    const original = Buffer.from(await (await get(first, proxied(POSTER))).arrayBuffer())
-    await settled(first)
-    await first.close()
-    apps.splice(apps.indexOf(first), 1)
-    await plex.resetCounts()
-
+    const original = await cachedOnDiskThenStopped(dir)
     const second = await start({ IMAGE_CACHE_DIR: dir })
     const response = await get(second, proxied(POSTER))
     expect(response.headers.get('x-cache')).toBe('HIT')
@@ -97,14 +102,9 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
 
   it('a torn file is a miss: one Plex request, a good image, then hits', async () => {
     const dir = tempDir()
-    const first = await start({ IMAGE_CACHE_DIR: dir })
-    const original = Buffer.from(await (await get(first, proxied(POSTER))).arrayBuffer())
-    await settled(first)
-    await first.close()
-    apps.splice(apps.indexOf(first), 1)
+    const original = await cachedOnDiskThenStopped(dir)
     const [file] = readdirSync(dir)
     truncateSync(path.join(dir, file!), Math.floor(readFileSync(path.join(dir, file!)).length / 2))
-    await plex.resetCounts()
 
     const second = await start({ IMAGE_CACHE_DIR: dir })
     const response = await get(second, proxied(POSTER))
