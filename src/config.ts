@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import path from 'node:path'
 import { EVICTION_POLICIES, type EvictionPolicy } from './cache/eviction/index.js'
@@ -17,6 +19,8 @@ export interface Config {
     readonly headersTimeoutMs: number
     readonly keepAliveTimeoutMs: number
   }
+  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
+  readonly frontendDir: string | null
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -81,6 +85,12 @@ export interface Config {
     readonly maxImageBytes: number
     /** IMAGE_CACHE_EVICTION, for both tiers. Default `w-tinylfu`. */
     readonly eviction: EvictionPolicy
+  }
+  readonly metrics: {
+    /** METRICS_ENABLED (default true): `GET /metrics` and the per-request HTTP histogram. */
+    readonly enabled: boolean
+    /** METRICS_PUBLIC (default false): `/metrics` open without credentials when auth is on. */
+    readonly public: boolean
   }
   readonly jobs: {
     readonly watchHistorySyncMs: number
@@ -153,6 +163,21 @@ const corsOrigins = rule(
   z.string().transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '')).refine((list) => list.every(isOriginOrStar)),
   'a comma-separated list of origins (like http://localhost:3000) or *',
 )
+
+const frontendDir = rule(
+  z.string().trim().refine(isReadableFrontend).transform((v) => resolve(v)),
+  'a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)',
+)
+
+function isReadableFrontend(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+    accessSync(join(dir, 'index.html'), constants.R_OK)
+    return statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
 
 function canParseUrl(value: string): boolean {
   try {
@@ -230,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
       headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
       keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
     },
+    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     databasePath,
@@ -269,6 +295,10 @@ export function loadConfig(env: Env = process.env): Config {
       diskBytes: e.read('IMAGE_CACHE_MAX_BYTES', bytes, 512 * MiB),
       maxImageBytes: e.read('IMAGE_MAX_BYTES', bytes, 10 * MiB),
       eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
+    },
+    metrics: {
+      enabled: e.read('METRICS_ENABLED', bool, true),
+      public: e.read('METRICS_PUBLIC', bool, false),
     },
     jobs: {
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),

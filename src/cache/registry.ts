@@ -29,6 +29,8 @@ export interface CacheRegistryOptions {
   readonly bus?: InvalidationBus
   /** Source of refresh-ahead jitter, in [0, 1). Default `Math.random`. */
   readonly random?: () => number
+  /** Told of every loader call when it ends (for a latency histogram); keep it cheap. */
+  readonly onLoad?: (cache: string, ms: number, ok: boolean) => void
 }
 
 export interface ClearResult {
@@ -80,6 +82,7 @@ export class CacheRegistry {
       random: options.random ?? Math.random,
       logger,
       defaults: options.defaults,
+      onLoad: options.onLoad,
       publish: async (message) => {
         try {
           await this.bus.publish({ ...message, origin: this.origin })

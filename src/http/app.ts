@@ -4,6 +4,8 @@ import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
 import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
+import { installFrontend } from './frontend.js'
+import { installOpenApi } from './openapi/install.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -40,8 +42,14 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   installCors(app, runtime.config.corsOrigins)
   installAuth(app, runtime.config.auth)
   installGracefulClose(app)
+  runtime.metrics?.installHttp(app)
+  installOpenApi(app)
 
-  for (const register of routeModules) register(app, runtime)
+  // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
+  void app.register(async (routes) => {
+    for (const register of routeModules) register(routes, runtime)
+    if (runtime.config.frontendDir !== null) installFrontend(routes, runtime.config.frontendDir)
+  })
   return app
 }
 

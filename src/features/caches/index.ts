@@ -56,6 +56,8 @@ export interface CachesOptions {
   readonly shared?: SharedLayer
   readonly bus?: InvalidationBus
   readonly coordinator?: FlightCoordinator
+  /** Told of every loader call when it ends (the metrics' load histogram). */
+  readonly onLoad?: (cache: string, ms: number, ok: boolean) => void
 }
 
 /**
@@ -79,6 +81,7 @@ export class ServiceCaches {
       shared: options.shared,
       bus: options.bus,
       coordinator: options.coordinator,
+      onLoad: options.onLoad,
       defaults: { maxStaleMs: settings.maxStaleMs, refreshAheadAt: settings.warmThreshold, idleWindowMs: settings.warmIdleMs },
     })
   }

@@ -5,6 +5,7 @@ import type { BlobRead } from '../../cache/blob/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { badRequest, HttpError } from '../http-error.js'
+import { imageBody, routeDoc } from '../openapi/schemas.js'
 
 const side = { type: 'integer', minimum: 1, maximum: IMAGE_SIDE_MAX } as const
 const imageQuery = {
@@ -34,7 +35,8 @@ const IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
   const images = runtime.plexImages
 
-  app.get<{ Querystring: ImageQuery }>('/api/plex/proxy/image', { config: publicRoute, schema: { querystring: imageQuery } }, async (request, reply) => {
+  const schema = routeDoc('plex', 'A Plex image through the plex_images cache (the token added only for the Plex server itself)', { 200: imageBody }, { querystring: imageQuery })
+  app.get<{ Querystring: ImageQuery }>('/api/plex/proxy/image', { config: publicRoute, schema }, async (request, reply) => {
     const { url, width, height } = request.query
     let image: ImageRequest
     let read: BlobRead
