@@ -1,6 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import path from 'node:path'
+import { EVICTION_POLICIES, type EvictionPolicy } from './cache/eviction/index.js'
 import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
 
@@ -68,6 +70,21 @@ export interface Config {
     readonly warmThreshold: number
     readonly warmIdleMs: number
     readonly maxBytes: number
+    /** CACHE_EVICTION: what leaves the memory layer when CACHE_MAX_BYTES is full. Default `lru`. */
+    readonly eviction: EvictionPolicy
+  }
+  /** The poster cache (`plex_images`): its own memory and disk tiers, outside CACHE_MAX_BYTES. */
+  readonly images: {
+    /** IMAGE_CACHE_MEMORY_BYTES, default 32 MiB. */
+    readonly memoryBytes: number
+    /** IMAGE_CACHE_DIR, default `images/` beside the SQLite file; null (memory only) for an in-memory database. */
+    readonly dir: string | null
+    /** IMAGE_CACHE_MAX_BYTES: the disk tier's budget, default 512 MiB. */
+    readonly diskBytes: number
+    /** IMAGE_MAX_BYTES: a larger image is refused and not cached. Default 10 MiB. */
+    readonly maxImageBytes: number
+    /** IMAGE_CACHE_EVICTION, for both tiers. Default `w-tinylfu`. */
+    readonly eviction: EvictionPolicy
   }
   readonly metrics: {
     /** METRICS_ENABLED (default true): `GET /metrics` and the per-request HTTP histogram. */
@@ -122,6 +139,8 @@ const bool = rule(
   'true or false',
 )
 const text = rule(z.string(), 'any text')
+const eviction = rule(z.string().trim().toLowerCase().pipe(z.enum(EVICTION_POLICIES as [EvictionPolicy, ...EvictionPolicy[]])), `one of ${EVICTION_POLICIES.join(', ')}`)
+const bytes = rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)')
 const nonEmptyText = rule(z.string().trim().min(1), 'a non-empty text')
 const httpUrl = rule(
   z.string().trim().refine(isHttpUrl).transform((v) => v.replace(/\/+$/, '')),
@@ -225,6 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
     password: e.read('AUTH_PASSWORD', text, '', 'secret'),
   }
 
+  const databasePath = e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db')
   const monitorIntervalSeconds = e.read('MONITOR_INTERVAL', positiveSeconds, 30)
 
   const config: Config = {
@@ -238,7 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
-    databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
+    databasePath,
     auth,
     plex: {
       serverUrl: e.read('PLEX_SERVER_URL', httpUrl, null as string | null, 'url'),
@@ -266,7 +286,15 @@ export function loadConfig(env: Env = process.env): Config {
       maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
-      maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
+      maxBytes: e.read('CACHE_MAX_BYTES', bytes, 64 * MiB),
+      eviction: e.read('CACHE_EVICTION', eviction, 'lru'),
+    },
+    images: {
+      memoryBytes: e.read('IMAGE_CACHE_MEMORY_BYTES', bytes, 32 * MiB),
+      dir: e.read('IMAGE_CACHE_DIR', nonEmptyText, databasePath === ':memory:' ? null : path.join(path.dirname(databasePath), 'images')),
+      diskBytes: e.read('IMAGE_CACHE_MAX_BYTES', bytes, 512 * MiB),
+      maxImageBytes: e.read('IMAGE_MAX_BYTES', bytes, 10 * MiB),
+      eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
     },
     metrics: {
       enabled: e.read('METRICS_ENABLED', bool, true),

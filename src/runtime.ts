@@ -11,6 +11,7 @@ import { sessionsCache } from './features/caches/sessions.js'
 import { watchHistoryCache } from './features/caches/watch-history.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
+import { PlexImages } from './features/plex/plex-images.js'
 import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, sharePlexSettings } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { CacheManagement } from './features/stats/cache-management.js'
@@ -71,6 +72,8 @@ export interface Runtime {
   /** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
   readonly plexConfig: PlexConfigService
   readonly images: ImageProxy
+  /** `plex_images`: the image proxy's cache (memory and disk), listed in the registry. */
+  readonly plexImages: PlexImages
   /** A background job: Plex notifications refresh the caches they make wrong. */
   readonly push: PushInvalidation
   /** A background job: syncs the watch history every WATCH_HISTORY_SYNC_INTERVAL. */
@@ -191,10 +194,17 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
 
   const jobs: BackgroundJob[] = [monitor, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
+  const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
+  const plexImages = new PlexImages(images, { config, registry: caches, clock, logger: logger.child({ cache: 'plex_images' }) })
   let jobsStarted = false
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger), () => cacheHistory.stop())
+  cleanups.push(
+    () => caches.close(),
+    clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger),
+    () => cacheHistory.stop(),
+    () => plexImages.cache.settled(),
+  )
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
@@ -225,7 +235,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     cacheDeps,
     plex,
     plexConfig,
-    images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
+    images,
+    plexImages,
     push,
     watchHistorySync,
     dashboard,

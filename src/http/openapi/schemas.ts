@@ -127,8 +127,13 @@ const cacheReportEntry = object(
     enabled: bool,
     last_update: nullable('string', { format: 'date-time' }),
     update_interval: num,
+    disk_enabled: bool,
+    disk_disabled_reason: nullable('string'),
+    disk_entries: int,
+    disk_bytes: int,
+    disk_hits: int,
   },
-  ['enabled', 'last_update', 'update_interval'],
+  ['enabled', 'last_update', 'update_interval', 'disk_enabled', 'disk_disabled_reason', 'disk_entries', 'disk_bytes', 'disk_hits'],
 )
 export const cacheStatsBody = object({
   caches: arrayOf(cacheReportEntry),
