@@ -74,7 +74,8 @@ describe('GET /cache (headless Chromium)', () => {
 
     const response = await page.goto(`${url}/cache`)
     expect(response?.status()).toBe(200)
-    await page.waitForFunction("Number(document.getElementById('plot-calls')?.dataset.points ?? 0) > 0", undefined, { timeout: 15_000 })
+    // Polled from the test, not with waitForFunction: its predicate is evaluated in the page, which the page's CSP (no unsafe-eval) refuses.
+    await expect.poll(async () => Number((await page.getAttribute('#plot-calls', 'data-points')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0)
     for (const id of ['plot-hit-rate', 'plot-calls', 'plot-load']) {
       const points = Number(await page.getAttribute(`#${id}`, 'data-points'))
       expect(points, id).toBeGreaterThan(0)
