@@ -200,6 +200,11 @@ export class Cache<V, A = void> implements SlotOwner {
     return this.scoped
   }
 
+  /** What of `counters.entries` and `counters.bytes` is held for scopes (every viewer together). */
+  scopedHeld(): { readonly entries: number; readonly bytes: number } {
+    return { entries: this.scopedEntries, bytes: this.scopedBytes }
+  }
+
   /** Age of an entry on the cache's clock. */
   ageMs(entry: CacheEntry<V>): number {
     return Math.max(0, this.clock.now() - entry.loadedAt)

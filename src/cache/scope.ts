@@ -93,7 +93,11 @@ export interface ScopeStats {
   readonly maxBytesPerScope: number
   readonly entries: number
   readonly bytes: number
+  /** The bytes of the fullest scope (0 with none): how near any one viewer is to the quota. */
+  readonly largestBytes: number
+  /** Since start, scopes cleared or deleted since included (a counter). */
   readonly evictions: number
+  /** Since start, scopes cleared or deleted since included (a counter). */
   readonly derivations: number
   readonly perScope: ReadonlyArray<{ readonly scope: string; readonly entries: number; readonly bytes: number; readonly evictions: number }>
 }
@@ -104,6 +108,9 @@ export class ScopeTable {
   /** Indexes of forgotten scopes, reused so that views arrays stay small. */
   private readonly freeIndexes: number[] = []
   private made = 0
+  /** Counts of scopes forgotten, kept so that the totals only grow. */
+  private forgottenEvictions = 0
+  private forgottenDerivations = 0
 
   constructor(readonly maxBytesPerScope: number) {
     if (!Number.isSafeInteger(maxBytesPerScope) || maxBytesPerScope <= 0) {
@@ -131,20 +138,23 @@ export class ScopeTable {
     if (this.scopes.get(scope.principal.id) !== scope) return
     this.scopes.delete(scope.principal.id)
     this.freeIndexes.push(scope.index)
+    this.forgottenEvictions += scope.evictions
+    this.forgottenDerivations += scope.derivations
   }
 
   stats(): ScopeStats {
     const perScope = [...this.scopes.values()]
       .map((s) => ({ scope: s.id, entries: s.entries, bytes: s.bytes, evictions: s.evictions }))
       .sort((a, b) => b.bytes - a.bytes)
-    let derivations = 0
+    let derivations = this.forgottenDerivations
     for (const scope of this.scopes.values()) derivations += scope.derivations
     return {
       scopes: perScope.length,
       maxBytesPerScope: this.maxBytesPerScope,
       entries: perScope.reduce((n, s) => n + s.entries, 0),
       bytes: perScope.reduce((n, s) => n + s.bytes, 0),
-      evictions: perScope.reduce((n, s) => n + s.evictions, 0),
+      largestBytes: perScope[0]?.bytes ?? 0,
+      evictions: perScope.reduce((n, s) => n + s.evictions, this.forgottenEvictions),
       derivations,
       perScope,
     }

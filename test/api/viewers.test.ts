@@ -1,5 +1,9 @@
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scopeIdOf } from '../../src/cache/index.js'
+import { viewerOf } from '../../src/viewers/viewer.js'
 import { basic, everyStoredText, json, jsonInit, startPlexApp, startTestApp, type PlexApp } from '../support/api-harness.js'
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
 const admin = basic(ADMIN.user, ADMIN.password)
@@ -113,12 +117,81 @@ describe('viewers beside the admin', () => {
       ['GET', '/api/plex/users/count'],
       ['GET', '/api/plex/config'],
       ['POST', '/api/plex/watch-history/sync'],
+      ['GET', '/metrics'],
+      ['GET', '/cache'],
+      ['GET', '/api/plex/cache/history'],
+      ['GET', '/openapi.json'],
     ]) {
       const response = await fetch(t.url + path, { method, headers: ann.headers })
       expect(response.status, `${method} ${path}`).toBe(403)
       expect((await json(response)).detail).toContain('is for the admin only; a viewer may read /api/plex/sessions')
     }
     expect((await get('/api/health', ann.headers)).status).toBe(200)
+  })
+
+  it('answer a viewer within the routes\' documented schemas (/openapi.json)', async () => {
+    type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> }
+    const spec = (await json(await get('/openapi.json', admin))) as { paths: Record<string, Record<string, Operation>> }
+    const ajv = new Ajv2020({ strict: false, allErrors: true, formats: { 'date-time': true, binary: true } })
+    const check = async (method: string, route: string, response: Response) => {
+      const schema = spec.paths[route]![method]!.responses[String(response.status)]!.content!['application/json']!.schema
+      const validate = ajv.compile(schema)
+      const body: unknown = await json(response)
+      expect(validate(body) ? [] : validate.errors, `${method} ${route} (${response.status})`).toEqual([])
+    }
+    for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/downloads', '/api/plex/stats', '/api/plex/media/recent']) {
+      await check('get', path, await get(path, ann.headers))
+    }
+    await check('get', '/api/plex/watch-history', await get('/api/plex/watch-history?limit=5', ann.headers))
+    await check('get', '/api/viewers', await get('/api/viewers', admin))
+    await check('post', '/api/viewers', await post({ username: 'frank', password: PASSWORD, plex_account_id: 9 }))
+    await check('get', '/api/plex/cache/stats', await get('/api/plex/cache/stats', admin))
+    await check('post', '/api/plex/cache/clear', await fetch(`${t.url}/api/plex/cache/clear?viewer=frank`, { method: 'POST', headers: admin }))
+    expect((await fetch(`${t.url}/api/viewers/frank`, { method: 'DELETE', headers: admin })).status).toBe(204)
+    const documented = Object.keys(spec.paths)
+    expect(documented).toEqual(expect.arrayContaining(['/api/viewers', '/api/viewers/{username}']))
+    expect(spec.paths['/api/plex/cache/clear']!.post).toMatchObject({ parameters: [expect.objectContaining({ in: 'query', name: 'viewer' })] })
+  })
+
+  it('get posters from the one plex_images cache everybody shares', async () => {
+    const url = `/api/plex/proxy/image?url=${encodeURIComponent('/library/metadata/1/thumb/1')}`
+    const before = t.sim.control.totalRequests()
+    const ofAdmin = await get(url, admin)
+    expect(ofAdmin.status).toBe(200)
+    const bytes = Buffer.from(await ofAdmin.arrayBuffer())
+    for (const headers of [ann.headers, bob.headers]) {
+      const ofViewer = await get(url, headers)
+      expect(ofViewer.status).toBe(200)
+      expect(ofViewer.headers.get('x-cache')).toBe('HIT')
+      expect(ofViewer.headers.get('etag')).toBe(ofAdmin.headers.get('etag'))
+      expect(Buffer.from(await ofViewer.arrayBuffer()).equals(bytes)).toBe(true)
+      expect((await get(url, { ...headers, 'if-none-match': ofAdmin.headers.get('etag')! })).status).toBe(304)
+    }
+    expect(t.sim.control.totalRequests() - before).toBe(1)
+  })
+
+  it('show in /metrics as totals over the scopes, never naming a viewer', async () => {
+    await get('/api/plex/sessions', ann.headers)
+    await get('/api/plex/sessions', bob.headers)
+    await get('/api/plex/watch-history', ann.headers)
+    const text = await (await get('/metrics', admin)).text()
+    const samples = parsePrometheusText(text)
+    const stats = await json(await get('/api/plex/cache/stats', admin))
+    expect(sampleValue(samples, 'cache_scopes')).toBe(stats.scopes.count)
+    expect(stats.scopes.count).toBeGreaterThanOrEqual(2)
+    expect(sampleValue(samples, 'cache_scope_max_bytes')).toBe(stats.scopes.max_bytes_per_scope)
+    expect(sampleValue(samples, 'cache_scope_largest_bytes')).toBe(Math.max(...stats.scopes.per_scope.map((s: { bytes: number }) => s.bytes)))
+    expect(sampleValue(samples, 'cache_scoped_entries', { cache: 'plex_sessions' })).toBeGreaterThanOrEqual(2)
+    expect(sampleValue(samples, 'cache_scoped_bytes', { cache: 'watch_history' })).toBeGreaterThan(0)
+    const scoped = ['plex_sessions', 'plex_activities', 'watch_history', 'plex_stats', 'plex_recent_media']
+    const held = scoped.reduce((n, cache) => n + sampleValue(samples, 'cache_scoped_bytes', { cache }), 0)
+    expect(held).toBe(stats.scopes.bytes)
+    expect(sampleValue(samples, 'cache_scope_views_derived_total')).toBeGreaterThanOrEqual(2)
+    const labelValues = new Set(samples.flatMap((sample) => Object.entries(sample.labels).filter(([name]) => name !== 'le').map(([, value]) => value)))
+    for (const viewer of t.runtime.repos.viewers.list()) {
+      expect([...labelValues].filter((value) => value.includes(viewer.username) || value === String(viewer.plexAccountId))).toEqual([])
+      expect(text).not.toContain(scopeIdOf(viewerOf(viewer).id))
+    }
   })
 
   it("never answers a 304 for another viewer's ETag", async () => {

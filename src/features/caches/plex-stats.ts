@@ -88,8 +88,8 @@ function plexStatsSchema() {
     server_url: str,
     server_name: str,
     token_configured: bool,
-    total_users: int,
+    total_users: { ...int, description: "absent for a viewer: the server's user count is the admin's" },
     total_movies: int,
     total_tv_shows: int,
-  })
+  }, ['total_users'])
 }

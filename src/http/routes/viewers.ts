@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { HttpError, notFound } from '../http-error.js'
+import { routeDoc, viewerBody, viewersBody } from '../openapi/schemas.js'
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$'
 
@@ -31,16 +32,18 @@ const REFUSED = {
 export function viewersRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { viewers } = runtime
 
-  app.post('/api/viewers', { schema: { body: createSchema } }, async (request, reply) => {
+  const create = routeDoc('viewers', 'Makes a viewer account (needs ENABLE_AUTH): they sign in with HTTP Basic and see only their own Plex activity', { 201: viewerBody }, { body: createSchema })
+  app.post('/api/viewers', { schema: create }, async (request, reply) => {
     const body = request.body as { username: string; password: string; plex_account_id: number }
     const outcome = await viewers.create({ username: body.username, password: body.password, plexAccountId: body.plex_account_id })
     if (!outcome.ok) throw REFUSED[outcome.reason]
     return reply.code(201).send(outcome.viewer)
   })
 
-  app.get('/api/viewers', async () => ({ viewers: viewers.list() }))
+  app.get('/api/viewers', { schema: routeDoc('viewers', 'The viewer accounts', { 200: viewersBody }) }, async () => ({ viewers: viewers.list() }))
 
-  app.delete('/api/viewers/:username', { schema: { params: usernameParams } }, async (request, reply) => {
+  const remove = routeDoc('viewers', "Deletes a viewer account and drops its cached entries on every instance; its next request is a 401", { 204: { type: 'null', description: 'Deleted' } }, { params: usernameParams })
+  app.delete('/api/viewers/:username', { schema: remove }, async (request, reply) => {
     const { username } = request.params as { username: string }
     if (!(await viewers.delete(username))) throw notFound(`No viewer named "${username}"`)
     return reply.code(204).send()
