@@ -72,6 +72,7 @@ export class CacheRegistry {
   private readonly context: CacheContext
   private readonly bus: InvalidationBus
   private readonly unsubscribe: () => void
+  private readonly scopeDropListeners = new Set<(scopeId: string) => void>()
   private closed = false
 
   constructor(options: CacheRegistryOptions = {}) {
@@ -166,10 +167,20 @@ export class CacheRegistry {
     return confirmed.every(Boolean)
   }
 
+  /**
+   * Calls `listener` with a scope's id whenever that scope is cleared, here or (through the bus)
+   * on another instance; returns the function that stops it.
+   */
+  onScopeDropped(listener: (scopeId: string) => void): () => void {
+    this.scopeDropListeners.add(listener)
+    return () => this.scopeDropListeners.delete(listener)
+  }
+
   private dropScope(scopeId: string): void {
     for (const cache of this.caches.values()) cache.dropScope(scopeId)
     const scope = this.context.scopes.byId(scopeId)
     if (scope !== undefined) this.context.scopes.forget(scope)
+    for (const listener of this.scopeDropListeners) listener(scopeId)
   }
 
   resetStats(): void {

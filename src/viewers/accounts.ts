@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { CacheRegistry, Clock } from '../cache/index.js'
+import { scopeIdOf, type CacheRegistry, type Clock } from '../cache/index.js'
 import type { StoredViewer, ViewersRepo } from '../db/index.js'
 import { dummyHash, hashPassword, verifyPassword } from './password.js'
 import { viewerOf, viewerView, type Viewer, type ViewerView } from './viewer.js'
@@ -27,18 +27,33 @@ export interface ViewerAccountsOptions {
 /** Credentials that passed scrypt, remembered so that a polling viewer pays for it once. */
 const REMEMBERED_LOGINS = 1_024
 
+/** How often a remembered login is checked against its stored row again (in the background). */
+export const LOGIN_RECHECK_MS = 1_000
+
+/** A login that passed: who it signs in, and the stored hash it matched. */
+interface RememberedLogin {
+  readonly viewer: Viewer
+  readonly scopeId: string
+  readonly passwordHash: string
+  checkedAt: number
+}
+
 /**
  * The viewer accounts: made, listed and deleted by the admin; checked on every request of a
- * viewer. A password is kept only as a salted scrypt hash; a login that passed is remembered by
- * an HMAC of the credentials (under a key that lives only in this process) beside the hash it
- * matched, and re-checked against the stored row on each request: a deleted viewer, or one made
- * again with another password, is refused on its next request on every instance.
+ * viewer. A password is kept only as a salted scrypt hash. A login that passed is remembered by
+ * an HMAC of the credentials (under a key that lives only in this process) and answered from
+ * memory, without the database: deleting a viewer (or clearing their cache) clears their scope,
+ * which forgets their logins here at once and on every other instance as the bus delivers it;
+ * a remembered login is also checked against its stored row again, in the background, once a
+ * second while in use, for instances that share the database without Redis.
  */
 export class ViewerAccounts {
   private readonly loginKey = randomBytes(32)
-  private readonly remembered = new LRUCache<string, string>({ max: REMEMBERED_LOGINS })
+  private readonly remembered = new LRUCache<string, RememberedLogin>({ max: REMEMBERED_LOGINS })
 
-  constructor(private readonly options: ViewerAccountsOptions) {}
+  constructor(private readonly options: ViewerAccountsOptions) {
+    options.registry.onScopeDropped((scopeId) => this.forgetScope(scopeId))
+  }
 
   async create(input: NewViewer): Promise<CreateOutcome> {
     const { repo, clock, auth } = this.options
@@ -58,6 +73,7 @@ export class ViewerAccounts {
   async delete(username: string): Promise<boolean> {
     const stored = this.options.repo.get(username)
     if (stored === undefined || !this.options.repo.delete(username)) return false
+    // Clearing the scope forgets the viewer's remembered logins here and on every instance.
     await this.options.registry.clearScope(viewerOf(stored))
     return true
   }
@@ -74,16 +90,40 @@ export class ViewerAccounts {
    * login answers at once, without a promise.
    */
   authenticate(username: string, password: string): Viewer | undefined | Promise<Viewer | undefined> {
-    const stored = this.options.repo.get(username)
     const login = createHmac('sha256', this.loginKey).update(username).update('\0').update(password).digest('base64url')
-    if (stored !== undefined && this.remembered.get(login) === stored.passwordHash) return viewerOf(stored)
-    return this.check(login, password, stored)
+    const held = this.remembered.get(login)
+    if (held === undefined) return this.check(login, username, password)
+    const now = this.options.clock.now()
+    if (now - held.checkedAt >= LOGIN_RECHECK_MS) {
+      held.checkedAt = now
+      void this.recheck(login, held)
+    }
+    return held.viewer
   }
 
-  private async check(login: string, password: string, stored: StoredViewer | undefined): Promise<Viewer | undefined> {
+  private async check(login: string, username: string, password: string): Promise<Viewer | undefined> {
+    const stored = await this.options.repo.get(username)
     const matches = await verifyPassword(password, stored?.passwordHash ?? (await dummyHash()))
     if (stored === undefined || !matches) return undefined
-    this.remembered.set(login, stored.passwordHash)
-    return viewerOf(stored)
+    const viewer = viewerOf(stored)
+    this.remembered.set(login, { viewer, scopeId: scopeIdOf(viewer.id), passwordHash: stored.passwordHash, checkedAt: this.options.clock.now() })
+    return viewer
+  }
+
+  /** Forgets `login` when its viewer is gone or was made again (another password or Plex account). */
+  private async recheck(login: string, held: RememberedLogin): Promise<void> {
+    let stored: StoredViewer | undefined
+    try {
+      stored = await this.options.repo.get(held.viewer.username)
+    } catch {
+      // The database is away: keep the login; the next check after LOGIN_RECHECK_MS tries again.
+      return
+    }
+    if (stored === undefined || stored.passwordHash !== held.passwordHash || viewerOf(stored).id !== held.viewer.id) this.remembered.delete(login)
+  }
+
+  private forgetScope(scopeId: string): void {
+    const logins = [...this.remembered.entries()].filter(([, held]) => held.scopeId === scopeId).map(([login]) => login)
+    for (const login of logins) this.remembered.delete(login)
   }
 }

@@ -92,10 +92,12 @@ describe('viewers on three instances sharing Redis', () => {
     expect((await history(instances[1]!, b!)).headers.get('x-cache')).toBe('HIT')
   })
 
-  it('a viewer deleted on one instance is refused on the next request to another', async () => {
+  it('a viewer deleted on one instance is refused by another as soon as the bus delivers it', async () => {
     const victim = viewers[VIEWERS - 1]!
     expect((await fetch(`${instances[2]!.url}/api/plex/sessions`, { headers: victim.headers })).status).toBe(200)
     expect((await fetch(`${instances[0]!.url}/api/viewers/${victim.name}`, { method: 'DELETE', headers: basic('admin', 'admin password 123') })).status).toBe(204)
-    expect((await fetch(`${instances[2]!.url}/api/plex/sessions`, { headers: victim.headers })).status).toBe(401)
+    // The delete clears the viewer's scope on every instance, and with it their remembered logins
+    // (test/viewers/accounts.test.ts pins the bus and the recheck apart).
+    await eventually('instance 3 refuses the deleted viewer', () => fetch(`${instances[2]!.url}/api/plex/sessions`, { headers: victim.headers }).then((r) => r.status === 401), 5_000)
   })
 })
