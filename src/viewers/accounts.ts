@@ -90,9 +90,22 @@ export class ViewerAccounts {
    * login answers at once, without a promise.
    */
   authenticate(username: string, password: string): Viewer | undefined | Promise<Viewer | undefined> {
-    const login = createHmac('sha256', this.loginKey).update(username).update('\0').update(password).digest('base64url')
+    const login = this.loginOf(username, password)
+    return this.recallLogin(login) ?? this.check(login, username, password)
+  }
+
+  /** The viewer of a remembered login, or undefined (unknown, wrong or not yet checked): never starts a check. */
+  recall(username: string, password: string): Viewer | undefined {
+    return this.recallLogin(this.loginOf(username, password))
+  }
+
+  private loginOf(username: string, password: string): string {
+    return createHmac('sha256', this.loginKey).update(username).update('\0').update(password).digest('base64url')
+  }
+
+  private recallLogin(login: string): Viewer | undefined {
     const held = this.remembered.get(login)
-    if (held === undefined) return this.check(login, username, password)
+    if (held === undefined) return undefined
     const now = this.options.clock.now()
     if (now - held.checkedAt >= LOGIN_RECHECK_MS) {
       held.checkedAt = now
