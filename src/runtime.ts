@@ -1,12 +1,12 @@
 import type { CacheRegistry } from './cache/index.js'
 import { systemClock, type Clock } from './cache/index.js'
 import type { Config } from './config.js'
-import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
+import { createDatabase, createRepos, DatabaseConnection, passwordsOf, type Repos } from './db/index.js'
 import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis/index.js'
 import { redisHealth, redisLayerStatus } from './features/cache-management.js'
 import { createCaches } from './features/caches.js'
 import { createHistoryAndStats, type HistoryAndStats } from './features/history-and-stats.js'
-import { initialPlexSettings, sharePlexSettings } from './features/plex-config.js'
+import { initialPlexSettings, reloadPlexSettings, sharePlexSettings } from './features/plex-config.js'
 import { PlexConnection } from './features/plex-connection.js'
 import { createPlexLive, type PlexLive } from './features/plex-live.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
@@ -50,7 +50,8 @@ export interface Runtime {
   /** Add any secret learnt at run time (e.g. a Plex token set through the API): logs hide it. */
   readonly logSecrets: LogSecrets
   readonly clock: Clock
-  readonly db: Db
+  /** SQLite or PostgreSQL, migrated; on PostgreSQL possibly still being reached (see its state). */
+  readonly database: DatabaseConnection
   readonly repos: Repos
   readonly monitor: ServiceMonitor
   readonly traffic: TrafficLog
@@ -75,14 +76,30 @@ export interface Runtime {
   close(): Promise<void>
 }
 
-export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+/**
+ * Builds the service. SQLite is opened and migrated before this resolves (a file that cannot be
+ * opened stops start-up); PostgreSQL is tried once, and while it is out of reach the runtime
+ * comes up without it and keeps retrying in the background.
+ */
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logSecrets = options.logSecrets ?? new LogSecrets()
-  for (const secret of [config.plex.token, config.auth.password, config.redis.password]) logSecrets.add(secret)
+  for (const secret of [config.plex.token, config.auth.password, config.redis.password, ...passwordsOf(config.database.url)]) logSecrets.add(secret)
   const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: logSecrets })
   const clock = options.clock ?? systemClock
 
-  const db = openDatabase(config.databasePath)
-  const repos = createRepos(db)
+  const databaseLogger = logger.child({ component: 'database' })
+  const database = new DatabaseConnection({
+    database: createDatabase(config.database, (error) => databaseLogger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one on the next query')),
+    clock,
+    logger: databaseLogger,
+  })
+  try {
+    await database.start()
+  } catch (error) {
+    await database.close().catch(() => undefined)
+    throw error
+  }
+  const repos = createRepos(database)
   const monitor = new ServiceMonitor({
     services: repos.services,
     intervalMs: config.jobs.monitorIntervalMs,
@@ -100,7 +117,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const leadership = redis?.leader ?? soloLeadership
   const caches = createCaches(config, { clock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, await initialPlexSettings(config, database.state === 'ready' ? repos.settings : undefined))
   logSecrets.add(plex.settings?.token)
   const plexLive = createPlexLive({ config, registry: caches, plex, settings: repos.settings, clock, logger, logSecrets })
   const historyAndStats = createHistoryAndStats({
@@ -119,6 +136,16 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const cleanups: Array<() => void | Promise<void>> = []
   let jobsStarted = false
   let closing: Promise<void> | undefined
+  // A database reached after start may hold a Plex server saved through the API: it wins.
+  if (database.state !== 'ready') {
+    cleanups.push(
+      database.onReady(() => {
+        reloadPlexSettings({ config, settings: repos.settings, plex, logSecrets }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'the saved Plex settings could not be read; keeping the configured server'),
+        )
+      }),
+    )
+  }
   if (redis) cleanups.push(() => redis.close())
   cleanups.push(() => caches.close(), () => plexLive.close())
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
@@ -143,7 +170,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     logger,
     logSecrets,
     clock,
-    db,
+    database,
     repos,
     monitor,
     traffic,
@@ -180,7 +207,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
             logger.warn({ err: error }, 'a cleanup failed during shutdown')
           }
         }
-        closeDatabase(db)
+        await database.close()
       })()
       return closing
     },

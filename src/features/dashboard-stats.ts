@@ -164,16 +164,15 @@ export class DashboardStats implements BackgroundJob {
     if (inDemand) void this.refreshPlexTotals()
   }
 
-  private compute(): DashboardStatsValue {
+  private async compute(): Promise<DashboardStatsValue> {
     const { services, plexStats, traffic, plex, clock } = this.options
     const configured = plex.configured
-    const day = traffic.totals(DAY_MS)
-    const month = traffic.totals(30 * DAY_MS)
+    const [day, month, counts, peak] = await Promise.all([traffic.totals(DAY_MS), traffic.totals(30 * DAY_MS), services.countByStatus(), plexStats.get()])
     const value: DashboardStatsValue = {
-      services: services.countByStatus(),
+      services: counts,
       plex: {
         configured,
-        peak_concurrent: plexStats.get().peakConcurrent,
+        peak_concurrent: peak.peakConcurrent,
         ...(configured ? (this.totals ?? NO_TOTALS) : NO_TOTALS),
       },
       traffic: {

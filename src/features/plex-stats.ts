@@ -61,7 +61,7 @@ export class PlexStats {
         if (live.outcome === 'stale' && live.error !== undefined) throw live.error
         const totals = live.entry.value
         return {
-          ...peakFields(repo.get()),
+          ...peakFields(await repo.get()),
           server_url: client.baseUrl,
           server_name: this.serverName(),
           token_configured: true,
@@ -74,9 +74,9 @@ export class PlexStats {
   }
 
   /** What `GET /api/plex/stats` answers while no Plex server is configured: the peak and zeros, not cached. */
-  notConfigured(): PlexStatsValue {
+  async notConfigured(): Promise<PlexStatsValue> {
     return {
-      ...peakFields(this.options.repo.get()),
+      ...peakFields(await this.options.repo.get()),
       server_url: '',
       server_name: this.serverName(),
       token_configured: false,
@@ -88,14 +88,14 @@ export class PlexStats {
 
   /** Stores `peak` when it is higher than the stored peak. */
   async raisePeak(peak: number): Promise<PeakAnswer> {
-    const before = this.options.repo.get()
-    const after = this.options.repo.raisePeak(peak, this.options.clock.wallNow())
+    const before = await this.options.repo.get()
+    const after = await this.options.repo.raisePeak(peak, this.options.clock.wallNow())
     if (after.peakConcurrent !== before.peakConcurrent || after.lastUpdated !== before.lastUpdated) await this.peakChanged()
     return { success: true, ...peakFields(after) }
   }
 
   async resetPeak(): Promise<PeakAnswer> {
-    const after = this.options.repo.resetPeak(this.options.clock.wallNow())
+    const after = await this.options.repo.resetPeak(this.options.clock.wallNow())
     await this.peakChanged()
     return { success: true, ...peakFields(after) }
   }

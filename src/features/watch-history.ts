@@ -60,9 +60,9 @@ export function defineWatchHistoryCache(
     keyOf: watchHistoryKey,
     warmArgs: [{ limit: WATCH_HISTORY_DEFAULT_LIMIT, offset: 0 }],
     ttlMs,
-    load: (query) => {
+    load: async (query) => {
       const baseUrl = plex.configured ? plex.client().baseUrl : undefined
-      return repo.list(query).map((entry) => watchHistoryRow(entry, baseUrl))
+      return (await repo.list(query)).map((entry) => watchHistoryRow(entry, baseUrl))
     },
   })
   return cache

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import { HttpError } from './http-error.js'
 
 /**
@@ -27,6 +28,10 @@ export function installErrorHandling(app: FastifyInstance): void {
         return reply.code(400).send({ detail: `Request body is not valid JSON: ${fastifyError.message}` })
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return reply.code(415).send({ detail: `Unsupported Content-Type "${request.headers['content-type'] ?? ''}": send application/json` })
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: { message: error.message, name: error.name } }, 'database not reachable')
+      return reply.code(503).send({ detail: 'The database is not reachable right now; the service keeps retrying, try again in a moment' })
     }
     const status = fastifyError.statusCode
     if (status !== undefined && status >= 400 && status < 500) {

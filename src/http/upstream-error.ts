@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/errors.js'
 import { isPlexError } from '../plex/errors.js'
 import { HttpError } from './http-error.js'
 
@@ -8,11 +9,15 @@ import { HttpError } from './http-error.js'
  */
 export function upstreamError(error: unknown, what: string, extra: Record<string, unknown> = {}): HttpError {
   const detail = upstreamDetail(error, what)
-  const status = isPlexError(error) && (error.kind === 'timeout' || error.kind === 'unreachable') ? 503 : 502
+  const unreachable = (isPlexError(error) && (error.kind === 'timeout' || error.kind === 'unreachable')) || isDatabaseUnavailable(error)
+  const status = unreachable ? 503 : 502
   return new HttpError(status, detail, { message: detail, ...extra })
 }
 
 function upstreamDetail(error: unknown, what: string): string {
+  if (isDatabaseUnavailable(error)) {
+    return `Could not load ${what}: the database is not reachable and no cached copy is available yet; retry in a moment`
+  }
   if (!isPlexError(error)) {
     return `Could not load ${what}: ${error instanceof Error ? error.message : String(error)}`
   }

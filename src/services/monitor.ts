@@ -65,19 +65,19 @@ export class ServiceMonitor implements BackgroundJob {
    */
   async checkService(service: Service): Promise<Service> {
     const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs })
-    this.store(service, outcome)
-    return this.options.services.get(service.id) ?? service
+    await this.store(service, outcome)
+    return (await this.options.services.get(service.id)) ?? service
   }
 
   private async checkAll(signal: AbortSignal): Promise<RoundSummary> {
-    const services = this.options.services.list()
+    const services = await this.options.services.list()
     const counts = { total: services.length, online: 0, offline: 0, problem: 0 }
     await forEachLimited(services, this.options.concurrency, async (service) => {
       if (signal.aborted) return
       try {
         const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs, signal })
         if (signal.aborted) return
-        this.store(service, outcome)
+        await this.store(service, outcome)
         counts[outcome.status]++
       } catch (error) {
         if (!signal.aborted) this.options.logger?.warn({ err: error, service: service.id }, 'service check failed unexpectedly')
@@ -88,8 +88,8 @@ export class ServiceMonitor implements BackgroundJob {
     return { ...counts, stopped }
   }
 
-  private store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): void {
-    const stored = this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.wallNow() })
+  private async store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): Promise<void> {
+    const stored = await this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.wallNow() })
     if (stored && service.lastCheckAt !== null && service.status !== outcome.status) {
       this.options.logger?.info({ service: service.id, from: service.status, to: outcome.status }, `service "${service.name}" is now ${outcome.status}`)
     }

@@ -33,7 +33,7 @@ export async function startTestApp(
   })
   const logSecrets = options.logSecrets ?? new LogSecrets()
   const logger = options.logger ?? createLogger({ level: config.logLevel, destination, secrets: logSecrets })
-  const runtime = createRuntime(config, { ...options, logger, logSecrets })
+  const runtime = await createRuntime(config, { ...options, logger, logSecrets })
   const app = buildApp(runtime)
   options.beforeListen?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -48,6 +48,13 @@ export async function startTestApp(
       await runtime.close()
     },
   }
+}
+
+/** The SQLite handle under a test app (the API tests run on SQLite), for checks below the repositories. */
+export function sqliteOf(t: { runtime: Runtime }) {
+  const raw = t.runtime.database.database.sqlite
+  if (!raw) throw new Error('this test reads the SQLite file directly; it runs on SQLite only')
+  return raw
 }
 
 export interface Target {

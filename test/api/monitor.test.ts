@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/index.js'
+import { createRepos, DatabaseConnection, openSqlite } from '../../src/db/index.js'
 import { ManualClock } from '../../src/cache/index.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
 import { answering, closedPortUrl, sleep, startTarget, type Target } from './harness.js'
@@ -29,21 +29,22 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5_000) 
 }
 
 describe('service monitor', () => {
-  let db: Db
+  let db: DatabaseConnection | undefined
   const targets: Target[] = []
   let monitor: ServiceMonitor | undefined
 
   afterEach(async () => {
     await monitor?.stop()
     monitor = undefined
-    closeDatabase(db)
+    await db?.close()
     await Promise.all(targets.splice(0).map((target) => target.close()))
   })
 
-  function setUp(options: { concurrency?: number; intervalMs?: number } = {}) {
-    db = openDatabase(':memory:')
-    const repos = createRepos(db)
+  async function setUp(options: { concurrency?: number; intervalMs?: number } = {}) {
     const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
+    db = new DatabaseConnection({ database: openSqlite(':memory:'), clock })
+    await db.start()
+    const repos = createRepos(db)
     monitor = new ServiceMonitor({
       services: repos.services,
       intervalMs: options.intervalMs ?? 30_000,
@@ -57,10 +58,10 @@ describe('service monitor', () => {
   }
 
   it('never checks more services at once than its concurrency limit', async () => {
-    const { monitor, add } = setUp({ concurrency: 3 })
+    const { monitor, add } = await setUp({ concurrency: 3 })
     const held = await gate()
     targets.push(held.target)
-    for (let i = 0; i < 7; i++) add(`s${i}`, `${held.target.url}/s${i}`)
+    for (let i = 0; i < 7; i++) await add(`s${i}`, `${held.target.url}/s${i}`)
 
     const round = monitor.runRound()
     for (const expected of [3, 3, 1]) {
@@ -74,11 +75,11 @@ describe('service monitor', () => {
   })
 
   it('starts no round while one runs, and times the next from the start of the last', async () => {
-    const { monitor, clock, add, repos } = setUp({ intervalMs: 30_000 })
+    const { monitor, clock, add, repos } = await setUp({ intervalMs: 30_000 })
     const held = await gate()
     targets.push(held.target)
-    add('a', `${held.target.url}/a`)
-    add('b', `${held.target.url}/b`)
+    await add('a', `${held.target.url}/a`)
+    await add('b', `${held.target.url}/b`)
 
     monitor.start()
     await clock.advance(0)
@@ -97,7 +98,7 @@ describe('service monitor', () => {
 
     held.release()
     expect((await joined).online).toBe(2)
-    expect(repos.services.get('a')?.status).toBe('online')
+    expect((await repos.services.get('a'))?.status).toBe('online')
 
     // The round took longer than the interval: the next one is due at once.
     await until(() => clock.pendingTimers === 1, 'the next round to be scheduled')
@@ -108,10 +109,10 @@ describe('service monitor', () => {
   })
 
   it('waits out the rest of the interval after a quick round', async () => {
-    const { monitor, clock, add } = setUp({ intervalMs: 30_000 })
+    const { monitor, clock, add } = await setUp({ intervalMs: 30_000 })
     const target = await answering(200)
     targets.push(target)
-    add('a', target.url)
+    await add('a', target.url)
 
     monitor.start()
     await clock.advance(0)
@@ -126,10 +127,10 @@ describe('service monitor', () => {
   })
 
   it('stop() aborts a hanging round, stores nothing from it and schedules no more', async () => {
-    const { monitor, clock, add, repos } = setUp()
+    const { monitor, clock, add, repos } = await setUp()
     const held = await gate()
     targets.push(held.target)
-    add('a', held.target.url)
+    await add('a', held.target.url)
 
     monitor.start()
     await clock.advance(0)
@@ -137,15 +138,15 @@ describe('service monitor', () => {
     const started = Date.now()
     await monitor.stop()
     expect(Date.now() - started).toBeLessThan(1_000)
-    expect(repos.services.get('a')?.lastCheckAt).toBeNull()
+    expect((await repos.services.get('a'))?.lastCheckAt).toBeNull()
     expect(clock.pendingTimers).toBe(0)
   })
 
   it('stamps last_check with the injected wall clock and records offline services', async () => {
-    const { monitor, clock, add, repos } = setUp()
-    add('gone', await closedPortUrl())
+    const { monitor, clock, add, repos } = await setUp()
+    await add('gone', await closedPortUrl())
     clock.setWallNow(Date.UTC(2030, 5, 1))
     await monitor.runRound()
-    expect(repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
+    expect(await repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
   })
 })

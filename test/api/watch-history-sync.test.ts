@@ -2,14 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { historyEntry } from '../../src/features/watch-history-sync.js'
 import type { HistoryRow } from '../../src/plex/index.js'
 import { everyStoredText, SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { json } from './harness.js'
+import { json, sqliteOf } from './harness.js'
 
 const HISTORY_ROWS = 3500
 const HISTORY = '/status/sessions/history/all'
 const METADATA = '/library/metadata/:ids'
 
 const sync = (t: PlexTestApp) => fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST' })
-const storedRows = (t: PlexTestApp) => (t.runtime.db.prepare('SELECT COUNT(*) AS n FROM watch_history').get() as { n: number }).n
+const storedRows = (t: PlexTestApp) => (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM watch_history').get() as { n: number }).n
 
 /** Plays an item to the end in the simulator, which logs the view in its history. */
 function watchSomething(t: PlexTestApp, accountId = 1): void {
@@ -68,7 +68,7 @@ describe('watch history sync', () => {
   })
 
   it('keeps the rows of deleted items with what Plex still has', () => {
-    const deleted = t.runtime.db
+    const deleted = sqliteOf(t)
       .prepare('SELECT * FROM watch_history WHERE rating_key IS NULL')
       .all() as Array<Record<string, unknown>>
     expect(deleted.length).toBeGreaterThan(0)
@@ -84,7 +84,7 @@ describe('watch history sync', () => {
   })
 
   it('stores thumbs as Plex paths and the token nowhere', () => {
-    const thumbs = t.runtime.db.prepare('SELECT thumb FROM watch_history WHERE thumb IS NOT NULL').pluck().all() as string[]
+    const thumbs = sqliteOf(t).prepare('SELECT thumb FROM watch_history WHERE thumb IS NOT NULL').pluck().all() as string[]
     expect(thumbs.length).toBeGreaterThan(HISTORY_ROWS / 2)
     for (const thumb of thumbs) expect(thumb).toMatch(/^\/library\/metadata\/\d+\/thumb\/\d+$/)
     expect(everyStoredText(t).filter((text) => text.includes(SIM_TOKEN))).toEqual([])
@@ -95,7 +95,7 @@ describe('watch history sync', () => {
     expect(historyEntry(row, undefined, new Map([[1, 'owner']]))).toMatchObject({ userId: 424242, userName: null, title: 'Gone' })
 
     const nullUser = { ...historyEntry(row, undefined, new Map()), userId: null, viewedAt: 1 }
-    expect(t.runtime.repos.watchHistory.insertBatch([nullUser, nullUser]).added).toBe(1)
+    expect((await t.runtime.repos.watchHistory.insertBatch([nullUser, nullUser])).added).toBe(1)
     expect(await json(await sync(t))).toMatchObject({ success: true, added: 0 })
     const served = await json(await fetch(`${t.url}/api/plex/watch-history?limit=1&offset=${storedRows(t) - 1}`))
     expect(served).toEqual([expect.objectContaining({ user_id: null, email: null, title: 'Gone', viewed_at: '1970-01-01T00:00:01.000Z' })])

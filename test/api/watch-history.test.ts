@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPlexClient, type LibraryItem } from '../../src/plex/index.js'
 import { SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { basic, json } from './harness.js'
+import { basic, json, sqliteOf } from './harness.js'
 
 const HISTORY_ROWS = 1200
 
@@ -46,7 +46,7 @@ describe('GET /api/plex/watch-history', () => {
   afterAll(() => t.close())
 
   const stored = (type: string) =>
-    t.runtime.db
+    sqliteOf(t)
       .prepare('SELECT user_id, viewed_at, rating_key, type FROM watch_history WHERE type = ? AND rating_key IS NOT NULL ORDER BY viewed_at DESC LIMIT 1')
       .get(type) as StoredRow
 

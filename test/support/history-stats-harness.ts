@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { ManualClock } from '../../src/cache/index.js'
 import type { RuntimeOptions } from '../../src/runtime.js'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../api/harness.js'
+import { sqliteOf, startTestApp, type TestApp } from '../api/harness.js'
 
 export const SIM_TOKEN = 'history-stats-secret-token'
 
@@ -59,7 +59,7 @@ export async function startPlexTestApp(options: PlexTestAppOptions = {}): Promis
 
 /** Every text cell of every table of the database, for "no token stored anywhere" checks. */
 export function everyStoredText(app: TestApp): string[] {
-  const db = app.runtime.db
+  const db = sqliteOf(app)
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
   const texts: string[] = []
   for (const { name } of tables) {

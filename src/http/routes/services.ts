@@ -101,26 +101,27 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { monitor, traffic } = runtime
 
   const missing = (id: string) => notFound(`Service "${id}" not found: list services with GET /api/services/`)
-  const find = (id: string): Service => {
-    const service = services.get(id)
+  const find = async (id: string): Promise<Service> => {
+    const service = await services.get(id)
     if (!service) throw missing(id)
     return service
   }
-  const withTraffic = (service: Service) => toApi(service, traffic.latest(service.id))
+  const withTraffic = async (service: Service) => toApi(service, await traffic.latest(service.id))
+  const listed = async () => {
+    const [all, latest] = await Promise.all([services.list(), traffic.latestPerService()])
+    return all.map((service) => toApi(service, latest.get(service.id)))
+  }
 
-  app.get('/api/services/', async () => {
-    const latest = traffic.latestPerService()
-    return services.list().map((service) => toApi(service, latest.get(service.id)))
-  })
+  app.get('/api/services/', listed)
 
   app.get<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request) =>
-    withTraffic(find(request.params.id)),
+    withTraffic(await find(request.params.id)),
   )
 
   // Komandorr checks a new service at once, so the dashboard shows its status without waiting a round.
   app.post<{ Body: ServiceBody }>('/api/services/', { schema: { body: createBodySchema } }, async (request, reply) => {
     const fields = toFields(request.body)
-    const created = services.insert(
+    const created = await services.insert(
       randomUUID(),
       {
         name: fields.name!,
@@ -133,15 +134,15 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
       runtime.clock.wallNow(),
     )
     const checked = await monitor.checkService(created)
-    return reply.code(201).send(withTraffic(checked))
+    return reply.code(201).send(await withTraffic(checked))
   })
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
     '/api/services/:id',
     { schema: { params: idParamsSchema, body: updateBodySchema } },
     async (request) => {
-      const before = find(request.params.id)
-      const updated = services.update(before.id, toFields(request.body))
+      const before = await find(request.params.id)
+      const updated = await services.update(before.id, toFields(request.body))
       if (!updated) throw missing(before.id)
       const current = updated.url !== before.url ? await monitor.checkService(updated) : updated
       return withTraffic(current)
@@ -149,18 +150,17 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   )
 
   app.delete<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request, reply) => {
-    if (!services.delete(request.params.id)) throw missing(request.params.id)
+    if (!(await services.delete(request.params.id))) throw missing(request.params.id)
     return reply.code(204).send()
   })
 
   app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: { params: idParamsSchema } }, async (request) =>
-    withTraffic(await monitor.checkService(find(request.params.id))),
+    withTraffic(await monitor.checkService(await find(request.params.id))),
   )
 
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).
   app.post('/api/services/check-all', async () => {
     await monitor.runRound()
-    const latest = traffic.latestPerService()
-    return services.list().map((service) => toApi(service, latest.get(service.id)))
+    return listed()
   })
 }

@@ -36,10 +36,10 @@ export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
   // Komandorr's traffic agent posts here every few seconds (MB/s rates, cumulative GB counters).
   app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema: { body: updateBodySchema } }, async (request) => {
     const body = request.body
-    if (!runtime.repos.services.get(body.service_id)) {
+    if (!(await runtime.repos.services.get(body.service_id))) {
       throw notFound(`Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`)
     }
-    runtime.traffic.record({
+    await runtime.traffic.record({
       serviceId: body.service_id,
       bandwidthUp: body.bandwidth_up,
       bandwidthDown: body.bandwidth_down,
