@@ -1,12 +1,12 @@
 // Child process of the hit-path comparison: a bare Fastify route that answers the bytes and
 // headers the service answered for `/api/plex/sessions`, with no cache, hooks or logger:
 // the floor a cache hit through the service is measured against.
-// Usage: node --import tsx bench/_api-bare-server.ts <file with {"body", "headers"}>
+// Usage: node --import tsx bench/api/bare-server.ts <file with {"body", "headers"}>
 import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
 
 const file = process.argv[2]
-if (file === undefined) throw new Error('usage: _api-bare-server.ts <answer.json>')
+if (file === undefined) throw new Error('usage: bench/api/bare-server.ts <answer.json>')
 const answer = JSON.parse(readFileSync(file, 'utf8')) as { body: string; headers: Record<string, string> }
 
 const app = Fastify({ logger: false })
