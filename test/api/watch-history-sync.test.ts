@@ -101,6 +101,26 @@ describe('watch history sync', () => {
     expect(served).toEqual([expect.objectContaining({ user_id: null, email: null, title: 'Gone', viewed_at: '1970-01-01T00:00:01.000Z' })])
   })
 
+  it('keeps two plays of the same item by the same user that end in the same second (two historyKeys)', async () => {
+    t.sim.control.advance(60)
+    const first = t.sim.control.startSession({ kind: 'movie', accountId: 1 })
+    const second = t.sim.control.startSession({ kind: 'movie', accountId: 1, ratingKey: first.ratingKey! })
+    t.sim.control.advance(30)
+    t.sim.control.stopSession(first.sessionKey)
+    t.sim.control.stopSession(second.sessionKey)
+    const before = storedRows(t)
+    expect(await json(await sync(t))).toMatchObject({ success: true, added: 2 })
+    const plays = sqliteOf(t)
+      .prepare('SELECT history_key, viewed_at FROM watch_history WHERE rating_key = ? AND user_id = 1 ORDER BY id DESC LIMIT 2')
+      .all(String(first.ratingKey)) as Array<{ history_key: string; viewed_at: number }>
+    expect(plays).toHaveLength(2)
+    expect(plays[0]!.viewed_at).toBe(plays[1]!.viewed_at)
+    expect(plays[0]!.history_key).not.toBe(plays[1]!.history_key)
+    // The boundary second is read again by the next sync: still two rows, not three or one.
+    expect(await json(await sync(t))).toMatchObject({ success: true, added: 0 })
+    expect(storedRows(t)).toBe(before + 2)
+  })
+
   it('a sync asked for while one runs joins it: one pass over Plex for both', async () => {
     watchSomething(t)
     t.sim.control.resetCounts()
