@@ -122,11 +122,21 @@ export function createWatchHistoryRepo(source: DbSource) {
       })
     },
 
-    /** Newest first. */
+    /**
+     * Newest first. The OFFSET is walked over the paging index alone (ids only), and only the
+     * page's rows are read from the table: a deep page costs an index scan, not a table scan.
+     */
     async list({ limit, offset = 0, userId }: WatchHistoryQuery): Promise<WatchHistoryEntry[]> {
-      let query = source.db.selectFrom('watch_history').selectAll()
-      if (userId !== undefined) query = query.where('user_id', '=', userId)
-      const rows = await query.orderBy('viewed_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute()
+      const db = source.db
+      let ids = db.selectFrom('watch_history').select('id')
+      if (userId !== undefined) ids = ids.where('user_id', '=', userId)
+      const rows = await db
+        .selectFrom('watch_history')
+        .selectAll()
+        .where('id', 'in', ids.orderBy('viewed_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset))
+        .orderBy('viewed_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute()
       return rows.map(toEntry)
     },
 
