@@ -11,7 +11,7 @@ import pg from 'pg'
 import { sql } from 'kysely'
 import { ManualClock, percentiles } from '../src/cache/index.js'
 import { createRepos, DatabaseConnection, openPostgres, openSqlite, type Database, type WatchHistoryEntry } from '../src/db/index.js'
-import { watchHistoryRow } from '../src/features/watch-history.js'
+import { watchHistoryRow } from '../src/features/caches/watch-history.js'
 
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const USERS = 20

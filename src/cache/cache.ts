@@ -1,12 +1,13 @@
 import type { InvalidationMessage } from './bus.js'
 import type { Clock } from './clock.js'
-import { messageOf, serialize, StoredEntry, type CacheEntry, type CacheRead } from './entry.js'
+import { messageOf, serialize, type CacheEntry, type CacheRead } from './entry.js'
+import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
 import type { MemoryLayer, MemoryLru } from './memory.js'
 import { REFRESH_JITTER, resolvePolicy, type CacheDeclaration, type CachePolicy } from './policy.js'
 import type { SharedHit, SharedLayer } from './shared.js'
-import { Flight, KeySlot, type FlightResult, type SlotOwner } from './slot.js'
+import { Flight, KeySlot, StoredEntry, type FlightResult, type SlotOwner } from './slot.js'
 import { CacheCounters, LoadTimeRing, percentiles, type CacheStats } from './stats.js'
 
 /** What a cache gets from its registry. */
@@ -259,7 +260,7 @@ export class Cache<V, A = void> implements SlotOwner {
       }
       const timeoutMs = this.policy.loadTimeoutMs
       const timer = this.clock.setTimer(
-        () => abandon(new Error(`cache ${this.name} (${key}): the loader did not finish within ${timeoutMs} ms`)),
+        () => abandon(new LoaderTimeoutError(this.name, key, timeoutMs)),
         timeoutMs,
       )
       this.activeLoads.add(abandon)
@@ -594,7 +595,7 @@ export class Cache<V, A = void> implements SlotOwner {
       if (slot.timer !== undefined) this.clock.clearTimer(slot.timer)
       slot.timer = undefined
     }
-    for (const abandon of [...this.activeLoads]) abandon(new Error(`cache ${this.name}: the registry was closed`))
+    for (const abandon of [...this.activeLoads]) abandon(new CacheClosedError(this.name))
   }
 
   /** The durations (ms) of the last 1024 loader calls, for percentiles across instances. */

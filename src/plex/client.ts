@@ -1,7 +1,8 @@
-// The typed Plex Media Server client: one method per endpoint the service uses (see PLEX.md).
+// The typed Plex Media Server client: one method per endpoint the service uses, each with its parser in parse/.
 // Every method takes an optional AbortSignal and rejects only with PlexError subclasses.
 import { createHash } from 'node:crypto'
 import os from 'node:os'
+import { VERSION } from '../version.js'
 import type { Fields } from './coerce.js'
 import { PlexHttpError } from './errors.js'
 import { PlexHttp, rejectFailure } from './http.js'
@@ -9,7 +10,7 @@ import { pagesOf, pagingHeaders, type FetchedPage } from './paging.js'
 import { parseActivities } from './parse/activities.js'
 import { parseHistoryRows } from './parse/history.js'
 import { parseLibraryItems, parseLibrarySections } from './parse/library.js'
-import { parseSessions } from './parse/sessions.js'
+import { parseSessions, parseTranscodeSessions } from './parse/sessions.js'
 import { parseAccounts, parseIdentity, parseServerInfo } from './parse/server.js'
 import { parseSharedServers } from './parse/shared-servers.js'
 import type {
@@ -24,9 +25,8 @@ import type {
   ServerIdentity,
   ServerInfo,
   SharedServer,
+  TranscodeSession,
 } from './types.js'
-
-export const PLEX_CLIENT_VERSION = '0.1.0'
 
 export interface PlexClientOptions {
   /** e.g. `http://127.0.0.1:32400` (a trailing slash is tolerated). */
@@ -82,6 +82,8 @@ export interface PlexClient {
   recentlyAdded(opts?: { size?: number }, signal?: AbortSignal): Promise<LibraryItem[]>
   /** `GET /status/sessions` (admin token). */
   sessions(signal?: AbortSignal): Promise<PlaybackSession[]>
+  /** `GET /transcode/sessions`: the transcodes running now (admin token). */
+  transcodeSessions(signal?: AbortSignal): Promise<TranscodeSession[]>
   /** `GET /activities` */
   activities(signal?: AbortSignal): Promise<Activity[]>
   /** Watch history, newest first, page by page; `since` makes it incremental. */
@@ -133,7 +135,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     headers: {
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? defaultClientIdentifier(),
       'X-Plex-Product': product,
-      'X-Plex-Version': PLEX_CLIENT_VERSION,
+      'X-Plex-Version': VERSION,
       'X-Plex-Platform': 'Node.js',
       'X-Plex-Platform-Version': process.versions.node,
       'X-Plex-Device-Name': product,
@@ -204,6 +206,10 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
 
     async sessions(signal) {
       return parseSessions(await get('/status/sessions', {}, signal))
+    },
+
+    async transcodeSessions(signal) {
+      return parseTranscodeSessions(await get('/transcode/sessions', {}, signal))
     },
 
     async activities(signal) {

@@ -1,4 +1,4 @@
-export { createPlexClient, PLEX_CLIENT_VERSION } from './client.js'
+export { createPlexClient } from './client.js'
 export type { HistoryQuery, PlexClient, PlexClientOptions, SectionItemsQuery } from './client.js'
 export {
   PlexAbortedError,

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { PLEX_CLIENT_VERSION } from './client.js'
+import { VERSION } from '../version.js'
 import { redactToken } from './errors.js'
 import {
   parseNotification,
@@ -92,7 +92,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
       'X-Plex-Token': opts.token,
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? 'komandorr-cache-notifications',
       'X-Plex-Product': opts.product ?? 'komandorr-cache',
-      'X-Plex-Version': PLEX_CLIENT_VERSION,
+      'X-Plex-Version': VERSION,
       'X-Plex-Platform': 'Node.js',
       'X-Plex-Device-Name': opts.product ?? 'komandorr-cache',
       ...opts.extraHeaders,

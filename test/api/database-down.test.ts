@@ -3,8 +3,7 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/databases.js'
-import { startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json, jsonInit, sleep } from './harness.js'
+import { json, jsonInit, sleep, startPlexApp, type PlexApp } from '../support/api-harness.js'
 
 const PASSWORD = 'db-password-never-logged'
 
@@ -49,7 +48,7 @@ class Door {
   }
 }
 
-const health = async (setup: PlexLiveSetup) => json(await setup.fetch('/api/health'))
+const health = async (setup: PlexApp) => json(await setup.fetch('/api/health'))
 
 describe('PostgreSQL out of reach', () => {
   let database: ThrowawayDatabase
@@ -60,9 +59,9 @@ describe('PostgreSQL out of reach', () => {
 
   it('at start: listens, says so in one line, serves Plex, answers 503 for what needs the database', async () => {
     const door = await Door.onFreePort()
-    const setup = await startPlexLive({ env: { DATABASE_URL: door.url(database) } })
+    const setup = await startPlexApp({ env: { DATABASE_URL: door.url(database) } })
     try {
-      const lines = setup.app.logLines.filter((line) => line.includes('is not reachable'))
+      const lines = setup.logLines.filter((line) => line.includes('is not reachable'))
       expect(lines).toHaveLength(1)
       expect(lines[0]).toContain(`postgres://postgres:***@127.0.0.1:${door.port}/`)
       expect(await health(setup)).toMatchObject({ status: 'degraded', database: 'connecting' })
@@ -73,7 +72,7 @@ describe('PostgreSQL out of reach', () => {
         expect(response.status, path).toBe(503)
         expect((await json(response)).detail, path).toMatch(/database is not reachable/)
       }
-      expect(setup.app.logLines.join('\n')).not.toContain(PASSWORD)
+      expect(setup.logLines.join('\n')).not.toContain(PASSWORD)
     } finally {
       await setup.close()
     }
@@ -82,7 +81,7 @@ describe('PostgreSQL out of reach', () => {
   it('while running: cached history is served stale, writes answer 503, and all is back once it answers', async () => {
     const door = await Door.onFreePort()
     await door.open()
-    const setup = await startPlexLive({ env: { DATABASE_URL: door.url(database), CACHE_WATCH_HISTORY_TTL: '1' }, sim: { historyRows: 300 } })
+    const setup = await startPlexApp({ env: { DATABASE_URL: door.url(database), CACHE_WATCH_HISTORY_TTL: '1' }, sim: { historyRows: 300 } })
     try {
       expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({ success: true, added: 300 })
       const fresh = await setup.fetch('/api/plex/watch-history?limit=20')
@@ -104,7 +103,7 @@ describe('PostgreSQL out of reach', () => {
       await door.open()
       expect(await health(setup)).toMatchObject({ status: 'healthy', database: 'ok' })
       expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({ success: true, added: 0 })
-      expect(setup.app.logLines.join('\n')).not.toContain(PASSWORD)
+      expect(setup.logLines.join('\n')).not.toContain(PASSWORD)
     } finally {
       await setup.close()
       await door.shut()

@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/cache/index.js'
-import { PlexConnection } from '../../src/features/plex-connection.js'
-import { PushInvalidation } from '../../src/features/push-invalidation.js'
+import { PlexConnection } from '../../src/plex/plex-connection.js'
+import { CACHES } from '../../src/features/caches/index.js'
+import { PushInvalidation } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
-import { eventually, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json, jsonInit } from './harness.js'
+import { json, jsonInit, type PlexApp, startPlexApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 const closers: Array<() => Promise<void> | void> = []
 afterEach(async () => {
   await setup?.close()
@@ -19,14 +20,14 @@ afterEach(async () => {
 // TTLs far beyond the test's length: whatever shows up early came from a push.
 const LONG_TTLS = { CACHE_SESSIONS_TTL: '600', CACHE_ACTIVITIES_TTL: '600', CACHE_RECENT_MEDIA_TTL: '600', CACHE_LIVE_STATS_TTL: '600' }
 
-async function startListening(): Promise<PlexLiveSetup> {
-  const s = await startPlexLive({ env: LONG_TTLS })
-  s.app.runtime.plexLive.push.start()
+async function startListening(): Promise<PlexApp> {
+  const s = await startPlexApp({ env: LONG_TTLS })
+  s.runtime.push.start()
   await eventually('the push listener is connected', () => s.sim.control.state().notificationClients.websocket === 1)
   return s
 }
 
-const read = async (s: PlexLiveSetup, path: string) => {
+const read = async (s: PlexApp, path: string) => {
   const response = await s.fetch(path)
   return { cache: response.headers.get('x-cache'), body: await json(response) }
 }
@@ -51,13 +52,13 @@ describe('push refresh over the Plex notification stream', () => {
     setup.sim.control.stopSession(started.sessionKey)
     await eventually('the stop is served', async () => (await sessions()).total === 0)
     expect([...xCache]).toEqual(['HIT'])
-    expect(setup.app.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
+    expect(setup.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
   })
 
   it('does not refresh on progress reports (same state, transcode updates)', async () => {
     setup = await startListening()
     // An event for another cache, sent after others on the same stream, marks when those were handled.
-    const handled = async (s: PlexLiveSetup) => {
+    const handled = async (s: PlexApp) => {
       await read(s, '/api/plex/activities') // cached without the new activity: it shows only after a push
       const scan = s.sim.control.startActivity({ type: 'library.update.section', ticks: 50 })
       await eventually('the activity is served', async () => (await read(s, '/api/plex/activities')).body.activities.some((a: { uuid: string }) => a.uuid === scan.uuid))
@@ -90,7 +91,7 @@ describe('push refresh over the Plex notification stream', () => {
     const paths = ['/api/plex/sessions', '/api/plex/activities', '/api/plex/users/count']
     for (const path of paths) await read(setup, path)
     setup.sim.control.dropNotificationClients()
-    const { caches } = setup.app.runtime
+    const { caches } = setup.runtime
     const names = ['plex_sessions', 'plex_activities', 'plex_users_count']
     await eventually('the caches are refreshed after the reconnect', () => names.every((name) => caches.get(name)!.stats().refreshes >= 1), 8_000)
     for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1, loads: 2 })
@@ -118,10 +119,12 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
   }
 }
 
-function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
+const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
+
+function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
   const registry: CacheRegistry = createCacheRegistry()
   closers.push(() => registry.close())
-  for (const name of ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']) {
+  for (const name of names) {
     registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
   }
   const refreshed: string[] = []
@@ -136,6 +139,7 @@ function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clo
   const push = new PushInvalidation({
     plex,
     registry,
+    caches: CACHES,
     clock,
     listen: () => {
       const stream = new ScriptedStream()
@@ -186,6 +190,16 @@ describe('push refresh rules', () => {
       step()
       await clock.advance(300)
       expect(refreshed.splice(0).sort()).toEqual(['plex_activities', 'plex_sessions'])
+    }
+  })
+
+  it('refreshes transcode sessions on every transcode notification, progress included, and nothing else on progress', async () => {
+    const { stream, clock, refreshed } = scripted([...SCRIPTED_CACHES, 'plex_transcode_sessions'])
+    for (const event of ['start', 'update', 'end'] as const) {
+      stream().emit('transcodeSession', { event, sessions: [] })
+      await clock.advance(300)
+      const expected = event === 'update' ? ['plex_transcode_sessions'] : ['plex_activities', 'plex_sessions', 'plex_transcode_sessions']
+      expect(refreshed.splice(0).sort(), event).toEqual(expected)
     }
   })
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { percentiles, settle, type CacheRegistry } from '../../src/cache/index.js'
+import { CacheClosedError, percentiles, settle, type CacheRegistry } from '../../src/cache/index.js'
 import { deferred, recordingLogger, setup, Upstream } from './helpers.js'
 
 let registry: CacheRegistry
@@ -334,6 +334,7 @@ describe('logging and lifecycle', () => {
     expect(clock.pendingTimers).toBe(2)
     registry.close()
     expect(clock.pendingTimers).toBe(0)
+    await expect(hanging).rejects.toThrow(CacheClosedError)
     await expect(hanging).rejects.toThrow('cache plex_stats: the registry was closed')
     await clock.advance(100_000)
     expect(upstream.calls).toBe(1)

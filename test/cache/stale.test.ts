@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CacheRegistry } from '../../src/cache/index.js'
+import { LoaderTimeoutError, type CacheRegistry } from '../../src/cache/index.js'
 import { setup, Upstream } from './helpers.js'
 
 let registry: CacheRegistry
@@ -143,6 +143,7 @@ describe('stale on error with backoff', () => {
     await clock.advance(1)
     const result = await read
     expect(result.outcome).toBe('stale')
+    expect(result.error).toBeInstanceOf(LoaderTimeoutError)
     expect(String(result.error)).toContain('did not finish within 5000 ms')
     expect(upstream.signals[1]?.aborted).toBe(true)
     expect(sessions.counters.loadErrors).toBe(1)

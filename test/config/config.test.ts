@@ -24,13 +24,23 @@ describe('loadConfig', () => {
       plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv' },
       redis: { enabled: false, url: null, host: 'localhost', port: 6379, db: 0, password: null, keyPrefix: 'komandorr:' },
       cache: {
-        ttlMs: { activities: 5_000, sessions: 10_000, watchHistory: 300_000, stats: 60_000, liveStats: 30_000, recentMedia: 300_000, libraries: 300_000, usersCount: 300_000 },
+        ttlMs: {
+          plex_activities: 5_000,
+          plex_sessions: 10_000,
+          watch_history: 300_000,
+          plex_stats: 60_000,
+          plex_stats_live: 30_000,
+          plex_recent_media: 300_000,
+          plex_libraries: 300_000,
+          plex_users_count: 300_000,
+          background_stats: 60_000,
+        },
         maxStaleMs: 3_600_000,
         warmThreshold: 0.8,
         warmIdleMs: 60_000,
         maxBytes: 64 * 1024 * 1024,
       },
-      jobs: { statsRefreshMs: 60_000, watchHistorySyncMs: 900_000, monitorIntervalMs: 30_000 },
+      jobs: { watchHistorySyncMs: 900_000, monitorIntervalMs: 30_000 },
     })
   })
 
@@ -78,13 +88,23 @@ describe('loadConfig', () => {
       plex: { serverUrl: 'http://192.168.1.10:32400', token: 'tok', serverName: 'Basement', plexTvUrl: 'http://127.0.0.1:4000' },
       redis: { enabled: false, host: 'redis', port: 6380, db: 2, password: 'rpw', keyPrefix: 'test:' },
       cache: {
-        ttlMs: { activities: 1_000, sessions: 20_000, watchHistory: 3_000, stats: 4_000, liveStats: 5_000, recentMedia: 6_000, libraries: 7_000, usersCount: 8_000 },
+        ttlMs: {
+          plex_activities: 1_000,
+          plex_sessions: 20_000,
+          watch_history: 3_000,
+          plex_stats: 4_000,
+          plex_stats_live: 5_000,
+          plex_recent_media: 6_000,
+          plex_libraries: 7_000,
+          plex_users_count: 8_000,
+          background_stats: 10_000,
+        },
         maxStaleMs: 0,
         warmThreshold: 0.5,
         warmIdleMs: 9_000,
         maxBytes: 1000,
       },
-      jobs: { statsRefreshMs: 10_000, watchHistorySyncMs: 11_000, monitorIntervalMs: 12_000 },
+      jobs: { watchHistorySyncMs: 11_000, monitorIntervalMs: 12_000 },
     })
   })
 

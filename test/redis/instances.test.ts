@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { freePort, PrivateRedis, sleep, until } from './helpers.js'
+import { freePort, PrivateRedis, sleep } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 const LEASE_S = 2
 const TOKEN = 'sim-secret-token-4242'
@@ -34,7 +35,7 @@ class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const service = new ServiceProcess(port, child)
-    await until(`the service on port ${port} answers /api/health`, async () => service.exited || (await service.health()) !== undefined, 30_000).catch(
+    await eventually(`the service on port ${port} answers /api/health`, async () => service.exited || (await service.health()) !== undefined, 30_000).catch(
       (error: Error) => {
         throw new Error(`${error.message}\n${service.output.slice(-20).join('\n')}`)
       },
@@ -100,7 +101,7 @@ describe('three service processes on one Redis and one SQLite file', () => {
     // The first creates the database; the other two open it once it exists.
     services = [await ServiceProcess.start(env)]
     services.push(...(await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env)])))
-    await until('one instance leads', async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1, 10_000)
+    await eventually('one instance leads', async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1, 10_000)
     // Let the leader's start-up jobs (history sync, dashboard stats) finish their Plex calls.
     await sleep(2_000)
   }, 60_000)
@@ -144,13 +145,13 @@ describe('three service processes on one Redis and one SQLite file', () => {
     expect(await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt())), 'followers run no jobs').toEqual([null, null])
 
     await leader.kill()
-    const tookMs = await until(
+    const tookMs = await eventually(
       'another instance leads',
       async () => (await Promise.all(others.map((s) => s.health()))).some((h) => h?.redis.leader),
       5 * LEASE_S * 1000,
     )
     expect(tookMs, 'design bound: one lease; the rest is slack for two busy cores').toBeLessThan(LEASE_S * 1000 + 750)
-    await until('the new leader computed the dashboard stats', async () => (await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt()))).some((t) => t !== null), 5_000)
+    await eventually('the new leader computed the dashboard stats', async () => (await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt()))).some((t) => t !== null), 5_000)
     services = others
   })
 })

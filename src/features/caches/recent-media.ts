@@ -1,7 +1,6 @@
-import type { Cache, CacheRegistry } from '../cache/index.js'
-import type { LibraryItem } from '../plex/index.js'
-import type { PlexConnection } from './plex-connection.js'
-import { plexImageUrl } from './plex-image-url.js'
+import { plexImageUrl } from '../../plex/image-url.js'
+import type { LibraryItem } from '../../plex/index.js'
+import { declareCache, refreshOn } from './declaration.js'
 
 /** One entry of `GET /api/plex/media/recent`. */
 export interface RecentMediaItem {
@@ -25,24 +24,25 @@ export const RECENT_MEDIA_NOT_CONFIGURED = Object.freeze({ items: [], not_config
 const PER_SECTION = { movie: RECENT_MEDIA_LIMIT, show: RECENT_MEDIA_LIMIT * 2 } as const
 
 /** `plex_recent_media`: each movie and show section's recently added, newest first, one entry per show. */
-export function defineRecentMediaCache(registry: CacheRegistry, plex: PlexConnection, ttlMs: number): Cache<RecentMediaValue> {
-  return registry.define<RecentMediaValue>({
-    name: 'plex_recent_media',
-    key: 'plex:recent_media',
-    ttlMs,
-    load: async (_args, signal) => {
-      const client = plex.client()
-      const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')
-      const lists = await Promise.all(
-        sections.map(async (section) => {
-          const items = await client.sectionRecentlyAdded(section.id, { size: PER_SECTION[section.type as 'movie' | 'show'] }, signal)
-          return items.map((item) => ({ item, sectionType: section.type }))
-        }),
-      )
-      return { media: newestFirst(lists.flat(), client.baseUrl) }
-    },
-  })
-}
+export const recentMediaCache = declareCache<RecentMediaValue>({
+  name: 'plex_recent_media',
+  key: 'plex:recent_media',
+  ttl: { env: 'CACHE_RECENT_MEDIA_TTL', defaultSeconds: 300 },
+  plexServer: 'fetched',
+  push: [refreshOn('timeline.library')],
+  routes: [{ paths: ['/api/plex/media/recent'], public: true, what: 'recently added Plex media', notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED }],
+  async load({ plex }, _args, signal) {
+    const client = plex.client()
+    const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')
+    const lists = await Promise.all(
+      sections.map(async (section) => {
+        const items = await client.sectionRecentlyAdded(section.id, { size: PER_SECTION[section.type as 'movie' | 'show'] }, signal)
+        return items.map((item) => ({ item, sectionType: section.type }))
+      }),
+    )
+    return { media: newestFirst(lists.flat(), client.baseUrl) }
+  },
+})
 
 export function newestFirst(entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>, baseUrl: string): RecentMediaItem[] {
   const sorted = [...entries].sort((a, b) => (b.item.addedAt ?? 0) - (a.item.addedAt ?? 0))

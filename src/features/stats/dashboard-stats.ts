@@ -1,42 +1,23 @@
-import type { AnyCache, Cache, CacheRegistry, Clock } from '../cache/index.js'
-import type { PlexStatsRepo, ServicesRepo } from '../db/index.js'
-import { PeriodicJob } from '../jobs/periodic-job.js'
-import type { Logger } from '../logger.js'
-import type { BackgroundJob } from '../runtime.js'
-import { DAY_MS, type TrafficLog } from '../traffic/traffic-log.js'
-import type { PlexConnection } from './plex-connection.js'
+import type { Cache, Clock } from '../../cache/index.js'
+import type { PlexStatsRepo, ServicesRepo } from '../../db/index.js'
+import type { BackgroundJob } from '../../jobs/background-job.js'
+import { PeriodicJob } from '../../jobs/periodic-job.js'
+import type { Logger } from '../../logger.js'
+import type { PlexConnection } from '../../plex/plex-connection.js'
+import { DAY_MS, type TrafficLog } from '../../traffic/traffic-log.js'
+import { dashboardStatsCache } from '../caches/dashboard-stats.js'
+import type { CacheLookup } from '../caches/declaration.js'
+import { liveStatsCache } from '../caches/live-stats.js'
+import type { DashboardSnapshot, DashboardStatsValue } from './dashboard-snapshot.js'
 
-/** `GET /api/plex/stats/dashboard` (SPEC §3), without the `timestamp`/`cached` the reply adds. */
-export interface DashboardStatsValue {
-  services: { total: number; online: number; offline: number; problem: number }
-  plex: {
-    configured: boolean
-    peak_concurrent: number
-    total_users: number
-    total_movies: number
-    total_tv_shows: number
-    total_seasons: number
-    total_episodes: number
-  }
-  traffic: {
-    last_24h_download_bytes: number
-    last_24h_upload_bytes: number
-    last_24h_total_bytes: number
-    last_30d_download_bytes: number
-    last_30d_upload_bytes: number
-    last_30d_total_bytes: number
-  }
-}
 
 type PlexTotals = Pick<DashboardStatsValue['plex'], 'total_users' | 'total_movies' | 'total_tv_shows' | 'total_seasons' | 'total_episodes'>
 const TOTAL_FIELDS = ['total_users', 'total_movies', 'total_tv_shows', 'total_seasons', 'total_episodes'] as const
 const NO_TOTALS: PlexTotals = Object.freeze({ total_users: 0, total_movies: 0, total_tv_shows: 0, total_seasons: 0, total_episodes: 0 })
 
-/** Caches whose values carry Plex totals, best first: the dashboard never asks Plex itself. */
-export const PLEX_TOTALS_SOURCES = ['plex_stats_live', 'plex_stats'] as const
-
 export interface DashboardStatsOptions {
-  readonly registry: CacheRegistry
+  /** `background_stats`, and `plex_stats_live` for the Plex totals (the dashboard never asks Plex itself). */
+  readonly caches: CacheLookup
   readonly services: ServicesRepo
   readonly plexStats: PlexStatsRepo
   readonly traffic: TrafficLog
@@ -57,9 +38,8 @@ export interface DashboardStatsOptions {
  * the dashboard is being read it also refreshes the Plex totals through their caches, and an
  * unread dashboard costs the Plex server nothing.
  */
-export class DashboardStats implements BackgroundJob {
+export class DashboardStats implements BackgroundJob, DashboardSnapshot {
   readonly name = 'dashboard-stats'
-  readonly cache: Cache<DashboardStatsValue>
   private totals: PlexTotals | undefined
   private totalsTriedAt = -Infinity
   private totalsRefresh: Promise<void> | undefined
@@ -68,14 +48,6 @@ export class DashboardStats implements BackgroundJob {
   private readonly ticks: PeriodicJob<void>
 
   constructor(private readonly options: DashboardStatsOptions) {
-    this.cache = options.registry.define<DashboardStatsValue>({
-      name: 'background_stats',
-      key: 'stats:dashboard',
-      ttlMs: options.intervalMs,
-      // The job recomputes it on its own schedule.
-      refreshAhead: false,
-      load: () => this.compute(),
-    })
     this.ticks = new PeriodicJob({
       clock: options.clock,
       intervalMs: options.intervalMs,
@@ -86,6 +58,10 @@ export class DashboardStats implements BackgroundJob {
       this.totals = undefined
       this.totalsTriedAt = -Infinity
     })
+  }
+
+  get cache(): Cache<DashboardStatsValue> {
+    return this.options.caches(dashboardStatsCache)
   }
 
   /** The job runs (for `cache/stats`: `enabled`). */
@@ -126,8 +102,8 @@ export class DashboardStats implements BackgroundJob {
   }
 
   /**
-   * Reads the Plex totals through the first declared source cache (memory, else one load shared
-   * with every other reader; a stale value is fine) and recomputes the snapshot when they changed.
+   * Reads the Plex totals through `plex_stats_live` (memory, else one load shared with every
+   * other reader; a stale value is fine) and recomputes the snapshot when they changed.
    * Never rejects.
    */
   refreshPlexTotals(): Promise<void> {
@@ -140,16 +116,14 @@ export class DashboardStats implements BackgroundJob {
   }
 
   private async readPlexTotals(): Promise<void> {
-    const { plex, registry, clock, logger } = this.options
+    const { plex, caches, clock, logger } = this.options
     this.totalsTriedAt = clock.now()
     if (!plex.configured) return
-    const source = PLEX_TOTALS_SOURCES.map((name) => registry.get(name)).find((cache): cache is AnyCache => cache !== undefined)
-    if (source === undefined) return
     let totals: PlexTotals
     try {
-      totals = totalsOf((await source.read(undefined)).entry.value)
+      totals = totalsOf((await caches(liveStatsCache).read()).entry.value)
     } catch (error) {
-      logger?.debug({ cache: source.name, error: error instanceof Error ? error.message : String(error) }, 'dashboard: Plex totals not refreshed')
+      logger?.debug({ cache: liveStatsCache.name, error: error instanceof Error ? error.message : String(error) }, 'dashboard: Plex totals not refreshed')
       return
     }
     if (this.totals !== undefined && TOTAL_FIELDS.every((field) => this.totals![field] === totals[field])) return
@@ -164,7 +138,7 @@ export class DashboardStats implements BackgroundJob {
     if (inDemand) void this.refreshPlexTotals()
   }
 
-  private async compute(): Promise<DashboardStatsValue> {
+  async compute(): Promise<DashboardStatsValue> {
     const { services, plexStats, traffic, plex, clock } = this.options
     const configured = plex.configured
     const [day, month, counts, peak] = await Promise.all([traffic.totals(DAY_MS), traffic.totals(30 * DAY_MS), services.countByStatus(), plexStats.get()])

@@ -1,17 +1,14 @@
-import type { CacheRegistry, Clock, TimerHandle } from '../cache/index.js'
-import type { Logger } from '../logger.js'
-import {
-  createNotificationListener,
-  type NotificationListener,
-  type PlayingNotification,
-  type TimelineEntry,
-  type TranscodeSessionNotification,
-} from '../plex/index.js'
-import type { PlexConnection, PlexSettings } from './plex-connection.js'
+import type { CacheRegistry, Clock, TimerHandle } from '../../cache/index.js'
+import type { Logger } from '../../logger.js'
+import { createNotificationListener, type NotificationListener, type PlayingNotification, type TimelineEntry } from '../../plex/index.js'
+import type { PlexConnection, PlexSettings } from '../../plex/plex-connection.js'
+import type { AnyCacheSpec, PlexChange } from '../caches/declaration.js'
 
 export interface PushInvalidationOptions {
   plex: PlexConnection
   registry: CacheRegistry
+  /** The declarations whose push rules and Plex dependence say what a notification does. */
+  caches: readonly AnyCacheSpec[]
   /** Events within this window cost one refresh per cache. Default 250 ms. */
   debounceMs?: number
   /** Times the debounce. */
@@ -20,11 +17,6 @@ export interface PushInvalidationOptions {
   /** Opens the notification stream of a server; tests may count or replace it. */
   listen?: (settings: PlexSettings) => NotificationListener
 }
-
-const SESSIONS = 'plex_sessions'
-const ACTIVITIES = 'plex_activities'
-const RECENT_MEDIA = 'plex_recent_media'
-const LIVE_STATS = 'plex_stats_live'
 
 /** Timeline states: 5 an item finished processing (new media), 9 it was deleted. */
 const TIMELINE_NEW = 5
@@ -35,18 +27,18 @@ const TIMELINE_DELETED = 9
 const MAX_TRACKED_SESSIONS = 1_000
 
 /**
- * Past what TTLs can do: PMS pushes what changed, and the caches it makes wrong are refreshed at
- * once (`CacheRegistry.refresh`: in the background, readers keep the held value until the new one
- * lands, other instances then take it from the shared layer), so a session that starts shows up
- * a load later, not up to a TTL later, and no reader waits for Plex.
- * - `playing` with a new state (start, pause, resume, buffering, stop): sessions and activities.
- *   The same state again is a player's progress report (every ~10 s per player) and is ignored:
- *   refreshing on those would reload sessions every few seconds per player.
- * - `transcodeSession.start` / `.end`: sessions and activities (`.update` is progress, ignored).
- * - `activity` (started, updated, ended): activities.
- * - `timeline` state 5 (new media) or 9 (deleted): recent media and live stats.
- * - `reconnected`: every `plex_*` cache, since anything may have changed meanwhile.
- * Refreshes are debounced, so a burst of events costs one reload per cache.
+ * Past what TTLs can do: PMS pushes what changed, and the caches whose declarations name that
+ * change (`push` rules) are refreshed at once (`CacheRegistry.refresh`: in the background,
+ * readers keep the held value until the new one lands, other instances then take it from the
+ * shared layer), so a session that starts shows up a load later, not up to a TTL later, and no
+ * reader waits for Plex. The notifications become these changes:
+ * - `playing.state`: a `playing` notification with a new state (start, pause, resume, buffering,
+ *   stop). The same state again is a player's progress report (every ~10 s per player) and is
+ *   ignored: refreshing on those would reload sessions every few seconds per player.
+ * - `transcodeSession.start | update | end`, `activity` (started, updated, ended).
+ * - `timeline.library`: a `timeline` entry in state 5 (new media) or 9 (deleted).
+ * On `reconnected` every cache `fetched` from the Plex server is refreshed, since anything may
+ * have changed meanwhile. Refreshes are debounced, so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
   readonly name = 'plex-push-invalidation'
@@ -92,12 +84,12 @@ export class PushInvalidation {
       this.options.listen ?? ((s: PlexSettings) => createNotificationListener({ baseUrl: s.url, token: s.token, logger: this.options.logger }))
     const listener = listen(settings)
     listener.on('playing', (items) => this.onPlaying(items))
-    listener.on('transcodeSession', (notification) => this.onTranscode(notification))
-    listener.on('activity', () => this.refreshSoon([ACTIVITIES]))
+    listener.on('transcodeSession', ({ event, sessions }) => this.apply({ name: `transcodeSession.${event}`, sessions }))
+    listener.on('activity', (items) => this.apply({ name: 'activity', items }))
     listener.on('timeline', (entries) => this.onTimeline(entries))
     listener.on('reconnected', () => {
       this.sessionStates.clear()
-      this.refreshSoon(this.options.registry.list().map((cache) => cache.name).filter((name) => name.startsWith('plex_')))
+      this.refreshSoon(this.options.caches.filter((spec) => spec.plexServer === 'fetched').map((spec) => spec.name))
     })
     this.listener = listener
   }
@@ -118,26 +110,35 @@ export class PushInvalidation {
   }
 
   private onPlaying(items: readonly PlayingNotification[]): void {
-    let changed = false
-    for (const { sessionKey, state } of items) {
+    const changed = items.filter(({ sessionKey, state }) => {
       if (state === 'stopped') {
         this.sessionStates.delete(sessionKey)
-        changed = true
-      } else if (this.sessionStates.get(sessionKey) !== state) {
-        if (this.sessionStates.size >= MAX_TRACKED_SESSIONS) this.sessionStates.clear()
-        this.sessionStates.set(sessionKey, state)
-        changed = true
+        return true
       }
-    }
-    if (changed) this.refreshSoon([SESSIONS, ACTIVITIES])
-  }
-
-  private onTranscode(notification: TranscodeSessionNotification): void {
-    if (notification.event !== 'update') this.refreshSoon([SESSIONS, ACTIVITIES])
+      if (this.sessionStates.get(sessionKey) === state) return false
+      if (this.sessionStates.size >= MAX_TRACKED_SESSIONS) this.sessionStates.clear()
+      this.sessionStates.set(sessionKey, state)
+      return true
+    })
+    if (changed.length > 0) this.apply({ name: 'playing.state', items: changed })
   }
 
   private onTimeline(entries: readonly TimelineEntry[]): void {
-    if (entries.some((entry) => entry.state === TIMELINE_NEW || entry.state === TIMELINE_DELETED)) this.refreshSoon([RECENT_MEDIA, LIVE_STATS])
+    const library = entries.filter((entry) => entry.state === TIMELINE_NEW || entry.state === TIMELINE_DELETED)
+    if (library.length > 0) this.apply({ name: 'timeline.library', entries: library })
+  }
+
+  /** Carries out the rules of every cache that names `change`. */
+  private apply(change: PlexChange): void {
+    for (const spec of this.options.caches) {
+      for (const rule of spec.push ?? []) {
+        if (!rule.on.includes(change.name)) continue
+        switch (rule.action.kind) {
+          case 'refresh':
+            this.refreshSoon([spec.name])
+        }
+      }
+    }
   }
 
   private refreshSoon(names: readonly string[]): void {
@@ -158,8 +159,4 @@ export class PushInvalidation {
       })
     }
   }
-}
-
-export function createPushInvalidation(options: PushInvalidationOptions): PushInvalidation {
-  return new PushInvalidation(options)
 }

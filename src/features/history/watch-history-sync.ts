@@ -1,10 +1,10 @@
-import type { Clock } from '../cache/index.js'
-import type { SettingsRepo, WatchHistoryEntry, WatchHistoryRepo } from '../db/index.js'
-import { PeriodicJob } from '../jobs/periodic-job.js'
-import type { Logger } from '../logger.js'
-import type { HistoryRow, LibraryItem, PlexClient } from '../plex/index.js'
-import type { BackgroundJob } from '../runtime.js'
-import { PlexNotConfiguredError, type PlexConnection } from './plex-connection.js'
+import type { Clock } from '../../cache/index.js'
+import type { SettingsRepo, WatchHistoryEntry, WatchHistoryRepo } from '../../db/index.js'
+import type { BackgroundJob } from '../../jobs/background-job.js'
+import { PeriodicJob } from '../../jobs/periodic-job.js'
+import type { Logger } from '../../logger.js'
+import type { HistoryRow, LibraryItem, PlexClient } from '../../plex/index.js'
+import { PlexNotConfiguredError, type PlexConnection } from '../../plex/plex-connection.js'
 
 export interface WatchHistorySyncResult {
   /** Rows stored that were not stored before. */

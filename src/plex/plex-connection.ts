@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createPlexClient, type PlexClient } from '../plex/index.js'
+import { createPlexClient, type PlexClient } from './client.js'
 
 /** The Plex server the service talks to: from the environment, or saved through the API. */
 export interface PlexSettings {

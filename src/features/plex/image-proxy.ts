@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
-import type { PlexConnection } from './plex-connection.js'
+import type { PlexConnection } from '../../plex/plex-connection.js'
 
 /** The `url` may not be fetched (host, scheme, path or a redirect): the client's 400. */
 export class ImageRefusedError extends Error {

@@ -1,107 +1,8 @@
-import type { CacheRegistry, CacheStats, Clock } from '../cache/index.js'
-import type { ClusterStats, RedisLayer } from '../cache/redis/index.js'
-import type { Config } from '../config.js'
-import { SPEC_CACHE_NAMES } from './caches.js'
-
-/** The `redis` block of `GET /api/plex/cache/stats`. */
-export interface RedisStatus {
-  type: 'redis' | 'memory'
-  enabled: boolean
-  connected: boolean
-  /** e.g. `disabled`, `connected`, `circuit-open`. */
-  state: string
-  last_error: string | null
-  // With Redis (ours):
-  mode?: string
-  subscribed?: boolean
-  instance_id?: string
-  leader?: boolean
-  /** Every live instance's counters summed, as of their last publish (every few seconds). */
-  cluster?: ClusterReport | null
-}
-
-export interface ClusterReport {
-  instances: number
-  instance_ids: string[]
-  caches: Array<{
-    name: string
-    hits: number
-    misses: number
-    coalesced: number
-    total_requests: number
-    hit_rate: string
-    stale_serves: number
-    shared_hits: number
-    refreshes: number
-    loads: number
-    errors: number
-    evictions: number
-    entries: number
-    bytes: number
-  }>
-}
-
-/** The redis block while the service runs without Redis; the Redis layer replaces this function. */
-export function memoryOnlyRedisStatus(): RedisStatus {
-  return { type: 'memory', enabled: false, connected: false, state: 'disabled', last_error: null }
-}
-
-/** The redis block with the Redis layer: breaker state (`closed` = in use, `open`, `half-open`) and cluster totals. */
-export function redisLayerStatus(layer: Pick<RedisLayer, 'status' | 'latestClusterStats'>): RedisStatus {
-  const status = layer.status()
-  const cluster = layer.latestClusterStats()
-  return {
-    type: 'redis',
-    enabled: true,
-    connected: status.connected,
-    state: status.state,
-    last_error: status.lastError,
-    mode: status.mode,
-    subscribed: status.subscribed,
-    instance_id: status.instanceId,
-    leader: status.leader,
-    cluster: cluster === undefined ? null : clusterReport(cluster),
-  }
-}
-
-/** The `redis` field of `/api/health` with the Redis layer: `connected` while Redis is in use, else `unavailable`. */
-export function redisHealth(layer: Pick<RedisLayer, 'status'>): Readonly<Record<string, unknown>> {
-  const status = layer.status()
-  return {
-    status: status.connected && status.state === 'closed' ? 'connected' : 'unavailable',
-    mode: status.mode,
-    state: status.state,
-    subscribed: status.subscribed,
-    leader: status.leader,
-    last_error: status.lastError,
-  }
-}
-
-function clusterReport(cluster: ClusterStats): ClusterReport {
-  return {
-    instances: cluster.instances.length,
-    instance_ids: [...cluster.instances],
-    caches: cluster.caches.map((c) => {
-      const requests = c.hits + c.misses + c.coalesced
-      return {
-        name: c.name,
-        hits: c.hits,
-        misses: c.misses,
-        coalesced: c.coalesced,
-        total_requests: requests,
-        hit_rate: `${(requests === 0 ? 0 : (c.hits / requests) * 100).toFixed(1)}%`,
-        stale_serves: c.staleServes,
-        shared_hits: c.sharedHits,
-        refreshes: c.refreshes,
-        loads: c.loads,
-        errors: c.loadErrors,
-        evictions: c.evictions,
-        entries: c.entries,
-        bytes: c.bytes,
-      }
-    }),
-  }
-}
+import type { CacheRegistry, CacheStats, Clock } from '../../cache/index.js'
+import { memoryOnlyRedisStatus, type RedisStatus } from '../../cache/redis/status.js'
+import type { Config } from '../../config.js'
+import { dashboardStatsCache } from '../caches/dashboard-stats.js'
+import { CACHES } from '../caches/index.js'
 
 /** What `cache/stats` shows of the background-stats job. */
 export interface BackgroundStatsJobInfo {
@@ -121,7 +22,7 @@ export interface CacheReportEntry {
   ttl_seconds: number
   cached: boolean
   cache_age_seconds: number | null
-  // Ours (SPEC §1 counters):
+  // Ours (the counters of src/cache/README.md):
   declared: boolean
   key: string
   stale_serves: number
@@ -192,10 +93,11 @@ export class CacheManagement {
   report(): CacheStatsReport {
     const { registry, config, clock } = this.options
     const stats = new Map(registry.stats().map((s) => [s.name, s]))
-    const names = [...SPEC_CACHE_NAMES, ...[...stats.keys()].filter((name) => !(SPEC_CACHE_NAMES as readonly string[]).includes(name))]
+    const catalogued = new Set(CACHES.map((spec) => spec.name))
+    const names = [...catalogued, ...[...stats.keys()].filter((name) => !catalogued.has(name))]
     const caches = names.map((name) => {
-      const entry = reportEntry(name, stats.get(name), specTtlMs(config, name), config.cache.maxStaleMs, config.redis.keyPrefix)
-      return name === 'background_stats' ? { ...entry, ...this.backgroundStatsInfo() } : entry
+      const entry = reportEntry(name, stats.get(name), config.cache.ttlMs[name], config.cache.maxStaleMs, config.redis.keyPrefix)
+      return name === dashboardStatsCache.name ? { ...entry, ...this.backgroundStatsInfo() } : entry
     })
     const prefix = config.redis.keyPrefix
     return {
@@ -250,7 +152,7 @@ export class CacheManagement {
   }
 }
 
-function reportEntry(name: string, s: CacheStats | undefined, specTtl: number | undefined, maxStaleMs: number, prefix: string): CacheReportEntry {
+function reportEntry(name: string, s: CacheStats | undefined, configuredTtl: number | undefined, maxStaleMs: number, prefix: string): CacheReportEntry {
   const requests = s?.requests ?? 0
   const hitRate = requests === 0 ? 0 : (s!.hits / requests) * 100
   const ageMs = s?.ageMs ?? null
@@ -260,7 +162,7 @@ function reportEntry(name: string, s: CacheStats | undefined, specTtl: number | 
     misses: s?.misses ?? 0,
     total_requests: requests,
     hit_rate: `${hitRate.toFixed(1)}%`,
-    ttl_seconds: (s?.ttlMs ?? specTtl ?? 0) / 1000,
+    ttl_seconds: (s?.ttlMs ?? configuredTtl ?? 0) / 1000,
     cached: ageMs !== null,
     cache_age_seconds: ageMs === null ? null : Math.round(ageMs / 100) / 10,
     declared: s !== undefined,
@@ -285,21 +187,4 @@ function reportEntry(name: string, s: CacheStats | undefined, specTtl: number | 
     refresh_ahead: s?.refreshAhead ?? false,
     shared: s?.shared ?? false,
   }
-}
-
-/** A cache's TTL as configured, for a cache of SPEC §1 that is not declared (yet). */
-function specTtlMs(config: Config, name: string): number | undefined {
-  const ttl = config.cache.ttlMs
-  const byName: Record<string, number> = {
-    plex_activities: ttl.activities,
-    plex_sessions: ttl.sessions,
-    watch_history: ttl.watchHistory,
-    plex_stats: ttl.stats,
-    plex_stats_live: ttl.liveStats,
-    plex_recent_media: ttl.recentMedia,
-    plex_libraries: ttl.libraries,
-    plex_users_count: ttl.usersCount,
-    background_stats: config.jobs.statsRefreshMs,
-  }
-  return byName[name]
 }

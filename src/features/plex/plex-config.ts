@@ -1,10 +1,10 @@
-import type { CacheRegistry, Clock } from '../cache/index.js'
-import type { TopicBus } from '../cache/redis/index.js'
-import type { Config } from '../config.js'
-import type { SettingsRepo } from '../db/index.js'
-import type { Logger, LogSecrets } from '../logger.js'
-import { isPlexError, PlexHttpError, PlexUnreachableError } from '../plex/index.js'
-import type { PlexConnection, PlexSettings } from './plex-connection.js'
+import type { AnyCache, Clock } from '../../cache/index.js'
+import type { TopicBus } from '../../cache/redis/index.js'
+import type { Config } from '../../config.js'
+import type { SettingsRepo } from '../../db/index.js'
+import type { Logger, LogSecrets } from '../../logger.js'
+import { isPlexError, PlexHttpError, PlexUnreachableError } from '../../plex/index.js'
+import type { PlexConnection, PlexSettings } from '../../plex/plex-connection.js'
 
 /** The settings row holding the Plex server saved through the API (the token is kept only there). */
 export const PLEX_SETTINGS_KEY = 'plex'
@@ -156,24 +156,14 @@ export function normalizeInput(input: { url: string; token: string }): PlexSetti
 const shorten = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text).replace(/x-plex-token=[^&#\s]*/gi, 'X-Plex-Token=***')
 
 /**
- * The caches a Plex config change makes wrong: every `plex_*` one and `background_stats` (SPEC
- * §1), and `watch_history`, whose thumbs are links to the configured server.
+ * The one place that busts caches when the Plex server changes: `caches` are those whose
+ * declarations depend on the server, cleared in memory at once (so the next read misses and
+ * loads from the new server), in Redis and on the other instances after.
  */
-export function plexDependentCaches(registry: CacheRegistry): string[] {
-  return registry
-    .list()
-    .map((cache) => cache.name)
-    .filter((name) => name.startsWith('plex_') || name === 'background_stats' || name === 'watch_history')
-}
-
-/**
- * The one place that busts caches when the Plex server changes: in memory at once (so the next
- * read misses and loads from the new server), in Redis and on the other instances after.
- */
-export function clearCachesOnPlexChange(plex: PlexConnection, registry: CacheRegistry, logger?: Logger): () => void {
+export function clearCachesOnPlexChange(plex: PlexConnection, caches: readonly AnyCache[], logger?: Logger): () => void {
   return plex.onChange(() => {
-    const names = plexDependentCaches(registry)
-    void Promise.all(names.map((name) => registry.clear(name))).then(
+    const names = caches.map((cache) => cache.name)
+    void Promise.all(caches.map((cache) => cache.clear())).then(
       () => logger?.info({ caches: names }, 'Plex server changed: its caches were cleared'),
       (error: unknown) => logger?.warn({ err: error, caches: names }, 'Plex server changed, but clearing its caches failed'),
     )

@@ -1,19 +1,20 @@
-import type { Cache, CacheRegistry } from '../cache/index.js'
-import type { WatchHistoryEntry, WatchHistoryRepo } from '../db/index.js'
-import type { PlexConnection } from './plex-connection.js'
-import { plexImageUrl } from './plex-image-url.js'
-
-/** A normalized `GET /api/plex/watch-history` query: what the cache keys on. */
-export interface WatchHistoryQuery {
-  readonly limit: number
-  readonly offset: number
-  readonly userId?: number
-}
+import type { WatchHistoryEntry, WatchHistoryQuery } from '../../db/index.js'
+import { plexImageUrl } from '../../plex/image-url.js'
+import { declareCache } from './declaration.js'
 
 export const WATCH_HISTORY_DEFAULT_LIMIT = 500
 export const WATCH_HISTORY_MAX_LIMIT = 5000
 
-/** One row of `GET /api/plex/watch-history`, as Komandorr's frontend reads it (SPEC §3). */
+const listQuerySchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: WATCH_HISTORY_MAX_LIMIT, default: WATCH_HISTORY_DEFAULT_LIMIT },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+    user_id: { type: 'integer' },
+  },
+} as const
+
+/** One row of `GET /api/plex/watch-history`, as Komandorr's frontend reads it. */
 export interface WatchHistoryRow {
   user_id: number | null
   /** The Plex user name: Komandorr's frontend shows this field as the user. */
@@ -42,35 +43,41 @@ export interface WatchHistoryRow {
   genres: string[]
 }
 
-export type WatchHistoryCache = Cache<WatchHistoryRow[], WatchHistoryQuery>
-
 /**
  * `watch_history`: rows of the synced SQLite table, keyed by the normalized query
- * (`plex:watch_history:limit=500:offset=0`). Synced rows bust it (see watch-history-sync.ts).
+ * (`plex:watch_history:limit=500:offset=0`); synced rows clear it. Served from SQLite, so it
+ * answers whether or not Plex is up; its thumbs link to the configured server.
  */
-export function defineWatchHistoryCache(
-  registry: CacheRegistry,
-  repo: WatchHistoryRepo,
-  plex: PlexConnection,
-  ttlMs: number,
-): WatchHistoryCache {
-  const cache = registry.define<WatchHistoryRow[], WatchHistoryQuery>({
-    name: 'watch_history',
-    key: 'plex:watch_history',
-    keyOf: watchHistoryKey,
-    warmArgs: [{ limit: WATCH_HISTORY_DEFAULT_LIMIT, offset: 0 }],
-    ttlMs,
-    load: async (query) => {
-      const baseUrl = plex.configured ? plex.client().baseUrl : undefined
-      return (await repo.list(query)).map((entry) => watchHistoryRow(entry, baseUrl))
+export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQuery>({
+  name: 'watch_history',
+  key: 'plex:watch_history',
+  ttl: { env: 'CACHE_WATCH_HISTORY_TTL', defaultSeconds: 300 },
+  plexServer: 'derived',
+  routes: [
+    {
+      paths: ['/api/plex/watch-history'],
+      what: 'the watch history',
+      shape: 'array',
+      query: {
+        schema: listQuerySchema,
+        args: (query) => {
+          const { limit, offset, user_id: userId } = query as { limit: number; offset: number; user_id?: number }
+          return userId === undefined ? { limit, offset } : { limit, offset, userId }
+        },
+      },
     },
-  })
-  return cache
-}
+  ],
+  keyOf: watchHistoryKey,
+  warmArgs: [{ limit: WATCH_HISTORY_DEFAULT_LIMIT, offset: 0 }],
+  async load({ plex, repos }, query) {
+    const baseUrl = plex.configured ? plex.client().baseUrl : undefined
+    return (await repos.watchHistory.list(query)).map((entry) => watchHistoryRow(entry, baseUrl))
+  },
+})
 
 export function watchHistoryKey(query: WatchHistoryQuery): string {
   const user = query.userId === undefined ? '' : `:user_id=${query.userId}`
-  return `limit=${query.limit}:offset=${query.offset}${user}`
+  return `limit=${query.limit}:offset=${query.offset ?? 0}${user}`
 }
 
 export function watchHistoryRow(entry: WatchHistoryEntry, plexBaseUrl: string | undefined): WatchHistoryRow {

@@ -1,4 +1,5 @@
-import { PlexTypeId, type Account, type PlexClient } from '../plex/index.js'
+import type { PlexClient } from './client.js'
+import { PlexTypeId, type Account } from './types.js'
 
 export interface LibraryTotals {
   movies: number

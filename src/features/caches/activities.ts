@@ -1,6 +1,5 @@
-import type { Cache, CacheRegistry } from '../cache/index.js'
-import type { Activity, PlaybackSession } from '../plex/index.js'
-import type { PlexConnection } from './plex-connection.js'
+import type { Activity, PlaybackSession } from '../../plex/index.js'
+import { declareCache, refreshOn } from './declaration.js'
 import { playbackProgress } from './sessions.js'
 
 /** One entry of `GET /api/plex/activities` (Komandorr's shape). */
@@ -22,18 +21,27 @@ export interface ActivitiesValue {
 export const ACTIVITIES_NOT_CONFIGURED = Object.freeze({ error: true, message: 'Plex not configured', activities: [] })
 
 /** `plex_activities`: PMS background activities, then one entry per playing session. */
-export function defineActivitiesCache(registry: CacheRegistry, plex: PlexConnection, ttlMs: number): Cache<ActivitiesValue> {
-  return registry.define<ActivitiesValue>({
-    name: 'plex_activities',
-    key: 'plex:activities',
-    ttlMs,
-    load: async (_args, signal) => {
-      const client = plex.client()
-      const [activities, sessions] = await Promise.all([client.activities(signal), client.sessions(signal)])
-      return { error: false, activities: [...activities.map(activityItem), ...sessions.map(sessionActivityItem)] }
+export const activitiesCache = declareCache<ActivitiesValue>({
+  name: 'plex_activities',
+  key: 'plex:activities',
+  ttl: { env: 'CACHE_ACTIVITIES_TTL', defaultSeconds: 5 },
+  plexServer: 'fetched',
+  push: [refreshOn('playing.state', 'transcodeSession.start', 'transcodeSession.end', 'activity')],
+  routes: [
+    {
+      // Komandorr's frontend reads the activities through the older `/api/downloads` too.
+      paths: ['/api/plex/activities', '/api/downloads'],
+      what: 'Plex activities',
+      notConfigured: () => ACTIVITIES_NOT_CONFIGURED,
+      failureFields: { error: true, activities: [] },
     },
-  })
-}
+  ],
+  async load({ plex }, _args, signal) {
+    const client = plex.client()
+    const [activities, sessions] = await Promise.all([client.activities(signal), client.sessions(signal)])
+    return { error: false, activities: [...activities.map(activityItem), ...sessions.map(sessionActivityItem)] }
+  },
+})
 
 export function activityItem(activity: Activity): ActivityItem {
   return {

@@ -1,5 +1,5 @@
 /**
- * An image field as the frontend wants it (SPEC §3): an absolute Plex (or plex.tv) URL without
+ * An image field as the frontend wants it: an absolute Plex (or plex.tv) URL without
  * the token, which the frontend wraps in `/api/plex/proxy/image?url=` itself. A PMS path
  * (`/library/metadata/1/thumb/2`) is made absolute against the server's base URL.
  */

@@ -1,9 +1,8 @@
-import type { Cache, CacheRegistry } from '../cache/index.js'
-import { isPlexError, type PlaybackSession, type PlexClient } from '../plex/index.js'
-import type { PlexConnection } from './plex-connection.js'
-import { plexImageUrl } from './plex-image-url.js'
+import { plexImageUrl } from '../../plex/image-url.js'
+import { isPlexError, type PlaybackSession, type PlexClient } from '../../plex/index.js'
+import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
 
-/** One entry of `GET /api/plex/sessions` (Komandorr's shape, SPEC §3). */
+/** One entry of `GET /api/plex/sessions` (Komandorr's shape). */
 export interface SessionView {
   session_id: string
   user: { name: string; id: string; thumb: string | null }
@@ -22,44 +21,30 @@ export interface SessionView {
   }
 }
 
-export interface SessionsValue {
-  error: false
-  sessions: SessionView[]
-  total: number
-}
+export type SessionsValue = PlexList<'sessions', SessionView>
 
-export const SESSIONS_NOT_CONFIGURED = Object.freeze({ error: false, sessions: [], message: 'Plex server not configured' })
+/** `plex_sessions`: `/status/sessions`, plus one batched lookup for show posters the sessions lack. */
+export const sessionsCache = declareCache<SessionsValue>({
+  name: 'plex_sessions',
+  key: 'plex:sessions',
+  ttl: { env: 'CACHE_SESSIONS_TTL', defaultSeconds: 10 },
+  plexServer: 'fetched',
+  push: [refreshOn('playing.state', 'transcodeSession.start', 'transcodeSession.end')],
+  routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions')],
+  async load({ plex, logger }, _args, signal) {
+    const client = plex.client()
+    const sessions = await client.sessions(signal)
+    const onPosterLookupFailed = (error: unknown) => logger.warn({ err: error }, 'show posters of the playing sessions could not be looked up')
+    const shows = await showArtwork(client, sessions, signal, onPosterLookupFailed)
+    const views = sessions.map((session) => sessionView(session, client.baseUrl, shows))
+    return { error: false, sessions: views, total: views.length }
+  },
+})
 
 /** A show's poster and art, as PMS paths. */
 export interface ShowArtwork {
   thumb?: string
   art?: string
-}
-
-export interface SessionsCacheOptions {
-  /** Told when show posters could not be looked up (the sessions are served without them). */
-  onPosterLookupFailed?: (error: unknown) => void
-}
-
-/** `plex_sessions`: `/status/sessions`, plus one batched lookup for show posters the sessions lack. */
-export function defineSessionsCache(
-  registry: CacheRegistry,
-  plex: PlexConnection,
-  ttlMs: number,
-  options: SessionsCacheOptions = {},
-): Cache<SessionsValue> {
-  return registry.define<SessionsValue>({
-    name: 'plex_sessions',
-    key: 'plex:sessions',
-    ttlMs,
-    load: async (_args, signal) => {
-      const client = plex.client()
-      const sessions = await client.sessions(signal)
-      const shows = await showArtwork(client, sessions, signal, options.onPosterLookupFailed)
-      const views = sessions.map((session) => sessionView(session, client.baseUrl, shows))
-      return { error: false, sessions: views, total: views.length }
-    },
-  })
 }
 
 /**
