@@ -85,7 +85,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined)
+    const value = await Promise.resolve()
+      .then(probe)
+      .catch((error: unknown) => {
+        if (error instanceof Error && error.message.includes(' exited: ')) throw error
+        return undefined
+      })
     if (value !== undefined) return value
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(100)
@@ -161,7 +166,10 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     }
     await Promise.all(
       instances.map(async (instance, i) => {
-        const port = await until(`${instance.name} to listen`, () => /"port":(\d+),.*komandorr-cache is listening/.exec(instance.output())?.[1], 40_000)
+        const port = await until(`${instance.name} to listen`, () => {
+          if (instance.process.exitCode !== null) throw new Error(`${instance.name} exited: ${instance.output()}`)
+          return /"port":(\d+),.*komandorr-cache is listening/.exec(instance.output())?.[1]
+        }, 50_000)
         instance.url = namespaces ? `http://${subnet}.1${i + 1}:8000` : `http://127.0.0.1:${port}`
       }),
     )
