@@ -34,6 +34,8 @@ export interface Config {
     readonly serverName: string
     /** plex.tv base URL, configurable so tests can point it at the simulator. */
     readonly plexTvUrl: string
+    /** PLEX_MAX_RESPONSE_BYTES: the largest reply body read from Plex (default 64 MiB); a larger one is cut off, 502. */
+    readonly maxResponseBytes: number
   }
   readonly redis: {
     /** REDIS_ENABLED=true, a REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
@@ -219,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
       token: e.read('PLEX_SERVER_TOKEN', text, null as string | null, 'secret'),
       serverName: e.read('PLEX_SERVER_NAME', nonEmptyText, 'Plex Server'),
       plexTvUrl: e.read('PLEX_TV_URL', httpUrl, 'https://plex.tv', 'url'),
+      maxResponseBytes: e.read('PLEX_MAX_RESPONSE_BYTES', rule(digits.pipe(z.number().int().min(64 * 1024).max(2 ** 31 - 1)), 'a number of bytes from 65536 up to 2147483647'), 64 * MiB),
     },
     redis: {
       enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null || redisClusterNodes.length > 0 || redisSentinels.length > 0,

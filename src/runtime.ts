@@ -130,7 +130,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   })
   const caches = serviceCaches.registry
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, await initialPlexSettings(config, database.state === 'ready' ? repos.settings : undefined))
+  const plex = new PlexConnection(
+    { plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes },
+    await initialPlexSettings(config, database.state === 'ready' ? repos.settings : undefined),
+  )
   logSecrets.add(plex.settings?.token)
   const cache = serviceCaches.cache
   const dashboard = new DashboardStats({

@@ -5,8 +5,8 @@ import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
 import type { MemoryLayer, MemoryLru } from './memory.js'
-import { REFRESH_JITTER, resolvePolicy, type CacheDeclaration, type CachePolicy } from './policy.js'
-import type { SharedHit, SharedLayer } from './shared.js'
+import { REFRESH_JITTER, resolveKeyBounds, resolvePolicy, type CacheDeclaration, type CachePolicy, type KeyBounds } from './policy.js'
+import type { SharedBound, SharedHit, SharedLayer } from './shared.js'
 import { Flight, KeySlot, StoredEntry, type FlightResult, type SlotOwner } from './slot.js'
 import { CacheCounters, LoadTimeRing, percentiles, type CacheStats } from './stats.js'
 
@@ -45,6 +45,8 @@ export class Cache<V, A = void> implements SlotOwner {
   readonly ttlMs: number
   readonly policy: CachePolicy
   readonly keyed: boolean
+  /** For a keyed cache: how many keys and bytes it may hold in each tier. */
+  readonly bounds: KeyBounds | undefined
   /** Whether values go to (and come from) the registry's shared layer. */
   readonly usesSharedLayer: boolean
   /** Live raw counters; read, never write. */
@@ -58,6 +60,9 @@ export class Cache<V, A = void> implements SlotOwner {
   private readonly keyOf: ((args: A) => string) | undefined
   private readonly loader: (args: A, signal: AbortSignal) => Promise<V> | V
   private readonly warmArgs: readonly A[]
+  /** The keys of `warmArgs`: they keep the full stale window in the shared layer, variants a shorter one. */
+  private readonly baseKeys: ReadonlySet<string>
+  private readonly sharedBound: SharedBound | undefined
   private readonly refreshAfterMs: number
   private readonly keepMs: number
   /** Age up to which an expired value is served (stale) while a load of its key is in flight. */
@@ -81,6 +86,9 @@ export class Cache<V, A = void> implements SlotOwner {
     this.keyOf = declaration.keyOf
     this.loader = declaration.load
     this.warmArgs = declaration.warmArgs ?? []
+    this.bounds = resolveKeyBounds(declaration, this.policy)
+    this.baseKeys = new Set(this.warmArgs.map((args) => this.keyFor(args)))
+    this.sharedBound = this.bounds && { group: `${this.key}:`, maxKeys: this.bounds.maxKeys, maxBytes: this.bounds.maxBytes }
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
     // A load that started by the refresh point lands before TTL + loadTimeoutMs or fails, so this
@@ -145,6 +153,17 @@ export class Cache<V, A = void> implements SlotOwner {
       const kept = this.keptEntry(key, now)
       if (kept === undefined) throw slot.lastError
       return this.serveStale(kept, slot.lastError)
+    }
+    if (slot.failures > 0) {
+      // The retry after a backoff step: with a value held the reader gets it now, as during the
+      // step, and the retry runs behind it (against a frozen upstream it would hang the reader).
+      const kept = this.keptEntry(key, now)
+      if (kept !== undefined) {
+        this.counters.misses++
+        this.logger?.info({ cache: this.name, key }, 'cache retry after backoff')
+        void this.startFlight(slot, args, 'read').promise
+        return this.serveStale(kept, slot.lastError)
+      }
     }
     this.logger?.info({ cache: this.name, key }, 'cache miss')
     const result = await this.startFlight(slot, args, 'read').promise
@@ -238,9 +257,8 @@ export class Cache<V, A = void> implements SlotOwner {
     this.lastError = null
     if (!slot.retired) {
       this.store(slot, entry)
-      await this.shared
-        ?.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, this.policy.maxStaleMs)
-        .catch(() => undefined)
+      const staleMs = this.bounds === undefined || this.baseKeys.has(slot.key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
+      await this.shared?.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBound).catch(() => undefined)
     }
     return entry
   }
@@ -341,10 +359,29 @@ export class Cache<V, A = void> implements SlotOwner {
     this.lru.set(slot.key, entry as StoredEntry<unknown>)
     this.counters.entries++
     this.counters.bytes += entry.bytes
+    if (this.bounds !== undefined) this.enforceBounds(this.bounds, slot.key)
     slot.refreshAt =
       this.refreshAfterMs === Infinity
         ? Infinity
         : entry.loadedAt + this.refreshAfterMs - this.context.random() * REFRESH_JITTER * this.ttlMs
+  }
+
+  /** Drops this cache's least recently read keys (never `keep`) until it is within its bounds. */
+  private enforceBounds(bounds: KeyBounds, keep: string): void {
+    while (this.counters.entries > bounds.maxKeys || this.counters.bytes > bounds.maxBytes) {
+      let victim: KeySlot<V> | undefined
+      for (const slot of this.slots.values()) {
+        if (slot.key === keep || this.lru.peek(slot.key) === undefined) continue
+        if (victim === undefined || slot.lastReadAt < victim.lastReadAt) victim = slot
+      }
+      const dropped = victim ?? this.slots.get(keep)
+      if (dropped === undefined) return
+      this.counters.evictions++
+      this.lru.delete(dropped.key)
+      dropped.refreshAt = Infinity
+      this.schedule(dropped, undefined)
+      if (dropped.key === keep) return
+    }
   }
 
   /** @internal memory layer callback */

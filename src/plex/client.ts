@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import { VERSION } from '../version.js'
+import { DEFAULT_MAX_RESPONSE_BYTES } from './body.js'
 import type { Fields } from './coerce.js'
 import { PlexHttpError } from './errors.js'
 import { PlexHttp, rejectFailure } from './http.js'
@@ -42,6 +43,8 @@ export interface PlexClientOptions {
   timeoutMs?: number
   /** Sent with every request, e.g. `X-Recorded-Variant` in tests. */
   extraHeaders?: Record<string, string>
+  /** Largest reply body read (PLEX_MAX_RESPONSE_BYTES), default 64 MiB; past it the request is cut off. */
+  maxResponseBytes?: number
   /** ratingKeys per `/library/metadata/a,b,c` request, default 50. */
   metadataBatchSize?: number
 }
@@ -132,6 +135,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
   const http = new PlexHttp({
     token: opts.token,
     timeoutMs,
+    maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     headers: {
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? defaultClientIdentifier(),
       'X-Plex-Product': product,
@@ -270,7 +274,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
             await r.body?.cancel().catch(() => {})
             return { redirect: new URL(location, url) }
           }
-          const body = Buffer.from(await r.arrayBuffer())
+          const body = await http.body(r, endpoint)
           return { image: { status: r.status, contentType: r.headers.get('content-type') ?? undefined, body } }
         })
         if ('image' in res) return res.image

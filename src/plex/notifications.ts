@@ -25,6 +25,9 @@ export interface NotificationLogger {
   warn(obj: object, msg: string): void
 }
 
+/** The largest notification (a WebSocket message, an SSE event) taken; PMS sends a few KiB. */
+export const MAX_NOTIFICATION_BYTES = 4 * 1024 * 1024
+
 export interface NotificationListenerOptions {
   baseUrl: string
   token: string
@@ -191,7 +194,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
     const url = `${this.baseUrl.replace(/^http/i, 'ws')}/:/websockets/notifications`
     return new Promise((resolve) => {
       let opened = false
-      const ws = new WebSocket(url, { headers: this.headers, handshakeTimeout: this.connectTimeoutMs })
+      const ws = new WebSocket(url, { headers: this.headers, handshakeTimeout: this.connectTimeoutMs, maxPayload: MAX_NOTIFICATION_BYTES })
       let alive = true
       let heartbeat: NodeJS.Timeout | undefined
       ws.on('unexpected-response', (req, res) => {
@@ -271,6 +274,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
     let buffer = ''
     let idle = setTimeout(() => controller.abort(), this.heartbeatMs)
     let reason = 'stream ended'
+    let tooLong = false
     try {
       for await (const chunk of body) {
         clearTimeout(idle)
@@ -282,9 +286,15 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
           buffer = buffer.slice(end + 2)
           this.dispatchEventBlock(block)
         }
+        if (buffer.length > MAX_NOTIFICATION_BYTES) {
+          tooLong = true
+          reason = `an event passed ${MAX_NOTIFICATION_BYTES} bytes without ending`
+          controller.abort()
+          break
+        }
       }
     } catch (err) {
-      reason = controller.signal.aborted ? 'no data within the heartbeat' : `failed: ${this.redact((err as Error).message)}`
+      if (!tooLong) reason = controller.signal.aborted ? 'no data within the heartbeat' : `failed: ${this.redact((err as Error).message)}`
     } finally {
       clearTimeout(idle)
     }

@@ -13,6 +13,7 @@ export interface PlexConnectionOptions {
   plexTvUrl?: string
   timeoutMs?: number
   clientIdentifier?: string
+  maxResponseBytes?: number
 }
 
 /** Thrown by loaders when no Plex server is configured; routes answer their not-configured forms. */
@@ -82,6 +83,7 @@ export class PlexConnection {
       plexTvUrl: this.options.plexTvUrl,
       timeoutMs: this.options.timeoutMs,
       clientIdentifier: this.options.clientIdentifier,
+      maxResponseBytes: this.options.maxResponseBytes,
     })
     const fingerprint = createHash('sha256').update(`${settings.url}\n${settings.token}`).digest('hex').slice(0, 16)
     return { settings, client, fingerprint }

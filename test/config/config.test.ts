@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       database: { path: 'data/komandorr.db', url: null, poolSize: 10, statementTimeoutMs: 30_000 },
       auth: { enabled: false },
-      plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv' },
+      plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv', maxResponseBytes: 64 * 1024 * 1024 },
       redis: { enabled: false, url: null, host: 'localhost', port: 6379, db: 0, password: null, keyPrefix: 'komandorr:' },
       cache: {
         ttlMs: {
@@ -140,6 +140,9 @@ describe('loadConfig', () => {
     expect(errorOf({ PLEX_SERVER_URL: 'htp://x' })).toBe('PLEX_SERVER_URL="htp://x" is not an http(s) URL (like http://192.168.1.10:32400)')
     expect(errorOf({ CORS_ORIGINS: 'localhost:3000' })).toContain('CORS_ORIGINS="localhost:3000" is not a comma-separated list of origins')
     expect(errorOf({ CACHE_MAX_BYTES: '64MB' })).toBe('CACHE_MAX_BYTES="64MB" is not a number of bytes (a positive integer)')
+    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1000' })).toBe('PLEX_MAX_RESPONSE_BYTES="1000" is not a number of bytes from 65536 up to 2147483647')
+    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1e9' })).toContain('PLEX_MAX_RESPONSE_BYTES="1e9" is not a number of bytes')
+    expect(loadConfig({ PLEX_MAX_RESPONSE_BYTES: '1048576' }).plex.maxResponseBytes).toBe(1_048_576)
   })
 
   it('reports several bad values on the same single line', () => {

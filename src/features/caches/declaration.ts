@@ -1,4 +1,4 @@
-import type { Cache, CachePolicy } from '../../cache/index.js'
+import type { Cache, CacheDeclaration, CachePolicy } from '../../cache/index.js'
 import type { Repos } from '../../db/index.js'
 import type { Logger } from '../../logger.js'
 import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
@@ -31,6 +31,8 @@ export interface CacheSpec<V, A = void> {
   keyOf?(args: A, deps: CacheDeps): string
   /** For a keyed cache: what a warm loads when no key is held. */
   readonly warmArgs?: readonly A[]
+  /** For a keyed cache: how many keys and bytes it holds in each tier (defaults in cache/policy.ts). */
+  readonly bounds?: Pick<CacheDeclaration<V, A>, 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'>
   /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
   load(deps: CacheDeps, args: A, signal: AbortSignal): Promise<V> | V
 }

@@ -115,6 +115,7 @@ function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number) {
     shared: spec.shared,
     keyOf: keyOf && ((args: unknown) => keyOf.call(spec, args, deps)),
     warmArgs: spec.warmArgs,
+    ...spec.bounds,
     load: (args: unknown, signal: AbortSignal) => spec.load(deps, args, signal),
   }
 }
