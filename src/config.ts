@@ -1,4 +1,8 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import path from 'node:path'
+import { EVICTION_POLICIES, type EvictionPolicy } from './cache/eviction/index.js'
 import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
 
@@ -9,6 +13,14 @@ import type { LogLevel } from './logger.js'
 export interface Config {
   readonly host: string
   readonly port: number
+  /** Slow clients: a request must be whole, and its headers in, within these; an idle keep-alive connection closes after the last. */
+  readonly http: {
+    readonly requestTimeoutMs: number
+    readonly headersTimeoutMs: number
+    readonly keepAliveTimeoutMs: number
+  }
+  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
+  readonly frontendDir: string | null
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -66,6 +78,27 @@ export interface Config {
     readonly warmThreshold: number
     readonly warmIdleMs: number
     readonly maxBytes: number
+    /** CACHE_EVICTION: what leaves the memory layer when CACHE_MAX_BYTES is full. Default `lru`. */
+    readonly eviction: EvictionPolicy
+  }
+  /** The poster cache (`plex_images`): its own memory and disk tiers, outside CACHE_MAX_BYTES. */
+  readonly images: {
+    /** IMAGE_CACHE_MEMORY_BYTES, default 32 MiB. */
+    readonly memoryBytes: number
+    /** IMAGE_CACHE_DIR, default `images/` beside the SQLite file; null (memory only) for an in-memory database. */
+    readonly dir: string | null
+    /** IMAGE_CACHE_MAX_BYTES: the disk tier's budget, default 512 MiB. */
+    readonly diskBytes: number
+    /** IMAGE_MAX_BYTES: a larger image is refused and not cached. Default 10 MiB. */
+    readonly maxImageBytes: number
+    /** IMAGE_CACHE_EVICTION, for both tiers. Default `w-tinylfu`. */
+    readonly eviction: EvictionPolicy
+  }
+  readonly metrics: {
+    /** METRICS_ENABLED (default true): `GET /metrics` and the per-request HTTP histogram. */
+    readonly enabled: boolean
+    /** METRICS_PUBLIC (default false): `/metrics` open without credentials when auth is on. */
+    readonly public: boolean
   }
   readonly jobs: {
     readonly watchHistorySyncMs: number
@@ -74,6 +107,8 @@ export interface Config {
     readonly monitorTimeoutMs: number
     /** How many services are checked at once. */
     readonly monitorConcurrency: number
+    /** A monitor round stops checking by then; services left out go first next round. */
+    readonly monitorRoundDeadlineMs: number
   }
 }
 
@@ -112,6 +147,8 @@ const bool = rule(
   'true or false',
 )
 const text = rule(z.string(), 'any text')
+const eviction = rule(z.string().trim().toLowerCase().pipe(z.enum(EVICTION_POLICIES as [EvictionPolicy, ...EvictionPolicy[]])), `one of ${EVICTION_POLICIES.join(', ')}`)
+const bytes = rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)')
 const nonEmptyText = rule(z.string().trim().min(1), 'a non-empty text')
 const httpUrl = rule(
   z.string().trim().refine(isHttpUrl).transform((v) => v.replace(/\/+$/, '')),
@@ -138,6 +175,21 @@ const corsOrigins = rule(
   z.string().transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '')).refine((list) => list.every(isOriginOrStar)),
   'a comma-separated list of origins (like http://localhost:3000) or *',
 )
+
+const frontendDir = rule(
+  z.string().trim().refine(isReadableFrontend).transform((v) => resolve(v)),
+  'a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)',
+)
+
+function isReadableFrontend(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+    accessSync(join(dir, 'index.html'), constants.R_OK)
+    return statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
 
 function canParseUrl(value: string): boolean {
   try {
@@ -204,13 +256,22 @@ export function loadConfig(env: Env = process.env): Config {
     password: e.read('AUTH_PASSWORD', text, '', 'secret'),
   }
 
+  const databasePath = e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db')
+  const monitorIntervalSeconds = e.read('MONITOR_INTERVAL', positiveSeconds, 30)
+
   const config: Config = {
     host: e.read('HOST', nonEmptyText, '0.0.0.0'),
     port: e.read('PORT', port, 8000),
+    http: {
+      requestTimeoutMs: ms(e.read('HTTP_REQUEST_TIMEOUT', positiveSeconds, 30)),
+      headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
+      keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
+    },
+    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     database: {
-      path: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
+      path: databasePath,
       url: e.read('DATABASE_URL', postgresUrl, null as string | null, 'url'),
       poolSize: e.read('DATABASE_POOL_SIZE', positiveInteger(1000), 10),
       statementTimeoutMs: e.read('DATABASE_STATEMENT_TIMEOUT_MS', positiveInteger(3_600_000), 30_000),
@@ -242,19 +303,36 @@ export function loadConfig(env: Env = process.env): Config {
       maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
-      maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
+      maxBytes: e.read('CACHE_MAX_BYTES', bytes, 64 * MiB),
+      eviction: e.read('CACHE_EVICTION', eviction, 'lru'),
+    },
+    images: {
+      memoryBytes: e.read('IMAGE_CACHE_MEMORY_BYTES', bytes, 32 * MiB),
+      dir: e.read('IMAGE_CACHE_DIR', nonEmptyText, databasePath === ':memory:' ? null : path.join(path.dirname(databasePath), 'images')),
+      diskBytes: e.read('IMAGE_CACHE_MAX_BYTES', bytes, 512 * MiB),
+      maxImageBytes: e.read('IMAGE_MAX_BYTES', bytes, 10 * MiB),
+      eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
+    },
+    metrics: {
+      enabled: e.read('METRICS_ENABLED', bool, true),
+      public: e.read('METRICS_PUBLIC', bool, false),
     },
     jobs: {
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),
-      monitorIntervalMs: ms(e.read('MONITOR_INTERVAL', positiveSeconds, 30)),
+      monitorIntervalMs: ms(monitorIntervalSeconds),
       monitorTimeoutMs: ms(e.read('MONITOR_TIMEOUT', positiveSeconds, 10)),
       monitorConcurrency: e.read('MONITOR_CONCURRENCY', positiveInteger(64), 8),
+      monitorRoundDeadlineMs: ms(e.read('MONITOR_ROUND_DEADLINE', positiveSeconds, monitorIntervalSeconds)),
     },
   }
 
   if (auth.enabled && e.problems.length === 0 && (auth.username === '' || auth.password === '')) {
     const missing = [auth.username === '' && 'AUTH_USERNAME', auth.password === '' && 'AUTH_PASSWORD'].filter(Boolean).join(' and ')
     e.problems.push(`ENABLE_AUTH="${e.raw('ENABLE_AUTH') ?? ''}" needs ${missing} to be set`)
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    e.problems.push(`HTTP_HEADERS_TIMEOUT="${e.raw('HTTP_HEADERS_TIMEOUT') ?? 10}" is longer than HTTP_REQUEST_TIMEOUT="${e.raw('HTTP_REQUEST_TIMEOUT') ?? 30}": it must be at most that`)
   }
   if (e.problems.length > 0) throw new ConfigError(e.problems.join('; '))
   return deepFreeze(config)

@@ -6,9 +6,12 @@ import { createDatabase, createRepos, DatabaseConnection, passwordsOf, type Repo
 import { dashboardStatsCache } from './features/caches/dashboard-stats.js'
 import type { CacheDeps } from './features/caches/declaration.js'
 import { CACHES, ServiceCaches } from './features/caches/index.js'
+import { liveStatsCache } from './features/caches/live-stats.js'
+import { sessionsCache } from './features/caches/sessions.js'
 import { watchHistoryCache } from './features/caches/watch-history.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
+import { PlexImages } from './features/plex/plex-images.js'
 import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, reloadPlexSettings, sharePlexSettings } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { CacheManagement } from './features/stats/cache-management.js'
@@ -17,8 +20,11 @@ import { PlexPeak } from './features/stats/plex-peak.js'
 import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
+import { DatabaseReadiness } from './readiness.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
+import { CacheHistory } from './metrics/cache-history.js'
+import { ServiceMetrics } from './metrics/index.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
 
 export type HealthValue = string | Readonly<Record<string, unknown>>
@@ -27,6 +33,8 @@ export type HealthValue = string | Readonly<Record<string, unknown>>
 export interface HealthProbes {
   redis: () => HealthValue
   plex: () => HealthValue
+  /** Readiness (`/api/health/ready`): the database answers and its migrations ran. */
+  database: DatabaseReadiness
 }
 
 export interface RuntimeOptions {
@@ -40,6 +48,8 @@ export interface RuntimeOptions {
   readonly clock?: Clock
   /** How the monitor checks a URL (tests may count or slow it). */
   readonly serviceCheck?: ServiceCheck
+  /** Between two samples of the `/cache` page's plots. Default 5 s. */
+  readonly cacheHistoryIntervalMs?: number
 }
 
 /** The composition root: one object holding config, logger, database and background jobs. */
@@ -63,6 +73,8 @@ export interface Runtime {
   /** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
   readonly plexConfig: PlexConfigService
   readonly images: ImageProxy
+  /** `plex_images`: the image proxy's cache (memory and disk), listed in the registry. */
+  readonly plexImages: PlexImages
   /** A background job: Plex notifications refresh the caches they make wrong. */
   readonly push: PushInvalidation
   /** A background job: syncs the watch history every WATCH_HISTORY_SYNC_INTERVAL. */
@@ -74,6 +86,10 @@ export interface Runtime {
   readonly cacheManagement: CacheManagement
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
   readonly redis: RedisLayer | undefined
+  /** What `GET /metrics` exports; undefined with METRICS_ENABLED=false. */
+  readonly metrics: ServiceMetrics | undefined
+  /** The last 15 minutes of every cache's counters, for the `/cache` page (sampled on every instance). */
+  readonly cacheHistory: CacheHistory
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
   startJobs(): void
@@ -94,10 +110,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const clock = options.clock ?? systemClock
 
   const databaseLogger = logger.child({ component: 'database' })
+  const databaseReadiness = new DatabaseReadiness((): Promise<void> => database.ping())
   const database = new DatabaseConnection({
     database: createDatabase(config.database, (error) => databaseLogger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one on the next query')),
     clock,
     logger: databaseLogger,
+    readiness: databaseReadiness,
   })
   try {
     await database.start()
@@ -111,6 +129,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     intervalMs: config.jobs.monitorIntervalMs,
     timeoutMs: config.jobs.monitorTimeoutMs,
     concurrency: config.jobs.monitorConcurrency,
+    roundDeadlineMs: config.jobs.monitorRoundDeadlineMs,
     clock,
     check: options.serviceCheck,
     logger: logger.child({ job: 'service-monitor' }),
@@ -121,17 +140,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ? createRedisLayer(config.redis, { clock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
     : undefined
   const leadership = redis?.leader ?? soloLeadership
+  const metrics = config.metrics.enabled ? new ServiceMetrics() : undefined
   const serviceCaches = new ServiceCaches(config.cache, config.cache.ttlMs, {
     clock,
     logger: logger.child({ component: 'cache' }),
     shared: redis?.shared,
     bus: redis?.bus,
     coordinator: redis?.coordinator,
+    onLoad: metrics?.observeLoad,
   })
   const caches = serviceCaches.registry
   redis?.publishStats(() => caches.stats())
   const plex = new PlexConnection(
-    { plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes },
+    { plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes, observe: metrics?.plex.observe },
     await initialPlexSettings(config, database.state === 'ready' ? repos.settings : undefined),
   )
   logSecrets.add(plex.settings?.token)
@@ -149,7 +170,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   })
   const serverName = () => plex.settings?.serverName || config.plex.serverName
   const cacheDeps = serviceCaches.define({ plex, repos, logger, serverName, dashboard })
-  const plexConfig = new PlexConfigService({ plex, settings: repos.settings, clock, defaultServerName: config.plex.serverName, logSecrets })
+  const plexConfig = new PlexConfigService({
+    plex,
+    settings: repos.settings,
+    clock,
+    defaultServerName: config.plex.serverName,
+    logSecrets,
+    logger: logger.child({ component: 'plex-config' }),
+  })
   const push = new PushInvalidation({ plex, registry: caches, caches: CACHES, clock, logger: logger.child({ job: 'plex-push-invalidation' }) })
   const watchHistorySync = new WatchHistorySync({
     plex,
@@ -170,8 +198,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     redisStatus: redis && (() => redisLayerStatus(redis)),
   })
 
+  metrics?.watch({ caches, redis, plex, sessions: cache(sessionsCache), liveStats: cache(liveStatsCache) })
+  const cacheHistory = new CacheHistory({
+    clock,
+    caches: () => caches.list(),
+    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
+    intervalMs: options.cacheHistoryIntervalMs,
+  })
+  cacheHistory.start()
+
   const jobs: BackgroundJob[] = [monitor, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
+  const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
+  const plexImages = new PlexImages(images, { config, registry: caches, clock, logger: logger.child({ cache: 'plex_images' }) })
   let jobsStarted = false
   let closing: Promise<void> | undefined
   // A database reached after start may hold a Plex server saved through the API: it wins.
@@ -185,7 +224,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     )
   }
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger))
+  cleanups.push(
+    () => caches.close(),
+    clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger),
+    () => cacheHistory.stop(),
+    () => plexImages.cache.settled(),
+  )
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
@@ -216,17 +260,21 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     cacheDeps,
     plex,
     plexConfig,
-    images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
+    images,
+    plexImages,
     push,
     watchHistorySync,
     dashboard,
     plexPeak: new PlexPeak({ repo: repos.plexStats, clock, caches: cache }),
     cacheManagement,
     redis,
+    metrics,
+    cacheHistory,
     jobs,
     health: {
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),
       plex: () => (plex.configured ? 'configured' : 'not_configured'),
+      database: databaseReadiness,
     },
     startJobs() {
       if (jobsStarted) return

@@ -24,6 +24,12 @@ export interface DatabaseLogger {
 
 export type DatabaseState = 'connecting' | 'ready' | 'closed'
 
+/** Told whether the database can serve (readiness.ts's DatabaseReadiness is one). */
+export interface ReadinessSink {
+  migrated(): void
+  unavailable(detail: string): void
+}
+
 export interface DatabaseConnectionOptions {
   readonly database: Database
   /** Times the retries. */
@@ -32,6 +38,7 @@ export interface DatabaseConnectionOptions {
   /** Retry delays while PostgreSQL is out of reach; default 1 s doubling up to 30 s. */
   readonly backoff?: BackoffOptions
   readonly migrations?: readonly Migration[]
+  readonly readiness?: ReadinessSink
 }
 
 /**
@@ -65,6 +72,7 @@ export class DatabaseConnection implements DbSource {
   /** For an exit that cannot wait (see Database.closeNow). */
   closeNow(): void {
     this.current = 'closed'
+    this.options.readiness?.unavailable('the database is closed: the service is shutting down')
     this.options.database.closeNow()
   }
 
@@ -115,6 +123,11 @@ export class DatabaseConnection implements DbSource {
     return () => this.readyListeners.delete(listener)
   }
 
+  /** One trivial query; rejects when the database is not ready or does not answer. */
+  async ping(): Promise<void> {
+    await this.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
+  }
+
   /** `/api/health`'s database field: `ok`, `connecting` (never reached yet) or `unavailable`. */
   async health(): Promise<'ok' | 'connecting' | 'unavailable' | 'closed'> {
     if (this.current !== 'ready') return this.current
@@ -130,6 +143,7 @@ export class DatabaseConnection implements DbSource {
     if (this.retry !== undefined) this.options.clock.clearTimer(this.retry)
     this.retry = undefined
     this.current = 'closed'
+    this.options.readiness?.unavailable('the database is closed: the service is shutting down')
     await this.options.database.close()
   }
 
@@ -137,6 +151,7 @@ export class DatabaseConnection implements DbSource {
     await migrate(this.options.database.kysely, this.options.database.engine, this.options.migrations ?? migrations)
     if (this.current === 'closed') return
     this.current = 'ready'
+    this.options.readiness?.migrated()
     if (this.attempts > 0) this.options.logger?.info({ database: this.options.database.location }, 'database reached: migrations ran, the service uses it now')
     this.resolveReady()
     for (const listener of this.readyListeners) {
@@ -155,16 +170,18 @@ export class DatabaseConnection implements DbSource {
     const delay = backoffDelay(this.attempts, this.options.backoff)
     const problem = error instanceof Error ? error.message : String(error)
     const { logger, database } = this.options
+    const unreachable = isDatabaseUnavailable(error)
+    const what = `PostgreSQL at ${database.location} ${unreachable ? 'is not reachable' : 'could not be prepared'} (${problem})`
     if (problem !== this.lastProblem) {
-      const what = isDatabaseUnavailable(error) ? 'is not reachable' : 'could not be prepared'
-      logger?.[isDatabaseUnavailable(error) ? 'warn' : 'error'](
+      logger?.[unreachable ? 'warn' : 'error'](
         { database: database.location, retryInMs: delay },
-        `PostgreSQL at ${database.location} ${what} (${problem}): retrying with backoff; Plex caches are served meanwhile, history, services and settings wait for it`,
+        `${what}: retrying with backoff; Plex caches are served meanwhile, history, services and settings wait for it`,
       )
     } else {
       logger?.debug({ database: database.location, retryInMs: delay, attempt: this.attempts }, 'database still not reachable')
     }
     this.lastProblem = problem
+    this.options.readiness?.unavailable(`${what}; retrying with backoff`)
     this.retry = this.options.clock.setTimer(() => {
       this.retry = undefined
       this.attempt().catch((next: unknown) => this.scheduleRetry(next))

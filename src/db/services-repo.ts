@@ -23,7 +23,12 @@ export function createServicesRepo(source: DbSource) {
   const selectOne = (id: string) => source.db.selectFrom('services').selectAll().where('id', '=', id)
 
   return {
-    list: async (): Promise<Service[]> => (await source.db.selectFrom('services').selectAll().orderBy('created_at').orderBy('id').execute()).map(toService),
+    /** Every service, oldest first; with `page`, only that slice of them. */
+    async list(page?: { limit: number; offset: number }): Promise<Service[]> {
+      const all = source.db.selectFrom('services').selectAll().orderBy('created_at').orderBy('id')
+      const rows = await (page === undefined ? all : all.limit(page.limit).offset(page.offset)).execute()
+      return rows.map(toService)
+    },
 
     async get(id: string): Promise<Service | undefined> {
       const row = await selectOne(id).executeTakeFirst()

@@ -2,7 +2,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { installAuth } from './auth.js'
-import { installErrorHandling } from './error-handler.js'
+import { installGracefulClose } from './drain.js'
+import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
+import { installFrontend } from './frontend.js'
+import { installOpenApi } from './openapi/install.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -10,6 +13,7 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 
 /** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
 export function buildApp(runtime: Runtime): FastifyInstance {
+  const { http } = runtime.config
   const app = Fastify({
     // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
     loggerInstance: runtime.logger as FastifyBaseLogger,
@@ -17,16 +21,35 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
     childLoggerFactory: (logger, bindings, options) => new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
+    clientErrorHandler,
+    // Slow clients (slowloris): Node checks these every connectionsCheckingInterval.
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    // requireHostHeader: Node would answer a bodiless 400 itself; requireHost below says why.
+    http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, http.headersTimeoutMs), requireHostHeader: false },
+    // Stopping is installGracefulClose's: a request that reached us is answered, not given a 503,
+    // and idle connections are not reset the moment close() begins (see drain.ts).
+    forceCloseConnections: false,
+    return503OnClosing: false,
   })
 
+  app.server.on('checkExpectation', expectationFailed)
   app.setValidatorCompiler(validatorCompiler)
   installErrorHandling(app)
+  requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, runtime.config.corsOrigins)
   installAuth(app, runtime.config.auth)
-  closeConnectionsWhenDraining(app)
+  installGracefulClose(app)
+  runtime.metrics?.installHttp(app)
+  installOpenApi(app)
 
-  for (const register of routeModules) register(app, runtime)
+  // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
+  void app.register(async (routes) => {
+    for (const register of routeModules) register(routes, runtime)
+    if (runtime.config.frontendDir !== null) installFrontend(routes, runtime.config.frontendDir)
+  })
   return app
 }
 
@@ -52,6 +75,15 @@ class QuietRequestLog extends LogController {
   }
 }
 
+/** HTTP/1.1 requires a Host header (RFC 9112 §3.2); its absence is a 400 with `detail`, like any bad request. */
+function requireHost(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersionMinor !== 1) return done()
+    const detail = 'An HTTP/1.1 request needs a Host header'
+    void reply.code(400).header('connection', 'close').send({ detail, message: detail })
+  })
+}
+
 /**
  * Komandorr's frontend sends `Content-Type: application/json` on every call, bodiless ones
  * included (`POST /services/{id}/check`, `DELETE`): an empty body is no body, not bad JSON.
@@ -62,22 +94,6 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') return done(null, undefined)
     parseJson(request, body as string, done)
-  })
-}
-
-/**
- * Once close() begins, answers carry `Connection: close`: a keep-alive client whose request was
- * in flight would otherwise hold its socket open and keep the server from closing.
- */
-function closeConnectionsWhenDraining(app: FastifyInstance): void {
-  let draining = false
-  app.addHook('preClose', async () => {
-    draining = true
-  })
-  // Callback style: an async hook costs a promise on every request of the hot path.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close')
-    done(null, payload)
   })
 }
 

@@ -13,6 +13,7 @@ const CACHE_NAMES = [
   'plex_users_count',
   'background_stats',
   'plex_transcode_sessions',
+  'plex_images',
 ]
 
 const PLEX_CACHES = [
@@ -133,7 +134,7 @@ describe('cache management', () => {
     const response = await post('/api/plex/cache/clear', { signal: AbortSignal.timeout(3_000) })
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ success: true, message: 'Cleared 10 caches', redis_cleared: false, cleared: expect.any(Array) })
+    expect(body).toEqual({ success: true, message: 'Cleared 11 caches', redis_cleared: false, cleared: expect.any(Array) })
     expect([...body.cleared].sort()).toEqual([...CACHE_NAMES].sort())
     await t.sim.control.clearFaults()
 
@@ -151,13 +152,42 @@ describe('cache management', () => {
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])
     const body = await json(a)
     expect(await json(b)).toEqual(body)
-    expect(body).toEqual({ success: true, message: 'Reloaded 10 caches', warmed: expect.any(Array), failed: [] })
+    expect(body).toEqual({ success: true, message: 'Reloaded 11 caches', warmed: expect.any(Array), failed: [] })
     expect([...body.warmed].sort()).toEqual([...CACHE_NAMES].sort())
     // plex_stats_live asked once and plex_stats took its totals; a second pass would have made it 2.
     expect(t.counts()['/accounts']).toBe(1)
     for (const path of ['/api/plex/stats', '/api/plex/sessions', '/api/plex/users/count']) {
       expect((await get(path)).headers.get('x-cache')).toBe('HIT')
     }
+  })
+
+  it('50 warms in a row cost one warm at Plex: joiners share it, the rest get 429 with Retry-After', async () => {
+    const plexRequests = () => Object.values(t.counts()).reduce((sum, n) => sum + n, 0)
+    await t.clock.advance(10_000)
+    t.sim.control.resetCounts()
+    expect((await post('/api/plex/cache/warm')).status).toBe(200)
+    const oneWarm = plexRequests()
+    expect(oneWarm).toBeGreaterThan(0)
+
+    await t.clock.advance(10_000)
+    t.sim.control.resetCounts()
+    await t.sim.control.setFault({ endpoint: '/accounts', latencyMs: 1_000 })
+    const joined = await Promise.all(Array.from({ length: 10 }, () => post('/api/plex/cache/warm')))
+    // Those that arrive while the warm runs join it (200); on a slow machine a late one finds it done (429).
+    const joinedStatuses = joined.map((r) => r.status)
+    expect(joinedStatuses[0]).toBe(200)
+    expect(joinedStatuses.filter((s) => s === 200).length).toBeGreaterThan(1)
+    expect(joinedStatuses.every((s) => s === 200 || s === 429)).toBe(true)
+    const refused = []
+    for (let i = 0; i < 40; i++) refused.push(await post('/api/plex/cache/warm'))
+    expect(refused.map((r) => r.status)).toEqual(Array(40).fill(429))
+    expect(refused[0]!.headers.get('retry-after')).toBe('10')
+    expect((await json(refused[0]!)).detail).toMatch(/warmed less than 10 s ago.*try again in 10 s/)
+    expect(plexRequests()).toBeLessThanOrEqual(oneWarm)
+    console.log(`warm: one warm ${oneWarm} Plex requests; 50 warm calls in a row ${plexRequests()}`)
+
+    await t.clock.advance(10_000)
+    expect((await post('/api/plex/cache/warm')).status).toBe(200)
   })
 
   it('warm with Plex down names each cache that failed, with why, and keeps the old values', async () => {
@@ -168,8 +198,8 @@ describe('cache management', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.success).toBe(false)
-    expect(body.message).toBe('Reloaded 2 of 10 caches; 8 failed and keep their last value')
-    expect([...body.warmed].sort()).toEqual(['background_stats', 'watch_history'])
+    expect(body.message).toBe('Reloaded 3 of 11 caches; 8 failed and keep their last value')
+    expect([...body.warmed].sort()).toEqual(['background_stats', 'plex_images', 'watch_history'])
     expect(body.failed.map((f: Entry) => f.name).sort()).toEqual([...PLEX_CACHES].sort())
     for (const failure of body.failed) expect(failure.detail).toMatch(/unreachable/)
     expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)
@@ -184,6 +214,7 @@ describe('cache management', () => {
   })
 
   it('never shows the token', async () => {
+    await t.clock.advance(10_000)
     for (const response of [await get('/api/plex/cache/stats'), await post('/api/plex/cache/warm'), await post('/api/plex/cache/clear')]) {
       expect(await response.text()).not.toContain(PLEX_TOKEN)
     }

@@ -4,6 +4,7 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/databases.js'
 import { json, jsonInit, sleep, startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 const PASSWORD = 'db-password-never-logged'
 
@@ -49,6 +50,10 @@ class Door {
 }
 
 const health = async (setup: PlexApp) => json(await setup.fetch('/api/health'))
+const ready = async (setup: PlexApp) => {
+  const response = await setup.fetch('/api/health/ready')
+  return { status: response.status, body: await json(response) }
+}
 
 describe('PostgreSQL out of reach', () => {
   let database: ThrowawayDatabase
@@ -57,7 +62,7 @@ describe('PostgreSQL out of reach', () => {
   })
   afterAll(() => database?.drop())
 
-  it('at start: listens, says so in one line, serves Plex, answers 503 for what needs the database', async () => {
+  it('at start: listens, says so in one line, serves Plex, answers 503 for what needs the database; ready once it answers', async () => {
     const door = await Door.onFreePort()
     const setup = await startPlexApp({ env: { DATABASE_URL: door.url(database) } })
     try {
@@ -72,9 +77,20 @@ describe('PostgreSQL out of reach', () => {
         expect(response.status, path).toBe(503)
         expect((await json(response)).detail, path).toMatch(/database is not reachable/)
       }
+      const notReady = await ready(setup)
+      expect(notReady.status).toBe(503)
+      expect(notReady.body).toEqual({ status: 'not_ready', detail: expect.stringMatching(/^Not ready: PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+ is not reachable \(.*ECONNREFUSED.*\); retrying with backoff$/) })
+      expect((await setup.fetch('/api/health/live')).status).toBe(200)
+
+      // The first retry is 1 s after the failed start.
+      await door.open()
+      await eventually('ready once PostgreSQL answers', async () => (await ready(setup)).status === 200, 10_000, 100)
+      expect(await ready(setup)).toEqual({ status: 200, body: { status: 'ready' } })
+      expect((await setup.fetch('/api/services/')).status).toBe(200)
       expect(setup.logLines.join('\n')).not.toContain(PASSWORD)
     } finally {
       await setup.close()
+      await door.shut()
     }
   })
 
@@ -96,12 +112,16 @@ describe('PostgreSQL out of reach', () => {
       expect(stale.headers.get('x-cache')).toBe('STALE')
       expect(await json(stale)).toEqual(rows)
       expect(await health(setup)).toMatchObject({ status: 'degraded', database: 'unavailable' })
+      const notReady = await ready(setup)
+      expect(notReady.status).toBe(503)
+      expect(notReady.body.detail).toMatch(/^Not ready: the database does not answer: .*ECONNREFUSED/)
       const write = await setup.fetch('/api/services/', jsonInit('POST', { name: 'NAS', url: 'http://127.0.0.1:9', type: 'server' }))
       expect(write.status).toBe(503)
       expect((await json(write)).detail).toMatch(/database is not reachable/)
 
       await door.open()
       expect(await health(setup)).toMatchObject({ status: 'healthy', database: 'ok' })
+      expect(await ready(setup)).toEqual({ status: 200, body: { status: 'ready' } })
       expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({ success: true, added: 0 })
       expect(setup.logLines.join('\n')).not.toContain(PASSWORD)
     } finally {

@@ -1,16 +1,21 @@
 import type { WatchHistoryEntry, WatchHistoryQuery } from '../../db/index.js'
 import { plexImageUrl } from '../../plex/image-url.js'
+import { arrayOf, dateTime, int, nullable, num, object, str } from '../../json-schema.js'
 import { declareCache } from './declaration.js'
 
 export const WATCH_HISTORY_DEFAULT_LIMIT = 500
 export const WATCH_HISTORY_MAX_LIMIT = 5000
 
+/** Far past any real history (a busy server logs ~250,000 plays a decade). */
+const MAX_OFFSET = 100_000_000
+
 const listQuerySchema = {
   type: 'object',
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: WATCH_HISTORY_MAX_LIMIT, default: WATCH_HISTORY_DEFAULT_LIMIT },
-    offset: { type: 'integer', minimum: 0, default: 0 },
-    user_id: { type: 'integer' },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
+    // Plex account ids: 1 for the owner, plex.tv ids for the others.
+    user_id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   },
 } as const
 
@@ -57,6 +62,30 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
     {
       paths: ['/api/plex/watch-history'],
       what: 'the watch history',
+      summary: 'Watched items, newest first, from SQLite (filled by the sync; cached per query: watch_history)',
+      body: arrayOf(
+        object({
+          user_id: nullable('integer'),
+          email: nullable('string'),
+          type: nullable('string'),
+          title: str,
+          grandparent_title: nullable('string'),
+          parent_index: nullable('integer'),
+          index: nullable('integer'),
+          viewed_at: dateTime,
+          duration: num,
+          view_offset: num,
+          progress: num,
+          view_count: int,
+          rating: nullable('number'),
+          year: nullable('integer'),
+          thumb: nullable('string'),
+          content_rating: nullable('string'),
+          studio: nullable('string'),
+          summary: nullable('string'),
+          genres: arrayOf(str),
+        }),
+      ),
       shape: 'array',
       query: {
         schema: listQuerySchema,

@@ -1,8 +1,10 @@
+import type { BlobDiskStats } from '../../cache/blob/index.js'
 import type { CacheRegistry, CacheStats, Clock } from '../../cache/index.js'
 import { memoryOnlyRedisStatus, type RedisStatus } from '../../cache/redis/status.js'
 import type { Config } from '../../config.js'
 import { dashboardStatsCache } from '../caches/dashboard-stats.js'
 import { CACHES } from '../caches/index.js'
+import { Throttle } from '../throttle.js'
 
 /** What `cache/stats` shows of the background-stats job. */
 export interface BackgroundStatsJobInfo {
@@ -44,6 +46,12 @@ export interface CacheReportEntry {
   max_stale_seconds: number
   refresh_ahead: boolean
   shared: boolean
+  // plex_images only (its disk tier):
+  disk_enabled?: boolean
+  disk_disabled_reason?: string | null
+  disk_entries?: number
+  disk_bytes?: number
+  disk_hits?: number
   // background_stats only:
   enabled?: boolean
   last_update?: string | null
@@ -79,15 +87,19 @@ export interface CacheManagementOptions {
   /** For `timestamp` and `last_fetched`. */
   readonly clock: Clock
   readonly redisStatus?: () => RedisStatus
+  /** A warm starts at most once per this (one warm costs every cache's Plex requests). Default 10 s. */
+  readonly warmIntervalMs?: number
 }
 
 /** `cache/stats`, `cache/clear` and `cache/warm`: everything goes through the registry. */
 export class CacheManagement {
   private warming: Promise<WarmAnswer> | undefined
   private readonly redisStatus: () => RedisStatus
+  private readonly warmThrottle: Throttle
 
   constructor(private readonly options: CacheManagementOptions) {
     this.redisStatus = options.redisStatus ?? memoryOnlyRedisStatus
+    this.warmThrottle = new Throttle(options.clock, 1, options.warmIntervalMs ?? 10_000)
   }
 
   report(): CacheStatsReport {
@@ -119,9 +131,14 @@ export class CacheManagement {
     }
   }
 
-  /** Reloads every cache now, old values kept where a reload fails; a warm asked for meanwhile joins it. */
+  /**
+   * Reloads every cache now, old values kept where a reload fails; a warm asked for meanwhile
+   * joins it. A new warm within the interval of the last one's start throws a ThrottledError.
+   */
   warm(): Promise<WarmAnswer> {
-    this.warming ??= this.reloadAll().finally(() => {
+    if (this.warming) return this.warming
+    this.warmThrottle.take(`The caches were warmed less than ${this.warmThrottle.windowMs / 1000} s ago: they hold fresh data already`)
+    this.warming = this.reloadAll().finally(() => {
       this.warming = undefined
     })
     return this.warming
@@ -186,5 +203,16 @@ function reportEntry(name: string, s: CacheStats | undefined, configuredTtl: num
     max_stale_seconds: (s?.maxStaleMs ?? maxStaleMs) / 1000,
     refresh_ahead: s?.refreshAhead ?? false,
     shared: s?.shared ?? false,
+    ...(s !== undefined && 'disk' in s ? diskFields(s.disk as BlobDiskStats) : {}),
+  }
+}
+
+function diskFields(disk: BlobDiskStats): Partial<CacheReportEntry> {
+  return {
+    disk_enabled: disk.enabled,
+    disk_disabled_reason: disk.disabledReason,
+    disk_entries: disk.entries,
+    disk_bytes: disk.bytes,
+    disk_hits: disk.hits,
   }
 }

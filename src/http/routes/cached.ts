@@ -4,6 +4,7 @@ import { CACHES } from '../../features/caches/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
+import { cached, routeDoc } from '../openapi/schemas.js'
 
 /**
  * Every cached GET, from the route entries of the catalogue's declarations. Each answers its
@@ -14,13 +15,19 @@ import { replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
 export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
-      const options: RouteShorthandOptions = {}
+      const options: RouteShorthandOptions = { schema: routeSchema(route) }
       if (route.public) options.config = publicRoute
-      if (route.query) options.schema = { querystring: route.query.schema }
       const handler = cachedHandler(spec, route, runtime.cacheDeps)
       for (const path of route.paths) app.get(path, options, handler)
     }
   }
+}
+
+/** The route's OpenAPI schema: the value with the cache fields (or as stored for an array), or the not-configured answer. */
+function routeSchema<A>(route: CachedRoute<A>) {
+  const value = route.shape === 'array' ? route.body : cached(route.body)
+  const body = route.notConfiguredBody === undefined ? value : { anyOf: [value, route.notConfiguredBody] }
+  return routeDoc('cached', route.summary, { 200: body }, route.query === undefined ? {} : { querystring: route.query.schema })
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */

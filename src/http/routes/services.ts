@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { TrafficSample } from '../../db/traffic-repo.js'
 import type { Runtime } from '../../runtime.js'
+import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../services/service-url.js'
 import { SERVICE_TYPES, type Service, type ServiceFields, type ServiceType } from '../../services/types.js'
-import { badRequest, notFound } from '../http-error.js'
+import { badRequest, HttpError, notFound } from '../http-error.js'
+import { routeDoc, serviceBody, servicesBody } from '../openapi/schemas.js'
+
+/** Stored services at most: with every field at its bound the whole list stays ~70 MB of JSON. */
+export const MAX_SERVICES = 1_000
+/** An icon is a path, a URL or a small `data:image/...` URI. */
+export const MAX_ICON_LENGTH = 65_536
 
 const nullableText = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const
 
@@ -13,8 +21,17 @@ const fieldSchemas = {
   type: { type: 'string', enum: SERVICE_TYPES },
   description: nullableText(2000),
   // Komandorr stores an uploaded icon's path here, or a data: URL.
-  icon: nullableText(262_144),
+  icon: nullableText(MAX_ICON_LENGTH),
   group: nullableText(200),
+} as const
+
+// Without limit the answer is Komandorr's bare array of every service (at most MAX_SERVICES).
+const listQuerySchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_SERVICES, default: MAX_SERVICES },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_SERVICES, default: 0 },
+  },
 } as const
 
 const createBodySchema = { type: 'object', additionalProperties: false, required: ['name', 'url', 'type'], properties: fieldSchemas }
@@ -38,6 +55,11 @@ interface IdParams {
   id: string
 }
 
+interface ListQuery {
+  limit: number
+  offset: number
+}
+
 /** Komandorr's service shape; `traffic` is the newest agent report, as Komandorr sends it. */
 function toApi(service: Service, traffic: TrafficSample | undefined) {
   return {
@@ -49,7 +71,8 @@ function toApi(service: Service, traffic: TrafficSample | undefined) {
     last_check: service.lastCheckAt === null ? null : new Date(service.lastCheckAt).toISOString(),
     response_time: service.responseTimeMs,
     description: service.description,
-    icon: service.icon,
+    // A row stored before icons were bounded is not sent: one such row made the list unanswerable.
+    icon: service.icon !== null && service.icon.length > MAX_ICON_LENGTH ? null : service.icon,
     group: service.group,
     traffic: traffic
       ? {
@@ -66,33 +89,36 @@ function toApi(service: Service, traffic: TrafficSample | undefined) {
   }
 }
 
-/** Validated body → stored fields: trimmed, blank optional text stored as null, URL checked. */
-function toFields(body: ServiceBody): Partial<ServiceFields> {
+/** Validated body → stored fields: trimmed, blank optional text stored as null, URL and icon checked. */
+function toFields(body: ServiceBody, ownPort: number): Partial<ServiceFields> {
   const fields: { -readonly [K in keyof ServiceFields]?: ServiceFields[K] } = {}
   if (body.name !== undefined) {
     fields.name = body.name.trim()
     if (fields.name === '') throw badRequest('Invalid body field "name": must not be blank')
   }
-  if (body.url !== undefined) fields.url = httpUrl(body.url)
+  if (body.url !== undefined) fields.url = serviceUrl(body.url, ownPort)
   if (body.type !== undefined) fields.type = body.type
   for (const key of ['description', 'icon', 'group'] as const) {
     const value = body[key]
     if (value !== undefined) fields[key] = value === null || value.trim() === '' ? null : value.trim()
   }
+  if (fields.icon && !isIcon(fields.icon)) {
+    throw badRequest('Invalid body field "icon": must be a path, a URL or a data:image/... URI, without spaces')
+  }
   return fields
 }
 
-function httpUrl(value: string): string {
+const isIcon = (value: string) => /^data:image\/[\w.+-]+(;[\w=.+-]+)*,/i.test(value) || !/\s/.test(value)
+
+function serviceUrl(value: string, ownPort: number): string {
   const url = value.trim()
-  let parsed: URL | undefined
   try {
-    parsed = new URL(url)
-  } catch {
-    parsed = undefined
+    checkTarget(url)
+  } catch (error) {
+    if (!(error instanceof ServiceUrlError)) throw error
+    throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" ${error.message} (like https://sonarr.example.com)`)
   }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') {
-    throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" is not an http(s) URL (like https://sonarr.example.com)`)
-  }
+  if (pointsAtSelf(url, ownPort)) throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" is this service itself, which cannot monitor itself`)
   return url
 }
 
@@ -107,20 +133,33 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     return service
   }
   const withTraffic = async (service: Service) => toApi(service, await traffic.latest(service.id))
-  const listed = async () => {
-    const [all, latest] = await Promise.all([services.list(), traffic.latestPerService()])
+  const doc = (summary: string, responses: Record<string, unknown>, request?: Record<string, unknown>) => routeDoc('services', summary, responses, request)
+  const byId = { params: idParamsSchema }
+
+  const listed = async (page: ListQuery) => {
+    const [all, latest] = await Promise.all([services.list(page), traffic.latestPerService()])
     return all.map((service) => toApi(service, latest.get(service.id)))
   }
+  const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? runtime.config.port
 
-  app.get('/api/services/', listed)
+  app.get<{ Querystring: ListQuery }>('/api/services/', { schema: doc('Monitored services with their newest traffic reports (pageable)', { 200: servicesBody }, { querystring: listQuerySchema }) }, async (request, reply) => {
+    const [total, page] = await Promise.all([services.count(), listed(request.query)])
+    void reply.header('x-total-count', total)
+    return page
+  })
 
-  app.get<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request) =>
+  app.get<{ Params: IdParams }>('/api/services/:id', { schema: doc('One service', { 200: serviceBody }, byId) }, async (request) =>
     withTraffic(await find(request.params.id)),
   )
 
-  // Komandorr checks a new service at once, so the dashboard shows its status without waiting a round.
-  app.post<{ Body: ServiceBody }>('/api/services/', { schema: { body: createBodySchema } }, async (request, reply) => {
-    const fields = toFields(request.body)
+  // Checked in the background at once, so the dashboard shows its status without waiting a round,
+  // and a host that never answers does not hold the request.
+  const create = doc('Adds a service and checks it in the background', { 201: serviceBody }, { body: createBodySchema })
+  app.post<{ Body: ServiceBody }>('/api/services/', { schema: create }, async (request, reply) => {
+    const fields = toFields(request.body, ownPort())
+    if ((await services.count()) >= MAX_SERVICES) {
+      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
+    }
     const created = await services.insert(
       randomUUID(),
       {
@@ -133,34 +172,35 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
       },
       runtime.clock.wallNow(),
     )
-    const checked = await monitor.checkService(created)
-    return reply.code(201).send(await withTraffic(checked))
+    monitor.checkInBackground(created)
+    return reply.code(201).send(await withTraffic(created))
   })
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
     '/api/services/:id',
-    { schema: { params: idParamsSchema, body: updateBodySchema } },
+    { schema: doc('Changes a service (checked again when its URL changed)', { 200: serviceBody }, { params: idParamsSchema, body: updateBodySchema }) },
     async (request) => {
       const before = await find(request.params.id)
-      const updated = await services.update(before.id, toFields(request.body))
+      const updated = await services.update(before.id, toFields(request.body, ownPort()))
       if (!updated) throw missing(before.id)
-      const current = updated.url !== before.url ? await monitor.checkService(updated) : updated
-      return withTraffic(current)
+      if (updated.url !== before.url) monitor.checkInBackground(updated)
+      return withTraffic(updated)
     },
   )
 
-  app.delete<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request, reply) => {
+  const remove = doc('Deletes a service', { 204: { type: 'null', description: 'Deleted' } }, byId)
+  app.delete<{ Params: IdParams }>('/api/services/:id', { schema: remove }, async (request, reply) => {
     if (!(await services.delete(request.params.id))) throw missing(request.params.id)
     return reply.code(204).send()
   })
 
-  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: { params: idParamsSchema } }, async (request) =>
+  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: doc('Checks one service now', { 200: serviceBody }, byId) }, async (request) =>
     withTraffic(await monitor.checkService(await find(request.params.id))),
   )
 
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).
-  app.post('/api/services/check-all', async () => {
+  app.post('/api/services/check-all', { schema: doc('One monitor round now (joins one in flight)', { 200: servicesBody }) }, async () => {
     await monitor.runRound()
-    return listed()
+    return listed({ limit: MAX_SERVICES, offset: 0 })
   })
 }

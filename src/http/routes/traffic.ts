@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { notFound } from '../http-error.js'
+import { routeDoc, statusMessageBody } from '../openapi/schemas.js'
 
-const rate = { type: 'number', minimum: 0 } as const
-const counter = { type: 'number', minimum: 0 } as const
+// Bounds far past real traffic, so a sum of them stays finite and exact enough: a rate in MB/s
+// (1,000,000 = 1 TB/s), a counter in GB since the agent started (1e12 GB = 1 ZB).
+const rate = { type: 'number', minimum: 0, maximum: 1_000_000 } as const
+const counter = { type: 'number', minimum: 0, maximum: 1e12 } as const
 
 // Extra fields are ignored rather than refused: agents in the field are upgraded one at a time.
 const updateBodySchema = {
@@ -15,8 +18,9 @@ const updateBodySchema = {
     bandwidth_down: rate,
     total_up: counter,
     total_down: counter,
-    max_bandwidth: { type: ['number', 'null'], minimum: 0 },
-    cpu_percent: { type: ['number', 'null'], minimum: 0 },
+    max_bandwidth: { type: ['number', 'null'], minimum: 0, maximum: 1_000_000 },
+    // Per process, psutil counts each core: 100 % per core.
+    cpu_percent: { type: ['number', 'null'], minimum: 0, maximum: 100_000 },
     memory_percent: { type: ['number', 'null'], minimum: 0, maximum: 100 },
   },
 } as const
@@ -34,7 +38,8 @@ interface UpdateBody {
 
 export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
   // Komandorr's traffic agent posts here every few seconds (MB/s rates, cumulative GB counters).
-  app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema: { body: updateBodySchema } }, async (request) => {
+  const schema = routeDoc('services', "A traffic agent's report for a service (MB/s rates, cumulative GB)", { 200: statusMessageBody }, { body: updateBodySchema })
+  app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema }, async (request) => {
     const body = request.body
     if (!(await runtime.repos.services.get(body.service_id))) {
       throw notFound(`Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`)
