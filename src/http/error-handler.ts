@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { ThrottledError } from '../features/throttle.js'
+import { isPlexError } from '../plex/errors.js'
 import { HttpError } from './http-error.js'
 import { NOT_FINITE } from './validation.js'
 
@@ -38,7 +39,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return reply.code(415).send({ detail: `Unsupported Content-Type "${request.headers['content-type'] ?? ''}": send application/json` })
     }
-    if (isDatabaseUnavailable(error)) {
+    if (!isPlexError(error) && isDatabaseUnavailable(error)) {
       request.log.warn({ err: { message: error.message, name: error.name } }, 'database not reachable')
       return reply.code(503).send({ detail: 'The database is not reachable right now; the service keeps retrying, try again in a moment' })
     }
