@@ -27,6 +27,9 @@ import { CacheHistory } from './metrics/cache-history.js'
 import { ServiceMetrics } from './metrics/index.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
 
+/** A readiness probe's ping past this counts as the database not answering (probes time out at 1-5 s). */
+const READINESS_PING_DEADLINE_MS = 2_000
+
 export type HealthValue = string | Readonly<Record<string, unknown>>
 
 /** What `/api/health` reports beside the database. */
@@ -110,7 +113,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const clock = options.clock ?? systemClock
 
   const databaseLogger = logger.child({ component: 'database' })
-  const databaseReadiness = new DatabaseReadiness((): Promise<void> => database.ping())
+  const databaseReadiness = new DatabaseReadiness((): Promise<void> => database.ping(), { clock, ms: READINESS_PING_DEADLINE_MS })
   const database = new DatabaseConnection({
     database: createDatabase(config.database, (error) => databaseLogger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one on the next query')),
     clock,
