@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Clock, TimerHandle } from '../cache/index.js'
 import { backoffDelay, type BackoffOptions } from '../plex/backoff.js'
-import type { Database } from './database.js'
+import type { Database, Engine } from './database.js'
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js'
 import { migrate, migrations, type Migration } from './migrations.js'
 import type { Tables } from './schema.js'
@@ -10,6 +10,7 @@ import type { Tables } from './schema.js'
 export interface DbSource {
   /** Throws DatabaseUnavailableError until the migrations ran. */
   readonly db: Kysely<Tables>
+  readonly engine: Engine
 }
 
 type LogFn = (fields: object, message: string) => void
@@ -62,6 +63,10 @@ export class DatabaseConnection implements DbSource {
 
   get database(): Database {
     return this.options.database
+  }
+
+  get engine(): Engine {
+    return this.options.database.engine
   }
 
   /** Where the data is, fit for a log line (no password). */

@@ -17,6 +17,8 @@ const toService = (row: Selectable<ServicesTable>): Service => ({
   createdAt: row.created_at,
 })
 
+const SERVICES_CAP_LOCK_KEY = 7_311_420_616
+
 export type ServicesRepo = ReturnType<typeof createServicesRepo>
 
 export function createServicesRepo(source: DbSource) {
@@ -38,6 +40,21 @@ export function createServicesRepo(source: DbSource) {
     async insert(id: string, fields: ServiceFields, createdAt: number): Promise<Service> {
       await source.db.insertInto('services').values({ id, ...fields, created_at: createdAt }).execute()
       return toService(await selectOne(id).executeTakeFirstOrThrow())
+    },
+
+    /**
+     * Inserts unless `max` services exist already (undefined then). The count and the insert are
+     * one step for every instance: SQLite writes one transaction at a time, and on PostgreSQL a
+     * transaction-scoped advisory lock orders concurrent adds, which READ COMMITTED would not.
+     */
+    async insertWithin(max: number, id: string, fields: ServiceFields, createdAt: number): Promise<Service | undefined> {
+      return source.db.transaction().execute(async (trx) => {
+        if (source.engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${SERVICES_CAP_LOCK_KEY})`.execute(trx)
+        const { n } = await trx.selectFrom('services').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+        if (Number(n) >= max) return undefined
+        const row = await trx.insertInto('services').values({ id, ...fields, created_at: createdAt }).returningAll().executeTakeFirstOrThrow()
+        return toService(row)
+      })
     },
 
     /** Replaces the client-set fields; undefined when there is no such service. */

@@ -50,7 +50,7 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
   beforeEach(async () => {
     db = await fresh()
     await migrate(db.kysely, engine)
-    repos = createRepos({ db: db.kysely })
+    repos = createRepos({ db: db.kysely, engine })
   })
 
   describe('watch history', () => {
@@ -143,6 +143,13 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
       expect(await repos.services.update('ghost', { name: 'x' })).toBeUndefined()
       expect((await repos.services.list()).map((s) => s.name)).toEqual(['A2', 'B'])
       expect(await repos.services.count()).toBe(2)
+    })
+
+    it('adds concurrently up to the cap and not one more', async () => {
+      await repos.services.insert('first', fields, 0)
+      const adds = await Promise.all(Array.from({ length: 20 }, (_, i) => repos.services.insertWithin(5, `s${i}`, fields, i + 1)))
+      expect(adds.filter((added) => added !== undefined)).toHaveLength(4)
+      expect(await repos.services.count()).toBe(5)
     })
 
     it('counts services by status', async () => {

@@ -157,10 +157,8 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   const create = doc('Adds a service and checks it in the background', { 201: serviceBody }, { body: createBodySchema })
   app.post<{ Body: ServiceBody }>('/api/services/', { schema: create }, async (request, reply) => {
     const fields = toFields(request.body, ownPort())
-    if ((await services.count()) >= MAX_SERVICES) {
-      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
-    }
-    const created = await services.insert(
+    const created = await services.insertWithin(
+      MAX_SERVICES,
       randomUUID(),
       {
         name: fields.name!,
@@ -172,6 +170,9 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
       },
       runtime.clock.wallNow(),
     )
+    if (created === undefined) {
+      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
+    }
     monitor.checkInBackground(created)
     return reply.code(201).send(await withTraffic(created))
   })
