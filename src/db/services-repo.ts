@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely'
+import { sql, type Selectable } from 'kysely'
 import type { CheckResult, Service, ServiceFields, StatusCounts } from '../services/types.js'
 import type { DbSource } from './connection.js'
 import type { ServicesTable } from './schema.js'

@@ -147,9 +147,10 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
 
     it('adds concurrently up to the cap and not one more', async () => {
       await repos.services.insert('first', fields, 0)
-      const adds = await Promise.all(Array.from({ length: 20 }, (_, i) => repos.services.insertWithin(5, `s${i}`, fields, i + 1)))
-      expect(adds.filter((added) => added !== undefined)).toHaveLength(4)
-      expect(await repos.services.count()).toBe(5)
+      // Fewer free places than pooled connections, so that adds really run side by side.
+      const adds = await Promise.all(Array.from({ length: 20 }, (_, i) => repos.services.insertWithin(3, `s${i}`, fields, i + 1)))
+      expect(adds.filter((added) => added !== undefined)).toHaveLength(2)
+      expect(await repos.services.count()).toBe(3)
     })
 
     it('counts services by status', async () => {
