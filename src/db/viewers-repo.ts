@@ -1,4 +1,5 @@
-import type { Db } from './database.js'
+import type { DbSource } from './connection.js'
+import type { ViewersTable } from './schema.js'
 
 /** A viewer account as stored: the password only as its scrypt hash. */
 export interface StoredViewer {
@@ -11,14 +12,7 @@ export interface StoredViewer {
 
 export type ViewersRepo = ReturnType<typeof createViewersRepo>
 
-interface ViewerRow {
-  username: string
-  password_hash: string
-  plex_account_id: number
-  created_at: number
-}
-
-const stored = (row: ViewerRow): StoredViewer => ({
+const stored = (row: ViewersTable): StoredViewer => ({
   username: row.username,
   passwordHash: row.password_hash,
   plexAccountId: row.plex_account_id,
@@ -26,20 +20,27 @@ const stored = (row: ViewerRow): StoredViewer => ({
 })
 
 /** The viewer accounts the admin made (`/api/viewers`). */
-export function createViewersRepo(db: Db) {
-  const select = db.prepare<[string], ViewerRow>('SELECT * FROM viewers WHERE username = ?')
-  const selectAll = db.prepare<[], ViewerRow>('SELECT * FROM viewers ORDER BY username')
-  const insert = db.prepare('INSERT INTO viewers (username, password_hash, plex_account_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING')
-  const remove = db.prepare('DELETE FROM viewers WHERE username = ?')
-
+export function createViewersRepo(source: DbSource) {
   return {
-    get(username: string): StoredViewer | undefined {
-      const row = select.get(username)
+    async get(username: string): Promise<StoredViewer | undefined> {
+      const row = await source.db.selectFrom('viewers').selectAll().where('username', '=', username).executeTakeFirst()
       return row && stored(row)
     },
-    list: (): StoredViewer[] => selectAll.all().map(stored),
+    async list(): Promise<StoredViewer[]> {
+      return (await source.db.selectFrom('viewers').selectAll().orderBy('username').execute()).map(stored)
+    },
     /** False when the name is taken. */
-    add: (viewer: StoredViewer): boolean => insert.run(viewer.username, viewer.passwordHash, viewer.plexAccountId, viewer.createdAt).changes > 0,
-    delete: (username: string): boolean => remove.run(username).changes > 0,
+    async add(viewer: StoredViewer): Promise<boolean> {
+      const result = await source.db
+        .insertInto('viewers')
+        .values({ username: viewer.username, password_hash: viewer.passwordHash, plex_account_id: viewer.plexAccountId, created_at: viewer.createdAt })
+        .onConflict((oc) => oc.column('username').doNothing())
+        .executeTakeFirst()
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n
+    },
+    async delete(username: string): Promise<boolean> {
+      const result = await source.db.deleteFrom('viewers').where('username', '=', username).executeTakeFirst()
+      return result.numDeletedRows > 0n
+    },
   }
 }

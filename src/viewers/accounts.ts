@@ -59,20 +59,20 @@ export class ViewerAccounts {
     const { repo, clock, auth } = this.options
     if (!auth.enabled) return { ok: false, reason: 'auth-off' }
     if (input.username === auth.username) return { ok: false, reason: 'admin-name' }
-    if (repo.get(input.username) !== undefined) return { ok: false, reason: 'taken' }
+    if ((await repo.get(input.username)) !== undefined) return { ok: false, reason: 'taken' }
     const stored = { username: input.username, passwordHash: await hashPassword(input.password), plexAccountId: input.plexAccountId, createdAt: clock.wallNow() }
-    if (!repo.add(stored)) return { ok: false, reason: 'taken' }
+    if (!(await repo.add(stored))) return { ok: false, reason: 'taken' }
     return { ok: true, viewer: viewerView(stored) }
   }
 
-  list(): ViewerView[] {
-    return this.options.repo.list().map(viewerView)
+  async list(): Promise<ViewerView[]> {
+    return (await this.options.repo.list()).map(viewerView)
   }
 
   /** Deletes the account and drops its cached views everywhere; false when there was none. */
   async delete(username: string): Promise<boolean> {
-    const stored = this.options.repo.get(username)
-    if (stored === undefined || !this.options.repo.delete(username)) return false
+    const stored = await this.options.repo.get(username)
+    if (stored === undefined || !(await this.options.repo.delete(username))) return false
     // Clearing the scope forgets the viewer's remembered logins here and on every instance.
     await this.options.registry.clearScope(viewerOf(stored))
     return true
@@ -80,7 +80,7 @@ export class ViewerAccounts {
 
   /** Drops one viewer's cached entries (here, in Redis, on every instance); undefined for an unknown viewer. */
   async clearCache(username: string): Promise<boolean | undefined> {
-    const stored = this.options.repo.get(username)
+    const stored = await this.options.repo.get(username)
     return stored === undefined ? undefined : this.options.registry.clearScope(viewerOf(stored))
   }
 

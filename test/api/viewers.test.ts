@@ -16,7 +16,7 @@ describe('viewer accounts without ENABLE_AUTH', () => {
       const response = await fetch(`${t.url}/api/viewers`, jsonInit('POST', { username: 'ann', password: PASSWORD, plex_account_id: 7 }))
       expect(response.status).toBe(409)
       expect((await json(response)).detail).toContain('ENABLE_AUTH=true')
-      expect(t.runtime.repos.viewers.list()).toEqual([])
+      expect(await t.runtime.repos.viewers.list()).toEqual([])
     } finally {
       await t.close()
     }
@@ -74,7 +74,7 @@ describe('viewers beside the admin', () => {
       expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(status)
       expect((await json(response)).detail).toContain(named)
     }
-    expect(t.runtime.repos.viewers.list().map((v) => v.username)).toEqual(['ann', 'bob'])
+    expect((await t.runtime.repos.viewers.list()).map((v) => v.username)).toEqual(['ann', 'bob'])
   })
 
   it('see only their own sessions, activities and history', async () => {
@@ -188,7 +188,7 @@ describe('viewers beside the admin', () => {
     expect(held).toBe(stats.scopes.bytes)
     expect(sampleValue(samples, 'cache_scope_views_derived_total')).toBeGreaterThanOrEqual(2)
     const labelValues = new Set(samples.flatMap((sample) => Object.entries(sample.labels).filter(([name]) => name !== 'le').map(([, value]) => value)))
-    for (const viewer of t.runtime.repos.viewers.list()) {
+    for (const viewer of await t.runtime.repos.viewers.list()) {
       expect([...labelValues].filter((value) => value.includes(viewer.username) || value === String(viewer.plexAccountId))).toEqual([])
       expect(text).not.toContain(scopeIdOf(viewerOf(viewer).id))
     }

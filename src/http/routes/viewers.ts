@@ -40,7 +40,7 @@ export function viewersRoutes(app: FastifyInstance, runtime: Runtime): void {
     return reply.code(201).send(outcome.viewer)
   })
 
-  app.get('/api/viewers', { schema: routeDoc('viewers', 'The viewer accounts', { 200: viewersBody }) }, async () => ({ viewers: viewers.list() }))
+  app.get('/api/viewers', { schema: routeDoc('viewers', 'The viewer accounts', { 200: viewersBody }) }, async () => ({ viewers: await viewers.list() }))
 
   const remove = routeDoc('viewers', "Deletes a viewer account and drops its cached entries on every instance; its next request is a 401", { 204: { type: 'null', description: 'Deleted' } }, { params: usernameParams })
   app.delete('/api/viewers/:username', { schema: remove }, async (request, reply) => {
