@@ -59,51 +59,75 @@ async function poll(service: ServiceUnderTest, authorizations: readonly string[]
   return { requests, failures }
 }
 
-async function plexCallsPerMinute(args: Args) {
-  // A still server (no sessions start or stop by themselves): Plex calls come from the caches'
-  // TTLs and refresh-ahead alone, the same in both phases unless viewers add some.
+/**
+ * One service in front of its own still simulator (nothing starts or stops by itself: Plex calls
+ * come from the caches' TTLs and refresh-ahead alone), with the 20 streams and the viewer accounts.
+ */
+async function viewersSetup(viewerCount: number) {
   const sim = await startSimulator({ port: 0, token: 'bench-viewers-token', seed: 7, items: 2000, sharedUsers: VIEWERS, speed: 0, liveSessions: false })
   const service = await startService({
     plexUrl: sim.url,
     plexToken: sim.token,
     env: { ENABLE_AUTH: 'true', AUTH_USERNAME: ADMIN.user, AUTH_PASSWORD: ADMIN.password },
+  }).catch(async (error: unknown) => {
+    await sim.close()
+    throw error
   })
-  try {
-    const admin = basic(ADMIN.user, ADMIN.password)
-    const accounts = sim.control.state().accounts.filter((a) => a.id > 1)
-    for (const account of accounts.slice(0, 20)) sim.control.startSession({ accountId: account.id })
-    const viewers = await Promise.all(
-      accounts.slice(0, VIEWERS).map(async (account, i) => {
-        const password = `viewer password ${i}`
-        const response = await fetch(`${service.url}/api/viewers`, {
-          method: 'POST',
-          headers: { authorization: admin, 'content-type': 'application/json' },
-          body: JSON.stringify({ username: `viewer${i}`, password, plex_account_id: account.id }),
-        })
-        if (response.status !== 201) throw new Error(`POST /api/viewers: ${response.status} ${await response.text()}`)
-        return basic(`viewer${i}`, password)
-      }),
-    )
-    await fetch(`${service.url}/api/plex/watch-history/sync`, { method: 'POST', headers: { authorization: admin } })
+  const admin = basic(ADMIN.user, ADMIN.password)
+  const accounts = sim.control.state().accounts.filter((a) => a.id > 1)
+  for (const account of accounts.slice(0, 20)) sim.control.startSession({ accountId: account.id })
+  const viewers = await Promise.all(
+    accounts.slice(0, viewerCount).map(async (account, i) => {
+      const password = `viewer password ${i}`
+      const response = await fetch(`${service.url}/api/viewers`, {
+        method: 'POST',
+        headers: { authorization: admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `viewer${i}`, password, plex_account_id: account.id }),
+      })
+      if (response.status !== 201) throw new Error(`POST /api/viewers: ${response.status} ${await response.text()}`)
+      return basic(`viewer${i}`, password)
+    }),
+  )
+  await fetch(`${service.url}/api/plex/watch-history/sync`, { method: 'POST', headers: { authorization: admin } })
+  return { sim, service, callers: [admin, ...viewers] }
+}
 
-    const phase = async (label: string, callers: readonly string[]) => {
-      progress(`${label}: ${callers.length} callers polling ${POLLED.length} paths every ${POLL_MS / 1000} s for ${args.seconds} s`)
-      // A warm-up poll first, so that both phases measure the steady state, not the first loads.
-      await poll(service, callers, performance.now() + POLL_MS * 2)
-      const before = sim.control.requestCounts()
-      const load = loadavg()[0]!
-      const polled = await poll(service, callers, performance.now() + args.seconds * 1000)
-      const calls = difference(sim.control.requestCounts(), before)
-      return { callers: callers.length, ...polled, plexCalls: totalOf(calls), plexCallsPerMinute: (totalOf(calls) * 60) / args.seconds, calls, loadAverage: load }
-    }
-    const adminAlone = await phase('admin alone', [admin])
-    const withViewers = await phase(`admin + ${VIEWERS} viewers`, [admin, ...viewers])
-    return { adminAlone, withViewers, ratio: withViewers.plexCallsPerMinute / Math.max(1, adminAlone.plexCallsPerMinute), service }
+/**
+ * The admin alone and the admin with 50 viewers, side by side over the same seconds: two
+ * services, each with its own simulator, started together and polled over the same window, so
+ * that TTL expiries and refresh-ahead fall alike in both and any difference is the viewers'.
+ */
+async function plexCallsPerMinute(args: Args) {
+  const alone = await viewersSetup(0)
+  let shared
+  try {
+    shared = await viewersSetup(VIEWERS)
   } catch (error) {
-    await service.stop()
+    await alone.service.stop()
+    await alone.sim.close()
+    throw error
+  }
+  const setups = [alone, shared] as const
+  try {
+    progress(`admin alone beside admin + ${VIEWERS} viewers: polling ${POLLED.length} paths every ${POLL_MS / 1000} s for ${args.seconds} s, side by side`)
+    // A warm-up poll first, so that both measure the steady state, not the first loads.
+    const warmUntil = performance.now() + POLL_MS * 2
+    await Promise.all(setups.map((s) => poll(s.service, s.callers, warmUntil)))
+    const before = setups.map((s) => s.sim.control.requestCounts())
+    const load = loadavg()[0]!
+    const until = performance.now() + args.seconds * 1000
+    const polled = await Promise.all(setups.map((s) => poll(s.service, s.callers, until)))
+    const [adminAlone, withViewers] = setups.map((s, i) => {
+      const calls = difference(s.sim.control.requestCounts(), before[i]!)
+      return { callers: s.callers.length, ...polled[i]!, plexCalls: totalOf(calls), plexCallsPerMinute: (totalOf(calls) * 60) / args.seconds, calls, loadAverage: load }
+    })
+    await alone.service.stop()
+    return { adminAlone: adminAlone!, withViewers: withViewers!, ratio: withViewers!.plexCallsPerMinute / Math.max(1, adminAlone!.plexCallsPerMinute), service: shared.service }
+  } catch (error) {
+    await Promise.all(setups.map((s) => s.service.stop()))
     throw error
   } finally {
-    await sim.close()
+    await Promise.all(setups.map((s) => s.sim.close()))
   }
 }
 
