@@ -1,5 +1,5 @@
 import type { InvalidationMessage } from './bus.js'
-import type { Clock } from './clock.js'
+import type { Clock, TimerHandle } from './clock.js'
 import { messageOf, serialize, StoredEntry, type CacheEntry, type CacheRead } from './entry.js'
 import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
@@ -59,8 +59,6 @@ export class Cache<V, A = void> implements SlotOwner {
   private readonly warmArgs: readonly A[]
   private readonly refreshAfterMs: number
   private readonly keepMs: number
-  /** Age up to which an expired value is served (stale) while a load of its key is in flight. */
-  private readonly servedWhileLoadingMs: number
   private readonly logger: CacheLogger | undefined
   private readonly hitLogger: CacheLogger | undefined
   private readonly slots = new Map<string, KeySlot<V>>()
@@ -82,9 +80,6 @@ export class Cache<V, A = void> implements SlotOwner {
     this.warmArgs = declaration.warmArgs ?? []
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
-    // A load that started by the refresh point lands before TTL + loadTimeoutMs or fails, so this
-    // covers a slow refresh of a key in demand but not a value left to age while nobody read it.
-    this.servedWhileLoadingMs = Math.min(this.keepMs, this.ttlMs + this.policy.loadTimeoutMs)
     this.context = context
     this.clock = context.clock
     this.memory = context.memory
@@ -134,10 +129,10 @@ export class Cache<V, A = void> implements SlotOwner {
     const slot = this.slotFor(key, args)
     slot.lastReadAt = now
     if (slot.flight !== undefined) {
-      const held = this.lru.peek(key) as StoredEntry<V> | undefined
-      if (held !== undefined && now - held.loadedAt < this.servedWhileLoadingMs) return this.serveWhileLoading(held, now)
+      const result = await this.waitFor(slot.flight, slot, now)
+      if ('outcome' in result) return result
       this.counters.coalesced++
-      return this.answer(await slot.flight.promise, 'coalesced')
+      return this.answer(result, 'coalesced')
     }
     if (now < slot.backoffUntil) {
       this.counters.misses++
@@ -146,13 +141,39 @@ export class Cache<V, A = void> implements SlotOwner {
       return this.serveStale(kept, slot.lastError)
     }
     this.logger?.info({ cache: this.name, key }, 'cache miss')
-    const result = await this.startFlight(slot, args, 'read').promise
+    const result = await this.waitFor(this.startFlight(slot, args, 'read'), slot, now)
+    if ('outcome' in result) return result
     if (result.source === 'shared') {
       this.counters.hits++
       return { entry: result.entry, outcome: 'hit' }
     }
     this.counters.misses++
     return this.answer(result, 'miss')
+  }
+
+  /**
+   * The soft timeout: with no older value held, the flight's result (up to the hard timeout,
+   * `loadTimeoutMs`). With one held (within `maxStaleMs`), the result only if it comes within
+   * `softTimeoutMs`; else the value held then, marked stale with its true age, while the load
+   * goes on and lands for the next reader. (A clear meanwhile leaves nothing to serve: the
+   * reader waits for the load after all.)
+   */
+  private async waitFor(flight: Flight<V>, slot: KeySlot<V>, readAt: number): Promise<FlightResult<V> | CacheRead<V>> {
+    if (this.keptEntry(slot.key, readAt) === undefined) return flight.promise
+    let timer: TimerHandle | undefined
+    const softTimeout = new Promise<undefined>((resolve) => {
+      timer = this.clock.setTimer(() => resolve(undefined), this.policy.softTimeoutMs)
+    })
+    const result = await Promise.race([flight.promise, softTimeout])
+    this.clock.clearTimer(timer!)
+    if (result !== undefined) return result
+    const now = this.clock.now()
+    const held = slot.retired ? undefined : this.keptEntry(slot.key, now)
+    if (held === undefined) return flight.promise
+    this.counters.misses++
+    this.counters.staleServes++
+    this.hitLogger?.debug({ cache: this.name, key: slot.key, ageMs: now - held.loadedAt, waitedMs: now - readAt }, 'cache served stale while loading')
+    return { entry: held, outcome: 'stale' }
   }
 
   private answer(result: FlightResult<V>, outcome: 'miss' | 'coalesced'): CacheRead<V> {
@@ -168,14 +189,6 @@ export class Cache<V, A = void> implements SlotOwner {
       'cache served stale',
     )
     return { entry, outcome: 'stale', error }
-  }
-
-  /** An expired value whose key is loading: served at once, honestly marked stale, instead of waiting. */
-  private serveWhileLoading(entry: StoredEntry<V>, now: number): CacheRead<V> {
-    this.counters.misses++
-    this.counters.staleServes++
-    this.hitLogger?.debug({ cache: this.name, key: entry.slot.key, ageMs: now - entry.loadedAt }, 'cache served stale while loading')
-    return { entry, outcome: 'stale' }
   }
 
   private startFlight(slot: KeySlot<V>, args: A, mode: LoadMode): Flight<V> {

@@ -15,7 +15,7 @@ export class CacheCounters {
   coalesced = 0
   /**
    * Reads answered with an expired value (subset of misses + coalesced): the upstream failed,
-   * or a load of the key was in flight and the value was younger than TTL + loadTimeoutMs.
+   * or a load of the key outlasted the soft timeout while the value was held.
    */
   staleServes = 0
   /** Values taken from the shared layer instead of the loader. */

@@ -20,7 +20,7 @@ export interface CachesOptions {
 
 /**
  * The registry every cache of the service is declared in, with the policy defaults of SPEC §1:
- * CACHE_MAX_BYTES, CACHE_MAX_STALE, CACHE_WARM_THRESHOLD and CACHE_WARM_IDLE.
+ * CACHE_MAX_BYTES, CACHE_MAX_STALE, CACHE_WARM_THRESHOLD, CACHE_WARM_IDLE and CACHE_SOFT_TIMEOUT_MS.
  */
 export function createCaches(config: Config, options: CachesOptions = {}): CacheRegistry {
   return createCacheRegistry({
@@ -34,6 +34,7 @@ export function createCaches(config: Config, options: CachesOptions = {}): Cache
       maxStaleMs: config.cache.maxStaleMs,
       refreshAheadAt: config.cache.warmThreshold,
       idleWindowMs: config.cache.warmIdleMs,
+      softTimeoutMs: config.cache.softTimeoutMs,
     },
   })
 }

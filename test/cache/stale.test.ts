@@ -140,11 +140,14 @@ describe('stale on error with backoff', () => {
     const read = sessions.read()
     await clock.advance(4_999)
     expect(upstream.signals[1]?.aborted).toBe(false)
+    const early = await read
+    expect(early.outcome, 'the reader took the held value after the soft timeout').toBe('stale')
+    expect(early.error).toBeUndefined()
     await clock.advance(1)
-    const result = await read
-    expect(result.outcome).toBe('stale')
-    expect(String(result.error)).toContain('did not finish within 5000 ms')
     expect(upstream.signals[1]?.aborted).toBe(true)
     expect(sessions.counters.loadErrors).toBe(1)
+    const result = await sessions.read()
+    expect(result.outcome).toBe('stale')
+    expect(String(result.error)).toContain('did not finish within 5000 ms')
   })
 })
