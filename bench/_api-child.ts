@@ -13,6 +13,8 @@ export interface ChildOptions {
   /** The .ts file to run, relative to the repository root. */
   script: string
   args?: string[]
+  /** Options for node itself, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[]
   /** The child's whole environment (nothing is inherited but PATH and HOME). */
   env?: Record<string, string>
   cwd?: string
@@ -32,7 +34,7 @@ export interface RunningChild {
 }
 
 export async function startChild(options: ChildOptions): Promise<RunningChild> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, fileURLToPath(new URL(`../${options.script}`, import.meta.url)), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', TSX_LOADER, fileURLToPath(new URL(`../${options.script}`, import.meta.url)), ...(options.args ?? [])], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

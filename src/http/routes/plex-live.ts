@@ -7,8 +7,8 @@ import { RECENT_MEDIA_NOT_CONFIGURED } from '../../features/recent-media.js'
 import { SESSIONS_NOT_CONFIGURED } from '../../features/sessions.js'
 import { USERS_COUNT_NOT_CONFIGURED } from '../../features/users-count.js'
 import type { Runtime } from '../../runtime.js'
-import { publicRoute } from '../auth.js'
-import { replyFromCache } from '../cached-reply.js'
+import type { RouteAccess } from '../auth.js'
+import { fastCacheHit, replyFromCache } from '../cached-reply.js'
 
 /**
  * The cached live Plex endpoints. Each answers its not-configured form without touching the
@@ -18,31 +18,35 @@ import { replyFromCache } from '../cached-reply.js'
 export function plexLiveRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { plex, plexLive: live } = runtime
 
-  const cached = <V>(cache: Cache<V>, what: string, notConfigured: () => object, failureFields: Record<string, unknown> = {}) => {
+  const configured = () => plex.configured
+
+  /** A cached GET: the not-configured form, else the cache; hits answered by the fast path when it runs. */
+  const cached = <V>(
+    paths: readonly string[],
+    cache: Cache<V>,
+    what: string,
+    notConfigured: () => object,
+    failureFields: Record<string, unknown> = {},
+    access: RouteAccess = 'protected',
+  ) => {
     const options = { what, failureFields }
     // Not async: a hit answers without a promise (replyFromCache makes one only on a miss).
-    return function answer(request: FastifyRequest, reply: FastifyReply) {
+    const answer = (request: FastifyRequest, reply: FastifyReply) => {
       if (!plex.configured) return notConfigured()
       return replyFromCache(request, reply, cache, undefined, options)
     }
+    const fast = fastCacheHit(cache, configured)
+    for (const path of paths) {
+      app.get(path, { config: { access } }, answer)
+      app.fastHits?.add(path, access, fast)
+    }
   }
 
-  const activities = cached(live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })
-  app.get('/api/plex/activities', activities)
-  // Komandorr's frontend reads the activities through this older path.
-  app.get('/api/downloads', activities)
-
-  app.get('/api/plex/sessions', cached(live.sessions, 'Plex sessions', () => SESSIONS_NOT_CONFIGURED, { error: true, sessions: [] }))
-
-  app.get(
-    '/api/plex/stats/live',
-    { config: publicRoute },
-    cached(live.liveStats, 'live Plex statistics', () => liveStatsNotConfigured(runtime.config.plex.serverName)),
-  )
-
-  app.get('/api/plex/media/recent', { config: publicRoute }, cached(live.recentMedia, 'recently added Plex media', () => RECENT_MEDIA_NOT_CONFIGURED))
-
-  app.get('/api/plex/users/count', cached(live.usersCount, 'the Plex shared users count', () => USERS_COUNT_NOT_CONFIGURED))
-
-  app.get('/api/invites/plex/config', cached(live.libraries, 'the Plex libraries', () => LIBRARIES_NOT_CONFIGURED))
+  // Komandorr's frontend reads the activities through the older /api/downloads too.
+  cached(['/api/plex/activities', '/api/downloads'], live.activities, 'Plex activities', () => ACTIVITIES_NOT_CONFIGURED, { error: true, activities: [] })
+  cached(['/api/plex/sessions'], live.sessions, 'Plex sessions', () => SESSIONS_NOT_CONFIGURED, { error: true, sessions: [] })
+  cached(['/api/plex/stats/live'], live.liveStats, 'live Plex statistics', () => liveStatsNotConfigured(runtime.config.plex.serverName), {}, 'public')
+  cached(['/api/plex/media/recent'], live.recentMedia, 'recently added Plex media', () => RECENT_MEDIA_NOT_CONFIGURED, {}, 'public')
+  cached(['/api/plex/users/count'], live.usersCount, 'the Plex shared users count', () => USERS_COUNT_NOT_CONFIGURED)
+  cached(['/api/invites/plex/config'], live.libraries, 'the Plex libraries', () => LIBRARIES_NOT_CONFIGURED)
 }

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AccessCheck, RouteAccess } from './auth.js'
+import type { CorsPolicy } from './cors.js'
+
+/**
+ * Answers a GET at once and returns true, or returns false (having written nothing) to leave
+ * it to Fastify. `extraHeaders` (CORS) go beside its own, as name, value, ...
+ */
+export type FastAnswer = (request: IncomingMessage, response: ServerResponse, extraHeaders: readonly string[]) => boolean
+
+const NO_HEADERS: readonly string[] = []
+
+/**
+ * Cache hits answered in front of Fastify. A hit is the one request a dashboard makes over and
+ * over, and Fastify's routing, request and reply objects, hooks and per-request logging cost
+ * more than the hit itself (the API bench: a hit ran at 0.65-0.8x a bare Fastify route). Only a
+ * plain GET of a cached path with a fresh value takes this path, with the same auth verdict and
+ * CORS headers as the Fastify hooks; anything else (HEAD, OPTIONS, a query the route must read,
+ * `If-None-Match`, credentials that are not right, a miss, shutdown) goes to Fastify unchanged.
+ */
+export class FastHits {
+  private readonly routes = new Map<string, { readonly access: RouteAccess; readonly answer: FastAnswer }>()
+  private open = true
+
+  constructor(
+    private readonly admits: AccessCheck,
+    private readonly cors: CorsPolicy,
+  ) {}
+
+  /** A path (also matched with a trailing slash and any query string) answered by `answer` when it can. */
+  add(path: string, access: RouteAccess, answer: FastAnswer): void {
+    const route = { access, answer }
+    this.routes.set(path, route)
+    this.routes.set(`${path}/`, route)
+  }
+
+  /** From now on everything goes to Fastify (it closes connections while the server drains). */
+  close(): void {
+    this.open = false
+  }
+
+  handle(request: IncomingMessage, response: ServerResponse): boolean {
+    if (!this.open || request.method !== 'GET') return false
+    const url = request.url ?? ''
+    const query = url.indexOf('?')
+    const route = this.routes.get(query < 0 ? url : url.slice(0, query))
+    if (route === undefined) return false
+    const headers = request.headers
+    if (this.admits('GET', route.access, headers.authorization) !== 'ok') return false
+    const origin = headers.origin
+    return route.answer(request, response, origin === undefined || !this.cors.enabled ? NO_HEADERS : this.cors.headersFor(origin))
+  }
+}
