@@ -7,12 +7,12 @@
 import os from 'node:os'
 import path from 'node:path'
 import { startSimulator, type Fault, type RunningSimulator } from '../sim/index.js'
-import { compareHitPath, type HitPathResult } from './_api-hitpath.js'
-import { startPassThrough } from './_api-passthrough.js'
-import { PlexCallTimeline, totalOf, type Counts } from './_api-plex-calls.js'
-import { KOMANDORR_POLLING, pollLikeKomandorr, type PollRun } from './_api-polling.js'
-import { endpointRows, printHitPath, printReport, verdicts, type IdleSplit } from './_api-report.js'
-import { cacheStats, startService, type CacheStatsRow, type ServiceUnderTest } from './_api-service.js'
+import { compareHitPath, type HitPathResult } from './api/hitpath.js'
+import { startPassThrough } from './api/passthrough.js'
+import { PlexCallTimeline, totalOf, type Counts } from './api/plex-calls.js'
+import { KOMANDORR_POLLING, pollLikeKomandorr, type PollRun } from './api/polling.js'
+import { endpointRows, printHitPath, printReport, verdicts, type IdleSplit } from './api/report.js'
+import { cacheStats, startService, type CacheStatsRow, type ServiceUnderTest } from './api/service.js'
 
 const TOKEN = 'bench-api-token'
 const SIM_ITEMS = 1_000

@@ -1,10 +1,9 @@
 // Simulator capacity: requests/second it answers for /status/sessions and 1,000-row
 // history pages (autocannon against the simulator in a child process, so the load
 // generator does not share its event loop), and generation time of the largest library.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { startSimulator } from '../sim/index.js'
+import { startChild, type RunningChild } from './support/child-process.js'
 
 interface Scenario {
   name: string
@@ -23,7 +22,6 @@ interface Row {
   errors: number
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TOKEN = 'bench-token'
 
 function flag(args: string[], name: string, fallback: number): number {
@@ -34,21 +32,12 @@ function flag(args: string[], name: string, fallback: number): number {
   return n
 }
 
-async function startChild(items: number, historyRows: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'sim/main.ts', '--port', '0', '--token', TOKEN, '--items', String(items), '--history-rows', String(historyRows)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+async function startSimulatorProcess(items: number, historyRows: number): Promise<RunningChild> {
+  return startChild({
+    script: 'sim/cli/main.ts',
+    args: ['--port', '0', '--token', TOKEN, '--items', String(items), '--history-rows', String(historyRows)],
+    ready: /listening on (http:\/\/\S+)/,
   })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out)
-      if (m) resolve(m[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code} before listening`)))
-  })
-  return { child, url }
 }
 
 async function load(url: string, s: Scenario, seconds: number, connections: number): Promise<Row> {
@@ -92,7 +81,8 @@ export async function main(args: string[]): Promise<void> {
   const rssMb = Math.round(process.memoryUsage().rss / 1e6)
   await big.close()
 
-  const { child, url } = await startChild(100_000, 1_000_000)
+  const simulator = await startSimulatorProcess(100_000, 1_000_000)
+  const url = simulator.readyMatch
   const page = { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': '1000' }
   const scenarios: Scenario[] = [
     { name: '/status/sessions (JSON)', path: '/status/sessions', headers: { Accept: 'application/json' } },
@@ -107,7 +97,7 @@ export async function main(args: string[]): Promise<void> {
       rows.push(await load(url, s, seconds, connections))
     }
   } finally {
-    child.kill('SIGTERM')
+    await simulator.stop()
   }
 
   console.log(`simulator bench: ${connections} connections, ${seconds} s per scenario, library 100,000 items / 1,000,000 history rows`)

@@ -1,14 +1,45 @@
 // `npm start`: build when dist/ is missing or older than src/, then run the built service,
 // forwarding SIGTERM/SIGINT to it and exiting with its code.
-import { spawn, spawnSync } from 'node:child_process'
+//
+// package.json runs this script with `exec`, so npm's child is this process rather than a shell:
+// npm passes the SIGTERM it gets (from Docker, systemd, or kill) to its child only, and a shell
+// would die of it and leave the service running.
+import { spawn } from 'node:child_process'
 import console from 'node:console'
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { constants } from 'node:os'
 import { dirname, join } from 'node:path'
 import process from 'node:process'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const entry = join(root, 'dist', 'src', 'main.js')
+/** A shell's exit code for a process killed by `signal`: 128 + its number. */
+const exitCodeOf = (signal) => 128 + (constants.signals[signal] ?? 0)
+
+/** The process currently running: tsc while building, then the service. */
+let current = null
+let stopping = false
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    stopping = true
+    if (current === null) process.exit(exitCodeOf(signal))
+    if (current.exitCode === null && current.signalCode === null) current.kill(signal)
+  })
+}
+
+/** Runs a child to its end; resolves with its exit code. */
+function run(args, options) {
+  current = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', ...options })
+  return new Promise((resolve) => {
+    current.once('error', (error) => {
+      console.error(`komandorr-cache: cannot start ${args.join(' ')}: ${error.message}`)
+      resolve(1)
+    })
+    current.once('exit', (code, signal) => resolve(code ?? exitCodeOf(signal)))
+  })
+}
 
 function newestMtime(dir) {
   let newest = 0
@@ -21,24 +52,14 @@ function newestMtime(dir) {
 
 if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(root, 'src'))) {
   console.error('komandorr-cache: building (tsc -p tsconfig.build.json)...')
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
-  if (build.status !== 0) {
+  const code = await run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'])
+  if (stopping) process.exit(code)
+  if (code !== 0) {
     console.error('komandorr-cache: the build failed (see above); fix it or run `npm run dev` to start from the sources')
-    process.exit(build.status ?? 1)
+    process.exit(code)
   }
 }
 
-// Its own process group: a Ctrl-C in the terminal reaches only this script, which forwards it
-// once (the service treats a second signal as "exit now").
-const child = spawn(process.execPath, ['--enable-source-maps', entry, ...process.argv.slice(2)], { stdio: 'inherit', detached: true })
-
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-  })
-}
-
-child.on('exit', (code, signal) => {
-  process.exit(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1))
-})
+// Its own process group (detached): a Ctrl-C in the terminal reaches this script, which
+// forwards it once, and not the service a second time.
+process.exit(await run(['--enable-source-maps', entry, ...process.argv.slice(2)], { detached: true }))

@@ -20,6 +20,7 @@ interface CachedReply {
 
 const CONTROL_PREFIX = '/__simulator/'
 const REPLY_CACHE_LIMIT = 256
+const OUTAGE_HOLD_MS = 60_000
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
@@ -43,6 +44,7 @@ export class SimHttpServer {
   private readonly cache = new Map<string, CachedReply>()
   private readonly errorRng: Rng
   private listening = false
+  private outageHold: NodeJS.Timeout | undefined
   private port: number
 
   constructor(
@@ -91,17 +93,33 @@ export class SimHttpServer {
     await closed
   }
 
-  /** Follows the fault table: down while an outage fault is set, up otherwise. */
+  /**
+   * Follows the fault table: down while an outage fault is set, up otherwise. While down, a
+   * timer stands in for the closed listener and keeps the process alive, as a listening
+   * server would: every other timer of the simulator is unref()'d, so without it a
+   * command-line simulator would exit in the middle of its outage.
+   */
   async applyOutage(): Promise<void> {
-    if (this.faults.hasOutage()) await this.unlisten()
-    else await this.listen()
+    if (this.faults.hasOutage()) {
+      this.outageHold ??= setInterval(() => undefined, OUTAGE_HOLD_MS)
+      await this.unlisten()
+    } else {
+      await this.listen()
+      this.releaseOutageHold()
+    }
   }
 
   async close(): Promise<void> {
     for (const t of this.delayed) clearTimeout(t)
     this.delayed.clear()
+    this.releaseOutageHold()
     this.hub.close()
     await this.unlisten()
+  }
+
+  private releaseOutageHold(): void {
+    clearInterval(this.outageHold)
+    this.outageHold = undefined
   }
 
   private track(socket: Duplex): void {

@@ -1,6 +1,32 @@
-import { spawn } from 'node:child_process'
-import { describe, expect, it } from 'vitest'
-import { parseArgs, parseFaultSpec } from '../../sim/cli-args.js'
+import { describe, expect, it, vi } from 'vitest'
+import { startChild, type RunningChild } from '../../bench/support/child-process.js'
+import { parseArgs, parseFaultSpec } from '../../sim/cli/cli-args.js'
+import { causeCode } from './helpers.js'
+
+const READY = /^Plex simulator listening on (http:\/\/127\.0\.0\.1:\d+)/
+
+/**
+ * `npm run sim -- ARGS`, without npm: the simulator's command line in a child process, given to
+ * `body`, then stopped with SIGTERM, which it must answer with exit code 0.
+ */
+async function withCli(args: string[], body: (sim: RunningChild) => Promise<void>): Promise<void> {
+  const sim = await startChild({ script: 'sim/cli/main.ts', args: ['--port', '0', '--items', '50', '--no-live', ...args], ready: READY })
+  try {
+    await body(sim)
+    expect(sim.child.exitCode).toBeNull()
+    expect(await sim.stop()).toEqual({ code: 0, signal: null })
+  } finally {
+    await sim.stop()
+  }
+}
+
+/** How GET /identity ends: its status, or the connection error's code. */
+async function identity(url: string): Promise<number | string | undefined> {
+  return fetch(`${url}/identity`).then(
+    (res) => res.status,
+    (err: unknown) => causeCode(err),
+  )
+}
 
 describe('command line', () => {
   it('parses flags and fault specs, including endpoints that contain colons', () => {
@@ -22,26 +48,35 @@ describe('command line', () => {
   })
 
   it('prints one listening line, serves, and exits on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sim/main.ts', '--port', '0', '--items', '50', '--token', 'cli-token'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
-    try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString()
-          if (out.includes('\n')) resolve(out.split('\n')[0]!)
-        })
-        child.once('exit', (code) => reject(new Error(`exited ${code}`)))
-      })
-      const url = /^Plex simulator listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1]
-      expect(url).toBeDefined()
-      expect(line).not.toContain('cli-token')
-      expect((await fetch(`${url}/identity`)).status).toBe(200)
-      expect((await fetch(`${url}/accounts`, { headers: { 'X-Plex-Token': 'cli-token' } })).status).toBe(200)
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      expect(await exited).toBe(0)
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    }
+    await withCli(['--token', 'cli-token'], async (sim) => {
+      expect(sim.tail()).not.toContain('cli-token')
+      expect(await identity(sim.readyMatch)).toBe(200)
+      expect((await fetch(`${sim.readyMatch}/accounts`, { headers: { 'X-Plex-Token': 'cli-token' } })).status).toBe(200)
+    })
+  })
+
+  it("--fault 'outage,duration=MS': down at start, then listening again on the same port, the process alive", async () => {
+    await withCli(['--fault', 'outage,duration=2000'], async (sim) => {
+      expect(await identity(sim.readyMatch)).toBe('ECONNREFUSED')
+      await vi.waitFor(async () => expect(await identity(sim.readyMatch)).toBe(200), { timeout: 10_000, interval: 50 })
+    })
+  })
+
+  it('an outage set over the control API with durationMs ends with the simulator back, the process alive', async () => {
+    await withCli([], async (sim) => {
+      const url = sim.readyMatch
+      const set = await fetch(`${url}/__simulator/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode: 'outage', durationMs: 1000 }) })
+      expect(set.status).toBe(200)
+      await vi.waitFor(async () => expect(await identity(url)).toBe('ECONNREFUSED'), { timeout: 900, interval: 20 })
+      await vi.waitFor(async () => expect(await identity(url)).toBe(200), { timeout: 10_000, interval: 50 })
+    })
+  })
+
+  it('an outage without a duration keeps the process up, and down, until SIGTERM', async () => {
+    await withCli(['--fault', 'outage'], async (sim) => {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(sim.child.exitCode).toBeNull()
+      expect(await identity(sim.readyMatch)).toBe('ECONNREFUSED')
+    })
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { get, getJson } from './helpers.js'
+import { causeCode, get, getJson } from './helpers.js'
 
 let sim: RunningSimulator
 
@@ -21,11 +21,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now()
   await fn()
   return performance.now() - t
-}
-
-function causeCode(err: unknown): string | undefined {
-  const cause = (err as { cause?: { code?: string } }).cause
-  return cause?.code
 }
 
 describe('faults', () => {

@@ -24,6 +24,12 @@ export async function get(sim: RunningSimulator, path: string, opts: GetOptions 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any
 
+/** The system error code (ECONNREFUSED, ECONNRESET...) under a failed fetch. */
+export function causeCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: string } }).cause
+  return cause?.code
+}
+
 export async function getJson(sim: RunningSimulator, path: string, opts: GetOptions = {}): Promise<Json> {
   const res = await get(sim, path, { ...opts, json: true })
   if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`)

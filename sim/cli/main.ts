@@ -1,5 +1,5 @@
 import { HELP, parseArgs } from './cli-args.js'
-import { startSimulator } from './index.js'
+import { startSimulator } from '../index.js'
 
 async function main(): Promise<void> {
   let args

@@ -1,5 +1,5 @@
-import { validateFault } from './http/faults.js'
-import type { Fault, SimulatorOptions } from './types.js'
+import { validateFault } from '../http/faults.js'
+import type { Fault, SimulatorOptions } from '../types.js'
 
 export interface CliArgs {
   options: SimulatorOptions

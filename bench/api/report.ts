@@ -1,9 +1,9 @@
 // Turns the raw runs into the before/after table, the idle split and the target verdicts.
-import { percentiles } from '../src/cache/index.js'
-import type { HitPathResult } from './_api-hitpath.js'
-import { PLEX_CALLS_OF_CACHE, totalOf, type Counts } from './_api-plex-calls.js'
-import type { PolledEndpoint, PollRun, PollSample } from './_api-polling.js'
-import type { CacheStatsRow } from './_api-service.js'
+import { percentiles } from '../../src/cache/index.js'
+import type { HitPathResult } from './hitpath.js'
+import { PLEX_CALLS_OF_CACHE, totalOf, type Counts } from './plex-calls.js'
+import type { PolledEndpoint, PollRun, PollSample } from './polling.js'
+import type { CacheStatsRow } from './service.js'
 
 /** Komandorr's claim for its cache, and the bar at 100 dashboards. */
 const KOMANDORR_CLAIMED_REDUCTION = 0.83

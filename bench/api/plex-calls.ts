@@ -1,6 +1,6 @@
 // Plex calls, as the simulator counted them: a timeline of its request counters, and which
 // cache each call was made for.
-import type { RunningSimulator } from '../sim/index.js'
+import type { RunningSimulator } from '../../sim/index.js'
 
 export type Counts = Readonly<Record<string, number>>
 

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startChild, type RunningChild } from './_api-child.js'
+import { startChild, type RunningChild } from '../support/child-process.js'
 
 export interface ServiceUnderTest {
   readonly url: string

@@ -7,8 +7,8 @@ import http from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startChild } from './_api-child.js'
-import { cacheStats, type ServiceUnderTest } from './_api-service.js'
+import { startChild } from '../support/child-process.js'
+import { cacheStats, type ServiceUnderTest } from './service.js'
 
 const PATH = '/api/plex/sessions'
 const DEFAULT_ROUNDS = 5
@@ -73,8 +73,8 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
   const dir = mkdtempSync(join(tmpdir(), 'komandorr-bench-bare-'))
   const file = join(dir, 'answer.json')
   writeFileSync(file, JSON.stringify({ body: answer.body, headers: answer.headers }))
-  const bare = await startChild({ script: 'bench/_api-bare-server.ts', args: [file, 'fastify'], ready: /listening on (http:\/\/\S+)/ })
-  const plain = await startChild({ script: 'bench/_api-bare-server.ts', args: [file, 'node-http'], ready: /listening on (http:\/\/\S+)/ }).catch(
+  const bare = await startChild({ script: 'bench/api/bare-server.ts', args: [file, 'fastify'], ready: /listening on (http:\/\/\S+)/ })
+  const plain = await startChild({ script: 'bench/api/bare-server.ts', args: [file, 'node-http'], ready: /listening on (http:\/\/\S+)/ }).catch(
     async (error: unknown) => {
       await bare.stop()
       throw error

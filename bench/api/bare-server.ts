@@ -2,7 +2,7 @@
 // service answered for `/api/plex/sessions`, with no cache, hooks or logger: the floor a cache
 // hit through the service is measured against. `fastify` (default): one Fastify route;
 // `node-http`: plain node:http, no framework at all.
-// Usage: node --import tsx bench/_api-bare-server.ts <file with {"body", "headers"}> [fastify|node-http]
+// Usage: node --import tsx bench/api/bare-server.ts <file with {"body", "headers"}> [fastify|node-http]
 import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'

@@ -4,7 +4,7 @@
 // delay the next poll).
 import http from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { mulberry32 } from '../sim/random.js'
+import { mulberry32 } from '../../sim/random.js'
 
 export interface PolledEndpoint {
   /** Short name for tables. */
