@@ -115,7 +115,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     redisStatus: redis && (() => redisLayerStatus(redis)),
   })
 
-  const jobs: BackgroundJob[] = [monitor, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
+  const jobs: BackgroundJob[] = [monitor, plexLive.warmStart, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   let jobsStarted = false
   let closing: Promise<void> | undefined

@@ -453,6 +453,35 @@ export class Cache<V, A = void> implements SlotOwner {
    * skipping the shared layer and any backoff; joins a load already in flight.
    */
   async reload(): Promise<ReloadResult> {
+    const targets = this.heldOrDeclared()
+    return this.outcomeOf(targets, await Promise.all(targets.map(({ key, args }) => this.reloadKey(key, args))))
+  }
+
+  /**
+   * Loads ahead of the first reader (the service starting): the keys `reload` would load, in the
+   * background through the single flight, taking the shared layer's value when another instance
+   * has a fresh one. A key with a fresh value here, or a load in flight, is left alone. The
+   * value is not marked as read: nobody reading it, refresh-ahead leaves it to age.
+   */
+  async warm(): Promise<ReloadResult> {
+    const now = this.clock.now()
+    const targets = this.heldOrDeclared().filter(({ key }) => {
+      const held = this.lru.peek(key) as StoredEntry<V> | undefined
+      return held === undefined || now - held.loadedAt >= this.ttlMs
+    })
+    const results = await Promise.all(
+      targets.map(({ key, args }) => {
+        const slot = this.slotFor(key, args)
+        if (slot.flight !== undefined) return slot.flight.promise
+        this.counters.refreshes++
+        this.logger?.info({ cache: this.name, key }, 'cache warm-up')
+        return this.startFlight(slot, args, 'refresh').promise
+      }),
+    )
+    return this.outcomeOf(targets, results)
+  }
+
+  private heldOrDeclared(): Array<{ key: string; args: A }> {
     const targets: Array<{ key: string; args: A }> = []
     for (const slot of this.slots.values()) {
       if (this.lru.peek(slot.key) !== undefined) targets.push({ key: slot.key, args: slot.args as A })
@@ -461,7 +490,10 @@ export class Cache<V, A = void> implements SlotOwner {
       const argsList = this.keyed ? this.warmArgs : [undefined as A]
       for (const args of argsList) targets.push({ key: this.keyFor(args), args })
     }
-    const results = await Promise.all(targets.map(({ key, args }) => this.reloadKey(key, args)))
+    return targets
+  }
+
+  private outcomeOf(targets: ReadonlyArray<unknown>, results: ReadonlyArray<FlightResult<V>>): ReloadResult {
     const failure = results.find((result) => result.source === 'stale' || result.source === 'failed')
     return failure === undefined
       ? { name: this.name, ok: true, keys: targets.length }

@@ -12,6 +12,7 @@ import { PushInvalidation } from './push-invalidation.js'
 import { defineRecentMediaCache, type RecentMediaValue } from './recent-media.js'
 import { defineSessionsCache, type SessionsValue } from './sessions.js'
 import { defineUsersCountCache, type UsersCountValue } from './users-count.js'
+import { WarmStart } from './warm-start.js'
 
 export interface PlexLiveDeps {
   readonly config: Config
@@ -36,6 +37,8 @@ export interface PlexLive {
   readonly images: ImageProxy
   /** A background job: start it with the others (it listens only while Plex is configured). */
   readonly push: PushInvalidation
+  /** A background job: loads the caches above when it starts and after a Plex server change. */
+  readonly warmStart: WarmStart
   /** Stops busting caches on config changes (the registry itself is closed by its owner). */
   close(): void
 }
@@ -46,18 +49,26 @@ export function createPlexLive(deps: PlexLiveDeps): PlexLive {
   const ttl = config.cache.ttlMs
   const serverName = config.plex.serverName
   const stopClearing = clearCachesOnPlexChange(plex, registry, logger)
+  const activities = defineActivitiesCache(registry, plex, ttl.activities)
+  const sessions = defineSessionsCache(registry, plex, ttl.sessions, {
+    onPosterLookupFailed: (error) => logger.warn({ err: error }, 'show posters of the playing sessions could not be looked up'),
+  })
+  const liveStats = defineLiveStatsCache(registry, plex, ttl.liveStats, serverName)
+  const recentMedia = defineRecentMediaCache(registry, plex, ttl.recentMedia)
+  const libraries = defineLibrariesCache(registry, plex, ttl.libraries, serverName)
+  const usersCount = defineUsersCountCache(registry, plex, ttl.usersCount)
+  const plexCaches = [activities, sessions, liveStats, recentMedia, libraries, usersCount]
   return {
-    activities: defineActivitiesCache(registry, plex, ttl.activities),
-    sessions: defineSessionsCache(registry, plex, ttl.sessions, {
-      onPosterLookupFailed: (error) => logger.warn({ err: error }, 'show posters of the playing sessions could not be looked up'),
-    }),
-    liveStats: defineLiveStatsCache(registry, plex, ttl.liveStats, serverName),
-    recentMedia: defineRecentMediaCache(registry, plex, ttl.recentMedia),
-    libraries: defineLibrariesCache(registry, plex, ttl.libraries, serverName),
-    usersCount: defineUsersCountCache(registry, plex, ttl.usersCount),
+    activities,
+    sessions,
+    liveStats,
+    recentMedia,
+    libraries,
+    usersCount,
     plexConfig: new PlexConfigService({ plex, settings: deps.settings, clock: deps.clock, defaultServerName: serverName, logSecrets: deps.logSecrets }),
     images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
     push: new PushInvalidation({ plex, registry, clock: deps.clock, logger: logger.child({ job: 'plex-push-invalidation' }) }),
+    warmStart: new WarmStart({ plex, caches: plexCaches, clock: deps.clock, logger: logger.child({ job: 'cache-warm-start' }) }),
     close: stopClearing,
   }
 }
