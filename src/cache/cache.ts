@@ -32,6 +32,9 @@ export interface ReloadResult {
 
 type LoadMode = 'read' | 'refresh' | 'reload'
 
+/** What `Cache.patch` did; see there. */
+export type PatchOutcome = 'patched' | 'confirmed' | 'unpatchable' | 'not-fresh' | 'loading'
+
 /**
  * One declared cache. The read path, top to bottom: memory (`peek`) → single flight per key →
  * shared layer → loader (through the cluster's flight coordinator) → on failure the last good
@@ -578,6 +581,45 @@ export class Cache<V, A = void> implements SlotOwner {
     if (result.source === 'stale' || result.source === 'failed') return { error: result.error }
     if (!slot.retired) await this.context.publish({ type: 'invalidate', name: this.name, key })
     return undefined
+  }
+
+  /**
+   * For a change the upstream announced with its content (a push notification): replaces the
+   * fresh value held for the key (argument-less: the key) with `update(value)`, as a new entry
+   * (its JSON and ETag) as fresh as a load, with no upstream call. The new value goes to the
+   * shared layer, then other instances are told to drop their copy. `update` must not change
+   * the value it is given (readers hold it); returning that same value confirms it: its age
+   * restarts, nothing else changes. Returns what happened; anything but `patched`/`confirmed`
+   * means the caller should refresh instead:
+   * - `unpatchable`: `update` returned undefined (the change needs a load);
+   * - `not-fresh`: nothing held, or only an expired value (changes may have been missed);
+   * - `loading`: a load is in flight, and its answer may predate the change.
+   */
+  patch(update: (value: V) => V | undefined, args?: A): Promise<PatchOutcome> {
+    const key = this.keyFor(args as A)
+    const slot = this.slots.get(key)
+    const held = this.lru.peek(key) as StoredEntry<V> | undefined
+    const now = this.clock.now()
+    if (this.closed || slot === undefined || held === undefined || now - held.loadedAt >= this.ttlMs) return Promise.resolve('not-fresh')
+    if (slot.flight !== undefined) return Promise.resolve('loading')
+    const value = update(held.value)
+    if (value === undefined) return Promise.resolve('unpatchable')
+    const confirmed = value === held.value
+    const json = confirmed ? held.json : serialize(value, `cache ${this.name} (${key}): patch`)
+    const entry = confirmed
+      ? new StoredEntry(value, json, now, held.fetchedAt, slot, held.etag, held.bytes)
+      : new StoredEntry(value, json, now, this.clock.wallNow(), slot)
+    this.store(slot, entry)
+    this.schedule(slot, entry)
+    if (!confirmed) this.lastFetchedAt = entry.fetchedAt
+    // Sent now, before any clear that follows can send its delete: Redis keeps the order.
+    const written = this.shared?.set(key, { json, fetchedAt: entry.fetchedAt }, this.ttlMs, this.policy.maxStaleMs).catch(() => undefined)
+    const outcome: PatchOutcome = confirmed ? 'confirmed' : 'patched'
+    if (confirmed) return (written ?? Promise.resolve()).then(() => outcome)
+    return (written ?? Promise.resolve()).then(async () => {
+      if (!slot.retired) await this.context.publish({ type: 'invalidate', name: this.name, key })
+      return outcome
+    })
   }
 
   /** Drops every key here, in the shared layer and (through the bus) on every instance. */
