@@ -2,15 +2,15 @@ import type { Cache, CacheRegistry, Clock } from '../cache/index.js'
 import type { Config } from '../config.js'
 import type { SettingsRepo } from '../db/index.js'
 import type { Logger, LogSecrets } from '../logger.js'
-import { defineActivitiesCache, type ActivitiesValue } from './activities.js'
+import { activitiesPatches, defineActivitiesCache, type ActivitiesValue } from './activities.js'
 import { ImageProxy } from './image-proxy.js'
 import { defineLibrariesCache, type LibrariesValue } from './libraries.js'
 import { defineLiveStatsCache, type LiveStatsValue } from './live-stats.js'
 import { clearCachesOnPlexChange, PlexConfigService } from './plex-config.js'
 import type { PlexConnection } from './plex-connection.js'
-import { PushInvalidation } from './push-invalidation.js'
+import { liveCache, PushInvalidation } from './push-invalidation.js'
 import { defineRecentMediaCache, type RecentMediaValue } from './recent-media.js'
-import { defineSessionsCache, type SessionsValue } from './sessions.js'
+import { defineSessionsCache, sessionsPatches, type SessionsValue } from './sessions.js'
 import { defineUsersCountCache, type UsersCountValue } from './users-count.js'
 import { WarmStart } from './warm-start.js'
 
@@ -67,7 +67,13 @@ export function createPlexLive(deps: PlexLiveDeps): PlexLive {
     usersCount,
     plexConfig: new PlexConfigService({ plex, settings: deps.settings, clock: deps.clock, defaultServerName: serverName, logSecrets: deps.logSecrets }),
     images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
-    push: new PushInvalidation({ plex, registry, clock: deps.clock, logger: logger.child({ job: 'plex-push-invalidation' }) }),
+    push: new PushInvalidation({
+      plex,
+      registry,
+      live: [liveCache(sessions, sessionsPatches), liveCache(activities, activitiesPatches)],
+      clock: deps.clock,
+      logger: logger.child({ job: 'plex-push-invalidation' }),
+    }),
     warmStart: new WarmStart({ plex, caches: plexCaches, clock: deps.clock, logger: logger.child({ job: 'cache-warm-start' }) }),
     close: stopClearing,
   }

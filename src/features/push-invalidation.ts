@@ -1,7 +1,8 @@
-import type { CacheRegistry, Clock, TimerHandle } from '../cache/index.js'
+import type { Cache, CacheRegistry, Clock, PatchOutcome, TimerHandle } from '../cache/index.js'
 import type { Logger } from '../logger.js'
 import {
   createNotificationListener,
+  type ActivityNotification,
   type NotificationListener,
   type PlayingNotification,
   type TimelineEntry,
@@ -9,12 +10,50 @@ import {
 } from '../plex/index.js'
 import type { PlexConnection, PlexSettings } from './plex-connection.js'
 
+/**
+ * How a notification's content changes a cached value, as a reload at that moment would give it
+ * (see `Cache.patch`); undefined means it cannot tell and the cache reloads instead.
+ */
+export interface LivePatches<V> {
+  playing?(value: V, reports: readonly PlayingNotification[]): V | undefined
+  activity?(value: V, notifications: readonly ActivityNotification[]): V | undefined
+}
+
+/** A cache kept current from the notification stream by its patch rules. */
+export interface LiveCache {
+  readonly name: string
+  readonly ttlMs: number
+  /** Patches with a batch of notifications; undefined when no rule of the cache reads them. */
+  apply(playing: readonly PlayingNotification[], activity: readonly ActivityNotification[]): Promise<PatchOutcome> | undefined
+  /** Confirms the held value (the stream said nothing changed). */
+  confirm(): Promise<PatchOutcome>
+}
+
+export function liveCache<V>(cache: Cache<V>, patches: LivePatches<V>): LiveCache {
+  return {
+    name: cache.name,
+    ttlMs: cache.ttlMs,
+    apply(playing, activity) {
+      const byPlaying = playing.length > 0 ? patches.playing : undefined
+      const byActivity = activity.length > 0 ? patches.activity : undefined
+      if (byPlaying === undefined && byActivity === undefined) return undefined
+      return cache.patch((value) => {
+        const next = byPlaying === undefined ? value : byPlaying(value, playing)
+        return next === undefined || byActivity === undefined ? next : byActivity(next, activity)
+      })
+    },
+    confirm: () => cache.patch((value) => value),
+  }
+}
+
 export interface PushInvalidationOptions {
   plex: PlexConnection
   registry: CacheRegistry
+  /** The caches patched from notifications (sessions, activities). */
+  live?: readonly LiveCache[]
   /** Events within this window cost one refresh per cache. Default 250 ms. */
   debounceMs?: number
-  /** Times the debounce. */
+  /** Times the debounce, the patch batches and the confirmations. */
   clock: Clock
   logger?: Logger
   /** Opens the notification stream of a server; tests may count or replace it. */
@@ -30,41 +69,59 @@ const LIVE_STATS = 'plex_stats_live'
 const TIMELINE_NEW = 5
 const TIMELINE_DELETED = 9
 
-// Keys of sessions that stopped without a `stopped` notification (missed while away) would
-// pile up; past this many the map is simply started afresh.
-const MAX_TRACKED_SESSIONS = 1_000
+/** Notifications that arrive within this window are applied as one patch per cache (a flood costs 40 patches a second, not 1,000). */
+export const PATCH_BATCH_MS = 25
+/** While the stream is up, a live cache reloads at least this often all the same: for what PMS does not push (transcode speed, bandwidth). */
+export const SAFETY_RELOAD_MS = 60_000
+/** More notifications than this waiting for one batch: drop them and reload instead. */
+const MAX_PENDING = 10_000
 
 /**
- * Past what TTLs can do: PMS pushes what changed, and the caches it makes wrong are refreshed at
- * once (`CacheRegistry.refresh`: in the background, readers keep the held value until the new one
- * lands, other instances then take it from the shared layer), so a session that starts shows up
- * a load later, not up to a TTL later, and no reader waits for Plex.
- * - `playing` with a new state (start, pause, resume, buffering, stop): sessions and activities.
- *   The same state again is a player's progress report (every ~10 s per player) and is ignored:
- *   refreshing on those would reload sessions every few seconds per player.
- * - `transcodeSession.start` / `.end`: sessions and activities (`.update` is progress, ignored).
- * - `activity` (started, updated, ended): activities.
- * - `timeline` state 5 (new media) or 9 (deleted): recent media and live stats.
- * - `reconnected`: every `plex_*` cache, since anything may have changed meanwhile.
- * Refreshes are debounced, so a burst of events costs one reload per cache.
+ * Past what TTLs can do: PMS pushes what changed. The live caches (sessions, activities) are
+ * patched from the notifications' content, with no Plex call; the others are refreshed at once
+ * (`CacheRegistry.refresh`: in the background, readers keep the held value until the new one
+ * lands, other instances then take it from the shared layer).
+ * - `playing`: a known session's state and position patch sessions and activities; a session
+ *   the cached values do not hold (it started), or `stopped`, reloads them.
+ * - `activity` (started, updated, ended): inserts, replaces or removes the activity by uuid.
+ * - `transcodeSession.start` / `.end`: sessions and activities reload (`.update` is progress, ignored).
+ * - `timeline` state 5 (new media) or 9 (deleted): recent media and live stats reload.
+ * - `reconnected`, or a frame that could not be read: events were missed, so every `plex_*`
+ *   cache (for a dropped frame, the live ones) reloads.
+ * While the stream is up, PMS would have said if anything had changed: the live caches' values
+ * are confirmed every half TTL (their age restarts, no Plex call), so they need no TTL reload,
+ * and they reload once every SAFETY_RELOAD_MS for the fields PMS does not push. While it is down,
+ * nothing is confirmed and they expire and reload on their TTLs again. Refreshes are debounced,
+ * so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
   readonly name = 'plex-push-invalidation'
   private readonly debounceMs: number
+  private readonly live: readonly LiveCache[]
   private readonly pending = new Set<string>()
-  private readonly sessionStates = new Map<string, string>()
+  private readonly pendingPlaying: PlayingNotification[] = []
+  private readonly pendingActivity: ActivityNotification[] = []
   private listener: NotificationListener | undefined
   private timer: TimerHandle | undefined
+  private patchTimer: TimerHandle | undefined
+  private confirmTimer: TimerHandle | undefined
+  private safetyTimer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   private running = false
 
   constructor(private readonly options: PushInvalidationOptions) {
     this.debounceMs = options.debounceMs ?? 250
+    this.live = options.live ?? []
   }
 
   /** Whether a notification stream is open or being opened. */
   get listening(): boolean {
     return this.listener !== undefined
+  }
+
+  /** Whether the stream is connected: the live caches are being confirmed from it. */
+  get streaming(): boolean {
+    return this.confirmTimer !== undefined
   }
 
   start(): void {
@@ -91,21 +148,33 @@ export class PushInvalidation {
     const listen =
       this.options.listen ?? ((s: PlexSettings) => createNotificationListener({ baseUrl: s.url, token: s.token, logger: this.options.logger }))
     const listener = listen(settings)
-    listener.on('playing', (items) => this.onPlaying(items))
+    listener.on('playing', (items) => this.queue(this.pendingPlaying, items))
+    listener.on('activity', (items) => this.queue(this.pendingActivity, items))
     listener.on('transcodeSession', (notification) => this.onTranscode(notification))
-    listener.on('activity', () => this.refreshSoon([ACTIVITIES]))
     listener.on('timeline', (entries) => this.onTimeline(entries))
+    // Whatever changed between the values' loads and the stream's start was not pushed.
+    listener.on('connected', () => {
+      this.streamUp()
+      this.refreshSoon(this.liveNames())
+    })
+    listener.on('disconnected', () => this.streamDown())
+    listener.on('dropped', () => this.refreshSoon(this.liveNames()))
     listener.on('reconnected', () => {
-      this.sessionStates.clear()
       this.refreshSoon(this.options.registry.list().map((cache) => cache.name).filter((name) => name.startsWith('plex_')))
     })
     this.listener = listener
+    if (listener.isConnected) this.streamUp()
   }
 
   private async disconnect(): Promise<void> {
     const listener = this.listener
     this.listener = undefined
-    this.sessionStates.clear()
+    this.streamDown()
+    // Events of the old server must not reach the new server's values.
+    if (this.patchTimer !== undefined) this.options.clock.clearTimer(this.patchTimer)
+    this.patchTimer = undefined
+    this.pendingPlaying.length = 0
+    this.pendingActivity.length = 0
     if (listener === undefined) return
     listener.removeAllListeners()
     await listener.close()
@@ -117,19 +186,62 @@ export class PushInvalidation {
     this.connect()
   }
 
-  private onPlaying(items: readonly PlayingNotification[]): void {
-    let changed = false
-    for (const { sessionKey, state } of items) {
-      if (state === 'stopped') {
-        this.sessionStates.delete(sessionKey)
-        changed = true
-      } else if (this.sessionStates.get(sessionKey) !== state) {
-        if (this.sessionStates.size >= MAX_TRACKED_SESSIONS) this.sessionStates.clear()
-        this.sessionStates.set(sessionKey, state)
-        changed = true
-      }
+  private streamUp(): void {
+    if (this.confirmTimer !== undefined || this.live.length === 0) return
+    const clock = this.options.clock
+    const everyMs = Math.min(...this.live.map((cache) => cache.ttlMs)) / 2
+    const confirm = (): void => {
+      this.confirmTimer = clock.setTimer(confirm, everyMs)
+      this.flushPatches()
+      for (const cache of this.live) if (!this.pending.has(cache.name)) void cache.confirm()
     }
-    if (changed) this.refreshSoon([SESSIONS, ACTIVITIES])
+    const safety = (): void => {
+      this.safetyTimer = clock.setTimer(safety, SAFETY_RELOAD_MS)
+      this.refreshSoon(this.liveNames())
+    }
+    this.confirmTimer = clock.setTimer(confirm, everyMs)
+    this.safetyTimer = clock.setTimer(safety, SAFETY_RELOAD_MS)
+  }
+
+  private streamDown(): void {
+    for (const timer of [this.confirmTimer, this.safetyTimer]) if (timer !== undefined) this.options.clock.clearTimer(timer)
+    this.confirmTimer = this.safetyTimer = undefined
+  }
+
+  private liveNames(): string[] {
+    return this.live.map((cache) => cache.name)
+  }
+
+  private queue<T>(pending: T[], items: readonly T[]): void {
+    if (pending.length + items.length > MAX_PENDING) {
+      this.pendingPlaying.length = 0
+      this.pendingActivity.length = 0
+      this.refreshSoon(this.liveNames())
+      return
+    }
+    pending.push(...items)
+    this.patchTimer ??= this.options.clock.setTimer(() => this.flushPatches(), PATCH_BATCH_MS)
+  }
+
+  /** Applies the notifications of the batch, one patch per live cache; a cache that cannot be patched reloads. */
+  private flushPatches(): void {
+    if (this.patchTimer !== undefined) this.options.clock.clearTimer(this.patchTimer)
+    this.patchTimer = undefined
+    const playing = this.pendingPlaying.splice(0)
+    const activity = this.pendingActivity.splice(0)
+    if (!this.running || (playing.length === 0 && activity.length === 0)) return
+    for (const cache of this.live) {
+      let outcome: Promise<PatchOutcome> | undefined
+      try {
+        outcome = cache.apply(playing, activity)
+      } catch (error) {
+        this.options.logger?.warn({ err: error, cache: cache.name }, 'Plex notification: patch failed, reloading')
+        outcome = Promise.resolve('unpatchable')
+      }
+      void outcome?.then((result) => {
+        if (result !== 'patched' && result !== 'confirmed') this.refreshSoon([cache.name])
+      })
+    }
   }
 
   private onTranscode(notification: TranscodeSessionNotification): void {

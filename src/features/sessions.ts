@@ -1,5 +1,5 @@
 import type { Cache, CacheRegistry } from '../cache/index.js'
-import { isPlexError, type PlaybackSession, type PlexClient } from '../plex/index.js'
+import { isPlexError, type PlaybackSession, type PlayingNotification, type PlexClient } from '../plex/index.js'
 import type { PlexConnection } from './plex-connection.js'
 import { plexImageUrl } from './plex-image-url.js'
 
@@ -60,6 +60,33 @@ export function defineSessionsCache(
       return { error: false, sessions: views, total: views.length }
     },
   })
+}
+
+/**
+ * The live patch rules of `plex_sessions`: `playing` reports of known sessions set their state,
+ * position and progress, as a reload at that moment would. Undefined (reload) for a session the
+ * value does not hold or one that stopped. Transcode speed and bandwidth are not in these reports:
+ * they change with the next reload.
+ */
+export const sessionsPatches = {
+  playing(value: SessionsValue, reports: readonly PlayingNotification[]): SessionsValue | undefined {
+    let sessions = value.sessions
+    for (const report of reports) {
+      const i = sessions.findIndex((session) => session.session_id === report.sessionKey)
+      if (i < 0 || report.state === 'stopped') return undefined
+      const session = sessions[i]!
+      const position = report.viewOffset ?? session.playback.position_ms
+      const playback = {
+        state: report.state,
+        progress: playbackProgress({ viewOffset: position, duration: session.playback.duration_ms }),
+        position_ms: position,
+        duration_ms: session.playback.duration_ms,
+      }
+      if (sessions === value.sessions) sessions = [...sessions]
+      sessions[i] = { ...session, playback }
+    }
+    return { ...value, sessions }
+  },
 }
 
 /**

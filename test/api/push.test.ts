@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/cache/index.js'
 import { PlexConnection } from '../../src/features/plex-connection.js'
-import { PushInvalidation } from '../../src/features/push-invalidation.js'
+import { liveCache, PATCH_BATCH_MS, PushInvalidation, SAFETY_RELOAD_MS, type LivePatches } from '../../src/features/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
 import { eventually, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
@@ -54,7 +54,7 @@ describe('push refresh over the Plex notification stream', () => {
     expect(setup.app.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
   })
 
-  it('does not refresh on progress reports (same state, transcode updates)', async () => {
+  it('patches progress reports into the cached sessions with no Plex call, and ignores transcode updates', async () => {
     setup = await startListening()
     // An event for another cache, sent after others on the same stream, marks when those were handled.
     const handled = async (s: PlexLiveSetup) => {
@@ -65,14 +65,15 @@ describe('push refresh over the Plex notification stream', () => {
     setup.sim.control.startSession({ kind: 'episode', transcode: true })
     await handled(setup)
     expect((await read(setup, '/api/plex/sessions')).body.total).toBe(1)
-    expect((await read(setup, '/api/plex/sessions')).cache).toBe('HIT')
+    const before = setup.sim.control.requestCounts()['/status/sessions']
 
     setup.sim.control.advance(30) // three player reports and three transcode updates
     await handled(setup)
 
     const sessions = await read(setup, '/api/plex/sessions')
     expect(sessions.cache).toBe('HIT')
-    expect(sessions.body.sessions[0].playback.position_ms).toBe(0)
+    expect(sessions.body.sessions[0].playback.position_ms).toBe(30_000)
+    expect(setup.sim.control.requestCounts()['/status/sessions'], 'patched, not reloaded').toBe(before)
   })
 
   it('refreshes recent media and live stats when new media finished processing', async () => {
@@ -89,11 +90,13 @@ describe('push refresh over the Plex notification stream', () => {
     setup = await startListening()
     const paths = ['/api/plex/sessions', '/api/plex/activities', '/api/plex/users/count']
     for (const path of paths) await read(setup, path)
-    setup.sim.control.dropNotificationClients()
     const { caches } = setup.app.runtime
     const names = ['plex_sessions', 'plex_activities', 'plex_users_count']
-    await eventually('the caches are refreshed after the reconnect', () => names.every((name) => caches.get(name)!.stats().refreshes >= 1), 8_000)
-    for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1, loads: 2 })
+    await new Promise((resolve) => setTimeout(resolve, 400)) // the live caches' reload after the first connect
+    const loads = names.map((name) => caches.get(name)!.stats().loads)
+    setup.sim.control.dropNotificationClients()
+    await eventually('the caches are refreshed after the reconnect', () => names.every((name, i) => caches.get(name)!.stats().loads === loads[i]! + 1), 8_000)
+    for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1 })
     for (const path of paths) expect((await read(setup, path)).cache, path).toBe('HIT')
   })
 
@@ -113,15 +116,33 @@ describe('push refresh over the Plex notification stream', () => {
 /** Stands in for the notification stream, so each event and each timer is under the test's control. */
 class ScriptedStream extends EventEmitter<NotificationEvents> {
   closed = false
+  isConnected = false
   async close(): Promise<void> {
     this.closed = true
   }
 }
 
-function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
-  const registry: CacheRegistry = createCacheRegistry()
+/** A live value as small as can be: each session's state and position, by key. */
+type Players = Record<string, { state: string; at: number }>
+
+const TTL = 10_000
+
+function scripted() {
+  const clock = new ManualClock()
+  const registry: CacheRegistry = createCacheRegistry({ clock, random: () => 0 })
   closers.push(() => registry.close())
-  for (const name of ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']) {
+  let players: Players = {}
+  const loads = { count: 0 }
+  const sessions = registry.define<Players>({
+    name: 'plex_sessions',
+    key: 'plex_sessions',
+    ttlMs: TTL,
+    load: () => {
+      loads.count++
+      return players
+    },
+  })
+  for (const name of ['plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']) {
     registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
   }
   const refreshed: string[] = []
@@ -131,11 +152,21 @@ function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clo
     return refresh(name, args)
   }
   const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
-  const clock = new ManualClock()
   const streams: ScriptedStream[] = []
+  const patches: LivePatches<Players> = {
+    playing(value, reports) {
+      const next = { ...value }
+      for (const report of reports) {
+        if (next[report.sessionKey] === undefined || report.state === 'stopped') return undefined
+        next[report.sessionKey] = { state: report.state, at: report.viewOffset ?? 0 }
+      }
+      return next
+    },
+  }
   const push = new PushInvalidation({
     plex,
     registry,
+    live: [liveCache(sessions, patches)],
     clock,
     listen: () => {
       const stream = new ScriptedStream()
@@ -145,48 +176,94 @@ function scripted(): { push: PushInvalidation; stream: () => ScriptedStream; clo
   })
   push.start()
   closers.push(() => push.stop())
-  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex }
+  const setPlayers = (next: Players) => (players = next)
+  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex, sessions, loads, setPlayers }
 }
 
 const playing = (sessionKey: string, state: string, viewOffset = 0) => ({ sessionKey, state, viewOffset })
 
-describe('push refresh rules', () => {
+describe('push rules', () => {
   it('costs one refresh per cache for a burst of events within the debounce window', async () => {
     const { stream, clock, refreshed } = scripted()
     stream().emit('playing', [playing('1', 'playing')])
     stream().emit('playing', [playing('2', 'playing')])
     stream().emit('playing', [playing('1', 'paused')])
-    stream().emit('activity', [{ event: 'started', uuid: 'a' }])
+    stream().emit('transcodeSession', { event: 'start', sessions: [] })
     await clock.advance(249)
     expect(refreshed).toEqual([])
     await clock.advance(1)
     expect(refreshed.sort()).toEqual(['plex_activities', 'plex_sessions'])
   })
 
-  it('ignores progress reports and transcode updates, but not a changed state, a stop or a transcode start or end', async () => {
-    const { stream, clock, refreshed } = scripted()
-    stream().emit('playing', [playing('1', 'playing')])
-    await clock.advance(300)
-    refreshed.length = 0
-
-    for (let offset = 10_000; offset <= 60_000; offset += 10_000) {
+  it('patches reports of known sessions with no load; a stop, an unknown session or a transcode start reloads', async () => {
+    const { stream, clock, refreshed, sessions, loads, setPlayers } = scripted()
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
+    for (let offset = 10_000; offset <= 30_000; offset += 10_000) {
       stream().emit('playing', [playing('1', 'playing', offset)])
       stream().emit('transcodeSession', { event: 'update', sessions: [] })
       await clock.advance(300)
     }
+    stream().emit('playing', [playing('1', 'paused', 31_000)])
+    await clock.advance(300)
+    expect(sessions.peek()?.value).toEqual({ '1': { state: 'paused', at: 31_000 } })
     expect(refreshed).toEqual([])
+    expect(loads.count).toBe(1)
 
-    const steps: Array<() => void> = [
-      () => stream().emit('playing', [playing('1', 'buffering')]),
-      () => stream().emit('playing', [playing('1', 'stopped')]),
-      () => stream().emit('transcodeSession', { event: 'start', sessions: [] }),
-      () => stream().emit('transcodeSession', { event: 'end', sessions: [] }),
+    const steps: Array<[string, () => void, string[]]> = [
+      ['a stop', () => stream().emit('playing', [playing('1', 'stopped')]), ['plex_sessions']],
+      ['an unknown session', () => stream().emit('playing', [playing('7', 'playing')]), ['plex_sessions']],
+      ['a transcode start', () => stream().emit('transcodeSession', { event: 'start', sessions: [] }), ['plex_activities', 'plex_sessions']],
+      ['a frame that could not be read', () => stream().emit('dropped', { reason: 'frame is not a JSON object' }), ['plex_sessions']],
     ]
-    for (const step of steps) {
+    for (const [what, step, names] of steps) {
       step()
-      await clock.advance(300)
-      expect(refreshed.splice(0).sort()).toEqual(['plex_activities', 'plex_sessions'])
+      await clock.advance(PATCH_BATCH_MS + 300)
+      expect(refreshed.splice(0).sort(), what).toEqual(names)
     }
+  })
+
+  it('while the stream is up the live value needs no TTL reload, only the safety reload; once it is down the TTL rules again', async () => {
+    const { stream, clock, sessions, loads, setPlayers } = scripted()
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
+    stream().isConnected = true
+    stream().emit('connected', { transport: 'websocket' })
+    await clock.advance(300) // the reload that follows a connect
+    expect(loads.count).toBe(2)
+    for (let t = 0; t < SAFETY_RELOAD_MS - 1_000; t += 1_000) {
+      expect(sessions.peek(), `fresh at ${t} ms`).toBeDefined()
+      await clock.advance(1_000)
+    }
+    expect(loads.count, 'no TTL reload while the stream is up').toBe(2)
+    await clock.advance(1_000 + 300)
+    expect(loads.count, 'the safety reload').toBe(3)
+
+    stream().isConnected = false
+    stream().emit('disconnected', { transport: 'websocket', reason: 'closed (1006)' })
+    for (let t = 0; t < 2 * TTL; t += 1_000) {
+      sessions.peek() // a dashboard reading
+      await clock.advance(1_000)
+    }
+    expect(loads.count, 'refresh-ahead on the TTL, nothing confirming the value any more').toBe(5)
+  })
+
+  it('a flood of 1,000 reports a second costs a patch per batch, no load, and ends on the last position', async () => {
+    const { stream, clock, sessions, loads, setPlayers } = scripted()
+    setPlayers({ '1': { state: 'playing', at: 0 }, '2': { state: 'playing', at: 0 } })
+    await sessions.read()
+    const etags = new Set<string>()
+    for (let i = 1; i <= 1_000; i++) {
+      stream().emit('playing', [playing(i % 2 === 0 ? '2' : '1', 'playing', i)])
+      if (i % 10 === 0) {
+        await clock.advance(10)
+        etags.add(sessions.peek()!.etag)
+      }
+    }
+    await clock.advance(PATCH_BATCH_MS)
+    expect(sessions.peek()?.value).toEqual({ '1': { state: 'playing', at: 999 }, '2': { state: 'playing', at: 1_000 } })
+    expect(etags.size, 'one patch per 25 ms batch').toBeLessThanOrEqual(1_000 / 2.5 / 10 + 1)
+    expect(loads.count).toBe(1)
   })
 
   it('refreshes recent media and live stats on new (5) or deleted (9) media only', async () => {
@@ -202,15 +279,20 @@ describe('push refresh rules', () => {
     expect(refreshed.splice(0).sort()).toEqual(['plex_recent_media', 'plex_stats_live'])
   })
 
-  it('refreshes every plex_* cache on a reconnect, and listens to nothing once Plex is unset', async () => {
-    const { push, stream, clock, refreshed, plex } = scripted()
+  it('refreshes every plex_* cache on a reconnect; drops the old server’s events; listens to nothing once Plex is unset', async () => {
+    const { push, stream, clock, refreshed, plex, sessions, setPlayers } = scripted()
     stream().emit('reconnected', { transport: 'websocket', downtimeMs: 5_000 })
     await clock.advance(300)
     expect(refreshed.sort()).toEqual(['plex_activities', 'plex_recent_media', 'plex_sessions', 'plex_stats_live', 'plex_users_count'])
 
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
     const old = stream()
+    old.emit('playing', [playing('1', 'paused', 5_000)])
     plex.update(undefined)
     await eventually('the old stream is closed', () => old.closed)
+    await clock.advance(PATCH_BATCH_MS)
+    expect(sessions.peek()?.value, 'the old server’s report was dropped').toEqual({ '1': { state: 'playing', at: 0 } })
     expect(push.listening).toBe(false)
   })
 })
