@@ -33,7 +33,7 @@ export interface ReloadResult {
 type LoadMode = 'read' | 'refresh' | 'reload'
 
 /** What `Cache.patch` did; see there. */
-export type PatchOutcome = 'patched' | 'confirmed' | 'unpatchable' | 'not-fresh' | 'loading'
+export type PatchOutcome = 'patched' | 'confirmed' | 'unpatchable' | 'not-fresh' | 'loading' | 'outdated'
 
 /**
  * One declared cache. The read path, top to bottom: memory (`peek`) → single flight per key →
@@ -589,29 +589,35 @@ export class Cache<V, A = void> implements SlotOwner {
    * (its JSON and ETag) as fresh as a load, with no upstream call. The new value goes to the
    * shared layer, then other instances are told to drop their copy. `update` must not change
    * the value it is given (readers hold it); returning that same value confirms it: its age
-   * restarts, nothing else changes. Returns what happened; anything but `patched`/`confirmed`
-   * means the caller should refresh instead:
+   * restarts, nothing else changes. `fetchedAt` stays the time of the upstream fetch the value
+   * comes from. Returns what happened; anything but `patched`/`confirmed` means the caller
+   * should refresh instead:
    * - `unpatchable`: `update` returned undefined (the change needs a load);
    * - `not-fresh`: nothing held, or only an expired value (changes may have been missed);
-   * - `loading`: a load is in flight, and its answer may predate the change.
+   * - `loading`: a load is in flight, and its answer may predate the change;
+   * - `outdated`: the key is read (within `idleWindowMs`) and its value was fetched
+   *   `refetchAfterMs` ago or more: what the patches do not cover wants a load.
    */
-  patch(update: (value: V) => V | undefined, args?: A): Promise<PatchOutcome> {
+  patch(update: (value: V) => V | undefined, args?: A, options: { refetchAfterMs?: number } = {}): Promise<PatchOutcome> {
     const key = this.keyFor(args as A)
     const slot = this.slots.get(key)
     const held = this.lru.peek(key) as StoredEntry<V> | undefined
     const now = this.clock.now()
     if (this.closed || slot === undefined || held === undefined || now - held.loadedAt >= this.ttlMs) return Promise.resolve('not-fresh')
     if (slot.flight !== undefined) return Promise.resolve('loading')
+    const inDemand = now - slot.lastReadAt <= this.policy.idleWindowMs
+    if (inDemand && options.refetchAfterMs !== undefined && this.clock.wallNow() - held.fetchedAt >= options.refetchAfterMs) {
+      return Promise.resolve('outdated')
+    }
     const value = update(held.value)
     if (value === undefined) return Promise.resolve('unpatchable')
     const confirmed = value === held.value
     const json = confirmed ? held.json : serialize(value, `cache ${this.name} (${key}): patch`)
     const entry = confirmed
       ? new StoredEntry(value, json, now, held.fetchedAt, slot, held.etag, held.bytes)
-      : new StoredEntry(value, json, now, this.clock.wallNow(), slot)
+      : new StoredEntry(value, json, now, held.fetchedAt, slot)
     this.store(slot, entry)
     this.schedule(slot, entry)
-    if (!confirmed) this.lastFetchedAt = entry.fetchedAt
     // Sent now, before any clear that follows can send its delete: Redis keeps the order.
     const written = this.shared?.set(key, { json, fetchedAt: entry.fetchedAt }, this.ttlMs, this.policy.maxStaleMs).catch(() => undefined)
     const outcome: PatchOutcome = confirmed ? 'confirmed' : 'patched'

@@ -37,12 +37,13 @@ export function liveCache<V>(cache: Cache<V>, patches: LivePatches<V>): LiveCach
       const byPlaying = playing.length > 0 ? patches.playing : undefined
       const byActivity = activity.length > 0 ? patches.activity : undefined
       if (byPlaying === undefined && byActivity === undefined) return undefined
-      return cache.patch((value) => {
+      const update = (value: V): V | undefined => {
         const next = byPlaying === undefined ? value : byPlaying(value, playing)
         return next === undefined || byActivity === undefined ? next : byActivity(next, activity)
-      })
+      }
+      return cache.patch(update, undefined, { refetchAfterMs: REFETCH_AFTER_MS })
     },
-    confirm: () => cache.patch((value) => value),
+    confirm: () => cache.patch((value) => value, undefined, { refetchAfterMs: REFETCH_AFTER_MS }),
   }
 }
 
@@ -71,8 +72,11 @@ const TIMELINE_DELETED = 9
 
 /** Notifications that arrive within this window are applied as one patch per cache (a flood costs 40 patches a second, not 1,000). */
 export const PATCH_BATCH_MS = 25
-/** While the stream is up, a live cache reloads at least this often all the same: for what PMS does not push (transcode speed, bandwidth). */
-export const SAFETY_RELOAD_MS = 60_000
+/**
+ * While the stream is up, a live value that is read reloads once its last fetch from Plex is
+ * this old all the same: for what PMS does not push (transcode speed, bandwidth).
+ */
+export const REFETCH_AFTER_MS = 60_000
 /** More notifications than this waiting for one batch: drop them and reload instead. */
 const MAX_PENDING = 10_000
 
@@ -89,10 +93,12 @@ const MAX_PENDING = 10_000
  * - `reconnected`, or a frame that could not be read: events were missed, so every `plex_*`
  *   cache (for a dropped frame, the live ones) reloads.
  * While the stream is up, PMS would have said if anything had changed: the live caches' values
- * are confirmed every half TTL (their age restarts, no Plex call), so they need no TTL reload,
- * and they reload once every SAFETY_RELOAD_MS for the fields PMS does not push. While it is down,
- * nothing is confirmed and they expire and reload on their TTLs again. Refreshes are debounced,
- * so a burst of events costs one reload per cache.
+ * are confirmed every half TTL (their age restarts, no Plex call), so they need no TTL reload.
+ * A value that is read reloads all the same once its last fetch is REFETCH_AFTER_MS old, for the
+ * fields PMS does not push; one nobody reads stays confirmed, so the first dashboard after an
+ * idle spell gets a hit (and that read makes it reload behind the hit). While the stream is
+ * down nothing is confirmed: the values expire and reload on their TTLs again. Refreshes are
+ * debounced, so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
   readonly name = 'plex-push-invalidation'
@@ -105,7 +111,6 @@ export class PushInvalidation {
   private timer: TimerHandle | undefined
   private patchTimer: TimerHandle | undefined
   private confirmTimer: TimerHandle | undefined
-  private safetyTimer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   private running = false
 
@@ -193,19 +198,19 @@ export class PushInvalidation {
     const confirm = (): void => {
       this.confirmTimer = clock.setTimer(confirm, everyMs)
       this.flushPatches()
-      for (const cache of this.live) if (!this.pending.has(cache.name)) void cache.confirm()
-    }
-    const safety = (): void => {
-      this.safetyTimer = clock.setTimer(safety, SAFETY_RELOAD_MS)
-      this.refreshSoon(this.liveNames())
+      for (const cache of this.live) {
+        if (this.pending.has(cache.name)) continue
+        void cache.confirm().then((result) => {
+          if (result === 'outdated') this.refreshSoon([cache.name])
+        })
+      }
     }
     this.confirmTimer = clock.setTimer(confirm, everyMs)
-    this.safetyTimer = clock.setTimer(safety, SAFETY_RELOAD_MS)
   }
 
   private streamDown(): void {
-    for (const timer of [this.confirmTimer, this.safetyTimer]) if (timer !== undefined) this.options.clock.clearTimer(timer)
-    this.confirmTimer = this.safetyTimer = undefined
+    if (this.confirmTimer !== undefined) this.options.clock.clearTimer(this.confirmTimer)
+    this.confirmTimer = undefined
   }
 
   private liveNames(): string[] {

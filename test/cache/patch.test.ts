@@ -40,7 +40,7 @@ describe('patch: a held value replaced from a push notification, without a load'
     expect(read.entry.json).toBe('{"version":1,"position":42}')
     expect(read.entry.etag).not.toBe(loaded.etag)
     expect(a.ageMs(read.entry)).toBe(0)
-    expect(read.entry.fetchedAt).toBe(loaded.fetchedAt + 4_000)
+    expect(read.entry.fetchedAt, 'still the time of the upstream fetch').toBe(loaded.fetchedAt)
     expect(loaded.value, 'the old value is left as it was').toEqual({ version: 1 })
     await clock.advance(TTL - 1)
     expect(a.peek(), 'fresh for a whole TTL from the patch').toBeDefined()
@@ -74,6 +74,20 @@ describe('patch: a held value replaced from a push notification, without a load'
     expect(await a.patch((value) => ({ ...value, position: 1 })), 'a load in flight may predate the change').toBe('loading')
     gate.resolve()
     await refreshing
+  })
+
+  it('a value in demand fetched refetchAfterMs ago is outdated; one nobody reads is still confirmed', async () => {
+    const { clock, a } = twoInstances()
+    await a.read()
+    await clock.advance(6_000)
+    expect(await a.patch((value) => value, undefined, { refetchAfterMs: 6_000 }), 'read just now: wants a load').toBe('outdated')
+    expect(await a.patch((value) => value, undefined, { refetchAfterMs: 7_000 })).toBe('confirmed')
+    for (let t = 0; t <= 60_000; t += 5_000) {
+      await clock.advance(5_000)
+      expect(await a.patch((value) => value, undefined, { refetchAfterMs: 3_600_000 })).toBe('confirmed')
+    }
+    expect(await a.patch((value) => value, undefined, { refetchAfterMs: 6_000 }), 'past the idle window nobody reads it').toBe('confirmed')
+    expect(a.stats().loads).toBe(1)
   })
 
   it('reaches the other instances: they drop their copy and take the patched value from the shared layer', async () => {
