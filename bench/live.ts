@@ -189,7 +189,7 @@ async function afterIdle(events: boolean): Promise<IdleLatency> {
       await app.listen({ host: '127.0.0.1', port: 0 })
       const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
       runtime.startJobs()
-      await runtime.plexLive.warmStart.settled
+      await runtime.warmStart.settled
       for (const path of DASHBOARD_PATHS) await fetch(url + path).then((r) => r.text()) // a dashboard was open
       await sleep(3_000)
       // Idle: Plex answers at once meanwhile, so that loads the jumps start land in their step.

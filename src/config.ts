@@ -1,7 +1,9 @@
 import { z } from 'zod'
+import { CACHES } from './features/caches/index.js'
+import type { LogLevel } from './logger.js'
 
 /**
- * Every setting of the service, read once from environment variables (SPEC §1 and §4).
+ * Every setting of the service, read once from environment variables.
  * Durations arrive in seconds and are kept in milliseconds, with the unit in the name.
  */
 export interface Config {
@@ -24,6 +26,8 @@ export interface Config {
     readonly serverName: string
     /** plex.tv base URL, configurable so tests can point it at the simulator. */
     readonly plexTvUrl: string
+    /** PLEX_MAX_RESPONSE_BYTES: the largest reply body read from Plex (default 64 MiB); a larger one is cut off, 502. */
+    readonly maxResponseBytes: number
   }
   readonly redis: {
     /** REDIS_ENABLED=true, a REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
@@ -47,16 +51,8 @@ export interface Config {
     readonly leaderLeaseMs: number
   }
   readonly cache: {
-    readonly ttlMs: {
-      readonly activities: number
-      readonly sessions: number
-      readonly watchHistory: number
-      readonly stats: number
-      readonly liveStats: number
-      readonly recentMedia: number
-      readonly libraries: number
-      readonly usersCount: number
-    }
+    /** Per cache name, from the TTL variable each cache declares (features/caches/). */
+    readonly ttlMs: Readonly<Record<string, number>>
     readonly maxStaleMs: number
     /** Fraction of the TTL after which an in-demand entry is reloaded in the background. */
     readonly warmThreshold: number
@@ -66,7 +62,6 @@ export interface Config {
     readonly maxBytes: number
   }
   readonly jobs: {
-    readonly statsRefreshMs: number
     readonly watchHistorySyncMs: number
     readonly monitorIntervalMs: number
     /** How long one service check may take before it counts as a problem. */
@@ -81,7 +76,7 @@ export interface HostPort {
   readonly port: number
 }
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+export type { LogLevel }
 
 /** A bad setting: its message is one line naming the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -211,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       token: e.read('PLEX_SERVER_TOKEN', text, null as string | null, 'secret'),
       serverName: e.read('PLEX_SERVER_NAME', nonEmptyText, 'Plex Server'),
       plexTvUrl: e.read('PLEX_TV_URL', httpUrl, 'https://plex.tv', 'url'),
+      maxResponseBytes: e.read('PLEX_MAX_RESPONSE_BYTES', rule(digits.pipe(z.number().int().min(64 * 1024).max(2 ** 31 - 1)), 'a number of bytes from 65536 up to 2147483647'), 64 * MiB),
     },
     redis: {
       enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null || redisClusterNodes.length > 0 || redisSentinels.length > 0,
@@ -227,16 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaderLeaseMs: ms(e.read('REDIS_LEADER_LEASE', positiveSeconds, 15)),
     },
     cache: {
-      ttlMs: {
-        activities: ms(e.read('CACHE_ACTIVITIES_TTL', positiveSeconds, 5)),
-        sessions: ms(e.read('CACHE_SESSIONS_TTL', positiveSeconds, 10)),
-        watchHistory: ms(e.read('CACHE_WATCH_HISTORY_TTL', positiveSeconds, 300)),
-        stats: ms(e.read('CACHE_STATS_TTL', positiveSeconds, 60)),
-        liveStats: ms(e.read('CACHE_LIVE_STATS_TTL', positiveSeconds, 30)),
-        recentMedia: ms(e.read('CACHE_RECENT_MEDIA_TTL', positiveSeconds, 300)),
-        libraries: ms(e.read('CACHE_LIBRARY_TTL', positiveSeconds, 300)),
-        usersCount: ms(e.read('CACHE_USERS_COUNT_TTL', positiveSeconds, 300)),
-      },
+      ttlMs: Object.fromEntries(CACHES.map(({ name, ttl }) => [name, ms(e.read(ttl.env, positiveSeconds, ttl.defaultSeconds))])),
       maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
@@ -244,7 +231,6 @@ export function loadConfig(env: Env = process.env): Config {
       maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
     },
     jobs: {
-      statsRefreshMs: ms(e.read('STATS_REFRESH_INTERVAL', positiveSeconds, 60)),
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),
       monitorIntervalMs: ms(e.read('MONITOR_INTERVAL', positiveSeconds, 30)),
       monitorTimeoutMs: ms(e.read('MONITOR_TIMEOUT', positiveSeconds, 10)),

@@ -1,7 +1,8 @@
 import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Level, type Logger, type LevelWithSilentOrString } from 'pino'
-import type { LogLevel } from './config.js'
 
 export type { Logger } from 'pino'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
 const CENSOR = '***'
 

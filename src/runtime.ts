@@ -1,30 +1,30 @@
-import type { CacheRegistry } from './cache/index.js'
-import { systemClock, type Clock } from './cache/index.js'
+import { systemClock, type CacheRegistry, type Clock } from './cache/index.js'
+import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis/index.js'
+import { redisHealth, redisLayerStatus } from './cache/redis/status.js'
 import type { Config } from './config.js'
 import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
-import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis/index.js'
-import { redisHealth, redisLayerStatus } from './features/cache-management.js'
-import { createCaches } from './features/caches.js'
-import { createHistoryAndStats, type HistoryAndStats } from './features/history-and-stats.js'
-import { initialPlexSettings, sharePlexSettings } from './features/plex-config.js'
-import { PlexConnection } from './features/plex-connection.js'
-import { createPlexLive, type PlexLive } from './features/plex-live.js'
+import { dashboardStatsCache } from './features/caches/dashboard-stats.js'
+import type { CacheDeps } from './features/caches/declaration.js'
+import { CACHES, ServiceCaches } from './features/caches/index.js'
+import { watchHistoryCache } from './features/caches/watch-history.js'
+import { WatchHistorySync } from './features/history/watch-history-sync.js'
+import { ImageProxy } from './features/plex/image-proxy.js'
+import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, sharePlexSettings } from './features/plex/plex-config.js'
+import { PushInvalidation } from './features/plex/push-invalidation.js'
+import { WarmStart } from './features/plex/warm-start.js'
+import { CacheManagement } from './features/stats/cache-management.js'
+import { DashboardStats } from './features/stats/dashboard-stats.js'
+import { PlexPeak } from './features/stats/plex-peak.js'
+import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
+import { PlexConnection } from './plex/plex-connection.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
 
-/** Work that runs in the background while the server listens (monitor, stats, history sync). */
-export interface BackgroundJob {
-  readonly name: string
-  start(): void
-  /** Clears timers and settles in-flight work; must finish quickly (shutdown has 5 s in all). */
-  stop(): Promise<void>
-}
-
 export type HealthValue = string | Readonly<Record<string, unknown>>
 
-/** What `/api/health` reports beside the database; later layers replace these with live probes. */
+/** What `/api/health` reports beside the database. */
 export interface HealthProbes {
   redis: () => HealthValue
   plex: () => HealthValue
@@ -54,21 +54,30 @@ export interface Runtime {
   readonly repos: Repos
   readonly monitor: ServiceMonitor
   readonly traffic: TrafficLog
-  /** Every cache of the service (SPEC §1), each declared once. */
+  /** The registry holding every cache of the catalogue (features/caches/). */
   readonly caches: CacheRegistry
+  /** What the caches' loaders and routes use, `cache(spec)` among it. */
+  readonly cacheDeps: CacheDeps
   /** The Plex server in use: saved through the API, else from PLEX_SERVER_URL/TOKEN. */
   readonly plex: PlexConnection
-  /** The live Plex endpoints: their caches, the Plex settings, the image proxy, push invalidation. */
-  readonly plexLive: PlexLive
-  /** Watch history and its sync, the peak stats, the dashboard snapshot, cache stats/clear/warm. */
-  readonly historyAndStats: HistoryAndStats
+  /** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
+  readonly plexConfig: PlexConfigService
+  readonly images: ImageProxy
+  /** A background job: Plex notifications patch or refresh the caches they make wrong. */
+  readonly push: PushInvalidation
+  /** A background job: loads the Plex caches when the server starts listening and after a Plex server change. */
+  readonly warmStart: WarmStart
+  /** A background job: syncs the watch history every WATCH_HISTORY_SYNC_INTERVAL. */
+  readonly watchHistorySync: WatchHistorySync
+  /** A background job: recomputes `background_stats` every STATS_REFRESH_INTERVAL. */
+  readonly dashboard: DashboardStats
+  readonly plexPeak: PlexPeak
+  /** `cache/stats`, `cache/clear`, `cache/warm`. */
+  readonly cacheManagement: CacheManagement
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
   readonly redis: RedisLayer | undefined
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
-  addJob(job: BackgroundJob): void
-  /** Runs on close(), after the jobs stopped and before the database closes, newest first. */
-  onClose(cleanup: () => void | Promise<void>): void
   startJobs(): void
   stopJobs(): Promise<void>
   /** Stops the jobs, runs the cleanups, closes the database. Idempotent. */
@@ -98,31 +107,67 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     ? createRedisLayer(config.redis, { clock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
     : undefined
   const leadership = redis?.leader ?? soloLeadership
-  const caches = createCaches(config, { clock, logger: logger.child({ component: 'cache' }), shared: redis?.shared, bus: redis?.bus, coordinator: redis?.coordinator })
-  redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl }, initialPlexSettings(config, repos.settings))
-  logSecrets.add(plex.settings?.token)
-  const plexLive = createPlexLive({ config, registry: caches, plex, settings: repos.settings, clock, logger, logSecrets })
-  const historyAndStats = createHistoryAndStats({
-    config,
-    registry: caches,
-    plex,
-    liveStats: plexLive.liveStats,
-    repos,
-    traffic,
+  const serviceCaches = new ServiceCaches(config.cache, config.cache.ttlMs, {
     clock,
-    logger,
+    logger: logger.child({ component: 'cache' }),
+    shared: redis?.shared,
+    bus: redis?.bus,
+    coordinator: redis?.coordinator,
+  })
+  const caches = serviceCaches.registry
+  redis?.publishStats(() => caches.stats())
+  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes }, initialPlexSettings(config, repos.settings))
+  logSecrets.add(plex.settings?.token)
+  const cache = serviceCaches.cache
+  const dashboard = new DashboardStats({
+    caches: cache,
+    services: repos.services,
+    plexStats: repos.plexStats,
+    traffic,
+    plex,
+    intervalMs: config.cache.ttlMs[dashboardStatsCache.name]!,
+    idleWindowMs: config.cache.warmIdleMs,
+    clock,
+    logger: logger.child({ job: 'dashboard-stats' }),
+  })
+  const serverName = () => plex.settings?.serverName || config.plex.serverName
+  const cacheDeps = serviceCaches.define({ plex, repos, logger, serverName, dashboard })
+  const plexConfig = new PlexConfigService({ plex, settings: repos.settings, clock, defaultServerName: config.plex.serverName, logSecrets })
+  const push = new PushInvalidation({ plex, registry: caches, caches: CACHES, clock, logger: logger.child({ job: 'plex-push-invalidation' }) })
+  const watchHistorySync = new WatchHistorySync({
+    plex,
+    repo: repos.watchHistory,
+    settings: repos.settings,
+    onRowsAdded: async () => {
+      await Promise.all([cache(watchHistoryCache).clear(), cache(dashboardStatsCache).invalidate()])
+    },
+    intervalMs: config.jobs.watchHistorySyncMs,
+    clock,
+    logger: logger.child({ job: 'watch-history-sync' }),
+  })
+  const cacheManagement = new CacheManagement({
+    registry: caches,
+    config,
+    backgroundStats: dashboard,
+    clock,
     redisStatus: redis && (() => redisLayerStatus(redis)),
   })
 
-  const jobs: BackgroundJob[] = [monitor, plexLive.warmStart, plexLive.push, historyAndStats.watchHistorySync, historyAndStats.dashboard]
+  const warmStart = new WarmStart({
+    plex,
+    caches: CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec)),
+    clock,
+    logger: logger.child({ job: 'cache-warm-start' }),
+  })
+
+  const jobs: BackgroundJob[] = [monitor, warmStart, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   let jobsStarted = false
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), () => plexLive.close())
+  cleanups.push(() => caches.close(), clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger))
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
-  if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexLive.plexConfig, topics: redis.bus, logSecrets, logger }))
+  if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
   leadership.onChange((leading) => {
     if (!jobsStarted) return
@@ -148,21 +193,21 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     monitor,
     traffic,
     caches,
+    cacheDeps,
     plex,
-    plexLive,
-    historyAndStats,
+    plexConfig,
+    images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
+    push,
+    warmStart,
+    watchHistorySync,
+    dashboard,
+    plexPeak: new PlexPeak({ repo: repos.plexStats, clock, caches: cache }),
+    cacheManagement,
     redis,
     jobs,
     health: {
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),
       plex: () => (plex.configured ? 'configured' : 'not_configured'),
-    },
-    addJob(job) {
-      jobs.push(job)
-      if (jobsStarted && leadership.isLeader) job.start()
-    },
-    onClose(cleanup) {
-      cleanups.push(cleanup)
     },
     startJobs() {
       if (jobsStarted) return

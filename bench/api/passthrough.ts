@@ -1,9 +1,9 @@
 // The "before": Komandorr without a working cache, i.e. every request goes to Plex. The same
 // routes and the same Plex calls as the service's loaders, made on every request.
 import Fastify from 'fastify'
-import { activityItem, sessionActivityItem } from '../../src/features/activities.js'
-import { countUsers, fetchLibraryTotals } from '../../src/features/plex-library-totals.js'
-import { sessionView, showArtwork } from '../../src/features/sessions.js'
+import { activityItem, sessionActivityItem } from '../../src/features/caches/activities.js'
+import { countUsers, fetchLibraryTotals } from '../../src/plex/library-totals.js'
+import { sessionView, showArtwork } from '../../src/features/caches/sessions.js'
 import { createPlexClient } from '../../src/plex/index.js'
 
 export interface PassThrough {

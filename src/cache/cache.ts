@@ -1,12 +1,13 @@
 import type { InvalidationMessage } from './bus.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { messageOf, serialize, StoredEntry, type CacheEntry, type CacheRead } from './entry.js'
+import { messageOf, serialize, type CacheEntry, type CacheRead } from './entry.js'
+import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
 import type { MemoryLayer, MemoryLru } from './memory.js'
-import { REFRESH_JITTER, resolvePolicy, type CacheDeclaration, type CachePolicy } from './policy.js'
-import type { SharedHit, SharedLayer } from './shared.js'
-import { Flight, KeySlot, type FlightResult, type SlotOwner } from './slot.js'
+import { REFRESH_JITTER, resolveKeyBounds, resolvePolicy, type CacheDeclaration, type CachePolicy, type KeyBounds } from './policy.js'
+import type { SharedBound, SharedHit, SharedLayer } from './shared.js'
+import { Flight, KeySlot, StoredEntry, type FlightResult, type SlotOwner } from './slot.js'
 import { CacheCounters, LoadTimeRing, percentiles, type CacheStats } from './stats.js'
 
 /** What a cache gets from its registry. */
@@ -47,6 +48,8 @@ export class Cache<V, A = void> implements SlotOwner {
   readonly ttlMs: number
   readonly policy: CachePolicy
   readonly keyed: boolean
+  /** For a keyed cache: how many keys and bytes it may hold in each tier. */
+  readonly bounds: KeyBounds | undefined
   /** Whether values go to (and come from) the registry's shared layer. */
   readonly usesSharedLayer: boolean
   /** Live raw counters; read, never write. */
@@ -60,6 +63,9 @@ export class Cache<V, A = void> implements SlotOwner {
   private readonly keyOf: ((args: A) => string) | undefined
   private readonly loader: (args: A, signal: AbortSignal) => Promise<V> | V
   private readonly warmArgs: readonly A[]
+  /** The keys of `warmArgs`: they keep the full stale window in the shared layer, variants a shorter one. */
+  private readonly baseKeys: ReadonlySet<string>
+  private readonly sharedBound: SharedBound | undefined
   private readonly refreshAfterMs: number
   private readonly keepMs: number
   private readonly logger: CacheLogger | undefined
@@ -81,6 +87,9 @@ export class Cache<V, A = void> implements SlotOwner {
     this.keyOf = declaration.keyOf
     this.loader = declaration.load
     this.warmArgs = declaration.warmArgs ?? []
+    this.bounds = resolveKeyBounds(declaration, this.policy)
+    this.baseKeys = new Set(this.warmArgs.map((args) => this.keyFor(args)))
+    this.sharedBound = this.bounds && { group: `${this.key}:`, maxKeys: this.bounds.maxKeys, maxBytes: this.bounds.maxBytes }
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
     this.context = context
@@ -253,9 +262,7 @@ export class Cache<V, A = void> implements SlotOwner {
     this.lastError = null
     if (!slot.retired) {
       this.store(slot, entry)
-      await this.shared
-        ?.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, this.policy.maxStaleMs)
-        .catch(() => undefined)
+      await this.sharedSet(slot.key, entry)
     }
     return entry
   }
@@ -275,7 +282,7 @@ export class Cache<V, A = void> implements SlotOwner {
       }
       const timeoutMs = this.policy.loadTimeoutMs
       const timer = this.clock.setTimer(
-        () => abandon(new Error(`cache ${this.name} (${key}): the loader did not finish within ${timeoutMs} ms`)),
+        () => abandon(new LoaderTimeoutError(this.name, key, timeoutMs)),
         timeoutMs,
       )
       this.activeLoads.add(abandon)
@@ -342,6 +349,13 @@ export class Cache<V, A = void> implements SlotOwner {
     }
   }
 
+  /** Writes a value to the shared layer (a query variant of a keyed cache for a shorter stale window); never throws. */
+  private async sharedSet(key: string, entry: StoredEntry<V>): Promise<void> {
+    if (this.shared === undefined) return
+    const staleMs = this.bounds === undefined || this.baseKeys.has(key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
+    await this.shared.set(key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBound).catch(() => undefined)
+  }
+
   private store(slot: KeySlot<V>, entry: StoredEntry<V>): void {
     if (!this.memory.fits(entry.bytes)) {
       this.counters.oversized++
@@ -356,10 +370,29 @@ export class Cache<V, A = void> implements SlotOwner {
     this.lru.set(slot.key, entry as StoredEntry<unknown>)
     this.counters.entries++
     this.counters.bytes += entry.bytes
+    if (this.bounds !== undefined) this.enforceBounds(this.bounds, slot.key)
     slot.refreshAt =
       this.refreshAfterMs === Infinity
         ? Infinity
         : entry.loadedAt + this.refreshAfterMs - this.context.random() * REFRESH_JITTER * this.ttlMs
+  }
+
+  /** Drops this cache's least recently read keys (never `keep`) until it is within its bounds. */
+  private enforceBounds(bounds: KeyBounds, keep: string): void {
+    while (this.counters.entries > bounds.maxKeys || this.counters.bytes > bounds.maxBytes) {
+      let victim: KeySlot<V> | undefined
+      for (const slot of this.slots.values()) {
+        if (slot.key === keep || this.lru.peek(slot.key) === undefined) continue
+        if (victim === undefined || slot.lastReadAt < victim.lastReadAt) victim = slot
+      }
+      const dropped = victim ?? this.slots.get(keep)
+      if (dropped === undefined) return
+      this.counters.evictions++
+      this.lru.delete(dropped.key)
+      dropped.refreshAt = Infinity
+      this.schedule(dropped, undefined)
+      if (dropped.key === keep) return
+    }
   }
 
   /** @internal memory layer callback */
@@ -619,10 +652,10 @@ export class Cache<V, A = void> implements SlotOwner {
     this.store(slot, entry)
     this.schedule(slot, entry)
     // Sent now, before any clear that follows can send its delete: Redis keeps the order.
-    const written = this.shared?.set(key, { json, fetchedAt: entry.fetchedAt }, this.ttlMs, this.policy.maxStaleMs).catch(() => undefined)
+    const written = this.sharedSet(key, entry)
     const outcome: PatchOutcome = confirmed ? 'confirmed' : 'patched'
-    if (confirmed) return (written ?? Promise.resolve()).then(() => outcome)
-    return (written ?? Promise.resolve()).then(async () => {
+    if (confirmed) return written.then(() => outcome)
+    return written.then(async () => {
       if (!slot.retired) await this.context.publish({ type: 'invalidate', name: this.name, key })
       return outcome
     })
@@ -687,7 +720,7 @@ export class Cache<V, A = void> implements SlotOwner {
       if (slot.timer !== undefined) this.clock.clearTimer(slot.timer)
       slot.timer = undefined
     }
-    for (const abandon of [...this.activeLoads]) abandon(new Error(`cache ${this.name}: the registry was closed`))
+    for (const abandon of [...this.activeLoads]) abandon(new CacheClosedError(this.name))
   }
 
   /** The durations (ms) of the last 1024 loader calls, for percentiles across instances. */

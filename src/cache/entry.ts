@@ -1,5 +1,4 @@
 import { hash } from 'node:crypto'
-import type { KeySlot } from './slot.js'
 
 /** What a read did: served fresh, loaded, served a stale value, or waited on another read's load. */
 export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'coalesced'
@@ -27,26 +26,6 @@ export interface CacheRead<V> {
    * served past its TTL while its reload is in flight.
    */
   readonly error?: unknown
-}
-
-/** The object the memory layer holds: a `CacheEntry` plus what the hot path needs beside it. */
-export class StoredEntry<V> implements CacheEntry<V> {
-  /** The answer of `read()` on a hit, made once so that a hit allocates nothing. */
-  readonly hitRead: Promise<CacheRead<V>>
-
-  constructor(
-    readonly value: V,
-    readonly json: string,
-    readonly loadedAt: number,
-    readonly fetchedAt: number,
-    /** @internal the key's state, reached from the entry so that a hit needs one lookup */
-    readonly slot: KeySlot<V>,
-    readonly etag = etagOf(json),
-    readonly bytes = Buffer.byteLength(json),
-  ) {
-    this.hitRead = Promise.resolve(Object.freeze({ entry: this, outcome: 'hit' as const }))
-    Object.freeze(this)
-  }
 }
 
 export function etagOf(json: string): string {

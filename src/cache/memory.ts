@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { StoredEntry } from './entry.js'
+import type { StoredEntry } from './slot.js'
 
 export type MemoryLru = LRUCache<string, StoredEntry<unknown>>
 

@@ -49,8 +49,56 @@ export interface CacheDeclaration<V, A = void> extends Partial<CachePolicy> {
   readonly keyOf?: (args: A) => string
   /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
   readonly load: (args: A, signal: AbortSignal) => Promise<V> | V
-  /** For a keyed cache: what `reload` loads when no key is held. */
+  /** For a keyed cache: what `reload` loads when no key is held; these are its base keys. */
   readonly warmArgs?: readonly A[]
+  /** For a keyed cache: the most keys it holds in memory, and in the shared layer. Default 64. */
+  readonly maxKeys?: number
+  /**
+   * For a keyed cache: the most bytes of values it holds in memory (their JSON), and in the
+   * shared layer (as stored there, compressed). Default 32 MiB.
+   */
+  readonly maxBytes?: number
+  /**
+   * For a keyed cache: how long past the TTL the shared layer keeps a key other than the base
+   * keys (a query variant). Default the TTL, at most `maxStaleMs`.
+   */
+  readonly variantMaxStaleMs?: number
+}
+
+/** How much of a keyed cache each tier holds: no client can grow it without limit by asking new keys. */
+export interface KeyBounds {
+  readonly maxKeys: number
+  readonly maxBytes: number
+  readonly variantMaxStaleMs: number
+}
+
+export const DEFAULT_KEY_BOUNDS = Object.freeze({ maxKeys: 64, maxBytes: 32 * 1024 * 1024 })
+
+/** The bounds of a keyed cache (undefined for a cache of one key). */
+export function resolveKeyBounds(
+  declaration: Pick<CacheDeclaration<unknown>, 'name' | 'ttlMs' | 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'> & { readonly keyOf?: unknown },
+  policy: CachePolicy,
+): KeyBounds | undefined {
+  const what = `cache "${declaration.name}"`
+  if (declaration.keyOf === undefined) {
+    for (const knob of ['maxKeys', 'maxBytes', 'variantMaxStaleMs'] as const) {
+      if (declaration[knob] !== undefined) throw new Error(`${what}: ${knob} is for a keyed cache (one with keyOf)`)
+    }
+    return undefined
+  }
+  const bounds: KeyBounds = Object.freeze({
+    maxKeys: declaration.maxKeys ?? DEFAULT_KEY_BOUNDS.maxKeys,
+    maxBytes: declaration.maxBytes ?? DEFAULT_KEY_BOUNDS.maxBytes,
+    variantMaxStaleMs: declaration.variantMaxStaleMs ?? Math.min(declaration.ttlMs, policy.maxStaleMs),
+  })
+  for (const knob of ['maxKeys', 'maxBytes'] as const) {
+    if (!Number.isSafeInteger(bounds[knob]) || bounds[knob] < 1) throw new Error(`${what}: ${knob} ${bounds[knob]} is not a positive whole number`)
+  }
+  requireMs(what, 'variantMaxStaleMs', bounds.variantMaxStaleMs, true)
+  if (bounds.variantMaxStaleMs > policy.maxStaleMs) {
+    throw new Error(`${what}: variantMaxStaleMs ${bounds.variantMaxStaleMs} is longer than maxStaleMs ${policy.maxStaleMs}; variants live shorter than base keys`)
+  }
+  return bounds
 }
 
 export function resolvePolicy(

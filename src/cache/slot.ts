@@ -1,5 +1,5 @@
 import type { TimerHandle } from './clock.js'
-import type { StoredEntry } from './entry.js'
+import { etagOf, type CacheEntry, type CacheRead } from './entry.js'
 
 /** The outcome of one load of one key, shared by every reader that waited on it. */
 export type FlightResult<V> =
@@ -42,4 +42,24 @@ export class KeySlot<V> {
     readonly args: unknown,
     readonly owner: SlotOwner,
   ) {}
+}
+
+/** The object the memory layer holds: a `CacheEntry` plus what the hot path needs beside it. */
+export class StoredEntry<V> implements CacheEntry<V> {
+  /** The answer of `read()` on a hit, made once so that a hit allocates nothing. */
+  readonly hitRead: Promise<CacheRead<V>>
+
+  constructor(
+    readonly value: V,
+    readonly json: string,
+    readonly loadedAt: number,
+    readonly fetchedAt: number,
+    /** @internal the key's state, reached from the entry so that a hit needs one lookup */
+    readonly slot: KeySlot<V>,
+    readonly etag = etagOf(json),
+    readonly bytes = Buffer.byteLength(json),
+  ) {
+    this.hitRead = Promise.resolve(Object.freeze({ entry: this, outcome: 'hit' as const }))
+    Object.freeze(this)
+  }
 }

@@ -1,6 +1,6 @@
 import type { Db } from './database.js'
 
-/** One play of one item by one user, as synced from Plex's history (SPEC §3 watch-history row). */
+/** One play of one item by one user, as synced from Plex's history. */
 export interface WatchHistoryEntry {
   readonly userId: number | null
   /** Plex account name; the API serves it as `email`, as Komandorr's frontend expects. */

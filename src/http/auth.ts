@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../config.js'
 
 /**
- * Who may call a route when ENABLE_AUTH is on (SPEC §4). POST, PUT and DELETE always need
+ * Who may call a route when ENABLE_AUTH is on. POST, PUT and DELETE always need
  * credentials, whatever the route says.
  * - `protected` (the default): credentials required.
  * - `public`: open for GET/HEAD.

@@ -4,7 +4,7 @@ import type { FastAnswer } from './fast-hits.js'
 import { upstreamError } from './upstream-error.js'
 
 /**
- * The one place that turns a cache read into an HTTP answer (SPEC §2): `X-Cache`, `Age`,
+ * The one place that turns a cache read into an HTTP answer (README, Endpoints): `X-Cache`, `Age`,
  * `ETag` and 304 on a matching `If-None-Match`; object bodies also get `cached`, `cache_age`,
  * `timestamp` (time of the upstream fetch) and `stale` when true. The value's JSON was made
  * once, when the cache was filled: a hit only splices a few fields in front of it.

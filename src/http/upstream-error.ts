@@ -1,18 +1,29 @@
+import { CacheClosedError, LoaderTimeoutError } from '../cache/errors.js'
 import { isPlexError } from '../plex/errors.js'
 import { HttpError } from './http-error.js'
 
 /**
  * A failed load with no stale value to fall back on becomes a clear 502/503, never a cached
- * lie. Komandorr's frontend shows `message` where it exists, so Plex routes carry both; the
- * route adds its own empty-list fields (`error: true, activities: []`) through `extra`.
+ * lie: 503 when the upstream is unreachable or too slow (a Plex timeout, a loader past its
+ * cache's deadline) or the service is shutting down, 502 when it answered wrongly. Komandorr's
+ * frontend shows `message` where it exists, so Plex routes carry both; the route adds its own
+ * empty-list fields (`error: true, activities: []`) through `extra`.
  */
 export function upstreamError(error: unknown, what: string, extra: Record<string, unknown> = {}): HttpError {
   const detail = upstreamDetail(error, what)
-  const status = isPlexError(error) && (error.kind === 'timeout' || error.kind === 'unreachable') ? 503 : 502
-  return new HttpError(status, detail, { message: detail, ...extra })
+  return new HttpError(unavailable(error) ? 503 : 502, detail, { message: detail, ...extra })
+}
+
+function unavailable(error: unknown): boolean {
+  if (error instanceof LoaderTimeoutError || error instanceof CacheClosedError) return true
+  return isPlexError(error) && (error.kind === 'timeout' || error.kind === 'unreachable')
 }
 
 function upstreamDetail(error: unknown, what: string): string {
+  if (error instanceof LoaderTimeoutError) {
+    return `Could not load ${what}: the upstream did not answer within ${error.timeoutMs / 1000} s; no cached copy is available yet, retry later`
+  }
+  if (error instanceof CacheClosedError) return `Could not load ${what}: the service is shutting down`
   if (!isPlexError(error)) {
     return `Could not load ${what}: ${error instanceof Error ? error.message : String(error)}`
   }

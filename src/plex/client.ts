@@ -1,7 +1,9 @@
-// The typed Plex Media Server client: one method per endpoint the service uses (see PLEX.md).
+// The typed Plex Media Server client: one method per endpoint the service uses, each with its parser in parse/.
 // Every method takes an optional AbortSignal and rejects only with PlexError subclasses.
 import { createHash } from 'node:crypto'
 import os from 'node:os'
+import { VERSION } from '../version.js'
+import { DEFAULT_MAX_RESPONSE_BYTES } from './body.js'
 import type { Fields } from './coerce.js'
 import { PlexHttpError } from './errors.js'
 import { PlexHttp, rejectFailure } from './http.js'
@@ -9,7 +11,7 @@ import { pagesOf, pagingHeaders, type FetchedPage } from './paging.js'
 import { parseActivities } from './parse/activities.js'
 import { parseHistoryRows } from './parse/history.js'
 import { parseLibraryItems, parseLibrarySections } from './parse/library.js'
-import { parseSessions } from './parse/sessions.js'
+import { parseSessions, parseTranscodeSessions } from './parse/sessions.js'
 import { parseAccounts, parseIdentity, parseServerInfo } from './parse/server.js'
 import { parseSharedServers } from './parse/shared-servers.js'
 import type {
@@ -24,9 +26,8 @@ import type {
   ServerIdentity,
   ServerInfo,
   SharedServer,
+  TranscodeSession,
 } from './types.js'
-
-export const PLEX_CLIENT_VERSION = '0.1.0'
 
 export interface PlexClientOptions {
   /** e.g. `http://127.0.0.1:32400` (a trailing slash is tolerated). */
@@ -42,6 +43,8 @@ export interface PlexClientOptions {
   timeoutMs?: number
   /** Sent with every request, e.g. `X-Recorded-Variant` in tests. */
   extraHeaders?: Record<string, string>
+  /** Largest reply body read (PLEX_MAX_RESPONSE_BYTES), default 64 MiB; past it the request is cut off. */
+  maxResponseBytes?: number
   /** ratingKeys per `/library/metadata/a,b,c` request, default 50. */
   metadataBatchSize?: number
 }
@@ -82,6 +85,8 @@ export interface PlexClient {
   recentlyAdded(opts?: { size?: number }, signal?: AbortSignal): Promise<LibraryItem[]>
   /** `GET /status/sessions` (admin token). */
   sessions(signal?: AbortSignal): Promise<PlaybackSession[]>
+  /** `GET /transcode/sessions`: the transcodes running now (admin token). */
+  transcodeSessions(signal?: AbortSignal): Promise<TranscodeSession[]>
   /** `GET /activities` */
   activities(signal?: AbortSignal): Promise<Activity[]>
   /** Watch history, newest first, page by page; `since` makes it incremental. */
@@ -130,10 +135,11 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
   const http = new PlexHttp({
     token: opts.token,
     timeoutMs,
+    maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     headers: {
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? defaultClientIdentifier(),
       'X-Plex-Product': product,
-      'X-Plex-Version': PLEX_CLIENT_VERSION,
+      'X-Plex-Version': VERSION,
       'X-Plex-Platform': 'Node.js',
       'X-Plex-Platform-Version': process.versions.node,
       'X-Plex-Device-Name': product,
@@ -206,6 +212,10 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
       return parseSessions(await get('/status/sessions', {}, signal))
     },
 
+    async transcodeSessions(signal) {
+      return parseTranscodeSessions(await get('/transcode/sessions', {}, signal))
+    },
+
     async activities(signal) {
       return parseActivities(await get('/activities', {}, signal))
     },
@@ -264,7 +274,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
             await r.body?.cancel().catch(() => {})
             return { redirect: new URL(location, url) }
           }
-          const body = Buffer.from(await r.arrayBuffer())
+          const body = await http.body(r, endpoint)
           return { image: { status: r.status, contentType: r.headers.get('content-type') ?? undefined, body } }
         })
         if ('image' in res) return res.image

@@ -72,6 +72,30 @@ export class PlexResponseError extends PlexError {
   }
 }
 
+/** The reply grew past PLEX_MAX_RESPONSE_BYTES (declared or while streaming): the request was cut off. */
+export class PlexResponseTooLargeError extends PlexResponseError {
+  constructor(
+    endpoint: string,
+    readonly maxBytes: number,
+    /** What gave it away: the Content-Length it declared, or the bytes read when it was cut off. */
+    readonly seenBytes: number,
+    declared: boolean,
+  ) {
+    super(
+      endpoint,
+      declared
+        ? `the reply declares ${seenBytes} bytes, more than the ${formatBytes(maxBytes)} allowed (PLEX_MAX_RESPONSE_BYTES); it was not read`
+        : `the reply passed ${seenBytes} bytes, more than the ${formatBytes(maxBytes)} allowed (PLEX_MAX_RESPONSE_BYTES); it was cut off there`,
+    )
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`
+  if (bytes >= 1 << 10 && bytes % (1 << 10) === 0) return `${bytes / (1 << 10)} KiB`
+  return `${bytes} bytes`
+}
+
 /** The caller's AbortSignal fired; distinct from PlexTimeoutError, which is the client's own deadline. */
 export class PlexAbortedError extends PlexError {
   readonly kind = 'aborted'

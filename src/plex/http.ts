@@ -1,6 +1,7 @@
 // One place that talks HTTP to Plex: headers, the deadline, the caller's AbortSignal, and the
 // mapping of every failure to a PlexError. The token travels as a header; it is added to a URL only
 // for plex.tv (which documents it in the query), and no error text ever includes a URL's query.
+import { readCappedBody } from './body.js'
 import { Fields } from './coerce.js'
 import {
   PlexAbortedError,
@@ -13,11 +14,13 @@ import {
   errorCode,
   sanitizedCause,
 } from './errors.js'
-import { xmlToPlexJson } from './xml.js'
+import { parsePool } from './parse-pool.js'
 
 export interface PlexHttpConfig {
   token: string
   timeoutMs: number
+  /** PLEX_MAX_RESPONSE_BYTES: a reply body past this is cut off with a PlexResponseTooLargeError. */
+  maxResponseBytes: number
   /** X-Plex-* identification headers plus any extra headers; the token is added per request. */
   headers: Record<string, string>
 }
@@ -43,10 +46,10 @@ export class PlexHttp {
 
   /**
    * Sends a GET and hands the response to `consume` while the deadline and the caller's signal
-   * still apply (a body can hang as well as the headers). Redirects are not followed, so the
-   * token header never reaches another host.
+   * still apply (a body can hang as well as the headers; `consume` gets the signal that aborts
+   * with them). Redirects are not followed, so the token header never reaches another host.
    */
-  async send<T>(req: PlexRequest, consume: (res: Response) => Promise<T>): Promise<T> {
+  async send<T>(req: PlexRequest, consume: (res: Response, signal: AbortSignal) => Promise<T>): Promise<T> {
     const { endpoint, signal } = req
     if (signal?.aborted) throw new PlexAbortedError(endpoint)
     const controller = new AbortController()
@@ -61,7 +64,7 @@ export class PlexHttp {
       const headers: Record<string, string> = { ...this.config.headers, ...req.headers }
       if (req.withToken !== false) headers['X-Plex-Token'] = this.config.token
       const res = await fetch(req.url, { headers, signal: controller.signal, redirect: 'manual' })
-      return await consume(res)
+      return await consume(res, controller.signal)
     } catch (err) {
       if (err instanceof PlexError) throw err
       if (signal?.aborted) throw new PlexAbortedError(endpoint)
@@ -76,12 +79,18 @@ export class PlexHttp {
 
   /** GET a PMS-style container (JSON, or XML converted to the JSON shape). */
   async container(req: PlexRequest, containerKey = 'MediaContainer'): Promise<{ mc: Fields; headers: Headers }> {
-    return this.send(req, async (res) => {
+    return this.send(req, async (res, signal) => {
       await rejectFailure(res, req.endpoint)
-      const text = await res.text()
-      const body = parseBody(text, res.headers.get('content-type') ?? '', req.endpoint)
-      return { mc: Fields.root(req.endpoint, body, containerKey), headers: res.headers }
+      const bytes = await this.body(res, req.endpoint)
+      const decoded = await parsePool.decode(bytes, res.headers.get('content-type') ?? '', signal)
+      if ('problem' in decoded) throw new PlexResponseError(req.endpoint, decoded.problem)
+      return { mc: Fields.root(req.endpoint, decoded.value, containerKey), headers: res.headers }
     })
+  }
+
+  /** The whole body, at most `maxResponseBytes` of it (else PlexResponseTooLargeError). */
+  body(res: Response, endpoint: string): Promise<Buffer> {
+    return readCappedBody(res, endpoint, this.config.maxResponseBytes)
   }
 }
 
@@ -91,18 +100,4 @@ export async function rejectFailure(res: Response, endpoint: string): Promise<vo
   await res.body?.cancel().catch(() => {})
   if (res.status === 401) throw new PlexAuthError(endpoint)
   throw new PlexHttpError(endpoint, res.status, res.statusText)
-}
-
-function parseBody(text: string, contentType: string, endpoint: string): unknown {
-  const looksJson = /json/i.test(contentType) || (!/xml|html/i.test(contentType) && /^\s*[{[]/.test(text))
-  if (looksJson) {
-    try {
-      return JSON.parse(text)
-    } catch {
-      throw new PlexResponseError(endpoint, `the reply is not valid JSON (${text.length} bytes, ${contentType || 'no content-type'})`)
-    }
-  }
-  const xml = text.trimStart().startsWith('<') ? xmlToPlexJson(text) : undefined
-  if (!xml) throw new PlexResponseError(endpoint, `the reply is neither JSON nor XML (${contentType || 'no content-type'})`)
-  return xml
 }

@@ -1,4 +1,4 @@
-export { createPlexClient, PLEX_CLIENT_VERSION } from './client.js'
+export { createPlexClient } from './client.js'
 export type { HistoryQuery, PlexClient, PlexClientOptions, SectionItemsQuery } from './client.js'
 export {
   PlexAbortedError,
@@ -6,6 +6,7 @@ export {
   PlexError,
   PlexHttpError,
   PlexResponseError,
+  PlexResponseTooLargeError,
   PlexTimeoutError,
   PlexUnreachableError,
   isPlexError,
@@ -13,7 +14,7 @@ export {
 } from './errors.js'
 export type { PlexErrorKind } from './errors.js'
 export * from './types.js'
-export { createNotificationListener, NotificationListener } from './notifications.js'
+export { createNotificationListener, MAX_NOTIFICATION_BYTES, NotificationListener } from './notifications.js'
 export type { NotificationEvents, NotificationListenerOptions, NotificationLogger, NotificationTransport } from './notifications.js'
 export type {
   ActivityNotification,

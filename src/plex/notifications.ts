@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import WebSocket from 'ws'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { PLEX_CLIENT_VERSION } from './client.js'
+import { VERSION } from '../version.js'
 import { redactToken } from './errors.js'
 import {
   parseNotification,
@@ -24,6 +24,9 @@ export interface NotificationLogger {
   info(obj: object, msg: string): void
   warn(obj: object, msg: string): void
 }
+
+/** The largest notification (a WebSocket message, an SSE event) taken; PMS sends a few KiB. */
+export const MAX_NOTIFICATION_BYTES = 4 * 1024 * 1024
 
 export interface NotificationListenerOptions {
   baseUrl: string
@@ -94,7 +97,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
       'X-Plex-Token': opts.token,
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? 'komandorr-cache-notifications',
       'X-Plex-Product': opts.product ?? 'komandorr-cache',
-      'X-Plex-Version': PLEX_CLIENT_VERSION,
+      'X-Plex-Version': VERSION,
       'X-Plex-Platform': 'Node.js',
       'X-Plex-Device-Name': opts.product ?? 'komandorr-cache',
       ...opts.extraHeaders,
@@ -193,7 +196,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
     const url = `${this.baseUrl.replace(/^http/i, 'ws')}/:/websockets/notifications`
     return new Promise((resolve) => {
       let opened = false
-      const ws = new WebSocket(url, { headers: this.headers, handshakeTimeout: this.connectTimeoutMs })
+      const ws = new WebSocket(url, { headers: this.headers, handshakeTimeout: this.connectTimeoutMs, maxPayload: MAX_NOTIFICATION_BYTES })
       let alive = true
       let heartbeat: NodeJS.Timeout | undefined
       ws.on('unexpected-response', (req, res) => {
@@ -273,6 +276,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
     let buffer = ''
     let idle = setTimeout(() => controller.abort(), this.heartbeatMs)
     let reason = 'stream ended'
+    let tooLong = false
     try {
       for await (const chunk of body) {
         clearTimeout(idle)
@@ -284,9 +288,15 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
           buffer = buffer.slice(end + 2)
           this.dispatchEventBlock(block)
         }
+        if (buffer.length > MAX_NOTIFICATION_BYTES) {
+          tooLong = true
+          reason = `an event passed ${MAX_NOTIFICATION_BYTES} bytes without ending`
+          controller.abort()
+          break
+        }
       }
     } catch (err) {
-      reason = controller.signal.aborted ? 'no data within the heartbeat' : `failed: ${this.redact((err as Error).message)}`
+      if (!tooLong) reason = controller.signal.aborted ? 'no data within the heartbeat' : `failed: ${this.redact((err as Error).message)}`
     } finally {
       clearTimeout(idle)
     }

@@ -197,6 +197,14 @@ export interface TranscodeSession {
   progress?: number
   throttled?: boolean
   complete?: boolean
+  /** ms of the source. */
+  duration?: number
+  /** Seconds PMS expects the transcode to still take. */
+  remaining?: number
+  /** streaming | static (a download or sync). */
+  context?: string
+  /** http | dash | hls ... */
+  protocol?: string
   videoDecision?: 'transcode' | 'copy' | (string & {})
   audioDecision?: 'transcode' | 'copy' | (string & {})
   container?: string

@@ -1,4 +1,4 @@
-/** A monitored web service (SPEC §3 "Data sources"): not Plex, just a URL the monitor checks. */
+/** A monitored web service: not Plex, just a URL the monitor checks. */
 
 export const SERVICE_TYPES = ['app', 'website', 'panel', 'project', 'server'] as const
 export type ServiceType = (typeof SERVICE_TYPES)[number]

@@ -7,7 +7,7 @@ export const DAY_MS = 24 * HOUR_MS
 /** Komandorr's traffic agent divides byte counters by 1024³ to report "GB". */
 export const BYTES_PER_GB = 1024 ** 3
 
-/** What a traffic agent posts (SPEC §3): rates in MB/s, counters in cumulative GB. */
+/** What a traffic agent posts: rates in MB/s, counters in cumulative GB. */
 export interface TrafficReport {
   readonly serviceId: string
   readonly bandwidthUp: number

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { countOf, eventually, PLEX_TOKEN, simJson, startPlexLive, type PlexLiveSetup, type Raw } from '../support/h5a-harness.js'
-import { json, sleep } from './harness.js'
+import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, sleep, startPlexApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 afterEach(async () => {
   await setup?.close()
   setup = undefined
@@ -10,7 +10,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/activities', () => {
   it('lists PMS activities, then one entry per playing session, in Komandorr shape', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const { control } = setup.sim
     const scan = control.startActivity({ type: 'library.update.section', librarySectionID: 1, progress: 0 })
     const episode = control.startSession({ kind: 'episode', transcode: true, viewOffset: 600_000 })
@@ -46,7 +46,7 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('serves the alias /api/downloads from the same cache, one /activities and one /status/sessions call per load', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     setup.sim.control.startSession({ kind: 'movie' })
     setup.sim.control.resetCounts()
 
@@ -61,7 +61,7 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('answers 304 to a matching If-None-Match, with the cache headers', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const first = await setup.fetch('/api/plex/activities')
     const etag = first.headers.get('etag')!
     expect(etag).toMatch(/^".+"$/)
@@ -73,17 +73,17 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('answers the not-configured form without calling Plex or caching anything', async () => {
-    setup = await startPlexLive({ configured: false })
+    setup = await startPlexApp({ configured: false })
     const response = await setup.fetch('/api/plex/activities')
     expect(response.status).toBe(200)
     expect(response.headers.get('x-cache')).toBeNull()
     expect(await json(response)).toEqual({ error: true, message: 'Plex not configured', activities: [] })
     expect(setup.sim.control.totalRequests()).toBe(0)
-    expect(setup.app.runtime.caches.get('plex_activities')!.stats()).toMatchObject({ loads: 0, entries: 0 })
+    expect(setup.runtime.caches.get('plex_activities')!.stats()).toMatchObject({ loads: 0, entries: 0 })
   })
 
   it('answers 503 with detail, message, error and an empty list when Plex is down and nothing was loaded yet; real data once Plex is back', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const scan = setup.sim.control.startActivity({ type: 'library.refresh.items' })
     await setup.sim.control.setFault({ mode: 'outage' })
 
@@ -104,7 +104,7 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('serves the last good activities marked stale while Plex is down, and fresh ones after', async () => {
-    setup = await startPlexLive({ env: { CACHE_ACTIVITIES_TTL: '1' } })
+    setup = await startPlexApp({ env: { CACHE_ACTIVITIES_TTL: '1' } })
     const scan = setup.sim.control.startActivity({ type: 'library.update.section' })
     const warm = await json(await setup.fetch('/api/plex/activities'))
     await setup.sim.control.setFault({ mode: 'outage' })
@@ -132,6 +132,6 @@ describe('GET /api/plex/activities', () => {
 const pct = (offset: number, duration: number) => Math.round((offset / duration) * 10_000) / 100
 
 /** `/status/sessions` as the simulator sends it (JSON), to compare against without our parser. */
-async function rawSessions(s: PlexLiveSetup): Promise<Raw[]> {
+async function rawSessions(s: PlexApp): Promise<Raw[]> {
   return (await simJson(s.sim, '/status/sessions')).Metadata ?? []
 }

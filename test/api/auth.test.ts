@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { publicRoute } from '../../src/http/auth.js'
-import { basic, json, jsonInit, startTestApp, type TestApp } from './harness.js'
+import { basic, json, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
 
 const USER = 'admin'
 const PASSWORD = 'correct horse battery'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answering, json, jsonInit, startTestApp, type Target, type TestApp } from './harness.js'
+import { answering, json, jsonInit, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
 
 describe('bad input', () => {
   let t: TestApp

@@ -1,15 +1,36 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { SPEC_CACHE_NAMES } from '../../src/features/caches.js'
-import { SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { basic, json } from './harness.js'
+import { basic, type ClockedPlexApp, json, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
 
-const PLEX_CACHES = ['plex_activities', 'plex_sessions', 'plex_stats', 'plex_stats_live', 'plex_recent_media', 'plex_libraries', 'plex_users_count']
+/** Every cache, in the order cache/stats lists them: SPEC §1's nine, then ours. */
+const CACHE_NAMES = [
+  'plex_activities',
+  'plex_sessions',
+  'watch_history',
+  'plex_stats',
+  'plex_stats_live',
+  'plex_recent_media',
+  'plex_libraries',
+  'plex_users_count',
+  'background_stats',
+  'plex_transcode_sessions',
+]
+
+const PLEX_CACHES = [
+  'plex_activities',
+  'plex_sessions',
+  'plex_stats',
+  'plex_stats_live',
+  'plex_recent_media',
+  'plex_libraries',
+  'plex_users_count',
+  'plex_transcode_sessions',
+]
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Entry = Record<string, any>
 
 describe('cache management', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
   const get = (path: string) => fetch(`${t.url}${path}`)
   const post = (path: string, init: RequestInit = {}) => fetch(`${t.url}${path}`, { method: 'POST', ...init })
   const report = async () => json(await get('/api/plex/cache/stats'))
@@ -17,12 +38,12 @@ describe('cache management', () => {
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead behind the script's back, so every counter is exact.
-    t = await startPlexTestApp({ env: { CACHE_WARM_IDLE: '1' }, sim: { historyRows: 300 } })
+    t = await startPlexAppOnManualClock({ env: { CACHE_WARM_IDLE: '1' }, sim: { historyRows: 300 } })
   })
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
 
-  it('lists the nine caches of SPEC §1 with exact counters after a scripted sequence of reads', async () => {
+  it('lists every cache, SPEC §1\'s nine first, with exact counters after a scripted sequence of reads', async () => {
     expect((await post('/api/plex/watch-history/sync')).status).toBe(200)
     for (const expected of ['MISS', 'HIT', 'HIT']) expect((await get('/api/plex/watch-history')).headers.get('x-cache')).toBe(expected)
     expect((await get('/api/plex/watch-history?limit=10')).headers.get('x-cache')).toBe('MISS')
@@ -38,7 +59,7 @@ describe('cache management', () => {
     await t.clock.advance(1500)
 
     const body = await report()
-    expect(body.caches.map((c: Entry) => c.name)).toEqual([...SPEC_CACHE_NAMES])
+    expect(body.caches.map((c: Entry) => c.name)).toEqual([...CACHE_NAMES])
     expect(body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     expect(body.redis).toEqual({ type: 'memory', enabled: false, connected: false, state: 'disabled', last_error: null })
     expect([...body.redis_keys_expected].sort()).toEqual(
@@ -52,6 +73,7 @@ describe('cache management', () => {
         'komandorr:plex:libraries:*',
         'komandorr:plex:users_count',
         'komandorr:stats:dashboard',
+        'komandorr:plex:transcode_sessions',
       ].sort(),
     )
 
@@ -95,10 +117,11 @@ describe('cache management', () => {
       last_update: expect.stringMatching(/Z$/),
       update_interval: 60,
     })
-    for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_users_count']) {
+    for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_users_count', 'plex_transcode_sessions']) {
       expect(entry(body, name)).toMatchObject({ ...untouched, declared: true, errors: 0, stale_serves: 0, load_p50_ms: null })
     }
     expect(entry(body, 'plex_users_count').ttl_seconds).toBe(300)
+    expect(entry(body, 'plex_transcode_sessions').ttl_seconds).toBe(10)
   })
 
   it('clear drops every value without waiting on Plex: the next reads are misses, the counters stay', async () => {
@@ -110,12 +133,12 @@ describe('cache management', () => {
     const response = await post('/api/plex/cache/clear', { signal: AbortSignal.timeout(3_000) })
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ success: true, message: 'Cleared 9 caches', redis_cleared: false, cleared: expect.any(Array) })
-    expect([...body.cleared].sort()).toEqual([...SPEC_CACHE_NAMES].sort())
+    expect(body).toEqual({ success: true, message: 'Cleared 10 caches', redis_cleared: false, cleared: expect.any(Array) })
+    expect([...body.cleared].sort()).toEqual([...CACHE_NAMES].sort())
     await t.sim.control.clearFaults()
 
     const after = await report()
-    for (const name of SPEC_CACHE_NAMES) expect(entry(after, name)).toMatchObject({ cached: false, entries: 0, bytes: 0 })
+    for (const name of CACHE_NAMES) expect(entry(after, name)).toMatchObject({ cached: false, entries: 0, bytes: 0 })
     expect(entry(after, 'watch_history').hits).toBe(hitsBefore)
     for (const path of ['/api/plex/watch-history', '/api/plex/stats', '/api/plex/stats/dashboard']) {
       expect((await get(path)).headers.get('x-cache')).toBe('MISS')
@@ -128,8 +151,8 @@ describe('cache management', () => {
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])
     const body = await json(a)
     expect(await json(b)).toEqual(body)
-    expect(body).toEqual({ success: true, message: 'Reloaded 9 caches', warmed: expect.any(Array), failed: [] })
-    expect([...body.warmed].sort()).toEqual([...SPEC_CACHE_NAMES].sort())
+    expect(body).toEqual({ success: true, message: 'Reloaded 10 caches', warmed: expect.any(Array), failed: [] })
+    expect([...body.warmed].sort()).toEqual([...CACHE_NAMES].sort())
     // plex_stats_live asked once and plex_stats took its totals; a second pass would have made it 2.
     expect(t.counts()['/accounts']).toBe(1)
     for (const path of ['/api/plex/stats', '/api/plex/sessions', '/api/plex/users/count']) {
@@ -145,11 +168,11 @@ describe('cache management', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.success).toBe(false)
-    expect(body.message).toBe('Reloaded 2 of 9 caches; 7 failed and keep their last value')
+    expect(body.message).toBe('Reloaded 2 of 10 caches; 8 failed and keep their last value')
     expect([...body.warmed].sort()).toEqual(['background_stats', 'watch_history'])
     expect(body.failed.map((f: Entry) => f.name).sort()).toEqual([...PLEX_CACHES].sort())
     for (const failure of body.failed) expect(failure.detail).toMatch(/unreachable/)
-    expect(JSON.stringify(body)).not.toContain(SIM_TOKEN)
+    expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)
 
     const stale = await get('/api/plex/stats')
     expect(stale.status).toBe(200)
@@ -162,16 +185,16 @@ describe('cache management', () => {
 
   it('never shows the token', async () => {
     for (const response of [await get('/api/plex/cache/stats'), await post('/api/plex/cache/warm'), await post('/api/plex/cache/clear')]) {
-      expect(await response.text()).not.toContain(SIM_TOKEN)
+      expect(await response.text()).not.toContain(PLEX_TOKEN)
     }
   })
 })
 
 describe('cache management with auth on', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
+    t = await startPlexAppOnManualClock({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
   })
   afterAll(() => t.close())
 

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BYTES_PER_GB, HOUR_MS } from '../../src/traffic/traffic-log.js'
-import { startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
+import { type ClockedPlexApp, json, jsonInit, sleep, startPlexAppOnManualClock } from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { json, jsonInit, sleep } from './harness.js'
 
-const dashboardUrl = (t: PlexTestApp) => `${t.url}/api/plex/stats/dashboard`
+const dashboardUrl = (t: ClockedPlexApp) => `${t.url}/api/plex/stats/dashboard`
 
 /** Waits until the simulator has seen no new request for a while: nothing of ours is in flight. */
-async function quietRequestCount(t: PlexTestApp): Promise<number> {
+async function quietRequestCount(t: ClockedPlexApp): Promise<number> {
   let last = -1
   for (;;) {
     const now = t.sim.control.totalRequests()
@@ -17,7 +16,7 @@ async function quietRequestCount(t: PlexTestApp): Promise<number> {
   }
 }
 
-function simTotals(t: PlexTestApp) {
+function simTotals(t: ClockedPlexApp) {
   const state = t.sim.control.state()
   const sum = (type: string, typeId: string) =>
     state.library.sections.filter((s) => s.type === type).reduce((n, s) => n + (s.counts[typeId] ?? 0), 0)
@@ -31,7 +30,7 @@ function simTotals(t: PlexTestApp) {
 }
 
 describe('GET /api/plex/stats/dashboard', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
   const wall = new ManualClock({ wallNow: Date.UTC(2026, 3, 10, 12, 0, 0) })
   const services = [
     ['web', 'online'],
@@ -41,7 +40,7 @@ describe('GET /api/plex/stats/dashboard', () => {
   ] as const
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ clock: wall })
+    t = await startPlexAppOnManualClock({ clock: wall })
     for (const [id, status] of services) {
       t.runtime.repos.services.insert(id, { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null }, wall.wallNow())
       t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, { status, checkedAt: wall.wallNow(), responseTimeMs: 5 })
@@ -90,8 +89,8 @@ describe('GET /api/plex/stats/dashboard', () => {
   })
 
   it('is recomputed every STATS_REFRESH_INTERVAL by its job, and served from memory in between', async () => {
-    const job = t.runtime.historyAndStats.dashboard
-    const interval = t.runtime.config.jobs.statsRefreshMs
+    const job = t.runtime.dashboard
+    const interval = t.runtime.config.cache.ttlMs.background_stats!
     job.start()
     try {
       await t.clock.advance(0)
@@ -110,16 +109,16 @@ describe('GET /api/plex/stats/dashboard', () => {
 })
 
 describe('dashboard stats and the Plex server', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp()
+    t = await startPlexAppOnManualClock()
   })
   afterAll(() => t.close())
 
   it('an unread dashboard costs Plex nothing; a read one refreshes the totals; once unread again Plex goes quiet', async () => {
-    const job = t.runtime.historyAndStats.dashboard
-    const interval = t.runtime.config.jobs.statsRefreshMs
+    const job = t.runtime.dashboard
+    const interval = t.runtime.config.cache.ttlMs.background_stats!
     job.start()
     try {
       for (let i = 0; i < 4; i++) await t.clock.advance(interval)
@@ -147,10 +146,10 @@ describe('dashboard stats and the Plex server', () => {
 })
 
 describe('dashboard stats while Plex hangs', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp()
+    t = await startPlexAppOnManualClock()
   })
   afterAll(async () => {
     await t.sim.control.clearFaults()
@@ -175,10 +174,10 @@ describe('dashboard stats while Plex hangs', () => {
 })
 
 describe('dashboard stats without a Plex server', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ withoutPlex: true })
+    t = await startPlexAppOnManualClock({ configured: false })
   })
   afterAll(() => t.close())
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { PLEX_TOKEN } from '../support/h5a-harness.js'
-import { basic, startTestApp, type TestApp } from './harness.js'
+import { PLEX_TOKEN } from '../support/api-harness.js'
+import { basic, startTestApp, type TestApp } from '../support/api-harness.js'
 
 // The same app twice on one simulator and one manual clock: at log level info cache hits take
 // the fast path in front of Fastify, at debug every request goes through Fastify (it logs each).

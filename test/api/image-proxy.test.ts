@@ -1,9 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PLEX_TOKEN, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { closedPortUrl, json, startTarget, type Target } from './harness.js'
+import { closedPortUrl, json, PLEX_TOKEN, type PlexApp, startPlexApp, startTarget, type Target } from '../support/api-harness.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 const targets: Target[] = []
 afterEach(async () => {
   await setup?.close()
@@ -29,7 +28,7 @@ async function fakePlexTv(redirectTo?: (self: string) => string): Promise<Target
 
 const proxied = (url: string) => `/api/plex/proxy/image?url=${encodeURIComponent(url)}`
 
-async function aPosterPath(s: PlexLiveSetup): Promise<string> {
+async function aPosterPath(s: PlexApp): Promise<string> {
   const response = await fetch(`${s.sim.url}/library/sections/1/all`, { headers: { 'X-Plex-Token': s.sim.token, Accept: 'application/json' } })
   const body = (await response.json()) as { MediaContainer: { Metadata: Array<{ thumb: string }> } }
   return body.MediaContainer.Metadata[0]!.thumb
@@ -38,7 +37,7 @@ async function aPosterPath(s: PlexLiveSetup): Promise<string> {
 describe('GET /api/plex/proxy/image', () => {
   it('streams a Plex poster from a PMS path, adding the token server-side and never showing it', async () => {
     const plexTv = await fakePlexTv()
-    setup = await startPlexLive({ env: { PLEX_TV_URL: plexTv.url } })
+    setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
     const path = await aPosterPath(setup)
     const direct = Buffer.from(await (await fetch(setup.sim.url + path, { headers: { 'X-Plex-Token': PLEX_TOKEN } })).arrayBuffer())
 
@@ -51,12 +50,12 @@ describe('GET /api/plex/proxy/image', () => {
       expect(Buffer.from(await response.arrayBuffer()).equals(direct)).toBe(true)
       expect(JSON.stringify([...response.headers])).not.toContain(PLEX_TOKEN)
     }
-    expect(setup.app.logLines.join('\n')).not.toContain(PLEX_TOKEN)
+    expect(setup.logLines.join('\n')).not.toContain(PLEX_TOKEN)
   })
 
   it('fetches plex.tv avatars without sending them the token, and follows a redirect that stays on allowed hosts', async () => {
     const plexTv = await fakePlexTv((self) => `${self}/users/abc/avatar-real`)
-    setup = await startPlexLive({ env: { PLEX_TV_URL: plexTv.url } })
+    setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
     for (const path of ['/users/abc/avatar?c=1', '/redirect/users/abc/avatar']) {
       const response = await setup.fetch(proxied(plexTv.url + path))
       expect({ path, status: response.status }).toEqual({ path, status: 200 })
@@ -69,7 +68,7 @@ describe('GET /api/plex/proxy/image', () => {
   it('refuses a redirect to any other host with a 400 naming it, without contacting that host', async () => {
     const elsewhere = await fakePlexTv()
     const plexTv = await fakePlexTv(() => `${elsewhere.url}/stolen.png`)
-    setup = await startPlexLive({ env: { PLEX_TV_URL: plexTv.url } })
+    setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
     const response = await setup.fetch(proxied(`${plexTv.url}/redirect/avatar`))
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toContain(`host "${new URL(elsewhere.url).host}"`)
@@ -77,7 +76,7 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('refuses other hosts, other schemes and non-image Plex endpoints with a 400 naming the problem', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const other = await closedPortUrl()
     const cases: Array<[string, RegExp]> = [
       ['https://example.com/poster.png', /host "example\.com"/],
@@ -104,7 +103,7 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('passes on only images: a Plex answer of another type is a 502, a missing image a 404', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const notImage = await setup.fetch(proxied('/library/sections'))
     expect(notImage.status).toBe(502)
     const text = await notImage.text()
@@ -114,7 +113,7 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('refuses Plex paths while Plex is not configured, and is open without credentials', async () => {
-    setup = await startPlexLive({ configured: false, env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startPlexApp({ configured: false, env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
     const response = await setup.fetch(proxied('/library/metadata/1/thumb/1'))
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toMatch(/Plex is not configured/)

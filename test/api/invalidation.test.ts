@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { json, jsonInit } from './harness.js'
+import { type ClockedPlexApp, json, jsonInit, startPlexAppOnManualClock } from '../support/api-harness.js'
 
 const WATCH_HISTORY = '/api/plex/watch-history'
 const WATCH_HISTORY_PAGE = '/api/plex/watch-history?limit=5&offset=2'
@@ -9,7 +8,7 @@ const DASHBOARD = '/api/plex/stats/dashboard'
 const ALL = [WATCH_HISTORY, WATCH_HISTORY_PAGE, STATS, DASHBOARD]
 
 describe('invalidation triggers (SPEC §1)', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
   const xCache = async (path: string) => (await fetch(`${t.url}${path}`)).headers.get('x-cache')
   const post = (path: string, body?: unknown) => fetch(`${t.url}${path}`, body === undefined ? { method: 'POST' } : jsonInit('POST', body))
 
@@ -31,7 +30,7 @@ describe('invalidation triggers (SPEC §1)', () => {
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead, so a MISS can only come from a trigger.
-    t = await startPlexTestApp({ env: { CACHE_WARM_IDLE: '1' }, sim: { historyRows: 200 } })
+    t = await startPlexAppOnManualClock({ env: { CACHE_WARM_IDLE: '1' }, sim: { historyRows: 200 } })
     expect((await post('/api/plex/watch-history/sync')).status).toBe(200)
   })
   afterAll(() => t.close())

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { PLEX_TOKEN, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { basic, json } from './harness.js'
+import { basic, json, PLEX_TOKEN, type PlexApp, startPlexApp } from '../support/api-harness.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 afterEach(async () => {
   await setup?.close()
   setup = undefined
@@ -13,7 +12,7 @@ const credentials = basic('admin', 'secret-pass')
 
 describe('GET /api/invites/plex/config', () => {
   it('needs credentials, then lists the server and every library section', async () => {
-    setup = await startPlexLive({ env: AUTH })
+    setup = await startPlexApp({ env: AUTH })
     expect((await setup.fetch('/api/invites/plex/config')).status).toBe(401)
 
     const response = await setup.fetch('/api/invites/plex/config', { headers: credentials })
@@ -25,9 +24,9 @@ describe('GET /api/invites/plex/config', () => {
   })
 
   it('keys the library cache by a hash of URL and token, never the token itself', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     await setup.fetch('/api/invites/plex/config')
-    const { caches, plex } = setup.app.runtime
+    const { caches, plex } = setup.runtime
     const libraries = caches.get('plex_libraries')!
     const key = libraries.keyFor(undefined)
     expect(key).toBe(`plex:libraries:${plex.fingerprint}`)
@@ -38,7 +37,7 @@ describe('GET /api/invites/plex/config', () => {
   })
 
   it('answers empty lists and an error when Plex is not configured', async () => {
-    setup = await startPlexLive({ configured: false })
+    setup = await startPlexApp({ configured: false })
     expect(await json(await setup.fetch('/api/invites/plex/config'))).toEqual({ servers: [], libraries: [], error: 'Plex server not configured' })
     expect(setup.sim.control.totalRequests()).toBe(0)
   })

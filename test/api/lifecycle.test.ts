@@ -7,7 +7,8 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { describe, it } from 'vitest'
-import { json, jsonInit, sleep, startTarget } from './harness.js'
+import { json, jsonInit, sleep, startTarget } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
@@ -31,14 +32,6 @@ function startMain(cwd: string, env: Record<string, string>): Child {
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })))
   return { process: child, stdout: () => stdout, stderr: () => stderr, exited }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
 }
 
 async function listeningUrl(child: Child): Promise<string> {
@@ -92,7 +85,7 @@ describe.concurrent('main lifecycle', () => {
     slowness.delayMs = 1_500
     const seen = target.requests
     const inFlight = fetch(`${url}/api/services/${created.id}/check`, { method: 'POST' })
-    await until(() => target.requests > seen, 'the check to reach the slow service')
+    await eventually('the check to reach the slow service', () => target.requests > seen)
     const signalledAt = Date.now()
     child.process.kill('SIGTERM')
 
@@ -123,9 +116,9 @@ describe.concurrent('main lifecycle', () => {
     slowness.delayMs = 4_000
     const seen = target.requests
     const hanging = fetch(`${url}/api/services/${created.id}/check`, { method: 'POST' }).catch(() => 'dropped')
-    await until(() => target.requests > seen, 'the check to reach the slow service')
+    await eventually('the check to reach the slow service', () => target.requests > seen)
     child.process.kill('SIGTERM')
-    await until(() => child.stdout().includes('shutting down'), 'the first signal to be handled')
+    await eventually('the first signal to be handled', () => child.stdout().includes('shutting down'))
     const secondAt = Date.now()
     child.process.kill('SIGTERM')
     const { code, at } = await child.exited

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { countOf, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json } from './harness.js'
+import { countOf, json, type PlexApp, startPlexApp } from '../support/api-harness.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 afterEach(async () => {
   await setup?.close()
   setup = undefined
@@ -10,7 +9,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/stats/live', () => {
   it('counts users (without the system account) and movie, show, season and episode totals over all sections', async () => {
-    setup = await startPlexLive({ env: { PLEX_SERVER_NAME: 'Basement Plex' } })
+    setup = await startPlexApp({ env: { PLEX_SERVER_NAME: 'Basement Plex' } })
     const state = setup.sim.control.state()
     const total = (sectionType: string, typeId: number) =>
       state.library.sections.filter((s) => s.type === sectionType).reduce((n, s) => n + (s.counts[String(typeId)] ?? 0), 0)
@@ -38,7 +37,7 @@ describe('GET /api/plex/stats/live', () => {
   })
 
   it('serves the second read from the cache, without Plex', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     await setup.fetch('/api/plex/stats/live')
     const before = setup.sim.control.totalRequests()
     const again = await setup.fetch('/api/plex/stats/live')
@@ -47,12 +46,12 @@ describe('GET /api/plex/stats/live', () => {
   })
 
   it('is open without credentials when auth is on', async () => {
-    setup = await startPlexLive({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startPlexApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
     expect((await setup.fetch('/api/plex/stats/live')).status).toBe(200)
   })
 
   it('answers zeros with error "Plex not configured" when no server is set', async () => {
-    setup = await startPlexLive({ configured: false })
+    setup = await startPlexApp({ configured: false })
     const response = await setup.fetch('/api/plex/stats/live')
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({
@@ -68,13 +67,13 @@ describe('GET /api/plex/stats/live', () => {
   })
 
   it('answers 502 naming the token when Plex rejects it, with nothing cached', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     await setup.sim.control.setFault({ status: 401 })
     const response = await setup.fetch('/api/plex/stats/live')
     expect(response.status).toBe(502)
     const body = await json(response)
     expect(body.detail).toMatch(/401.*token/)
     expect(body.message).toBe(body.detail)
-    expect(setup.app.runtime.caches.get('plex_stats_live')!.stats().entries).toBe(0)
+    expect(setup.runtime.caches.get('plex_stats_live')!.stats().entries).toBe(0)
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scrubTokens } from '../../src/logger.js'
-import { startTestApp, type TestApp } from './harness.js'
+import { startTestApp, type TestApp } from '../support/api-harness.js'
 
 const CONFIGURED_TOKEN = 'configured-plex-token-123'
 

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/index.js'
 import { ManualClock } from '../../src/cache/index.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
-import { answering, closedPortUrl, sleep, startTarget, type Target } from './harness.js'
+import { answering, closedPortUrl, sleep, startTarget, type Target } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 /** A real server that holds every request until the test releases it. */
 async function gate() {
@@ -17,14 +18,6 @@ async function gate() {
     release(status = 200) {
       for (const res of waiting.splice(0)) res.writeHead(status).end()
     },
-  }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000) {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
   }
 }
 
@@ -64,7 +57,7 @@ describe('service monitor', () => {
 
     const round = monitor.runRound()
     for (const expected of [3, 3, 1]) {
-      await until(() => held.waiting === expected, `${expected} checks in flight`)
+      await eventually(`${expected} checks in flight`, () => held.waiting === expected)
       await sleep(60)
       expect(held.waiting).toBe(expected)
       held.release()
@@ -82,7 +75,7 @@ describe('service monitor', () => {
 
     monitor.start()
     await clock.advance(0)
-    await until(() => held.waiting === 2, 'the first round to reach the server')
+    await eventually('the first round to reach the server', () => held.waiting === 2)
 
     // Three intervals pass while the round hangs: no second round piles up.
     await clock.advance(90_000)
@@ -100,9 +93,9 @@ describe('service monitor', () => {
     expect(repos.services.get('a')?.status).toBe('online')
 
     // The round took longer than the interval: the next one is due at once.
-    await until(() => clock.pendingTimers === 1, 'the next round to be scheduled')
+    await eventually('the next round to be scheduled', () => clock.pendingTimers === 1)
     await clock.advance(0)
-    await until(() => held.waiting === 2, 'the second round')
+    await eventually('the second round', () => held.waiting === 2)
     expect(held.target.requests).toBe(4)
     held.release()
   })
@@ -115,14 +108,14 @@ describe('service monitor', () => {
 
     monitor.start()
     await clock.advance(0)
-    await until(() => clock.pendingTimers === 1, 'the round to finish')
+    await eventually('the round to finish', () => clock.pendingTimers === 1)
     expect(target.requests).toBe(1)
 
     await clock.advance(29_999)
     await sleep(30)
     expect(target.requests).toBe(1)
     await clock.advance(1)
-    await until(() => target.requests === 2, 'the second round')
+    await eventually('the second round', () => target.requests === 2)
   })
 
   it('stop() aborts a hanging round, stores nothing from it and schedules no more', async () => {
@@ -133,7 +126,7 @@ describe('service monitor', () => {
 
     monitor.start()
     await clock.advance(0)
-    await until(() => held.waiting === 1, 'the round to reach the server')
+    await eventually('the round to reach the server', () => held.waiting === 1)
     const started = Date.now()
     await monitor.stop()
     expect(Date.now() - started).toBeLessThan(1_000)

@@ -2,14 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PlexConfigService } from '../../src/features/plex-config.js'
+import { PlexConfigService } from '../../src/features/plex/plex-config.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { countOf, PLEX_TOKEN, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { basic, json, jsonInit, startTestApp, type TestApp } from './harness.js'
+import { basic, countOf, json, jsonInit, PLEX_TOKEN, type PlexApp, startPlexApp, startTestApp, type TestApp } from '../support/api-harness.js'
 
 const SECOND_TOKEN = 'second-sim-token-9999'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 const closers: Array<() => Promise<void> | void> = []
 afterEach(async () => {
   await setup?.close()
@@ -27,21 +26,21 @@ const PLEX_CACHED_PATHS = ['/api/plex/activities', '/api/plex/sessions', '/api/p
 
 describe('GET /api/plex/config', () => {
   it('shows the URL and server name, says a token is set, and never returns it', async () => {
-    setup = await startPlexLive({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startPlexApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
     expect((await setup.fetch('/api/plex/config')).status).toBe(401)
     const response = await setup.fetch('/api/plex/config', { headers: basic('admin', 'secret-pass') })
     expect(await json(response)).toEqual({ url: setup.sim.url, server_name: 'Plex Server', token_configured: true })
   })
 
   it('says no token is configured when Plex is not set up', async () => {
-    setup = await startPlexLive({ configured: false })
+    setup = await startPlexApp({ configured: false })
     expect(await json(await setup.fetch('/api/plex/config'))).toEqual({ url: '', server_name: 'Plex Server', token_configured: false })
   })
 })
 
 describe('POST /api/plex/validate and /api/plex/config', () => {
   it('switches to a server that answers: every Plex cache misses next and loads from the new server', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const sim2 = await secondSim()
     setup.sim.control.startSession({ kind: 'movie' })
     const newSession = sim2.control.startSession({ kind: 'episode' })
@@ -52,7 +51,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({ valid: true, message: expect.stringContaining('Second Sim'), server_name: 'Second Sim' })
 
-    const { caches } = setup.app.runtime
+    const { caches } = setup.runtime
     for (const name of ['plex_activities', 'plex_sessions', 'plex_stats_live', 'plex_recent_media', 'plex_libraries', 'plex_users_count']) {
       expect({ name, entries: caches.get(name)!.stats().entries }).toEqual({ name, entries: 0 })
     }
@@ -75,7 +74,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('answers valid: false (200) for a token the server rejects, and keeps the current server and caches', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const sim2 = await secondSim()
     await setup.fetch('/api/plex/sessions')
 
@@ -89,7 +88,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('answers /config with a 400 naming the problem when the server cannot be reached or rejects the token', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const sim2 = await secondSim()
     await sim2.control.setFault({ mode: 'outage' })
     const unreachable = await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))
@@ -111,7 +110,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('rejects bodies that are not a URL and a token with a 400 naming the field', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const cases: Array<[unknown, RegExp]> = [
       [{ url: 'ftp://plex.local:32400', token: 'abc123' }, /body field "url".*not an http\(s\) URL/],
       [{ url: 'not a url', token: 'abc123' }, /body field "url".*not a URL/],
@@ -132,7 +131,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('drops a token pasted into the URL, and never logs or returns a token', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const sim2 = await secondSim()
     const response = await setup.fetch('/api/plex/config', jsonInit('POST', { url: `${sim2.url}/?X-Plex-Token=${SECOND_TOKEN}`, token: SECOND_TOKEN }))
     expect(response.status).toBe(200)
@@ -146,7 +145,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
       expect(text).not.toContain(SECOND_TOKEN)
       expect(text).not.toContain(PLEX_TOKEN)
     }
-    const log = setup.app.logLines.join('\n')
+    const log = setup.logLines.join('\n')
     expect(log).not.toContain(SECOND_TOKEN)
     expect(log).not.toContain(PLEX_TOKEN)
   })
@@ -155,10 +154,10 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'komandorr-plex-config-'))
     closers.push(() => rmSync(dir, { recursive: true, force: true }))
     const databasePath = join(dir, 'komandorr.db')
-    setup = await startPlexLive({ env: { DATABASE_PATH: databasePath } })
+    setup = await startPlexApp({ env: { DATABASE_PATH: databasePath } })
     const sim2 = await secondSim()
     expect((await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))).status).toBe(200)
-    await setup.app.close()
+    await setup.close()
 
     const restarted: TestApp = await startTestApp({ DATABASE_PATH: databasePath, PLEX_SERVER_URL: setup.sim.url, PLEX_SERVER_TOKEN: PLEX_TOKEN })
     closers.push(() => restarted.close())
@@ -172,10 +171,10 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('gives up on a server that does not answer within the probe timeout', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const sim2 = await secondSim()
     await sim2.control.setFault({ mode: 'hang' })
-    const { plex, repos, clock } = setup.app.runtime
+    const { plex, repos, clock } = setup.runtime
     const service = new PlexConfigService({ plex, settings: repos.settings, clock, defaultServerName: 'Plex Server', probeTimeoutMs: 300 })
     const started = Date.now()
     expect(await service.save({ url: sim2.url, token: SECOND_TOKEN })).toEqual({

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
+import { basic, type ClockedPlexApp, json, jsonInit, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { basic, json, jsonInit } from './harness.js'
 
 const STATS_FIELDS = ['peak_concurrent', 'last_updated', 'server_url', 'server_name', 'token_configured', 'total_users', 'total_movies', 'total_tv_shows']
 
 /** Totals the simulator holds, counted from its own state. */
-function simTotals(t: PlexTestApp) {
+function simTotals(t: ClockedPlexApp) {
   const state = t.sim.control.state()
   const sum = (type: string, typeId: string) =>
     state.library.sections.filter((s) => s.type === type).reduce((n, s) => n + (s.counts[typeId] ?? 0), 0)
@@ -14,7 +13,7 @@ function simTotals(t: PlexTestApp) {
 }
 
 describe('Plex stats', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
   const clock = new ManualClock({ wallNow: Date.UTC(2026, 2, 1, 8, 0, 0) })
   const stats = () => fetch(`${t.url}/api/plex/stats`)
   const peak = (body: unknown) => fetch(`${t.url}/api/plex/stats/peak`, jsonInit('POST', body))
@@ -22,7 +21,7 @@ describe('Plex stats', () => {
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead behind the tests' back, values simply age out.
-    t = await startPlexTestApp({ env: { PLEX_SERVER_NAME: 'Basement', CACHE_WARM_IDLE: '1' }, clock })
+    t = await startPlexAppOnManualClock({ env: { PLEX_SERVER_NAME: 'Basement', CACHE_WARM_IDLE: '1' }, clock })
   })
   afterAll(() => t.close())
 
@@ -56,7 +55,7 @@ describe('Plex stats', () => {
     expect(response.headers.get('x-cache')).toBe('HIT')
     expect((await json(response)).cached).toBe(true)
     expect(t.sim.control.totalRequests()).toBe(0)
-    await t.clock.advance(t.runtime.config.cache.ttlMs.stats)
+    await t.clock.advance(t.runtime.config.cache.ttlMs.plex_stats!)
     expect((await stats()).headers.get('x-cache')).toBe('MISS')
     expect(t.counts()['/accounts']).toBe(1)
   })
@@ -99,7 +98,7 @@ describe('Plex stats', () => {
 
   it('serves the last good stats marked stale while Plex is down', async () => {
     expect((await stats()).status).toBe(200)
-    await t.clock.advance(t.runtime.config.cache.ttlMs.stats)
+    await t.clock.advance(t.runtime.config.cache.ttlMs.plex_stats!)
     await t.sim.control.setFault({ mode: 'outage' })
     try {
       const response = await stats()
@@ -114,16 +113,16 @@ describe('Plex stats', () => {
   it('never shows the token', async () => {
     for (const response of [await stats(), await peak({ peak_concurrent: 1 }), await reset()]) {
       const text = await response.text()
-      expect(text).not.toContain(SIM_TOKEN)
+      expect(text).not.toContain(PLEX_TOKEN)
     }
   })
 })
 
 describe('Plex stats while Plex is down from the start', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp()
+    t = await startPlexAppOnManualClock()
     await t.sim.control.setFault({ mode: 'outage' })
   })
   afterAll(async () => {
@@ -142,10 +141,10 @@ describe('Plex stats while Plex is down from the start', () => {
 })
 
 describe('Plex stats without a Plex server', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ withoutPlex: true })
+    t = await startPlexAppOnManualClock({ configured: false })
   })
   afterAll(() => t.close())
 
@@ -169,11 +168,11 @@ describe('Plex stats without a Plex server', () => {
 })
 
 describe('Plex stats with auth on', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
   const auth = basic('admin', 'correct horse')
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
+    t = await startPlexAppOnManualClock({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
   })
   afterAll(() => t.close())
 

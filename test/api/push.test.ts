@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/cache/index.js'
-import { PlexConnection } from '../../src/features/plex-connection.js'
-import { liveCache, PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS, type LivePatches } from '../../src/features/push-invalidation.js'
+import { PlexConnection } from '../../src/plex/plex-connection.js'
+import { CACHES } from '../../src/features/caches/index.js'
+import { patchOn, type AnyCacheSpec, type PlexChange } from '../../src/features/caches/declaration.js'
+import { PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
-import { eventually, startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json, jsonInit } from './harness.js'
+import { json, jsonInit, type PlexApp, startPlexApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 const closers: Array<() => Promise<void> | void> = []
 afterEach(async () => {
   await setup?.close()
@@ -19,14 +21,14 @@ afterEach(async () => {
 // TTLs far beyond the test's length: whatever shows up early came from a push.
 const LONG_TTLS = { CACHE_SESSIONS_TTL: '600', CACHE_ACTIVITIES_TTL: '600', CACHE_RECENT_MEDIA_TTL: '600', CACHE_LIVE_STATS_TTL: '600' }
 
-async function startListening(): Promise<PlexLiveSetup> {
-  const s = await startPlexLive({ env: LONG_TTLS })
-  s.app.runtime.plexLive.push.start()
+async function startListening(): Promise<PlexApp> {
+  const s = await startPlexApp({ env: LONG_TTLS })
+  s.runtime.push.start()
   await eventually('the push listener is connected', () => s.sim.control.state().notificationClients.websocket === 1)
   return s
 }
 
-const read = async (s: PlexLiveSetup, path: string) => {
+const read = async (s: PlexApp, path: string) => {
   const response = await s.fetch(path)
   return { cache: response.headers.get('x-cache'), body: await json(response) }
 }
@@ -51,13 +53,13 @@ describe('push refresh over the Plex notification stream', () => {
     setup.sim.control.stopSession(started.sessionKey)
     await eventually('the stop is served', async () => (await sessions()).total === 0)
     expect([...xCache]).toEqual(['HIT'])
-    expect(setup.app.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
+    expect(setup.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
   })
 
-  it('patches progress reports into the cached sessions with no Plex call, and ignores transcode updates', async () => {
+  it('patches progress reports into the cached sessions with no Plex call', async () => {
     setup = await startListening()
     // An event for another cache, sent after others on the same stream, marks when those were handled.
-    const handled = async (s: PlexLiveSetup) => {
+    const handled = async (s: PlexApp) => {
       await read(s, '/api/plex/activities') // cached without the new activity: it shows only after a push
       const scan = s.sim.control.startActivity({ type: 'library.update.section', ticks: 50 })
       await eventually('the activity is served', async () => (await read(s, '/api/plex/activities')).body.activities.some((a: { uuid: string }) => a.uuid === scan.uuid))
@@ -65,7 +67,7 @@ describe('push refresh over the Plex notification stream', () => {
     setup.sim.control.startSession({ kind: 'episode', transcode: true })
     await handled(setup)
     expect((await read(setup, '/api/plex/sessions')).body.total).toBe(1)
-    const before = setup.sim.control.requestCounts()['/status/sessions']
+    const loads = setup.runtime.caches.get('plex_sessions')!.stats().loads
 
     setup.sim.control.advance(30) // three player reports and three transcode updates
     await handled(setup)
@@ -73,7 +75,7 @@ describe('push refresh over the Plex notification stream', () => {
     const sessions = await read(setup, '/api/plex/sessions')
     expect(sessions.cache).toBe('HIT')
     expect(sessions.body.sessions[0].playback.position_ms).toBe(30_000)
-    expect(setup.sim.control.requestCounts()['/status/sessions'], 'patched, not reloaded').toBe(before)
+    expect(setup.runtime.caches.get('plex_sessions')!.stats().loads, 'patched, not reloaded').toBe(loads)
   })
 
   it('refreshes recent media and live stats when new media finished processing', async () => {
@@ -90,7 +92,7 @@ describe('push refresh over the Plex notification stream', () => {
     setup = await startListening()
     const paths = ['/api/plex/sessions', '/api/plex/activities', '/api/plex/users/count']
     for (const path of paths) await read(setup, path)
-    const { caches } = setup.app.runtime
+    const { caches } = setup.runtime
     const names = ['plex_sessions', 'plex_activities', 'plex_users_count']
     await new Promise((resolve) => setTimeout(resolve, 400)) // the live caches' reload after the first connect
     const loads = names.map((name) => caches.get(name)!.stats().loads)
@@ -122,12 +124,46 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
   }
 }
 
+const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
+
+function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
+  const registry: CacheRegistry = createCacheRegistry()
+  closers.push(() => registry.close())
+  for (const name of names) {
+    registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
+  }
+  const refreshed: string[] = []
+  const refresh = registry.refresh.bind(registry)
+  registry.refresh = (name: string, args?: unknown) => {
+    refreshed.push(name)
+    return refresh(name, args)
+  }
+  const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
+  const clock = new ManualClock()
+  const streams: ScriptedStream[] = []
+  const push = new PushInvalidation({
+    plex,
+    registry,
+    caches: CACHES,
+    clock,
+    listen: () => {
+      const stream = new ScriptedStream()
+      streams.push(stream)
+      return stream as unknown as NotificationListener
+    },
+  })
+  push.start()
+  closers.push(() => push.stop())
+  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex }
+}
+
 /** A live value as small as can be: each session's state and position, by key. */
 type Players = Record<string, { state: string; at: number }>
 
 const TTL = 10_000
 
-function scripted() {
+/** One patched cache (`Players`, patched from `playing`), on a manual clock, to watch the stream's rules at work. */
+function scriptedLive() {
   const clock = new ManualClock()
   const registry: CacheRegistry = createCacheRegistry({ clock, random: () => 0 })
   closers.push(() => registry.close())
@@ -142,31 +178,28 @@ function scripted() {
       return players
     },
   })
-  for (const name of ['plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']) {
-    registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
-  }
   const refreshed: string[] = []
   const refresh = registry.refresh.bind(registry)
   registry.refresh = (name: string, args?: unknown) => {
     refreshed.push(name)
     return refresh(name, args)
   }
+  const patchPlayers = (value: Players, change: PlexChange): Players | undefined => {
+    if (change.name !== 'playing') return undefined
+    const next = { ...value }
+    for (const report of change.items) {
+      if (next[report.sessionKey] === undefined || report.state === 'stopped') return undefined
+      next[report.sessionKey] = { state: report.state, at: report.viewOffset ?? 0 }
+    }
+    return next
+  }
+  const spec = { name: 'plex_sessions', plexServer: 'fetched', push: [patchOn(['playing'], patchPlayers)] } as unknown as AnyCacheSpec
   const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
   const streams: ScriptedStream[] = []
-  const patches: LivePatches<Players> = {
-    playing(value, reports) {
-      const next = { ...value }
-      for (const report of reports) {
-        if (next[report.sessionKey] === undefined || report.state === 'stopped') return undefined
-        next[report.sessionKey] = { state: report.state, at: report.viewOffset ?? 0 }
-      }
-      return next
-    },
-  }
   const push = new PushInvalidation({
     plex,
     registry,
-    live: [liveCache(sessions, patches)],
+    caches: [spec],
     clock,
     listen: () => {
       const stream = new ScriptedStream()
@@ -195,8 +228,8 @@ describe('push rules', () => {
     expect(refreshed.sort()).toEqual(['plex_activities', 'plex_sessions'])
   })
 
-  it('patches reports of known sessions with no load; a stop, an unknown session or a transcode start reloads', async () => {
-    const { stream, clock, refreshed, sessions, loads, setPlayers } = scripted()
+  it('patches reports of known sessions with no load; a stop, an unknown session, a transcode start or a dropped frame reloads', async () => {
+    const { stream, clock, refreshed, sessions, loads, setPlayers } = scriptedLive()
     setPlayers({ '1': { state: 'playing', at: 0 } })
     await sessions.read()
     for (let offset = 10_000; offset <= 30_000; offset += 10_000) {
@@ -210,21 +243,20 @@ describe('push rules', () => {
     expect(refreshed).toEqual([])
     expect(loads.count).toBe(1)
 
-    const steps: Array<[string, () => void, string[]]> = [
-      ['a stop', () => stream().emit('playing', [playing('1', 'stopped')]), ['plex_sessions']],
-      ['an unknown session', () => stream().emit('playing', [playing('7', 'playing')]), ['plex_sessions']],
-      ['a transcode start', () => stream().emit('transcodeSession', { event: 'start', sessions: [] }), ['plex_activities', 'plex_sessions']],
-      ['a frame that could not be read', () => stream().emit('dropped', { reason: 'frame is not a JSON object' }), ['plex_sessions']],
+    const steps: Array<[string, () => void]> = [
+      ['a stop', () => stream().emit('playing', [playing('1', 'stopped')])],
+      ['an unknown session', () => stream().emit('playing', [playing('7', 'playing')])],
+      ['a frame that could not be read', () => stream().emit('dropped', { reason: 'frame is not a JSON object' })],
     ]
-    for (const [what, step, names] of steps) {
+    for (const [what, step] of steps) {
       step()
       await clock.advance(PATCH_BATCH_MS + 300)
-      expect(refreshed.splice(0).sort(), what).toEqual(names)
+      expect(refreshed.splice(0), what).toEqual(['plex_sessions'])
     }
   })
 
-  it('while the stream is up the live value needs no TTL reload, only a reload a minute after its fetch; once it is down the TTL rules again', async () => {
-    const { stream, clock, sessions, loads, setPlayers } = scripted()
+  it('while the stream is up the patched value needs no TTL reload, only a reload once its fetch is old; once it is down the TTL rules again', async () => {
+    const { stream, clock, sessions, loads, setPlayers } = scriptedLive()
     setPlayers({ '1': { state: 'playing', at: 0 } })
     await sessions.read()
     stream().isConnected = true
@@ -236,8 +268,8 @@ describe('push rules', () => {
       await clock.advance(1_000)
     }
     expect(loads.count, 'no TTL reload while the stream is up').toBe(2)
-    await clock.advance(TTL + 300) // the first confirmation that finds the fetch a minute old
-    expect(loads.count, 'read, and fetched a minute ago: reloaded for what PMS does not push').toBe(3)
+    await clock.advance(TTL + 300) // the first confirmation that finds the fetch too old
+    expect(loads.count, 'read, and fetched long ago: reloaded for what PMS does not push').toBe(3)
 
     stream().isConnected = false
     stream().emit('disconnected', { transport: 'websocket', reason: 'closed (1006)' })
@@ -250,7 +282,7 @@ describe('push rules', () => {
   })
 
   it('a flood of 1,000 reports a second costs a patch per batch, no load, and ends on the last position', async () => {
-    const { stream, clock, sessions, loads, setPlayers } = scripted()
+    const { stream, clock, sessions, loads, setPlayers } = scriptedLive()
     setPlayers({ '1': { state: 'playing', at: 0 }, '2': { state: 'playing', at: 0 } })
     await sessions.read()
     const etags = new Set<string>()
@@ -267,6 +299,28 @@ describe('push rules', () => {
     expect(loads.count).toBe(1)
   })
 
+  it('drops the reports of a server just replaced', async () => {
+    const { stream, clock, plex, sessions, setPlayers } = scriptedLive()
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
+    const old = stream()
+    old.emit('playing', [playing('1', 'paused', 5_000)])
+    plex.update({ url: 'http://127.0.0.1:2', token: 'another-scripted-token' })
+    await eventually('the old stream is closed', () => old.closed)
+    await clock.advance(PATCH_BATCH_MS)
+    expect(sessions.peek()?.value, 'the old server’s report was dropped').toEqual({ '1': { state: 'playing', at: 0 } })
+  })
+
+  it('refreshes transcode sessions on every transcode notification, progress included, and nothing else on progress', async () => {
+    const { stream, clock, refreshed } = scripted([...SCRIPTED_CACHES, 'plex_transcode_sessions'])
+    for (const event of ['start', 'update', 'end'] as const) {
+      stream().emit('transcodeSession', { event, sessions: [] })
+      await clock.advance(300)
+      const expected = event === 'update' ? ['plex_transcode_sessions'] : ['plex_activities', 'plex_sessions', 'plex_transcode_sessions']
+      expect(refreshed.splice(0).sort(), event).toEqual(expected)
+    }
+  })
+
   it('refreshes recent media and live stats on new (5) or deleted (9) media only', async () => {
     const { stream, clock, refreshed } = scripted()
     stream().emit('timeline', [{ state: 0 }, { state: 1 }, { state: 3 }])
@@ -280,20 +334,15 @@ describe('push rules', () => {
     expect(refreshed.splice(0).sort()).toEqual(['plex_recent_media', 'plex_stats_live'])
   })
 
-  it('refreshes every plex_* cache on a reconnect; drops the old server’s events; listens to nothing once Plex is unset', async () => {
-    const { push, stream, clock, refreshed, plex, sessions, setPlayers } = scripted()
+  it('refreshes every plex_* cache on a reconnect, and listens to nothing once Plex is unset', async () => {
+    const { push, stream, clock, refreshed, plex } = scripted()
     stream().emit('reconnected', { transport: 'websocket', downtimeMs: 5_000 })
     await clock.advance(300)
     expect(refreshed.sort()).toEqual(['plex_activities', 'plex_recent_media', 'plex_sessions', 'plex_stats_live', 'plex_users_count'])
 
-    setPlayers({ '1': { state: 'playing', at: 0 } })
-    await sessions.read()
     const old = stream()
-    old.emit('playing', [playing('1', 'paused', 5_000)])
     plex.update(undefined)
     await eventually('the old stream is closed', () => old.closed)
-    await clock.advance(PATCH_BATCH_MS)
-    expect(sessions.peek()?.value, 'the old server’s report was dropped').toEqual({ '1': { state: 'playing', at: 0 } })
     expect(push.listening).toBe(false)
   })
 })

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger, LazyChildLogger } from '../../src/logger.js'
-import { startTestApp, type TestApp } from './harness.js'
+import { startTestApp, type TestApp } from '../support/api-harness.js'
 
 function capturedLogger(level: 'info' | 'debug') {
   const lines: Record<string, unknown>[] = []

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { answering, closedPortUrl, json, jsonInit, slow, startTestApp, type Target, type TestApp } from './harness.js'
+import { answering, closedPortUrl, json, jsonInit, slow, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
 
 describe('services API', () => {
   let t: TestApp

@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { countOf, eventually, PLEX_TOKEN, simJson, startPlexLive, type PlexLiveSetup, type Raw } from '../support/h5a-harness.js'
-import { json, startTestApp } from './harness.js'
+import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, startPlexApp, startTestApp } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
   await setup?.close()
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/sessions', () => {
   it('maps a transcoded episode field by field: titles, show poster, playback, device, transcode and stream', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const started = setup.sim.control.startSession({ kind: 'episode', transcode: true, viewOffset: 600_000 })
     const raw = (await rawSessions(setup.sim)).find((s) => s.sessionKey === started.sessionKey)!
     const body = await json(await setup.fetch('/api/plex/sessions'))
@@ -60,7 +60,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('reports a direct play with every transcode field null or false, and the stream of the selected Media', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const started = setup.sim.control.startSession({ kind: 'movie', transcode: false, multipleMedia: true, paused: true })
     const raw = (await rawSessions(setup.sim)).find((s) => s.sessionKey === started.sessionKey)!
     expect(raw.Media).toHaveLength(2)
@@ -81,7 +81,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('copes with live TV, a preroll, an unknown item, music and photos', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const { control } = setup.sim
     const kinds = ['livetv', 'preroll', 'unknown', 'track', 'photo'] as const
     const started = kinds.map((kind) => control.startSession({ kind, transcode: false }))
@@ -112,7 +112,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('takes show posters from the sessions: several episodes of one show cost no metadata request', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const shows = await episodesByShow(setup.sim)
     const [showA, episodesA] = [...shows].find(([, eps]) => eps.length >= 3)!
     for (const ratingKey of episodesA.slice(0, 3)) setup.sim.control.startSession({ ratingKey, transcode: false })
@@ -156,7 +156,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('marks a hit, then answers 304 to the ETag', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     setup.sim.control.startSession({ kind: 'movie' })
     const first = await setup.fetch('/api/plex/sessions')
     expect(first.headers.get('x-cache')).toBe('MISS')
@@ -169,7 +169,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('answers the not-configured form without touching the cache', async () => {
-    setup = await startPlexLive({ configured: false })
+    setup = await startPlexApp({ configured: false })
     const response = await setup.fetch('/api/plex/sessions')
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({ error: false, sessions: [], message: 'Plex server not configured' })
@@ -177,7 +177,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('answers 503 with error, an empty list and a detail when Plex drops connections and nothing was cached; never caches the failure', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const started = setup.sim.control.startSession({ kind: 'movie' })
     await setup.sim.control.setFault({ endpoint: '/status/sessions', mode: 'drop' })
     const down = await setup.fetch('/api/plex/sessions')
@@ -185,7 +185,7 @@ describe('GET /api/plex/sessions', () => {
     const body = await json(down)
     expect(body).toMatchObject({ error: true, sessions: [], message: body.detail })
     expect(body.detail).toMatch(/Plex sessions/)
-    expect(setup.app.runtime.caches.get('plex_sessions')!.stats().entries).toBe(0)
+    expect(setup.runtime.caches.get('plex_sessions')!.stats().entries).toBe(0)
 
     await setup.sim.control.clearFaults()
     await eventually('sessions load once Plex answers again', async () => (await setup!.fetch('/api/plex/sessions')).status === 200)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BYTES_PER_GB, DAY_MS, HOUR_MS } from '../../src/traffic/traffic-log.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { json, jsonInit, startTestApp, type TestApp } from './harness.js'
+import { json, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
 
 describe('traffic', () => {
   let t: TestApp

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json } from './harness.js'
+import { json, type PlexApp, startPlexApp } from '../support/api-harness.js'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 afterEach(async () => {
   await setup?.close()
   setup = undefined
@@ -10,7 +9,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/users/count', () => {
   it('counts the users plex.tv lists as shared for this server, asking plex.tv once per TTL', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     const response = await setup.fetch('/api/plex/users/count')
     expect(response.status).toBe(200)
     const body = await json(response)
@@ -24,17 +23,17 @@ describe('GET /api/plex/users/count', () => {
   })
 
   it('answers a zero count when Plex is not configured', async () => {
-    setup = await startPlexLive({ configured: false })
+    setup = await startPlexApp({ configured: false })
     expect(await json(await setup.fetch('/api/plex/users/count'))).toEqual({ count: 0, message: 'Plex not configured' })
     expect(setup.sim.control.totalRequests()).toBe(0)
   })
 
   it('answers 503 while plex.tv and Plex are unreachable, and keeps no zero count', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     await setup.sim.control.setFault({ mode: 'outage' })
     const response = await setup.fetch('/api/plex/users/count')
     expect(response.status).toBe(503)
     expect((await json(response)).detail).toMatch(/shared users count/)
-    expect(setup.app.runtime.caches.get('plex_users_count')!.stats().entries).toBe(0)
+    expect(setup.runtime.caches.get('plex_users_count')!.stats().entries).toBe(0)
   })
 })

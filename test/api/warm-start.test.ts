@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startPlexLive, type PlexLiveSetup } from '../support/h5a-harness.js'
-import { json, jsonInit } from './harness.js'
+import { startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { json, jsonInit } from '../support/api-harness.js'
 
 const CACHED_PATHS = ['/api/plex/activities', '/api/plex/sessions', '/api/plex/stats/live', '/api/plex/media/recent', '/api/plex/users/count', '/api/invites/plex/config']
 const SECOND_TOKEN = 'second-sim-token-5150'
 
-let setup: PlexLiveSetup | undefined
+let setup: PlexApp | undefined
 let sim2: RunningSimulator | undefined
 afterEach(async () => {
   await setup?.close()
@@ -16,14 +16,14 @@ afterEach(async () => {
 
 describe('warm start: the Plex caches load once when the jobs start, before any reader', () => {
   it('the first reads after start are hits, and none of them calls Plex', async () => {
-    setup = await startPlexLive({ sim: { latencyMs: 300 } })
+    setup = await startPlexApp({ sim: { latencyMs: 300 } })
     setup.sim.control.startSession({ kind: 'movie' })
-    const { runtime } = setup.app
+    const { runtime } = setup
     expect(setup.sim.control.totalRequests(), 'nothing loads before the jobs start').toBe(0)
 
-    expect(runtime.jobs, 'a background job, started with the others once the server listens').toContain(runtime.plexLive.warmStart)
-    runtime.plexLive.warmStart.start() // alone: the other jobs (history sync, push) call Plex too
-    await runtime.plexLive.warmStart.settled
+    expect(runtime.jobs, 'a background job, started with the others once the server listens').toContain(runtime.warmStart)
+    runtime.warmStart.start() // alone: the other jobs (history sync, push) call Plex too
+    await runtime.warmStart.settled
     const warmUp = setup.sim.control.requestCounts()
     expect(warmUp).toMatchObject({ '/status/sessions': 2, '/activities': 1, '/identity': 1 })
 
@@ -37,17 +37,17 @@ describe('warm start: the Plex caches load once when the jobs start, before any 
   })
 
   it('after a Plex server change the caches load from the new server without a reader', async () => {
-    setup = await startPlexLive()
+    setup = await startPlexApp()
     sim2 = await startSimulator({ port: 0, token: SECOND_TOKEN, seed: 7, items: 200, speed: 0, liveSessions: false, serverName: 'Second Sim' })
     const session = sim2.control.startSession({ kind: 'episode' })
-    const { runtime } = setup.app
-    runtime.plexLive.warmStart.start()
-    await runtime.plexLive.warmStart.settled
+    const { runtime } = setup
+    runtime.warmStart.start()
+    await runtime.warmStart.settled
 
     const saved = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))
     expect(saved.status).toBe(200)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    await runtime.plexLive.warmStart.settled
+    await runtime.warmStart.settled
     expect(sim2.control.requestCounts()).toMatchObject({ '/status/sessions': 2, '/activities': 1 })
 
     sim2.control.resetCounts()

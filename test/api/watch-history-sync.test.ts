@@ -1,18 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { historyEntry } from '../../src/features/watch-history-sync.js'
+import { historyEntry } from '../../src/features/history/watch-history-sync.js'
 import type { HistoryRow } from '../../src/plex/index.js'
-import { everyStoredText, SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { json } from './harness.js'
+import { type ClockedPlexApp, everyStoredText, json, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
 
 const HISTORY_ROWS = 3500
 const HISTORY = '/status/sessions/history/all'
 const METADATA = '/library/metadata/:ids'
 
-const sync = (t: PlexTestApp) => fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST' })
-const storedRows = (t: PlexTestApp) => (t.runtime.db.prepare('SELECT COUNT(*) AS n FROM watch_history').get() as { n: number }).n
+const sync = (t: ClockedPlexApp) => fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST' })
+const storedRows = (t: ClockedPlexApp) => (t.runtime.db.prepare('SELECT COUNT(*) AS n FROM watch_history').get() as { n: number }).n
 
 /** Plays an item to the end in the simulator, which logs the view in its history. */
-function watchSomething(t: PlexTestApp, accountId = 1): void {
+function watchSomething(t: ClockedPlexApp, accountId = 1): void {
   t.sim.control.advance(60)
   const session = t.sim.control.startSession({ kind: 'movie', accountId })
   t.sim.control.advance(30)
@@ -20,10 +19,10 @@ function watchSomething(t: PlexTestApp, accountId = 1): void {
 }
 
 describe('watch history sync', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ sim: { historyRows: HISTORY_ROWS } })
+    t = await startPlexAppOnManualClock({ sim: { historyRows: HISTORY_ROWS } })
   })
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
@@ -87,7 +86,7 @@ describe('watch history sync', () => {
     const thumbs = t.runtime.db.prepare('SELECT thumb FROM watch_history WHERE thumb IS NOT NULL').pluck().all() as string[]
     expect(thumbs.length).toBeGreaterThan(HISTORY_ROWS / 2)
     for (const thumb of thumbs) expect(thumb).toMatch(/^\/library\/metadata\/\d+\/thumb\/\d+$/)
-    expect(everyStoredText(t).filter((text) => text.includes(SIM_TOKEN))).toEqual([])
+    expect(everyStoredText(t).filter((text) => text.includes(PLEX_TOKEN))).toEqual([])
   })
 
   it('a view whose user Plex no longer lists is stored without a name, and a NULL user row is served as such', async () => {
@@ -123,14 +122,14 @@ describe('watch history sync', () => {
     expect(body).toMatchObject({ success: false })
     expect(body.detail).toMatch(/watch history/)
     expect(body.message).toBe(body.detail)
-    expect(JSON.stringify(body)).not.toContain(SIM_TOKEN)
+    expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)
     await t.sim.control.clearFaults()
     expect(await json(await sync(t))).toMatchObject({ success: true, added: 1 })
     expect(storedRows(t)).toBe(before + 1)
   })
 
   it('runs every WATCH_HISTORY_SYNC_INTERVAL on the injected clock', async () => {
-    const job = t.runtime.historyAndStats.watchHistorySync
+    const job = t.runtime.watchHistorySync
     const interval = t.runtime.config.jobs.watchHistorySyncMs
     t.sim.control.resetCounts()
     job.start()
@@ -155,10 +154,10 @@ describe('watch history sync', () => {
 })
 
 describe('watch history sync without a Plex server', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ withoutPlex: true })
+    t = await startPlexAppOnManualClock({ configured: false })
   })
   afterAll(() => t.close())
 

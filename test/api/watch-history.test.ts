@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPlexClient, type LibraryItem } from '../../src/plex/index.js'
-import { SIM_TOKEN, startPlexTestApp, type PlexTestApp } from '../support/history-stats-harness.js'
-import { basic, json } from './harness.js'
+import { basic, type ClockedPlexApp, json, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
 
 const HISTORY_ROWS = 1200
 
@@ -35,11 +34,11 @@ interface StoredRow {
 }
 
 describe('GET /api/plex/watch-history', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
   const get = (query = '', headers: Record<string, string> = {}) => fetch(`${t.url}/api/plex/watch-history${query}`, { headers })
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ sim: { historyRows: HISTORY_ROWS } })
+    t = await startPlexAppOnManualClock({ sim: { historyRows: HISTORY_ROWS } })
     const response = await fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST' })
     expect(response.status).toBe(200)
   })
@@ -159,16 +158,16 @@ describe('GET /api/plex/watch-history', () => {
 
   it('never shows the token', async () => {
     const body = await (await get('?limit=5000')).text()
-    expect(body).not.toContain(SIM_TOKEN)
+    expect(body).not.toContain(PLEX_TOKEN)
     expect(body).not.toMatch(/x-plex-token/i)
   })
 })
 
 describe('watch history with auth on', () => {
-  let t: PlexTestApp
+  let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexTestApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
+    t = await startPlexAppOnManualClock({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
   })
   afterAll(() => t.close())
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { percentiles, settle, type CacheRegistry } from '../../src/cache/index.js'
+import { CacheClosedError, percentiles, settle, type CacheRegistry } from '../../src/cache/index.js'
 import { deferred, recordingLogger, setup, Upstream } from './helpers.js'
 
 let registry: CacheRegistry
@@ -81,7 +81,8 @@ describe('statistics', () => {
     await sessions.read() // miss during backoff, stale
     await clock.advance(1_000)
     upstream.failing = undefined
-    await sessions.read() // miss, loaded
+    // miss: the retry after the backoff step answers within the soft timeout
+    expect((await sessions.read()).outcome).toBe('miss')
 
     expect(sessions.stats()).toMatchObject({
       name: 'plex_sessions',
@@ -334,6 +335,7 @@ describe('logging and lifecycle', () => {
     expect(clock.pendingTimers).toBe(2)
     registry.close()
     expect(clock.pendingTimers).toBe(0)
+    await expect(hanging).rejects.toThrow(CacheClosedError)
     await expect(hanging).rejects.toThrow('cache plex_stats: the registry was closed')
     await clock.advance(100_000)
     expect(upstream.calls).toBe(1)

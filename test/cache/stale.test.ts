@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CacheRegistry } from '../../src/cache/index.js'
-import { setup, Upstream } from './helpers.js'
+import { LoaderTimeoutError, type CacheRegistry } from '../../src/cache/index.js'
+import { deferred, setup, Upstream } from './helpers.js'
 
 let registry: CacheRegistry
 afterEach(() => registry.close())
@@ -45,7 +45,35 @@ describe('stale on error with backoff', () => {
       expect((await sessions.read()).outcome).toBe('stale')
       expect(upstream.calls, `one call once the ${stepMs} ms step passed`).toBe(calls + 1)
     }
+    // The last retry runs behind the read that started it.
+    await clock.advance(0)
     expect(sessions.counters.loadErrors).toBe(8)
+  })
+
+  it('the reader that starts the retry after a step gets the held value after the soft timeout, even when the retry hangs', async () => {
+    let clock
+    ;({ clock, registry } = setup())
+    const upstream = new Upstream()
+    const sessions = sessionsWith(upstream)
+    await sessions.read()
+    upstream.failing = new Error('Plex answered 503')
+    await clock.advance(TTL)
+    expect((await sessions.read()).outcome).toBe('stale')
+
+    // Plex frozen: the retry never answers (until the loader's own timeout).
+    upstream.failing = undefined
+    const frozen = deferred()
+    upstream.gate = frozen
+    await clock.advance(1_000)
+    const reading = sessions.read()
+    await clock.advance(50) // the soft timeout
+    const read = await Promise.race([reading, new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 200))])
+    expect(read).toMatchObject({ outcome: 'stale', entry: { value: { version: 1 } } })
+    expect(upstream.calls, 'the retry did start').toBe(3)
+
+    frozen.resolve()
+    await clock.advance(0)
+    expect((await sessions.read()).entry.value).toEqual({ version: 3 })
   })
 
   it('fails once the value is older than TTL + maxStale, then serves fresh values when the loader is back', async () => {
@@ -148,6 +176,7 @@ describe('stale on error with backoff', () => {
     expect(sessions.counters.loadErrors).toBe(1)
     const result = await sessions.read()
     expect(result.outcome).toBe('stale')
+    expect(result.error).toBeInstanceOf(LoaderTimeoutError)
     expect(String(result.error)).toContain('did not finish within 5000 ms')
   })
 })

@@ -21,16 +21,26 @@ describe('loadConfig', () => {
       logLevel: 'info',
       databasePath: 'data/komandorr.db',
       auth: { enabled: false },
-      plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv' },
+      plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv', maxResponseBytes: 64 * 1024 * 1024 },
       redis: { enabled: false, url: null, host: 'localhost', port: 6379, db: 0, password: null, keyPrefix: 'komandorr:' },
       cache: {
-        ttlMs: { activities: 5_000, sessions: 10_000, watchHistory: 300_000, stats: 60_000, liveStats: 30_000, recentMedia: 300_000, libraries: 300_000, usersCount: 300_000 },
+        ttlMs: {
+          plex_activities: 5_000,
+          plex_sessions: 10_000,
+          watch_history: 300_000,
+          plex_stats: 60_000,
+          plex_stats_live: 30_000,
+          plex_recent_media: 300_000,
+          plex_libraries: 300_000,
+          plex_users_count: 300_000,
+          background_stats: 60_000,
+        },
         maxStaleMs: 3_600_000,
         warmThreshold: 0.8,
         warmIdleMs: 60_000,
         maxBytes: 64 * 1024 * 1024,
       },
-      jobs: { statsRefreshMs: 60_000, watchHistorySyncMs: 900_000, monitorIntervalMs: 30_000 },
+      jobs: { watchHistorySyncMs: 900_000, monitorIntervalMs: 30_000 },
     })
   })
 
@@ -78,13 +88,23 @@ describe('loadConfig', () => {
       plex: { serverUrl: 'http://192.168.1.10:32400', token: 'tok', serverName: 'Basement', plexTvUrl: 'http://127.0.0.1:4000' },
       redis: { enabled: false, host: 'redis', port: 6380, db: 2, password: 'rpw', keyPrefix: 'test:' },
       cache: {
-        ttlMs: { activities: 1_000, sessions: 20_000, watchHistory: 3_000, stats: 4_000, liveStats: 5_000, recentMedia: 6_000, libraries: 7_000, usersCount: 8_000 },
+        ttlMs: {
+          plex_activities: 1_000,
+          plex_sessions: 20_000,
+          watch_history: 3_000,
+          plex_stats: 4_000,
+          plex_stats_live: 5_000,
+          plex_recent_media: 6_000,
+          plex_libraries: 7_000,
+          plex_users_count: 8_000,
+          background_stats: 10_000,
+        },
         maxStaleMs: 0,
         warmThreshold: 0.5,
         warmIdleMs: 9_000,
         maxBytes: 1000,
       },
-      jobs: { statsRefreshMs: 10_000, watchHistorySyncMs: 11_000, monitorIntervalMs: 12_000 },
+      jobs: { watchHistorySyncMs: 11_000, monitorIntervalMs: 12_000 },
     })
   })
 
@@ -107,6 +127,9 @@ describe('loadConfig', () => {
     expect(errorOf({ PLEX_SERVER_URL: 'htp://x' })).toBe('PLEX_SERVER_URL="htp://x" is not an http(s) URL (like http://192.168.1.10:32400)')
     expect(errorOf({ CORS_ORIGINS: 'localhost:3000' })).toContain('CORS_ORIGINS="localhost:3000" is not a comma-separated list of origins')
     expect(errorOf({ CACHE_MAX_BYTES: '64MB' })).toBe('CACHE_MAX_BYTES="64MB" is not a number of bytes (a positive integer)')
+    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1000' })).toBe('PLEX_MAX_RESPONSE_BYTES="1000" is not a number of bytes from 65536 up to 2147483647')
+    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1e9' })).toContain('PLEX_MAX_RESPONSE_BYTES="1e9" is not a number of bytes')
+    expect(loadConfig({ PLEX_MAX_RESPONSE_BYTES: '1048576' }).plex.maxResponseBytes).toBe(1_048_576)
   })
 
   it('reports several bad values on the same single line', () => {

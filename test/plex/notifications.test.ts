@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { backoffDelay, createNotificationListener, type NotificationEvents, type NotificationListener } from '../../src/plex/index.js'
+import { backoffDelay, createNotificationListener, MAX_NOTIFICATION_BYTES, type NotificationEvents, type NotificationListener } from '../../src/plex/index.js'
 
 const TOKEN = 'notify-token-Kx93'
 
@@ -248,5 +248,26 @@ describe('notification listener', () => {
     expect(await disconnected).toEqual({ transport: 'sse', reason: 'no data within the heartbeat' })
     expect((await reconnected).transport).toBe('sse')
     expect(s.sseRequests.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('drops a connection whose WebSocket message or SSE event passes the notification cap, and reconnects', async () => {
+    const ws = await push()
+    const overWs = listen(ws)
+    await next(overWs, 'connected')
+    const lostWs = next(overWs, 'disconnected')
+    ws.send('x'.repeat(MAX_NOTIFICATION_BYTES + 1))
+    expect((await lostWs).transport).toBe('websocket')
+    expect((await next(overWs, 'reconnected')).transport).toBe('websocket')
+
+    const sse = await push({ websocket: false })
+    const overSse = listen(sse)
+    await next(overSse, 'connected')
+    const lostSse = next(overSse, 'disconnected')
+    const chunk = 'y'.repeat(256 * 1024)
+    for (const res of sse.streams) {
+      res.write('event: playing\ndata: ')
+      for (let i = 0; i <= MAX_NOTIFICATION_BYTES / chunk.length; i++) res.write(chunk)
+    }
+    expect(await lostSse).toEqual({ transport: 'sse', reason: `an event passed ${MAX_NOTIFICATION_BYTES} bytes without ending` })
   })
 })

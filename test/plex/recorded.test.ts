@@ -9,7 +9,7 @@ import { Fields } from '../../src/plex/coerce.js'
 import { PlexAuthError, PlexError, PlexHttpError, PlexResponseError, createPlexClient, type PlexClient } from '../../src/plex/index.js'
 import { parseLibraryItems } from '../../src/plex/parse/library.js'
 import { xmlToPlexJson } from '../../src/plex/xml.js'
-import { recordedDir, recordedPresent, startRecordedServer, type RecordedServer } from './helpers/recorded-server.js'
+import { describeRecorded, recordedDir, recordedPresent, startRecordedServer, type RecordedServer } from './helpers/recorded-server.js'
 
 const TOKEN = 'recorded-secret-4711'
 
@@ -31,10 +31,7 @@ async function allItems(client: PlexClient, sectionId: number, type?: number, pa
   return items
 }
 
-const suite = recordedPresent ? describe : describe.skip
-const title = recordedPresent ? 'Plex client reading the plex-recorded PMS replies' : `plex-recorded tests skipped: ${recordedDir} is absent`
-
-suite(title, () => {
+describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
   let json: RecordedServer
   let xml: RecordedServer
   const clients = new Map<string, PlexClient>()
@@ -372,6 +369,39 @@ suite(title, () => {
     })
   })
 
+  describe('transcode sessions', () => {
+    it('reads /transcode/sessions: a video transcode, and (variant music) an audio-only one without video fields', async () => {
+      const recorded = recordedJson('plex-api-rs-37f2a7f/transcode/video_sessions.json').TranscodeSession[0]
+      expect(await client(json).transcodeSessions()).toEqual([
+        {
+          key: '6c624c15015644a2801002562d2c33e4fdbf54cb',
+          speed: recorded.speed,
+          progress: recorded.progress,
+          throttled: false,
+          complete: false,
+          duration: 9678688,
+          remaining: 8104,
+          context: 'static',
+          protocol: 'http',
+          videoDecision: 'transcode',
+          audioDecision: 'transcode',
+          container: 'mkv',
+          videoCodec: 'h264',
+          audioCodec: 'mp3',
+          sourceVideoCodec: 'hevc',
+          sourceAudioCodec: 'eac3',
+          width: 1280,
+          height: 720,
+          transcodeHwRequested: true,
+          transcodeHwFullPipeline: undefined,
+        },
+      ])
+      const [music] = await client(json, 'music').transcodeSessions()
+      expect(music).toMatchObject({ key: 'dfghtybntbretybrtyb', context: 'streaming', protocol: 'dash', audioDecision: 'copy', audioCodec: 'mp3' })
+      expect(music).toMatchObject({ videoDecision: undefined, videoCodec: undefined, width: undefined, height: undefined })
+    })
+  })
+
   describe('history', () => {
     it('reads the history row and stops on the short page although totalSize says 10855', async () => {
       await json.resetCounts()
@@ -486,7 +516,7 @@ suite(title, () => {
 
   it('served every routed recording of the endpoints the client has', () => {
     const clientPath = (p: string) =>
-      ['/', '/identity', '/accounts', '/activities', '/library/sections', '/library/recentlyAdded', '/status/sessions', '/status/sessions/history/all'].includes(p) ||
+      ['/', '/identity', '/accounts', '/activities', '/library/sections', '/library/recentlyAdded', '/status/sessions', '/status/sessions/history/all', '/transcode/sessions'].includes(p) ||
       /^\/library\/sections\/\d+\/(all|recentlyAdded)$/.test(p) ||
       /^\/library\/metadata\/\d+$/.test(p)
     // includeMeta=1 replies are read directly above: the client never sends includeMeta.

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, percentiles, type Cache, type CacheRegistry } from '../../src/cache/index.js'
 import { CircuitBreaker, type BreakerState, type RedisLayer } from '../../src/cache/redis/index.js'
-import { Layers, PrivateRedis, sleep, until } from './helpers.js'
+import { Layers, PrivateRedis, sleep } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 describe('circuit breaker', () => {
   function breakerWithProbe(options: { threshold?: number } = {}) {
@@ -160,14 +161,14 @@ describe('Redis outage drills (private redis-server)', () => {
   }
 
   async function closesAfterReturn(layer: RedisLayer): Promise<number> {
-    return until('the breaker closes after Redis came back', () => layer.breaker.state === 'closed', 5_000)
+    return eventually('the breaker closes after Redis came back', () => layer.breaker.state === 'closed', 5_000)
   }
 
   it('Redis killed under load: no read fails, reads do not wait, the breaker closes within 2 s of its return', async () => {
     const run = await readersAgainstRedis('drill:kill:')
     await sleep(300)
     await server.kill()
-    await until('the breaker opens', () => run.layer.breaker.state !== 'closed', 2_000)
+    await eventually('the breaker opens', () => run.layer.breaker.state !== 'closed', 2_000)
     const during = run.latencies.length
     await sleep(500)
     expect(run.latencies.length - during, 'reads go on while Redis is dead').toBeGreaterThan(50)
@@ -188,7 +189,7 @@ describe('Redis outage drills (private redis-server)', () => {
     await sleep(300)
     server.pause()
     try {
-      await until('the breaker opens', () => run.layer.breaker.state !== 'closed', 2_000)
+      await eventually('the breaker opens', () => run.layer.breaker.state !== 'closed', 2_000)
       await sleep(500)
       expect(run.layer.status().lastError).toMatch(/did not answer within 50 ms/)
     } finally {
@@ -213,11 +214,11 @@ describe('Redis outage drills (private redis-server)', () => {
       const loaded = await layer.coordinator.run('plex:stats', async () => {
         // The command connection drops mid-load (Redis itself stays up, with the lock).
         await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
-        await until('the layer saw its connection drop', () => layer.breaker.state !== 'closed', 1_000)
+        await eventually('the layer saw its connection drop', () => layer.breaker.state !== 'closed', 1_000)
         return 'loaded'
       })
       expect(loaded).toBe('loaded')
-      await until('the orphaned lock is gone', async () => (await admin.exists('drill:orphan:lock:plex:stats')) === 0, 3_000)
+      await eventually('the orphaned lock is gone', async () => (await admin.exists('drill:orphan:lock:plex:stats')) === 0, 3_000)
     } finally {
       admin.disconnect()
     }
@@ -238,7 +239,7 @@ describe('Redis outage drills (private redis-server)', () => {
     await server.restart()
     expect(await layer.whenConnected(3_000)).toBe(true)
     // Its first subscription drops memory (it may have missed clears): let that pass first.
-    await until('the bus subscribed', () => layer.bus.subscribed, 3_000)
+    await eventually('the bus subscribed', () => layer.bus.subscribed, 3_000)
     await registry.reload('plex_stats')
     expect(await layer.shared.get('plex:stats')).toMatchObject({ json: '2' })
   })

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, type CacheRegistry, type InvalidationMessage } from '../../src/cache/index.js'
 import type { RedisSettings } from '../../src/cache/redis/index.js'
-import { cleanUp, Layers, PrivateRedis, rawClient, sharedSettings, sleep, uniquePrefix, until } from './helpers.js'
+import { cleanUp, Layers, PrivateRedis, rawClient, sharedSettings, sleep, uniquePrefix } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 const layers = new Layers()
 const registries: CacheRegistry[] = []
@@ -17,7 +18,7 @@ afterEach(async () => {
 /** One service instance: a registry on its own Redis layer (its own connections). */
 async function instance(settings: RedisSettings) {
   const layer = await layers.create(settings)
-  await until('the invalidation subscription is live', () => layer.bus.subscribed)
+  await eventually('the invalidation subscription is live', () => layer.bus.subscribed)
   const registry = createCacheRegistry({ shared: layer.shared, coordinator: layer.coordinator, bus: layer.bus })
   registries.push(registry)
   let version = 0
@@ -38,7 +39,7 @@ describe('invalidation bus on Redis pub/sub', () => {
 
     const started = performance.now()
     await a.registry.clear('plex_sessions')
-    await until("b's memory misses", () => b.sessions.peek() === undefined, 1_000)
+    await eventually("b's memory misses", () => b.sessions.peek() === undefined, 1_000)
     expect(performance.now() - started).toBeLessThan(100)
     expect(a.sessions.peek()).toBeUndefined()
   })
@@ -51,7 +52,7 @@ describe('invalidation bus on Redis pub/sub', () => {
     await Promise.all([b.history.read(5), b.history.read(10), b.sessions.read()])
 
     await a.registry.invalidate('watch_history', 5)
-    await until("b's key limit=5 is dropped", () => b.history.peek(5) === undefined, 1_000)
+    await eventually("b's key limit=5 is dropped", () => b.history.peek(5) === undefined, 1_000)
     expect(b.history.peek(10)).toBeDefined()
     expect(b.sessions.peek()).toBeDefined()
   })
@@ -62,7 +63,7 @@ describe('invalidation bus on Redis pub/sub', () => {
     const [a, b, c] = await Promise.all([instance(sharedSettings(prefix)), instance(sharedSettings(prefix)), instance(sharedSettings(prefix))])
     await Promise.all([b.sessions.read(), b.history.read(1), c.sessions.read()])
     await a.registry.clearAll()
-    await until('b and c hold nothing', () => !b.sessions.peek() && !b.history.peek(1) && !c.sessions.peek(), 1_000)
+    await eventually('b and c hold nothing', () => !b.sessions.peek() && !b.history.peek(1) && !c.sessions.peek(), 1_000)
   })
 
   it('messages a bus did not write are ignored, not thrown', async () => {
@@ -80,7 +81,7 @@ describe('invalidation bus on Redis pub/sub', () => {
     } finally {
       raw.disconnect()
     }
-    await until('the valid message arrives', () => seen.length > 0, 1_000)
+    await eventually('the valid message arrives', () => seen.length > 0, 1_000)
     expect(seen).toEqual([{ type: 'clear', name: 'plex_sessions', origin: 'elsewhere' }])
     expect(b.sessions.peek()).toBeUndefined()
   })
@@ -114,7 +115,7 @@ describe('lost subscription (private redis-server)', () => {
     expect(b.sessions.peek(), 'kept while the subscription holds').toBeDefined()
 
     await killSubscriptions()
-    await until('b resubscribed and dropped its memory', () => b.layer.bus.subscribed && b.sessions.peek() === undefined, 3_000)
+    await eventually('b resubscribed and dropped its memory', () => b.layer.bus.subscribed && b.sessions.peek() === undefined, 3_000)
     expect(b.history.peek(3)).toBeUndefined()
     expect(seen).toEqual([{ type: 'clear-all' }])
   })
@@ -124,18 +125,18 @@ describe('lost subscription (private redis-server)', () => {
     const b = await instance(server.settings('restart:', { timeoutMs: 1_000 }))
     await server.kill()
     await server.restart()
-    await until('both resubscribed', () => a.layer.bus.subscribed && b.layer.bus.subscribed, 5_000)
-    await until('both command connections are back', () => a.layer.breaker.closed && b.layer.breaker.closed, 5_000)
+    await eventually('both resubscribed', () => a.layer.bus.subscribed && b.layer.bus.subscribed, 5_000)
+    await eventually('both command connections are back', () => a.layer.breaker.closed && b.layer.breaker.closed, 5_000)
     await b.sessions.read()
     await a.registry.clear('plex_sessions')
-    await until("b's memory misses", () => b.sessions.peek() === undefined, 1_000)
+    await eventually("b's memory misses", () => b.sessions.peek() === undefined, 1_000)
   })
 
   it('status says whether the subscription is live', async () => {
     const b = await instance(server.settings('status:', { timeoutMs: 1_000 }))
     expect(b.layer.status()).toMatchObject({ mode: 'standalone', subscribed: true, connected: true, state: 'closed' })
     await server.kill()
-    await until('the status shows the loss', () => !b.layer.status().subscribed && !b.layer.status().connected, 2_000)
+    await eventually('the status shows the loss', () => !b.layer.status().subscribed && !b.layer.status().connected, 2_000)
     expect(b.layer.status().state).not.toBe('closed')
     await server.restart()
   })

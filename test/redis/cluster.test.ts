@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, type CacheRegistry } from '../../src/cache/index.js'
-import { keysUnder, Layers, PrivateCluster, sleep, until } from './helpers.js'
+import { keysUnder, Layers, PrivateCluster, sleep } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 let cluster: PrivateCluster
 const layers = new Layers()
@@ -22,13 +23,15 @@ afterAll(async () => {
 })
 
 /** Keys under `prefix` on each node. */
-async function keysPerNode(prefix: string): Promise<string[][]> {
-  return Promise.all(nodeClients.map((client) => keysUnder(client, prefix)))
+/** The value keys under `prefix` on each node; with `withIndex`, a keyed cache's bound index keys (`~`) too. */
+async function keysPerNode(prefix: string, withIndex = false): Promise<string[][]> {
+  const perNode = await Promise.all(nodeClients.map((client) => keysUnder(client, prefix)))
+  return withIndex ? perNode : perNode.map((keys) => keys.filter((key) => !key.includes('~')))
 }
 
 async function instance(prefix: string, loads: Map<string, number>) {
   const layer = await layers.create(cluster.settings(prefix), { statsIntervalMs: 200 })
-  await until('the invalidation subscription is live', () => layer.bus.subscribed)
+  await eventually('the invalidation subscription is live', () => layer.bus.subscribed)
   const registry = createCacheRegistry({ shared: layer.shared, coordinator: layer.coordinator, bus: layer.bus })
   registries.push(registry)
   const count = (key: string) => loads.set(key, (loads.get(key) ?? 0) + 1)
@@ -81,8 +84,8 @@ describe('Redis Cluster (three private masters)', () => {
     expect((await keysPerNode('c3:plex:')).flat()).toHaveLength(31)
 
     expect(await a.registry.clearAll()).toEqual({ cleared: ['watch_history', 'plex_stats'], sharedCleared: true })
-    expect((await keysPerNode('c3:plex:')).flat()).toEqual([])
-    await until("b's memory is empty", () => b.stats.peek() === undefined && KEYS.every((n) => b.history.peek(n) === undefined), 1_000)
+    expect((await keysPerNode('c3:plex:', true)).flat()).toEqual([])
+    await eventually("b's memory is empty", () => b.stats.peek() === undefined && KEYS.every((n) => b.history.peek(n) === undefined), 1_000)
   })
 
   it('invalidate deletes one key wherever its slot is and drops it on the other instance', async () => {
@@ -91,7 +94,7 @@ describe('Redis Cluster (three private masters)', () => {
     const b = await instance('c4:', loads)
     await Promise.all(KEYS.map((n) => b.history.read(n)))
     await a.registry.invalidate('watch_history', 17)
-    await until("b dropped key 17", () => b.history.peek(17) === undefined, 1_000)
+    await eventually("b dropped key 17", () => b.history.peek(17) === undefined, 1_000)
     expect(b.history.peek(16)).toBeDefined()
     const remaining = (await keysPerNode('c4:plex:')).flat()
     expect(remaining).toHaveLength(29)
@@ -108,7 +111,7 @@ describe('Redis Cluster (three private masters)', () => {
     await b.stats.read()
     await b.stats.read()
     // Each instance publishes every 200 ms here: wait for the rounds after the reads.
-    await until('both instances published after their reads', async () => {
+    await eventually('both instances published after their reads', async () => {
       const totals = await a.layer.clusterStats()
       const stats = totals?.caches.find((c) => c.name === 'plex_stats')
       return totals?.instances.length === 2 && stats?.hits === 2 && stats.misses === 1
@@ -116,6 +119,6 @@ describe('Redis Cluster (three private masters)', () => {
     const totals = (await b.layer.clusterStats())!
     expect([...totals.instances].sort()).toEqual([a.layer.instanceId, b.layer.instanceId].sort())
     expect(totals.caches.find((c) => c.name === 'plex_stats')).toMatchObject({ misses: 1, hits: 2, loads: 1, sharedHits: 1 })
-    await until('the snapshot (what cache/stats shows) has both instances', () => a.layer.latestClusterStats()?.instances.length === 2, 3_000)
+    await eventually('the snapshot (what cache/stats shows) has both instances', () => a.layer.latestClusterStats()?.instances.length === 2, 3_000)
   })
 })

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { createRedisLayer, type RedisLayer, type RedisLayerOptions, type RedisSettings } from '../../src/cache/redis/index.js'
+import { eventually } from '../support/eventually.js'
 
 /** The shared test Redis: REDIS_URL or 127.0.0.1:6379. */
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -67,16 +68,6 @@ export class Layers {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Polls `check` every 5 ms until true; fails after `timeoutMs` naming `what`. Resolves the ms it took. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<number> {
-  const started = performance.now()
-  for (;;) {
-    if (await check()) return performance.now() - started
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
-    await sleep(5)
-  }
 }
 
 export async function freePort(): Promise<number> {
@@ -221,7 +212,7 @@ export class PrivateCluster {
   }
 
   private async waitUntilOk(): Promise<void> {
-    await until(
+    await eventually(
       'every cluster node reports cluster_state:ok',
       async () => {
         const states = await Promise.all(

@@ -1,81 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { freePort, PrivateRedis, sleep, until } from './helpers.js'
+import { ServiceProcess } from '../support/service-process.js'
+import { eventually } from '../support/eventually.js'
+import { PrivateRedis, sleep } from './helpers.js'
 
 const LEASE_S = 2
 const TOKEN = 'sim-secret-token-4242'
-
-/** One service process: `node --import tsx src/main.ts` (what `npx tsx` runs, without npm's start-up). */
-class ServiceProcess {
-  readonly output: string[] = []
-  private exited = false
-
-  private constructor(
-    readonly port: number,
-    readonly child: ChildProcess,
-  ) {
-    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-    child.stdout!.on('data', collect)
-    child.stderr!.on('data', collect)
-    child.once('exit', () => {
-      this.exited = true
-    })
-  }
-
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const port = await freePort()
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: process.cwd(),
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const service = new ServiceProcess(port, child)
-    await until(`the service on port ${port} answers /api/health`, async () => service.exited || (await service.health()) !== undefined, 30_000).catch(
-      (error: Error) => {
-        throw new Error(`${error.message}\n${service.output.slice(-20).join('\n')}`)
-      },
-    )
-    if (service.exited) throw new Error(`the service on port ${port} exited:\n${service.output.slice(-20).join('\n')}`)
-    return service
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`
-  }
-
-  async health(): Promise<{ redis: { leader: boolean; status: string } } | undefined> {
-    try {
-      const response = await fetch(`${this.url}/api/health`)
-      return response.ok ? ((await response.json()) as { redis: { leader: boolean; status: string } }) : undefined
-    } catch {
-      return undefined
-    }
-  }
-
-  async backgroundStatsUpdatedAt(): Promise<string | null> {
-    const report = (await (await fetch(`${this.url}/api/plex/cache/stats`)).json()) as { caches: Array<{ name: string; last_update?: string | null }> }
-    return report.caches.find((c) => c.name === 'background_stats')?.last_update ?? null
-  }
-
-  async kill(): Promise<void> {
-    if (this.exited) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.kill('SIGKILL')
-    await exited
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.kill('SIGTERM')
-    await Promise.race([exited, sleep(5_000)])
-    await this.kill()
-  }
-}
 
 describe('three service processes on one Redis and one SQLite file', () => {
   let redis: PrivateRedis
@@ -100,7 +33,7 @@ describe('three service processes on one Redis and one SQLite file', () => {
     // The first creates the database; the other two open it once it exists.
     services = [await ServiceProcess.start(env)]
     services.push(...(await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env)])))
-    await until('one instance leads', async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1, 10_000)
+    await eventually('one instance leads', async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1, 10_000)
     // Let the leader's start-up jobs (history sync, dashboard stats) finish their Plex calls.
     await sleep(2_000)
   }, 60_000)
@@ -144,13 +77,13 @@ describe('three service processes on one Redis and one SQLite file', () => {
     expect(await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt())), 'followers run no jobs').toEqual([null, null])
 
     await leader.kill()
-    const tookMs = await until(
+    const tookMs = await eventually(
       'another instance leads',
       async () => (await Promise.all(others.map((s) => s.health()))).some((h) => h?.redis.leader),
       5 * LEASE_S * 1000,
     )
     expect(tookMs, 'design bound: one lease; the rest is slack for two busy cores').toBeLessThan(LEASE_S * 1000 + 750)
-    await until('the new leader computed the dashboard stats', async () => (await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt()))).some((t) => t !== null), 5_000)
+    await eventually('the new leader computed the dashboard stats', async () => (await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt()))).some((t) => t !== null), 5_000)
     services = others
   })
 })

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/cache/index.js'
 import { createLeaderElection, type Leadership } from '../../src/cache/redis/index.js'
-import { cleanUp, PrivateRedis, SHARED_REDIS_URL, sleep, uniquePrefix, until } from './helpers.js'
+import { cleanUp, PrivateRedis, SHARED_REDIS_URL, sleep, uniquePrefix } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 const LEASE_MS = 600
 
@@ -36,7 +37,7 @@ function elect(key: string, redis: Redis, leadWithoutRedis?: boolean): Leadershi
 }
 
 async function connected(redis: Redis): Promise<void> {
-  await until('the connection is ready', () => redis.status === 'ready', 5_000)
+  await eventually('the connection is ready', () => redis.status === 'ready', 5_000)
 }
 
 function key(what: string): string {
@@ -51,7 +52,7 @@ describe('leader lease', () => {
     const redisClients = [client(), client(), client()]
     await Promise.all(redisClients.map(connected))
     const all = redisClients.map((redis) => elect(k, redis))
-    await until('someone leads', () => all.some((e) => e.isLeader))
+    await eventually('someone leads', () => all.some((e) => e.isLeader))
     await sleep(LEASE_MS)
     expect(all.filter((e) => e.isLeader)).toHaveLength(1)
   })
@@ -61,14 +62,14 @@ describe('leader lease', () => {
     const [ra, rb] = [client(), client()]
     await Promise.all([connected(ra), connected(rb)])
     const a = elect(k, ra)
-    await until('a leads', () => a.isLeader)
+    await eventually('a leads', () => a.isLeader)
     const b = elect(k, rb)
     await sleep(LEASE_MS / 2)
     expect(b.isLeader).toBe(false)
 
     await a.close()
     expect(a.changes).toEqual([true, false])
-    const tookMs = await until('b leads', () => b.isLeader, 2 * LEASE_MS)
+    const tookMs = await eventually('b leads', () => b.isLeader, 2 * LEASE_MS)
     expect(tookMs).toBeLessThan(LEASE_MS / 3 + 200)
   })
 
@@ -77,16 +78,16 @@ describe('leader lease', () => {
     const [ra, rb] = [client(), client()]
     await Promise.all([connected(ra), connected(rb)])
     const a = elect(k, ra, false)
-    await until('a leads', () => a.isLeader)
+    await eventually('a leads', () => a.isLeader)
     const b = elect(k, rb)
     await sleep(LEASE_MS / 2)
 
     // The leader's host drops off the network: no renewals, no release.
     ra.disconnect()
-    const tookMs = await until('b leads', () => b.isLeader, 3 * LEASE_MS)
+    const tookMs = await eventually('b leads', () => b.isLeader, 3 * LEASE_MS)
     // Slack for two busy cores; the design bound is one lease.
     expect(tookMs).toBeLessThan(LEASE_MS + 250)
-    await until('a steps down once its lease may have run out', () => !a.isLeader, 2 * LEASE_MS)
+    await eventually('a steps down once its lease may have run out', () => !a.isLeader, 2 * LEASE_MS)
   })
 
   it('a cut-off instance leads anyway after a lease when leadWithoutRedis (the default), and yields when Redis is back', async () => {
@@ -96,15 +97,15 @@ describe('leader lease', () => {
     const [ra, rb] = [client(server.url), client(server.url)]
     await Promise.all([connected(ra), connected(rb)])
     const a = elect(k, ra)
-    await until('a leads', () => a.isLeader)
+    await eventually('a leads', () => a.isLeader)
     const b = elect(k, rb)
     await sleep(LEASE_MS / 2)
 
     await server.kill()
-    await until('b leads without Redis', () => b.isLeader, 3 * LEASE_MS)
+    await eventually('b leads without Redis', () => b.isLeader, 3 * LEASE_MS)
     expect(a.isLeader, 'a, cut off too, keeps leading').toBe(true)
 
     await server.restart()
-    await until('one leader again', () => a.isLeader !== b.isLeader, 5 * LEASE_MS)
+    await eventually('one leader again', () => a.isLeader !== b.isLeader, 5 * LEASE_MS)
   })
 })

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PLEX_SETTINGS_KEY } from '../../src/features/plex-config.js'
+import { PLEX_SETTINGS_KEY } from '../../src/features/plex/plex-config.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../api/harness.js'
-import { countOf } from '../support/h5a-harness.js'
-import { PrivateRedis, sleep, uniquePrefix, until } from './helpers.js'
+import { countOf, startTestApp, type TestApp } from '../support/api-harness.js'
+import { PrivateRedis, sleep, uniquePrefix } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 const FIRST_TOKEN = 'first-sim-token-31337'
 const SECOND_TOKEN = 'second-sim-token-27182'
@@ -53,7 +53,7 @@ describe('Plex settings saved on one instance reach the others', () => {
     // The first creates the database; the second opens it.
     a = await startTestApp(env)
     b = await startTestApp(env)
-    await until('both instances are subscribed', () => a.runtime.redis!.bus.subscribed && b.runtime.redis!.bus.subscribed, 10_000)
+    await eventually('both instances are subscribed', () => a.runtime.redis!.bus.subscribed && b.runtime.redis!.bus.subscribed, 10_000)
   }, 30_000)
 
   afterAll(async () => {
@@ -84,7 +84,7 @@ describe('Plex settings saved on one instance reach the others', () => {
 
     const response = await save(a, sim2.url, SECOND_TOKEN)
     expect(response.status).toBe(200)
-    const tookMs = await until('b uses the second server', async () => (await configOf(b)).url === sim2.url, 2_000)
+    const tookMs = await eventually('b uses the second server', async () => (await configOf(b)).url === sim2.url, 2_000)
     expect(tookMs).toBeLessThan(2_000)
     expect(await configOf(b)).toEqual({ url: sim2.url, server_name: 'Second Sim', token_configured: true })
 
@@ -101,7 +101,7 @@ describe('Plex settings saved on one instance reach the others', () => {
     resetCounts()
     const before = published.length
     expect((await save(a, sim2.url, SECOND_TOKEN)).status).toBe(200)
-    await until('the announcement went out', () => published.slice(before).some((line) => line.startsWith(`${prefix}topics `)), 2_000)
+    await eventually('the announcement went out', () => published.slice(before).some((line) => line.startsWith(`${prefix}topics `)), 2_000)
     // B hears it on the same channel at about the same time; give it a moment to act on it.
     await sleep(200)
     expect((await sessions(b)).cache).toBe('HIT')
@@ -122,7 +122,7 @@ describe('Plex settings saved on one instance reach the others', () => {
       } finally {
         admin.disconnect()
       }
-      await until('b resubscribed and switched to the third server', async () => (await configOf(b)).url === sim3.url, 5_000)
+      await eventually('b resubscribed and switched to the third server', async () => (await configOf(b)).url === sim3.url, 5_000)
       sim3.control.resetCounts()
       expect((await sessions(b)).cache).toBe('MISS')
       expect(countOf(sim3, '/status/sessions')).toBe(1)
@@ -136,7 +136,7 @@ describe('Plex settings saved on one instance reach the others', () => {
     try {
       // The previous test's resubscribe may still be switching an instance (which clears the
       // Plex caches in Redis): read until the sessions are cached there again.
-      await until('the sessions are cached in Redis', async () => {
+      await eventually('the sessions are cached in Redis', async () => {
         await sessions(b)
         return (await raw.exists(`${prefix}plex:sessions`)) === 1
       })

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, type CacheRegistry } from '../../src/cache/index.js'
 import type { RedisSettings } from '../../src/cache/redis/index.js'
-import { Layers, PrivateRedis, PrivateSentinel, until } from './helpers.js'
+import { Layers, PrivateRedis, PrivateSentinel } from './helpers.js'
+import { eventually } from '../support/eventually.js'
 
 let master: PrivateRedis
 let replica: PrivateRedis
@@ -61,7 +62,7 @@ describe('Redis Sentinel', () => {
   it('follows a failover to the promoted replica', async () => {
     const layer = await layers.create(settings('s2:'))
     await master.kill()
-    await until('the layer answers again, from the promoted replica', async () => {
+    await eventually('the layer answers again, from the promoted replica', async () => {
       await layer.shared.set('plex:stats', { json: '1', fetchedAt: 0 }, 60_000, 0)
       return (await layer.shared.get('plex:stats')) !== undefined
     }, 15_000)

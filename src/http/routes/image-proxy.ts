@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ImageFetchError, ImageRefusedError, type ProxiedImage } from '../../features/image-proxy.js'
+import { ImageFetchError, ImageRefusedError, type ProxiedImage } from '../../features/plex/image-proxy.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { badRequest, HttpError } from '../http-error.js'
@@ -10,9 +10,9 @@ const imageQuery = {
   properties: { url: { type: 'string', minLength: 1, maxLength: 4096 } },
 } as const
 
-/** `GET /api/plex/proxy/image?url=`: see features/image-proxy.ts for what may be fetched. */
+/** `GET /api/plex/proxy/image?url=`: see features/plex/image-proxy.ts for what may be fetched. */
 export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const images = runtime.plexLive.images
+  const images = runtime.images
 
   app.get<{ Querystring: { url: string } }>('/api/plex/proxy/image', { config: publicRoute, schema: { querystring: imageQuery } }, async (request, reply) => {
     const clientGone = new AbortController()

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { cacheManagementRoutes } from './cache-management.js'
+import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
 import { plexConfigRoutes } from './plex-config.js'
-import { plexLiveRoutes } from './plex-live.js'
-import { plexStatsRoutes } from './plex-stats.js'
+import { plexPeakRoutes } from './plex-peak.js'
 import { servicesRoutes } from './services.js'
 import { systemRoutes } from './system.js'
 import { trafficRoutes } from './traffic.js'
-import { watchHistoryRoutes } from './watch-history.js'
+import { watchHistorySyncRoutes } from './watch-history-sync.js'
 
 /** A route module adds its routes to the app; a new endpoint is a new small file listed here. */
 export type RouteModule = (app: FastifyInstance, runtime: Runtime) => void
@@ -17,10 +17,10 @@ export const routeModules: readonly RouteModule[] = [
   systemRoutes,
   servicesRoutes,
   trafficRoutes,
-  plexLiveRoutes,
+  cachedRoutes,
   plexConfigRoutes,
   imageProxyRoutes,
-  watchHistoryRoutes,
-  plexStatsRoutes,
+  watchHistorySyncRoutes,
+  plexPeakRoutes,
   cacheManagementRoutes,
 ]

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { PlexConfigInputError, type PlexCheck } from '../../features/plex-config.js'
+import { PlexConfigInputError, type PlexCheck } from '../../features/plex/plex-config.js'
 import type { Runtime } from '../../runtime.js'
 import { HttpError } from '../http-error.js'
 
@@ -25,7 +25,7 @@ const plexConfigBody = {
  * a URL and a token is a 400 for both. The token is never echoed.
  */
 export function plexConfigRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const service = runtime.plexLive.plexConfig
+  const service = runtime.plexConfig
 
   const save = async (body: PlexConfigBody, extra: Record<string, unknown> = {}): Promise<PlexCheck> => {
     try {

@@ -27,6 +27,10 @@ export function parseTranscodeSession(t: Fields): TranscodeSession {
     progress: t.optNum('progress'),
     throttled: t.optBool('throttled'),
     complete: t.optBool('complete'),
+    duration: t.optNum('duration'),
+    remaining: t.optNum('remaining'),
+    context: t.optStr('context'),
+    protocol: t.optStr('protocol'),
     videoDecision: t.optStr('videoDecision'),
     audioDecision: t.optStr('audioDecision'),
     container: t.optStr('container'),
@@ -39,6 +43,11 @@ export function parseTranscodeSession(t: Fields): TranscodeSession {
     transcodeHwRequested: t.optBool('transcodeHwRequested'),
     transcodeHwFullPipeline: t.optBool('transcodeHwFullPipeline'),
   }
+}
+
+/** `GET /transcode/sessions`. */
+export function parseTranscodeSessions(mc: Fields): TranscodeSession[] {
+  return mc.list('TranscodeSession').map(parseTranscodeSession)
 }
 
 export function parseSession(m: Fields): PlaybackSession {

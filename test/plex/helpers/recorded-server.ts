@@ -5,12 +5,31 @@ import { existsSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { describe, it } from 'vitest'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 export const recordedDir = path.resolve(repoRoot, '../shared/plex-recorded')
 export const recordedPresent = existsSync(path.join(recordedDir, 'server.mjs'))
 // The kit runs only as the main module, which it judges by its real path: follow a linked shared/.
 const serverScript = recordedPresent ? realpathSync(path.join(recordedDir, 'server.mjs')) : ''
+
+/**
+ * `describe` for tests that need the kit: outside CI they are skipped (with the reason in the
+ * title) when it is absent; under CI=true they fail, saying where the kit was looked for.
+ */
+export function describeRecorded(title: string, body: () => void): void {
+  if (recordedPresent) {
+    describe(title, body)
+  } else if (process.env.CI === 'true' || process.env.CI === '1') {
+    describe(title, () => {
+      it('needs the plex-recorded kit', () => {
+        throw new Error(`CI=true, but the plex-recorded kit is absent: no server.mjs in ${recordedDir} (a folder named shared/ beside the repository); put the kit there`)
+      })
+    })
+  } else {
+    describe.skip(`${title} (skipped: the plex-recorded kit is absent from ${recordedDir})`, body)
+  }
+}
 
 export interface LoggedRequest {
   method: string

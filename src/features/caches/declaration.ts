@@ -1,0 +1,156 @@
+import type { Cache, CacheDeclaration, CachePolicy } from '../../cache/index.js'
+import type { Repos } from '../../db/index.js'
+import type { Logger } from '../../logger.js'
+import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
+import type { PlexConnection } from '../../plex/plex-connection.js'
+import type { DashboardSnapshot } from '../stats/dashboard-snapshot.js'
+
+/**
+ * Everything about one cache of the service, in one place: the core's declaration (name, key,
+ * loader, policy), where its TTL comes from, what makes it wrong (a Plex server change, Plex
+ * notifications) and the routes that serve it. The catalogue (`index.ts`) lists them; config,
+ * push handling, config-change clearing, cache stats, clear and warm iterate over it.
+ */
+export interface CacheSpec<V, A = void> {
+  /** The name in stats, clears and logs: `plex_sessions`. */
+  readonly name: string
+  /** The key in memory and Redis (and the prefix of keyed entries): `plex:sessions`. Never a secret. */
+  readonly key: string
+  readonly ttl: TtlSetting
+  /** How the value depends on the configured Plex server; absent when it does not. */
+  readonly plexServer?: PlexDependence
+  /** Shared through Redis with the other instances. Default true. */
+  readonly shared?: boolean
+  /** Other knobs of the cache core (e.g. `refreshAhead: false` for a cache a job recomputes). */
+  readonly policy?: Partial<Omit<CachePolicy, 'shared'>>
+  /** Plex notifications that make the held value wrong, and what each does to it. */
+  readonly push?: readonly PushRule<V>[]
+  /** The GET routes answered from this cache. */
+  readonly routes?: readonly CachedRoute<A>[]
+  /** For a keyed cache: the suffix of an entry's key, `key + ':' + keyOf(args)`. */
+  keyOf?(args: A, deps: CacheDeps): string
+  /** For a keyed cache: what a warm loads when no key is held. */
+  readonly warmArgs?: readonly A[]
+  /** For a keyed cache: how many keys and bytes it holds in each tier (defaults in cache/policy.ts). */
+  readonly bounds?: Pick<CacheDeclaration<V, A>, 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'>
+  /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
+  load(deps: CacheDeps, args: A, signal: AbortSignal): Promise<V> | V
+}
+
+/** A cache of any value, as the catalogue lists it. */
+export type AnyCacheSpec = CacheSpec<unknown, unknown>
+
+/** The environment variable holding a cache's TTL in seconds, and its default. */
+export interface TtlSetting {
+  readonly env: string
+  readonly defaultSeconds: number
+}
+
+/**
+ * - `fetched`: loaded from the Plex server: cleared when the server changes, refreshed when the
+ *   notification stream reconnects (anything may have changed meanwhile).
+ * - `derived`: built from what the server said or from its address (image links, totals):
+ *   cleared when the server changes.
+ */
+export type PlexDependence = 'fetched' | 'derived'
+
+/** A change Plex announced, as push handling names it. */
+export type PlexChange =
+  /** Every player report (about every 10 s per player, and on start, pause, resume, seek, stop): state and position. */
+  | { readonly name: 'playing'; readonly items: readonly PlayingNotification[] }
+  /** A session started, paused, resumed, buffered or stopped (a progress report of the same state is not one). */
+  | { readonly name: 'playing.state'; readonly items: readonly PlayingNotification[] }
+  | { readonly name: 'transcodeSession.start' | 'transcodeSession.update' | 'transcodeSession.end'; readonly sessions: readonly TranscodeSession[] }
+  | { readonly name: 'activity'; readonly items: readonly ActivityNotification[] }
+  /** Media finished processing (new) or was deleted. */
+  | { readonly name: 'timeline.library'; readonly entries: readonly TimelineEntry[] }
+
+export type PlexChangeName = PlexChange['name']
+
+/**
+ * What a matching change does to a cache holding a `V`.
+ * - `refresh`: reload in the background (debounced: a burst costs one reload), readers keep the
+ *   held value meanwhile.
+ * - `patch`: the change carries the new facts: `apply` gives the value a reload at that moment
+ *   would give (never changing the one it is given), with no Plex call; undefined when it cannot
+ *   tell (a session it does not hold, a stop), and the cache reloads instead. A cache with a
+ *   patch rule is kept current by the stream: while it is up the value needs no TTL reload.
+ */
+export type PushAction<V> =
+  | { readonly kind: 'refresh' }
+  | { readonly kind: 'patch'; apply(value: V, change: PlexChange): V | undefined }
+
+export interface PushRule<V> {
+  readonly on: readonly PlexChangeName[]
+  readonly action: PushAction<V>
+}
+
+/** The rule most caches need: reload in the background when any of `names` arrives. */
+export function refreshOn<V>(...names: PlexChangeName[]): PushRule<V> {
+  return { on: names, action: { kind: 'refresh' } }
+}
+
+/** Patch the held value from the changes `names`, with `apply` (see `PushAction`). */
+export function patchOn<V>(names: readonly PlexChangeName[], apply: (value: V, change: PlexChange) => V | undefined): PushRule<V> {
+  return { on: names, action: { kind: 'patch', apply } }
+}
+
+/** One GET route answered from a cache through `http/cached-routes.ts`. */
+export interface CachedRoute<A> {
+  /** The path, and any alias of it. */
+  readonly paths: readonly string[]
+  /** Answered without credentials when auth is on. */
+  readonly public?: boolean
+  /** What the cache holds, for the error detail: `Could not load <what>: ...`. */
+  readonly what: string
+  /** `array` bodies are sent as stored; `object` bodies get `cached`, `cache_age`, `timestamp`, `stale`. */
+  readonly shape?: 'object' | 'array'
+  /** The answer while no Plex server is configured, without touching the cache; absent: served regardless. */
+  notConfigured?(deps: CacheDeps): object
+  /** Fields a failed answer carries beside `detail`/`message` (e.g. `error: true, sessions: []`). */
+  readonly failureFields?: Readonly<Record<string, unknown>>
+  /** A keyed cache's query string: its JSON schema (validated, defaults filled in) and the args it gives. */
+  readonly query?: RouteQuery<A>
+  /** Runs on every request before the read (the dashboard marks itself in demand). */
+  onRequest?(deps: CacheDeps): void
+}
+
+export interface RouteQuery<A> {
+  readonly schema: object
+  args(query: Readonly<Record<string, unknown>>): A
+}
+
+/** `{error: false, <field>: [...], total}`: the body of Komandorr's sessions, and of lists like it. */
+export type PlexList<Field extends string, Item> = { error: false; total: number } & { [F in Field]: Item[] }
+
+/**
+ * The route of a cache answering `{error: false, <field>: [...], total}` as Komandorr's sessions
+ * do: `{error: false, <field>: [], message}` while no Plex server is configured, and a failure
+ * carrying `error: true, <field>: []` beside its detail.
+ */
+export function plexListRoute(path: string, what: string, field: string): CachedRoute<void> {
+  const notConfigured = Object.freeze({ error: false, [field]: [], message: 'Plex server not configured' })
+  return { paths: [path], what, notConfigured: () => notConfigured, failureFields: { error: true, [field]: [] } }
+}
+
+/** What loaders and routes may use. */
+export interface CacheDeps {
+  /** The Plex server in use; `plex.client()` throws while none is configured. */
+  readonly plex: PlexConnection
+  readonly repos: Repos
+  readonly logger: Logger
+  /** The server's name: its own once known, else PLEX_SERVER_NAME. */
+  serverName(): string
+  /** The `background_stats` snapshot maker (a job that also keeps the last Plex totals). */
+  readonly dashboard: DashboardSnapshot
+  /** Another cache of the catalogue (plex_stats reads the totals of plex_stats_live). */
+  readonly cache: CacheLookup
+}
+
+/** The defined cache of a declaration. */
+export type CacheLookup = <V, A>(spec: CacheSpec<V, A>) => Cache<V, A>
+
+/** Declares a cache: typed by its value and arguments, listed in the catalogue. */
+export function declareCache<V, A = void>(spec: CacheSpec<V, A>): CacheSpec<V, A> {
+  return Object.freeze(spec)
+}

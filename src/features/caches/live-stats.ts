@@ -1,0 +1,54 @@
+import { countUsers, fetchLibraryTotals } from '../../plex/library-totals.js'
+import { declareCache, refreshOn } from './declaration.js'
+
+/** `GET /api/plex/stats/live` (`total_seasons` is ours). */
+export interface LiveStatsValue {
+  total_users: number
+  total_movies: number
+  total_tv_shows: number
+  total_seasons: number
+  total_episodes: number
+  server_name: string
+}
+
+export function liveStatsNotConfigured(serverName: string) {
+  return {
+    total_users: 0,
+    total_movies: 0,
+    total_tv_shows: 0,
+    total_seasons: 0,
+    total_episodes: 0,
+    server_name: serverName,
+    error: 'Plex not configured',
+  }
+}
+
+/** `plex_stats_live`: PMS accounts and section totals. */
+export const liveStatsCache = declareCache<LiveStatsValue>({
+  name: 'plex_stats_live',
+  key: 'plex:stats_live',
+  ttl: { env: 'CACHE_LIVE_STATS_TTL', defaultSeconds: 30 },
+  plexServer: 'fetched',
+  push: [refreshOn('timeline.library')],
+  routes: [
+    {
+      paths: ['/api/plex/stats/live'],
+      public: true,
+      what: 'live Plex statistics',
+      notConfigured: (deps) => liveStatsNotConfigured(deps.serverName()),
+    },
+  ],
+  async load(deps, _args, signal) {
+    const client = deps.plex.client()
+    const serverName = deps.serverName()
+    const [accounts, totals] = await Promise.all([client.accounts(signal), fetchLibraryTotals(client, signal)])
+    return {
+      total_users: countUsers(accounts),
+      total_movies: totals.movies,
+      total_tv_shows: totals.shows,
+      total_seasons: totals.seasons,
+      total_episodes: totals.episodes,
+      server_name: serverName,
+    }
+  },
+})

@@ -1,0 +1,67 @@
+import type { PlexStatsRecord } from '../../db/index.js'
+import { declareCache, type CacheDeps } from './declaration.js'
+import { liveStatsCache } from './live-stats.js'
+
+/** `GET /api/plex/stats`. */
+export interface PlexStatsValue {
+  peak_concurrent: number
+  /** UTC ISO 8601 of the last change of the peak; null when never set. */
+  last_updated: string | null
+  /** The server's base URL, never with the token. */
+  server_url: string
+  server_name: string
+  token_configured: boolean
+  total_users: number
+  total_movies: number
+  total_tv_shows: number
+}
+
+/**
+ * `plex_stats`: the stored peak of concurrent streams plus the PMS totals of `plex_stats_live`
+ * (one fetch serves both caches, and a peak change costs Plex nothing). The peak writes
+ * (features/stats/plex-peak.ts) invalidate it.
+ */
+export const plexStatsCache = declareCache<PlexStatsValue>({
+  name: 'plex_stats',
+  key: 'plex:stats',
+  ttl: { env: 'CACHE_STATS_TTL', defaultSeconds: 60 },
+  plexServer: 'fetched',
+  routes: [{ paths: ['/api/plex/stats'], public: true, what: 'the Plex statistics', notConfigured: plexStatsNotConfigured }],
+  async load(deps) {
+    const client = deps.plex.client()
+    const live = await deps.cache(liveStatsCache).read()
+    // Totals Plex could not confirm are not fresh: let plex_stats serve its own stale value.
+    // (A stale read without an error is only a value being refreshed: its totals are fine.)
+    if (live.outcome === 'stale' && live.error !== undefined) throw live.error
+    const totals = live.entry.value
+    return {
+      ...peakFields(deps.repos.plexStats.get()),
+      server_url: client.baseUrl,
+      server_name: deps.serverName(),
+      token_configured: true,
+      total_users: totals.total_users,
+      total_movies: totals.total_movies,
+      total_tv_shows: totals.total_tv_shows,
+    }
+  },
+})
+
+/** What `GET /api/plex/stats` answers while no Plex server is configured: the peak and zeros, not cached. */
+function plexStatsNotConfigured(deps: CacheDeps): PlexStatsValue {
+  return {
+    ...peakFields(deps.repos.plexStats.get()),
+    server_url: '',
+    server_name: deps.serverName(),
+    token_configured: false,
+    total_users: 0,
+    total_movies: 0,
+    total_tv_shows: 0,
+  }
+}
+
+export function peakFields(record: PlexStatsRecord): { peak_concurrent: number; last_updated: string | null } {
+  return {
+    peak_concurrent: record.peakConcurrent,
+    last_updated: record.lastUpdated === null ? null : new Date(record.lastUpdated).toISOString(),
+  }
+}

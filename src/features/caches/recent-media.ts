@@ -1,0 +1,83 @@
+import { plexImageUrl } from '../../plex/image-url.js'
+import type { LibraryItem } from '../../plex/index.js'
+import { declareCache, refreshOn } from './declaration.js'
+
+/** One entry of `GET /api/plex/media/recent`. */
+export interface RecentMediaItem {
+  title: string
+  /** The section's type, as Komandorr sent it: movie | show. */
+  type: string
+  year: number | null
+  poster: string | null
+  rating: number | null
+}
+
+export interface RecentMediaValue {
+  media: RecentMediaItem[]
+}
+
+export const RECENT_MEDIA_LIMIT = 30
+export const RECENT_MEDIA_NOT_CONFIGURED = Object.freeze({ items: [], not_configured: true })
+
+// A show section lists new episodes one by one and a season arrives in a burst, so it is asked
+// for more than the limit: after folding episodes into their show, enough distinct shows remain.
+const PER_SECTION = { movie: RECENT_MEDIA_LIMIT, show: RECENT_MEDIA_LIMIT * 2 } as const
+
+/** `plex_recent_media`: each movie and show section's recently added, newest first, one entry per show. */
+export const recentMediaCache = declareCache<RecentMediaValue>({
+  name: 'plex_recent_media',
+  key: 'plex:recent_media',
+  ttl: { env: 'CACHE_RECENT_MEDIA_TTL', defaultSeconds: 300 },
+  plexServer: 'fetched',
+  push: [refreshOn('timeline.library')],
+  routes: [{ paths: ['/api/plex/media/recent'], public: true, what: 'recently added Plex media', notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED }],
+  async load({ plex }, _args, signal) {
+    const client = plex.client()
+    const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')
+    const lists = await Promise.all(
+      sections.map(async (section) => {
+        const items = await client.sectionRecentlyAdded(section.id, { size: PER_SECTION[section.type as 'movie' | 'show'] }, signal)
+        return items.map((item) => ({ item, sectionType: section.type }))
+      }),
+    )
+    return { media: newestFirst(lists.flat(), client.baseUrl) }
+  },
+})
+
+export function newestFirst(entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>, baseUrl: string): RecentMediaItem[] {
+  const sorted = [...entries].sort((a, b) => (b.item.addedAt ?? 0) - (a.item.addedAt ?? 0))
+  const seen = new Set<string>()
+  const media: RecentMediaItem[] = []
+  for (const { item, sectionType } of sorted) {
+    const shown = presentation(item)
+    if (shown.poster === undefined || seen.has(shown.group)) continue
+    seen.add(shown.group)
+    media.push({
+      title: shown.title,
+      type: sectionType,
+      year: item.year ?? null,
+      poster: plexImageUrl(baseUrl, shown.poster),
+      rating: item.rating ?? null,
+    })
+    if (media.length === RECENT_MEDIA_LIMIT) break
+  }
+  return media
+}
+
+/** Episodes and seasons stand for their show: its title, its poster, one entry per show. */
+function presentation(item: LibraryItem): { title: string; poster: string | undefined; group: string } {
+  switch (item.type) {
+    case 'episode':
+      return {
+        title: item.grandparentTitle ?? item.title,
+        poster: item.grandparentThumb ?? item.parentThumb ?? item.thumb,
+        group: `show:${item.grandparentRatingKey ?? item.grandparentTitle ?? item.ratingKey}`,
+      }
+    case 'season':
+      return { title: item.parentTitle ?? item.title, poster: item.parentThumb ?? item.thumb, group: `show:${item.parentRatingKey ?? item.parentTitle ?? item.ratingKey}` }
+    case 'show':
+      return { title: item.title, poster: item.thumb, group: `show:${item.ratingKey ?? item.title}` }
+    default:
+      return { title: item.title, poster: item.thumb, group: `item:${item.ratingKey ?? item.title}` }
+  }
+}

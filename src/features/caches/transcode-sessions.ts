@@ -1,0 +1,70 @@
+import type { TranscodeSession } from '../../plex/index.js'
+import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
+
+/** One entry of `GET /api/plex/transcode/sessions`: a transcode PMS runs now, fields as PMS names them in snake_case. */
+export interface TranscodeSessionView {
+  key: string | null
+  throttled: boolean | null
+  complete: boolean | null
+  /** 0..100 */
+  progress: number | null
+  speed: number | null
+  /** ms */
+  duration: number | null
+  /** Seconds left, as PMS estimates them. */
+  remaining: number | null
+  context: string | null
+  source_video_codec: string | null
+  source_audio_codec: string | null
+  video_decision: string | null
+  audio_decision: string | null
+  protocol: string | null
+  container: string | null
+  video_codec: string | null
+  audio_codec: string | null
+  width: number | null
+  height: number | null
+  transcode_hw_requested: boolean | null
+  transcode_hw_full_pipeline: boolean | null
+}
+
+export type TranscodeSessionsValue = PlexList<'transcode_sessions', TranscodeSessionView>
+
+/** `plex_transcode_sessions`: PMS `/transcode/sessions`, refreshed as PMS reports transcodes starting, progressing and ending. */
+export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
+  name: 'plex_transcode_sessions',
+  key: 'plex:transcode_sessions',
+  ttl: { env: 'CACHE_TRANSCODE_SESSIONS_TTL', defaultSeconds: 10 },
+  plexServer: 'fetched',
+  push: [refreshOn('transcodeSession.start', 'transcodeSession.update', 'transcodeSession.end')],
+  routes: [plexListRoute('/api/plex/transcode/sessions', 'Plex transcode sessions', 'transcode_sessions')],
+  async load({ plex }, _args, signal) {
+    const views = (await plex.client().transcodeSessions(signal)).map(transcodeSessionView)
+    return { error: false, transcode_sessions: views, total: views.length }
+  },
+})
+
+export function transcodeSessionView(t: TranscodeSession): TranscodeSessionView {
+  return {
+    key: t.key ?? null,
+    throttled: t.throttled ?? null,
+    complete: t.complete ?? null,
+    progress: t.progress ?? null,
+    speed: t.speed ?? null,
+    duration: t.duration ?? null,
+    remaining: t.remaining ?? null,
+    context: t.context ?? null,
+    source_video_codec: t.sourceVideoCodec ?? null,
+    source_audio_codec: t.sourceAudioCodec ?? null,
+    video_decision: t.videoDecision ?? null,
+    audio_decision: t.audioDecision ?? null,
+    protocol: t.protocol ?? null,
+    container: t.container ?? null,
+    video_codec: t.videoCodec ?? null,
+    audio_codec: t.audioCodec ?? null,
+    width: t.width ?? null,
+    height: t.height ?? null,
+    transcode_hw_requested: t.transcodeHwRequested ?? null,
+    transcode_hw_full_pipeline: t.transcodeHwFullPipeline ?? null,
+  }
+}

@@ -1,0 +1,27 @@
+import { declareCache } from './declaration.js'
+
+/** `GET /api/plex/users/count`: users the server is shared with, per plex.tv. */
+export interface UsersCountValue {
+  count: number
+}
+
+export const USERS_COUNT_NOT_CONFIGURED = Object.freeze({ count: 0, message: 'Plex not configured' })
+
+/**
+ * `plex_users_count`: PMS `/identity` gives the machine identifier, plex.tv's `shared_servers`
+ * one entry per share. Komandorr's UI polls this every 10 s; plex.tv is asked once per TTL.
+ */
+export const usersCountCache = declareCache<UsersCountValue>({
+  name: 'plex_users_count',
+  key: 'plex:users_count',
+  ttl: { env: 'CACHE_USERS_COUNT_TTL', defaultSeconds: 300 },
+  plexServer: 'fetched',
+  routes: [{ paths: ['/api/plex/users/count'], what: 'the Plex shared users count', notConfigured: () => USERS_COUNT_NOT_CONFIGURED }],
+  async load({ plex }, _args, signal) {
+    const client = plex.client()
+    const { machineIdentifier } = await client.identity(signal)
+    const shares = await client.sharedServers(machineIdentifier, signal)
+    // A user shared through more than one entry is still one user.
+    return { count: new Set(shares.map((share) => share.userID)).size }
+  },
+})

@@ -1,0 +1,116 @@
+import type { WatchHistoryEntry, WatchHistoryQuery } from '../../db/index.js'
+import { plexImageUrl } from '../../plex/image-url.js'
+import { declareCache } from './declaration.js'
+
+export const WATCH_HISTORY_DEFAULT_LIMIT = 500
+export const WATCH_HISTORY_MAX_LIMIT = 5000
+
+const listQuerySchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: WATCH_HISTORY_MAX_LIMIT, default: WATCH_HISTORY_DEFAULT_LIMIT },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+    user_id: { type: 'integer' },
+  },
+} as const
+
+/** One row of `GET /api/plex/watch-history`, as Komandorr's frontend reads it. */
+export interface WatchHistoryRow {
+  user_id: number | null
+  /** The Plex user name: Komandorr's frontend shows this field as the user. */
+  email: string | null
+  type: string | null
+  title: string
+  grandparent_title: string | null
+  parent_index: number | null
+  index: number | null
+  /** UTC ISO 8601. */
+  viewed_at: string
+  /** Seconds; 0 when unknown (an item deleted before it was synced). */
+  duration: number
+  /** Seconds. */
+  view_offset: number
+  /** Percent, two decimals. */
+  progress: number
+  view_count: number
+  rating: number | null
+  year: number | null
+  /** `/api/plex/proxy/image?url=<absolute Plex URL>`: the frontend uses it as an img src as is. */
+  thumb: string | null
+  content_rating: string | null
+  studio: string | null
+  summary: string | null
+  genres: string[]
+}
+
+/**
+ * `watch_history`: rows of the synced SQLite table, keyed by the normalized query
+ * (`plex:watch_history:limit=500:offset=0`); synced rows clear it. Served from SQLite, so it
+ * answers whether or not Plex is up; its thumbs link to the configured server.
+ */
+export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQuery>({
+  name: 'watch_history',
+  key: 'plex:watch_history',
+  ttl: { env: 'CACHE_WATCH_HISTORY_TTL', defaultSeconds: 300 },
+  plexServer: 'derived',
+  routes: [
+    {
+      paths: ['/api/plex/watch-history'],
+      what: 'the watch history',
+      shape: 'array',
+      query: {
+        schema: listQuerySchema,
+        args: (query) => {
+          const { limit, offset, user_id: userId } = query as { limit: number; offset: number; user_id?: number }
+          return userId === undefined ? { limit, offset } : { limit, offset, userId }
+        },
+      },
+    },
+  ],
+  keyOf: watchHistoryKey,
+  warmArgs: [{ limit: WATCH_HISTORY_DEFAULT_LIMIT, offset: 0 }],
+  // Clients page with any limit and offset: 1,000 pages of 5,000 rows were 125 MB in Redis for
+  // 65 min. At most 50 pages (24 MiB) are kept; a page other than the first lives one TTL past its own.
+  bounds: { maxKeys: 50, maxBytes: 24 * 1024 * 1024 },
+  load({ plex, repos }, query) {
+    const baseUrl = plex.configured ? plex.client().baseUrl : undefined
+    return repos.watchHistory.list(query).map((entry) => watchHistoryRow(entry, baseUrl))
+  },
+})
+
+export function watchHistoryKey(query: WatchHistoryQuery): string {
+  const user = query.userId === undefined ? '' : `:user_id=${query.userId}`
+  return `limit=${query.limit}:offset=${query.offset ?? 0}${user}`
+}
+
+export function watchHistoryRow(entry: WatchHistoryEntry, plexBaseUrl: string | undefined): WatchHistoryRow {
+  const duration = entry.duration ?? 0
+  const viewOffset = entry.viewOffset ?? 0
+  return {
+    user_id: entry.userId,
+    email: entry.userName,
+    type: entry.type,
+    title: entry.title,
+    grandparent_title: entry.grandparentTitle,
+    parent_index: entry.parentIndex,
+    index: entry.index,
+    viewed_at: new Date(entry.viewedAt * 1000).toISOString(),
+    duration,
+    view_offset: viewOffset,
+    progress: entry.progress ?? 0,
+    view_count: entry.viewCount ?? 1,
+    rating: entry.rating,
+    year: entry.year,
+    thumb: proxiedThumb(entry.thumb, plexBaseUrl),
+    content_rating: entry.contentRating,
+    studio: entry.studio,
+    summary: entry.summary,
+    genres: [...entry.genres],
+  }
+}
+
+function proxiedThumb(thumb: string | null, plexBaseUrl: string | undefined): string | null {
+  if (thumb === null || plexBaseUrl === undefined) return null
+  const absolute = plexImageUrl(plexBaseUrl, thumb)
+  return absolute === null ? null : `/api/plex/proxy/image?url=${encodeURIComponent(absolute)}`
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { Cache } from '../../cache/index.js'
+import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
+import { CACHES } from '../../features/caches/index.js'
+import type { Runtime } from '../../runtime.js'
+import { publicRoute } from '../auth.js'
+import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
+import type { FastAnswer } from '../fast-hits.js'
+
+/**
+ * Every cached GET, from the route entries of the catalogue's declarations. Each answers its
+ * not-configured form without touching the cache (when it has one and no Plex server is set),
+ * else reads through the cache (stale on error) and fails as `upstreamError` only when the
+ * upstream is down and nothing was ever loaded.
+ */
+export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
+  for (const spec of CACHES) {
+    for (const route of spec.routes ?? []) {
+      const options: RouteShorthandOptions = {}
+      if (route.public) options.config = publicRoute
+      if (route.query) options.schema = { querystring: route.query.schema }
+      const handler = cachedHandler(spec, route, runtime.cacheDeps)
+      const fast = fastAnswer(spec, route, runtime.cacheDeps)
+      for (const path of route.paths) {
+        app.get(path, options, handler)
+        if (fast !== undefined) app.fastHits?.add(path, route.public ? 'public' : 'protected', fast)
+      }
+    }
+  }
+}
+
+/**
+ * The hit of a route that reads no query and runs nothing per request, answered in front of
+ * Fastify (`FastHits`); routes that do (keyed caches, the dashboard) always go through it.
+ */
+function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps): FastAnswer | undefined {
+  if (route.query !== undefined || route.onRequest !== undefined) return undefined
+  const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
+  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape)
+}
+
+/** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
+function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps) {
+  const cache = deps.cache(spec)
+  const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields }
+  const { notConfigured, onRequest, query } = route
+  return function answer(request: FastifyRequest, reply: FastifyReply) {
+    if (notConfigured !== undefined && !deps.plex.configured) return notConfigured(deps)
+    onRequest?.(deps)
+    const args = query === undefined ? (undefined as A) : query.args(request.query as Record<string, unknown>)
+    return replyFromCache(request, reply, cache, args, options)
+  }
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto'
+import { createPlexClient, type PlexClient } from './client.js'
+
+/** The Plex server the service talks to: from the environment, or saved through the API. */
+export interface PlexSettings {
+  readonly url: string
+  readonly token: string
+  /** PLEX_SERVER_NAME, or the server's friendlyName once known. */
+  readonly serverName?: string
+}
+
+export interface PlexConnectionOptions {
+  plexTvUrl?: string
+  timeoutMs?: number
+  clientIdentifier?: string
+  maxResponseBytes?: number
+}
+
+/** Thrown by loaders when no Plex server is configured; routes answer their not-configured forms. */
+export class PlexNotConfiguredError extends Error {
+  constructor() {
+    super('Plex is not configured: set PLEX_SERVER_URL and PLEX_SERVER_TOKEN, or POST /api/plex/config')
+    this.name = 'PlexNotConfiguredError'
+  }
+}
+
+type ChangeListener = (settings: PlexSettings | undefined) => void
+
+/**
+ * Holds the current Plex client. A config change swaps the client and tells the listeners
+ * (the caches bust themselves); loaders call `client()` at load time, so a load never uses a
+ * client older than the settings it was started under by more than that one load.
+ */
+export class PlexConnection {
+  private current: { settings: PlexSettings; client: PlexClient; fingerprint: string } | undefined
+  private readonly listeners = new Set<ChangeListener>()
+
+  constructor(
+    private readonly options: PlexConnectionOptions,
+    initial?: PlexSettings,
+  ) {
+    if (initial) this.current = this.connect(initial)
+  }
+
+  get configured(): boolean {
+    return this.current !== undefined
+  }
+
+  /** The settings without anything secret-bearing beyond what the caller asks for. */
+  get settings(): PlexSettings | undefined {
+    return this.current?.settings
+  }
+
+  /** A hash of URL and token: safe in a cache key, changes whenever either does. */
+  get fingerprint(): string {
+    return this.current?.fingerprint ?? 'none'
+  }
+
+  client(): PlexClient {
+    if (!this.current) throw new PlexNotConfiguredError()
+    return this.current.client
+  }
+
+  /** A client for settings not yet saved, e.g. to validate them first. */
+  probe(settings: PlexSettings): PlexClient {
+    return this.connect(settings).client
+  }
+
+  update(settings: PlexSettings | undefined): void {
+    this.current = settings ? this.connect(settings) : undefined
+    for (const listener of this.listeners) listener(settings)
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private connect(settings: PlexSettings) {
+    const client = createPlexClient({
+      baseUrl: settings.url,
+      token: settings.token,
+      plexTvUrl: this.options.plexTvUrl,
+      timeoutMs: this.options.timeoutMs,
+      clientIdentifier: this.options.clientIdentifier,
+      maxResponseBytes: this.options.maxResponseBytes,
+    })
+    const fingerprint = createHash('sha256').update(`${settings.url}\n${settings.token}`).digest('hex').slice(0, 16)
+    return { settings, client, fingerprint }
+  }
+}
