@@ -9,6 +9,12 @@ import type { LogLevel } from './logger.js'
 export interface Config {
   readonly host: string
   readonly port: number
+  /** Slow clients: a request must be whole, and its headers in, within these; an idle keep-alive connection closes after the last. */
+  readonly http: {
+    readonly requestTimeoutMs: number
+    readonly headersTimeoutMs: number
+    readonly keepAliveTimeoutMs: number
+  }
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -68,6 +74,8 @@ export interface Config {
     readonly monitorTimeoutMs: number
     /** How many services are checked at once. */
     readonly monitorConcurrency: number
+    /** A monitor round stops checking by then; services left out go first next round. */
+    readonly monitorRoundDeadlineMs: number
   }
 }
 
@@ -194,9 +202,16 @@ export function loadConfig(env: Env = process.env): Config {
     password: e.read('AUTH_PASSWORD', text, '', 'secret'),
   }
 
+  const monitorIntervalSeconds = e.read('MONITOR_INTERVAL', positiveSeconds, 30)
+
   const config: Config = {
     host: e.read('HOST', nonEmptyText, '0.0.0.0'),
     port: e.read('PORT', port, 8000),
+    http: {
+      requestTimeoutMs: ms(e.read('HTTP_REQUEST_TIMEOUT', positiveSeconds, 30)),
+      headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
+      keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
+    },
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
@@ -232,15 +247,20 @@ export function loadConfig(env: Env = process.env): Config {
     },
     jobs: {
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),
-      monitorIntervalMs: ms(e.read('MONITOR_INTERVAL', positiveSeconds, 30)),
+      monitorIntervalMs: ms(monitorIntervalSeconds),
       monitorTimeoutMs: ms(e.read('MONITOR_TIMEOUT', positiveSeconds, 10)),
       monitorConcurrency: e.read('MONITOR_CONCURRENCY', positiveInteger(64), 8),
+      monitorRoundDeadlineMs: ms(e.read('MONITOR_ROUND_DEADLINE', positiveSeconds, monitorIntervalSeconds)),
     },
   }
 
   if (auth.enabled && e.problems.length === 0 && (auth.username === '' || auth.password === '')) {
     const missing = [auth.username === '' && 'AUTH_USERNAME', auth.password === '' && 'AUTH_PASSWORD'].filter(Boolean).join(' and ')
     e.problems.push(`ENABLE_AUTH="${e.raw('ENABLE_AUTH') ?? ''}" needs ${missing} to be set`)
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    e.problems.push(`HTTP_HEADERS_TIMEOUT="${e.raw('HTTP_HEADERS_TIMEOUT') ?? 10}" is longer than HTTP_REQUEST_TIMEOUT="${e.raw('HTTP_REQUEST_TIMEOUT') ?? 30}": it must be at most that`)
   }
   if (e.problems.length > 0) throw new ConfigError(e.problems.join('; '))
   return deepFreeze(config)

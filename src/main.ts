@@ -2,10 +2,8 @@ import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { closeDatabase } from './db/index.js'
 import { buildApp } from './http/app.js'
+import { SHUTDOWN_DEADLINE_MS } from './http/drain.js'
 import { createRuntime, type Runtime } from './runtime.js'
-
-/** SIGTERM to exit: docker's default grace period is 10 s, ours is half of it. */
-const SHUTDOWN_DEADLINE_MS = 5_000
 
 function fail(message: string): never {
   console.error(`komandorr-cache: ${message}`)
@@ -71,14 +69,15 @@ async function main(): Promise<void> {
       process.exit(1)
     }
     shuttingDown = true
-    logger.info({ signal }, 'shutting down: finishing in-flight requests')
+    logger.info({ signal }, `shutting down: finishing in-flight requests (at most ${SHUTDOWN_DEADLINE_MS / 1000} s)`)
     const deadline = setTimeout(() => {
       logger.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting anyway`)
       closeDatabase(runtime.db)
       process.exit(1)
-    }, SHUTDOWN_DEADLINE_MS - 250)
+    }, SHUTDOWN_DEADLINE_MS)
     deadline.unref()
     // Stop taking requests and stop the jobs together; the database closes only after both.
+    // app.close() drains (http/drain.ts) within a budget that leaves the rest a second.
     Promise.all([app.close(), runtime.stopJobs()])
       .then(() => runtime.close())
       .then(() => {

@@ -97,6 +97,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     intervalMs: config.jobs.monitorIntervalMs,
     timeoutMs: config.jobs.monitorTimeoutMs,
     concurrency: config.jobs.monitorConcurrency,
+    roundDeadlineMs: config.jobs.monitorRoundDeadlineMs,
     clock,
     check: options.serviceCheck,
     logger: logger.child({ job: 'service-monitor' }),
@@ -132,7 +133,14 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   })
   const serverName = () => plex.settings?.serverName || config.plex.serverName
   const cacheDeps = serviceCaches.define({ plex, repos, logger, serverName, dashboard })
-  const plexConfig = new PlexConfigService({ plex, settings: repos.settings, clock, defaultServerName: config.plex.serverName, logSecrets })
+  const plexConfig = new PlexConfigService({
+    plex,
+    settings: repos.settings,
+    clock,
+    defaultServerName: config.plex.serverName,
+    logSecrets,
+    logger: logger.child({ component: 'plex-config' }),
+  })
   const push = new PushInvalidation({ plex, registry: caches, caches: CACHES, clock, logger: logger.child({ job: 'plex-push-invalidation' }) })
   const watchHistorySync = new WatchHistorySync({
     plex,

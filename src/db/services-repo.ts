@@ -33,6 +33,7 @@ export type ServicesRepo = ReturnType<typeof createServicesRepo>
 
 export function createServicesRepo(db: Db) {
   const selectAll = db.prepare<[], ServiceRow>('SELECT * FROM services ORDER BY created_at, id')
+  const selectPage = db.prepare<[number, number], ServiceRow>('SELECT * FROM services ORDER BY created_at, id LIMIT ? OFFSET ?')
   const selectOne = db.prepare<[string], ServiceRow>('SELECT * FROM services WHERE id = ?')
   const insertOne = db.prepare(
     `INSERT INTO services (id, name, url, type, description, icon, "group", created_at)
@@ -51,7 +52,9 @@ export function createServicesRepo(db: Db) {
   const countStatuses = db.prepare<[], { status: ServiceStatus; n: number }>('SELECT status, COUNT(*) AS n FROM services GROUP BY status')
 
   return {
-    list: (): Service[] => selectAll.all().map(toService),
+    /** Every service, oldest first; with `page`, only that slice of them. */
+    list: (page?: { limit: number; offset: number }): Service[] =>
+      (page === undefined ? selectAll.all() : selectPage.all(page.limit, page.offset)).map(toService),
 
     get(id: string): Service | undefined {
       const row = selectOne.get(id)

@@ -11,7 +11,8 @@ import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
 import { createAccessCheck, installAuth } from './auth.js'
 import { CorsPolicy, installCors } from './cors.js'
-import { installErrorHandling } from './error-handler.js'
+import { installGracefulClose } from './drain.js'
+import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { FastHits } from './fast-hits.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
@@ -31,6 +32,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   const admits = createAccessCheck(runtime.config.auth)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const fastHits = runtime.logger.isLevelEnabled('debug') ? undefined : new FastHits(admits, cors)
+  const timeouts = runtime.config.http
   const app = Fastify({
     serverFactory: (handler, options) => createServer(handler, options, fastHits),
     // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
@@ -39,14 +41,29 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
     childLoggerFactory: (logger, bindings, options) => new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
+    clientErrorHandler,
+    // Slow clients (slowloris): Node checks these every connectionsCheckingInterval.
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    // requireHostHeader: Node would answer a bodiless 400 itself; requireHost below says why.
+    http: { headersTimeout: timeouts.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs), requireHostHeader: false },
+    // Stopping is installGracefulClose's: a request that reached us is answered, not given a 503,
+    // and idle connections are not reset the moment close() begins (see drain.ts).
+    forceCloseConnections: false,
+    return503OnClosing: false,
   })
 
+  app.server.on('checkExpectation', expectationFailed)
   app.setValidatorCompiler(validatorCompiler)
   installErrorHandling(app)
+  requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, cors)
   installAuth(app, runtime.config.auth, admits)
-  closeConnectionsWhenDraining(app, fastHits)
+  installGracefulClose(app)
+  // Once close() begins every request goes through Fastify, which closes connections while draining.
+  app.addHook('preClose', async () => fastHits?.close())
   app.decorate('fastHits', fastHits)
 
   for (const register of routeModules) register(app, runtime)
@@ -75,6 +92,15 @@ class QuietRequestLog extends LogController {
   }
 }
 
+/** HTTP/1.1 requires a Host header (RFC 9112 §3.2); its absence is a 400 with `detail`, like any bad request. */
+function requireHost(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersionMinor !== 1) return done()
+    const detail = 'An HTTP/1.1 request needs a Host header'
+    void reply.code(400).header('connection', 'close').send({ detail, message: detail })
+  })
+}
+
 /**
  * Komandorr's frontend sends `Content-Type: application/json` on every call, bodiless ones
  * included (`POST /services/{id}/check`, `DELETE`): an empty body is no body, not bad JSON.
@@ -89,23 +115,6 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
 }
 
 /**
- * Once close() begins, answers carry `Connection: close`: a keep-alive client whose request was
- * in flight would otherwise hold its socket open and keep the server from closing.
- */
-function closeConnectionsWhenDraining(app: FastifyInstance, fastHits: FastHits | undefined): void {
-  let draining = false
-  app.addHook('preClose', async () => {
-    draining = true
-    fastHits?.close()
-  })
-  // Callback style: an async hook costs a promise on every request of the hot path.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close')
-    done(null, payload)
-  })
-}
-
-/**
  * The HTTP server Fastify would make (same timeouts), with cache hits answered in front of
  * Fastify's router when they can be (`FastHits`).
  */
@@ -116,9 +125,10 @@ function createServer(handler: http.RequestListener, options: FastifyServerOptio
       : (request, response) => {
           if (!fastHits.handle(request, response)) handler(request, response)
         }
-  const server = http.createServer(listener)
+  const server = http.createServer((options as { http?: http.ServerOptions }).http ?? {}, listener)
   server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000
   server.requestTimeout = options.requestTimeout ?? 0
   server.setTimeout(options.connectionTimeout ?? 0)
+  if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket
   return server
 }

@@ -1,5 +1,9 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { ThrottledError } from '../features/throttle.js'
 import { HttpError } from './http-error.js'
+import { NOT_FINITE } from './validation.js'
 
 /**
  * The one place that shapes errors: every error is JSON `{detail}`, bad input is a 4xx that
@@ -14,6 +18,11 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError | Error, request, reply) => {
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).send({ detail: error.detail, ...error.extra })
+    }
+    if (error instanceof ThrottledError) {
+      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000))
+      const detail = `${error.message}; try again in ${seconds} s`
+      return reply.code(429).header('retry-after', String(seconds)).send({ detail, message: detail })
     }
     const fastifyError = error as FastifyError
     if (fastifyError.validation) {
@@ -51,5 +60,52 @@ function validationDetail(error: FastifyError): string {
   if (!field) return `Invalid ${where === 'body' ? 'request body' : where}: ${first.message ?? 'is not valid'}`
   if (params.additionalProperty) return `Unknown ${part} "${field}"`
   if (Array.isArray(params.allowedValues)) return `Invalid ${part} "${field}": must be one of ${params.allowedValues.join(', ')}`
+  // JSON 1e400 parses to Infinity: "must be integer" would puzzle whoever sent a number.
+  const value = (first as { data?: unknown }).data
+  if (typeof value === 'number' && !Number.isFinite(value)) return `Invalid ${part} "${field}": ${NOT_FINITE}`
   return `Invalid ${part} "${field}": ${first.message ?? 'is not valid'}`
+}
+
+/**
+ * Fastify's `frameworkErrors`: a request its router refuses before any route runs (a path that
+ * does not percent-decode, a path parameter over the length limit) gets `{detail, message}`.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  const path = request.url.split('?')[0]!.slice(0, 200)
+  const [status, detail] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, `The path ${path} has a segment longer than this service accepts`]
+      : error.code === 'FST_ERR_BAD_URL'
+        ? [400, `The path ${path} is not a valid URL: it has bad percent-encoding`]
+        : [error.statusCode ?? 400, error.message]
+  void reply.code(status).send({ detail, message: detail })
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (bad request line or headers,
+ * headers too large, a request not whole in time) is answered on the raw socket; this is
+ * Fastify's default answer with `detail` beside `message`.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request did not arrive whole in time: send the headers and the body without pausing']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request line and headers are larger than this service accepts (16 KiB)']
+        : error.code === 'HPE_PAUSED_H2_UPGRADE'
+          ? [400, 'HTTP/2 is not served here: send HTTP/1.1']
+          : [400, `The request is not valid HTTP/1.1 (${(error.code ?? 'parse error').replace(/^HPE_/, '')})`]
+  if (socket.writable) {
+    const body = JSON.stringify({ detail, message: detail })
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
+/** Node's `checkExpectation`: an `Expect` other than 100-continue, which Node answers with a bodiless 417. */
+export function expectationFailed(request: IncomingMessage, response: ServerResponse): void {
+  const detail = `Expect: ${String(request.headers.expect).slice(0, 100)} is not supported: send the request without it (or with Expect: 100-continue)`
+  const body = JSON.stringify({ detail, message: detail })
+  response.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
 }

@@ -16,7 +16,7 @@ const NO_HEADERS: readonly string[] = []
  * more than the hit itself (the API bench: a hit ran at 0.65-0.8x a bare Fastify route). Only a
  * plain GET of a cached path with a fresh value takes this path, with the same auth verdict and
  * CORS headers as the Fastify hooks; anything else (HEAD, OPTIONS, a query the route must read,
- * `If-None-Match`, credentials that are not right, a miss, shutdown) goes to Fastify unchanged.
+ * `If-None-Match`, credentials that are not right, no Host, a miss, shutdown) goes to Fastify unchanged.
  */
 export class FastHits {
   private readonly routes = new Map<string, { readonly access: RouteAccess; readonly answer: FastAnswer }>()
@@ -46,6 +46,8 @@ export class FastHits {
     const route = this.routes.get(query < 0 ? url : url.slice(0, query))
     if (route === undefined) return false
     const headers = request.headers
+    // Fastify answers an HTTP/1.1 request without Host with a 400 saying so.
+    if (headers.host === undefined) return false
     if (this.admits('GET', route.access, headers.authorization) !== 'ok') return false
     const origin = headers.origin
     return route.answer(request, response, origin === undefined || !this.cors.enabled ? NO_HEADERS : this.cors.headersFor(origin))

@@ -1,3 +1,4 @@
+import { checkTarget, type CheckTarget } from './service-url.js'
 import type { ServiceStatus } from './types.js'
 
 export interface CheckOutcome {
@@ -11,17 +12,23 @@ export type ServiceCheck = (url: string, options: { timeoutMs: number; signal?: 
 
 /**
  * GET the URL, following redirects: an answer below 400 is online, 400 and up or no answer in
- * time is a problem, a failed connection (refused, DNS, TLS) is offline.
+ * time is a problem, a failed connection (refused, DNS, TLS) is offline. A URL that cannot be
+ * requested at all (a row stored before URLs were checked) is a problem; it never throws for it.
  */
 export const checkUrl: ServiceCheck = async (url, { timeoutMs, signal }) => {
+  let target: CheckTarget
+  try {
+    target = checkTarget(url)
+  } catch {
+    return { status: 'problem', responseTimeMs: null }
+  }
   const timeout = AbortSignal.timeout(timeoutMs)
-  const { href, authorization } = splitCredentials(url)
   const started = performance.now()
   try {
-    const response = await fetch(href, {
+    const response = await fetch(target.href, {
       redirect: 'follow',
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headers: { 'user-agent': 'komandorr-cache-monitor', ...(authorization && { authorization }) },
+      headers: { 'user-agent': 'komandorr-cache-monitor', ...(target.authorization && { authorization: target.authorization }) },
     })
     const responseTimeMs = Math.round((performance.now() - started) * 10) / 10
     await response.body?.cancel().catch(() => undefined)
@@ -30,15 +37,4 @@ export const checkUrl: ServiceCheck = async (url, { timeoutMs, signal }) => {
     if (signal?.aborted) throw error
     return { status: timeout.aborted ? 'problem' : 'offline', responseTimeMs: null }
   }
-}
-
-/** fetch refuses URLs with `user:pass@`; send them as Basic auth instead. */
-function splitCredentials(url: string): { href: string; authorization?: string } {
-  const parsed = new URL(url)
-  if (parsed.username === '' && parsed.password === '') return { href: url }
-  const user = decodeURIComponent(parsed.username)
-  const password = decodeURIComponent(parsed.password)
-  parsed.username = ''
-  parsed.password = ''
-  return { href: parsed.href, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
 }

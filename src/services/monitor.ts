@@ -11,8 +11,13 @@ export interface ServiceMonitorOptions {
   readonly intervalMs: number
   /** Per check: a service that has not answered by then is a problem. */
   readonly timeoutMs: number
-  /** Checks in flight at once during a round. */
+  /** Checks in flight at once during a round, and background checks of new services at most. */
   readonly concurrency: number
+  /**
+   * A round ends by then: checks still running are dropped (their services keep the last
+   * status) and services not reached yet are checked first next round. Unset: no deadline.
+   */
+  readonly roundDeadlineMs?: number
   /** Times the rounds; its wall time stamps `last_check`. */
   readonly clock: Clock
   readonly check?: ServiceCheck
@@ -22,6 +27,8 @@ export interface ServiceMonitorOptions {
 export interface RoundSummary extends StatusCounts {
   /** True when the monitor was stopped during the round; unfinished checks were not stored. */
   readonly stopped: boolean
+  /** Services the round did not finish checking before its deadline (or the stop). */
+  readonly unreached: number
 }
 
 /**
@@ -33,6 +40,8 @@ export class ServiceMonitor implements BackgroundJob {
   readonly name = 'service-monitor'
   private readonly check: ServiceCheck
   private readonly rounds: PeriodicJob<RoundSummary>
+  private readonly background = new Set<Promise<void>>()
+  private backgroundAbort = new AbortController()
 
   constructor(private readonly options: ServiceMonitorOptions) {
     this.check = options.check ?? checkUrl
@@ -49,9 +58,11 @@ export class ServiceMonitor implements BackgroundJob {
     this.rounds.start()
   }
 
-  /** Cancels the timer, aborts the checks of a running round and waits for it to settle. */
-  stop(): Promise<void> {
-    return this.rounds.stop()
+  /** Cancels the timer, aborts the checks of a running round and the background ones, and waits for them. */
+  async stop(): Promise<void> {
+    this.backgroundAbort.abort()
+    this.backgroundAbort = new AbortController()
+    await Promise.all([this.rounds.stop(), ...this.background])
   }
 
   /** Checks every service once (joining a round already running) and stores the results. */
@@ -64,28 +75,57 @@ export class ServiceMonitor implements BackgroundJob {
    * aborted by stop(): a request in flight during shutdown still gets its answer.
    */
   async checkService(service: Service): Promise<Service> {
-    const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs })
-    this.store(service, outcome)
+    await this.checkOne(service)
     return this.options.services.get(service.id) ?? service
   }
 
-  private async checkAll(signal: AbortSignal): Promise<RoundSummary> {
-    const services = this.options.services.list()
+  /**
+   * Checks a new or changed service without anyone waiting (a host that never answers would hold
+   * the request for the whole timeout). With `concurrency` such checks already running it is
+   * left to the next round, which takes never-checked services first.
+   */
+  checkInBackground(service: Service): void {
+    if (this.background.size >= this.options.concurrency) return
+    const running: Promise<void> = this.checkOne(service, this.backgroundAbort.signal)
+      .then(() => undefined)
+      .finally(() => this.background.delete(running))
+    this.background.add(running)
+  }
+
+  /** Checks and stores; the outcome, or undefined when aborted or failed (logged, never thrown). */
+  private async checkOne(service: Service, signal?: AbortSignal): Promise<Service['status'] | undefined> {
+    try {
+      const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs, signal })
+      if (signal?.aborted) return undefined
+      this.store(service, outcome)
+      return outcome.status
+    } catch (error) {
+      if (!signal?.aborted) this.options.logger?.warn({ err: { message: (error as Error).message }, service: service.id }, 'service check failed unexpectedly')
+      return undefined
+    }
+  }
+
+  private async checkAll(stop: AbortSignal): Promise<RoundSummary> {
+    const { clock, services: repo, concurrency, logger, roundDeadlineMs } = this.options
+    // Oldest result first: services a round's deadline left out go first in the next one.
+    const services = repo.list().sort((a, b) => (a.lastCheckAt ?? -Infinity) - (b.lastCheckAt ?? -Infinity))
+    const deadline = new AbortController()
+    const timer = roundDeadlineMs === undefined ? undefined : clock.setTimer(() => deadline.abort(), roundDeadlineMs)
+    const signal = AbortSignal.any([stop, deadline.signal])
     const counts = { total: services.length, online: 0, offline: 0, problem: 0 }
-    await forEachLimited(services, this.options.concurrency, async (service) => {
-      if (signal.aborted) return
-      try {
-        const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs, signal })
-        if (signal.aborted) return
-        this.store(service, outcome)
-        counts[outcome.status]++
-      } catch (error) {
-        if (!signal.aborted) this.options.logger?.warn({ err: error, service: service.id }, 'service check failed unexpectedly')
-      }
-    })
-    const stopped = signal.aborted
-    this.options.logger?.debug({ ...counts, stopped }, 'service monitor round finished')
-    return { ...counts, stopped }
+    try {
+      await forEachLimited(services, concurrency, signal, async (service) => {
+        const status = await this.checkOne(service, signal)
+        if (status !== undefined) counts[status]++
+      })
+    } finally {
+      if (timer !== undefined) clock.clearTimer(timer)
+    }
+    const stopped = stop.aborted
+    const unreached = counts.total - counts.online - counts.offline - counts.problem
+    if (unreached > 0 && !stopped) logger?.warn({ unreached, deadlineMs: roundDeadlineMs }, `service monitor round hit its deadline: ${unreached} services keep their last status`)
+    logger?.debug({ ...counts, stopped, unreached }, 'service monitor round finished')
+    return { ...counts, stopped, unreached }
   }
 
   private store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): void {
@@ -96,10 +136,10 @@ export class ServiceMonitor implements BackgroundJob {
   }
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, run: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   const worker = async () => {
-    while (next < items.length) await run(items[next++]!)
+    while (next < items.length && !signal.aborted) await run(items[next++]!)
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }

@@ -68,6 +68,77 @@ describe('bad input', () => {
     expect(samplesStored()).toBe(0)
   })
 
+  // JSON text, not JSON.stringify: 1e400 parses to Infinity, 9007199254740993 to ...992.
+  const hugeNumbers = ['1e400', '-1e400', '9007199254740993', '9223372036854775807', '1e20']
+
+  it.each(hugeNumbers)('refuses %s as a traffic rate or counter (400 naming it) and stores nothing', async (number) => {
+    for (const field of ['bandwidth_up', 'bandwidth_down', 'total_up', 'total_down', 'max_bandwidth', 'cpu_percent', 'memory_percent']) {
+      const fields = { bandwidth_up: '1', bandwidth_down: '1', total_up: '1', total_down: '1', [field]: number }
+      const text = `{"service_id":"${serviceId}",${Object.entries(fields).map(([k, v]) => `"${k}":${v}`).join(',')}}`
+      const response = await post('/api/traffic/update', text)
+      expect(response.status, `${field}=${number}`).toBe(400)
+      expect((await json(response)).detail).toContain(field)
+    }
+    expect(samplesStored()).toBe(0)
+  })
+
+  it.each([...hugeNumbers, '1000001', '-1', '2.5'])('refuses a peak of %s (400 naming it) and keeps the stored peak', async (number) => {
+    const before = t.runtime.repos.plexStats.get()
+    const response = await post('/api/plex/stats/peak', `{"peak_concurrent":${number}}`)
+    expect(response.status).toBe(400)
+    expect((await json(response)).detail).toContain('peak_concurrent')
+    expect(t.runtime.repos.plexStats.get()).toEqual(before)
+  })
+
+  it('says a number too large for a double is not finite, rather than not an integer', async () => {
+    const response = await post('/api/plex/stats/peak', '{"peak_concurrent":1e400}')
+    expect((await json(response)).detail).toBe('Invalid body field "peak_concurrent": must be a finite number')
+    const query = await fetch(`${t.url}/api/plex/watch-history?offset=Infinity`)
+    expect((await json(query)).detail).toBe('Invalid query parameter "offset": must be a finite number')
+  })
+
+  it('still takes a peak and traffic inside the documented ranges', async () => {
+    expect((await post('/api/plex/stats/peak', { peak_concurrent: 1_000_000 })).status).toBe(200)
+    expect(t.runtime.repos.plexStats.get().peakConcurrent).toBe(1_000_000)
+    const report = { service_id: serviceId, bandwidth_up: 1_000_000, bandwidth_down: 0.5, total_up: 1e12, total_down: 3, cpu_percent: 800, memory_percent: 100 }
+    expect((await post('/api/traffic/update', report)).status).toBe(200)
+    expect(samplesStored()).toBe(1)
+    t.runtime.db.prepare('DELETE FROM traffic_samples').run()
+  })
+
+  const badQueries: Array<[string, string]> = [
+    ['offset=1e20', 'offset'],
+    ['offset=9223372036854775807', 'offset'],
+    ['offset=Infinity', 'offset'],
+    ['offset=-1', 'offset'],
+    ['offset=1.5', 'offset'],
+    ['offset=100000001', 'offset'],
+    ['limit=1e400', 'limit'],
+    ['limit=Infinity', 'limit'],
+    ['limit=NaN', 'limit'],
+    ['limit=0', 'limit'],
+    ['limit=5001', 'limit'],
+    ['user_id=9223372036854775807', 'user_id'],
+    ['user_id=9007199254740993', 'user_id'],
+    ['user_id=-Infinity', 'user_id'],
+  ]
+
+  it.each(badQueries)('answers watch-history?%s with 400 naming the parameter', async (query, field) => {
+    const response = await fetch(`${t.url}/api/plex/watch-history?${query}`)
+    expect(response.status).toBe(400)
+    expect((await json(response)).detail).toContain(field)
+  })
+
+  it.each([
+    ['limit=Infinity', 'limit'],
+    ['offset=1e20', 'offset'],
+    ['limit=1001', 'limit'],
+  ])('answers services?%s with 400 naming the parameter', async (query, field) => {
+    const response = await fetch(`${t.url}/api/services/?${query}`)
+    expect(response.status).toBe(400)
+    expect((await json(response)).detail).toContain(field)
+  })
+
   it('answers malformed JSON with 400', async () => {
     const response = await post('/api/services/', '{"name": "a", "url": ')
     expect(response.status).toBe(400)

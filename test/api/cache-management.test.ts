@@ -160,6 +160,35 @@ describe('cache management', () => {
     }
   })
 
+  it('50 warms in a row cost one warm at Plex: joiners share it, the rest get 429 with Retry-After', async () => {
+    const plexRequests = () => Object.values(t.counts()).reduce((sum, n) => sum + n, 0)
+    await t.clock.advance(10_000)
+    t.sim.control.resetCounts()
+    expect((await post('/api/plex/cache/warm')).status).toBe(200)
+    const oneWarm = plexRequests()
+    expect(oneWarm).toBeGreaterThan(0)
+
+    await t.clock.advance(10_000)
+    t.sim.control.resetCounts()
+    await t.sim.control.setFault({ endpoint: '/accounts', latencyMs: 1_000 })
+    const joined = await Promise.all(Array.from({ length: 10 }, () => post('/api/plex/cache/warm')))
+    // Those that arrive while the warm runs join it (200); on a slow machine a late one finds it done (429).
+    const joinedStatuses = joined.map((r) => r.status)
+    expect(joinedStatuses[0]).toBe(200)
+    expect(joinedStatuses.filter((s) => s === 200).length).toBeGreaterThan(1)
+    expect(joinedStatuses.every((s) => s === 200 || s === 429)).toBe(true)
+    const refused = []
+    for (let i = 0; i < 40; i++) refused.push(await post('/api/plex/cache/warm'))
+    expect(refused.map((r) => r.status)).toEqual(Array(40).fill(429))
+    expect(refused[0]!.headers.get('retry-after')).toBe('10')
+    expect((await json(refused[0]!)).detail).toMatch(/warmed less than 10 s ago.*try again in 10 s/)
+    expect(plexRequests()).toBeLessThanOrEqual(oneWarm)
+    console.log(`warm: one warm ${oneWarm} Plex requests; 50 warm calls in a row ${plexRequests()}`)
+
+    await t.clock.advance(10_000)
+    expect((await post('/api/plex/cache/warm')).status).toBe(200)
+  })
+
   it('warm with Plex down names each cache that failed, with why, and keeps the old values', async () => {
     const before = await json(await get('/api/plex/stats'))
     await t.clock.advance(60_000)
@@ -184,6 +213,7 @@ describe('cache management', () => {
   })
 
   it('never shows the token', async () => {
+    await t.clock.advance(10_000)
     for (const response of [await get('/api/plex/cache/stats'), await post('/api/plex/cache/warm'), await post('/api/plex/cache/clear')]) {
       expect(await response.text()).not.toContain(PLEX_TOKEN)
     }

@@ -79,7 +79,13 @@ describe.concurrent('main lifecycle', () => {
     expect(child.stdout()).toContain('PLEX_SERVER_URL')
     expect(child.stdout()).toContain('npm run demo')
 
-    const created = await json(await fetch(`${url}/api/services/`, jsonInit('POST', { name: 'Slow', url: target.url, type: 'app' })))
+    const { id } = await json(await fetch(`${url}/api/services/`, jsonInit('POST', { name: 'Slow', url: target.url, type: 'app' })))
+    // POST checks the new service in the background.
+    let created = await json(await fetch(`${url}/api/services/${id}`))
+    while (created.last_check === null) {
+      await sleep(20)
+      created = await json(await fetch(`${url}/api/services/${id}`))
+    }
     expect(created.status).toBe('online')
 
     slowness.delayMs = 1_500

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/index.js'
 import { ManualClock } from '../../src/cache/index.js'
+import { checkUrl, type ServiceCheck } from '../../src/services/check.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
 import { answering, closedPortUrl, sleep, startTarget, type Target } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
@@ -33,7 +34,7 @@ describe('service monitor', () => {
     await Promise.all(targets.splice(0).map((target) => target.close()))
   })
 
-  function setUp(options: { concurrency?: number; intervalMs?: number } = {}) {
+  function setUp(options: { concurrency?: number; intervalMs?: number; roundDeadlineMs?: number; check?: ServiceCheck } = {}) {
     db = openDatabase(':memory:')
     const repos = createRepos(db)
     const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
@@ -42,6 +43,8 @@ describe('service monitor', () => {
       intervalMs: options.intervalMs ?? 30_000,
       timeoutMs: 5_000,
       concurrency: options.concurrency ?? 8,
+      roundDeadlineMs: options.roundDeadlineMs,
+      check: options.check,
       clock,
     })
     const add = (name: string, url: string) =>
@@ -140,5 +143,53 @@ describe('service monitor', () => {
     clock.setWallNow(Date.UTC(2030, 5, 1))
     await monitor.runRound()
     expect(repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
+  })
+
+  it('ends a round at its deadline: unfinished services keep their status and go first next round', async () => {
+    const checked: string[] = []
+    const { monitor, clock, add, repos } = setUp({
+      concurrency: 1,
+      roundDeadlineMs: 10_000,
+      check: (url, options) => {
+        checked.push(new URL(url).pathname)
+        return checkUrl(url, options)
+      },
+    })
+    const ok = await answering(200)
+    const held = await gate()
+    targets.push(ok, held.target)
+    add('a', `${ok.url}/a`)
+    add('b', `${held.target.url}/b`)
+    add('c', `${ok.url}/c`)
+
+    const first = monitor.runRound()
+    await eventually('b to hang', () => held.waiting === 1)
+    await clock.advance(10_000)
+    expect(await first).toMatchObject({ total: 3, online: 1, unreached: 2, stopped: false })
+    expect(checked).toEqual(['/a', '/b'])
+    expect([repos.services.get('b')?.lastCheckAt, repos.services.get('c')?.lastCheckAt]).toEqual([null, null])
+    expect(clock.pendingTimers).toBe(0)
+
+    held.release()
+    checked.length = 0
+    const second = monitor.runRound()
+    await eventually('b to be asked again', () => held.waiting === 1)
+    held.release()
+    expect(await second).toMatchObject({ total: 3, online: 3, unreached: 0 })
+    // Never-checked services first (in list order), then the oldest result.
+    expect(checked).toEqual(['/b', '/c', '/a'])
+  })
+
+  it('checks new services in the background, at most `concurrency` at once', async () => {
+    const { monitor, add, repos } = setUp({ concurrency: 2 })
+    const held = await gate()
+    targets.push(held.target)
+    for (const name of ['a', 'b', 'c']) monitor.checkInBackground(add(name, `${held.target.url}/${name}`))
+    await eventually('two background checks', () => held.waiting === 2)
+    await sleep(50)
+    expect(held.waiting).toBe(2)
+    held.release()
+    await eventually('the two checks stored', () => repos.services.list().filter((s) => s.lastCheckAt !== null).length === 2)
+    expect(repos.services.get('c')?.lastCheckAt).toBeNull()
   })
 })

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PlexConfigService } from '../../src/features/plex/plex-config.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { basic, countOf, json, jsonInit, PLEX_TOKEN, type PlexApp, startPlexApp, startTestApp, type TestApp } from '../support/api-harness.js'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
+import { answering, basic, closedPortUrl, countOf, json, jsonInit, PLEX_TOKEN, type PlexApp, startPlexApp, startTestApp, type TestApp } from '../support/api-harness.js'
 
 const SECOND_TOKEN = 'second-sim-token-9999'
 
@@ -94,7 +95,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const unreachable = await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))
     expect(unreachable.status).toBe(400)
     const body = await json(unreachable)
-    expect(body.detail).toMatch(/^Could not connect to http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    expect(body.detail).toMatch(/^No Plex server answered at http:\/\/127\.0\.0\.1:\d+: check the address and port/)
     expect(body.message).toBe(body.detail)
 
     await sim2.control.clearFaults()
@@ -179,10 +180,60 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const started = Date.now()
     expect(await service.save({ url: sim2.url, token: SECOND_TOKEN })).toEqual({
       valid: false,
-      message: `Plex at ${sim2.url} did not answer within 0.3 s: check the URL and that the server is running`,
+      message: `No Plex server answered at ${sim2.url}: check the address and port (Plex listens on 32400) and that the server is running`,
     })
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(plex.settings?.url).toBe(setup.sim.url)
     await sim2.control.clearFaults()
+  })
+})
+
+describe('checking a candidate Plex server is no port scanner', () => {
+  it('answers one message for a closed port, a non-HTTP port, and HTTP servers that are not Plex; the log says which', async () => {
+    const t = await startTestApp()
+    closers.push(() => t.close())
+    const bannerSockets = new Set<import('node:net').Socket>()
+    const banner = createTcpServer((socket) => {
+      bannerSockets.add(socket)
+      socket.on('error', () => undefined)
+      socket.end('SSH-2.0-OpenSSH_9.6\r\n')
+    })
+    await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve))
+    closers.push(() => new Promise<void>((resolve) => {
+      for (const socket of bannerSockets) socket.destroy()
+      banner.close(() => resolve())
+    }))
+    const html = await answering(200)
+    const missing = await answering(404)
+    closers.push(() => html.close(), () => missing.close())
+    const urls = [await closedPortUrl(), `http://127.0.0.1:${(banner.address() as AddressInfo).port}`, html.url, missing.url]
+
+    const messages: string[] = []
+    for (const url of urls) {
+      for (const path of ['/api/plex/validate', '/api/plex/config']) {
+        const response = await fetch(`${t.url}${path}`, jsonInit('POST', { url, token: 'any-token-1' }))
+        const body = await json(response)
+        expect(response.status).toBe(path === '/api/plex/validate' ? 200 : 400)
+        messages.push(body.message.replace(url, 'URL'))
+      }
+    }
+    expect(new Set(messages)).toEqual(new Set(['No Plex server answered at URL: check the address and port (Plex listens on 32400) and that the server is running']))
+    const reasons = t.logLines.filter((line) => line.includes('the Plex server check failed')).map((line) => (JSON.parse(line) as { why: string }).why)
+    expect(new Set(reasons).size).toBeGreaterThan(1)
+  })
+
+  it('checks at most 10 servers a minute: the 11th gets 429 with Retry-After and detail, and makes no request', async () => {
+    const t = await startTestApp()
+    closers.push(() => t.close())
+    const target = await answering(404)
+    closers.push(() => target.close())
+    for (let i = 0; i < 10; i++) expect((await fetch(`${t.url}/api/plex/validate`, jsonInit('POST', { url: target.url, token: 'any-token-1' }))).status).toBe(200)
+    const limited = await fetch(`${t.url}/api/plex/config`, jsonInit('POST', { url: target.url, token: 'any-token-1' }))
+    expect(limited.status).toBe(429)
+    const retryAfter = Number(limited.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expect((await json(limited)).detail).toMatch(/10 Plex servers were checked in the last minute/)
+    expect(target.requests).toBe(10)
   })
 })

@@ -5,12 +5,16 @@ import { declareCache } from './declaration.js'
 export const WATCH_HISTORY_DEFAULT_LIMIT = 500
 export const WATCH_HISTORY_MAX_LIMIT = 5000
 
+/** Far past any real history (a busy server logs ~250,000 plays a decade). */
+const MAX_OFFSET = 100_000_000
+
 const listQuerySchema = {
   type: 'object',
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: WATCH_HISTORY_MAX_LIMIT, default: WATCH_HISTORY_DEFAULT_LIMIT },
-    offset: { type: 'integer', minimum: 0, default: 0 },
-    user_id: { type: 'integer' },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
+    // Plex account ids: 1 for the owner, plex.tv ids for the others.
+    user_id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   },
 } as const
 

@@ -3,8 +3,9 @@ import type { TopicBus } from '../../cache/redis/index.js'
 import type { Config } from '../../config.js'
 import type { SettingsRepo } from '../../db/index.js'
 import type { Logger, LogSecrets } from '../../logger.js'
-import { isPlexError, PlexHttpError, PlexUnreachableError } from '../../plex/index.js'
+import { isPlexError } from '../../plex/index.js'
 import type { PlexConnection, PlexSettings } from '../../plex/plex-connection.js'
+import { Throttle } from '../throttle.js'
 
 /** The settings row holding the Plex server saved through the API (the token is kept only there). */
 export const PLEX_SETTINGS_KEY = 'plex'
@@ -58,15 +59,21 @@ export interface PlexConfigServiceOptions {
   logSecrets?: LogSecrets
   /** How long `GET /` on a candidate server may take. Default 5 s. */
   probeTimeoutMs?: number
+  /** Where why a check failed is told (the client only hears that no Plex server answered). */
+  logger?: Pick<Logger, 'info'>
+  /** Checks of a candidate server at most per minute (each is a request this service makes). Default 10. */
+  checksPerMinute?: number
 }
 
 /** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
 export class PlexConfigService {
   private readonly probeTimeoutMs: number
   private readonly savedListeners = new Set<() => void>()
+  private readonly checks: Throttle
 
   constructor(private readonly options: PlexConfigServiceOptions) {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 5_000
+    this.checks = new Throttle(options.clock, options.checksPerMinute ?? 10, 60_000)
   }
 
   view(): PlexConfigView {
@@ -81,6 +88,7 @@ export class PlexConfigService {
   /** Checks `{url, token}` against the server (`GET /`) and, when it answers, saves it and switches to it. */
   async save(input: { url: string; token: string }): Promise<PlexCheck> {
     const candidate = normalizeInput(input)
+    this.checks.take(`${this.checks.max} Plex servers were checked in the last minute, the most this service checks`)
     const check = await this.check(candidate)
     if (!check.valid) return check
     const { plex, settings, clock, logSecrets } = this.options
@@ -106,24 +114,17 @@ export class PlexConfigService {
       const info = await this.options.plex.probe(candidate).serverInfo(AbortSignal.timeout(this.probeTimeoutMs))
       return { valid: true, serverName: info.friendlyName }
     } catch (error) {
-      return { valid: false, message: this.failure(error, candidate.url) }
-    }
-  }
-
-  private failure(error: unknown, url: string): string {
-    if (!isPlexError(error)) return `Could not check the Plex server at ${url}: ${error instanceof Error ? error.message : String(error)}`
-    switch (error.kind) {
-      case 'auth':
-        return `Plex at ${url} answered 401: the token is not accepted; copy the X-Plex-Token of an admin account`
-      case 'timeout':
-      case 'aborted':
-        return `Plex at ${url} did not answer within ${this.probeTimeoutMs / 1000} s: check the URL and that the server is running`
-      case 'unreachable':
-        return `Could not connect to ${url}${error instanceof PlexUnreachableError && error.code ? ` (${error.code})` : ''}: check the URL and port (Plex listens on 32400)`
-      case 'http':
-        return `${url} answered ${error instanceof PlexHttpError ? error.status : 'an error'} to GET /: is this the Plex server's address?`
-      default:
-        return `${url} answered, but not as a Plex server does (${error.message})`
+      // A 401 is told: the token is what to fix. Every other failure (refused, timed out, not
+      // HTTP, HTTP but not Plex) gets one message, so the answer is no port scanner's oracle.
+      if (isPlexError(error) && error.kind === 'auth') {
+        return { valid: false, message: `Plex at ${candidate.url} answered 401: the token is not accepted; copy the X-Plex-Token of an admin account` }
+      }
+      const why = isPlexError(error) ? error.kind : 'error'
+      this.options.logger?.info({ url: candidate.url, why, reason: error instanceof Error ? error.message : String(error) }, 'the Plex server check failed')
+      return {
+        valid: false,
+        message: `No Plex server answered at ${candidate.url}: check the address and port (Plex listens on 32400) and that the server is running`,
+      }
     }
   }
 }

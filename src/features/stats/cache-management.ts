@@ -3,6 +3,7 @@ import { memoryOnlyRedisStatus, type RedisStatus } from '../../cache/redis/statu
 import type { Config } from '../../config.js'
 import { dashboardStatsCache } from '../caches/dashboard-stats.js'
 import { CACHES } from '../caches/index.js'
+import { Throttle } from '../throttle.js'
 
 /** What `cache/stats` shows of the background-stats job. */
 export interface BackgroundStatsJobInfo {
@@ -79,15 +80,19 @@ export interface CacheManagementOptions {
   /** For `timestamp` and `last_fetched`. */
   readonly clock: Clock
   readonly redisStatus?: () => RedisStatus
+  /** A warm starts at most once per this (one warm costs every cache's Plex requests). Default 10 s. */
+  readonly warmIntervalMs?: number
 }
 
 /** `cache/stats`, `cache/clear` and `cache/warm`: everything goes through the registry. */
 export class CacheManagement {
   private warming: Promise<WarmAnswer> | undefined
   private readonly redisStatus: () => RedisStatus
+  private readonly warmThrottle: Throttle
 
   constructor(private readonly options: CacheManagementOptions) {
     this.redisStatus = options.redisStatus ?? memoryOnlyRedisStatus
+    this.warmThrottle = new Throttle(options.clock, 1, options.warmIntervalMs ?? 10_000)
   }
 
   report(): CacheStatsReport {
@@ -119,9 +124,14 @@ export class CacheManagement {
     }
   }
 
-  /** Reloads every cache now, old values kept where a reload fails; a warm asked for meanwhile joins it. */
+  /**
+   * Reloads every cache now, old values kept where a reload fails; a warm asked for meanwhile
+   * joins it. A new warm within the interval of the last one's start throws a ThrottledError.
+   */
   warm(): Promise<WarmAnswer> {
-    this.warming ??= this.reloadAll().finally(() => {
+    if (this.warming) return this.warming
+    this.warmThrottle.take(`The caches were warmed less than ${this.warmThrottle.windowMs / 1000} s ago: they hold fresh data already`)
+    this.warming = this.reloadAll().finally(() => {
       this.warming = undefined
     })
     return this.warming

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 
+/** Concurrent streams: far past what one Plex server serves. */
+const MAX_PEAK = 1_000_000
+
 const peakBodySchema = {
   type: 'object',
   required: ['peak_concurrent'],
-  properties: { peak_concurrent: { type: 'integer', minimum: 0 } },
+  properties: { peak_concurrent: { type: 'integer', minimum: 0, maximum: MAX_PEAK } },
 } as const
 
 interface PeakBody {

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { TrafficSample } from '../../db/traffic-repo.js'
 import type { Runtime } from '../../runtime.js'
+import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../services/service-url.js'
 import { SERVICE_TYPES, type Service, type ServiceFields, type ServiceType } from '../../services/types.js'
-import { badRequest, notFound } from '../http-error.js'
+import { badRequest, HttpError, notFound } from '../http-error.js'
+
+/** Stored services at most: with every field at its bound the whole list stays ~70 MB of JSON. */
+export const MAX_SERVICES = 1_000
+/** An icon is a path, a URL or a small `data:image/...` URI. */
+export const MAX_ICON_LENGTH = 65_536
 
 const nullableText = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const
 
@@ -13,8 +20,17 @@ const fieldSchemas = {
   type: { type: 'string', enum: SERVICE_TYPES },
   description: nullableText(2000),
   // Komandorr stores an uploaded icon's path here, or a data: URL.
-  icon: nullableText(262_144),
+  icon: nullableText(MAX_ICON_LENGTH),
   group: nullableText(200),
+} as const
+
+// Without limit the answer is Komandorr's bare array of every service (at most MAX_SERVICES).
+const listQuerySchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_SERVICES, default: MAX_SERVICES },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_SERVICES, default: 0 },
+  },
 } as const
 
 const createBodySchema = { type: 'object', additionalProperties: false, required: ['name', 'url', 'type'], properties: fieldSchemas }
@@ -38,6 +54,11 @@ interface IdParams {
   id: string
 }
 
+interface ListQuery {
+  limit: number
+  offset: number
+}
+
 /** Komandorr's service shape; `traffic` is the newest agent report, as Komandorr sends it. */
 function toApi(service: Service, traffic: TrafficSample | undefined) {
   return {
@@ -49,7 +70,8 @@ function toApi(service: Service, traffic: TrafficSample | undefined) {
     last_check: service.lastCheckAt === null ? null : new Date(service.lastCheckAt).toISOString(),
     response_time: service.responseTimeMs,
     description: service.description,
-    icon: service.icon,
+    // A row stored before icons were bounded is not sent: one such row made the list unanswerable.
+    icon: service.icon !== null && service.icon.length > MAX_ICON_LENGTH ? null : service.icon,
     group: service.group,
     traffic: traffic
       ? {
@@ -66,33 +88,36 @@ function toApi(service: Service, traffic: TrafficSample | undefined) {
   }
 }
 
-/** Validated body → stored fields: trimmed, blank optional text stored as null, URL checked. */
-function toFields(body: ServiceBody): Partial<ServiceFields> {
+/** Validated body → stored fields: trimmed, blank optional text stored as null, URL and icon checked. */
+function toFields(body: ServiceBody, ownPort: number): Partial<ServiceFields> {
   const fields: { -readonly [K in keyof ServiceFields]?: ServiceFields[K] } = {}
   if (body.name !== undefined) {
     fields.name = body.name.trim()
     if (fields.name === '') throw badRequest('Invalid body field "name": must not be blank')
   }
-  if (body.url !== undefined) fields.url = httpUrl(body.url)
+  if (body.url !== undefined) fields.url = serviceUrl(body.url, ownPort)
   if (body.type !== undefined) fields.type = body.type
   for (const key of ['description', 'icon', 'group'] as const) {
     const value = body[key]
     if (value !== undefined) fields[key] = value === null || value.trim() === '' ? null : value.trim()
   }
+  if (fields.icon && !isIcon(fields.icon)) {
+    throw badRequest('Invalid body field "icon": must be a path, a URL or a data:image/... URI, without spaces')
+  }
   return fields
 }
 
-function httpUrl(value: string): string {
+const isIcon = (value: string) => /^data:image\/[\w.+-]+(;[\w=.+-]+)*,/i.test(value) || !/\s/.test(value)
+
+function serviceUrl(value: string, ownPort: number): string {
   const url = value.trim()
-  let parsed: URL | undefined
   try {
-    parsed = new URL(url)
-  } catch {
-    parsed = undefined
+    checkTarget(url)
+  } catch (error) {
+    if (!(error instanceof ServiceUrlError)) throw error
+    throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" ${error.message} (like https://sonarr.example.com)`)
   }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') {
-    throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" is not an http(s) URL (like https://sonarr.example.com)`)
-  }
+  if (pointsAtSelf(url, ownPort)) throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" is this service itself, which cannot monitor itself`)
   return url
 }
 
@@ -107,19 +132,28 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     return service
   }
   const withTraffic = (service: Service) => toApi(service, traffic.latest(service.id))
-
-  app.get('/api/services/', async () => {
+  const listed = (page: ListQuery) => {
     const latest = traffic.latestPerService()
-    return services.list().map((service) => toApi(service, latest.get(service.id)))
+    return services.list(page).map((service) => toApi(service, latest.get(service.id)))
+  }
+  const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? runtime.config.port
+
+  app.get<{ Querystring: ListQuery }>('/api/services/', { schema: { querystring: listQuerySchema } }, async (request, reply) => {
+    void reply.header('x-total-count', services.count())
+    return listed(request.query)
   })
 
   app.get<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request) =>
     withTraffic(find(request.params.id)),
   )
 
-  // Komandorr checks a new service at once, so the dashboard shows its status without waiting a round.
+  // Checked in the background at once, so the dashboard shows its status without waiting a round,
+  // and a host that never answers does not hold the request.
   app.post<{ Body: ServiceBody }>('/api/services/', { schema: { body: createBodySchema } }, async (request, reply) => {
-    const fields = toFields(request.body)
+    const fields = toFields(request.body, ownPort())
+    if (services.count() >= MAX_SERVICES) {
+      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
+    }
     const created = services.insert(
       randomUUID(),
       {
@@ -132,8 +166,8 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
       },
       runtime.clock.wallNow(),
     )
-    const checked = await monitor.checkService(created)
-    return reply.code(201).send(withTraffic(checked))
+    monitor.checkInBackground(created)
+    return reply.code(201).send(withTraffic(created))
   })
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
@@ -141,10 +175,10 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     { schema: { params: idParamsSchema, body: updateBodySchema } },
     async (request) => {
       const before = find(request.params.id)
-      const updated = services.update(before.id, toFields(request.body))
+      const updated = services.update(before.id, toFields(request.body, ownPort()))
       if (!updated) throw missing(before.id)
-      const current = updated.url !== before.url ? await monitor.checkService(updated) : updated
-      return withTraffic(current)
+      if (updated.url !== before.url) monitor.checkInBackground(updated)
+      return withTraffic(updated)
     },
   )
 
@@ -160,7 +194,6 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).
   app.post('/api/services/check-all', async () => {
     await monitor.runRound()
-    const latest = traffic.latestPerService()
-    return services.list().map((service) => toApi(service, latest.get(service.id)))
+    return listed({ limit: MAX_SERVICES, offset: 0 })
   })
 }

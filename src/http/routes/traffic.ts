@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { notFound } from '../http-error.js'
 
-const rate = { type: 'number', minimum: 0 } as const
-const counter = { type: 'number', minimum: 0 } as const
+// Bounds far past real traffic, so a sum of them stays finite and exact enough: a rate in MB/s
+// (1,000,000 = 1 TB/s), a counter in GB since the agent started (1e12 GB = 1 ZB).
+const rate = { type: 'number', minimum: 0, maximum: 1_000_000 } as const
+const counter = { type: 'number', minimum: 0, maximum: 1e12 } as const
 
 // Extra fields are ignored rather than refused: agents in the field are upgraded one at a time.
 const updateBodySchema = {
@@ -15,8 +17,9 @@ const updateBodySchema = {
     bandwidth_down: rate,
     total_up: counter,
     total_down: counter,
-    max_bandwidth: { type: ['number', 'null'], minimum: 0 },
-    cpu_percent: { type: ['number', 'null'], minimum: 0 },
+    max_bandwidth: { type: ['number', 'null'], minimum: 0, maximum: 1_000_000 },
+    // Per process, psutil counts each core: 100 % per core.
+    cpu_percent: { type: ['number', 'null'], minimum: 0, maximum: 100_000 },
     memory_percent: { type: ['number', 'null'], minimum: 0, maximum: 100 },
   },
 } as const
