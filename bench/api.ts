@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { startSimulator, type Fault, type RunningSimulator } from '../sim/index.js'
 import { compareHitPath, type HitPathResult } from './api/hitpath.js'
+import { compareMetricsOnOff, measureScrapeCost, printMetricsCost } from './api/metrics-cost.js'
 import { startPassThrough } from './api/passthrough.js'
 import { PlexCallTimeline, totalOf, type Counts } from './api/plex-calls.js'
 import { KOMANDORR_POLLING, pollLikeKomandorr, type PollRun } from './api/polling.js'
@@ -138,10 +139,20 @@ async function hitOnly(a: Args): Promise<void> {
     const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
     console.log(`api bench, hit path only: Node ${process.version}, ${os.cpus().length} cores, load average ${load(loadAtStart)} at start, ${load(os.loadavg())} at end`)
     printHitPath(hit)
+    progress('metrics on and off: a second service with METRICS_ENABLED=false, alternating rounds; then the scrape cost')
+    const cost = await compareMetricsOnOff(service, { url: sim.url, token: TOKEN }, { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds })
+    const scrape = await measureScrapeCost()
+    printMetricsCost(cost, scrape)
     if (a.json) {
       console.log(
         JSON.stringify({
           bench: 'api-hit',
+          metrics_on_rps: cost.on.requestsPerSec,
+          metrics_off_rps: cost.off.requestsPerSec,
+          metrics_throughput_ratio: round(cost.throughputRatio, 3),
+          metrics_cpu_ratio: round(cost.cpuRatio, 3),
+          scrape_cpu_ms_median: round(scrape.cpuMsPerScrape.median, 3),
+          scrape_cpu_ms_p95: round(scrape.cpuMsPerScrape.p95, 3),
           connections: hit.connections,
           rounds: hit.rounds,
           service_rps: hit.service.requestsPerSec,

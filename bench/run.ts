@@ -1,6 +1,6 @@
 // `npm run bench -- <name> [args]` runs bench/<name>.ts's exported main(args). Every .ts file
 // directly in bench/ but this one is a benchmark; their helpers live in folders (bench/api/,
-// bench/support/).
+// bench/images/, bench/support/).
 import { readdirSync } from 'node:fs'
 
 const [name, ...args] = process.argv.slice(2)

@@ -9,6 +9,7 @@ import console from 'node:console'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { constants } from 'node:os'
 import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import process from 'node:process'
 import { fileURLToPath } from 'node:url'
 
@@ -21,11 +22,21 @@ const exitCodeOf = (signal) => 128 + (constants.signals[signal] ?? 0)
 let current = null
 let stopping = false
 
+// A Ctrl-C reaches this script twice, from the terminal (the process group) and from npm, which
+// passes on what it gets: copies within this window are one stop, or the service would read the
+// second as "exit now, without draining". A signal after it is passed on (a second Ctrl-C).
+const DUPLICATE_SIGNAL_MS = 1_000
+let forwardedAt = -Infinity
+
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     stopping = true
     if (current === null) process.exit(exitCodeOf(signal))
-    if (current.exitCode === null && current.signalCode === null) current.kill(signal)
+    if (current.exitCode !== null || current.signalCode !== null) return
+    const now = performance.now()
+    if (now - forwardedAt < DUPLICATE_SIGNAL_MS) return
+    forwardedAt = now
+    current.kill(signal)
   })
 }
 

@@ -1,4 +1,8 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import path from 'node:path'
+import { EVICTION_POLICIES, type EvictionPolicy } from './cache/eviction/index.js'
 import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
 
@@ -15,6 +19,8 @@ export interface Config {
     readonly headersTimeoutMs: number
     readonly keepAliveTimeoutMs: number
   }
+  /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
+  readonly frontendDir: string | null
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -66,6 +72,27 @@ export interface Config {
     /** How long a reader waits for a load while an older value is held, before taking it stale. */
     readonly softTimeoutMs: number
     readonly maxBytes: number
+    /** CACHE_EVICTION: what leaves the memory layer when CACHE_MAX_BYTES is full. Default `lru`. */
+    readonly eviction: EvictionPolicy
+  }
+  /** The poster cache (`plex_images`): its own memory and disk tiers, outside CACHE_MAX_BYTES. */
+  readonly images: {
+    /** IMAGE_CACHE_MEMORY_BYTES, default 32 MiB. */
+    readonly memoryBytes: number
+    /** IMAGE_CACHE_DIR, default `images/` beside the SQLite file; null (memory only) for an in-memory database. */
+    readonly dir: string | null
+    /** IMAGE_CACHE_MAX_BYTES: the disk tier's budget, default 512 MiB. */
+    readonly diskBytes: number
+    /** IMAGE_MAX_BYTES: a larger image is refused and not cached. Default 10 MiB. */
+    readonly maxImageBytes: number
+    /** IMAGE_CACHE_EVICTION, for both tiers. Default `w-tinylfu`. */
+    readonly eviction: EvictionPolicy
+  }
+  readonly metrics: {
+    /** METRICS_ENABLED (default true): `GET /metrics` and the per-request HTTP histogram. */
+    readonly enabled: boolean
+    /** METRICS_PUBLIC (default false): `/metrics` open without credentials when auth is on. */
+    readonly public: boolean
   }
   readonly jobs: {
     readonly watchHistorySyncMs: number
@@ -114,6 +141,8 @@ const bool = rule(
   'true or false',
 )
 const text = rule(z.string(), 'any text')
+const eviction = rule(z.string().trim().toLowerCase().pipe(z.enum(EVICTION_POLICIES as [EvictionPolicy, ...EvictionPolicy[]])), `one of ${EVICTION_POLICIES.join(', ')}`)
+const bytes = rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)')
 const nonEmptyText = rule(z.string().trim().min(1), 'a non-empty text')
 const httpUrl = rule(
   z.string().trim().refine(isHttpUrl).transform((v) => v.replace(/\/+$/, '')),
@@ -136,6 +165,21 @@ const corsOrigins = rule(
   z.string().transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '')).refine((list) => list.every(isOriginOrStar)),
   'a comma-separated list of origins (like http://localhost:3000) or *',
 )
+
+const frontendDir = rule(
+  z.string().trim().refine(isReadableFrontend).transform((v) => resolve(v)),
+  'a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)',
+)
+
+function isReadableFrontend(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+    accessSync(join(dir, 'index.html'), constants.R_OK)
+    return statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
 
 function canParseUrl(value: string): boolean {
   try {
@@ -202,6 +246,7 @@ export function loadConfig(env: Env = process.env): Config {
     password: e.read('AUTH_PASSWORD', text, '', 'secret'),
   }
 
+  const databasePath = e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db')
   const monitorIntervalSeconds = e.read('MONITOR_INTERVAL', positiveSeconds, 30)
 
   const config: Config = {
@@ -212,9 +257,10 @@ export function loadConfig(env: Env = process.env): Config {
       headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
       keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
     },
+    frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
-    databasePath: e.read('DATABASE_PATH', nonEmptyText, 'data/komandorr.db'),
+    databasePath,
     auth,
     plex: {
       serverUrl: e.read('PLEX_SERVER_URL', httpUrl, null as string | null, 'url'),
@@ -243,7 +289,19 @@ export function loadConfig(env: Env = process.env): Config {
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
       softTimeoutMs: e.read('CACHE_SOFT_TIMEOUT_MS', rule(digits.pipe(z.number().int().min(0).max(600_000)), 'a number of milliseconds (an integer from 0 to 600000)'), 50),
-      maxBytes: e.read('CACHE_MAX_BYTES', rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)'), 64 * MiB),
+      maxBytes: e.read('CACHE_MAX_BYTES', bytes, 64 * MiB),
+      eviction: e.read('CACHE_EVICTION', eviction, 'lru'),
+    },
+    images: {
+      memoryBytes: e.read('IMAGE_CACHE_MEMORY_BYTES', bytes, 32 * MiB),
+      dir: e.read('IMAGE_CACHE_DIR', nonEmptyText, databasePath === ':memory:' ? null : path.join(path.dirname(databasePath), 'images')),
+      diskBytes: e.read('IMAGE_CACHE_MAX_BYTES', bytes, 512 * MiB),
+      maxImageBytes: e.read('IMAGE_MAX_BYTES', bytes, 10 * MiB),
+      eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
+    },
+    metrics: {
+      enabled: e.read('METRICS_ENABLED', bool, true),
+      public: e.read('METRICS_PUBLIC', bool, false),
     },
     jobs: {
       watchHistorySyncMs: ms(e.read('WATCH_HISTORY_SYNC_INTERVAL', positiveSeconds, 900)),

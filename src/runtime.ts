@@ -6,9 +6,12 @@ import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from '.
 import { dashboardStatsCache } from './features/caches/dashboard-stats.js'
 import type { CacheDeps } from './features/caches/declaration.js'
 import { CACHES, ServiceCaches } from './features/caches/index.js'
+import { liveStatsCache } from './features/caches/live-stats.js'
+import { sessionsCache } from './features/caches/sessions.js'
 import { watchHistoryCache } from './features/caches/watch-history.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
+import { PlexImages } from './features/plex/plex-images.js'
 import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, sharePlexSettings } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { WarmStart } from './features/plex/warm-start.js'
@@ -18,8 +21,11 @@ import { PlexPeak } from './features/stats/plex-peak.js'
 import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
+import { DatabaseReadiness } from './readiness.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
+import { CacheHistory } from './metrics/cache-history.js'
+import { ServiceMetrics } from './metrics/index.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
 
 export type HealthValue = string | Readonly<Record<string, unknown>>
@@ -28,6 +34,8 @@ export type HealthValue = string | Readonly<Record<string, unknown>>
 export interface HealthProbes {
   redis: () => HealthValue
   plex: () => HealthValue
+  /** Readiness (`/api/health/ready`): the database answers and its migrations ran. */
+  database: DatabaseReadiness
 }
 
 export interface RuntimeOptions {
@@ -41,6 +49,8 @@ export interface RuntimeOptions {
   readonly clock?: Clock
   /** How the monitor checks a URL (tests may count or slow it). */
   readonly serviceCheck?: ServiceCheck
+  /** Between two samples of the `/cache` page's plots. Default 5 s. */
+  readonly cacheHistoryIntervalMs?: number
 }
 
 /** The composition root: one object holding config, logger, database and background jobs. */
@@ -63,6 +73,8 @@ export interface Runtime {
   /** Reads, checks and saves the Plex server (`/api/plex/config`, `/api/plex/validate`). */
   readonly plexConfig: PlexConfigService
   readonly images: ImageProxy
+  /** `plex_images`: the image proxy's cache (memory and disk), listed in the registry. */
+  readonly plexImages: PlexImages
   /** A background job: Plex notifications patch or refresh the caches they make wrong. */
   readonly push: PushInvalidation
   /** A background job: loads the Plex caches when the server starts listening and after a Plex server change. */
@@ -76,6 +88,10 @@ export interface Runtime {
   readonly cacheManagement: CacheManagement
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
   readonly redis: RedisLayer | undefined
+  /** What `GET /metrics` exports; undefined with METRICS_ENABLED=false. */
+  readonly metrics: ServiceMetrics | undefined
+  /** The last 15 minutes of every cache's counters, for the `/cache` page (sampled on every instance). */
+  readonly cacheHistory: CacheHistory
   readonly jobs: readonly BackgroundJob[]
   readonly health: HealthProbes
   startJobs(): void
@@ -91,6 +107,10 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const clock = options.clock ?? systemClock
 
   const db = openDatabase(config.databasePath)
+  const ping = db.prepare('SELECT 1')
+  const databaseReadiness = new DatabaseReadiness(() => ping.get())
+  // openDatabase returns only once the migrations ran.
+  databaseReadiness.migrated()
   const repos = createRepos(db)
   const monitor = new ServiceMonitor({
     services: repos.services,
@@ -108,16 +128,21 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     ? createRedisLayer(config.redis, { clock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
     : undefined
   const leadership = redis?.leader ?? soloLeadership
+  const metrics = config.metrics.enabled ? new ServiceMetrics() : undefined
   const serviceCaches = new ServiceCaches(config.cache, config.cache.ttlMs, {
     clock,
     logger: logger.child({ component: 'cache' }),
     shared: redis?.shared,
     bus: redis?.bus,
     coordinator: redis?.coordinator,
+    onLoad: metrics?.observeLoad,
   })
   const caches = serviceCaches.registry
   redis?.publishStats(() => caches.stats())
-  const plex = new PlexConnection({ plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes }, initialPlexSettings(config, repos.settings))
+  const plex = new PlexConnection(
+    { plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes, observe: metrics?.plex.observe },
+    initialPlexSettings(config, repos.settings),
+  )
   logSecrets.add(plex.settings?.token)
   const cache = serviceCaches.cache
   const dashboard = new DashboardStats({
@@ -168,12 +193,28 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     logger: logger.child({ job: 'cache-warm-start' }),
   })
 
+  metrics?.watch({ caches, redis, plex, sessions: cache(sessionsCache), liveStats: cache(liveStatsCache) })
+  const cacheHistory = new CacheHistory({
+    clock,
+    caches: () => caches.list(),
+    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
+    intervalMs: options.cacheHistoryIntervalMs,
+  })
+  cacheHistory.start()
+
   const jobs: BackgroundJob[] = [monitor, warmStart, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
+  const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
+  const plexImages = new PlexImages(images, { config, registry: caches, clock, logger: logger.child({ cache: 'plex_images' }) })
   let jobsStarted = false
   let closing: Promise<void> | undefined
   if (redis) cleanups.push(() => redis.close())
-  cleanups.push(() => caches.close(), clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger))
+  cleanups.push(
+    () => caches.close(),
+    clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger),
+    () => cacheHistory.stop(),
+    () => plexImages.cache.settled(),
+  )
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexConfig, topics: redis.bus, logSecrets, logger }))
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
@@ -204,7 +245,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     cacheDeps,
     plex,
     plexConfig,
-    images: new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl }),
+    images,
+    plexImages,
     push,
     warmStart,
     watchHistorySync,
@@ -212,10 +254,13 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     plexPeak: new PlexPeak({ repo: repos.plexStats, clock, caches: cache }),
     cacheManagement,
     redis,
+    metrics,
+    cacheHistory,
     jobs,
     health: {
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),
       plex: () => (plex.configured ? 'configured' : 'not_configured'),
+      database: databaseReadiness,
     },
     startJobs() {
       if (jobsStarted) return

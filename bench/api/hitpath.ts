@@ -125,13 +125,13 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
   }
 }
 
-interface Round {
+export interface Round {
   result: autocannon.Result
   cpuMicros: number | null
 }
 
 /** The median round: req/s and each latency percentile taken separately; CPU over all rounds. */
-function combine(rounds: Round[]): LoadSide {
+export function combine(rounds: Round[]): LoadSide {
   const results = rounds.map((r) => r.result)
   const median = (pick: (r: autocannon.Result) => number) => {
     const sorted = results.map(pick).sort((x, y) => x - y)
@@ -154,7 +154,7 @@ function combine(rounds: Round[]): LoadSide {
 const CLOCK_TICKS_PER_SECOND = 100
 
 /** utime + stime of a process from /proc (Linux), in µs; null where that is not readable. */
-function cpuMicrosOf(pid: number | undefined): number | null {
+export function cpuMicrosOf(pid: number | undefined): number | null {
   if (pid === undefined) return null
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -167,7 +167,7 @@ function cpuMicrosOf(pid: number | undefined): number | null {
 }
 
 /** A HIT answer: the first read may load, and a push invalidation may drop the value between two reads. */
-async function captureHit(baseUrl: string): Promise<Captured> {
+export async function captureHit(baseUrl: string): Promise<Captured> {
   let answer: Captured | undefined
   for (let attempt = 0; attempt < 10 && answer?.xCache !== 'HIT'; attempt++) answer = await capture(baseUrl)
   if (answer?.xCache !== 'HIT') throw new Error(`hit path: ${PATH} never answered X-Cache HIT in 10 reads (last: ${answer?.xCache})`)

@@ -20,6 +20,8 @@ export interface CacheContext {
   readonly logger: CacheLogger | undefined
   readonly defaults: Partial<CachePolicy> | undefined
   readonly publish: (message: InvalidationMessage) => Promise<void>
+  /** Told of every loader call when it ends: its duration (ms) and whether it succeeded. */
+  readonly onLoad: ((cache: string, ms: number, ok: boolean) => void) | undefined
 }
 
 export interface ReloadResult {
@@ -160,6 +162,7 @@ export class Cache<V, A = void> implements SlotOwner {
       return { entry: result.entry, outcome: 'hit' }
     }
     this.counters.misses++
+    this.counters.upstreamReads++
     return this.answer(result, 'miss')
   }
 
@@ -190,7 +193,10 @@ export class Cache<V, A = void> implements SlotOwner {
 
   private answer(result: FlightResult<V>, outcome: 'miss' | 'coalesced'): CacheRead<V> {
     if (result.source === 'failed') throw result.error
-    if (result.source === 'stale') return this.serveStale(result.entry, result.error)
+    if (result.source === 'stale') {
+      if (outcome === 'coalesced') this.counters.staleCoalesced++
+      return this.serveStale(result.entry, result.error)
+    }
     return { entry: result.entry, outcome }
   }
 
@@ -250,11 +256,11 @@ export class Cache<V, A = void> implements SlotOwner {
       const value = await this.callLoader(args, slot.key)
       entry = new StoredEntry(value, serialize(value, `cache ${this.name} (${slot.key})`), this.clock.now(), this.clock.wallNow(), slot)
     } catch (error) {
-      this.loadTimes.record(this.clock.now() - started)
+      this.loadEnded(started, false)
       this.loadFailed(slot, error)
       throw error
     }
-    this.loadTimes.record(this.clock.now() - started)
+    this.loadEnded(started, true)
     slot.failures = 0
     slot.backoffUntil = -Infinity
     slot.lastError = undefined
@@ -265,6 +271,12 @@ export class Cache<V, A = void> implements SlotOwner {
       await this.sharedSet(slot.key, entry)
     }
     return entry
+  }
+
+  private loadEnded(started: number, ok: boolean): void {
+    const ms = this.clock.now() - started
+    this.loadTimes.record(ms)
+    this.context.onLoad?.(this.name, ms, ok)
   }
 
   /** Calls the loader; a call that outlives `loadTimeoutMs` (or the registry) fails and is aborted. */
@@ -540,6 +552,7 @@ export class Cache<V, A = void> implements SlotOwner {
     const slot = this.slotFor(key, args)
     if (slot.flight !== undefined) return slot.flight.promise
     this.counters.refreshes++
+    this.counters.warmRefreshes++
     this.logger?.info({ cache: this.name, key }, 'cache reload')
     return this.startFlight(slot, args, 'reload').promise
   }
@@ -609,6 +622,7 @@ export class Cache<V, A = void> implements SlotOwner {
       return { error: slot.lastError }
     }
     this.counters.refreshes++
+    this.counters.pushRefreshes++
     this.logger?.info({ cache: this.name, key }, 'cache refresh (upstream change)')
     const result = await this.startFlight(slot, args, 'reload').promise
     if (result.source === 'stale' || result.source === 'failed') return { error: result.error }
@@ -735,15 +749,27 @@ export class Cache<V, A = void> implements SlotOwner {
     this.loadTimes.clear()
   }
 
-  stats(): CacheStats {
-    const c = this.counters
-    const requests = c.hits + c.misses + c.coalesced
+  /** Age of the youngest value held, null when nothing is held. */
+  youngestAgeMs(): number | null {
     const now = this.clock.now()
     let ageMs: number | null = null
     for (const slot of this.slots.values()) {
       const entry = this.lru.peek(slot.key)
       if (entry !== undefined && (ageMs === null || now - entry.loadedAt < ageMs)) ageMs = Math.max(0, now - entry.loadedAt)
     }
+    return ageMs
+  }
+
+  /** The freshest value held for `args` (fresh or kept for stale serving), counting nothing. */
+  held(args: A): V | undefined {
+    const entry = this.lru.peek(this.keyFor(args)) as StoredEntry<V> | undefined
+    return entry !== undefined && this.clock.now() - entry.loadedAt < this.keepMs ? entry.value : undefined
+  }
+
+  stats(): CacheStats {
+    const c = this.counters
+    const requests = c.hits + c.misses + c.coalesced
+    const ageMs = this.youngestAgeMs()
     return {
       ...c,
       name: this.name,

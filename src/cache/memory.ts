@@ -1,23 +1,24 @@
-import { LRUCache } from 'lru-cache'
+import { createByteMap, type ByteMap, type EvictionPolicy } from './eviction/index.js'
 import type { StoredEntry } from './slot.js'
 
-export type MemoryLru = LRUCache<string, StoredEntry<unknown>>
+export type MemoryLru = ByteMap<string, StoredEntry<unknown>>
 
 /**
- * The first tier: one LRU for every cache of a registry, bounded by one byte budget. Each
- * entry's owner hears of its removal, so per-cache entries and bytes stay exact.
+ * The first tier: one byte-bounded map for every cache of a registry, under one budget and one
+ * eviction policy (`lru`: lru-cache; `w-tinylfu`: see eviction/w-tinylfu.ts). Each entry's owner
+ * hears of its removal, so per-cache entries and bytes stay exact.
  */
 export class MemoryLayer {
   readonly lru: MemoryLru
 
-  constructor(readonly maxBytes: number) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-      throw new Error(`maxBytes ${maxBytes} is not a positive whole number of bytes`)
-    }
-    this.lru = new LRUCache<string, StoredEntry<unknown>>({
-      maxSize: maxBytes,
-      sizeCalculation: (entry) => entry.bytes,
-      dispose: (entry, _key, reason) => entry.slot.owner.onRemoved(entry, reason === 'evict'),
+  constructor(
+    readonly maxBytes: number,
+    readonly eviction: EvictionPolicy = 'lru',
+  ) {
+    this.lru = createByteMap<string, StoredEntry<unknown>>(eviction, {
+      maxBytes,
+      sizeOf: (entry) => entry.bytes,
+      onRemove: (entry, _key, reason) => entry.slot.owner.onRemoved(entry, reason === 'evict'),
     })
   }
 

@@ -4,6 +4,7 @@ import { Cache, type CacheContext, type ReloadResult } from './cache.js'
 import { systemClock, type Clock } from './clock.js'
 import { messageOf } from './entry.js'
 import { localFlights, type FlightCoordinator } from './flight.js'
+import type { EvictionPolicy } from './eviction/index.js'
 import type { CacheLogger } from './logger.js'
 import { MemoryLayer } from './memory.js'
 import type { CacheDeclaration, CachePolicy } from './policy.js'
@@ -15,6 +16,8 @@ export interface CacheRegistryOptions {
   readonly clock?: Clock
   /** The memory budget shared by every cache of the registry. Default 64 MiB. */
   readonly maxBytes?: number
+  /** What leaves memory when the budget is full. Default `lru`. */
+  readonly eviction?: EvictionPolicy
   /** Policy for every cache that does not set its own. */
   readonly defaults?: Partial<CachePolicy>
   readonly logger?: CacheLogger
@@ -26,6 +29,8 @@ export interface CacheRegistryOptions {
   readonly bus?: InvalidationBus
   /** Source of refresh-ahead jitter, in [0, 1). Default `Math.random`. */
   readonly random?: () => number
+  /** Told of every loader call when it ends (for a latency histogram); keep it cheap. */
+  readonly onLoad?: (cache: string, ms: number, ok: boolean) => void
 }
 
 export interface ClearResult {
@@ -37,6 +42,22 @@ export interface ClearResult {
 /** A cache of any value and argument, as the registry lists it. */
 export type AnyCache = Cache<unknown, unknown>
 
+/**
+ * A cache that keeps its own storage (a blob cache's memory and disk tiers) but is cleared,
+ * warmed and counted with the registry's: `attach` it, and stats, clear, warm and the bus cover it.
+ */
+export interface AttachedCache {
+  readonly name: string
+  readonly key: string
+  stats(): CacheStats
+  resetStats(): void
+  /** Drops everything it holds; false when some of it could not be confirmed dropped. */
+  clear(): Promise<boolean>
+  /** Drops what this instance holds in memory (a clear that another instance published). */
+  dropAll(): void
+  reload(): Promise<ReloadResult>
+}
+
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 /** Every cache of the service, declared once; clears, reloads and stats go through here. */
@@ -44,6 +65,7 @@ export class CacheRegistry {
   /** Tells this registry's bus messages from other instances'. */
   readonly origin = randomUUID()
   private readonly caches = new Map<string, AnyCache>()
+  private readonly attached = new Map<string, AttachedCache>()
   private readonly context: CacheContext
   private readonly bus: InvalidationBus
   private readonly unsubscribe: () => void
@@ -54,12 +76,13 @@ export class CacheRegistry {
     const logger = options.logger
     this.context = {
       clock: options.clock ?? systemClock,
-      memory: new MemoryLayer(options.maxBytes ?? DEFAULT_MAX_BYTES),
+      memory: new MemoryLayer(options.maxBytes ?? DEFAULT_MAX_BYTES, options.eviction),
       shared: options.shared,
       coordinator: options.coordinator ?? localFlights,
       random: options.random ?? Math.random,
       logger,
       defaults: options.defaults,
+      onLoad: options.onLoad,
       publish: async (message) => {
         try {
           await this.bus.publish({ ...message, origin: this.origin })
@@ -72,16 +95,27 @@ export class CacheRegistry {
   }
 
   define<V, A = void>(declaration: CacheDeclaration<V, A>): Cache<V, A> {
+    this.checkNew(declaration)
+    const cache = new Cache<V, A>(declaration, this.context)
+    this.caches.set(cache.name, cache as unknown as AnyCache)
+    return cache
+  }
+
+  /** Lists a cache with its own storage beside the declared ones (stats, clear, warm, the bus). */
+  attach<C extends AttachedCache>(cache: C): C {
+    this.checkNew(cache)
+    this.attached.set(cache.name, cache)
+    return cache
+  }
+
+  private checkNew(declaration: { readonly name: string; readonly key: string }): void {
     if (this.closed) throw new Error(`cache "${declaration.name}" declared after the registry was closed`)
-    if (this.caches.has(declaration.name)) throw new Error(`cache "${declaration.name}" is declared twice`)
-    for (const other of this.caches.values()) {
+    if (this.caches.has(declaration.name) || this.attached.has(declaration.name)) throw new Error(`cache "${declaration.name}" is declared twice`)
+    for (const other of [...this.caches.values(), ...this.attached.values()]) {
       if (other.key === declaration.key) {
         throw new Error(`cache "${declaration.name}": key "${declaration.key}" is already used by cache "${other.name}"`)
       }
     }
-    const cache = new Cache<V, A>(declaration, this.context)
-    this.caches.set(cache.name, cache as unknown as AnyCache)
-    return cache
   }
 
   /** Every cache, in declaration order. */
@@ -93,15 +127,26 @@ export class CacheRegistry {
     return this.caches.get(name)
   }
 
+  /** Attached caches (with their own storage), in attach order. */
+  listAttached(): AttachedCache[] {
+    return [...this.attached.values()]
+  }
+
+  /** Declared caches, then attached ones. */
   stats(): CacheStats[] {
-    return this.list().map((cache) => cache.stats())
+    return [...this.list(), ...this.attached.values()].map((cache) => cache.stats())
   }
 
   resetStats(): void {
-    for (const cache of this.caches.values()) cache.resetStats()
+    for (const cache of [...this.caches.values(), ...this.attached.values()]) cache.resetStats()
   }
 
   async clear(name: string): Promise<ClearResult> {
+    const attached = this.attached.get(name)
+    if (attached !== undefined) {
+      await Promise.all([attached.clear(), this.context.publish({ type: 'clear', name })])
+      return { cleared: [name], sharedCleared: false }
+    }
     const cache = this.require(name)
     return { cleared: [name], sharedCleared: await cache.clear() }
   }
@@ -109,10 +154,17 @@ export class CacheRegistry {
   async clearAll(): Promise<ClearResult> {
     const caches = this.list()
     for (const cache of caches) cache.dropAll()
+    for (const cache of this.attached.values()) cache.dropAll()
     await this.context.publish({ type: 'clear-all' })
     const sharing = caches.filter((cache) => cache.usesSharedLayer)
-    const confirmed = await Promise.all(sharing.map((cache) => cache.clearShared()))
-    return { cleared: caches.map((cache) => cache.name), sharedCleared: sharing.length > 0 && confirmed.every(Boolean) }
+    const [confirmed] = await Promise.all([
+      Promise.all(sharing.map((cache) => cache.clearShared())),
+      Promise.all(this.listAttached().map((cache) => cache.clear())),
+    ])
+    return {
+      cleared: [...caches, ...this.attached.values()].map((cache) => cache.name),
+      sharedCleared: sharing.length > 0 && confirmed.every(Boolean),
+    }
   }
 
   /** Drops one key (`args`) of a cache, or all of a keyed cache when `args` is omitted. */
@@ -132,7 +184,7 @@ export class CacheRegistry {
   }
 
   reloadAll(): Promise<ReloadResult[]> {
-    return Promise.all(this.list().map((cache) => cache.reload()))
+    return Promise.all([...this.list(), ...this.attached.values()].map((cache) => cache.reload()))
   }
 
   /** Stops every timer, aborts loads in flight and leaves the bus. */
@@ -146,9 +198,9 @@ export class CacheRegistry {
   private receive(message: InvalidationMessage): void {
     if (message.origin === this.origin) return
     if (message.type === 'clear-all') {
-      for (const cache of this.caches.values()) cache.dropAll()
+      for (const cache of [...this.caches.values(), ...this.attached.values()]) cache.dropAll()
     } else if (message.type === 'clear') {
-      this.caches.get(message.name)?.dropAll()
+      ;(this.caches.get(message.name) ?? this.attached.get(message.name))?.dropAll()
     } else {
       this.caches.get(message.name)?.dropKey(message.key)
     }

@@ -18,10 +18,18 @@ export class CacheCounters {
    * or a load of the key outlasted the soft timeout while the value was held.
    */
   staleServes = 0
+  /** Coalesced reads answered with an expired value (part of `coalesced` and of `staleServes`). */
+  staleCoalesced = 0
+  /** Reads that started a load which went past the shared layer to the loader (part of `misses`). */
+  upstreamReads = 0
   /** Values taken from the shared layer instead of the loader. */
   sharedHits = 0
   /** Loads started without a waiting reader: refresh-ahead, reload and refresh. */
   refreshes = 0
+  /** The part of `refreshes` asked for by the upstream (`refresh`: a push notification). */
+  pushRefreshes = 0
+  /** The part of `refreshes` forced by `reload` (warm, scheduled recomputations). */
+  warmRefreshes = 0
   /** Loader calls. */
   loads = 0
   /** Loader calls that failed (threw, timed out, or returned a value without JSON). */
@@ -37,6 +45,29 @@ export class CacheCounters {
 }
 
 export type CounterValues = { -readonly [K in keyof CacheCounters]: number }
+
+/** Reads split without overlap (they sum to hits + misses + coalesced), and the reads that cost no loader call. */
+export interface ReadOutcomes {
+  readonly hit: number
+  /** Waited on a load of their own (or got nothing during backoff). */
+  readonly miss: number
+  /** Answered with an expired value. */
+  readonly stale: number
+  /** Waited on another read's load and got a fresh value. */
+  readonly coalesced: number
+  /** Reads answered without a loader call of their own. */
+  readonly upstreamCallsSaved: number
+}
+
+export function readOutcomes(c: Readonly<CounterValues>): ReadOutcomes {
+  return {
+    hit: c.hits,
+    miss: c.misses - (c.staleServes - c.staleCoalesced),
+    stale: c.staleServes,
+    coalesced: c.coalesced - c.staleCoalesced,
+    upstreamCallsSaved: c.hits + c.misses + c.coalesced - c.upstreamReads,
+  }
+}
 
 const RING_SIZE = 1024
 

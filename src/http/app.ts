@@ -14,6 +14,8 @@ import { CorsPolicy, installCors } from './cors.js'
 import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { FastHits } from './fast-hits.js'
+import { installFrontend } from './frontend.js'
+import { installOpenApi } from './openapi/install.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
@@ -65,8 +67,14 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   // Once close() begins every request goes through Fastify, which closes connections while draining.
   app.addHook('preClose', async () => fastHits?.close())
   app.decorate('fastHits', fastHits)
+  runtime.metrics?.installHttp(app)
+  installOpenApi(app)
 
-  for (const register of routeModules) register(app, runtime)
+  // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
+  void app.register(async (routes) => {
+    for (const register of routeModules) register(routes, runtime)
+    if (runtime.config.frontendDir !== null) installFrontend(routes, runtime.config.frontendDir)
+  })
   return app
 }
 

@@ -6,7 +6,7 @@ import { VERSION } from '../version.js'
 import { DEFAULT_MAX_RESPONSE_BYTES } from './body.js'
 import type { Fields } from './coerce.js'
 import { PlexHttpError } from './errors.js'
-import { PlexHttp, rejectFailure } from './http.js'
+import { PlexHttp, rejectFailure, type PlexCallObserver } from './http.js'
 import { pagesOf, pagingHeaders, type FetchedPage } from './paging.js'
 import { parseActivities } from './parse/activities.js'
 import { parseHistoryRows } from './parse/history.js'
@@ -47,6 +47,8 @@ export interface PlexClientOptions {
   maxResponseBytes?: number
   /** ratingKeys per `/library/metadata/a,b,c` request, default 50. */
   metadataBatchSize?: number
+  /** Told of every request when it ends, by route pattern and outcome (metrics). */
+  observe?: PlexCallObserver
 }
 
 export interface HistoryQuery {
@@ -124,6 +126,8 @@ function nonNegativeInt(name: string, value: number): number {
 
 const MAX_IMAGE_REDIRECTS = 3
 
+const SECTION_ALL = '/library/sections/{id}/all'
+
 export function createPlexClient(opts: PlexClientOptions): PlexClient {
   const baseUrl = withoutTrailingSlash(opts.baseUrl)
   const base = new URL(baseUrl)
@@ -136,6 +140,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     token: opts.token,
     timeoutMs,
     maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    observe: opts.observe,
     headers: {
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? defaultClientIdentifier(),
       'X-Plex-Product': product,
@@ -149,21 +154,28 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
 
   const json = { Accept: 'application/json' }
 
-  async function get(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal, headers?: Record<string, string>): Promise<Fields> {
+  /** `route` names a path with ids in it for observers (`/library/sections/{id}/all`). */
+  async function get(
+    path: string,
+    params: Record<string, string | number | undefined> = {},
+    signal?: AbortSignal,
+    headers?: Record<string, string>,
+    route = path,
+  ): Promise<Fields> {
     const url = new URL(baseUrl + path + queryString(params))
-    const { mc } = await http.container({ url, endpoint: path, signal, headers: { ...json, ...headers } })
+    const { mc } = await http.container({ url, endpoint: path, route, signal, headers: { ...json, ...headers } })
     return mc
   }
 
-  async function itemPage(path: string, params: Record<string, string | number | undefined>, start: number, size: number, signal?: AbortSignal): Promise<FetchedPage<LibraryItem>> {
-    const mc = await get(path, params, signal, pagingHeaders(start, size))
+  async function itemPage(path: string, route: string, params: Record<string, string | number | undefined>, start: number, size: number, signal?: AbortSignal): Promise<FetchedPage<LibraryItem>> {
+    const mc = await get(path, params, signal, pagingHeaders(start, size), route)
     return { rows: parseLibraryItems(mc), offset: mc.optNum('offset'), totalSize: mc.optNum('totalSize') }
   }
 
-  async function newest(path: string, size: number, signal?: AbortSignal): Promise<LibraryItem[]> {
+  async function newest(path: string, route: string, size: number, signal?: AbortSignal): Promise<LibraryItem[]> {
     nonNegativeInt('size', size)
     if (size === 0) return []
-    const { rows } = await itemPage(path, {}, 0, size, signal)
+    const { rows } = await itemPage(path, route, {}, 0, size, signal)
     return rows.slice(0, size)
   }
 
@@ -188,7 +200,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
 
     async sectionTotal(sectionId, typeId, signal) {
       const path = `/library/sections/${nonNegativeInt('sectionId', sectionId)}/all`
-      const mc = await get(path, { type: typeId, includeCollections: 0 }, signal, pagingHeaders(0, 0))
+      const mc = await get(path, { type: typeId, includeCollections: 0 }, signal, pagingHeaders(0, 0), SECTION_ALL)
       // A server that ignores Size=0 sends the items instead of only the count.
       return mc.optNum('totalSize') ?? mc.optNum('size') ?? mc.list('Metadata').length
     },
@@ -196,16 +208,16 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     async *sectionItems(sectionId, query = {}, signal) {
       const path = `/library/sections/${nonNegativeInt('sectionId', sectionId)}/all`
       const params = { type: query.type, includeCollections: 0 }
-      const pages = pagesOf((start, size) => itemPage(path, params, start, size, signal), query.pageSize ?? 500, (item) => item.ratingKey)
+      const pages = pagesOf((start, size) => itemPage(path, SECTION_ALL, params, start, size, signal), query.pageSize ?? 500, (item) => item.ratingKey)
       for await (const { rows, offset, totalSize } of pages) yield { items: rows, offset, totalSize }
     },
 
     async sectionRecentlyAdded(sectionId, opts = {}, signal) {
-      return newest(`/library/sections/${nonNegativeInt('sectionId', sectionId)}/recentlyAdded`, opts.size ?? 50, signal)
+      return newest(`/library/sections/${nonNegativeInt('sectionId', sectionId)}/recentlyAdded`, '/library/sections/{id}/recentlyAdded', opts.size ?? 50, signal)
     },
 
     async recentlyAdded(opts = {}, signal) {
-      return newest('/library/recentlyAdded', opts.size ?? 50, signal)
+      return newest('/library/recentlyAdded', '/library/recentlyAdded', opts.size ?? 50, signal)
     },
 
     async sessions(signal) {
@@ -244,7 +256,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
       for (let i = 0; i < keys.length; i += batchSize) {
         const batch = keys.slice(i, i + batchSize).map(encodeURIComponent).join(',')
         try {
-          items.push(...parseLibraryItems(await get(`/library/metadata/${batch}`, {}, signal)))
+          items.push(...parseLibraryItems(await get(`/library/metadata/${batch}`, {}, signal, undefined, '/library/metadata/{ids}')))
         } catch (err) {
           // PMS answers a batch with the items it still has, and 404 when it has none of them.
           if (!(err instanceof PlexHttpError && err.status === 404)) throw err
@@ -258,7 +270,13 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
       const url = new URL(plexTvUrl + endpoint)
       // plex.tv documents the token in the query for this legacy XML endpoint; it also goes as a header.
       url.searchParams.set('X-Plex-Token', opts.token)
-      const { mc } = await http.container({ url, endpoint: `plex.tv ${endpoint}`, signal, headers: { Accept: 'application/xml' } })
+      const { mc } = await http.container({
+        url,
+        endpoint: `plex.tv ${endpoint}`,
+        route: 'plex.tv /api/servers/{id}/shared_servers',
+        signal,
+        headers: { Accept: 'application/xml' },
+      })
       return parseSharedServers(mc)
     },
 
@@ -267,7 +285,8 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
       for (let hop = 0; ; hop++) {
         const sameServer = url.origin === base.origin
         const endpoint = sameServer ? url.pathname : `${url.origin}${url.pathname}`
-        const res = await http.send<{ redirect: URL } | { image: PlexImage }>({ url, endpoint, signal, withToken: sameServer, headers: { Accept: 'image/*' } }, async (r) => {
+        const route = sameServer ? 'image' : 'image (other host)'
+        const res = await http.send<{ redirect: URL } | { image: PlexImage }>({ url, endpoint, route, signal, withToken: sameServer, headers: { Accept: 'image/*' } }, async (r) => {
           if (r.status === 401 && sameServer) await rejectFailure(r, endpoint)
           const location = r.headers.get('location')
           if (r.status >= 300 && r.status < 400 && location && hop < MAX_IMAGE_REDIRECTS) {

@@ -12,9 +12,21 @@ import {
   PlexTimeoutError,
   PlexUnreachableError,
   errorCode,
+  type PlexErrorKind,
   sanitizedCause,
 } from './errors.js'
 import { parsePool } from './parse-pool.js'
+
+/** One finished Plex request, as an observer sees it: nothing from the URL but its route. */
+export interface PlexCall {
+  /** The endpoint's pattern (`/library/sections/{id}/all`), never a concrete path, query or host. */
+  readonly route: string
+  /** `success` (any status for an image), else the PlexError kind. */
+  readonly outcome: 'success' | PlexErrorKind
+  readonly durationMs: number
+}
+
+export type PlexCallObserver = (call: PlexCall) => void
 
 export interface PlexHttpConfig {
   token: string
@@ -23,12 +35,16 @@ export interface PlexHttpConfig {
   maxResponseBytes: number
   /** X-Plex-* identification headers plus any extra headers; the token is added per request. */
   headers: Record<string, string>
+  /** Told of every request when it ends (metrics); must not throw. */
+  observe?: PlexCallObserver
 }
 
 export interface PlexRequest {
   url: URL
   /** How errors name the request: the path, never the query. */
   endpoint: string
+  /** How an observer names it: the endpoint with its ids replaced (default `endpoint`). */
+  route?: string
   headers?: Record<string, string>
   signal?: AbortSignal
   /** False for third-party hosts (image URLs outside the PMS): the token is not sent to them. */
@@ -50,6 +66,20 @@ export class PlexHttp {
    * with them). Redirects are not followed, so the token header never reaches another host.
    */
   async send<T>(req: PlexRequest, consume: (res: Response, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const observe = this.config.observe
+    if (observe === undefined) return this.attempt(req, consume)
+    const started = performance.now()
+    try {
+      const result = await this.attempt(req, consume)
+      observe({ route: req.route ?? req.endpoint, outcome: 'success', durationMs: performance.now() - started })
+      return result
+    } catch (err) {
+      observe({ route: req.route ?? req.endpoint, outcome: (err as PlexError).kind, durationMs: performance.now() - started })
+      throw err
+    }
+  }
+
+  private async attempt<T>(req: PlexRequest, consume: (res: Response, signal: AbortSignal) => Promise<T>): Promise<T> {
     const { endpoint, signal } = req
     if (signal?.aborted) throw new PlexAbortedError(endpoint)
     const controller = new AbortController()

@@ -1,5 +1,6 @@
 export { createPlexClient } from './client.js'
 export type { HistoryQuery, PlexClient, PlexClientOptions, SectionItemsQuery } from './client.js'
+export type { PlexCall, PlexCallObserver } from './http.js'
 export {
   PlexAbortedError,
   PlexAuthError,

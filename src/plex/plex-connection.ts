@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createPlexClient, type PlexClient } from './client.js'
+import type { PlexCallObserver } from './http.js'
 
 /** The Plex server the service talks to: from the environment, or saved through the API. */
 export interface PlexSettings {
@@ -14,6 +15,8 @@ export interface PlexConnectionOptions {
   timeoutMs?: number
   clientIdentifier?: string
   maxResponseBytes?: number
+  /** Told of every Plex request of every client this connection makes (metrics). */
+  observe?: PlexCallObserver
 }
 
 /** Thrown by loaders when no Plex server is configured; routes answer their not-configured forms. */
@@ -34,6 +37,7 @@ type ChangeListener = (settings: PlexSettings | undefined) => void
 export class PlexConnection {
   private current: { settings: PlexSettings; client: PlexClient; fingerprint: string } | undefined
   private readonly listeners = new Set<ChangeListener>()
+  private version: string | undefined
 
   constructor(
     private readonly options: PlexConnectionOptions,
@@ -56,6 +60,16 @@ export class PlexConnection {
     return this.current?.fingerprint ?? 'none'
   }
 
+  /** The server's version as last reported (`/identity`), for metrics; undefined until then. */
+  get serverVersion(): string | undefined {
+    return this.version
+  }
+
+  /** A loader that read the server's identity tells its version here. */
+  noteServerVersion(version: string): void {
+    this.version = version
+  }
+
   client(): PlexClient {
     if (!this.current) throw new PlexNotConfiguredError()
     return this.current.client
@@ -68,6 +82,7 @@ export class PlexConnection {
 
   update(settings: PlexSettings | undefined): void {
     this.current = settings ? this.connect(settings) : undefined
+    this.version = undefined
     for (const listener of this.listeners) listener(settings)
   }
 
@@ -84,6 +99,7 @@ export class PlexConnection {
       timeoutMs: this.options.timeoutMs,
       clientIdentifier: this.options.clientIdentifier,
       maxResponseBytes: this.options.maxResponseBytes,
+      observe: this.options.observe,
     })
     const fingerprint = createHash('sha256').update(`${settings.url}\n${settings.token}`).digest('hex').slice(0, 16)
     return { settings, client, fingerprint }

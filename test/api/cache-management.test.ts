@@ -13,6 +13,7 @@ const CACHE_NAMES = [
   'plex_users_count',
   'background_stats',
   'plex_transcode_sessions',
+  'plex_images',
 ]
 
 const PLEX_CACHES = [
@@ -133,7 +134,7 @@ describe('cache management', () => {
     const response = await post('/api/plex/cache/clear', { signal: AbortSignal.timeout(3_000) })
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ success: true, message: 'Cleared 10 caches', redis_cleared: false, cleared: expect.any(Array) })
+    expect(body).toEqual({ success: true, message: 'Cleared 11 caches', redis_cleared: false, cleared: expect.any(Array) })
     expect([...body.cleared].sort()).toEqual([...CACHE_NAMES].sort())
     await t.sim.control.clearFaults()
 
@@ -151,7 +152,7 @@ describe('cache management', () => {
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])
     const body = await json(a)
     expect(await json(b)).toEqual(body)
-    expect(body).toEqual({ success: true, message: 'Reloaded 10 caches', warmed: expect.any(Array), failed: [] })
+    expect(body).toEqual({ success: true, message: 'Reloaded 11 caches', warmed: expect.any(Array), failed: [] })
     expect([...body.warmed].sort()).toEqual([...CACHE_NAMES].sort())
     // plex_stats_live asked once and plex_stats took its totals; a second pass would have made it 2.
     expect(t.counts()['/accounts']).toBe(1)
@@ -197,8 +198,8 @@ describe('cache management', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.success).toBe(false)
-    expect(body.message).toBe('Reloaded 2 of 10 caches; 8 failed and keep their last value')
-    expect([...body.warmed].sort()).toEqual(['background_stats', 'watch_history'])
+    expect(body.message).toBe('Reloaded 3 of 11 caches; 8 failed and keep their last value')
+    expect([...body.warmed].sort()).toEqual(['background_stats', 'plex_images', 'watch_history'])
     expect(body.failed.map((f: Entry) => f.name).sort()).toEqual([...PLEX_CACHES].sort())
     for (const failure of body.failed) expect(failure.detail).toMatch(/unreachable/)
     expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)

@@ -41,11 +41,14 @@ describe('GET /api/plex/proxy/image', () => {
     const path = await aPosterPath(setup)
     const direct = Buffer.from(await (await fetch(setup.sim.url + path, { headers: { 'X-Plex-Token': PLEX_TOKEN } })).arrayBuffer())
 
-    for (const url of [path, setup.sim.url + path, `${setup.sim.url}${path}?X-Plex-Token=stale-old-token`]) {
+    const urls = [path, setup.sim.url + path, `${setup.sim.url}${path}?X-Plex-Token=stale-old-token`]
+    for (const [i, url] of urls.entries()) {
       const response = await setup.fetch(proxied(url))
       expect({ url, status: response.status }).toEqual({ url, status: 200 })
       expect(response.headers.get('content-type')).toBe('image/png')
-      expect(response.headers.get('cache-control')).toBe('public, max-age=86400')
+      // A versioned poster (`/thumb/<updatedAt>`); the three spellings are one cached image.
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+      expect(response.headers.get('x-cache')).toBe(i === 0 ? 'MISS' : 'HIT')
       expect(response.headers.get('x-content-type-options')).toBe('nosniff')
       expect(Buffer.from(await response.arrayBuffer()).equals(direct)).toBe(true)
       expect(JSON.stringify([...response.headers])).not.toContain(PLEX_TOKEN)

@@ -127,9 +127,35 @@ describe('loadConfig', () => {
     expect(errorOf({ PLEX_SERVER_URL: 'htp://x' })).toBe('PLEX_SERVER_URL="htp://x" is not an http(s) URL (like http://192.168.1.10:32400)')
     expect(errorOf({ CORS_ORIGINS: 'localhost:3000' })).toContain('CORS_ORIGINS="localhost:3000" is not a comma-separated list of origins')
     expect(errorOf({ CACHE_MAX_BYTES: '64MB' })).toBe('CACHE_MAX_BYTES="64MB" is not a number of bytes (a positive integer)')
+    expect(errorOf({ CACHE_EVICTION: 'lfu' })).toBe('CACHE_EVICTION="lfu" is not one of lru, w-tinylfu')
+    expect(errorOf({ IMAGE_CACHE_EVICTION: 'fifo' })).toBe('IMAGE_CACHE_EVICTION="fifo" is not one of lru, w-tinylfu')
+    expect(errorOf({ IMAGE_MAX_BYTES: '0' })).toBe('IMAGE_MAX_BYTES="0" is not a number of bytes (a positive integer)')
     expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1000' })).toBe('PLEX_MAX_RESPONSE_BYTES="1000" is not a number of bytes from 65536 up to 2147483647')
     expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1e9' })).toContain('PLEX_MAX_RESPONSE_BYTES="1e9" is not a number of bytes')
     expect(loadConfig({ PLEX_MAX_RESPONSE_BYTES: '1048576' }).plex.maxResponseBytes).toBe(1_048_576)
+  })
+
+  it('places the image cache beside the SQLite file, memory only for an in-memory database, with eviction per cache', () => {
+    expect(loadConfig({ DATABASE_PATH: '/var/lib/k/komandorr.db' }).images).toEqual({
+      memoryBytes: 32 * 1024 * 1024,
+      dir: '/var/lib/k/images',
+      diskBytes: 512 * 1024 * 1024,
+      maxImageBytes: 10 * 1024 * 1024,
+      eviction: 'w-tinylfu',
+    })
+    expect(loadConfig({ DATABASE_PATH: ':memory:' }).images.dir).toBeNull()
+    const set = loadConfig({
+      DATABASE_PATH: ':memory:',
+      IMAGE_CACHE_DIR: '/cache/posters',
+      IMAGE_CACHE_MEMORY_BYTES: '1000',
+      IMAGE_CACHE_MAX_BYTES: '2000',
+      IMAGE_MAX_BYTES: '3000',
+      IMAGE_CACHE_EVICTION: 'LRU',
+      CACHE_EVICTION: 'w-tinylfu',
+    })
+    expect(set.images).toEqual({ memoryBytes: 1000, dir: '/cache/posters', diskBytes: 2000, maxImageBytes: 3000, eviction: 'lru' })
+    expect(set.cache.eviction).toBe('w-tinylfu')
+    expect(loadConfig({}).cache.eviction).toBe('lru')
   })
 
   it('reports several bad values on the same single line', () => {

@@ -58,7 +58,7 @@ describe('Plex outage drills', () => {
       const [reads, cold] = await Promise.all([readFor(app.url, HELD, 3_000), fetch(`${app.url}/api/plex/users/count`)])
       expect([...reads.statuses.keys()]).toEqual([200])
       expect(reads.xCache).toContain('STALE')
-      expect(reads.slowestMs).toBeLessThan(1_000)
+      expect(reads.slowestMs).toBeLessThan(2_000)
       expect(cold.status).toBe(503)
       expect(((await cold.json()) as { detail: string }).detail).toMatch(/unreachable \(ECONNREFUSED\).*no cached copy/)
     } finally {
@@ -74,7 +74,7 @@ describe('Plex outage drills', () => {
       const reads = await readFor(app.url, HELD, 3_000)
       expect([...reads.statuses.keys()]).toEqual([200])
       expect(reads.xCache).toContain('STALE')
-      expect(reads.slowestMs).toBeLessThan(1_000)
+      expect(reads.slowestMs).toBeLessThan(2_000)
       const answer = await cold
       expect(answer.status).toBe(503)
       expect(((await answer.json()) as { detail: string }).detail).toMatch(/did not answer within/)

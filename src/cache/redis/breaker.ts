@@ -3,6 +3,18 @@ import { messageOf } from '../entry.js'
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
+/** What the breaker saw since start, for metrics: plain integers, bumped where they happen. */
+export class BreakerCounts {
+  /** Calls that went to Redis. */
+  calls = 0
+  /** Calls (and probes) that failed or missed their deadline, and connection errors. */
+  failures = 0
+  /** Calls answered with their fallback at once because the breaker was not closed. */
+  rejected = 0
+  /** Times the breaker opened. */
+  opens = 0
+}
+
 export interface BreakerOptions {
   readonly clock: Clock
   /** Checks Redis while open (PING); resolves when it answers. */
@@ -37,6 +49,8 @@ export class CircuitBreaker {
   private readonly probeIntervalMs: number
   private readonly onChange: ((state: BreakerState, lastError: string | null) => void) | undefined
   private readonly closeWaiters = new Set<() => void>()
+  /** Live counts; read, never write. */
+  readonly counts = new BreakerCounts()
 
   constructor(options: BreakerOptions) {
     this.clock = options.clock
@@ -68,6 +82,7 @@ export class CircuitBreaker {
 
   failed(error: unknown): void {
     this.error = messageOf(error)
+    this.counts.failures++
     if (this.current !== 'closed') return
     if (++this.failures >= this.threshold) this.open()
   }
@@ -90,7 +105,11 @@ export class CircuitBreaker {
    * deadline is counted and answered with `fallback`: the caller never sees Redis errors.
    */
   async run<T, F>(fallback: F, call: () => Promise<T>): Promise<T | F> {
-    if (this.current !== 'closed') return fallback
+    if (this.current !== 'closed') {
+      this.counts.rejected++
+      return fallback
+    }
+    this.counts.calls++
     try {
       const result = await withDeadline(call(), this.deadlineMs)
       this.failures = 0
@@ -123,6 +142,7 @@ export class CircuitBreaker {
   }
 
   private open(): void {
+    if (this.current !== 'open') this.counts.opens++
     this.set('open')
     this.scheduleProbe()
   }
@@ -150,6 +170,7 @@ export class CircuitBreaker {
       },
       (error: unknown) => {
         this.error = messageOf(error)
+        this.counts.failures++
         if (this.current !== 'half-open') return
         this.set('open')
         this.scheduleProbe()

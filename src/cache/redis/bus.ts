@@ -21,6 +21,16 @@ export interface RedisBusOptions {
 
 type Handler = (message: InvalidationMessage) => void
 
+/** Bus traffic since start, for metrics. */
+export class BusCounts {
+  /** Messages and announcements Redis took. */
+  published = 0
+  /** Messages and announcements not published (Redis unavailable). */
+  publishFailures = 0
+  /** Messages and announcements received from Redis (this instance's own included). */
+  received = 0
+}
+
 /**
  * App-level news between instances: a topic name only, never data (Redis holds no secrets);
  * each instance re-reads the data from where it lives (e.g. the settings table).
@@ -51,6 +61,8 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   private missed = false
   private isSubscribed = false
   private closed = false
+  /** Live counts; read, never write. */
+  readonly counts = new BusCounts()
 
   constructor(private readonly options: RedisBusOptions) {
     this.subscriber = this.connect()
@@ -64,6 +76,7 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   async publish(message: InvalidationMessage): Promise<void> {
     const { breaker, publisher, channel, logger } = this.options
     const receivers = await breaker.run(-1, () => publisher.publish(channel, JSON.stringify(message)))
+    this.count(receivers)
     if (receivers === -1) {
       logger?.warn({ channel, type: message.type, error: breaker.lastError }, 'cache invalidation not published: Redis is unavailable; other instances keep their values until their TTL')
     }
@@ -77,9 +90,15 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   async announce(topic: string): Promise<void> {
     const { breaker, publisher, topicChannel, origin, logger } = this.options
     const receivers = await breaker.run(-1, () => publisher.publish(topicChannel, JSON.stringify({ topic, origin })))
+    this.count(receivers)
     if (receivers === -1) {
       logger?.warn({ channel: topicChannel, topic, error: breaker.lastError }, 'announcement not published: Redis is unavailable; an instance whose subscription was lost too catches up once it is back, the others do not hear of it')
     }
+  }
+
+  private count(receivers: number): void {
+    if (receivers === -1) this.counts.publishFailures++
+    else this.counts.published++
   }
 
   onTopic(topic: string, handler: () => void): () => void {
@@ -107,6 +126,7 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
       this.subscriber = this.connect()
     })
     subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
+      this.counts.received++
       if (channel.toString('utf8') === this.options.topicChannel) this.deliverTopic(payload)
       else this.deliver(payload)
     })

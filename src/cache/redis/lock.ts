@@ -28,6 +28,16 @@ interface OwnerScripts {
   extendIfOwner(key: string, token: string, ms: number): Promise<number>
 }
 
+/** Lock outcomes since start, for metrics. */
+export class LockCounts {
+  /** Loads run under this instance's lock. */
+  acquired = 0
+  /** Loads that waited for another instance's lock instead of loading. */
+  waits = 0
+  /** Loads run here without a lock because Redis was unavailable. */
+  unlocked = 0
+}
+
 /** Waiters look for the lock's release at 5, 10, 20, then every 25 ms. */
 const FIRST_POLL_MS = 5
 const MAX_POLL_MS = 25
@@ -57,6 +67,8 @@ export class RedisFlightCoordinator implements FlightCoordinator {
    * locked again, and whenever Redis answers again.
    */
   private readonly orphans = new Map<string, string[]>()
+  /** Live counts; read, never write. */
+  readonly counts = new LockCounts()
 
   constructor(private readonly options: RedisFlightOptions) {
     options.redis.defineCommand('releaseIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER })
@@ -68,7 +80,10 @@ export class RedisFlightCoordinator implements FlightCoordinator {
 
   async run<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
     const { breaker, lockPrefix } = this.options
-    if (!breaker.closed) return load()
+    if (!breaker.closed) {
+      this.counts.unlocked++
+      return load()
+    }
     const lockKey = lockPrefix + key
     // Our own lock left over from an outage would make us wait out its lease for nothing.
     if (this.orphans.has(lockKey)) await this.releaseOrphan(lockKey)
@@ -77,6 +92,7 @@ export class RedisFlightCoordinator implements FlightCoordinator {
     if (answer === 'failed') {
       // The SET may have landed after its deadline: a lock no one would release.
       this.addOrphan(lockKey, token)
+      this.counts.unlocked++
       try {
         return await load()
       } finally {
@@ -84,6 +100,7 @@ export class RedisFlightCoordinator implements FlightCoordinator {
       }
     }
     if (answer !== 'OK') {
+      this.counts.waits++
       await this.waitForRelease(lockKey)
       return undefined
     }
@@ -92,6 +109,7 @@ export class RedisFlightCoordinator implements FlightCoordinator {
       void this.release(lockKey, token)
       return undefined
     }
+    this.counts.acquired++
     const stopExtending = this.keepExtended(lockKey, token)
     try {
       return await load()

@@ -1,4 +1,5 @@
 import type { Activity, ActivityNotification, PlaybackSession, PlayingNotification } from '../../plex/index.js'
+import { anyJson, arrayOf, emptyArray, num, object, str } from '../../json-schema.js'
 import { declareCache, patchOn, refreshOn, type PlexChange } from './declaration.js'
 import { playbackProgress } from './sessions.js'
 
@@ -32,6 +33,9 @@ export const activitiesCache = declareCache<ActivitiesValue>({
       // Komandorr's frontend reads the activities through the older `/api/downloads` too.
       paths: ['/api/plex/activities', '/api/downloads'],
       what: 'Plex activities',
+      summary: 'Plex background activities, then the playing sessions (cached: plex_activities)',
+      body: object({ error: { const: false }, activities: arrayOf(object({ uuid: str, title: str, subtitle: str, type: str, progress: num, raw_data: anyJson })) }),
+      notConfiguredBody: object({ error: { const: true }, message: str, activities: emptyArray }, [], 'Plex is not configured'),
       notConfigured: () => ACTIVITIES_NOT_CONFIGURED,
       failureFields: { error: true, activities: [] },
     },

@@ -1,4 +1,5 @@
 import type { DashboardStatsValue } from '../stats/dashboard-snapshot.js'
+import { bool, int, num, object } from '../../json-schema.js'
 import { declareCache } from './declaration.js'
 
 /**
@@ -18,6 +19,19 @@ export const dashboardStatsCache = declareCache<DashboardStatsValue>({
       paths: ['/api/plex/stats/dashboard'],
       public: true,
       what: 'the dashboard statistics',
+      summary: 'The dashboard snapshot, recomputed every STATS_REFRESH_INTERVAL (cached: background_stats)',
+      body: object({
+        services: object({ total: int, online: int, offline: int, problem: int }),
+        plex: object({ configured: bool, peak_concurrent: int, total_users: int, total_movies: int, total_tv_shows: int, total_seasons: int, total_episodes: int }),
+        traffic: object({
+          last_24h_download_bytes: num,
+          last_24h_upload_bytes: num,
+          last_24h_total_bytes: num,
+          last_30d_download_bytes: num,
+          last_30d_upload_bytes: num,
+          last_30d_total_bytes: num,
+        }),
+      }),
       onRequest: ({ dashboard }) => dashboard.noteRead(),
     },
   ],

@@ -1,4 +1,6 @@
 import type { Cache, CacheDeclaration, CachePolicy } from '../../cache/index.js'
+import type { JsonSchema } from '../../json-schema.js'
+import { arrayOf, emptyArray, int, object, str } from '../../json-schema.js'
 import type { Repos } from '../../db/index.js'
 import type { Logger } from '../../logger.js'
 import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
@@ -103,6 +105,12 @@ export interface CachedRoute<A> {
   readonly public?: boolean
   /** What the cache holds, for the error detail: `Could not load <what>: ...`. */
   readonly what: string
+  /** One line for the OpenAPI document (`/openapi.json`). */
+  readonly summary: string
+  /** The JSON Schema of the value (an object's fields, or the array); the route adds the cache fields. */
+  readonly body: JsonSchema
+  /** The JSON Schema of the `notConfigured` answer, when the route has one. */
+  readonly notConfiguredBody?: JsonSchema
   /** `array` bodies are sent as stored; `object` bodies get `cached`, `cache_age`, `timestamp`, `stale`. */
   readonly shape?: 'object' | 'array'
   /** The answer while no Plex server is configured, without touching the cache; absent: served regardless. */
@@ -128,9 +136,17 @@ export type PlexList<Field extends string, Item> = { error: false; total: number
  * do: `{error: false, <field>: [], message}` while no Plex server is configured, and a failure
  * carrying `error: true, <field>: []` beside its detail.
  */
-export function plexListRoute(path: string, what: string, field: string): CachedRoute<void> {
+export function plexListRoute(path: string, what: string, field: string, summary: string, item: JsonSchema): CachedRoute<void> {
   const notConfigured = Object.freeze({ error: false, [field]: [], message: 'Plex server not configured' })
-  return { paths: [path], what, notConfigured: () => notConfigured, failureFields: { error: true, [field]: [] } }
+  return {
+    paths: [path],
+    what,
+    summary,
+    body: object({ error: { const: false }, [field]: arrayOf(item), total: int }),
+    notConfiguredBody: object({ error: { const: false }, [field]: emptyArray, message: str }, [], 'Plex is not configured'),
+    notConfigured: () => notConfigured,
+    failureFields: { error: true, [field]: [] },
+  }
 }
 
 /** What loaders and routes may use. */

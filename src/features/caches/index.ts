@@ -9,6 +9,7 @@ import {
   type InvalidationBus,
   type SharedLayer,
 } from '../../cache/index.js'
+import type { EvictionPolicy } from '../../cache/eviction/index.js'
 import { activitiesCache } from './activities.js'
 import { dashboardStatsCache } from './dashboard-stats.js'
 import type { AnyCacheSpec, CacheDeps, CacheSpec } from './declaration.js'
@@ -41,6 +42,8 @@ export const CACHES: readonly AnyCacheSpec[] = [
 
 export interface CacheRegistrySettings {
   readonly maxBytes: number
+  /** CACHE_EVICTION. */
+  readonly eviction?: EvictionPolicy
   readonly maxStaleMs: number
   readonly warmThreshold: number
   readonly warmIdleMs: number
@@ -54,6 +57,8 @@ export interface CachesOptions {
   readonly shared?: SharedLayer
   readonly bus?: InvalidationBus
   readonly coordinator?: FlightCoordinator
+  /** Told of every loader call when it ends (the metrics' load histogram). */
+  readonly onLoad?: (cache: string, ms: number, ok: boolean) => void
 }
 
 /**
@@ -72,10 +77,12 @@ export class ServiceCaches {
     this.registry = createCacheRegistry({
       clock: options.clock,
       maxBytes: settings.maxBytes,
+      eviction: settings.eviction,
       logger: options.logger,
       shared: options.shared,
       bus: options.bus,
       coordinator: options.coordinator,
+      onLoad: options.onLoad,
       defaults: {
         maxStaleMs: settings.maxStaleMs,
         refreshAheadAt: settings.warmThreshold,

@@ -1,4 +1,10 @@
+import { arrayOf, object, str } from '../../json-schema.js'
 import { declareCache } from './declaration.js'
+
+const libraryFields = {
+  servers: arrayOf(object({ id: { const: 'default' }, name: str, url: str })),
+  libraries: arrayOf(object({ id: str, name: str, type: str })),
+}
 
 /** `GET /api/invites/plex/config`: the server and its libraries, for Komandorr's invite form. */
 export interface LibrariesValue {
@@ -17,7 +23,16 @@ export const librariesCache = declareCache<LibrariesValue>({
   key: 'plex:libraries',
   ttl: { env: 'CACHE_LIBRARY_TTL', defaultSeconds: 300 },
   plexServer: 'fetched',
-  routes: [{ paths: ['/api/invites/plex/config'], what: 'the Plex libraries', notConfigured: () => LIBRARIES_NOT_CONFIGURED }],
+  routes: [
+    {
+      paths: ['/api/invites/plex/config'],
+      what: 'the Plex libraries',
+      summary: "The server and its libraries, for Komandorr's invite form (cached: plex_libraries)",
+      body: object(libraryFields),
+      notConfiguredBody: object({ ...libraryFields, error: str }, [], 'Plex is not configured'),
+      notConfigured: () => LIBRARIES_NOT_CONFIGURED,
+    },
+  ],
   keyOf: (_args, { plex }) => plex.fingerprint,
   warmArgs: [undefined],
   async load(deps, _args, signal) {

@@ -1,5 +1,8 @@
 import { countUsers, fetchLibraryTotals } from '../../plex/library-totals.js'
+import { int, object, str } from '../../json-schema.js'
 import { declareCache, refreshOn } from './declaration.js'
+
+const liveStatsFields = { total_users: int, total_movies: int, total_tv_shows: int, total_seasons: int, total_episodes: int, server_name: str }
 
 /** `GET /api/plex/stats/live` (`total_seasons` is ours). */
 export interface LiveStatsValue {
@@ -35,6 +38,9 @@ export const liveStatsCache = declareCache<LiveStatsValue>({
       paths: ['/api/plex/stats/live'],
       public: true,
       what: 'live Plex statistics',
+      summary: 'Users and library totals (cached: plex_stats_live)',
+      body: object(liveStatsFields),
+      notConfiguredBody: object({ ...liveStatsFields, error: str }, [], 'Plex is not configured'),
       notConfigured: (deps) => liveStatsNotConfigured(deps.serverName()),
     },
   ],

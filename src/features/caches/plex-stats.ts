@@ -1,4 +1,5 @@
 import type { PlexStatsRecord } from '../../db/index.js'
+import { bool, int, nullable, object, str } from '../../json-schema.js'
 import { declareCache, type CacheDeps } from './declaration.js'
 import { liveStatsCache } from './live-stats.js'
 
@@ -26,7 +27,17 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
   key: 'plex:stats',
   ttl: { env: 'CACHE_STATS_TTL', defaultSeconds: 60 },
   plexServer: 'fetched',
-  routes: [{ paths: ['/api/plex/stats'], public: true, what: 'the Plex statistics', notConfigured: plexStatsNotConfigured }],
+  routes: [
+    {
+      paths: ['/api/plex/stats'],
+      public: true,
+      what: 'the Plex statistics',
+      summary: 'The peak of concurrent streams and the server totals (cached: plex_stats)',
+      body: plexStatsSchema(),
+      notConfiguredBody: plexStatsSchema(),
+      notConfigured: plexStatsNotConfigured,
+    },
+  ],
   async load(deps) {
     const client = deps.plex.client()
     const live = await deps.cache(liveStatsCache).read()
@@ -64,4 +75,17 @@ export function peakFields(record: PlexStatsRecord): { peak_concurrent: number; 
     peak_concurrent: record.peakConcurrent,
     last_updated: record.lastUpdated === null ? null : new Date(record.lastUpdated).toISOString(),
   }
+}
+
+function plexStatsSchema() {
+  return object({
+    peak_concurrent: int,
+    last_updated: nullable('string', { format: 'date-time' }),
+    server_url: str,
+    server_name: str,
+    token_configured: bool,
+    total_users: int,
+    total_movies: int,
+    total_tv_shows: int,
+  })
 }

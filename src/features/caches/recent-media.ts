@@ -1,5 +1,6 @@
 import { plexImageUrl } from '../../plex/image-url.js'
 import type { LibraryItem } from '../../plex/index.js'
+import { arrayOf, emptyArray, nullable, object, str } from '../../json-schema.js'
 import { declareCache, refreshOn } from './declaration.js'
 
 /** One entry of `GET /api/plex/media/recent`. */
@@ -30,7 +31,17 @@ export const recentMediaCache = declareCache<RecentMediaValue>({
   ttl: { env: 'CACHE_RECENT_MEDIA_TTL', defaultSeconds: 300 },
   plexServer: 'fetched',
   push: [refreshOn('timeline.library')],
-  routes: [{ paths: ['/api/plex/media/recent'], public: true, what: 'recently added Plex media', notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED }],
+  routes: [
+    {
+      paths: ['/api/plex/media/recent'],
+      public: true,
+      what: 'recently added Plex media',
+      summary: 'Recently added movies and shows, newest first, one entry per show (cached: plex_recent_media)',
+      body: object({ media: arrayOf(object({ title: str, type: str, year: nullable('number'), poster: nullable('string'), rating: nullable('number') })) }),
+      notConfiguredBody: object({ items: emptyArray, not_configured: { const: true } }, [], 'Plex is not configured'),
+      notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED,
+    },
+  ],
   async load({ plex }, _args, signal) {
     const client = plex.client()
     const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')

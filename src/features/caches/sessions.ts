@@ -1,6 +1,17 @@
 import { plexImageUrl } from '../../plex/image-url.js'
 import { isPlexError, type PlaybackSession, type PlayingNotification, type PlexClient } from '../../plex/index.js'
+import { bool, nullable, num, object, str } from '../../json-schema.js'
 import { declareCache, patchOn, plexListRoute, refreshOn, type PlexList } from './declaration.js'
+
+const sessionViewSchema = object({
+  session_id: str,
+  user: object({ name: str, id: str, thumb: nullable('string') }),
+  media: object({ title: str, type: str, year: nullable('number'), rating: nullable('number'), thumb: nullable('string'), art: nullable('string') }),
+  playback: object({ state: str, progress: num, position_ms: num, duration_ms: num }),
+  device: object({ name: str, client: str, platform: str }),
+  transcode: object({ is_transcoding: bool, speed: nullable('number'), video_decision: nullable('string'), audio_decision: nullable('string') }),
+  stream: object({ video_resolution: str, video_codec: str, audio_codec: str, container: str, bitrate: num, location: str, bandwidth: num }),
+})
 
 /** One entry of `GET /api/plex/sessions` (Komandorr's shape). */
 export interface SessionView {
@@ -33,7 +44,7 @@ export const sessionsCache = declareCache<SessionsValue>({
     patchOn<SessionsValue>(['playing'], (value, change) => (change.name === 'playing' ? patchPlaying(value, change.items) : undefined)),
     refreshOn('transcodeSession.start', 'transcodeSession.end'),
   ],
-  routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions')],
+  routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions', 'The playing sessions (cached: plex_sessions)', sessionViewSchema)],
   async load({ plex, logger }, _args, signal) {
     const client = plex.client()
     const sessions = await client.sessions(signal)

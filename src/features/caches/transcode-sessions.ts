@@ -1,4 +1,5 @@
 import type { TranscodeSession } from '../../plex/index.js'
+import { nullable, object } from '../../json-schema.js'
 import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
 
 /** One entry of `GET /api/plex/transcode/sessions`: a transcode PMS runs now, fields as PMS names them in snake_case. */
@@ -37,7 +38,9 @@ export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
   ttl: { env: 'CACHE_TRANSCODE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
   push: [refreshOn('transcodeSession.start', 'transcodeSession.update', 'transcodeSession.end')],
-  routes: [plexListRoute('/api/plex/transcode/sessions', 'Plex transcode sessions', 'transcode_sessions')],
+  routes: [
+    plexListRoute('/api/plex/transcode/sessions', 'Plex transcode sessions', 'transcode_sessions', 'The transcodes PMS runs now (cached: plex_transcode_sessions)', transcodeSessionSchema()),
+  ],
   async load({ plex }, _args, signal) {
     const views = (await plex.client().transcodeSessions(signal)).map(transcodeSessionView)
     return { error: false, transcode_sessions: views, total: views.length }
@@ -67,4 +70,8 @@ export function transcodeSessionView(t: TranscodeSession): TranscodeSessionView 
     transcode_hw_requested: t.transcodeHwRequested ?? null,
     transcode_hw_full_pipeline: t.transcodeHwFullPipeline ?? null,
   }
+}
+
+function transcodeSessionSchema() {
+  return object({ key: nullable('string'), throttled: nullable('boolean'), complete: nullable('boolean'), progress: nullable('number'), speed: nullable('number'), duration: nullable('number'), remaining: nullable('number'), context: nullable('string'), source_video_codec: nullable('string'), source_audio_codec: nullable('string'), video_decision: nullable('string'), audio_decision: nullable('string'), protocol: nullable('string'), container: nullable('string'), video_codec: nullable('string'), audio_codec: nullable('string'), width: nullable('number'), height: nullable('number'), transcode_hw_requested: nullable('boolean'), transcode_hw_full_pipeline: nullable('boolean') })
 }

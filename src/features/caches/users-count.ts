@@ -1,3 +1,4 @@
+import { int, object, str } from '../../json-schema.js'
 import { declareCache } from './declaration.js'
 
 /** `GET /api/plex/users/count`: users the server is shared with, per plex.tv. */
@@ -16,10 +17,20 @@ export const usersCountCache = declareCache<UsersCountValue>({
   key: 'plex:users_count',
   ttl: { env: 'CACHE_USERS_COUNT_TTL', defaultSeconds: 300 },
   plexServer: 'fetched',
-  routes: [{ paths: ['/api/plex/users/count'], what: 'the Plex shared users count', notConfigured: () => USERS_COUNT_NOT_CONFIGURED }],
+  routes: [
+    {
+      paths: ['/api/plex/users/count'],
+      what: 'the Plex shared users count',
+      summary: 'Users the server is shared with, per plex.tv (cached: plex_users_count)',
+      body: object({ count: int }),
+      notConfiguredBody: object({ count: int, message: str }, [], 'Plex is not configured'),
+      notConfigured: () => USERS_COUNT_NOT_CONFIGURED,
+    },
+  ],
   async load({ plex }, _args, signal) {
     const client = plex.client()
-    const { machineIdentifier } = await client.identity(signal)
+    const { machineIdentifier, version } = await client.identity(signal)
+    plex.noteServerVersion(version)
     const shares = await client.sharedServers(machineIdentifier, signal)
     // A user shared through more than one entry is still one user.
     return { count: new Set(shares.map((share) => share.userID)).size }

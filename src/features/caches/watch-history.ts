@@ -1,5 +1,6 @@
 import type { WatchHistoryEntry, WatchHistoryQuery } from '../../db/index.js'
 import { plexImageUrl } from '../../plex/image-url.js'
+import { arrayOf, dateTime, int, nullable, num, object, str } from '../../json-schema.js'
 import { declareCache } from './declaration.js'
 
 export const WATCH_HISTORY_DEFAULT_LIMIT = 500
@@ -61,6 +62,30 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
     {
       paths: ['/api/plex/watch-history'],
       what: 'the watch history',
+      summary: 'Watched items, newest first, from SQLite (filled by the sync; cached per query: watch_history)',
+      body: arrayOf(
+        object({
+          user_id: nullable('integer'),
+          email: nullable('string'),
+          type: nullable('string'),
+          title: str,
+          grandparent_title: nullable('string'),
+          parent_index: nullable('integer'),
+          index: nullable('integer'),
+          viewed_at: dateTime,
+          duration: num,
+          view_offset: num,
+          progress: num,
+          view_count: int,
+          rating: nullable('number'),
+          year: nullable('integer'),
+          thumb: nullable('string'),
+          content_rating: nullable('string'),
+          studio: nullable('string'),
+          summary: nullable('string'),
+          genres: arrayOf(str),
+        }),
+      ),
       shape: 'array',
       query: {
         schema: listQuerySchema,

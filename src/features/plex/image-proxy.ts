@@ -26,7 +26,7 @@ export interface ProxiedImage {
   body: Readable
 }
 
-interface ImageTarget {
+export interface ImageTarget {
   url: URL
   /** Only the configured Plex server ever sees the token. */
   toPlex: boolean
@@ -74,6 +74,13 @@ export class ImageProxy {
       throw new ImageRefusedError(`"url" must be a Plex path (/library/metadata/...) or an absolute http(s) URL`)
     }
     return this.check(url, plexBase, `"url"`)
+  }
+
+  /** For a target on the Plex server: its path and query below the server's base URL (`/library/...`). */
+  plexPathOf(target: ImageTarget): string | undefined {
+    const plexBase = this.plexBase()
+    if (!target.toPlex || plexBase === undefined) return undefined
+    return target.url.pathname.slice(pathPrefix(plexBase).length) + target.url.search
   }
 
   /** Fetches the image; the caller streams `body` on and aborts `signal` when its client leaves. */

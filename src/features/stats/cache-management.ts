@@ -1,3 +1,4 @@
+import type { BlobDiskStats } from '../../cache/blob/index.js'
 import type { CacheRegistry, CacheStats, Clock } from '../../cache/index.js'
 import { memoryOnlyRedisStatus, type RedisStatus } from '../../cache/redis/status.js'
 import type { Config } from '../../config.js'
@@ -45,6 +46,12 @@ export interface CacheReportEntry {
   max_stale_seconds: number
   refresh_ahead: boolean
   shared: boolean
+  // plex_images only (its disk tier):
+  disk_enabled?: boolean
+  disk_disabled_reason?: string | null
+  disk_entries?: number
+  disk_bytes?: number
+  disk_hits?: number
   // background_stats only:
   enabled?: boolean
   last_update?: string | null
@@ -196,5 +203,16 @@ function reportEntry(name: string, s: CacheStats | undefined, configuredTtl: num
     max_stale_seconds: (s?.maxStaleMs ?? maxStaleMs) / 1000,
     refresh_ahead: s?.refreshAhead ?? false,
     shared: s?.shared ?? false,
+    ...(s !== undefined && 'disk' in s ? diskFields(s.disk as BlobDiskStats) : {}),
+  }
+}
+
+function diskFields(disk: BlobDiskStats): Partial<CacheReportEntry> {
+  return {
+    disk_enabled: disk.enabled,
+    disk_disabled_reason: disk.disabledReason,
+    disk_entries: disk.entries,
+    disk_bytes: disk.bytes,
+    disk_hits: disk.hits,
   }
 }

@@ -6,6 +6,7 @@ import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
 import type { FastAnswer } from '../fast-hits.js'
+import { cached, routeDoc } from '../openapi/schemas.js'
 
 /**
  * Every cached GET, from the route entries of the catalogue's declarations. Each answers its
@@ -16,9 +17,8 @@ import type { FastAnswer } from '../fast-hits.js'
 export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
-      const options: RouteShorthandOptions = {}
+      const options: RouteShorthandOptions = { schema: routeSchema(route) }
       if (route.public) options.config = publicRoute
-      if (route.query) options.schema = { querystring: route.query.schema }
       const handler = cachedHandler(spec, route, runtime.cacheDeps)
       const fast = fastAnswer(spec, route, runtime.cacheDeps)
       for (const path of route.paths) {
@@ -37,6 +37,13 @@ function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: Ca
   if (route.query !== undefined || route.onRequest !== undefined) return undefined
   const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
   return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape)
+}
+
+/** The route's OpenAPI schema: the value with the cache fields (or as stored for an array), or the not-configured answer. */
+function routeSchema<A>(route: CachedRoute<A>) {
+  const value = route.shape === 'array' ? route.body : cached(route.body)
+  const body = route.notConfiguredBody === undefined ? value : { anyOf: [value, route.notConfiguredBody] }
+  return routeDoc('cached', route.summary, { 200: body }, route.query === undefined ? {} : { querystring: route.query.schema })
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { cacheManagementRoutes } from './cache-management.js'
+import { cachePageRoutes } from './cache-page.js'
 import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
+import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexPeakRoutes } from './plex-peak.js'
 import { servicesRoutes } from './services.js'
@@ -23,4 +25,6 @@ export const routeModules: readonly RouteModule[] = [
   watchHistorySyncRoutes,
   plexPeakRoutes,
   cacheManagementRoutes,
+  metricsRoutes,
+  cachePageRoutes,
 ]

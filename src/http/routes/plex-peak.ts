@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
+import { peakBody, routeDoc } from '../openapi/schemas.js'
 
 /** Concurrent streams: far past what one Plex server serves. */
 const MAX_PEAK = 1_000_000
@@ -18,7 +19,8 @@ interface PeakBody {
 export function plexPeakRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { plexPeak } = runtime
 
-  app.post<{ Body: PeakBody }>('/api/plex/stats/peak', { schema: { body: peakBodySchema } }, (request) => plexPeak.raise(request.body.peak_concurrent))
+  const raise = routeDoc('stats', 'Raises the stored peak of concurrent streams when this one is higher', { 200: peakBody }, { body: peakBodySchema })
+  app.post<{ Body: PeakBody }>('/api/plex/stats/peak', { schema: raise }, (request) => plexPeak.raise(request.body.peak_concurrent))
 
-  app.post('/api/plex/stats/reset', () => plexPeak.reset())
+  app.post('/api/plex/stats/reset', { schema: routeDoc('stats', 'Resets the stored peak to 0', { 200: peakBody }) }, () => plexPeak.reset())
 }

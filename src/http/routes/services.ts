@@ -6,6 +6,7 @@ import type { Runtime } from '../../runtime.js'
 import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../services/service-url.js'
 import { SERVICE_TYPES, type Service, type ServiceFields, type ServiceType } from '../../services/types.js'
 import { badRequest, HttpError, notFound } from '../http-error.js'
+import { routeDoc, serviceBody, servicesBody } from '../openapi/schemas.js'
 
 /** Stored services at most: with every field at its bound the whole list stays ~70 MB of JSON. */
 export const MAX_SERVICES = 1_000
@@ -132,24 +133,28 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     return service
   }
   const withTraffic = (service: Service) => toApi(service, traffic.latest(service.id))
+  const doc = (summary: string, responses: Record<string, unknown>, request?: Record<string, unknown>) => routeDoc('services', summary, responses, request)
+  const byId = { params: idParamsSchema }
+
   const listed = (page: ListQuery) => {
     const latest = traffic.latestPerService()
     return services.list(page).map((service) => toApi(service, latest.get(service.id)))
   }
   const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? runtime.config.port
 
-  app.get<{ Querystring: ListQuery }>('/api/services/', { schema: { querystring: listQuerySchema } }, async (request, reply) => {
+  app.get<{ Querystring: ListQuery }>('/api/services/', { schema: doc('Monitored services with their newest traffic reports (pageable)', { 200: servicesBody }, { querystring: listQuerySchema }) }, async (request, reply) => {
     void reply.header('x-total-count', services.count())
     return listed(request.query)
   })
 
-  app.get<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request) =>
+  app.get<{ Params: IdParams }>('/api/services/:id', { schema: doc('One service', { 200: serviceBody }, byId) }, async (request) =>
     withTraffic(find(request.params.id)),
   )
 
   // Checked in the background at once, so the dashboard shows its status without waiting a round,
   // and a host that never answers does not hold the request.
-  app.post<{ Body: ServiceBody }>('/api/services/', { schema: { body: createBodySchema } }, async (request, reply) => {
+  const create = doc('Adds a service and checks it in the background', { 201: serviceBody }, { body: createBodySchema })
+  app.post<{ Body: ServiceBody }>('/api/services/', { schema: create }, async (request, reply) => {
     const fields = toFields(request.body, ownPort())
     if (services.count() >= MAX_SERVICES) {
       throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
@@ -172,7 +177,7 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
     '/api/services/:id',
-    { schema: { params: idParamsSchema, body: updateBodySchema } },
+    { schema: doc('Changes a service (checked again when its URL changed)', { 200: serviceBody }, { params: idParamsSchema, body: updateBodySchema }) },
     async (request) => {
       const before = find(request.params.id)
       const updated = services.update(before.id, toFields(request.body, ownPort()))
@@ -182,17 +187,18 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     },
   )
 
-  app.delete<{ Params: IdParams }>('/api/services/:id', { schema: { params: idParamsSchema } }, async (request, reply) => {
+  const remove = doc('Deletes a service', { 204: { type: 'null', description: 'Deleted' } }, byId)
+  app.delete<{ Params: IdParams }>('/api/services/:id', { schema: remove }, async (request, reply) => {
     if (!services.delete(request.params.id)) throw missing(request.params.id)
     return reply.code(204).send()
   })
 
-  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: { params: idParamsSchema } }, async (request) =>
+  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: doc('Checks one service now', { 200: serviceBody }, byId) }, async (request) =>
     withTraffic(await monitor.checkService(find(request.params.id))),
   )
 
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).
-  app.post('/api/services/check-all', async () => {
+  app.post('/api/services/check-all', { schema: doc('One monitor round now (joins one in flight)', { 200: servicesBody }) }, async () => {
     await monitor.runRound()
     return listed({ limit: MAX_SERVICES, offset: 0 })
   })

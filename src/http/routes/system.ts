@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { VERSION } from '../../version.js'
 import { publicRoute } from '../auth.js'
+import { authStatusBody, liveBody, readyBody, healthBody, routeDoc } from '../openapi/schemas.js'
 
 export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   const ping = runtime.db.prepare('SELECT 1')
 
   // 200 whenever the process runs, even with Plex, Redis or the database in trouble: the fields say which.
-  app.get('/api/health', { config: { access: 'verify-if-sent' } }, async () => {
+  const health = routeDoc('system', 'Health: always 200 while the process runs; the fields say what is in trouble', { 200: healthBody })
+  app.get('/api/health', { config: { access: 'verify-if-sent' }, schema: health }, async () => {
     let database = 'ok'
     let servicesCount = 0
     try {
@@ -26,5 +28,14 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
     }
   })
 
-  app.get('/api/auth/status', { config: publicRoute }, async () => ({ enabled: runtime.config.auth.enabled }))
+  // For orchestrators: live says the process answers (nothing checked, so a sick database never
+  // gets it restarted); ready says the database answers and its migrations ran. Neither calls Plex.
+  app.get('/api/health/live', { config: publicRoute, schema: routeDoc('system', 'Liveness: the process answers', { 200: liveBody }) }, async () => ({ status: 'alive' }))
+  app.get('/api/health/ready', { config: publicRoute, schema: routeDoc('system', 'Readiness: the database answers and its migrations ran', { 200: readyBody }) }, async (_request, reply) => {
+    const readiness = await runtime.health.database.check()
+    if (readiness.ready) return { status: 'ready' }
+    return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
+  })
+
+  app.get('/api/auth/status', { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) }, async () => ({ enabled: runtime.config.auth.enabled }))
 }

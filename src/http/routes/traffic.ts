@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../../runtime.js'
 import { notFound } from '../http-error.js'
+import { routeDoc, statusMessageBody } from '../openapi/schemas.js'
 
 // Bounds far past real traffic, so a sum of them stays finite and exact enough: a rate in MB/s
 // (1,000,000 = 1 TB/s), a counter in GB since the agent started (1e12 GB = 1 ZB).
@@ -37,7 +38,8 @@ interface UpdateBody {
 
 export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
   // Komandorr's traffic agent posts here every few seconds (MB/s rates, cumulative GB counters).
-  app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema: { body: updateBodySchema } }, async (request) => {
+  const schema = routeDoc('services', "A traffic agent's report for a service (MB/s rates, cumulative GB)", { 200: statusMessageBody }, { body: updateBodySchema })
+  app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema }, async (request) => {
     const body = request.body
     if (!runtime.repos.services.get(body.service_id)) {
       throw notFound(`Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`)

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import { PlexNotConfiguredError } from '../../plex/plex-connection.js'
 import type { Runtime } from '../../runtime.js'
+import { routeDoc, watchHistorySyncBody } from '../openapi/schemas.js'
 import { upstreamError } from '../upstream-error.js'
 
 /** `POST /api/plex/watch-history/sync`; the history itself is a cached route. */
 export function watchHistorySyncRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { watchHistorySync } = runtime
 
-  app.post('/api/plex/watch-history/sync', async () => {
+  const schema = routeDoc('plex', 'Syncs the watch history from Plex now (joins a sync in flight)', { 200: watchHistorySyncBody })
+  app.post('/api/plex/watch-history/sync', { schema }, async () => {
     try {
       const { added, updated } = await watchHistorySync.sync()
       return { success: true, message: `Watch history sync completed: ${added} new ${added === 1 ? 'entry' : 'entries'}`, added, updated }

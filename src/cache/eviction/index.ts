@@ -1,0 +1,6 @@
+export { createByteMap, isEvictionPolicy } from './byte-map.js'
+export { EVICTION_POLICIES } from './types.js'
+export type { ByteMap, ByteMapOptions, EvictionPolicy, RemovalReason } from './types.js'
+export { WTinyLfu } from './w-tinylfu.js'
+export type { WTinyLfuOptions } from './w-tinylfu.js'
+export { FrequencySketch, hashString } from './frequency-sketch.js'

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { AnyCache, CacheRegistry } from '../cache/index.js'
+import type { RedisLayer } from '../cache/redis/index.js'
+import { registerCacheMetrics } from './cache-metrics.js'
+import { installHttpMetrics } from './http-metrics.js'
+import { PlexMetrics, type PlexMetricSources } from './plex-metrics.js'
+import { registerRedisMetrics } from './redis-metrics.js'
+
+export interface MetricSources extends PlexMetricSources {
+  readonly caches: CacheRegistry
+  readonly redis: RedisLayer | undefined
+}
+
+/**
+ * Everything `GET /metrics` shows, in one prom-client registry of its own. Made before the Plex
+ * client and the caches (they get its observers), then `watch`es them once they exist. A scrape
+ * reads memory only: counters, held values, the Redis layer's last known state.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry()
+  readonly plex: PlexMetrics
+  /** For the cache registry: every loader call when it ends. */
+  readonly observeLoad: (cache: string, ms: number, ok: boolean) => void
+  private caches: () => readonly AnyCache[] = () => []
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry })
+    this.plex = new PlexMetrics(this.registry)
+    this.observeLoad = registerCacheMetrics(this.registry, () => this.caches())
+  }
+
+  watch(sources: MetricSources): void {
+    this.caches = () => sources.caches.list()
+    this.plex.watch(sources)
+    registerRedisMetrics(this.registry, sources.redis)
+  }
+
+  /** The per-route request histogram; call before any route is added. */
+  installHttp(app: FastifyInstance): void {
+    installHttpMetrics(app, this.registry)
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  scrape(): Promise<string> {
+    return this.registry.metrics()
+  }
+}

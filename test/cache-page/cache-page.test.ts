@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext } from 'playwright-core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startSimulator, type RunningSimulator } from '../../sim/index.js'
+import { startTestApp, type TestApp } from '../support/api-harness.js'
+
+/** Debian's chromium (`.ci/run` installs it), driven headless with a throw-away profile. */
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+const TOKEN = 'cache-page-token-4242'
+const AUTH = { username: 'admin', password: 'pw-cache-page-1' }
+
+let sim: RunningSimulator | undefined
+let app: TestApp | undefined
+let browser: BrowserContext | undefined
+let profile: string | undefined
+afterEach(async () => {
+  await browser?.close()
+  await app?.close()
+  await sim?.close()
+  if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
+  browser = app = sim = profile = undefined
+})
+
+async function openBrowser(): Promise<BrowserContext> {
+  profile = mkdtempSync(join(tmpdir(), 'komandorr-chromium-'))
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    httpCredentials: AUTH,
+    viewport: { width: 1400, height: 1000 },
+  })
+}
+
+describe('GET /cache (headless Chromium)', () => {
+  it('loads behind auth with no console error, plots live samples, and Warm changes the numbers', async () => {
+    sim = await startSimulator({ port: 0, token: TOKEN, seed: 2, items: 200, speed: 0, liveSessions: false })
+    app = await startTestApp(
+      { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url, LOG_LEVEL: 'info', ENABLE_AUTH: 'true', AUTH_USERNAME: AUTH.username, AUTH_PASSWORD: AUTH.password },
+      { cacheHistoryIntervalMs: 250 },
+    )
+    const url = app.url
+    const authorization = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
+    expect((await fetch(`${url}/cache`)).status).toBe(401)
+
+    sim.control.startSession({ kind: 'movie', transcode: true })
+    // Reads spread over a few samples, so the plots have rates to draw.
+    for (let i = 0; i < 6; i++) {
+      for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live']) await fetch(url + path, { headers: { authorization } })
+      await new Promise((resolve) => setTimeout(resolve, 150))
+    }
+
+    browser = await openBrowser()
+    const page = browser.pages()[0] ?? (await browser.newPage())
+    const problems: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`)
+    })
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`))
+
+    const response = await page.goto(`${url}/cache`)
+    expect(response?.status()).toBe(200)
+    // Polled from the test, not with waitForFunction: its predicate is evaluated in the page, which the page's CSP (no unsafe-eval) refuses.
+    await expect.poll(async () => Number((await page.getAttribute('#plot-calls', 'data-points')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0)
+    for (const id of ['plot-hit-rate', 'plot-calls', 'plot-load']) {
+      const points = Number(await page.getAttribute(`#${id}`, 'data-points'))
+      expect(points, id).toBeGreaterThan(0)
+      expect(await page.locator(`#${id} canvas`).count(), id).toBe(1)
+    }
+    const rows = page.locator('#caches tbody tr')
+    const rowNames = await Promise.all((await rows.all()).map((row) => row.getAttribute('data-cache')))
+    expect(rowNames).toEqual(expect.arrayContaining(['plex_sessions', 'plex_activities', 'watch_history']))
+
+    const loadsCell = page.locator('tr[data-cache="plex_sessions"] td.loads')
+    const loadsBefore = Number((await loadsCell.textContent())!.replace(/\D.*$/, ''))
+    expect(loadsBefore).toBeGreaterThanOrEqual(1)
+    await page.click('#warm')
+    await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Reloaded/)
+    await expect.poll(async () => Number((await loadsCell.textContent())!.replace(/\D.*$/, '')), { timeout: 10_000 }).toBeGreaterThan(loadsBefore)
+
+    await page.click('#clear')
+    await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Cleared/)
+    await expect.poll(() => page.locator('tr[data-cache="plex_sessions"] td').nth(4).textContent(), { timeout: 10_000 }).toBe('0')
+
+    if (process.env.CACHE_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.CACHE_PAGE_SCREENSHOT, fullPage: true })
+    expect(problems).toEqual([])
+    // Chromium's start alone takes seconds on a busy machine.
+  }, 90_000)
+})
