@@ -33,7 +33,10 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   const cors = new CorsPolicy(runtime.config.corsOrigins)
   const admits = createAccessCheck(runtime.config.auth)
   // At debug level every request is logged, by Fastify: then every request goes through it.
-  const fastHits = runtime.logger.isLevelEnabled('debug') ? undefined : new FastHits(admits, cors)
+  const metrics = runtime.metrics
+  const fastHits = runtime.logger.isLevelEnabled('debug')
+    ? undefined
+    : new FastHits(admits, cors, metrics && ((path) => metrics.http.cellsFor('GET', path, 200)))
   const timeouts = runtime.config.http
   const app = Fastify({
     serverFactory: (handler, options) => createServer(handler, options, fastHits),
@@ -63,9 +66,10 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   acceptEmptyJsonBodies(app)
   installCors(app, cors)
   installAuth(app, runtime.config.auth, admits)
-  installGracefulClose(app)
-  // Once close() begins every request goes through Fastify, which closes connections while draining.
+  // Before the drain's own hook (hooks run in order, and it waits for quiet): from the moment
+  // close() begins every request goes through Fastify, which answers it with `Connection: close`.
   app.addHook('preClose', async () => fastHits?.close())
+  installGracefulClose(app)
   app.decorate('fastHits', fastHits)
   runtime.metrics?.installHttp(app)
   installOpenApi(app)
