@@ -3,6 +3,7 @@ import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { ManualClock } from '../../src/cache/index.js'
 import { PLEX_TOKEN } from '../support/api-harness.js'
 import { basic, startTestApp, type TestApp } from '../support/api-harness.js'
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 
 // The same app twice on one simulator and one manual clock: at log level info cache hits take
 // the fast path in front of Fastify, at debug every request goes through Fastify (it logs each).
@@ -117,5 +118,33 @@ describe('cache hits answered in front of Fastify', () => {
     expect(refused.status).toBe(401)
     expect(refused.headers['www-authenticate']).toMatch(/^Basic /)
     expect(throughFastify.get(routed)! > 0, 'at debug level every request goes through Fastify').toBe(true)
+  })
+
+  it('counts a hit it answers in /metrics, as Fastify counts one: the route\'s request histogram and the cache\'s hits', async () => {
+    const route = { method: 'GET', route: '/api/plex/sessions', status_class: '2xx' }
+    const scrape = async () => {
+      const response = await fetch(fast.url + '/metrics', { headers: good })
+      expect(response.status).toBe(200)
+      const samples = parsePrometheusText(await response.text())
+      return {
+        requests: sampleValue(samples, 'http_request_duration_seconds_count', route),
+        underAMillisecond: sampleValue(samples, 'http_request_duration_seconds_bucket', { ...route, le: '0.001' }),
+        all: sampleValue(samples, 'http_request_duration_seconds_bucket', { ...route, le: '+Inf' }),
+        seconds: sampleValue(samples, 'http_request_duration_seconds_sum', route),
+        cacheHits: sampleValue(samples, 'cache_requests_total', { cache: 'plex_sessions', result: 'hit' }),
+      }
+    }
+    const before = await scrape()
+    const hooksBefore = throughFastify.get(fast)!
+    for (const path of ['/api/plex/sessions', '/api/plex/sessions/?x=1', '/api/plex/sessions']) {
+      expect((await get(fast, path, good)).headers['x-cache']).toBe('HIT')
+    }
+    expect(throughFastify.get(fast), 'three hits on the fast path').toBe(hooksBefore)
+    const after = await scrape()
+    expect(after.requests - before.requests).toBe(3)
+    expect(after.all - before.all).toBe(3)
+    expect(after.seconds).toBeGreaterThan(before.seconds)
+    expect(after.underAMillisecond).toBeLessThanOrEqual(after.all)
+    expect(after.cacheHits - before.cacheHits).toBe(3)
   })
 })
