@@ -522,6 +522,7 @@ export class Cache<V, A = void> implements SlotOwner {
         const slot = this.slotFor(key, args)
         if (slot.flight !== undefined) return slot.flight.promise
         this.counters.refreshes++
+        this.counters.warmRefreshes++
         this.logger?.info({ cache: this.name, key }, 'cache warm-up')
         return this.startFlight(slot, args, 'refresh').promise
       }),

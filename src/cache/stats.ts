@@ -28,7 +28,7 @@ export class CacheCounters {
   refreshes = 0
   /** The part of `refreshes` asked for by the upstream (`refresh`: a push notification). */
   pushRefreshes = 0
-  /** The part of `refreshes` forced by `reload` (warm, scheduled recomputations). */
+  /** The part of `refreshes` started by `reload` (warm, scheduled recomputations) or `warm` (the warm start). */
   warmRefreshes = 0
   /** Loader calls. */
   loads = 0

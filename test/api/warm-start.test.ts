@@ -26,6 +26,9 @@ describe('warm start: the Plex caches load once when the jobs start, before any 
     await runtime.warmStart.settled
     const warmUp = setup.sim.control.requestCounts()
     expect(warmUp).toMatchObject({ '/status/sessions': 2, '/activities': 1, '/identity': 1 })
+    // Counted as warm loads (`cache_refreshes_total{reason="warm"}`), not refresh-ahead.
+    const sessionsCounters = runtime.caches.get('plex_sessions')!.counters
+    expect({ refreshes: sessionsCounters.refreshes, warm: sessionsCounters.warmRefreshes }).toEqual({ refreshes: 1, warm: 1 })
 
     for (const path of CACHED_PATHS) {
       const response = await setup.fetch(path)
