@@ -115,7 +115,7 @@ async function deepJsonParse(rows: Row[]): Promise<void> {
 async function historyPage(): Promise<unknown[]> {
   const token = 'bench-token-4242'
   const sim = await startSimulator({ port: 0, token, seed: 7, items: 3_000, historyRows: 12_000, speed: 0, liveSessions: false })
-  const runtime = createRuntime(loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: token, PLEX_TV_URL: sim.url }))
+  const runtime = await createRuntime(loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: token, PLEX_TV_URL: sim.url }))
   const app = buildApp(runtime)
   try {
     await runtime.watchHistorySync.sync()

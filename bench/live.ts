@@ -183,7 +183,7 @@ async function afterIdle(events: boolean): Promise<IdleLatency> {
     await sim.control.setFault({ endpoint: '*', latencyMs: SLOW_PLEX_MS })
     const clock = new JumpClock()
     const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'warn', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url })
-    const runtime = createRuntime(config, { clock, logger: createLogger({ level: 'warn' }) })
+    const runtime = await createRuntime(config, { clock, logger: createLogger({ level: 'warn' }) })
     const app = buildApp(runtime)
     try {
       await app.listen({ host: '127.0.0.1', port: 0 })

@@ -33,7 +33,7 @@ async function realPayloads(): Promise<Payloads> {
   const token = 'bench-token-4242'
   const sim = await startSimulator({ port: 0, token, seed: 7, items: 3_000, historyRows: 12_000, speed: 0, liveSessions: false })
   for (let i = 0; i < 12; i++) sim.control.startSession()
-  const runtime = createRuntime(
+  const runtime = await createRuntime(
     loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: token, PLEX_TV_URL: sim.url }),
   )
   const app = buildApp(runtime)

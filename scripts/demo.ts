@@ -40,7 +40,7 @@ try {
   fail(error instanceof ConfigError ? error.message : String(error))
 }
 
-const runtime = createRuntime(config)
+const runtime = await createRuntime(config)
 const app = buildApp(runtime)
 try {
   await app.listen({ host: config.host, port: config.port })

@@ -24,8 +24,16 @@ export interface Config {
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
-  /** A file path, or `:memory:`. */
-  readonly databasePath: string
+  readonly database: {
+    /** DATABASE_PATH: the SQLite file (or `:memory:`), used while `url` is null. */
+    readonly path: string
+    /** DATABASE_URL: a postgres:// URL; when set, PostgreSQL is the database (TLS through `sslmode`). */
+    readonly url: string | null
+    /** DATABASE_POOL_SIZE: PostgreSQL connections per instance, default 10. */
+    readonly poolSize: number
+    /** DATABASE_STATEMENT_TIMEOUT_MS: PostgreSQL cancels a statement running longer, default 30000. */
+    readonly statementTimeoutMs: number
+  }
   readonly auth: {
     readonly enabled: boolean
     readonly username: string
@@ -149,6 +157,10 @@ const httpUrl = rule(
   'an http(s) URL (like http://192.168.1.10:32400)',
 )
 const redisUrl = rule(z.string().trim().refine((v) => /^rediss?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)), 'a redis:// or rediss:// URL')
+const postgresUrl = rule(
+  z.string().trim().refine((v) => /^postgres(ql)?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)),
+  'a postgres:// or postgresql:// URL (like postgres://komandorr:secret@db:5432/komandorr?sslmode=require)',
+)
 const hostPortList = rule(
   z
     .string()
@@ -260,7 +272,12 @@ export function loadConfig(env: Env = process.env): Config {
     frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
-    databasePath,
+    database: {
+      path: databasePath,
+      url: e.read('DATABASE_URL', postgresUrl, null as string | null, 'url'),
+      poolSize: e.read('DATABASE_POOL_SIZE', positiveInteger(1000), 10),
+      statementTimeoutMs: e.read('DATABASE_STATEMENT_TIMEOUT_MS', positiveInteger(3_600_000), 30_000),
+    },
     auth,
     plex: {
       serverUrl: e.read('PLEX_SERVER_URL', httpUrl, null as string | null, 'url'),

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig, type Config } from './config.js'
-import { closeDatabase } from './db/index.js'
 import { buildApp } from './http/app.js'
 import { SHUTDOWN_DEADLINE_MS } from './http/drain.js'
 import { createRuntime, type Runtime } from './runtime.js'
@@ -21,9 +20,9 @@ function readConfig(): Config {
   }
 }
 
-function openRuntime(config: Config): Runtime {
+async function openRuntime(config: Config): Promise<Runtime> {
   try {
-    return createRuntime(config)
+    return await createRuntime(config)
   } catch (error) {
     fail((error as Error).message)
   }
@@ -31,13 +30,13 @@ function openRuntime(config: Config): Runtime {
 
 async function main(): Promise<void> {
   const config = readConfig()
-  const runtime = openRuntime(config)
+  const runtime = await openRuntime(config)
   const { logger } = runtime
   const app = buildApp(runtime)
 
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception: exiting')
-    closeDatabase(runtime.db)
+    runtime.database.closeNow()
     process.exit(1)
   })
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
@@ -53,7 +52,7 @@ async function main(): Promise<void> {
   }
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
-  logger.info({ host: config.host, port, database: config.databasePath }, 'komandorr-cache is listening')
+  logger.info({ host: config.host, port, database: runtime.database.location }, 'komandorr-cache is listening')
   if (config.plex.serverUrl === null) {
     logger.warn(
       'Plex is not configured: set PLEX_SERVER_URL and PLEX_SERVER_TOKEN (in the environment or .env), or run `npm run demo` to try the service against a simulated Plex. Services, traffic and health work meanwhile.',
@@ -65,14 +64,14 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
       logger.warn({ signal }, 'second signal: exiting without waiting')
-      closeDatabase(runtime.db)
+      runtime.database.closeNow()
       process.exit(1)
     }
     shuttingDown = true
     logger.info({ signal }, `shutting down: finishing in-flight requests (at most ${SHUTDOWN_DEADLINE_MS / 1000} s)`)
     const deadline = setTimeout(() => {
       logger.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting anyway`)
-      closeDatabase(runtime.db)
+      runtime.database.closeNow()
       process.exit(1)
     }, SHUTDOWN_DEADLINE_MS)
     deadline.unref()
@@ -86,7 +85,7 @@ async function main(): Promise<void> {
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')
-        closeDatabase(runtime.db)
+        runtime.database.closeNow()
         process.exit(1)
       })
   }

@@ -2,7 +2,7 @@ import { systemClock, type CacheRegistry, type Clock } from './cache/index.js'
 import { createRedisLayer, soloLeadership, type RedisLayer } from './cache/redis/index.js'
 import { redisHealth, redisLayerStatus } from './cache/redis/status.js'
 import type { Config } from './config.js'
-import { closeDatabase, createRepos, openDatabase, type Db, type Repos } from './db/index.js'
+import { createDatabase, createRepos, DatabaseConnection, passwordsOf, type Repos } from './db/index.js'
 import { dashboardStatsCache } from './features/caches/dashboard-stats.js'
 import type { CacheDeps } from './features/caches/declaration.js'
 import { CACHES, ServiceCaches } from './features/caches/index.js'
@@ -12,7 +12,7 @@ import { watchHistoryCache } from './features/caches/watch-history.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
 import { PlexImages } from './features/plex/plex-images.js'
-import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, sharePlexSettings } from './features/plex/plex-config.js'
+import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, reloadPlexSettings, sharePlexSettings } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { WarmStart } from './features/plex/warm-start.js'
 import { CacheManagement } from './features/stats/cache-management.js'
@@ -27,6 +27,9 @@ import { ServiceMonitor } from './services/monitor.js'
 import { CacheHistory } from './metrics/cache-history.js'
 import { ServiceMetrics } from './metrics/index.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
+
+/** A readiness probe's ping past this counts as the database not answering (probes time out at 1-5 s). */
+const READINESS_PING_DEADLINE_MS = 2_000
 
 export type HealthValue = string | Readonly<Record<string, unknown>>
 
@@ -60,7 +63,8 @@ export interface Runtime {
   /** Add any secret learnt at run time (e.g. a Plex token set through the API): logs hide it. */
   readonly logSecrets: LogSecrets
   readonly clock: Clock
-  readonly db: Db
+  /** SQLite or PostgreSQL, migrated; on PostgreSQL possibly still being reached (see its state). */
+  readonly database: DatabaseConnection
   readonly repos: Repos
   readonly monitor: ServiceMonitor
   readonly traffic: TrafficLog
@@ -100,18 +104,32 @@ export interface Runtime {
   close(): Promise<void>
 }
 
-export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+/**
+ * Builds the service. SQLite is opened and migrated before this resolves (a file that cannot be
+ * opened stops start-up); PostgreSQL is tried once, and while it is out of reach the runtime
+ * comes up without it and keeps retrying in the background.
+ */
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logSecrets = options.logSecrets ?? new LogSecrets()
-  for (const secret of [config.plex.token, config.auth.password, config.redis.password]) logSecrets.add(secret)
+  for (const secret of [config.plex.token, config.auth.password, config.redis.password, ...passwordsOf(config.database.url)]) logSecrets.add(secret)
   const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: logSecrets })
   const clock = options.clock ?? systemClock
 
-  const db = openDatabase(config.databasePath)
-  const ping = db.prepare('SELECT 1')
-  const databaseReadiness = new DatabaseReadiness(() => ping.get())
-  // openDatabase returns only once the migrations ran.
-  databaseReadiness.migrated()
-  const repos = createRepos(db)
+  const databaseLogger = logger.child({ component: 'database' })
+  const databaseReadiness = new DatabaseReadiness((): Promise<void> => database.ping(), { clock, ms: READINESS_PING_DEADLINE_MS })
+  const database = new DatabaseConnection({
+    database: createDatabase(config.database, (error) => databaseLogger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one on the next query')),
+    clock,
+    logger: databaseLogger,
+    readiness: databaseReadiness,
+  })
+  try {
+    await database.start()
+  } catch (error) {
+    await database.close().catch(() => undefined)
+    throw error
+  }
+  const repos = createRepos(database)
   const monitor = new ServiceMonitor({
     services: repos.services,
     intervalMs: config.jobs.monitorIntervalMs,
@@ -141,7 +159,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   redis?.publishStats(() => caches.stats())
   const plex = new PlexConnection(
     { plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes, observe: metrics?.plex.observe },
-    initialPlexSettings(config, repos.settings),
+    await initialPlexSettings(config, database.state === 'ready' ? repos.settings : undefined),
   )
   logSecrets.add(plex.settings?.token)
   const cache = serviceCaches.cache
@@ -208,6 +226,16 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   const plexImages = new PlexImages(images, { config, registry: caches, clock, logger: logger.child({ cache: 'plex_images' }) })
   let jobsStarted = false
   let closing: Promise<void> | undefined
+  // A database reached after start may hold a Plex server saved through the API: it wins.
+  if (database.state !== 'ready') {
+    cleanups.push(
+      database.onReady(() => {
+        reloadPlexSettings({ config, settings: repos.settings, plex, logSecrets }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'the saved Plex settings could not be read; keeping the configured server'),
+        )
+      }),
+    )
+  }
   if (redis) cleanups.push(() => redis.close())
   cleanups.push(
     () => caches.close(),
@@ -237,7 +265,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     logger,
     logSecrets,
     clock,
-    db,
+    database,
     repos,
     monitor,
     traffic,
@@ -278,7 +306,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
             logger.warn({ err: error }, 'a cleanup failed during shutdown')
           }
         }
-        closeDatabase(db)
+        await database.close()
       })()
       return closing
     },

@@ -80,7 +80,7 @@ export interface ScrapeCostResult {
 /** One runtime in this process; 10 caches (one extra beside the service's), 1,000 watch-history keys. */
 export async function measureScrapeCost(scrapes = 200): Promise<ScrapeCostResult> {
   const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'warn', HOST: '127.0.0.1' })
-  const runtime = createRuntime(config, { logger: createLogger({ level: 'warn' }) })
+  const runtime = await createRuntime(config, { logger: createLogger({ level: 'warn' }) })
   try {
     const { caches } = runtime
     for (let n = caches.list().length; n < 10; n++) {

@@ -27,7 +27,7 @@ interface Service {
 async function startService(env: Record<string, string>): Promise<Service> {
   const dir = mkdtempSync(path.join(tmpdir(), 'komandorr-bench-images-'))
   const config = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_PATH: path.join(dir, 'komandorr.db'), ...env })
-  const runtime = createRuntime(config)
+  const runtime = await createRuntime(config)
   const app = buildApp(runtime)
   await app.listen({ host: '127.0.0.1', port: 0 })
   return {

@@ -1,12 +1,16 @@
-import type { Db } from './database.js'
+import type { DbSource } from './connection.js'
 import { createPlexStatsRepo, type PlexStatsRepo } from './plex-stats-repo.js'
 import { createServicesRepo, type ServicesRepo } from './services-repo.js'
 import { createSettingsRepo, type SettingsRepo } from './settings-repo.js'
 import { createTrafficRepo, type TrafficRepo } from './traffic-repo.js'
 import { createWatchHistoryRepo, type WatchHistoryRepo } from './watch-history-repo.js'
 
-export { closeDatabase, openDatabase, type Db } from './database.js'
+export { DatabaseConnection, type DatabaseState, type DbSource } from './connection.js'
+export { createDatabase, openPostgres, openSqlite, passwordsOf, withoutPassword, type Database, type DatabaseSettings, type Engine } from './database.js'
+export { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js'
+export { migrate, migrations } from './migrations.js'
 export type { PlexStatsRecord, PlexStatsRepo } from './plex-stats-repo.js'
+export type { Tables } from './schema.js'
 export type { ServicesRepo } from './services-repo.js'
 export type { SettingsRepo } from './settings-repo.js'
 export type { TrafficRepo, TrafficSample } from './traffic-repo.js'
@@ -20,12 +24,13 @@ export interface Repos {
   readonly watchHistory: WatchHistoryRepo
 }
 
-export function createRepos(db: Db): Repos {
+/** Every repository over one database; each call is async and works the same on SQLite and PostgreSQL. */
+export function createRepos(source: DbSource): Repos {
   return {
-    services: createServicesRepo(db),
-    traffic: createTrafficRepo(db),
-    plexStats: createPlexStatsRepo(db),
-    settings: createSettingsRepo(db),
-    watchHistory: createWatchHistoryRepo(db),
+    services: createServicesRepo(source),
+    traffic: createTrafficRepo(source),
+    plexStats: createPlexStatsRepo(source),
+    settings: createSettingsRepo(source),
+    watchHistory: createWatchHistoryRepo(source),
   }
 }

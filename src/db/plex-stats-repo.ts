@@ -1,4 +1,4 @@
-import type { Db } from './database.js'
+import type { DbSource } from './connection.js'
 
 export interface PlexStatsRecord {
   readonly peakConcurrent: number
@@ -8,28 +8,22 @@ export interface PlexStatsRecord {
 
 export type PlexStatsRepo = ReturnType<typeof createPlexStatsRepo>
 
-export function createPlexStatsRepo(db: Db) {
-  const select = db.prepare<[], { peak_concurrent: number; last_updated: number | null }>(
-    'SELECT peak_concurrent, last_updated FROM plex_stats WHERE id = 1',
-  )
-  // One statement, so two concurrent raises cannot lower each other's peak.
-  const raise = db.prepare('UPDATE plex_stats SET peak_concurrent = @peak, last_updated = @at WHERE id = 1 AND peak_concurrent < @peak')
-  const reset = db.prepare('UPDATE plex_stats SET peak_concurrent = 0, last_updated = @at WHERE id = 1')
-
-  const get = (): PlexStatsRecord => {
-    const row = select.get()!
+export function createPlexStatsRepo(source: DbSource) {
+  const get = async (): Promise<PlexStatsRecord> => {
+    const row = await source.db.selectFrom('plex_stats').select(['peak_concurrent', 'last_updated']).where('id', '=', 1).executeTakeFirstOrThrow()
     return { peakConcurrent: row.peak_concurrent, lastUpdated: row.last_updated }
   }
 
   return {
     get,
     /** Stores `peak` when it is higher than the stored one; returns the stored stats either way. */
-    raisePeak(peak: number, at: number): PlexStatsRecord {
-      raise.run({ peak, at })
+    async raisePeak(peak: number, at: number): Promise<PlexStatsRecord> {
+      // One statement, so two concurrent raises cannot lower each other's peak.
+      await source.db.updateTable('plex_stats').set({ peak_concurrent: peak, last_updated: at }).where('id', '=', 1).where('peak_concurrent', '<', peak).execute()
       return get()
     },
-    resetPeak(at: number): PlexStatsRecord {
-      reset.run({ at })
+    async resetPeak(at: number): Promise<PlexStatsRecord> {
+      await source.db.updateTable('plex_stats').set({ peak_concurrent: 0, last_updated: at }).where('id', '=', 1).execute()
       return get()
     },
   }

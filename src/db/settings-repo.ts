@@ -1,26 +1,27 @@
-import type { Db } from './database.js'
+import type { DbSource } from './connection.js'
 
 export type SettingsRepo = ReturnType<typeof createSettingsRepo>
 
 /**
- * Key/value settings stored as JSON (e.g. the Plex config set through the API). The database
- * file is created readable by this user only, since a Plex token may be kept here.
+ * Key/value settings stored as JSON (e.g. the Plex config set through the API). An SQLite file
+ * is created readable by this user only, since a Plex token may be kept here.
  */
-export function createSettingsRepo(db: Db) {
-  const select = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?')
-  const upsert = db.prepare(
-    'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-  )
-  const remove = db.prepare('DELETE FROM settings WHERE key = ?')
-
+export function createSettingsRepo(source: DbSource) {
   return {
-    get<T>(key: string): T | undefined {
-      const row = select.get(key)
+    async get<T>(key: string): Promise<T | undefined> {
+      const row = await source.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst()
       return row ? (JSON.parse(row.value) as T) : undefined
     },
-    set(key: string, value: unknown, at: number): void {
-      upsert.run(key, JSON.stringify(value), at)
+    async set(key: string, value: unknown, at: number): Promise<void> {
+      await source.db
+        .insertInto('settings')
+        .values({ key, value: JSON.stringify(value), updated_at: at })
+        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') })))
+        .execute()
     },
-    delete: (key: string): boolean => remove.run(key).changes > 0,
+    async delete(key: string): Promise<boolean> {
+      const result = await source.db.deleteFrom('settings').where('key', '=', key).executeTakeFirst()
+      return result.numDeletedRows > 0n
+    },
   }
 }

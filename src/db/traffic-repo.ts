@@ -1,4 +1,6 @@
-import type { Db } from './database.js'
+import { sql, type Selectable } from 'kysely'
+import type { DbSource } from './connection.js'
+import type { TrafficSamplesTable } from './schema.js'
 
 /** One report of a traffic agent: rates in MB/s, counters in cumulative GB since the agent started. */
 export interface TrafficSample {
@@ -14,19 +16,7 @@ export interface TrafficSample {
   readonly memoryPercent: number | null
 }
 
-interface SampleRow {
-  service_id: string
-  at: number
-  bandwidth_up: number
-  bandwidth_down: number
-  total_up: number
-  total_down: number
-  max_bandwidth: number | null
-  cpu_percent: number | null
-  memory_percent: number | null
-}
-
-const toSample = (row: SampleRow): TrafficSample => ({
+const toSample = (row: Selectable<TrafficSamplesTable>): TrafficSample => ({
   serviceId: row.service_id,
   at: row.at,
   bandwidthUp: row.bandwidth_up,
@@ -40,51 +30,72 @@ const toSample = (row: SampleRow): TrafficSample => ({
 
 export type TrafficRepo = ReturnType<typeof createTrafficRepo>
 
-export function createTrafficRepo(db: Db) {
-  const insertOne = db.prepare(
-    `INSERT INTO traffic_samples
-       (service_id, at, bandwidth_up, bandwidth_down, total_up, total_down, max_bandwidth, cpu_percent, memory_percent)
-     VALUES (@serviceId, @at, @bandwidthUp, @bandwidthDown, @totalUp, @totalDown, @maxBandwidth, @cpuPercent, @memoryPercent)`,
-  )
-  const selectLatest = db.prepare<[string], SampleRow>('SELECT * FROM traffic_samples WHERE service_id = ? ORDER BY at DESC, id DESC LIMIT 1')
-  const selectLatestPerService = db.prepare<[], SampleRow>(
-    `SELECT t.* FROM traffic_samples t
-     JOIN (SELECT service_id, MAX(id) AS id FROM traffic_samples GROUP BY service_id) newest ON newest.id = t.id`,
-  )
-  // A counter that drops was reset (the agent restarted): that step adds nothing instead of
-  // subtracting. Only steps between two samples inside the window count.
-  const selectDeltaSums = db.prepare<[number, number], { up: number; down: number }>(
-    `SELECT COALESCE(SUM(MAX(total_up - prev_up, 0)), 0) AS up,
-            COALESCE(SUM(MAX(total_down - prev_down, 0)), 0) AS down
-     FROM (
-       SELECT total_up, total_down,
-              LAG(total_up) OVER w AS prev_up,
-              LAG(total_down) OVER w AS prev_down
-       FROM traffic_samples
-       WHERE at > ? AND at <= ?
-       WINDOW w AS (PARTITION BY service_id ORDER BY at, id)
-     )
-     WHERE prev_up IS NOT NULL`,
-  )
-  const deleteBefore = db.prepare('DELETE FROM traffic_samples WHERE at < ?')
-
+export function createTrafficRepo(source: DbSource) {
   return {
-    insert: (sample: TrafficSample): void => void insertOne.run(sample),
+    async insert(sample: TrafficSample): Promise<void> {
+      await source.db
+        .insertInto('traffic_samples')
+        .values({
+          service_id: sample.serviceId,
+          at: sample.at,
+          bandwidth_up: sample.bandwidthUp,
+          bandwidth_down: sample.bandwidthDown,
+          total_up: sample.totalUp,
+          total_down: sample.totalDown,
+          max_bandwidth: sample.maxBandwidth,
+          cpu_percent: sample.cpuPercent,
+          memory_percent: sample.memoryPercent,
+        })
+        .execute()
+    },
 
-    latest(serviceId: string): TrafficSample | undefined {
-      const row = selectLatest.get(serviceId)
+    async latest(serviceId: string): Promise<TrafficSample | undefined> {
+      const row = await source.db
+        .selectFrom('traffic_samples')
+        .selectAll()
+        .where('service_id', '=', serviceId)
+        .orderBy('at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()
       return row && toSample(row)
     },
 
     /** The newest sample of every service that has one (by insertion order). */
-    latestPerService: (): Map<string, TrafficSample> => new Map(selectLatestPerService.all().map((row) => [row.service_id, toSample(row)])),
-
-    /** Sum of the positive steps of the cumulative counters, in GB, for samples with from < at <= to. */
-    positiveDeltaSums(from: number, to: number): { upGb: number; downGb: number } {
-      const { up, down } = selectDeltaSums.get(from, to)!
-      return { upGb: up, downGb: down }
+    async latestPerService(): Promise<Map<string, TrafficSample>> {
+      const rows = await source.db
+        .selectFrom('traffic_samples as t')
+        .innerJoin(
+          (eb) => eb.selectFrom('traffic_samples').select((e) => e.fn.max('id').as('id')).groupBy('service_id').as('newest'),
+          (join) => join.onRef('newest.id', '=', 't.id'),
+        )
+        .selectAll('t')
+        .execute()
+      return new Map(rows.map((row) => [row.service_id, toSample(row)]))
     },
 
-    pruneBefore: (at: number): number => deleteBefore.run(at).changes,
+    /** Sum of the positive steps of the cumulative counters, in GB, for samples with from < at <= to. */
+    async positiveDeltaSums(from: number, to: number): Promise<{ upGb: number; downGb: number }> {
+      // A counter that drops was reset (the agent restarted): that step adds nothing instead of
+      // subtracting. Only steps between two samples inside the window count.
+      const { rows } = await sql<{ up: number | string; down: number | string }>`
+        SELECT COALESCE(SUM(CASE WHEN total_up > prev_up THEN total_up - prev_up ELSE 0 END), 0) AS up,
+               COALESCE(SUM(CASE WHEN total_down > prev_down THEN total_down - prev_down ELSE 0 END), 0) AS down
+        FROM (
+          SELECT total_up, total_down,
+                 LAG(total_up) OVER w AS prev_up,
+                 LAG(total_down) OVER w AS prev_down
+          FROM traffic_samples
+          WHERE at > ${from} AND at <= ${to}
+          WINDOW w AS (PARTITION BY service_id ORDER BY at, id)
+        ) steps
+        WHERE prev_up IS NOT NULL`.execute(source.db)
+      return { upGb: Number(rows[0]!.up), downGb: Number(rows[0]!.down) }
+    },
+
+    async pruneBefore(at: number): Promise<number> {
+      const result = await source.db.deleteFrom('traffic_samples').where('at', '<', at).executeTakeFirst()
+      return Number(result.numDeletedRows)
+    },
   }
 }

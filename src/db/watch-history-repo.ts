@@ -1,4 +1,6 @@
-import type { Db } from './database.js'
+import type { Insertable, Selectable } from 'kysely'
+import type { DbSource } from './connection.js'
+import type { WatchHistoryTable } from './schema.js'
 
 /** One play of one item by one user, as synced from Plex's history. */
 export interface WatchHistoryEntry {
@@ -37,32 +39,7 @@ export interface WatchHistoryQuery {
   readonly userId?: number
 }
 
-interface Row {
-  user_id: number | null
-  user_name: string | null
-  type: string | null
-  title: string
-  grandparent_title: string | null
-  parent_index: number | null
-  index: number | null
-  viewed_at: number
-  duration: number | null
-  view_offset: number | null
-  progress: number | null
-  view_count: number | null
-  rating: number | null
-  year: number | null
-  thumb: string | null
-  content_rating: string | null
-  studio: string | null
-  summary: string | null
-  genres: string
-  rating_key: string | null
-  history_key: string | null
-  library_section_id: string | null
-}
-
-const toEntry = (row: Row): WatchHistoryEntry => ({
+const toEntry = (row: Selectable<WatchHistoryTable>): WatchHistoryEntry => ({
   userId: row.user_id,
   userName: row.user_name,
   type: row.type,
@@ -92,51 +69,86 @@ const withoutToken = (path: string | null): string | null =>
 
 export type WatchHistoryRepo = ReturnType<typeof createWatchHistoryRepo>
 
-export function createWatchHistoryRepo(db: Db) {
-  const insertOne = db.prepare(
-    `INSERT OR IGNORE INTO watch_history
-       (user_id, user_name, type, title, grandparent_title, parent_index, "index", viewed_at, duration, view_offset,
-        progress, view_count, rating, year, thumb, content_rating, studio, summary, genres, rating_key, history_key,
-        library_section_id)
-     VALUES
-       (@userId, @userName, @type, @title, @grandparentTitle, @parentIndex, @index, @viewedAt, @duration, @viewOffset,
-        @progress, @viewCount, @rating, @year, @thumb, @contentRating, @studio, @summary, @genres, @ratingKey, @historyKey,
-        @librarySectionId)`,
-  )
-  const selectPage = db.prepare<[number, number], Row>('SELECT * FROM watch_history ORDER BY viewed_at DESC, id DESC LIMIT ? OFFSET ?')
-  const selectUserPage = db.prepare<[number, number, number], Row>(
-    'SELECT * FROM watch_history WHERE user_id = ? ORDER BY viewed_at DESC, id DESC LIMIT ? OFFSET ?',
-  )
-  const selectNewest = db.prepare<[], { newest: number | null }>('SELECT MAX(viewed_at) AS newest FROM watch_history')
-  const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM watch_history')
+const toRow = (entry: WatchHistoryEntry): Insertable<WatchHistoryTable> => ({
+  user_id: entry.userId,
+  user_name: entry.userName,
+  type: entry.type,
+  title: entry.title,
+  grandparent_title: entry.grandparentTitle,
+  parent_index: entry.parentIndex,
+  index: entry.index,
+  viewed_at: entry.viewedAt,
+  duration: entry.duration,
+  view_offset: entry.viewOffset,
+  progress: entry.progress,
+  view_count: entry.viewCount,
+  rating: entry.rating,
+  year: entry.year,
+  thumb: withoutToken(entry.thumb),
+  content_rating: entry.contentRating,
+  studio: entry.studio,
+  summary: entry.summary,
+  genres: JSON.stringify(entry.genres),
+  rating_key: entry.ratingKey,
+  history_key: entry.historyKey,
+  library_section_id: entry.librarySectionId,
+})
 
+/** 23 values a row: 500 rows stay under SQLite's 32,766 bound variables per statement. */
+const ROWS_PER_STATEMENT = 500
+
+export function createWatchHistoryRepo(source: DbSource) {
   return {
     /**
-     * Inserts the entries in one transaction, skipping any already stored (same user, item and
-     * viewed time). Returns how many were new and the newest viewedAt among the new ones.
+     * Inserts the entries in one transaction, skipping any already stored (the same Plex play:
+     * its historyKey, else the same user, item and second). Returns how many were new and the
+     * newest viewedAt among the new ones.
      */
-    insertBatch: db.transaction((entries: readonly WatchHistoryEntry[]): { added: number; newestViewedAt: number | null } => {
-      let added = 0
-      let newestViewedAt: number | null = null
-      for (const entry of entries) {
-        const changes = insertOne.run({ ...entry, thumb: withoutToken(entry.thumb), genres: JSON.stringify(entry.genres) }).changes
-        if (changes > 0) {
-          added++
-          if (newestViewedAt === null || entry.viewedAt > newestViewedAt) newestViewedAt = entry.viewedAt
+    insertBatch(entries: readonly WatchHistoryEntry[]): Promise<{ added: number; newestViewedAt: number | null }> {
+      return source.db.transaction().execute(async (trx) => {
+        let added = 0
+        let newestViewedAt: number | null = null
+        for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
+          const inserted = await trx
+            .insertInto('watch_history')
+            .values(entries.slice(i, i + ROWS_PER_STATEMENT).map(toRow))
+            .onConflict((oc) => oc.doNothing())
+            .returning('viewed_at')
+            .execute()
+          added += inserted.length
+          for (const { viewed_at } of inserted) if (newestViewedAt === null || viewed_at > newestViewedAt) newestViewedAt = viewed_at
         }
-      }
-      return { added, newestViewedAt }
-    }),
+        return { added, newestViewedAt }
+      })
+    },
 
-    /** Newest first. */
-    list({ limit, offset = 0, userId }: WatchHistoryQuery): WatchHistoryEntry[] {
-      const rows = userId === undefined ? selectPage.all(limit, offset) : selectUserPage.all(userId, limit, offset)
+    /**
+     * Newest first. The OFFSET is walked over the paging index alone (ids only), and only the
+     * page's rows are read from the table: a deep page costs an index scan, not a table scan.
+     */
+    async list({ limit, offset = 0, userId }: WatchHistoryQuery): Promise<WatchHistoryEntry[]> {
+      const db = source.db
+      let ids = db.selectFrom('watch_history').select('id')
+      if (userId !== undefined) ids = ids.where('user_id', '=', userId)
+      const rows = await db
+        .selectFrom('watch_history')
+        .selectAll()
+        .where('id', 'in', ids.orderBy('viewed_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset))
+        .orderBy('viewed_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute()
       return rows.map(toEntry)
     },
 
     /** The newest viewedAt stored (unix s): where an incremental sync resumes. */
-    newestViewedAt: (): number | null => selectNewest.get()!.newest,
+    async newestViewedAt(): Promise<number | null> {
+      const row = await source.db.selectFrom('watch_history').select((eb) => eb.fn.max('viewed_at').as('newest')).executeTakeFirstOrThrow()
+      return row.newest === null ? null : Number(row.newest)
+    },
 
-    count: (): number => countAll.get()!.n,
+    async count(): Promise<number> {
+      const row = await source.db.selectFrom('watch_history').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+      return Number(row.n)
+    },
   }
 }

@@ -1,7 +1,9 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import { ThrottledError } from '../features/throttle.js'
+import { isPlexError } from '../plex/errors.js'
 import { HttpError } from './http-error.js'
 import { NOT_FINITE } from './validation.js'
 
@@ -36,6 +38,10 @@ export function installErrorHandling(app: FastifyInstance): void {
         return reply.code(400).send({ detail: `Request body is not valid JSON: ${fastifyError.message}` })
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return reply.code(415).send({ detail: `Unsupported Content-Type "${request.headers['content-type'] ?? ''}": send application/json` })
+    }
+    if (!isPlexError(error) && isDatabaseUnavailable(error)) {
+      request.log.warn({ err: { message: error.message, name: error.name } }, 'database not reachable')
+      return reply.code(503).send({ detail: 'The database is not reachable right now; the service keeps retrying, try again in a moment' })
     }
     const status = fastifyError.statusCode
     if (status !== undefined && status >= 400 && status < 500) {

@@ -1,4 +1,5 @@
 import { CacheClosedError, LoaderTimeoutError } from '../cache/errors.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import { isPlexError } from '../plex/errors.js'
 import { HttpError } from './http-error.js'
 
@@ -15,8 +16,8 @@ export function upstreamError(error: unknown, what: string, extra: Record<string
 }
 
 function unavailable(error: unknown): boolean {
-  if (error instanceof LoaderTimeoutError || error instanceof CacheClosedError) return true
-  return isPlexError(error) && (error.kind === 'timeout' || error.kind === 'unreachable')
+  if (isPlexError(error)) return error.kind === 'timeout' || error.kind === 'unreachable'
+  return error instanceof LoaderTimeoutError || error instanceof CacheClosedError || isDatabaseUnavailable(error)
 }
 
 function upstreamDetail(error: unknown, what: string): string {
@@ -24,6 +25,8 @@ function upstreamDetail(error: unknown, what: string): string {
     return `Could not load ${what}: the upstream did not answer within ${error.timeoutMs / 1000} s; no cached copy is available yet, retry later`
   }
   if (error instanceof CacheClosedError) return `Could not load ${what}: the service is shutting down`
+  // A Plex error carries socket codes too (ECONNREFUSED): it is never the database's.
+  if (!isPlexError(error) && isDatabaseUnavailable(error)) return `Could not load ${what}: the database is not reachable and no cached copy is available yet; retry in a moment`
   if (!isPlexError(error)) {
     return `Could not load ${what}: ${error instanceof Error ? error.message : String(error)}`
   }

@@ -76,7 +76,7 @@ export class ServiceMonitor implements BackgroundJob {
    */
   async checkService(service: Service): Promise<Service> {
     await this.checkOne(service)
-    return this.options.services.get(service.id) ?? service
+    return (await this.options.services.get(service.id)) ?? service
   }
 
   /**
@@ -97,7 +97,7 @@ export class ServiceMonitor implements BackgroundJob {
     try {
       const outcome = await this.check(service.url, { timeoutMs: this.options.timeoutMs, signal })
       if (signal?.aborted) return undefined
-      this.store(service, outcome)
+      await this.store(service, outcome)
       return outcome.status
     } catch (error) {
       if (!signal?.aborted) this.options.logger?.warn({ err: { message: (error as Error).message }, service: service.id }, 'service check failed unexpectedly')
@@ -108,7 +108,7 @@ export class ServiceMonitor implements BackgroundJob {
   private async checkAll(stop: AbortSignal): Promise<RoundSummary> {
     const { clock, services: repo, concurrency, logger, roundDeadlineMs } = this.options
     // Oldest result first: services a round's deadline left out go first in the next one.
-    const services = repo.list().sort((a, b) => (a.lastCheckAt ?? -Infinity) - (b.lastCheckAt ?? -Infinity))
+    const services = (await repo.list()).sort((a, b) => (a.lastCheckAt ?? -Infinity) - (b.lastCheckAt ?? -Infinity))
     const deadline = new AbortController()
     const timer = roundDeadlineMs === undefined ? undefined : clock.setTimer(() => deadline.abort(), roundDeadlineMs)
     const signal = AbortSignal.any([stop, deadline.signal])
@@ -128,8 +128,8 @@ export class ServiceMonitor implements BackgroundJob {
     return { ...counts, stopped, unreached }
   }
 
-  private store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): void {
-    const stored = this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.wallNow() })
+  private async store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): Promise<void> {
+    const stored = await this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.wallNow() })
     if (stored && service.lastCheckAt !== null && service.status !== outcome.status) {
       this.options.logger?.info({ service: service.id, from: service.status, to: outcome.status }, `service "${service.name}" is now ${outcome.status}`)
     }

@@ -39,7 +39,7 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
   let lastPruneAt = Number.NEGATIVE_INFINITY
 
   return {
-    record(report: TrafficReport): TrafficSample {
+    async record(report: TrafficReport): Promise<TrafficSample> {
       const sample: TrafficSample = {
         serviceId: report.serviceId,
         at: clock.wallNow(),
@@ -51,11 +51,11 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
         cpuPercent: report.cpuPercent ?? null,
         memoryPercent: report.memoryPercent ?? null,
       }
-      repo.insert(sample)
+      await repo.insert(sample)
       // Agents report every few seconds: prune at most hourly, not on every report.
       if (sample.at - lastPruneAt >= HOUR_MS) {
         lastPruneAt = sample.at
-        repo.pruneBefore(sample.at - retentionMs)
+        await repo.pruneBefore(sample.at - retentionMs)
       }
       return sample
     },
@@ -65,15 +65,15 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
      * each agent's cumulative counters between samples inside the window. A drop (agent
      * restart) is a reset, not negative traffic.
      */
-    totals(windowMs: number): TrafficTotals {
+    async totals(windowMs: number): Promise<TrafficTotals> {
       const now = clock.wallNow()
-      const { upGb, downGb } = repo.positiveDeltaSums(now - windowMs, now)
+      const { upGb, downGb } = await repo.positiveDeltaSums(now - windowMs, now)
       const uploadBytes = Math.round(upGb * BYTES_PER_GB)
       const downloadBytes = Math.round(downGb * BYTES_PER_GB)
       return { downloadBytes, uploadBytes, totalBytes: uploadBytes + downloadBytes }
     },
 
-    latest: (serviceId: string): TrafficSample | undefined => repo.latest(serviceId),
-    latestPerService: (): Map<string, TrafficSample> => repo.latestPerService(),
+    latest: (serviceId: string): Promise<TrafficSample | undefined> => repo.latest(serviceId),
+    latestPerService: (): Promise<Map<string, TrafficSample>> => repo.latestPerService(),
   }
 }

@@ -37,7 +37,7 @@ describe('auth on', () => {
         },
       },
     )
-    id = t.runtime.repos.services.insert('svc-1', { ...validService, type: 'app', description: null, icon: null, group: null }, 0).id
+    id = (await t.runtime.repos.services.insert('svc-1', { ...validService, type: 'app', description: null, icon: null, group: null }, 0)).id
   })
   afterAll(() => t.close())
 
@@ -57,8 +57,8 @@ describe('auth on', () => {
         expect((await json(response)).detail).toBeTypeOf('string')
       }
     }
-    expect(t.runtime.repos.services.list().map((s) => [s.id, s.name, s.lastCheckAt])).toEqual([[id, 'Sonarr', null]])
-    expect(t.runtime.traffic.latest(id)).toBeUndefined()
+    expect((await t.runtime.repos.services.list()).map((s) => [s.id, s.name, s.lastCheckAt])).toEqual([[id, 'Sonarr', null]])
+    expect(await t.runtime.traffic.latest(id)).toBeUndefined()
   })
 
   it('accepts the right credentials on a mutating route', async () => {

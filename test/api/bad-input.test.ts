@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answering, json, jsonInit, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import { answering, json, jsonInit, sqliteOf, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
 
 describe('bad input', () => {
   let t: TestApp
@@ -9,7 +9,7 @@ describe('bad input', () => {
   beforeAll(async () => {
     t = await startTestApp()
     ok = await answering(200)
-    serviceId = t.runtime.repos.services.insert('svc', { name: 'Kept', url: ok.url, type: 'app', description: null, icon: null, group: null }, 0).id
+    serviceId = (await t.runtime.repos.services.insert('svc', { name: 'Kept', url: ok.url, type: 'app', description: null, icon: null, group: null }, 0)).id
   })
   afterAll(async () => {
     await t.close()
@@ -17,8 +17,8 @@ describe('bad input', () => {
   })
 
   const post = (path: string, body: unknown) => fetch(`${t.url}${path}`, jsonInit('POST', body))
-  const servicesStored = () => t.runtime.repos.services.list().map((s) => s.id)
-  const samplesStored = () => (t.runtime.db.prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
+  const servicesStored = async () => (await t.runtime.repos.services.list()).map((s) => s.id)
+  const samplesStored = () => (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
 
   const badServices: Array<[string, unknown, string]> = [
     ['a number as name', { name: 5, url: 'http://a.example', type: 'app' }, 'name'],
@@ -36,11 +36,11 @@ describe('bad input', () => {
     const response = await post('/api/services/', body)
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toContain(field)
-    expect(servicesStored()).toEqual([serviceId])
+    expect(await servicesStored()).toEqual([serviceId])
   })
 
   it('refuses a bad update and leaves the service as it was', async () => {
-    const before = t.runtime.repos.services.get(serviceId)
+    const before = await t.runtime.repos.services.get(serviceId)
     for (const [body, field] of [
       [{ type: 'db' }, 'type'],
       [{ url: 'javascript:alert(1)' }, 'url'],
@@ -50,7 +50,7 @@ describe('bad input', () => {
       expect(response.status).toBe(400)
       expect((await json(response)).detail).toContain(field)
     }
-    expect(t.runtime.repos.services.get(serviceId)).toEqual(before)
+    expect(await t.runtime.repos.services.get(serviceId)).toEqual(before)
   })
 
   const badTraffic: Array<[string, Record<string, unknown>, string]> = [
@@ -83,11 +83,11 @@ describe('bad input', () => {
   })
 
   it.each([...hugeNumbers, '1000001', '-1', '2.5'])('refuses a peak of %s (400 naming it) and keeps the stored peak', async (number) => {
-    const before = t.runtime.repos.plexStats.get()
+    const before = await t.runtime.repos.plexStats.get()
     const response = await post('/api/plex/stats/peak', `{"peak_concurrent":${number}}`)
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toContain('peak_concurrent')
-    expect(t.runtime.repos.plexStats.get()).toEqual(before)
+    expect(await t.runtime.repos.plexStats.get()).toEqual(before)
   })
 
   it('says a number too large for a double is not finite, rather than not an integer', async () => {
@@ -99,11 +99,11 @@ describe('bad input', () => {
 
   it('still takes a peak and traffic inside the documented ranges', async () => {
     expect((await post('/api/plex/stats/peak', { peak_concurrent: 1_000_000 })).status).toBe(200)
-    expect(t.runtime.repos.plexStats.get().peakConcurrent).toBe(1_000_000)
+    expect((await t.runtime.repos.plexStats.get()).peakConcurrent).toBe(1_000_000)
     const report = { service_id: serviceId, bandwidth_up: 1_000_000, bandwidth_down: 0.5, total_up: 1e12, total_down: 3, cpu_percent: 800, memory_percent: 100 }
     expect((await post('/api/traffic/update', report)).status).toBe(200)
     expect(samplesStored()).toBe(1)
-    t.runtime.db.prepare('DELETE FROM traffic_samples').run()
+    sqliteOf(t).prepare('DELETE FROM traffic_samples').run()
   })
 
   const badQueries: Array<[string, string]> = [
@@ -143,14 +143,14 @@ describe('bad input', () => {
     const response = await post('/api/services/', '{"name": "a", "url": ')
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toMatch(/JSON/)
-    expect(servicesStored()).toEqual([serviceId])
+    expect(await servicesStored()).toEqual([serviceId])
   })
 
   it('answers a body over 1 MiB with 413', async () => {
     const response = await post('/api/services/', { name: 'a', url: 'http://a.example', type: 'app', description: 'x'.repeat(1_100_000) })
     expect(response.status).toBe(413)
     expect((await json(response)).detail).toContain('1048576')
-    expect(servicesStored()).toEqual([serviceId])
+    expect(await servicesStored()).toEqual([serviceId])
   })
 
   it('treats an empty JSON body on a route that needs one as a missing body, not as bad JSON', async () => {

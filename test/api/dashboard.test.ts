@@ -42,10 +42,10 @@ describe('GET /api/plex/stats/dashboard', () => {
   beforeAll(async () => {
     t = await startPlexAppOnManualClock({ clock: wall })
     for (const [id, status] of services) {
-      t.runtime.repos.services.insert(id, { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null }, wall.wallNow())
-      t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, { status, checkedAt: wall.wallNow(), responseTimeMs: 5 })
+      await t.runtime.repos.services.insert(id, { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null }, wall.wallNow())
+      await t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, { status, checkedAt: wall.wallNow(), responseTimeMs: 5 })
     }
-    t.runtime.repos.plexStats.raisePeak(3, wall.wallNow())
+    await t.runtime.repos.plexStats.raisePeak(3, wall.wallNow())
     // Cumulative GB counters of one agent: only steps between samples inside a window count.
     const start = wall.wallNow()
     for (const [hoursAgo, up, down] of [
@@ -94,7 +94,7 @@ describe('GET /api/plex/stats/dashboard', () => {
     job.start()
     try {
       await t.clock.advance(0)
-      t.runtime.repos.services.recordCheck('nas', 'http://127.0.0.1:9/nas', { status: 'online', checkedAt: wall.wallNow(), responseTimeMs: 5 })
+      await t.runtime.repos.services.recordCheck('nas', 'http://127.0.0.1:9/nas', { status: 'online', checkedAt: wall.wallNow(), responseTimeMs: 5 })
       const before = await fetch(dashboardUrl(t))
       expect(before.headers.get('x-cache')).toBe('HIT')
       expect((await json(before)).services).toEqual({ total: 4, online: 2, offline: 1, problem: 1 })

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { closeDatabase } from '../../src/db/index.js'
+import { ManualClock } from '../../src/cache/index.js'
 import { DatabaseReadiness } from '../../src/readiness.js'
-import { answering, json, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import { answering, json, sqliteOf, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
 
 describe('GET /api/health/live and /api/health/ready', () => {
   let t: TestApp | undefined
@@ -43,7 +43,7 @@ describe('GET /api/health/live and /api/health/ready', () => {
 
   it('ready turns 503 as soon as the database stops answering; live and /api/health stay 200', async () => {
     t = await startTestApp()
-    closeDatabase(t.runtime.db)
+    sqliteOf(t).close()
 
     const ready = await fetch(`${t.url}/api/health/ready`)
     expect(ready.status).toBe(503)
@@ -51,7 +51,7 @@ describe('GET /api/health/live and /api/health/ready', () => {
     expect((await fetch(`${t.url}/api/health/live`)).status).toBe(200)
     const health = await fetch(`${t.url}/api/health`)
     expect(health.status).toBe(200)
-    expect(await json(health)).toMatchObject({ status: 'degraded', database: 'error' })
+    expect(await json(health)).toMatchObject({ status: 'degraded', database: 'unavailable' })
   })
 })
 
@@ -70,5 +70,27 @@ describe('DatabaseReadiness', () => {
     const readiness = new DatabaseReadiness(() => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:5432')))
     readiness.migrated()
     expect(await readiness.check()).toEqual({ ready: false, detail: 'the database does not answer: connect ECONNREFUSED 10.0.0.5:5432' })
+  })
+})
+
+describe('DatabaseReadiness with a ping deadline', () => {
+  it('answers not ready when the ping hangs past the deadline, and ready again once pings answer', async () => {
+    const clock = new ManualClock()
+    let hang = true
+    const readiness = new DatabaseReadiness(() => (hang ? new Promise(() => undefined) : Promise.resolve()), { clock, ms: 2_000 })
+    readiness.migrated()
+
+    const stuck = readiness.check()
+    await clock.advance(1_999)
+    let settled = false
+    void stuck.then(() => (settled = true))
+    await Promise.resolve()
+    expect(settled).toBe(false)
+    await clock.advance(1)
+    expect(await stuck).toEqual({ ready: false, detail: 'the database does not answer: no answer within 2000 ms' })
+
+    hang = false
+    expect(await readiness.check()).toEqual({ ready: true })
+    expect(clock.pendingTimers).toBe(0)
   })
 })

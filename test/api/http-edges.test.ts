@@ -85,7 +85,7 @@ describe('slow clients are timed out', () => {
     expect(exchange.closedAfterMs!).toBeGreaterThan(1_500)
     expect(exchange.closedAfterMs!).toBeLessThan(4_000)
     expect(exchange.body?.detail ?? exchange.text).toBeTruthy()
-    expect(t.runtime.repos.services.count()).toBe(0)
+    expect(await t.runtime.repos.services.count()).toBe(0)
   })
 
   it('closes an idle keep-alive connection after the keep-alive timeout', async () => {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closeDatabase, createRepos, openDatabase, type Db } from '../../src/db/index.js'
+import { createRepos, DatabaseConnection, openSqlite } from '../../src/db/index.js'
 import { ManualClock } from '../../src/cache/index.js'
 import { checkUrl, type ServiceCheck } from '../../src/services/check.js'
 import { ServiceMonitor } from '../../src/services/monitor.js'
@@ -23,21 +23,22 @@ async function gate() {
 }
 
 describe('service monitor', () => {
-  let db: Db
+  let db: DatabaseConnection | undefined
   const targets: Target[] = []
   let monitor: ServiceMonitor | undefined
 
   afterEach(async () => {
     await monitor?.stop()
     monitor = undefined
-    closeDatabase(db)
+    await db?.close()
     await Promise.all(targets.splice(0).map((target) => target.close()))
   })
 
-  function setUp(options: { concurrency?: number; intervalMs?: number; roundDeadlineMs?: number; check?: ServiceCheck } = {}) {
-    db = openDatabase(':memory:')
-    const repos = createRepos(db)
+  async function setUp(options: { concurrency?: number; intervalMs?: number; roundDeadlineMs?: number; check?: ServiceCheck } = {}) {
     const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
+    db = new DatabaseConnection({ database: openSqlite(':memory:'), clock })
+    await db.start()
+    const repos = createRepos(db)
     monitor = new ServiceMonitor({
       services: repos.services,
       intervalMs: options.intervalMs ?? 30_000,
@@ -53,10 +54,10 @@ describe('service monitor', () => {
   }
 
   it('never checks more services at once than its concurrency limit', async () => {
-    const { monitor, add } = setUp({ concurrency: 3 })
+    const { monitor, add } = await setUp({ concurrency: 3 })
     const held = await gate()
     targets.push(held.target)
-    for (let i = 0; i < 7; i++) add(`s${i}`, `${held.target.url}/s${i}`)
+    for (let i = 0; i < 7; i++) await add(`s${i}`, `${held.target.url}/s${i}`)
 
     const round = monitor.runRound()
     for (const expected of [3, 3, 1]) {
@@ -70,11 +71,11 @@ describe('service monitor', () => {
   })
 
   it('starts no round while one runs, and times the next from the start of the last', async () => {
-    const { monitor, clock, add, repos } = setUp({ intervalMs: 30_000 })
+    const { monitor, clock, add, repos } = await setUp({ intervalMs: 30_000 })
     const held = await gate()
     targets.push(held.target)
-    add('a', `${held.target.url}/a`)
-    add('b', `${held.target.url}/b`)
+    await add('a', `${held.target.url}/a`)
+    await add('b', `${held.target.url}/b`)
 
     monitor.start()
     await clock.advance(0)
@@ -93,7 +94,7 @@ describe('service monitor', () => {
 
     held.release()
     expect((await joined).online).toBe(2)
-    expect(repos.services.get('a')?.status).toBe('online')
+    expect((await repos.services.get('a'))?.status).toBe('online')
 
     // The round took longer than the interval: the next one is due at once.
     await eventually('the next round to be scheduled', () => clock.pendingTimers === 1)
@@ -104,10 +105,10 @@ describe('service monitor', () => {
   })
 
   it('waits out the rest of the interval after a quick round', async () => {
-    const { monitor, clock, add } = setUp({ intervalMs: 30_000 })
+    const { monitor, clock, add } = await setUp({ intervalMs: 30_000 })
     const target = await answering(200)
     targets.push(target)
-    add('a', target.url)
+    await add('a', target.url)
 
     monitor.start()
     await clock.advance(0)
@@ -122,10 +123,10 @@ describe('service monitor', () => {
   })
 
   it('stop() aborts a hanging round, stores nothing from it and schedules no more', async () => {
-    const { monitor, clock, add, repos } = setUp()
+    const { monitor, clock, add, repos } = await setUp()
     const held = await gate()
     targets.push(held.target)
-    add('a', held.target.url)
+    await add('a', held.target.url)
 
     monitor.start()
     await clock.advance(0)
@@ -133,21 +134,21 @@ describe('service monitor', () => {
     const started = Date.now()
     await monitor.stop()
     expect(Date.now() - started).toBeLessThan(1_000)
-    expect(repos.services.get('a')?.lastCheckAt).toBeNull()
+    expect((await repos.services.get('a'))?.lastCheckAt).toBeNull()
     expect(clock.pendingTimers).toBe(0)
   })
 
   it('stamps last_check with the injected wall clock and records offline services', async () => {
-    const { monitor, clock, add, repos } = setUp()
-    add('gone', await closedPortUrl())
+    const { monitor, clock, add, repos } = await setUp()
+    await add('gone', await closedPortUrl())
     clock.setWallNow(Date.UTC(2030, 5, 1))
     await monitor.runRound()
-    expect(repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
+    expect(await repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
   })
 
   it('ends a round at its deadline: unfinished services keep their status and go first next round', async () => {
     const checked: string[] = []
-    const { monitor, clock, add, repos } = setUp({
+    const { monitor, clock, add, repos } = await setUp({
       concurrency: 1,
       roundDeadlineMs: 10_000,
       check: (url, options) => {
@@ -158,16 +159,16 @@ describe('service monitor', () => {
     const ok = await answering(200)
     const held = await gate()
     targets.push(ok, held.target)
-    add('a', `${ok.url}/a`)
-    add('b', `${held.target.url}/b`)
-    add('c', `${ok.url}/c`)
+    await add('a', `${ok.url}/a`)
+    await add('b', `${held.target.url}/b`)
+    await add('c', `${ok.url}/c`)
 
     const first = monitor.runRound()
     await eventually('b to hang', () => held.waiting === 1)
     await clock.advance(10_000)
     expect(await first).toMatchObject({ total: 3, online: 1, unreached: 2, stopped: false })
     expect(checked).toEqual(['/a', '/b'])
-    expect([repos.services.get('b')?.lastCheckAt, repos.services.get('c')?.lastCheckAt]).toEqual([null, null])
+    expect([(await repos.services.get('b'))?.lastCheckAt, (await repos.services.get('c'))?.lastCheckAt]).toEqual([null, null])
     expect(clock.pendingTimers).toBe(0)
 
     held.release()
@@ -181,15 +182,15 @@ describe('service monitor', () => {
   })
 
   it('checks new services in the background, at most `concurrency` at once', async () => {
-    const { monitor, add, repos } = setUp({ concurrency: 2 })
+    const { monitor, add, repos } = await setUp({ concurrency: 2 })
     const held = await gate()
     targets.push(held.target)
-    for (const name of ['a', 'b', 'c']) monitor.checkInBackground(add(name, `${held.target.url}/${name}`))
+    for (const name of ['a', 'b', 'c']) monitor.checkInBackground(await add(name, `${held.target.url}/${name}`))
     await eventually('two background checks', () => held.waiting === 2)
     await sleep(50)
     expect(held.waiting).toBe(2)
     held.release()
-    await eventually('the two checks stored', () => repos.services.list().filter((s) => s.lastCheckAt !== null).length === 2)
-    expect(repos.services.get('c')?.lastCheckAt).toBeNull()
+    await eventually('the two checks stored', async () => (await repos.services.list()).filter((s) => s.lastCheckAt !== null).length === 2)
+    expect((await repos.services.get('c'))?.lastCheckAt).toBeNull()
   })
 })

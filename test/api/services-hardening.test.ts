@@ -2,7 +2,16 @@ import type { ServerResponse } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_SERVICES } from '../../src/http/routes/services.js'
-import { closedPortUrl, json, jsonInit, sleep, startTarget, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import { closedPortUrl, json, jsonInit, sleep, sqliteOf, startTarget, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+
+/** Many services in one SQLite transaction, as an old or busy database would hold them. */
+function insertManyRaw(t: TestApp, rows: Array<[id: string, url: string]>): void {
+  const db = sqliteOf(t)
+  const insert = db.prepare("INSERT INTO services (id, name, url, type, created_at) VALUES (?, ?, ?, 'app', 0)")
+  db.transaction(() => {
+    for (const [id, url] of rows) insert.run(id, id, url)
+  })()
+}
 
 describe('services: what a careless or hostile client cannot break', () => {
   let t: TestApp
@@ -18,7 +27,7 @@ describe('services: what a careless or hostile client cannot break', () => {
     await t.close()
   })
   afterEach(() => {
-    t.runtime.db.prepare('DELETE FROM services').run()
+    sqliteOf(t).prepare('DELETE FROM services').run()
   })
 
   it.each([
@@ -31,7 +40,7 @@ describe('services: what a careless or hostile client cannot break', () => {
     const response = await post({ url })
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toContain('"url"')
-    expect(stored()).toBe(0)
+    expect(await stored()).toBe(0)
   })
 
   it('refuses a URL that points at this service itself, on any loopback spelling, and takes its other ports', async () => {
@@ -41,16 +50,16 @@ describe('services: what a careless or hostile client cannot break', () => {
       expect(response.status, url).toBe(400)
       expect((await json(response)).detail).toContain('this service itself')
     }
-    expect(stored()).toBe(0)
+    expect(await stored()).toBe(0)
     expect((await post({ url: `http://127.0.0.1:${Number(port) === 65535 ? 1 : Number(port) + 1}/` })).status).toBe(201)
   })
 
   it('refuses the same on update, keeping the service as it was', async () => {
     const { id } = await json(await post({ url: await closedPortUrl() }))
-    const before = t.runtime.repos.services.get(id)
+    const before = await t.runtime.repos.services.get(id)
     const response = await fetch(`${t.url}/api/services/${id}`, jsonInit('PUT', { url: `http://localhost:${new URL(t.url).port}/` }))
     expect(response.status).toBe(400)
-    expect(t.runtime.repos.services.get(id)?.url).toBe(before?.url)
+    expect((await t.runtime.repos.services.get(id))?.url).toBe(before?.url)
   })
 
   it('bounds the icon: a small data URI or a path passes, 64 KiB + 1 or text with spaces does not', async () => {
@@ -62,7 +71,7 @@ describe('services: what a careless or hostile client cannot break', () => {
       expect(response.status).toBe(400)
       expect((await json(response)).detail).toContain('icon')
     }
-    expect(stored()).toBe(2)
+    expect(await stored()).toBe(2)
   })
 
   it('checks a stored URL that cannot be requested as a problem: no 500, no stack in the log', async () => {
@@ -78,24 +87,22 @@ describe('services: what a careless or hostile client cannot break', () => {
   })
 
   it('lists a row stored before icons were bounded with its icon left out, not a failure', async () => {
-    insertRaw('old', 'http://127.0.0.1:9/', 'i'.repeat(300_000))
+    await insertRaw('old', 'http://127.0.0.1:9/', 'i'.repeat(300_000))
     const response = await fetch(`${t.url}/api/services/`)
     expect(response.status).toBe(200)
     expect((await json(response))[0]).toMatchObject({ id: 'old', icon: null })
   })
 
   it(`keeps ${MAX_SERVICES} services at most: the next POST is a 409 that says so`, async () => {
-    t.runtime.db.transaction(() => {
-      for (let i = 0; i < MAX_SERVICES; i++) insertRaw(`s${String(i).padStart(4, '0')}`, 'http://127.0.0.1:9/')
-    })()
+    insertManyRaw(t, Array.from({ length: MAX_SERVICES }, (_, i) => [`s${String(i).padStart(4, '0')}`, 'http://127.0.0.1:9/']))
     const response = await post({ url: 'http://127.0.0.1:9/' })
     expect(response.status).toBe(409)
     expect((await json(response)).detail).toContain(`${MAX_SERVICES} services`)
-    expect(stored()).toBe(MAX_SERVICES)
+    expect(await stored()).toBe(MAX_SERVICES)
   })
 
   it('pages the list with limit and offset, the default answer staying the bare array of all', async () => {
-    for (let i = 0; i < 5; i++) insertRaw(`p${i}`, 'http://127.0.0.1:9/')
+    for (let i = 0; i < 5; i++) await insertRaw(`p${i}`, 'http://127.0.0.1:9/')
     const all = await fetch(`${t.url}/api/services/`)
     expect(all.headers.get('x-total-count')).toBe('5')
     expect((await json(all)).map((s: { id: string }) => s.id)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4'])
@@ -121,12 +128,7 @@ describe('services monitor with 300 services at hosts that never answer', () => 
 
   it('ends each round at its deadline, checks the services left out first next round, and /api/health stays quick', async () => {
     const closed = await closedPortUrl()
-    t.runtime.db.transaction(() => {
-      for (let i = 0; i < 300; i++) {
-        const url = i % 3 === 0 ? closed : `${blackHole.url}/s${i}`
-        t.runtime.repos.services.insert(`s${String(i).padStart(3, '0')}`, { name: `s${i}`, url, type: 'app', description: null, icon: null, group: null }, 0)
-      }
-    })()
+    insertManyRaw(t, Array.from({ length: 300 }, (_, i) => [`s${String(i).padStart(3, '0')}`, i % 3 === 0 ? closed : `${blackHole.url}/s${i}`]))
 
     let slowestHealthMs = 0
     let healthChecks = 0
@@ -146,7 +148,7 @@ describe('services monitor with 300 services at hosts that never answer', () => 
     const started = performance.now()
     const first = await t.runtime.monitor.runRound()
     const firstMs = performance.now() - started
-    const checkedFirst = new Set(t.runtime.repos.services.list().filter((s) => s.lastCheckAt !== null).map((s) => s.id))
+    const checkedFirst = new Set((await t.runtime.repos.services.list()).filter((s) => s.lastCheckAt !== null).map((s) => s.id))
     const second = await t.runtime.monitor.runRound()
     polling = false
     await poll
@@ -157,7 +159,7 @@ describe('services monitor with 300 services at hosts that never answer', () => 
     expect(first.unreached).toBeGreaterThan(0)
     expect(first.total).toBe(300)
     // The second round started with the services the first never finished.
-    const nowChecked = t.runtime.repos.services.list().filter((s) => s.lastCheckAt !== null)
+    const nowChecked = (await t.runtime.repos.services.list()).filter((s) => s.lastCheckAt !== null)
     expect(nowChecked.some((s) => !checkedFirst.has(s.id))).toBe(true)
     expect(second.unreached).toBeGreaterThan(0)
     expect(healthChecks).toBeGreaterThan(20)

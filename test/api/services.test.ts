@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { answering, closedPortUrl, json, jsonInit, sleep, slow, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import { answering, closedPortUrl, json, jsonInit, sleep, slow, sqliteOf, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
 
 describe('services API', () => {
   let t: TestApp
@@ -95,13 +95,13 @@ describe('services API', () => {
   it('POST /check re-checks the service and stores the new status', async () => {
     const service = await checked((await create({ name: 'Flaky', url: ok.url })).service.id)
     expect(service.status).toBe('online')
-    t.runtime.db.prepare('UPDATE services SET url = ? WHERE id = ?').run(`${failing.url}/flaky`, service.id)
+    sqliteOf(t).prepare('UPDATE services SET url = ? WHERE id = ?').run(`${failing.url}/flaky`, service.id)
 
     // Komandorr's frontend sends Content-Type: application/json with no body here.
     const response = await fetch(`${t.url}/api/services/${service.id}/check`, { method: 'POST', headers: { 'content-type': 'application/json' } })
     expect(response.status).toBe(200)
     expect((await json(response)).status).toBe('problem')
-    expect(t.runtime.repos.services.get(service.id)?.status).toBe('problem')
+    expect((await t.runtime.repos.services.get(service.id))?.status).toBe('problem')
   })
 
   it('deletes a service, then answers 404 for it', async () => {
@@ -123,7 +123,7 @@ describe('services API', () => {
 
   it('check-all runs one monitor round and returns every service with its new status', async () => {
     const { service } = await create({ name: 'Later broken', url: ok.url })
-    t.runtime.db.prepare('UPDATE services SET url = ? WHERE id = ?').run(failing.url, service.id)
+    sqliteOf(t).prepare('UPDATE services SET url = ? WHERE id = ?').run(failing.url, service.id)
     const list = await json(await fetch(`${t.url}/api/services/check-all`, { method: 'POST' }))
     expect(list.find((s: { id: string }) => s.id === service.id).status).toBe('problem')
   })

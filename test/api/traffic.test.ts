@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BYTES_PER_GB, DAY_MS, HOUR_MS } from '../../src/traffic/traffic-log.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { json, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
+import { json, jsonInit, sqliteOf, startTestApp, type TestApp } from '../support/api-harness.js'
 
 describe('traffic', () => {
   let t: TestApp
@@ -10,7 +10,7 @@ describe('traffic', () => {
   beforeAll(async () => {
     t = await startTestApp({}, { clock })
     for (const id of ['seedbox', 'vps']) {
-      t.runtime.repos.services.insert(id, { name: id, url: 'http://127.0.0.1:9', type: 'server', description: null, icon: null, group: null }, clock.wallNow())
+      await t.runtime.repos.services.insert(id, { name: id, url: 'http://127.0.0.1:9', type: 'server', description: null, icon: null, group: null }, clock.wallNow())
     }
   })
   afterAll(() => t.close())
@@ -37,24 +37,24 @@ describe('traffic', () => {
     await at(2, 'vps', 100.25, 201) // +0.25, +1
     clock.setWallNow(start + 48 * HOUR_MS)
 
-    const day = t.runtime.traffic.totals(DAY_MS)
+    const day = await t.runtime.traffic.totals(DAY_MS)
     expect(day.uploadBytes).toBe(Math.round(2.25 * BYTES_PER_GB))
     expect(day.downloadBytes).toBe(Math.round(6 * BYTES_PER_GB))
     expect(day.totalBytes).toBe(day.uploadBytes + day.downloadBytes)
 
-    const month = t.runtime.traffic.totals(30 * DAY_MS)
+    const month = await t.runtime.traffic.totals(30 * DAY_MS)
     expect(month.uploadBytes).toBe(Math.round(3.25 * BYTES_PER_GB))
     expect(month.downloadBytes).toBe(Math.round(11 * BYTES_PER_GB))
 
     // A window with no pair of samples in it moved nothing.
-    expect(t.runtime.traffic.totals(HOUR_MS)).toEqual({ uploadBytes: 0, downloadBytes: 0, totalBytes: 0 })
+    expect(await t.runtime.traffic.totals(HOUR_MS)).toEqual({ uploadBytes: 0, downloadBytes: 0, totalBytes: 0 })
   })
 
   it('answers 404 for an unknown service and stores nothing', async () => {
     const response = await report('no-such-service', 1, 1)
     expect(response.status).toBe(404)
     expect((await json(response)).detail).toContain('no-such-service')
-    expect(t.runtime.db.prepare("SELECT COUNT(*) AS n FROM traffic_samples WHERE service_id = 'no-such-service'").get()).toEqual({ n: 0 })
+    expect(sqliteOf(t).prepare("SELECT COUNT(*) AS n FROM traffic_samples WHERE service_id = 'no-such-service'").get()).toEqual({ n: 0 })
   })
 
   it('accepts the optional fields and ignores fields newer agents may add', async () => {
@@ -63,14 +63,14 @@ describe('traffic', () => {
       jsonInit('POST', { service_id: 'vps', bandwidth_up: 1, bandwidth_down: 1, total_up: 200, total_down: 300, max_bandwidth: 125, cpu_percent: 12.5, memory_percent: 40, hostname: 'vps-1' }),
     )
     expect(response.status).toBe(200)
-    expect(t.runtime.traffic.latest('vps')).toMatchObject({ totalUp: 200, maxBandwidth: 125, cpuPercent: 12.5, memoryPercent: 40, at: clock.wallNow() })
+    expect(await t.runtime.traffic.latest('vps')).toMatchObject({ totalUp: 200, maxBandwidth: 125, cpuPercent: 12.5, memoryPercent: 40, at: clock.wallNow() })
   })
 
   it('prunes samples older than the retention when reports arrive, at most hourly', async () => {
-    const before = (t.runtime.db.prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
+    const before = (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
     expect(before).toBeGreaterThan(2)
     clock.setWallNow(clock.wallNow() + 40 * DAY_MS)
     expect((await report('vps', 1, 1)).status).toBe(200)
-    expect(t.runtime.db.prepare('SELECT COUNT(*) AS n FROM traffic_samples').get()).toEqual({ n: 1 })
+    expect(sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM traffic_samples').get()).toEqual({ n: 1 })
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPlexClient, type LibraryItem } from '../../src/plex/index.js'
-import { basic, type ClockedPlexApp, json, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
+import { basic, type ClockedPlexApp, json, PLEX_TOKEN, sqliteOf, startPlexAppOnManualClock } from '../support/api-harness.js'
 
 const HISTORY_ROWS = 1200
 
@@ -45,7 +45,7 @@ describe('GET /api/plex/watch-history', () => {
   afterAll(() => t.close())
 
   const stored = (type: string) =>
-    t.runtime.db
+    sqliteOf(t)
       .prepare('SELECT user_id, viewed_at, rating_key, type FROM watch_history WHERE type = ? AND rating_key IS NOT NULL ORDER BY viewed_at DESC LIMIT 1')
       .get(type) as StoredRow
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { REFRESH_JITTER, type CacheRegistry } from '../../src/cache/index.js'
-import { setup, Upstream } from './helpers.js'
+import { sessionsOverUpstream, setup, Upstream } from './helpers.js'
 
 let registry: CacheRegistry
 afterEach(() => registry.close())
@@ -9,10 +9,8 @@ const TTL = 10_000
 
 describe('refresh ahead', () => {
   it('reloads a key in demand at refreshAheadAt × TTL, so that its readers never wait', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: TTL, load: upstream.load })
+    const { clock, upstream, sessions, registry: opened } = sessionsOverUpstream()
+    registry = opened
     await sessions.read()
 
     await clock.advance(7_999)
@@ -27,16 +25,8 @@ describe('refresh ahead', () => {
   })
 
   it('keeps refreshing while read within idleWindowMs and stops once idle', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({
-      name: 'plex_sessions',
-      key: 'plex:sessions',
-      ttlMs: TTL,
-      idleWindowMs: 60_000,
-      load: upstream.load,
-    })
+    const { clock, upstream, sessions, registry: opened } = sessionsOverUpstream({ idleWindowMs: 60_000 })
+    registry = opened
     await sessions.read()
     await clock.advance(200_000)
     // Refreshes at 8, 16, ... 56 s: each within 60 s of the only read at 0 s.
@@ -45,17 +35,8 @@ describe('refresh ahead', () => {
   })
 
   it('never reloads an idle key', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({
-      name: 'plex_sessions',
-      key: 'plex:sessions',
-      ttlMs: TTL,
-      idleWindowMs: 5_000,
-      maxStaleMs: 60_000,
-      load: upstream.load,
-    })
+    const { clock, upstream, sessions, registry: opened } = sessionsOverUpstream({ idleWindowMs: 5_000, maxStaleMs: 60_000 })
+    registry = opened
     await sessions.read()
     await clock.advance(500_000)
     expect(upstream.calls).toBe(1)
@@ -65,16 +46,8 @@ describe('refresh ahead', () => {
   })
 
   it('a peek past the refresh point of a key the timer found idle refreshes it in the background', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({
-      name: 'plex_sessions',
-      key: 'plex:sessions',
-      ttlMs: TTL,
-      idleWindowMs: 5_000,
-      load: upstream.load,
-    })
+    const { clock, upstream, sessions, registry: opened } = sessionsOverUpstream({ idleWindowMs: 5_000 })
+    registry = opened
     await sessions.read()
     await clock.advance(9_000)
     expect(upstream.calls).toBe(1)
@@ -87,10 +60,8 @@ describe('refresh ahead', () => {
   })
 
   it('a failed refresh keeps serving the old value, counts the error and retries after the backoff', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: TTL, load: upstream.load })
+    const { clock, upstream, sessions, registry: opened } = sessionsOverUpstream()
+    registry = opened
     await sessions.read()
     upstream.failing = new Error('Plex answered 503')
 

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       port: 8000,
       corsOrigins: ['http://localhost:3000'],
       logLevel: 'info',
-      databasePath: 'data/komandorr.db',
+      database: { path: 'data/komandorr.db', url: null, poolSize: 10, statementTimeoutMs: 30_000 },
       auth: { enabled: false },
       plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv', maxResponseBytes: 64 * 1024 * 1024 },
       redis: { enabled: false, url: null, host: 'localhost', port: 6379, db: 0, password: null, keyPrefix: 'komandorr:' },
@@ -111,6 +111,19 @@ describe('loadConfig', () => {
   it('turns Redis on with REDIS_ENABLED or a REDIS_URL', () => {
     expect(loadConfig({ REDIS_ENABLED: 'yes' }).redis.enabled).toBe(true)
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/1' }).redis).toMatchObject({ enabled: true, url: 'redis://127.0.0.1:6379/1' })
+  })
+
+  it('switches to PostgreSQL with a DATABASE_URL, with its pool size and statement timeout', () => {
+    const url = 'postgres://komandorr:s3cret@db.lan:5432/komandorr?sslmode=require'
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }).database).toEqual({
+      path: 'data/komandorr.db',
+      url,
+      poolSize: 4,
+      statementTimeoutMs: 2500,
+    })
+    expect(errorOf({ DATABASE_URL: 'mysql://u:hunter2-secret@db/k' })).toBe('DATABASE_URL="mysql://u:***@db/k" is not a postgres:// or postgresql:// URL (like postgres://komandorr:secret@db:5432/komandorr?sslmode=require)')
+    expect(errorOf({ DATABASE_POOL_SIZE: '0' })).toBe('DATABASE_POOL_SIZE="0" is not a positive integer up to 1000')
+    expect(errorOf({ DATABASE_STATEMENT_TIMEOUT_MS: '1.5' })).toBe('DATABASE_STATEMENT_TIMEOUT_MS="1.5" is not a positive integer up to 3600000')
   })
 
   it('treats a blank variable as unset', () => {

@@ -1,5 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { closeDatabase, createRepos, openDatabase, type Db, type Repos, type WatchHistoryEntry } from '../../src/db/index.js'
+import { sql } from 'kysely'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { createRepos, migrate, type Database, type Repos, type WatchHistoryEntry } from '../../src/db/index.js'
+import { ENGINES, freshDatabases } from '../support/databases.js'
 
 const entry = (overrides: Partial<WatchHistoryEntry> = {}): WatchHistoryEntry => ({
   userId: 1,
@@ -27,107 +29,166 @@ const entry = (overrides: Partial<WatchHistoryEntry> = {}): WatchHistoryEntry =>
   ...overrides,
 })
 
-describe('repositories', () => {
-  let db: Db
+const sample = (serviceId: string, at: number, totalUp: number, totalDown: number) => ({
+  serviceId,
+  at,
+  bandwidthUp: 1.5,
+  bandwidthDown: 2.5,
+  totalUp,
+  totalDown,
+  maxBandwidth: null,
+  cpuPercent: 12.5,
+  memoryPercent: null,
+})
+
+describe.each(ENGINES)('repositories on %s', (engine) => {
+  const { fresh } = freshDatabases(engine)
+  let db: Database
   let repos: Repos
-  beforeEach(() => {
-    db = openDatabase(':memory:')
-    repos = createRepos(db)
+  const countOf = async (table: string) => Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql.table(table)}`.execute(db.kysely)).rows[0]!.n)
+
+  beforeEach(async () => {
+    db = await fresh()
+    await migrate(db.kysely, engine)
+    repos = createRepos({ db: db.kysely, engine })
   })
-  afterEach(() => closeDatabase(db))
 
   describe('watch history', () => {
-    it('stores a view once, even when its user is unknown (NULL)', () => {
+    it('stores a play once, however often it is synced, even when its user is unknown (NULL)', async () => {
       const anonymous = entry({ userId: null, userName: null })
-      expect(repos.watchHistory.insertBatch([anonymous, anonymous])).toEqual({ added: 1, newestViewedAt: anonymous.viewedAt })
-      expect(repos.watchHistory.insertBatch([anonymous])).toEqual({ added: 0, newestViewedAt: null })
-      expect(repos.watchHistory.count()).toBe(1)
+      expect(await repos.watchHistory.insertBatch([anonymous, anonymous])).toEqual({ added: 1, newestViewedAt: anonymous.viewedAt })
+      expect(await repos.watchHistory.insertBatch([anonymous])).toEqual({ added: 0, newestViewedAt: null })
+      expect(await repos.watchHistory.count()).toBe(1)
     })
 
-    it('keeps the same item viewed by two users, or twice by one user', () => {
-      const { added } = repos.watchHistory.insertBatch([entry(), entry({ userId: 2, userName: 'bob' }), entry({ userId: null }), entry({ viewedAt: 1_700_000_500 })])
-      expect(added).toBe(4)
+    it('keeps two plays of the same item by the same user in the same second (two history keys)', async () => {
+      const first = entry({ historyKey: '/status/sessions/history/34247' })
+      const second = entry({ historyKey: '/status/sessions/history/34248' })
+      expect((await repos.watchHistory.insertBatch([first, second])).added).toBe(2)
+      expect((await repos.watchHistory.insertBatch([first, second])).added).toBe(0)
+      expect(await repos.watchHistory.count()).toBe(2)
     })
 
-    it('dedups rows of deleted items (no ratingKey) by their history key', () => {
-      const deleted = entry({ ratingKey: null, historyKey: '/status/sessions/history/77' })
-      expect(repos.watchHistory.insertBatch([deleted]).added).toBe(1)
-      expect(repos.watchHistory.insertBatch([deleted]).added).toBe(0)
-      expect(repos.watchHistory.insertBatch([{ ...deleted, historyKey: '/status/sessions/history/78' }]).added).toBe(1)
+    it('identifies a row without a history key by user, item and second', async () => {
+      const keyless = entry({ historyKey: null })
+      expect((await repos.watchHistory.insertBatch([keyless, keyless, { ...keyless, userId: null }, { ...keyless, userId: null }])).added).toBe(2)
+      expect((await repos.watchHistory.insertBatch([{ ...keyless, viewedAt: keyless.viewedAt + 1 }])).added).toBe(1)
+      expect((await repos.watchHistory.insertBatch([{ ...keyless, ratingKey: null }, { ...keyless, ratingKey: null }])).added).toBe(1)
     })
 
-    it('lists newest first, with limit, offset and a user filter, and round-trips every field', () => {
-      const rows = [1, 2, 3, 4, 5].map((i) => entry({ viewedAt: 1_700_000_000 + i, ratingKey: String(i), userId: i % 2 }))
-      const { added, newestViewedAt } = repos.watchHistory.insertBatch(rows)
+    it('lists newest first, with limit, offset and a user filter, and round-trips every field', async () => {
+      const rows = [1, 2, 3, 4, 5].map((i) => entry({ viewedAt: 1_700_000_000 + i, ratingKey: String(i), historyKey: `/h/${i}`, userId: i % 2 }))
+      const { added, newestViewedAt } = await repos.watchHistory.insertBatch(rows)
       expect({ added, newestViewedAt }).toEqual({ added: 5, newestViewedAt: 1_700_000_005 })
-      expect(repos.watchHistory.newestViewedAt()).toBe(1_700_000_005)
+      expect(await repos.watchHistory.newestViewedAt()).toBe(1_700_000_005)
 
-      expect(repos.watchHistory.list({ limit: 2 }).map((r) => r.ratingKey)).toEqual(['5', '4'])
-      expect(repos.watchHistory.list({ limit: 2, offset: 2 }).map((r) => r.ratingKey)).toEqual(['3', '2'])
-      expect(repos.watchHistory.list({ limit: 10, userId: 1 }).map((r) => r.ratingKey)).toEqual(['5', '3', '1'])
-      expect(repos.watchHistory.list({ limit: 1 })[0]).toEqual(rows[4])
+      expect((await repos.watchHistory.list({ limit: 2 })).map((r) => r.ratingKey)).toEqual(['5', '4'])
+      expect((await repos.watchHistory.list({ limit: 2, offset: 2 })).map((r) => r.ratingKey)).toEqual(['3', '2'])
+      expect((await repos.watchHistory.list({ limit: 10, userId: 1 })).map((r) => r.ratingKey)).toEqual(['5', '3', '1'])
+      expect((await repos.watchHistory.list({ limit: 1 }))[0]).toEqual(rows[4])
     })
 
-    it('removes a Plex token from a thumb path before storing it', () => {
-      repos.watchHistory.insertBatch([entry({ thumb: '/library/metadata/10/thumb/1?X-Plex-Token=secret123' })])
-      expect(repos.watchHistory.list({ limit: 1 })[0]!.thumb).toBe('/library/metadata/10/thumb/1')
-      expect(JSON.stringify(db.prepare('SELECT * FROM watch_history').all())).not.toContain('secret123')
+    it('breaks ties of the same second by insertion order, newest first', async () => {
+      await repos.watchHistory.insertBatch([entry({ historyKey: '/h/a', title: 'A' }), entry({ historyKey: '/h/b', title: 'B' })])
+      expect((await repos.watchHistory.list({ limit: 2 })).map((r) => r.title)).toEqual(['B', 'A'])
     })
 
-    it('has no newest view while empty', () => {
-      expect(repos.watchHistory.newestViewedAt()).toBeNull()
+    it('stores a batch larger than one statement in one go', async () => {
+      const rows = Array.from({ length: 1_234 }, (_, i) => entry({ viewedAt: 1_700_000_000 + i, historyKey: `/h/${i}` }))
+      expect(await repos.watchHistory.insertBatch(rows)).toEqual({ added: 1_234, newestViewedAt: 1_700_001_233 })
+    })
+
+    it('removes a Plex token from a thumb path before storing it', async () => {
+      await repos.watchHistory.insertBatch([entry({ thumb: '/library/metadata/10/thumb/1?X-Plex-Token=secret123' })])
+      expect((await repos.watchHistory.list({ limit: 1 }))[0]!.thumb).toBe('/library/metadata/10/thumb/1')
+      expect(JSON.stringify(await db.kysely.selectFrom('watch_history').selectAll().execute())).not.toContain('secret123')
+    })
+
+    it('has no newest view while empty', async () => {
+      expect(await repos.watchHistory.newestViewedAt()).toBeNull()
     })
   })
 
   describe('plex stats', () => {
-    it('raises the peak only when higher and resets it to zero', () => {
-      expect(repos.plexStats.get()).toEqual({ peakConcurrent: 0, lastUpdated: null })
-      expect(repos.plexStats.raisePeak(4, 1_000)).toEqual({ peakConcurrent: 4, lastUpdated: 1_000 })
-      expect(repos.plexStats.raisePeak(3, 2_000)).toEqual({ peakConcurrent: 4, lastUpdated: 1_000 })
-      expect(repos.plexStats.raisePeak(7, 3_000)).toEqual({ peakConcurrent: 7, lastUpdated: 3_000 })
-      expect(repos.plexStats.resetPeak(4_000)).toEqual({ peakConcurrent: 0, lastUpdated: 4_000 })
+    it('raises the peak only when higher and resets it to zero, keeping unix ms past 2^31', async () => {
+      const t = 1_764_000_000_000
+      expect(await repos.plexStats.get()).toEqual({ peakConcurrent: 0, lastUpdated: null })
+      expect(await repos.plexStats.raisePeak(4, t)).toEqual({ peakConcurrent: 4, lastUpdated: t })
+      expect(await repos.plexStats.raisePeak(3, t + 1)).toEqual({ peakConcurrent: 4, lastUpdated: t })
+      expect(await repos.plexStats.raisePeak(7, t + 2)).toEqual({ peakConcurrent: 7, lastUpdated: t + 2 })
+      expect(await repos.plexStats.resetPeak(t + 3)).toEqual({ peakConcurrent: 0, lastUpdated: t + 3 })
     })
   })
 
   describe('settings', () => {
-    it('stores JSON values by key, replacing and deleting them', () => {
-      expect(repos.settings.get('plex')).toBeUndefined()
-      repos.settings.set('plex', { url: 'http://plex:32400', token: 't' }, 1)
-      repos.settings.set('plex', { url: 'http://other:32400', token: 'u' }, 2)
-      expect(repos.settings.get('plex')).toEqual({ url: 'http://other:32400', token: 'u' })
-      expect(repos.settings.delete('plex')).toBe(true)
-      expect(repos.settings.get('plex')).toBeUndefined()
+    it('stores JSON values by key, replacing and deleting them', async () => {
+      expect(await repos.settings.get('plex')).toBeUndefined()
+      await repos.settings.set('plex', { url: 'http://plex:32400', token: 't' }, 1)
+      await repos.settings.set('plex', { url: 'http://other:32400', token: 'u' }, 2)
+      expect(await repos.settings.get('plex')).toEqual({ url: 'http://other:32400', token: 'u' })
+      expect(await repos.settings.delete('plex')).toBe(true)
+      expect(await repos.settings.delete('plex')).toBe(false)
+      expect(await repos.settings.get('plex')).toBeUndefined()
     })
   })
 
   describe('services and traffic', () => {
     const fields = { name: 'A', url: 'http://a.example', type: 'app' as const, description: null, icon: null, group: null }
 
-    it('counts services by status', () => {
-      for (const id of ['a', 'b', 'c']) repos.services.insert(id, fields, 0)
-      repos.services.recordCheck('a', fields.url, { status: 'online', checkedAt: 1, responseTimeMs: 5 })
-      repos.services.recordCheck('b', fields.url, { status: 'problem', checkedAt: 1, responseTimeMs: 5 })
-      expect(repos.services.countByStatus()).toEqual({ total: 3, online: 1, offline: 1, problem: 1 })
+    it('inserts, updates and lists services in creation order', async () => {
+      await repos.services.insert('b', { ...fields, name: 'B' }, 2)
+      await repos.services.insert('a', fields, 1)
+      const updated = await repos.services.update('a', { name: 'A2', group: 'media' })
+      expect(updated).toMatchObject({ id: 'a', name: 'A2', group: 'media', url: fields.url, status: 'offline', createdAt: 1 })
+      expect(await repos.services.update('ghost', { name: 'x' })).toBeUndefined()
+      expect((await repos.services.list()).map((s) => s.name)).toEqual(['A2', 'B'])
+      expect(await repos.services.count()).toBe(2)
     })
 
-    it('drops a check result measured for a URL the service no longer has', () => {
-      repos.services.insert('a', fields, 0)
-      repos.services.update('a', { url: 'http://moved.example' })
-      expect(repos.services.recordCheck('a', fields.url, { status: 'online', checkedAt: 1, responseTimeMs: 5 })).toBe(false)
-      expect(repos.services.get('a')?.status).toBe('offline')
+    it('adds concurrently up to the cap and not one more', async () => {
+      await repos.services.insert('first', fields, 0)
+      // Fewer free places than pooled connections, so that adds really run side by side.
+      const adds = await Promise.all(Array.from({ length: 20 }, (_, i) => repos.services.insertWithin(3, `s${i}`, fields, i + 1)))
+      expect(adds.filter((added) => added !== undefined)).toHaveLength(2)
+      expect(await repos.services.count()).toBe(3)
     })
 
-    it('deletes a service together with its traffic samples', () => {
-      repos.services.insert('a', fields, 0)
-      repos.traffic.insert({ serviceId: 'a', at: 1, bandwidthUp: 0, bandwidthDown: 0, totalUp: 1, totalDown: 1, maxBandwidth: null, cpuPercent: null, memoryPercent: null })
-      expect(repos.services.delete('a')).toBe(true)
-      expect(db.prepare('SELECT COUNT(*) AS n FROM traffic_samples').get()).toEqual({ n: 0 })
+    it('counts services by status', async () => {
+      for (const id of ['a', 'b', 'c']) await repos.services.insert(id, fields, 0)
+      await repos.services.recordCheck('a', fields.url, { status: 'online', checkedAt: 1, responseTimeMs: 5 })
+      await repos.services.recordCheck('b', fields.url, { status: 'problem', checkedAt: 1, responseTimeMs: 5 })
+      expect(await repos.services.countByStatus()).toEqual({ total: 3, online: 1, offline: 1, problem: 1 })
     })
 
-    it('refuses traffic for a service that does not exist', () => {
-      expect(() =>
-        repos.traffic.insert({ serviceId: 'ghost', at: 1, bandwidthUp: 0, bandwidthDown: 0, totalUp: 1, totalDown: 1, maxBandwidth: null, cpuPercent: null, memoryPercent: null }),
-      ).toThrow(/FOREIGN KEY/)
+    it('drops a check result measured for a URL the service no longer has', async () => {
+      await repos.services.insert('a', fields, 0)
+      await repos.services.update('a', { url: 'http://moved.example' })
+      expect(await repos.services.recordCheck('a', fields.url, { status: 'online', checkedAt: 1, responseTimeMs: 5 })).toBe(false)
+      expect((await repos.services.get('a'))?.status).toBe('offline')
+    })
+
+    it('deletes a service together with its traffic samples', async () => {
+      await repos.services.insert('a', fields, 0)
+      await repos.traffic.insert(sample('a', 1, 1, 1))
+      expect(await repos.services.delete('a')).toBe(true)
+      expect(await countOf('traffic_samples')).toBe(0)
+    })
+
+    it('refuses traffic for a service that does not exist', async () => {
+      await expect(repos.traffic.insert(sample('ghost', 1, 1, 1))).rejects.toThrow(/FOREIGN KEY|foreign key/)
+    })
+
+    it('sums the positive steps of the counters inside a window, a reset adding nothing', async () => {
+      await repos.services.insert('a', fields, 0)
+      await repos.services.insert('b', fields, 0)
+      for (const [at, up, down] of [[10, 1, 2], [20, 3, 5], [30, 1, 1], [40, 2, 4]] as const) await repos.traffic.insert(sample('a', at, up, down))
+      await repos.traffic.insert(sample('b', 15, 10, 10))
+      await repos.traffic.insert(sample('b', 25, 10.5, 11))
+      expect(await repos.traffic.positiveDeltaSums(0, 100)).toEqual({ upGb: 2 + 1 + 0.5, downGb: 3 + 3 + 1 })
+      expect(await repos.traffic.positiveDeltaSums(15, 40)).toEqual({ upGb: 1 + 0, downGb: 3 })
+      expect((await repos.traffic.latest('a'))?.at).toBe(40)
+      expect([...(await repos.traffic.latestPerService()).entries()].map(([id, s]) => [id, s.at]).sort()).toEqual([['a', 40], ['b', 25]])
+      expect(await repos.traffic.pruneBefore(20)).toBe(2)
     })
   })
 })

@@ -7,6 +7,7 @@ import { Ajv } from 'ajv'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
+import { loadConfig } from '../../src/config.js'
 
 // A parsed YAML document, walked freely by the assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -104,6 +105,36 @@ describe('docker-compose.yml', () => {
   it('has the healthcheck of the Dockerfile', () => {
     const dockerfileCheck = /^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$/m.exec(read('Dockerfile'))![1]!
     expect(services['komandorr-cache'].healthcheck.test).toEqual(['CMD', ...(JSON.parse(dockerfileCheck) as string[])])
+  })
+})
+
+describe('docker-compose.postgres.yml', () => {
+  const raw = parse(read('docker-compose.postgres.yml')) as Doc
+  const base = interpolate(parse(read('docker-compose.yml')), {}) as Doc
+
+  it('is valid against the schema and points the service at the postgres profile\'s database, required', () => {
+    const compose = interpolate(raw, {}) as Doc
+    expect(schemaErrors(compose)).toEqual([])
+    const service = compose.services['komandorr-cache']
+    const database = base.services.postgres
+    expect(database.profiles).toEqual(['postgres'])
+    const url = new URL(service.environment.DATABASE_URL)
+    expect(url.hostname).toBe('postgres')
+    expect([url.username, url.password, url.pathname]).toEqual([
+      database.environment.POSTGRES_USER,
+      database.environment.POSTGRES_PASSWORD,
+      `/${database.environment.POSTGRES_DB}`,
+    ])
+    expect(service.depends_on.postgres).toEqual({ condition: 'service_healthy', required: true })
+    // The service takes the URL as it is made here.
+    expect(loadConfig({ DATABASE_URL: service.environment.DATABASE_URL }).database.url).toBe(service.environment.DATABASE_URL)
+  })
+
+  it('follows POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB as the database service does', () => {
+    const env = { POSTGRES_USER: 'u', POSTGRES_PASSWORD: 'p', POSTGRES_DB: 'd' }
+    const overlay = interpolate(raw, env) as Doc
+    const database = (interpolate(parse(read('docker-compose.yml')), env) as Doc).services.postgres.environment
+    expect(overlay.services['komandorr-cache'].environment.DATABASE_URL).toBe(`postgres://${database.POSTGRES_USER}:${database.POSTGRES_PASSWORD}@postgres:5432/${database.POSTGRES_DB}`)
   })
 })
 

@@ -1,19 +1,11 @@
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createCacheRegistry, type CacheRegistry, type InvalidationMessage } from '../../src/cache/index.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCacheRegistry, type InvalidationMessage } from '../../src/cache/index.js'
 import type { RedisSettings } from '../../src/cache/redis/index.js'
-import { cleanUp, Layers, PrivateRedis, rawClient, sharedSettings, sleep, uniquePrefix } from './helpers.js'
+import { PrivateRedis, rawClient, redisTestScope, sharedSettings, sleep } from './helpers.js'
 import { eventually } from '../support/eventually.js'
 
-const layers = new Layers()
-const registries: CacheRegistry[] = []
-const prefixes: string[] = []
-
-afterEach(async () => {
-  for (const registry of registries.splice(0)) registry.close()
-  await layers.closeAll()
-  await Promise.all(prefixes.splice(0).map(cleanUp))
-})
+const { layers, registries, prefix: freshPrefix } = redisTestScope()
 
 /** One service instance: a registry on its own Redis layer (its own connections). */
 async function instance(settings: RedisSettings) {
@@ -29,8 +21,7 @@ async function instance(settings: RedisSettings) {
 
 describe('invalidation bus on Redis pub/sub', () => {
   it("a clear on one instance empties the other's memory within 100 ms", async () => {
-    const prefix = uniquePrefix('bus-clear')
-    prefixes.push(prefix)
+    const prefix = freshPrefix('bus-clear')
     const a = await instance(sharedSettings(prefix))
     const b = await instance(sharedSettings(prefix))
     await a.sessions.read()
@@ -45,8 +36,7 @@ describe('invalidation bus on Redis pub/sub', () => {
   })
 
   it('invalidate drops one key on the other instance and keeps its other keys', async () => {
-    const prefix = uniquePrefix('bus-invalidate')
-    prefixes.push(prefix)
+    const prefix = freshPrefix('bus-invalidate')
     const a = await instance(sharedSettings(prefix))
     const b = await instance(sharedSettings(prefix))
     await Promise.all([b.history.read(5), b.history.read(10), b.sessions.read()])
@@ -58,8 +48,7 @@ describe('invalidation bus on Redis pub/sub', () => {
   })
 
   it('clearAll on one instance empties every cache of the others', async () => {
-    const prefix = uniquePrefix('bus-clearall')
-    prefixes.push(prefix)
+    const prefix = freshPrefix('bus-clearall')
     const [a, b, c] = await Promise.all([instance(sharedSettings(prefix)), instance(sharedSettings(prefix)), instance(sharedSettings(prefix))])
     await Promise.all([b.sessions.read(), b.history.read(1), c.sessions.read()])
     await a.registry.clearAll()
@@ -67,8 +56,7 @@ describe('invalidation bus on Redis pub/sub', () => {
   })
 
   it('messages a bus did not write are ignored, not thrown', async () => {
-    const prefix = uniquePrefix('bus-garbage')
-    prefixes.push(prefix)
+    const prefix = freshPrefix('bus-garbage')
     const b = await instance(sharedSettings(prefix))
     await b.sessions.read()
     const seen: InvalidationMessage[] = []

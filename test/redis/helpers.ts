@@ -5,6 +5,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { afterAll, afterEach } from 'vitest'
+import type { CacheRegistry } from '../../src/cache/index.js'
 import { createRedisLayer, type RedisLayer, type RedisLayerOptions, type RedisSettings } from '../../src/cache/redis/index.js'
 import { eventually } from '../support/eventually.js'
 
@@ -63,6 +65,34 @@ export class Layers {
 
   async closeAll(): Promise<void> {
     await Promise.all(this.open.splice(0).map((layer) => layer.close()))
+  }
+}
+
+/**
+ * What one test file opens on the shared Redis: layers and registries closed and key prefixes
+ * deleted after each test, and a raw client for looking at keys, disconnected after the file.
+ */
+export function redisTestScope() {
+  const layers = new Layers()
+  const registries: CacheRegistry[] = []
+  const prefixes: string[] = []
+  const raw = rawClient()
+  afterEach(async () => {
+    for (const registry of registries.splice(0)) registry.close()
+    await layers.closeAll()
+    await Promise.all(prefixes.splice(0).map(cleanUp))
+  })
+  afterAll(() => raw.disconnect())
+  return {
+    layers,
+    registries,
+    raw,
+    /** A fresh key prefix, deleted after the test. */
+    prefix(what: string): string {
+      const p = uniquePrefix(what)
+      prefixes.push(p)
+      return p
+    },
   }
 }
 

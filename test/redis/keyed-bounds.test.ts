@@ -1,21 +1,11 @@
 // A keyed cache holds at most its declared keys and bytes in Redis as in memory, however many
 // distinct keys clients ask for; query variants live shorter in Redis than the base key.
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createCacheRegistry, type CacheRegistry, type SharedLayer } from '../../src/cache/index.js'
+import { describe, expect, it } from 'vitest'
+import { createCacheRegistry, type SharedLayer } from '../../src/cache/index.js'
 import { boundIndexKeys } from '../../src/cache/redis/shared-layer.js'
-import { cleanUp, keysUnder, Layers, PrivateCluster, rawClient, sharedSettings, uniquePrefix } from './helpers.js'
+import { keysUnder, PrivateCluster, rawClient, redisTestScope, sharedSettings, uniquePrefix } from './helpers.js'
 
-const prefixes: string[] = []
-const layers = new Layers()
-const registries: CacheRegistry[] = []
-const raw = rawClient()
-
-afterEach(async () => {
-  for (const registry of registries.splice(0)) registry.close()
-  await layers.closeAll()
-  await Promise.all(prefixes.splice(0).map(cleanUp))
-})
-afterAll(() => raw.disconnect())
+const { layers, registries, raw, prefix } = redisTestScope()
 
 interface Query {
   limit: number
@@ -45,8 +35,7 @@ async function historyCache(shared: SharedLayer, bounds: { maxKeys: number; maxB
 
 /** A bounded history cache on the shared Redis, under a fresh prefix. */
 async function boundedOnSharedRedis(what: string, bounds: { maxKeys: number; maxBytes: number }) {
-  const p = uniquePrefix(what)
-  prefixes.push(p)
+  const p = prefix(what)
   const layer = await layers.create(sharedSettings(p))
   return { p, cache: await historyCache(layer.shared, bounds) }
 }

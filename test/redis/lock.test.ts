@@ -1,25 +1,9 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createCacheRegistry, systemClock, type CacheRegistry } from '../../src/cache/index.js'
+import { describe, expect, it } from 'vitest'
+import { createCacheRegistry, systemClock } from '../../src/cache/index.js'
 import { RedisFlightCoordinator } from '../../src/cache/redis/index.js'
-import { cleanUp, Layers, rawClient, sharedSettings, sleep, uniquePrefix } from './helpers.js'
+import { redisTestScope, sharedSettings, sleep } from './helpers.js'
 
-const layers = new Layers()
-const registries: CacheRegistry[] = []
-const prefixes: string[] = []
-const raw = rawClient()
-
-afterEach(async () => {
-  for (const registry of registries.splice(0)) registry.close()
-  await layers.closeAll()
-  await Promise.all(prefixes.splice(0).map(cleanUp))
-})
-afterAll(() => raw.disconnect())
-
-function prefix(what: string): string {
-  const p = uniquePrefix(what)
-  prefixes.push(p)
-  return p
-}
+const { layers, registries, raw, prefix } = redisTestScope()
 
 /** A slow upstream shared by every instance: counts loads per key. */
 class SlowUpstream {

@@ -112,7 +112,7 @@ describe('Plex settings saved on one instance reach the others', () => {
     // The row changes without an announcement, as if B's subscription had been down meanwhile.
     const sim3 = await startSimulator({ port: 0, token: THIRD_TOKEN, seed: 5, items: 100, speed: 0, liveSessions: false, serverName: 'Third Sim' })
     try {
-      a.runtime.repos.settings.set(PLEX_SETTINGS_KEY, { url: sim3.url, token: THIRD_TOKEN, server_name: 'Third Sim' }, Date.now())
+      await a.runtime.repos.settings.set(PLEX_SETTINGS_KEY, { url: sim3.url, token: THIRD_TOKEN, server_name: 'Third Sim' }, Date.now())
       await sleep(200)
       expect((await configOf(b)).url, 'nothing was announced').toBe(sim2.url)
 

@@ -1,25 +1,9 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/cache/index.js'
 import { ValueCodec } from '../../src/cache/redis/index.js'
-import { cleanUp, keysUnder, Layers, rawClient, sharedSettings, uniquePrefix } from './helpers.js'
+import { keysUnder, redisTestScope, sharedSettings } from './helpers.js'
 
-const prefixes: string[] = []
-const layers = new Layers()
-const registries: CacheRegistry[] = []
-const raw = rawClient()
-
-function prefix(what: string): string {
-  const p = uniquePrefix(what)
-  prefixes.push(p)
-  return p
-}
-
-afterEach(async () => {
-  for (const registry of registries.splice(0)) registry.close()
-  await layers.closeAll()
-  await Promise.all(prefixes.splice(0).map(cleanUp))
-})
-afterAll(() => raw.disconnect())
+const { layers, registries, raw, prefix } = redisTestScope()
 
 /** A watch-history-like JSON document of about `bytes` bytes. */
 function bigJson(bytes: number): string {

@@ -36,7 +36,7 @@ export async function startTestApp(
   })
   const logSecrets = options.logSecrets ?? new LogSecrets()
   const logger = options.logger ?? createLogger({ level: config.logLevel, destination, secrets: logSecrets })
-  const runtime = createRuntime(config, { ...options, logger, logSecrets })
+  const runtime = await createRuntime(config, { ...options, logger, logSecrets })
   const app = buildApp(runtime)
   options.beforeListen?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -51,6 +51,13 @@ export async function startTestApp(
       await runtime.close()
     },
   }
+}
+
+/** The SQLite handle under a test app (the API tests run on SQLite), for checks below the repositories. */
+export function sqliteOf(t: { runtime: Runtime }) {
+  const raw = t.runtime.database.database.sqlite
+  if (!raw) throw new Error('this test reads the SQLite file directly; it runs on SQLite only')
+  return raw
 }
 
 export interface Target {
@@ -193,7 +200,7 @@ export function countOf(sim: RunningSimulator, fragment: string): number {
 
 /** Every text cell of every table of the database, for "no token stored anywhere" checks. */
 export function everyStoredText(app: TestApp): string[] {
-  const db = app.runtime.db
+  const db = sqliteOf(app)
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
   const texts: string[] = []
   for (const { name } of tables) {

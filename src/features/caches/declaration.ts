@@ -114,7 +114,7 @@ export interface CachedRoute<A> {
   /** `array` bodies are sent as stored; `object` bodies get `cached`, `cache_age`, `timestamp`, `stale`. */
   readonly shape?: 'object' | 'array'
   /** The answer while no Plex server is configured, without touching the cache; absent: served regardless. */
-  notConfigured?(deps: CacheDeps): object
+  notConfigured?(deps: CacheDeps): object | Promise<object>
   /** Fields a failed answer carries beside `detail`/`message` (e.g. `error: true, sessions: []`). */
   readonly failureFields?: Readonly<Record<string, unknown>>
   /** A keyed cache's query string: its JSON schema (validated, defaults filled in) and the args it gives. */

@@ -46,7 +46,7 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
     if (live.outcome === 'stale' && live.error !== undefined) throw live.error
     const totals = live.entry.value
     return {
-      ...peakFields(deps.repos.plexStats.get()),
+      ...peakFields(await deps.repos.plexStats.get()),
       server_url: client.baseUrl,
       server_name: deps.serverName(),
       token_configured: true,
@@ -58,9 +58,9 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
 })
 
 /** What `GET /api/plex/stats` answers while no Plex server is configured: the peak and zeros, not cached. */
-function plexStatsNotConfigured(deps: CacheDeps): PlexStatsValue {
+async function plexStatsNotConfigured(deps: CacheDeps): Promise<PlexStatsValue> {
   return {
-    ...peakFields(deps.repos.plexStats.get()),
+    ...peakFields(await deps.repos.plexStats.get()),
     server_url: '',
     server_name: deps.serverName(),
     token_configured: false,

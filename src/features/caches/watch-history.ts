@@ -101,9 +101,9 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
   // Clients page with any limit and offset: 1,000 pages of 5,000 rows were 125 MB in Redis for
   // 65 min. At most 50 pages (24 MiB) are kept; a page other than the first lives one TTL past its own.
   bounds: { maxKeys: 50, maxBytes: 24 * 1024 * 1024 },
-  load({ plex, repos }, query) {
+  async load({ plex, repos }, query) {
     const baseUrl = plex.configured ? plex.client().baseUrl : undefined
-    return repos.watchHistory.list(query).map((entry) => watchHistoryRow(entry, baseUrl))
+    return (await repos.watchHistory.list(query)).map((entry) => watchHistoryRow(entry, baseUrl))
   },
 })
 

@@ -75,7 +75,7 @@ export class WatchHistorySync implements BackgroundJob {
   private async run(signal: AbortSignal): Promise<WatchHistorySyncResult> {
     const { plex, repo, settings, logger } = this.options
     const client = plex.client()
-    const since = settings.get<number>(WATERMARK_KEY)
+    const since = await settings.get<number>(WATERMARK_KEY)
     let added = 0
     let newestSeen = since ?? null
     try {
@@ -83,10 +83,10 @@ export class WatchHistorySync implements BackgroundJob {
       for await (const page of client.history({ since, pageSize: this.pageSize }, signal)) {
         const items = await metadataOf(client, page.rows, signal)
         const entries = page.rows.map((row) => historyEntry(row, row.ratingKey === undefined ? undefined : items.get(row.ratingKey), userNames))
-        added += repo.insertBatch(entries).added
+        added += (await repo.insertBatch(entries)).added
         for (const row of page.rows) if (newestSeen === null || row.viewedAt > newestSeen) newestSeen = row.viewedAt
       }
-      if (newestSeen !== null) settings.set(WATERMARK_KEY, newestSeen, this.options.clock.wallNow())
+      if (newestSeen !== null) await settings.set(WATERMARK_KEY, newestSeen, this.options.clock.wallNow())
     } finally {
       if (added > 0) await this.options.onRowsAdded()
     }

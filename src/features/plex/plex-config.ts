@@ -19,9 +19,12 @@ interface StoredPlexSettings {
   server_name?: string
 }
 
-/** The server to start with: the one saved through the API wins over PLEX_SERVER_URL/TOKEN. */
-export function initialPlexSettings(config: Config, settings: SettingsRepo): PlexSettings | undefined {
-  const saved = settings.get<StoredPlexSettings>(PLEX_SETTINGS_KEY)
+/**
+ * The server to start with: the one saved through the API wins over PLEX_SERVER_URL/TOKEN.
+ * Without `settings` (the database not reached yet) only the environment counts.
+ */
+export async function initialPlexSettings(config: Config, settings: SettingsRepo | undefined): Promise<PlexSettings | undefined> {
+  const saved = await settings?.get<StoredPlexSettings>(PLEX_SETTINGS_KEY)
   if (saved?.url && saved.token) return { url: saved.url, token: saved.token, serverName: saved.server_name || config.plex.serverName }
   if (config.plex.serverUrl && config.plex.token) {
     return { url: config.plex.serverUrl, token: config.plex.token, serverName: config.plex.serverName }
@@ -94,7 +97,7 @@ export class PlexConfigService {
     const { plex, settings, clock, logSecrets } = this.options
     logSecrets?.add(candidate.token)
     const stored: StoredPlexSettings = { url: candidate.url, token: candidate.token, server_name: check.serverName }
-    settings.set(PLEX_SETTINGS_KEY, stored, clock.wallNow())
+    await settings.set(PLEX_SETTINGS_KEY, stored, clock.wallNow())
     const current = plex.settings
     if (current?.url !== candidate.url || current.token !== candidate.token || current.serverName !== check.serverName) {
       plex.update({ ...candidate, serverName: check.serverName })
@@ -188,11 +191,12 @@ export function sharePlexSettings(options: SharePlexSettingsOptions): () => void
   const { topics, logger } = options
   const stopAnnouncing = options.service.onSaved(() => void topics.announce(PLEX_SETTINGS_TOPIC))
   const stopFollowing = topics.onTopic(PLEX_SETTINGS_TOPIC, () => {
-    try {
-      if (reloadPlexSettings(options)) logger?.info({ url: options.plex.settings?.url }, 'Plex settings changed on another instance: switched to the saved server')
-    } catch (error) {
-      logger?.warn({ err: error }, 'Plex settings changed on another instance, but re-reading them failed; keeping the current server')
-    }
+    reloadPlexSettings(options).then(
+      (switched) => {
+        if (switched) logger?.info({ url: options.plex.settings?.url }, 'Plex settings changed on another instance: switched to the saved server')
+      },
+      (error: unknown) => logger?.warn({ err: error }, 'Plex settings changed on another instance, but re-reading them failed; keeping the current server'),
+    )
   })
   return () => {
     stopAnnouncing()
@@ -204,8 +208,8 @@ export function sharePlexSettings(options: SharePlexSettingsOptions): () => void
  * Re-reads the saved (else environment) Plex settings and switches to them when they differ from
  * the ones in use; the same settings change nothing (no cache is cleared). True when it switched.
  */
-export function reloadPlexSettings(options: Pick<SharePlexSettingsOptions, 'config' | 'settings' | 'plex' | 'logSecrets'>): boolean {
-  const next = initialPlexSettings(options.config, options.settings)
+export async function reloadPlexSettings(options: Pick<SharePlexSettingsOptions, 'config' | 'settings' | 'plex' | 'logSecrets'>): Promise<boolean> {
+  const next = await initialPlexSettings(options.config, options.settings)
   const current = options.plex.settings
   if (current?.url === next?.url && current?.token === next?.token && current?.serverName === next?.serverName) return false
   options.logSecrets?.add(next?.token)

@@ -23,7 +23,7 @@ export interface DashboardStatsValue {
 /** What the `background_stats` cache and its route need of the dashboard job. */
 export interface DashboardSnapshot {
   /** The snapshot from SQLite and the Plex totals last seen; never waits on the network. */
-  compute(): DashboardStatsValue
+  compute(): Promise<DashboardStatsValue>
   /** Marks the dashboard in demand, so the job keeps its Plex totals fresh. */
   noteRead(): void
 }

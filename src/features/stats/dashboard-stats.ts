@@ -41,6 +41,8 @@ export interface DashboardStatsOptions {
 export class DashboardStats implements BackgroundJob, DashboardSnapshot {
   readonly name = 'dashboard-stats'
   private totals: PlexTotals | undefined
+  /** The snapshot computation in flight (settled, never rejecting), if any. */
+  private computing: Promise<void> | undefined
   private totalsTriedAt = -Infinity
   private totalsRefresh: Promise<void> | undefined
   private lastReadAt = -Infinity
@@ -128,6 +130,8 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
     }
     if (this.totals !== undefined && TOTAL_FIELDS.every((field) => this.totals![field] === totals[field])) return
     this.totals = totals
+    // A snapshot being computed from the database now may predate these totals: reload after it.
+    await this.computing
     await this.cache.reload()
   }
 
@@ -138,16 +142,24 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
     if (inDemand) void this.refreshPlexTotals()
   }
 
-  compute(): DashboardStatsValue {
+  compute(): Promise<DashboardStatsValue> {
+    const run = this.computeFromDatabase()
+    this.computing = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    return run
+  }
+
+  private async computeFromDatabase(): Promise<DashboardStatsValue> {
     const { services, plexStats, traffic, plex, clock } = this.options
     const configured = plex.configured
-    const day = traffic.totals(DAY_MS)
-    const month = traffic.totals(30 * DAY_MS)
+    const [day, month, counts, peak] = await Promise.all([traffic.totals(DAY_MS), traffic.totals(30 * DAY_MS), services.countByStatus(), plexStats.get()])
     const value: DashboardStatsValue = {
-      services: services.countByStatus(),
+      services: counts,
       plex: {
         configured,
-        peak_concurrent: plexStats.get().peakConcurrent,
+        peak_concurrent: peak.peakConcurrent,
         ...(configured ? (this.totals ?? NO_TOTALS) : NO_TOTALS),
       },
       traffic: {

@@ -24,14 +24,14 @@ export class PlexPeak {
 
   /** Stores `peak` when it is higher than the stored peak. */
   async raise(peak: number): Promise<PeakAnswer> {
-    const before = this.options.repo.get()
-    const after = this.options.repo.raisePeak(peak, this.options.clock.wallNow())
+    const before = await this.options.repo.get()
+    const after = await this.options.repo.raisePeak(peak, this.options.clock.wallNow())
     if (after.peakConcurrent !== before.peakConcurrent || after.lastUpdated !== before.lastUpdated) await this.changed()
     return { success: true, ...peakFields(after) }
   }
 
   async reset(): Promise<PeakAnswer> {
-    const after = this.options.repo.resetPeak(this.options.clock.wallNow())
+    const after = await this.options.repo.resetPeak(this.options.clock.wallNow())
     await this.changed()
     return { success: true, ...peakFields(after) }
   }

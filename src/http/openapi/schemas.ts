@@ -40,7 +40,7 @@ export const healthBody = object({
   version: str,
   services_count: int,
   redis: { anyOf: [str, { type: 'object' }] },
-  database: { enum: ['ok', 'error'] },
+  database: { enum: ['ok', 'connecting', 'unavailable', 'closed', 'error'] },
   plex: { anyOf: [str, { type: 'object' }] },
 })
 

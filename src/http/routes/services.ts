@@ -127,28 +127,29 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { monitor, traffic } = runtime
 
   const missing = (id: string) => notFound(`Service "${id}" not found: list services with GET /api/services/`)
-  const find = (id: string): Service => {
-    const service = services.get(id)
+  const find = async (id: string): Promise<Service> => {
+    const service = await services.get(id)
     if (!service) throw missing(id)
     return service
   }
-  const withTraffic = (service: Service) => toApi(service, traffic.latest(service.id))
+  const withTraffic = async (service: Service) => toApi(service, await traffic.latest(service.id))
   const doc = (summary: string, responses: Record<string, unknown>, request?: Record<string, unknown>) => routeDoc('services', summary, responses, request)
   const byId = { params: idParamsSchema }
 
-  const listed = (page: ListQuery) => {
-    const latest = traffic.latestPerService()
-    return services.list(page).map((service) => toApi(service, latest.get(service.id)))
+  const listed = async (page: ListQuery) => {
+    const [all, latest] = await Promise.all([services.list(page), traffic.latestPerService()])
+    return all.map((service) => toApi(service, latest.get(service.id)))
   }
   const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? runtime.config.port
 
   app.get<{ Querystring: ListQuery }>('/api/services/', { schema: doc('Monitored services with their newest traffic reports (pageable)', { 200: servicesBody }, { querystring: listQuerySchema }) }, async (request, reply) => {
-    void reply.header('x-total-count', services.count())
-    return listed(request.query)
+    const [total, page] = await Promise.all([services.count(), listed(request.query)])
+    void reply.header('x-total-count', total)
+    return page
   })
 
   app.get<{ Params: IdParams }>('/api/services/:id', { schema: doc('One service', { 200: serviceBody }, byId) }, async (request) =>
-    withTraffic(find(request.params.id)),
+    withTraffic(await find(request.params.id)),
   )
 
   // Checked in the background at once, so the dashboard shows its status without waiting a round,
@@ -156,10 +157,8 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   const create = doc('Adds a service and checks it in the background', { 201: serviceBody }, { body: createBodySchema })
   app.post<{ Body: ServiceBody }>('/api/services/', { schema: create }, async (request, reply) => {
     const fields = toFields(request.body, ownPort())
-    if (services.count() >= MAX_SERVICES) {
-      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
-    }
-    const created = services.insert(
+    const created = await services.insertWithin(
+      MAX_SERVICES,
       randomUUID(),
       {
         name: fields.name!,
@@ -171,16 +170,19 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
       },
       runtime.clock.wallNow(),
     )
+    if (created === undefined) {
+      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
+    }
     monitor.checkInBackground(created)
-    return reply.code(201).send(withTraffic(created))
+    return reply.code(201).send(await withTraffic(created))
   })
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
     '/api/services/:id',
     { schema: doc('Changes a service (checked again when its URL changed)', { 200: serviceBody }, { params: idParamsSchema, body: updateBodySchema }) },
     async (request) => {
-      const before = find(request.params.id)
-      const updated = services.update(before.id, toFields(request.body, ownPort()))
+      const before = await find(request.params.id)
+      const updated = await services.update(before.id, toFields(request.body, ownPort()))
       if (!updated) throw missing(before.id)
       if (updated.url !== before.url) monitor.checkInBackground(updated)
       return withTraffic(updated)
@@ -189,12 +191,12 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   const remove = doc('Deletes a service', { 204: { type: 'null', description: 'Deleted' } }, byId)
   app.delete<{ Params: IdParams }>('/api/services/:id', { schema: remove }, async (request, reply) => {
-    if (!services.delete(request.params.id)) throw missing(request.params.id)
+    if (!(await services.delete(request.params.id))) throw missing(request.params.id)
     return reply.code(204).send()
   })
 
   app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: doc('Checks one service now', { 200: serviceBody }, byId) }, async (request) =>
-    withTraffic(await monitor.checkService(find(request.params.id))),
+    withTraffic(await monitor.checkService(await find(request.params.id))),
   )
 
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).

@@ -5,18 +5,18 @@ import { publicRoute } from '../auth.js'
 import { authStatusBody, liveBody, readyBody, healthBody, routeDoc } from '../openapi/schemas.js'
 
 export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const ping = runtime.db.prepare('SELECT 1')
-
-  // 200 whenever the process runs, even with Plex, Redis or the database in trouble: the fields say which.
+  // 200 whenever the process runs, even with Plex, Redis or the database in trouble: the fields
+  // say which. `database` is ok, connecting (PostgreSQL not reached since start), unavailable or error.
   const health = routeDoc('system', 'Health: always 200 while the process runs; the fields say what is in trouble', { 200: healthBody })
   app.get('/api/health', { config: { access: 'verify-if-sent' }, schema: health }, async () => {
-    let database = 'ok'
+    let database: string = await runtime.database.health()
     let servicesCount = 0
-    try {
-      ping.get()
-      servicesCount = runtime.repos.services.count()
-    } catch {
-      database = 'error'
+    if (database === 'ok') {
+      try {
+        servicesCount = await runtime.repos.services.count()
+      } catch {
+        database = 'error'
+      }
     }
     return {
       status: database === 'ok' ? 'healthy' : 'degraded',

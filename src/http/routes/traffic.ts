@@ -41,10 +41,10 @@ export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
   const schema = routeDoc('services', "A traffic agent's report for a service (MB/s rates, cumulative GB)", { 200: statusMessageBody }, { body: updateBodySchema })
   app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema }, async (request) => {
     const body = request.body
-    if (!runtime.repos.services.get(body.service_id)) {
+    if (!(await runtime.repos.services.get(body.service_id))) {
       throw notFound(`Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`)
     }
-    runtime.traffic.record({
+    await runtime.traffic.record({
       serviceId: body.service_id,
       bandwidthUp: body.bandwidth_up,
       bandwidthDown: body.bandwidth_down,
