@@ -25,7 +25,7 @@ export const publicRoute = { access: 'public' } as const satisfies { access: Rou
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const CHALLENGE = 'Basic realm="komandorr-cache", charset="UTF-8"'
 
-type Verdict = 'ok' | 'missing' | 'malformed' | 'wrong'
+export type Verdict = 'ok' | 'missing' | 'malformed' | 'wrong'
 
 /** Compares Basic credentials in constant time: both sides hashed first, so lengths always match. */
 export function createCredentialsCheck(username: string, password: string): (authorization: string | undefined) => Verdict {
@@ -52,21 +52,32 @@ const DETAILS: Record<Exclude<Verdict, 'ok'>, string> = {
 }
 
 /**
+ * Whether a request may reach a route: `ok`, or why not. Off (ENABLE_AUTH unset) everything
+ * is `ok`. The Fastify hook and the fast hit path both ask this.
+ */
+export type AccessCheck = (method: string, access: RouteAccess, authorization: string | undefined) => Verdict
+
+export function createAccessCheck(auth: Config['auth']): AccessCheck {
+  if (!auth.enabled) return () => 'ok'
+  const check = createCredentialsCheck(auth.username, auth.password)
+  return (method, access, authorization) => {
+    if (SAFE_METHODS.has(method)) {
+      if (access === 'public') return 'ok'
+      if (access === 'verify-if-sent' && authorization === undefined) return 'ok'
+    }
+    return check(authorization)
+  }
+}
+
+/**
  * Installs the auth check as one onRequest hook. It runs only for matched routes, so an unknown
  * `/api` path answers 404 whether or not credentials came (a 401 there logs Komandorr's UI out).
  */
-export function installAuth(app: FastifyInstance, auth: Config['auth']): void {
+export function installAuth(app: FastifyInstance, auth: Config['auth'], admits: AccessCheck = createAccessCheck(auth)): void {
   if (!auth.enabled) return
-  const check = createCredentialsCheck(auth.username, auth.password)
   app.addHook('onRequest', async (request, reply: FastifyReply) => {
     if (request.is404) return
-    const access = request.routeOptions.config.access ?? 'protected'
-    const authorization = request.headers.authorization
-    if (SAFE_METHODS.has(request.method)) {
-      if (access === 'public') return
-      if (access === 'verify-if-sent' && authorization === undefined) return
-    }
-    const verdict = check(authorization)
+    const verdict = admits(request.method, request.routeOptions.config.access ?? 'protected', request.headers.authorization)
     if (verdict === 'ok') return
     if (verdict === 'wrong') request.log.warn({ path: request.routeOptions.url }, 'rejected wrong credentials')
     return reply.code(401).header('www-authenticate', CHALLENGE).send({ detail: DETAILS[verdict] })

@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { Cache } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
 import { CACHES } from '../../features/caches/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
-import { replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
+import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
+import type { FastAnswer } from '../fast-hits.js'
 import { cached, routeDoc } from '../openapi/schemas.js'
 
 /**
@@ -18,9 +20,23 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
       const options: RouteShorthandOptions = { schema: routeSchema(route) }
       if (route.public) options.config = publicRoute
       const handler = cachedHandler(spec, route, runtime.cacheDeps)
-      for (const path of route.paths) app.get(path, options, handler)
+      const fast = fastAnswer(spec, route, runtime.cacheDeps)
+      for (const path of route.paths) {
+        app.get(path, options, handler)
+        if (fast !== undefined) app.fastHits?.add(path, route.public ? 'public' : 'protected', fast)
+      }
     }
   }
+}
+
+/**
+ * The hit of a route that reads no query and runs nothing per request, answered in front of
+ * Fastify (`FastHits`); routes that do (keyed caches, the dashboard) always go through it.
+ */
+function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps): FastAnswer | undefined {
+  if (route.query !== undefined || route.onRequest !== undefined) return undefined
+  const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
+  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape)
 }
 
 /** The route's OpenAPI schema: the value with the cache fields (or as stored for an array), or the not-configured answer. */
