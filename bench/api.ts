@@ -3,8 +3,9 @@
 // silence; Plex calls before (no cache) and after; and a cache hit at full speed beside a bare
 // Fastify route. `npm run bench -- api [--clients N] [--poll-seconds S] [--idle-seconds S]
 // [--quick] [--frozen-plex] [--json]`, or only the hit comparison with `--hit-only
-// [--hit-rounds N]`; see docs/benchmarks.md.
+// [--hit-rounds N] [--cpu-prof DIR]`; see docs/benchmarks.md.
 import os from 'node:os'
+import path from 'node:path'
 import { startSimulator, type Fault, type RunningSimulator } from '../sim/index.js'
 import { compareHitPath, type HitPathResult } from './api/hitpath.js'
 import { compareMetricsOnOff, measureScrapeCost, printMetricsCost } from './api/metrics-cost.js'
@@ -48,6 +49,8 @@ interface Args {
   frozenPlex: boolean
   quick: boolean
   json: boolean
+  /** With --hit-only: the service runs under `node --cpu-prof`, its profile written to this folder on exit. */
+  cpuProfDir: string | undefined
 }
 
 function parseArgs(args: string[]): Args {
@@ -74,6 +77,7 @@ function parseArgs(args: string[]): Args {
     frozenPlex: args.includes('--frozen-plex'),
     quick,
     json: args.includes('--json'),
+    cpuProfDir: args.includes('--cpu-prof') ? args[args.indexOf('--cpu-prof') + 1] : undefined,
   }
 }
 
@@ -128,7 +132,8 @@ async function hitOnly(a: Args): Promise<void> {
   let service: ServiceUnderTest | undefined
   try {
     progress('starting the service (child process)')
-    service = await startService({ plexUrl: sim.url, plexToken: TOKEN })
+    const nodeArgs = a.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(a.cpuProfDir)}`]
+    service = await startService({ plexUrl: sim.url, plexToken: TOKEN, nodeArgs })
     progress(`hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side in ${a.hitRounds} rounds`)
     const hit = await compareHitPath(service, { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds })
     const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
@@ -152,8 +157,10 @@ async function hitOnly(a: Args): Promise<void> {
           rounds: hit.rounds,
           service_rps: hit.service.requestsPerSec,
           bare_rps: hit.bare.requestsPerSec,
+          node_http_rps: hit.nodeHttp.requestsPerSec,
           service_p99_ms: hit.service.p99Ms,
           bare_p99_ms: hit.bare.p99Ms,
+          node_http_p99_ms: hit.nodeHttp.p99Ms,
           service_cpu_us_per_request: round(hit.service.cpuMicrosPerRequest, 1),
           bare_cpu_us_per_request: round(hit.bare.cpuMicrosPerRequest, 1),
           throughput_ratio: round(hit.throughputRatio, 3),

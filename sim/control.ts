@@ -63,6 +63,7 @@ export function createControl(deps: ControlDeps): SimulatorControl {
     stopSession: (key) => synced(() => live.stopSession(String(key))),
     pauseSession: (key) => synced(() => live.setPaused(String(key), true)),
     resumeSession: (key) => synced(() => live.setPaused(String(key), false)),
+    seekSession: (key, viewOffsetMs) => synced(() => live.seek(String(key), viewOffsetMs)),
     startActivity: (opts) => synced(() => activityInfo(live.startActivity(opts))),
     endActivity: (uuid) => synced(() => live.endActivity(uuid)),
     addMedia: (opts) => synced(() => live.addMedia(opts)),

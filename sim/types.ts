@@ -187,6 +187,8 @@ export interface SimulatorControl {
   stopSession(sessionKey: string): boolean
   pauseSession(sessionKey: string): boolean
   resumeSession(sessionKey: string): boolean
+  /** Moves a session's position (ms, clamped to its duration), as a player seeking; false if unknown. */
+  seekSession(sessionKey: string, viewOffsetMs: number): boolean
   startActivity(opts?: StartActivityOptions): ActivityInfo
   endActivity(uuid: string): boolean
   addMedia(opts?: AddMediaOptions): MediaInfo

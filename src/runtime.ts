@@ -14,6 +14,7 @@ import { ImageProxy } from './features/plex/image-proxy.js'
 import { PlexImages } from './features/plex/plex-images.js'
 import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, reloadPlexSettings, sharePlexSettings } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
+import { WarmStart } from './features/plex/warm-start.js'
 import { CacheManagement } from './features/stats/cache-management.js'
 import { DashboardStats } from './features/stats/dashboard-stats.js'
 import { PlexPeak } from './features/stats/plex-peak.js'
@@ -79,8 +80,10 @@ export interface Runtime {
   readonly images: ImageProxy
   /** `plex_images`: the image proxy's cache (memory and disk), listed in the registry. */
   readonly plexImages: PlexImages
-  /** A background job: Plex notifications refresh the caches they make wrong. */
+  /** A background job: Plex notifications patch or refresh the caches they make wrong. */
   readonly push: PushInvalidation
+  /** A background job: loads the Plex caches when the server starts listening and after a Plex server change. */
+  readonly warmStart: WarmStart
   /** A background job: syncs the watch history every WATCH_HISTORY_SYNC_INTERVAL. */
   readonly watchHistorySync: WatchHistorySync
   /** A background job: recomputes `background_stats` every STATS_REFRESH_INTERVAL. */
@@ -206,6 +209,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     viewers,
   })
 
+  const warmStart = new WarmStart({
+    plex,
+    caches: CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec)),
+    clock,
+    logger: logger.child({ job: 'cache-warm-start' }),
+  })
+
   metrics?.watch({ caches, redis, plex, sessions: cache(sessionsCache), liveStats: cache(liveStatsCache) })
   const cacheHistory = new CacheHistory({
     clock,
@@ -215,7 +225,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   })
   cacheHistory.start()
 
-  const jobs: BackgroundJob[] = [monitor, push, watchHistorySync, dashboard]
+  const jobs: BackgroundJob[] = [monitor, warmStart, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
   const plexImages = new PlexImages(images, { config, registry: caches, clock, logger: logger.child({ cache: 'plex_images' }) })
@@ -271,6 +281,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     images,
     plexImages,
     push,
+    warmStart,
     watchHistorySync,
     dashboard,
     plexPeak: new PlexPeak({ repo: repos.plexStats, clock, caches: cache }),

@@ -1,6 +1,7 @@
 // A cache hit at full speed: autocannon on `/api/plex/sessions` through the service, beside a
-// bare Fastify route (another child process) answering the same body and headers. Rounds
-// alternate between the two so that a burst of load from elsewhere hits both alike.
+// bare Fastify route and a plain node:http server (other child processes) answering the same
+// body and headers. Rounds alternate between the three so that a burst of load from elsewhere
+// hits all alike.
 import autocannon from 'autocannon'
 import http from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -37,12 +38,16 @@ export interface HitPathResult {
   bareHeaderBytes: number
   service: LoadSide
   bare: LoadSide
+  /** The same bytes from plain node:http, no framework. */
+  nodeHttp: LoadSide
   /** service req/s ÷ bare req/s */
   throughputRatio: number
   /** service p99 ÷ bare p99 */
   p99Ratio: number
   /** service CPU per request ÷ bare CPU per request */
   cpuRatio: number | null
+  /** service req/s ÷ node:http req/s */
+  nodeHttpThroughputRatio: number
   /** plex_sessions counters over the whole comparison: a hit path measured as hits. */
   sessionsHits: number
   sessionsMisses: number
@@ -68,16 +73,23 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
   const dir = mkdtempSync(join(tmpdir(), 'komandorr-bench-bare-'))
   const file = join(dir, 'answer.json')
   writeFileSync(file, JSON.stringify({ body: answer.body, headers: answer.headers }))
-  const bare = await startChild({ script: 'bench/api/bare-server.ts', args: [file], ready: /listening on (http:\/\/\S+)/ })
+  const bare = await startChild({ script: 'bench/api/bare-server.ts', args: [file, 'fastify'], ready: /listening on (http:\/\/\S+)/ })
+  const plain = await startChild({ script: 'bench/api/bare-server.ts', args: [file, 'node-http'], ready: /listening on (http:\/\/\S+)/ }).catch(
+    async (error: unknown) => {
+      await bare.stop()
+      throw error
+    },
+  )
   try {
     const bareAnswer = await capture(bare.readyMatch)
     const before = (await cacheStats(service)).get('plex_sessions')
-    const servicePid = service.process.child.pid
-    const barePid = bare.child.pid
     const run = (url: string, seconds: number) => autocannon({ url: url + PATH, connections: options.connections, duration: seconds })
-    await run(service.url, WARMUP_SECONDS)
-    await run(bare.readyMatch, WARMUP_SECONDS)
-    const rounds: { service: Round[]; bare: Round[] } = { service: [], bare: [] }
+    const sides = [
+      { url: service.url, pid: service.process.child.pid, rounds: [] as Round[] },
+      { url: bare.readyMatch, pid: bare.child.pid, rounds: [] as Round[] },
+      { url: plain.readyMatch, pid: plain.child.pid, rounds: [] as Round[] },
+    ]
+    for (const side of sides) await run(side.url, WARMUP_SECONDS)
     const perRound = Math.max(1, Math.round(options.seconds / roundCount))
     const measured = async (url: string, pid: number | undefined): Promise<Round> => {
       const cpuBefore = cpuMicrosOf(pid)
@@ -86,12 +98,10 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
       return { result, cpuMicros: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore }
     }
     for (let i = 0; i < roundCount; i++) {
-      rounds.service.push(await measured(service.url, servicePid))
-      rounds.bare.push(await measured(bare.readyMatch, barePid))
+      for (const side of sides) side.rounds.push(await measured(side.url, side.pid))
     }
     const after = (await cacheStats(service)).get('plex_sessions')
-    const svc = combine(rounds.service)
-    const bareSide = combine(rounds.bare)
+    const [svc, bareSide, plainSide] = sides.map((side) => combine(side.rounds)) as [LoadSide, LoadSide, LoadSide]
     return {
       connections: options.connections,
       rounds: roundCount,
@@ -101,14 +111,16 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
       bareHeaderBytes: bareAnswer.headerBytes,
       service: svc,
       bare: bareSide,
+      nodeHttp: plainSide,
       throughputRatio: svc.requestsPerSec / bareSide.requestsPerSec,
       p99Ratio: svc.p99Ms / bareSide.p99Ms,
       cpuRatio: svc.cpuMicrosPerRequest === null || bareSide.cpuMicrosPerRequest === null ? null : svc.cpuMicrosPerRequest / bareSide.cpuMicrosPerRequest,
+      nodeHttpThroughputRatio: svc.requestsPerSec / plainSide.requestsPerSec,
       sessionsHits: (after?.hits ?? 0) - (before?.hits ?? 0),
       sessionsMisses: (after?.misses ?? 0) + (after?.coalesced ?? 0) - (before?.misses ?? 0) - (before?.coalesced ?? 0),
     }
   } finally {
-    await bare.stop()
+    await Promise.all([bare.stop(), plain.stop()])
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -19,6 +19,8 @@ export interface ServiceSettings {
   plexToken: string
   /** Extra environment variables (e.g. CACHE_WARM_IDLE). */
   env?: Record<string, string>
+  /** Options for node itself (e.g. `--cpu-prof`). */
+  nodeArgs?: string[]
 }
 
 /** One cache of `GET /api/plex/cache/stats`, the fields the benchmark reads. */
@@ -39,6 +41,7 @@ export async function startService(settings: ServiceSettings): Promise<ServiceUn
   const dir = mkdtempSync(join(tmpdir(), 'komandorr-bench-api-'))
   const child = await startChild({
     script: 'src/main.ts',
+    nodeArgs: settings.nodeArgs,
     cwd: dir,
     env: {
       HOST: '127.0.0.1',

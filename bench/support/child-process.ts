@@ -18,6 +18,8 @@ export interface ChildOptions {
   /** An executable (looked up in PATH) to run instead of a script, e.g. `npm`. */
   command?: string
   args?: string[]
+  /** Options for node itself, before a script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[]
   /** The child's whole environment (nothing is inherited but PATH and HOME). */
   env?: Record<string, string>
   cwd?: string
@@ -52,7 +54,7 @@ function spawnChild(options: ChildOptions): ChildProcess {
   if (file === undefined) {
     if (options.script === undefined) throw new Error('startChild needs a script or a command')
     file = process.execPath
-    argv = ['--import', TSX_LOADER, fileURLToPath(new URL(`../../${options.script}`, import.meta.url)), ...args]
+    argv = [...(options.nodeArgs ?? []), '--import', TSX_LOADER, fileURLToPath(new URL(`../../${options.script}`, import.meta.url)), ...args]
   }
   return spawn(file, argv, {
     cwd: options.cwd ?? ROOT,

@@ -113,6 +113,8 @@ async function handle(control: SimulatorControl, req: IncomingMessage, path: str
       return found(control.pauseSession(id!), `session ${id}`)
     case 'POST sessions/:id/resume':
       return found(control.resumeSession(id!), `session ${id}`)
+    case 'POST sessions/:id/seek':
+      return found(control.seekSession(id!, numberField(await readJson(req), 'viewOffset')), `session ${id}`)
     case 'POST activities':
       return control.startActivity((await readJson(req)) as never)
     case 'DELETE activities/:id':

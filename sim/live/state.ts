@@ -171,6 +171,16 @@ export class LiveState {
     return true
   }
 
+  /** A player seeking: the position jumps (clamped to the duration) and the player reports it. */
+  seek(sessionKey: string, viewOffsetMs: number): boolean {
+    const s = this.sessions.find((x) => x.sessionKey === sessionKey)
+    if (!s) return false
+    s.viewOffset = Math.max(0, Math.min(s.duration, Math.round(viewOffsetMs)))
+    this.sessionsVersion++
+    this.notify('playing', 'PlaySessionStateNotification', () => playingNotification(this.world, s, s.state))
+    return true
+  }
+
   startActivity(opts: StartActivityOptions = {}): Activity {
     const rng = this.rng
     const lib = this.world.library

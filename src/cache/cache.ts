@@ -1,5 +1,5 @@
 import type { InvalidationMessage } from './bus.js'
-import type { Clock } from './clock.js'
+import type { Clock, TimerHandle } from './clock.js'
 import { messageOf, serialize, type CacheEntry, type CacheRead } from './entry.js'
 import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { FlightCoordinator } from './flight.js'
@@ -36,6 +36,9 @@ export interface ReloadResult {
 }
 
 type LoadMode = 'read' | 'refresh' | 'reload'
+
+/** What `Cache.patch` did; see there. */
+export type PatchOutcome = 'patched' | 'confirmed' | 'unpatchable' | 'not-fresh' | 'loading' | 'outdated'
 
 /**
  * One declared cache. The read path, top to bottom: memory (`peek`) → single flight per key →
@@ -74,8 +77,6 @@ export class Cache<V, A = void> implements SlotOwner {
   private scopedBytes = 0
   private readonly refreshAfterMs: number
   private readonly keepMs: number
-  /** Age up to which an expired value is served (stale) while a load of its key is in flight. */
-  private readonly servedWhileLoadingMs: number
   private readonly logger: CacheLogger | undefined
   private readonly hitLogger: CacheLogger | undefined
   private readonly slots = new Map<string, KeySlot<V>>()
@@ -105,9 +106,6 @@ export class Cache<V, A = void> implements SlotOwner {
     this.sharedBound = this.bounds && { group: `${this.key}:`, maxKeys: this.bounds.maxKeys, maxBytes: this.bounds.maxBytes }
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
-    // A load that started by the refresh point lands before TTL + loadTimeoutMs or fails, so this
-    // covers a slow refresh of a key in demand but not a value left to age while nobody read it.
-    this.servedWhileLoadingMs = Math.min(this.keepMs, this.ttlMs + this.policy.loadTimeoutMs)
     this.context = context
     this.clock = context.clock
     this.memory = context.memory
@@ -216,10 +214,10 @@ export class Cache<V, A = void> implements SlotOwner {
     const slot = this.slotFor(key, args, scope)
     slot.lastReadAt = now
     if (slot.flight !== undefined) {
-      const held = this.lru.peek(key) as StoredEntry<V> | undefined
-      if (held !== undefined && now - held.loadedAt < this.servedWhileLoadingMs) return this.serveWhileLoading(held, now)
+      const result = await this.waitFor(slot.flight, slot, now)
+      if ('outcome' in result) return result
       this.counters.coalesced++
-      return this.answer(await slot.flight.promise, 'coalesced')
+      return this.answer(result, 'coalesced')
     }
     if (now < slot.backoffUntil) {
       this.counters.misses++
@@ -227,19 +225,9 @@ export class Cache<V, A = void> implements SlotOwner {
       if (kept === undefined) throw slot.lastError
       return this.serveStale(kept, slot.lastError)
     }
-    if (slot.failures > 0) {
-      // The retry after a backoff step: with a value held the reader gets it now, as during the
-      // step, and the retry runs behind it (against a frozen upstream it would hang the reader).
-      const kept = this.keptEntry(key, now)
-      if (kept !== undefined) {
-        this.counters.misses++
-        this.logger?.info({ cache: this.name, key }, 'cache retry after backoff')
-        void this.startFlight(slot, args, 'read').promise
-        return this.serveStale(kept, slot.lastError)
-      }
-    }
     this.logger?.info({ cache: this.name, key }, 'cache miss')
-    const result = await this.startFlight(slot, args, 'read').promise
+    const result = await this.waitFor(this.startFlight(slot, args, 'read'), slot, now)
+    if ('outcome' in result) return result
     if (result.source === 'shared') {
       this.counters.hits++
       return { entry: result.entry, outcome: 'hit' }
@@ -247,6 +235,31 @@ export class Cache<V, A = void> implements SlotOwner {
     this.counters.misses++
     this.counters.upstreamReads++
     return this.answer(result, 'miss')
+  }
+
+  /**
+   * The soft timeout: with no older value held, the flight's result (up to the hard timeout,
+   * `loadTimeoutMs`). With one held (within `maxStaleMs`), the result only if it comes within
+   * `softTimeoutMs`; else the value held then, marked stale with its true age, while the load
+   * goes on and lands for the next reader. (A clear meanwhile leaves nothing to serve: the
+   * reader waits for the load after all.)
+   */
+  private async waitFor(flight: Flight<V>, slot: KeySlot<V>, readAt: number): Promise<FlightResult<V> | CacheRead<V>> {
+    if (this.keptEntry(slot.key, readAt) === undefined) return flight.promise
+    let timer: TimerHandle | undefined
+    const softTimeout = new Promise<undefined>((resolve) => {
+      timer = this.clock.setTimer(() => resolve(undefined), this.policy.softTimeoutMs)
+    })
+    const result = await Promise.race([flight.promise, softTimeout])
+    this.clock.clearTimer(timer!)
+    if (result !== undefined) return result
+    const now = this.clock.now()
+    const held = slot.retired ? undefined : this.keptEntry(slot.key, now)
+    if (held === undefined) return flight.promise
+    this.counters.misses++
+    this.counters.staleServes++
+    this.hitLogger?.debug({ cache: this.name, key: slot.key, ageMs: now - held.loadedAt, waitedMs: now - readAt }, 'cache served stale while loading')
+    return { entry: held, outcome: 'stale' }
   }
 
   private answer(result: FlightResult<V>, outcome: 'miss' | 'coalesced'): CacheRead<V> {
@@ -265,14 +278,6 @@ export class Cache<V, A = void> implements SlotOwner {
       'cache served stale',
     )
     return { entry, outcome: 'stale', error }
-  }
-
-  /** An expired value whose key is loading: served at once, honestly marked stale, instead of waiting. */
-  private serveWhileLoading(entry: StoredEntry<V>, now: number): CacheRead<V> {
-    this.counters.misses++
-    this.counters.staleServes++
-    this.hitLogger?.debug({ cache: this.name, key: entry.slot.key, ageMs: now - entry.loadedAt }, 'cache served stale while loading')
-    return { entry, outcome: 'stale' }
   }
 
   private startFlight(slot: KeySlot<V>, args: A, mode: LoadMode): Flight<V> {
@@ -334,8 +339,7 @@ export class Cache<V, A = void> implements SlotOwner {
     this.lastError = null
     if (!slot.retired) {
       this.store(slot, entry)
-      const staleMs = this.bounds === undefined || this.baseKeys.has(slot.key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
-      await this.shared?.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBoundOf(slot)).catch(() => undefined)
+      await this.sharedSet(slot, entry)
     }
     return entry
   }
@@ -426,6 +430,13 @@ export class Cache<V, A = void> implements SlotOwner {
     } catch {
       return undefined
     }
+  }
+
+  /** Writes a value to the shared layer (a query variant of a keyed cache for a shorter stale window); never throws. */
+  private async sharedSet(slot: KeySlot<V>, entry: StoredEntry<V>): Promise<void> {
+    if (this.shared === undefined) return
+    const staleMs = this.bounds === undefined || this.baseKeys.has(slot.key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
+    await this.shared.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBoundOf(slot)).catch(() => undefined)
   }
 
   /** Holds `entry` in memory (within the scope's quota for a scoped key); false when it is too large to hold. */
@@ -586,6 +597,36 @@ export class Cache<V, A = void> implements SlotOwner {
    * skipping the shared layer and any backoff; joins a load already in flight.
    */
   async reload(): Promise<ReloadResult> {
+    const targets = this.heldOrDeclared()
+    return this.outcomeOf(targets, await Promise.all(targets.map(({ key, args }) => this.reloadKey(key, args))))
+  }
+
+  /**
+   * Loads ahead of the first reader (the service starting): the keys `reload` would load, in the
+   * background through the single flight, taking the shared layer's value when another instance
+   * has a fresh one. A key with a fresh value here, or a load in flight, is left alone. The
+   * value is not marked as read: nobody reading it, refresh-ahead leaves it to age.
+   */
+  async warm(): Promise<ReloadResult> {
+    const now = this.clock.now()
+    const targets = this.heldOrDeclared().filter(({ key }) => {
+      const held = this.lru.peek(key) as StoredEntry<V> | undefined
+      return held === undefined || now - held.loadedAt >= this.ttlMs
+    })
+    const results = await Promise.all(
+      targets.map(({ key, args }) => {
+        const slot = this.slotFor(key, args)
+        if (slot.flight !== undefined) return slot.flight.promise
+        this.counters.refreshes++
+        this.counters.warmRefreshes++
+        this.logger?.info({ cache: this.name, key }, 'cache warm-up')
+        return this.startFlight(slot, args, 'refresh').promise
+      }),
+    )
+    return this.outcomeOf(targets, results)
+  }
+
+  private heldOrDeclared(): Array<{ key: string; args: A }> {
     const targets: Array<{ key: string; args: A }> = []
     for (const slot of this.slots.values()) {
       if (this.lru.peek(slot.key) !== undefined) targets.push({ key: slot.key, args: slot.args as A })
@@ -594,7 +635,10 @@ export class Cache<V, A = void> implements SlotOwner {
       const argsList = this.keyed ? this.warmArgs : [undefined as A]
       for (const args of argsList) targets.push({ key: this.keyFor(args), args })
     }
-    const results = await Promise.all(targets.map(({ key, args }) => this.reloadKey(key, args)))
+    return targets
+  }
+
+  private outcomeOf(targets: ReadonlyArray<unknown>, results: ReadonlyArray<FlightResult<V>>): ReloadResult {
     const failure = results.find((result) => result.source === 'stale' || result.source === 'failed')
     return failure === undefined
       ? { name: this.name, ok: true, keys: targets.length }
@@ -681,6 +725,51 @@ export class Cache<V, A = void> implements SlotOwner {
     if (result.source === 'stale' || result.source === 'failed') return { error: result.error }
     if (!slot.retired) await this.context.publish({ type: 'invalidate', name: this.name, key })
     return undefined
+  }
+
+  /**
+   * For a change the upstream announced with its content (a push notification): replaces the
+   * fresh value held for the key (argument-less: the key) with `update(value)`, as a new entry
+   * (its JSON and ETag) as fresh as a load, with no upstream call. The new value goes to the
+   * shared layer, then other instances are told to drop their copy. `update` must not change
+   * the value it is given (readers hold it); returning that same value confirms it: its age
+   * restarts, nothing else changes. `fetchedAt` stays the time of the upstream fetch the value
+   * comes from. Returns what happened; anything but `patched`/`confirmed` means the caller
+   * should refresh instead:
+   * - `unpatchable`: `update` returned undefined (the change needs a load);
+   * - `not-fresh`: nothing held, or only an expired value (changes may have been missed);
+   * - `loading`: a load is in flight, and its answer may predate the change;
+   * - `outdated`: the key is read (within `idleWindowMs`) and its value was fetched
+   *   `refetchAfterMs` ago or more: what the patches do not cover wants a load.
+   */
+  patch(update: (value: V) => V | undefined, args?: A, options: { refetchAfterMs?: number } = {}): Promise<PatchOutcome> {
+    const key = this.keyFor(args as A)
+    const slot = this.slots.get(key)
+    const held = this.lru.peek(key) as StoredEntry<V> | undefined
+    const now = this.clock.now()
+    if (this.closed || slot === undefined || held === undefined || now - held.loadedAt >= this.ttlMs) return Promise.resolve('not-fresh')
+    if (slot.flight !== undefined) return Promise.resolve('loading')
+    const inDemand = now - slot.lastReadAt <= this.policy.idleWindowMs
+    if (inDemand && options.refetchAfterMs !== undefined && this.clock.wallNow() - held.fetchedAt >= options.refetchAfterMs) {
+      return Promise.resolve('outdated')
+    }
+    const value = update(held.value)
+    if (value === undefined) return Promise.resolve('unpatchable')
+    const confirmed = value === held.value
+    const json = confirmed ? held.json : serialize(value, `cache ${this.name} (${key}): patch`)
+    const entry = confirmed
+      ? new StoredEntry(value, json, now, held.fetchedAt, slot, held.etag, held.bytes)
+      : new StoredEntry(value, json, now, held.fetchedAt, slot)
+    this.store(slot, entry)
+    this.schedule(slot, entry)
+    // Sent now, before any clear that follows can send its delete: Redis keeps the order.
+    const written = this.sharedSet(slot, entry)
+    const outcome: PatchOutcome = confirmed ? 'confirmed' : 'patched'
+    if (confirmed) return written.then(() => outcome)
+    return written.then(async () => {
+      if (!slot.retired) await this.context.publish({ type: 'invalidate', name: this.name, key })
+      return outcome
+    })
   }
 
   /** Drops every key here, in the shared layer and (through the bus) on every instance. */

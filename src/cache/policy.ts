@@ -14,6 +14,11 @@ export interface CachePolicy {
   readonly shared: boolean
   /** A loader call that takes longer fails (and its signal aborts). Default 30 s. */
   readonly loadTimeoutMs: number
+  /**
+   * How long a reader waits for a load while an older value of its key is held (within
+   * `maxStaleMs`) before it takes that value, marked stale. Default 50 ms.
+   */
+  readonly softTimeoutMs: number
   /** First backoff step after a failed load; doubles per consecutive failure. Default 1 s. */
   readonly backoffBaseMs: number
   /** Largest backoff step. Default 30 s. */
@@ -27,6 +32,7 @@ export const defaultPolicy: CachePolicy = Object.freeze({
   refreshAhead: true,
   shared: true,
   loadTimeoutMs: 30_000,
+  softTimeoutMs: 50,
   backoffBaseMs: 1_000,
   backoffMaxMs: 30_000,
 })
@@ -112,6 +118,7 @@ export function resolvePolicy(
     refreshAhead: pick('refreshAhead'),
     shared: pick('shared'),
     loadTimeoutMs: pick('loadTimeoutMs'),
+    softTimeoutMs: pick('softTimeoutMs'),
     backoffBaseMs: pick('backoffBaseMs'),
     backoffMaxMs: pick('backoffMaxMs'),
   })
@@ -122,6 +129,7 @@ export function resolvePolicy(
   requireMs(what, 'maxStaleMs', policy.maxStaleMs, true)
   requireMs(what, 'idleWindowMs', policy.idleWindowMs, true)
   requireMs(what, 'loadTimeoutMs', policy.loadTimeoutMs, false)
+  requireMs(what, 'softTimeoutMs', policy.softTimeoutMs, true)
   requireMs(what, 'backoffBaseMs', policy.backoffBaseMs, false)
   requireMs(what, 'backoffMaxMs', policy.backoffMaxMs, false)
   if (!(policy.refreshAheadAt > 0 && policy.refreshAheadAt <= 1)) {

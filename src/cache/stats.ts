@@ -15,7 +15,7 @@ export class CacheCounters {
   coalesced = 0
   /**
    * Reads answered with an expired value (subset of misses + coalesced): the upstream failed,
-   * or a load of the key was in flight and the value was younger than TTL + loadTimeoutMs.
+   * or a load of the key outlasted the soft timeout while the value was held.
    */
   staleServes = 0
   /** Coalesced reads answered with an expired value (part of `coalesced` and of `staleServes`). */
@@ -28,7 +28,7 @@ export class CacheCounters {
   refreshes = 0
   /** The part of `refreshes` asked for by the upstream (`refresh`: a push notification). */
   pushRefreshes = 0
-  /** The part of `refreshes` forced by `reload` (warm, scheduled recomputations). */
+  /** The part of `refreshes` started by `reload` (warm, scheduled recomputations) or `warm` (the warm start). */
   warmRefreshes = 0
   /** Loader calls. */
   loads = 0

@@ -33,7 +33,7 @@ export const publicRoute = { access: 'public' } as const satisfies { access: Rou
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const CHALLENGE = 'Basic realm="komandorr-cache", charset="UTF-8"'
 
-type Verdict = 'ok' | 'missing' | 'malformed' | 'wrong'
+export type Verdict = 'ok' | 'missing' | 'malformed' | 'wrong'
 
 interface Credentials {
   readonly username: string
@@ -64,20 +64,59 @@ function adminCheck(username: string, password: string): (credentials: Credentia
 }
 
 /** Who sent credentials: the admin, a viewer, or nobody these credentials sign in. */
-type Caller = { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
+export type Caller = { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
 
 const callerOf = (viewer: Viewer | undefined): Caller => (viewer === undefined ? 'wrong' : { admin: false, viewer })
 
-function createIdentify(auth: Config['auth'], viewers: ViewerAccounts | undefined): (authorization: string | undefined) => Caller | Promise<Caller> {
+/** Tells who sent a request's credentials (ENABLE_AUTH on); the Fastify hook and the fast hit path share one. */
+export interface CallerCheck {
+  /** The admin, a viewer (a first sign-in waits for scrypt), or why neither. */
+  identify(authorization: string | undefined): Caller | Promise<Caller>
+  /** The same from memory only: `unknown` where a viewer's password would have to be checked. */
+  identifyNow(authorization: string | undefined): Caller | 'unknown'
+}
+
+export function createCallerCheck(auth: Config['auth'], viewers: ViewerAccounts | undefined): CallerCheck {
   const isAdmin = adminCheck(auth.username, auth.password)
-  return (authorization) => {
-    const credentials = credentialsOf(authorization)
-    if (typeof credentials === 'string') return credentials
-    if (isAdmin(credentials)) return { admin: true }
-    if (viewers === undefined) return 'wrong'
-    // Every other name costs one scrypt check, a wrong admin password included: timing tells nothing.
-    const viewer = viewers.authenticate(credentials.username, credentials.password)
-    return viewer instanceof Promise ? viewer.then(callerOf) : callerOf(viewer)
+  return {
+    identify(authorization) {
+      const credentials = credentialsOf(authorization)
+      if (typeof credentials === 'string') return credentials
+      if (isAdmin(credentials)) return { admin: true }
+      if (viewers === undefined) return 'wrong'
+      // Every other name costs one scrypt check, a wrong admin password included: timing tells nothing.
+      const viewer = viewers.authenticate(credentials.username, credentials.password)
+      return viewer instanceof Promise ? viewer.then(callerOf) : callerOf(viewer)
+    },
+    identifyNow(authorization) {
+      const credentials = credentialsOf(authorization)
+      if (typeof credentials === 'string') return credentials
+      if (isAdmin(credentials)) return { admin: true }
+      if (viewers === undefined) return 'wrong'
+      const viewer = viewers.recall(credentials.username, credentials.password)
+      return viewer === undefined ? 'unknown' : { admin: false, viewer }
+    },
+  }
+}
+
+/**
+ * For the fast hit path, whom a GET may be answered for at once: `null` for the unscoped value
+ * (the admin; anyone on a public route that has no viewers' view, or without credentials; every
+ * caller with ENABLE_AUTH off), a viewer for their scoped value on a route with viewers' views
+ * (`scoped`), or undefined to leave the request to Fastify (no or wrong credentials, a viewer
+ * not signed in here yet, a viewer on an admin route), which answers it as its hook says.
+ */
+export type FastCaller = (access: RouteAccess, scoped: boolean, authorization: string | undefined) => Viewer | null | undefined
+
+export function createFastCaller(auth: Config['auth'], callers: CallerCheck): FastCaller {
+  if (!auth.enabled) return () => null
+  return (access, scoped, authorization) => {
+    if (authorization === undefined) return access === 'protected' ? undefined : null
+    if (access === 'public' && !scoped) return null
+    const caller = callers.identifyNow(authorization)
+    if (typeof caller !== 'object') return undefined
+    if (caller.admin) return null
+    return scoped ? caller.viewer : undefined
   }
 }
 
@@ -94,10 +133,10 @@ const DETAILS: Record<Exclude<Verdict, 'ok'>, string> = {
  * Installs the auth check as one onRequest hook. It runs only for matched routes, so an unknown
  * `/api` path answers 404 whether or not credentials came (a 401 there logs Komandorr's UI out).
  */
-export function installAuth(app: FastifyInstance, auth: Config['auth'], viewers?: ViewerAccounts): void {
+export function installAuth(app: FastifyInstance, auth: Config['auth'], callers: CallerCheck): void {
   app.decorateRequest('viewer', null)
   if (!auth.enabled) return
-  const identify = createIdentify(auth, viewers)
+  const { identify } = callers
   app.addHook('onRequest', async (request, reply: FastifyReply) => {
     if (request.is404) return
     const { access = 'protected', viewers: viewersAllowed = false } = request.routeOptions.config

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Cache, CacheEntry, CacheOutcome, Scope } from '../cache/index.js'
+import type { Cache, CacheEntry, CacheOutcome, Principal, Scope } from '../cache/index.js'
+import type { FastAnswer } from './fast-hits.js'
 import { upstreamError } from './upstream-error.js'
 
 /**
@@ -58,6 +59,8 @@ async function readThenReply<V, A>(
   return sendCacheEntry(request, reply, cache, read.entry, read.outcome, options.shape)
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8'
+
 const X_CACHE: Record<CacheOutcome, string> = { hit: 'HIT', miss: 'MISS', coalesced: 'MISS', stale: 'STALE' }
 
 export function sendCacheEntry<V>(
@@ -76,29 +79,65 @@ export function sendCacheEntry<V>(
   if (request.headers['if-none-match'] === entry.etag) {
     return reply.code(304).send()
   }
-  reply.type('application/json; charset=utf-8')
+  reply.type(JSON_TYPE)
   if (shape === 'array') return reply.send(entry.json)
-  return reply.send(objectBody(entry, outcome, ageMs))
+  return reply.send(objectBody(entry, outcome, ageMs).body)
 }
 
 interface BuiltBody {
   readonly outcome: CacheOutcome
   readonly ageTenths: number
   readonly body: string
+  /** Its UTF-8 length, for Content-Length on the fast path. */
+  readonly length: string
 }
 
 /** Per entry, the body last built: it changes only with the outcome and every 100 ms of age. */
 const builtBodies = new WeakMap<CacheEntry<unknown>, BuiltBody>()
 
-function objectBody(entry: CacheEntry<unknown>, outcome: CacheOutcome, ageMs: number): string {
+function objectBody(entry: CacheEntry<unknown>, outcome: CacheOutcome, ageMs: number): BuiltBody {
   const ageTenths = Math.round(ageMs / 100)
   const built = builtBodies.get(entry)
-  if (built !== undefined && built.outcome === outcome && built.ageTenths === ageTenths) return built.body
+  if (built !== undefined && built.outcome === outcome && built.ageTenths === ageTenths) return built
   const cached = outcome === 'hit' || outcome === 'stale'
   const head =
     `{"cached":${cached},"cache_age":${(ageTenths / 10).toFixed(1)},` +
     `"timestamp":"${new Date(entry.fetchedAt).toISOString()}"${outcome === 'stale' ? ',"stale":true' : ''}`
   const body = entry.json.length > 2 ? `${head},${entry.json.slice(1)}` : `${head}}`
-  builtBodies.set(entry, { outcome, ageTenths, body })
-  return body
+  const fresh = { outcome, ageTenths, body, length: String(Buffer.byteLength(body)) }
+  builtBodies.set(entry, fresh)
+  return fresh
+}
+
+/**
+ * The fast path's answer for an argument-less cache (see FastHits): a fresh value in memory (a
+ * viewer's: in their scope, `scopeOf`), with exactly the status, headers and body
+ * `sendCacheEntry` gives a hit; false on anything else (not configured, a conditional request,
+ * no fresh value), which Fastify then answers.
+ */
+export function fastCacheHit<V>(cache: Cache<V>, configured: () => boolean, shape: BodyShape = 'object', scopeOf?: (viewer: Principal) => Scope): FastAnswer {
+  return (request, response, extraHeaders, viewer) => {
+    if (!configured() || request.headers['if-none-match'] !== undefined) return false
+    if (viewer !== null && scopeOf === undefined) return false
+    const entry = viewer === null ? cache.peek() : cache.peek(undefined, scopeOf!(viewer))
+    if (entry === undefined) return false
+    const ageMs = cache.ageMs(entry)
+    const built = shape === 'array' ? { body: entry.json, length: String(entry.bytes) } : objectBody(entry, 'hit', ageMs)
+    const headers = [
+      ...extraHeaders,
+      'x-cache',
+      'HIT',
+      'age',
+      String(Math.floor(ageMs / 1000)),
+      'etag',
+      entry.etag,
+      'content-type',
+      JSON_TYPE,
+      'content-length',
+      built.length,
+    ]
+    response.writeHead(200, headers)
+    response.end(built.body)
+    return true
+  }
 }

@@ -51,7 +51,7 @@ export function registerCacheMetrics(registry: Registry, caches: () => readonly 
   })
   registerSnapshot(registry, {
     name: 'cache_refreshes_total',
-    help: 'Loads started without a waiting reader, by reason: ahead (refresh-ahead of a value in demand), push (the upstream announced a change), warm (a forced reload).',
+    help: 'Loads started without a waiting reader, by reason: ahead (refresh-ahead of a value in demand), push (the upstream announced a change), warm (a forced reload, or the first load of the warm start).',
     type: 'counter',
     read: perCache((c) => [
       [{ reason: 'ahead' }, c.refreshes - c.pushRefreshes - c.warmRefreshes],

@@ -33,44 +33,71 @@ class Cells {
  * `http_request_duration_seconds{method,route,status_class}`, `route` being the pattern a route
  * was registered with (`/api/services/:id`), never the URL asked for. Each route gets its own
  * onResponse hook with its cells bound when the route is added: a request costs no label lookup.
- * Install before the routes; unmatched paths are not timed.
+ * The fast hit path (http/fast-hits.ts) answers in front of Fastify and takes the same cells
+ * through `cellsFor`, so a hit is one series whichever path answered it.
  */
-export function installHttpMetrics(app: FastifyInstance, registry: Registry): void {
-  const series: Array<{ labels: Record<string, string>; cells: Cells }> = []
-  app.addHook('onRoute', (route) => {
-    const method = Array.isArray(route.method) ? route.method.join(',') : String(route.method)
-    const byClass = STATUS_CLASSES.map((statusClass) => {
-      const cells = new Cells()
-      series.push({ labels: { method, route: route.url, status_class: statusClass }, cells })
-      return cells
-    })
-    const observe: onResponseHookHandler = (_request, reply, done) => {
-      byClass[Math.min(4, Math.max(0, Math.floor(reply.statusCode / 100) - 1))]!.observe(reply.elapsedTime / 1000)
-      done()
-    }
-    const existing = route.onResponse
-    route.onResponse = existing === undefined ? [observe] : [...(Array.isArray(existing) ? existing : [existing]), observe]
-  })
+export class HttpMetrics {
+  private readonly series: Array<{ labels: Record<string, string>; cells: Cells }> = []
+  private readonly byRoute = new Map<string, readonly Cells[]>()
 
-  const name = 'http_request_duration_seconds'
-  registerSnapshot(registry, {
-    name,
-    help: 'Duration of HTTP requests by method, route pattern and status class.',
-    type: 'histogram',
-    read: () => {
-      const samples: Sample[] = []
-      for (const { labels, cells } of series) {
-        if (cells.count === 0) continue
-        let cumulative = 0
-        HTTP_BUCKETS.forEach((bound, i) => {
-          cumulative += cells.buckets[i]!
-          samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: String(bound) }, value: cumulative })
-        })
-        samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cells.count })
-        samples.push({ metricName: `${name}_sum`, labels, value: cells.sum })
-        samples.push({ metricName: `${name}_count`, labels, value: cells.count })
+  constructor(registry: Registry) {
+    const name = 'http_request_duration_seconds'
+    registerSnapshot(registry, {
+      name,
+      help: 'Duration of HTTP requests by method, route pattern and status class.',
+      type: 'histogram',
+      read: () => {
+        const samples: Sample[] = []
+        for (const { labels, cells } of this.series) {
+          if (cells.count === 0) continue
+          let cumulative = 0
+          HTTP_BUCKETS.forEach((bound, i) => {
+            cumulative += cells.buckets[i]!
+            samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: String(bound) }, value: cumulative })
+          })
+          samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cells.count })
+          samples.push({ metricName: `${name}_sum`, labels, value: cells.sum })
+          samples.push({ metricName: `${name}_count`, labels, value: cells.count })
+        }
+        return samples
+      },
+    })
+  }
+
+  /** The series of one route and status code, made on first use; `observe` takes seconds. */
+  cellsFor(method: string, route: string, statusCode: number): { observe(seconds: number): void } {
+    return this.classesOf(method, route)[statusClassIndex(statusCode)]!
+  }
+
+  /** Times every route added from now on; install before the routes. Unmatched paths are not timed. */
+  install(app: FastifyInstance): void {
+    app.addHook('onRoute', (route) => {
+      const method = Array.isArray(route.method) ? route.method.join(',') : String(route.method)
+      const byClass = this.classesOf(method, route.url)
+      const observe: onResponseHookHandler = (_request, reply, done) => {
+        byClass[statusClassIndex(reply.statusCode)]!.observe(reply.elapsedTime / 1000)
+        done()
       }
-      return samples
-    },
-  })
+      const existing = route.onResponse
+      route.onResponse = existing === undefined ? [observe] : [...(Array.isArray(existing) ? existing : [existing]), observe]
+    })
+  }
+
+  private classesOf(method: string, route: string): readonly Cells[] {
+    const key = `${method} ${route}`
+    let byClass = this.byRoute.get(key)
+    if (byClass === undefined) {
+      byClass = STATUS_CLASSES.map((statusClass) => {
+        const cells = new Cells()
+        this.series.push({ labels: { method, route, status_class: statusClass }, cells })
+        return cells
+      })
+      this.byRoute.set(key, byClass)
+    }
+    return byClass
+  }
+}
+
+function statusClassIndex(statusCode: number): number {
+  return Math.min(4, Math.max(0, Math.floor(statusCode / 100) - 1))
 }

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { AnyCache, CacheRegistry, ScopeStats } from '../cache/index.js'
 import type { RedisLayer } from '../cache/redis/index.js'
 import { registerCacheMetrics } from './cache-metrics.js'
-import { installHttpMetrics } from './http-metrics.js'
+import { HttpMetrics } from './http-metrics.js'
 import { PlexMetrics, type PlexMetricSources } from './plex-metrics.js'
 import { registerRedisMetrics } from './redis-metrics.js'
 import { registerScopeMetrics } from './scope-metrics.js'
@@ -21,6 +21,8 @@ export interface MetricSources extends PlexMetricSources {
 export class ServiceMetrics {
   readonly registry = new Registry()
   readonly plex: PlexMetrics
+  /** The per-route request histogram (Fastify's routes and the fast hit path). */
+  readonly http: HttpMetrics
   /** For the cache registry: every loader call when it ends. */
   readonly observeLoad: (cache: string, ms: number, ok: boolean) => void
   private caches: () => readonly AnyCache[] = () => []
@@ -29,6 +31,7 @@ export class ServiceMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry })
     this.plex = new PlexMetrics(this.registry)
+    this.http = new HttpMetrics(this.registry)
     this.observeLoad = registerCacheMetrics(this.registry, () => this.caches())
     registerScopeMetrics(this.registry, () => this.scopes(), () => this.caches())
   }
@@ -42,7 +45,7 @@ export class ServiceMetrics {
 
   /** The per-route request histogram; call before any route is added. */
   installHttp(app: FastifyInstance): void {
-    installHttpMetrics(app, this.registry)
+    this.http.install(app)
   }
 
   get contentType(): string {

@@ -63,6 +63,8 @@ export interface NotificationEvents {
   disconnected: [{ transport: NotificationTransport; reason: string }]
   /** Connected again after a loss: notifications from `downtimeMs` were missed, reload caches. */
   reconnected: [{ transport: NotificationTransport; downtimeMs: number }]
+  /** A frame that could not be read was dropped: whatever it said was missed. */
+  dropped: [{ reason: string }]
   /** A connection attempt failed; the next one starts after `delayMs`. */
   retrying: [{ attempt: number; delayMs: number; reason: string }]
 }
@@ -323,7 +325,9 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
     try {
       n = parseNotification(text, eventName)
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'Plex notification dropped')
+      const reason = (err as Error).message
+      this.log.warn({ err: reason }, 'Plex notification dropped')
+      this.emit('dropped', { reason })
       return
     }
     if (!n) return

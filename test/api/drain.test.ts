@@ -3,7 +3,8 @@ import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { installGracefulClose } from '../../src/http/drain.js'
-import { sleep, startTestApp } from '../support/api-harness.js'
+import { startSimulator } from '../../sim/index.js'
+import { PLEX_TOKEN, sleep, startTestApp } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 interface Outcome {
@@ -120,5 +121,33 @@ describe('stopping under keep-alive load', () => {
     expect((await hanging).error).toBe('ECONNRESET')
     expect(closeMs).toBeGreaterThan(250)
     expect(closeMs).toBeLessThan(1_000)
+  })
+
+  it('under cache hits answered in front of Fastify too: hits during the stop get Connection: close, none is reset', async () => {
+    const sim = await startSimulator({ port: 0, token: PLEX_TOKEN, seed: 5, items: 50, speed: 0 })
+    // At info level hits take the fast path (at debug every request goes through Fastify).
+    const t = await startTestApp({ PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: PLEX_TOKEN, PLEX_TV_URL: sim.url, LOG_LEVEL: 'info' })
+    try {
+      const url = `${t.url}/api/plex/sessions`
+      expect((await fetch(url)).headers.get('x-cache')).toBe('MISS')
+      const load = hammer(url, 12)
+      await sleep(300)
+      const beforeClose = load.outcomes.length
+      const started = performance.now()
+      await t.app.close()
+      const closeMs = performance.now() - started
+      await load.stop()
+
+      const resets = load.outcomes.filter((o) => o.error !== undefined && o.error !== 'ECONNREFUSED')
+      const answeredDuringStop = load.outcomes.slice(beforeClose).filter((o) => o.status !== undefined)
+      expect(beforeClose).toBeGreaterThan(50)
+      expect(resets).toEqual([])
+      expect(answeredDuringStop.filter((o) => o.reusedSocket).some((o) => o.connection === 'close')).toBe(true)
+      // Well inside the drain budget (4 s): the clients left once told to, so the server went quiet.
+      expect(closeMs).toBeLessThan(3_000)
+    } finally {
+      await t.runtime.close()
+      await sim.close()
+    }
   })
 })

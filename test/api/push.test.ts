@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/cache/index.js'
 import { PlexConnection } from '../../src/plex/plex-connection.js'
 import { CACHES } from '../../src/features/caches/index.js'
-import { PushInvalidation } from '../../src/features/plex/push-invalidation.js'
+import { patchOn, type AnyCacheSpec, type PlexChange } from '../../src/features/caches/declaration.js'
+import { PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
 import { json, jsonInit, type PlexApp, startPlexApp } from '../support/api-harness.js'
@@ -55,7 +56,7 @@ describe('push refresh over the Plex notification stream', () => {
     expect(setup.runtime.caches.get('plex_sessions')!.stats()).toMatchObject({ misses: 1, coalesced: 0 })
   })
 
-  it('does not refresh on progress reports (same state, transcode updates)', async () => {
+  it('patches progress reports into the cached sessions with no Plex call', async () => {
     setup = await startListening()
     // An event for another cache, sent after others on the same stream, marks when those were handled.
     const handled = async (s: PlexApp) => {
@@ -66,14 +67,15 @@ describe('push refresh over the Plex notification stream', () => {
     setup.sim.control.startSession({ kind: 'episode', transcode: true })
     await handled(setup)
     expect((await read(setup, '/api/plex/sessions')).body.total).toBe(1)
-    expect((await read(setup, '/api/plex/sessions')).cache).toBe('HIT')
+    const loads = setup.runtime.caches.get('plex_sessions')!.stats().loads
 
     setup.sim.control.advance(30) // three player reports and three transcode updates
     await handled(setup)
 
     const sessions = await read(setup, '/api/plex/sessions')
     expect(sessions.cache).toBe('HIT')
-    expect(sessions.body.sessions[0].playback.position_ms).toBe(0)
+    expect(sessions.body.sessions[0].playback.position_ms).toBe(30_000)
+    expect(setup.runtime.caches.get('plex_sessions')!.stats().loads, 'patched, not reloaded').toBe(loads)
   })
 
   it('refreshes recent media and live stats when new media finished processing', async () => {
@@ -90,11 +92,13 @@ describe('push refresh over the Plex notification stream', () => {
     setup = await startListening()
     const paths = ['/api/plex/sessions', '/api/plex/activities', '/api/plex/users/count']
     for (const path of paths) await read(setup, path)
-    setup.sim.control.dropNotificationClients()
     const { caches } = setup.runtime
     const names = ['plex_sessions', 'plex_activities', 'plex_users_count']
-    await eventually('the caches are refreshed after the reconnect', () => names.every((name) => caches.get(name)!.stats().refreshes >= 1), 8_000)
-    for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1, loads: 2 })
+    await new Promise((resolve) => setTimeout(resolve, 400)) // the live caches' reload after the first connect
+    const loads = names.map((name) => caches.get(name)!.stats().loads)
+    setup.sim.control.dropNotificationClients()
+    await eventually('the caches are refreshed after the reconnect', () => names.every((name, i) => caches.get(name)!.stats().loads === loads[i]! + 1), 8_000)
+    for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1 })
     for (const path of paths) expect((await read(setup, path)).cache, path).toBe('HIT')
   })
 
@@ -114,6 +118,7 @@ describe('push refresh over the Plex notification stream', () => {
 /** Stands in for the notification stream, so each event and each timer is under the test's control. */
 class ScriptedStream extends EventEmitter<NotificationEvents> {
   closed = false
+  isConnected = false
   async close(): Promise<void> {
     this.closed = true
   }
@@ -152,45 +157,158 @@ function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: ()
   return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex }
 }
 
+/** A live value as small as can be: each session's state and position, by key. */
+type Players = Record<string, { state: string; at: number }>
+
+const TTL = 10_000
+
+/** One patched cache (`Players`, patched from `playing`), on a manual clock, to watch the stream's rules at work. */
+function scriptedLive() {
+  const clock = new ManualClock()
+  const registry: CacheRegistry = createCacheRegistry({ clock, random: () => 0 })
+  closers.push(() => registry.close())
+  let players: Players = {}
+  const loads = { count: 0 }
+  const sessions = registry.define<Players>({
+    name: 'plex_sessions',
+    key: 'plex_sessions',
+    ttlMs: TTL,
+    load: () => {
+      loads.count++
+      return players
+    },
+  })
+  const refreshed: string[] = []
+  const refresh = registry.refresh.bind(registry)
+  registry.refresh = (name: string, args?: unknown) => {
+    refreshed.push(name)
+    return refresh(name, args)
+  }
+  const patchPlayers = (value: Players, change: PlexChange): Players | undefined => {
+    if (change.name !== 'playing') return undefined
+    const next = { ...value }
+    for (const report of change.items) {
+      if (next[report.sessionKey] === undefined || report.state === 'stopped') return undefined
+      next[report.sessionKey] = { state: report.state, at: report.viewOffset ?? 0 }
+    }
+    return next
+  }
+  const spec = { name: 'plex_sessions', plexServer: 'fetched', push: [patchOn(['playing'], patchPlayers)] } as unknown as AnyCacheSpec
+  const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
+  const streams: ScriptedStream[] = []
+  const push = new PushInvalidation({
+    plex,
+    registry,
+    caches: [spec],
+    clock,
+    listen: () => {
+      const stream = new ScriptedStream()
+      streams.push(stream)
+      return stream as unknown as NotificationListener
+    },
+  })
+  push.start()
+  closers.push(() => push.stop())
+  const setPlayers = (next: Players) => (players = next)
+  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex, sessions, loads, setPlayers }
+}
+
 const playing = (sessionKey: string, state: string, viewOffset = 0) => ({ sessionKey, state, viewOffset })
 
-describe('push refresh rules', () => {
+describe('push rules', () => {
   it('costs one refresh per cache for a burst of events within the debounce window', async () => {
     const { stream, clock, refreshed } = scripted()
     stream().emit('playing', [playing('1', 'playing')])
     stream().emit('playing', [playing('2', 'playing')])
     stream().emit('playing', [playing('1', 'paused')])
-    stream().emit('activity', [{ event: 'started', uuid: 'a' }])
+    stream().emit('transcodeSession', { event: 'start', sessions: [] })
     await clock.advance(249)
     expect(refreshed).toEqual([])
     await clock.advance(1)
     expect(refreshed.sort()).toEqual(['plex_activities', 'plex_sessions'])
   })
 
-  it('ignores progress reports and transcode updates, but not a changed state, a stop or a transcode start or end', async () => {
-    const { stream, clock, refreshed } = scripted()
-    stream().emit('playing', [playing('1', 'playing')])
-    await clock.advance(300)
-    refreshed.length = 0
-
-    for (let offset = 10_000; offset <= 60_000; offset += 10_000) {
+  it('patches reports of known sessions with no load; a stop, an unknown session, a transcode start or a dropped frame reloads', async () => {
+    const { stream, clock, refreshed, sessions, loads, setPlayers } = scriptedLive()
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
+    for (let offset = 10_000; offset <= 30_000; offset += 10_000) {
       stream().emit('playing', [playing('1', 'playing', offset)])
       stream().emit('transcodeSession', { event: 'update', sessions: [] })
       await clock.advance(300)
     }
+    stream().emit('playing', [playing('1', 'paused', 31_000)])
+    await clock.advance(300)
+    expect(sessions.peek()?.value).toEqual({ '1': { state: 'paused', at: 31_000 } })
     expect(refreshed).toEqual([])
+    expect(loads.count).toBe(1)
 
-    const steps: Array<() => void> = [
-      () => stream().emit('playing', [playing('1', 'buffering')]),
-      () => stream().emit('playing', [playing('1', 'stopped')]),
-      () => stream().emit('transcodeSession', { event: 'start', sessions: [] }),
-      () => stream().emit('transcodeSession', { event: 'end', sessions: [] }),
+    const steps: Array<[string, () => void]> = [
+      ['a stop', () => stream().emit('playing', [playing('1', 'stopped')])],
+      ['an unknown session', () => stream().emit('playing', [playing('7', 'playing')])],
+      ['a frame that could not be read', () => stream().emit('dropped', { reason: 'frame is not a JSON object' })],
     ]
-    for (const step of steps) {
+    for (const [what, step] of steps) {
       step()
-      await clock.advance(300)
-      expect(refreshed.splice(0).sort()).toEqual(['plex_activities', 'plex_sessions'])
+      await clock.advance(PATCH_BATCH_MS + 300)
+      expect(refreshed.splice(0), what).toEqual(['plex_sessions'])
     }
+  })
+
+  it('while the stream is up the patched value needs no TTL reload, only a reload once its fetch is old; once it is down the TTL rules again', async () => {
+    const { stream, clock, sessions, loads, setPlayers } = scriptedLive()
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
+    stream().isConnected = true
+    stream().emit('connected', { transport: 'websocket' })
+    await clock.advance(300) // the reload that follows a connect
+    expect(loads.count).toBe(2)
+    for (let t = 0; t < REFETCH_AFTER_MS - 1_000; t += 1_000) {
+      expect(sessions.peek(), `fresh at ${t} ms`).toBeDefined()
+      await clock.advance(1_000)
+    }
+    expect(loads.count, 'no TTL reload while the stream is up').toBe(2)
+    await clock.advance(TTL + 300) // the first confirmation that finds the fetch too old
+    expect(loads.count, 'read, and fetched long ago: reloaded for what PMS does not push').toBe(3)
+
+    stream().isConnected = false
+    stream().emit('disconnected', { transport: 'websocket', reason: 'closed (1006)' })
+    const loadsWhenDown = loads.count
+    for (let t = 0; t < 2 * TTL; t += 1_000) {
+      sessions.peek() // a dashboard reading
+      await clock.advance(1_000)
+    }
+    expect(loads.count - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
+  })
+
+  it('a flood of 1,000 reports a second costs a patch per batch, no load, and ends on the last position', async () => {
+    const { stream, clock, sessions, loads, setPlayers } = scriptedLive()
+    setPlayers({ '1': { state: 'playing', at: 0 }, '2': { state: 'playing', at: 0 } })
+    await sessions.read()
+    const etags = new Set<string>()
+    for (let i = 1; i <= 1_000; i++) {
+      stream().emit('playing', [playing(i % 2 === 0 ? '2' : '1', 'playing', i)])
+      if (i % 10 === 0) {
+        await clock.advance(10)
+        etags.add(sessions.peek()!.etag)
+      }
+    }
+    await clock.advance(PATCH_BATCH_MS)
+    expect(sessions.peek()?.value).toEqual({ '1': { state: 'playing', at: 999 }, '2': { state: 'playing', at: 1_000 } })
+    expect(etags.size, 'one patch per 25 ms batch').toBeLessThanOrEqual(1_000 / 2.5 / 10 + 1)
+    expect(loads.count).toBe(1)
+  })
+
+  it('drops the reports of a server just replaced', async () => {
+    const { stream, clock, plex, sessions, setPlayers } = scriptedLive()
+    setPlayers({ '1': { state: 'playing', at: 0 } })
+    await sessions.read()
+    const old = stream()
+    old.emit('playing', [playing('1', 'paused', 5_000)])
+    plex.update({ url: 'http://127.0.0.1:2', token: 'another-scripted-token' })
+    await eventually('the old stream is closed', () => old.closed)
+    await clock.advance(PATCH_BATCH_MS)
+    expect(sessions.peek()?.value, 'the old server’s report was dropped').toEqual({ '1': { state: 'playing', at: 0 } })
   })
 
   it('refreshes transcode sessions on every transcode notification, progress included, and nothing else on progress', async () => {

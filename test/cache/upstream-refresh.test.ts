@@ -29,7 +29,9 @@ describe('refresh: reload on an upstream change, serving the held value meanwhil
     expect(upstream.calls).toBe(2)
     expect(await sessions.read()).toMatchObject({ outcome: 'hit', entry: { value: { version: 1 } } })
     await clock.advance(2_000)
-    expect(await sessions.read()).toMatchObject({ outcome: 'stale', entry: { value: { version: 1 } } })
+    const reading = sessions.read()
+    await clock.advance(50) // the soft timeout
+    expect(await reading).toMatchObject({ outcome: 'stale', entry: { value: { version: 1 } } })
 
     gate.resolve()
     expect(await refreshing).toEqual({ name: 'plex_sessions', ok: true, keys: 1 })

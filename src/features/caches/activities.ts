@@ -1,6 +1,6 @@
-import type { Activity, PlaybackSession } from '../../plex/index.js'
+import type { Activity, ActivityNotification, PlaybackSession, PlayingNotification } from '../../plex/index.js'
 import { anyJson, arrayOf, emptyArray, num, object, str } from '../../json-schema.js'
-import { declareCache, refreshOn } from './declaration.js'
+import { declareCache, patchOn, refreshOn, type PlexChange } from './declaration.js'
 import { playbackProgress } from './sessions.js'
 
 /** One entry of `GET /api/plex/activities` (Komandorr's shape). */
@@ -27,7 +27,7 @@ export const activitiesCache = declareCache<ActivitiesValue>({
   key: 'plex:activities',
   ttl: { env: 'CACHE_ACTIVITIES_TTL', defaultSeconds: 5 },
   plexServer: 'fetched',
-  push: [refreshOn('playing.state', 'transcodeSession.start', 'transcodeSession.end', 'activity')],
+  push: [patchOn<ActivitiesValue>(['playing', 'activity'], patchActivities), refreshOn('transcodeSession.start', 'transcodeSession.end')],
   routes: [
     {
       // Komandorr's frontend reads the activities through the older `/api/downloads` too.
@@ -52,10 +52,59 @@ export const activitiesCache = declareCache<ActivitiesValue>({
   },
 })
 
+/** The types of the items that stand for a playing session (the rest are PMS activities, listed first). */
+const SESSION_ITEM_TYPES: ReadonlySet<string> = new Set(['pause', 'transcode', 'stream'])
+
 /** The Plex account of a session's entry; undefined for a server activity. */
 function sessionAccountOf(item: ActivityItem): number | undefined {
-  if (item.type !== 'stream' && item.type !== 'pause' && item.type !== 'transcode') return undefined
+  if (!SESSION_ITEM_TYPES.has(item.type)) return undefined
   return (item.raw_data as Partial<PlaybackSession>).user?.id
+}
+
+/**
+ * What a reload at that moment would give (undefined: reload instead). `playing`: a known
+ * session's item takes the new state and position; an unknown or stopped session needs a
+ * reload. `activity`: PMS sends the whole Activity, so it is inserted (after the other PMS
+ * activities), replaced or removed by uuid.
+ */
+function patchActivities(value: ActivitiesValue, change: PlexChange): ActivitiesValue | undefined {
+  if (change.name === 'playing') return patches.playing(value, change.items)
+  if (change.name === 'activity') return patches.activity(value, change.items)
+  return undefined
+}
+
+const patches = {
+  playing(value: ActivitiesValue, reports: readonly PlayingNotification[]): ActivitiesValue | undefined {
+    let activities = value.activities
+    for (const report of reports) {
+      const i = activities.findIndex((item) => item.uuid === report.sessionKey && SESSION_ITEM_TYPES.has(item.type))
+      if (i < 0 || report.state === 'stopped') return undefined
+      const raw = activities[i]!.raw_data as PlaybackSession
+      const session: PlaybackSession = { ...raw, viewOffset: report.viewOffset ?? raw.viewOffset, player: { ...raw.player, state: report.state } }
+      if (activities === value.activities) activities = [...activities]
+      activities[i] = sessionActivityItem(session)
+    }
+    return { ...value, activities }
+  },
+
+  activity(value: ActivitiesValue, notifications: readonly ActivityNotification[]): ActivitiesValue | undefined {
+    const activities = [...value.activities]
+    for (const notification of notifications) {
+      const i = activities.findIndex((item) => item.uuid === notification.uuid && !SESSION_ITEM_TYPES.has(item.type))
+      if (notification.event === 'ended') {
+        if (i >= 0) activities.splice(i, 1)
+        continue
+      }
+      if (notification.activity === undefined) return undefined
+      const item = activityItem(notification.activity)
+      if (i >= 0) activities[i] = item
+      else {
+        const firstSession = activities.findIndex((other) => SESSION_ITEM_TYPES.has(other.type))
+        activities.splice(firstSession < 0 ? activities.length : firstSession, 0, item)
+      }
+    }
+    return { ...value, activities }
+  },
 }
 
 export function activityItem(activity: Activity): ActivityItem {

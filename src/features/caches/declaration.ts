@@ -61,6 +61,8 @@ export type PlexDependence = 'fetched' | 'derived'
 
 /** A change Plex announced, as push handling names it. */
 export type PlexChange =
+  /** Every player report (about every 10 s per player, and on start, pause, resume, seek, stop): state and position. */
+  | { readonly name: 'playing'; readonly items: readonly PlayingNotification[] }
   /** A session started, paused, resumed, buffered or stopped (a progress report of the same state is not one). */
   | { readonly name: 'playing.state'; readonly items: readonly PlayingNotification[] }
   | { readonly name: 'transcodeSession.start' | 'transcodeSession.update' | 'transcodeSession.end'; readonly sessions: readonly TranscodeSession[] }
@@ -71,13 +73,17 @@ export type PlexChange =
 export type PlexChangeName = PlexChange['name']
 
 /**
- * What a matching change does to a cache holding a `V`. `refresh`: reload in the background
- * (debounced: a burst costs one reload), readers keep the held value meanwhile. Push handling
- * switches over `kind`, so another action (a patch of the held value, a drop) is one more member
- * here and one more case there; declarations and their callers stay as they are.
+ * What a matching change does to a cache holding a `V`.
+ * - `refresh`: reload in the background (debounced: a burst costs one reload), readers keep the
+ *   held value meanwhile.
+ * - `patch`: the change carries the new facts: `apply` gives the value a reload at that moment
+ *   would give (never changing the one it is given), with no Plex call; undefined when it cannot
+ *   tell (a session it does not hold, a stop), and the cache reloads instead. A cache with a
+ *   patch rule is kept current by the stream: while it is up the value needs no TTL reload.
  */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-export type PushAction<V> = { readonly kind: 'refresh' }
+export type PushAction<V> =
+  | { readonly kind: 'refresh' }
+  | { readonly kind: 'patch'; apply(value: V, change: PlexChange): V | undefined }
 
 export interface PushRule<V> {
   readonly on: readonly PlexChangeName[]
@@ -87,6 +93,11 @@ export interface PushRule<V> {
 /** The rule most caches need: reload in the background when any of `names` arrives. */
 export function refreshOn<V>(...names: PlexChangeName[]): PushRule<V> {
   return { on: names, action: { kind: 'refresh' } }
+}
+
+/** Patch the held value from the changes `names`, with `apply` (see `PushAction`). */
+export function patchOn<V>(names: readonly PlexChangeName[], apply: (value: V, change: PlexChange) => V | undefined): PushRule<V> {
+  return { on: names, action: { kind: 'patch', apply } }
 }
 
 /**

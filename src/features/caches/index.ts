@@ -50,6 +50,7 @@ export interface CacheRegistrySettings {
   readonly maxStaleMs: number
   readonly warmThreshold: number
   readonly warmIdleMs: number
+  readonly softTimeoutMs: number
 }
 
 export interface CachesOptions {
@@ -64,8 +65,8 @@ export interface CachesOptions {
 }
 
 /**
- * The catalogue's caches on one registry (CACHE_MAX_BYTES, CACHE_MAX_STALE, CACHE_WARM_THRESHOLD
- * and CACHE_WARM_IDLE as its defaults). Create it, build the deps that need `cache`, then `define`.
+ * The catalogue's caches on one registry (CACHE_MAX_BYTES, CACHE_MAX_STALE, CACHE_WARM_THRESHOLD,
+ * CACHE_WARM_IDLE and CACHE_SOFT_TIMEOUT_MS as its defaults). Create it, build the deps that need `cache`, then `define`.
  */
 export class ServiceCaches {
   readonly registry: CacheRegistry
@@ -86,7 +87,12 @@ export class ServiceCaches {
       bus: options.bus,
       coordinator: options.coordinator,
       onLoad: options.onLoad,
-      defaults: { maxStaleMs: settings.maxStaleMs, refreshAheadAt: settings.warmThreshold, idleWindowMs: settings.warmIdleMs },
+      defaults: {
+        maxStaleMs: settings.maxStaleMs,
+        refreshAheadAt: settings.warmThreshold,
+        idleWindowMs: settings.warmIdleMs,
+        softTimeoutMs: settings.softTimeoutMs,
+      },
     })
   }
 

@@ -1,7 +1,7 @@
 import { plexImageUrl } from '../../plex/image-url.js'
-import { isPlexError, type PlaybackSession, type PlexClient } from '../../plex/index.js'
+import { isPlexError, type PlaybackSession, type PlayingNotification, type PlexClient } from '../../plex/index.js'
 import { bool, nullable, num, object, str } from '../../json-schema.js'
-import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
+import { declareCache, patchOn, plexListRoute, refreshOn, type PlexList } from './declaration.js'
 
 const sessionViewSchema = object({
   session_id: str,
@@ -40,7 +40,10 @@ export const sessionsCache = declareCache<SessionsValue>({
   key: 'plex:sessions',
   ttl: { env: 'CACHE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
-  push: [refreshOn('playing.state', 'transcodeSession.start', 'transcodeSession.end')],
+  push: [
+    patchOn<SessionsValue>(['playing'], (value, change) => (change.name === 'playing' ? patchPlaying(value, change.items) : undefined)),
+    refreshOn('transcodeSession.start', 'transcodeSession.end'),
+  ],
   routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions', 'The playing sessions (cached: plex_sessions)', sessionViewSchema)],
   // A viewer sees their own streams, derived from the one /status/sessions load.
   viewers: {
@@ -65,6 +68,30 @@ export const sessionsCache = declareCache<SessionsValue>({
 export interface ShowArtwork {
   thumb?: string
   art?: string
+}
+
+/**
+ * `playing` reports of known sessions set their state, position and progress, as a reload at
+ * that moment would. Undefined (reload) for a session the value does not hold, or one that
+ * stopped. Transcode speed and bandwidth are not in these reports: they change with the next reload.
+ */
+function patchPlaying(value: SessionsValue, reports: readonly PlayingNotification[]): SessionsValue | undefined {
+  let sessions = value.sessions
+  for (const report of reports) {
+    const i = sessions.findIndex((session) => session.session_id === report.sessionKey)
+    if (i < 0 || report.state === 'stopped') return undefined
+    const session = sessions[i]!
+    const position = report.viewOffset ?? session.playback.position_ms
+    const playback = {
+      state: report.state,
+      progress: playbackProgress({ viewOffset: position, duration: session.playback.duration_ms }),
+      position_ms: position,
+      duration_ms: session.playback.duration_ms,
+    }
+    if (sessions === value.sessions) sessions = [...sessions]
+    sessions[i] = { ...session, playback }
+  }
+  return { ...value, sessions }
 }
 
 /**

@@ -1,8 +1,8 @@
-import type { CacheRegistry, Clock, TimerHandle } from '../../cache/index.js'
+import type { AnyCache, CacheRegistry, Clock, PatchOutcome, TimerHandle } from '../../cache/index.js'
 import type { Logger } from '../../logger.js'
 import { createNotificationListener, type NotificationListener, type PlayingNotification, type TimelineEntry } from '../../plex/index.js'
 import type { PlexConnection, PlexSettings } from '../../plex/plex-connection.js'
-import type { AnyCacheSpec, PlexChange } from '../caches/declaration.js'
+import type { AnyCacheSpec, PlexChange, PushAction } from '../caches/declaration.js'
 
 export interface PushInvalidationOptions {
   plex: PlexConnection
@@ -11,7 +11,7 @@ export interface PushInvalidationOptions {
   caches: readonly AnyCacheSpec[]
   /** Events within this window cost one refresh per cache. Default 250 ms. */
   debounceMs?: number
-  /** Times the debounce. */
+  /** Times the debounce, the patch batches and the confirmations. */
   clock: Clock
   logger?: Logger
   /** Opens the notification stream of a server; tests may count or replace it. */
@@ -26,27 +26,59 @@ const TIMELINE_DELETED = 9
 // pile up; past this many the map is simply started afresh.
 const MAX_TRACKED_SESSIONS = 1_000
 
+/** Changes that arrive within this window are applied as one patch per cache (a flood costs 40 patches a second, not 1,000). */
+export const PATCH_BATCH_MS = 25
 /**
- * Past what TTLs can do: PMS pushes what changed, and the caches whose declarations name that
- * change (`push` rules) are refreshed at once (`CacheRegistry.refresh`: in the background,
- * readers keep the held value until the new one lands, other instances then take it from the
- * shared layer), so a session that starts shows up a load later, not up to a TTL later, and no
- * reader waits for Plex. The notifications become these changes:
- * - `playing.state`: a `playing` notification with a new state (start, pause, resume, buffering,
- *   stop). The same state again is a player's progress report (every ~10 s per player) and is
- *   ignored: refreshing on those would reload sessions every few seconds per player.
- * - `transcodeSession.start | update | end`, `activity` (started, updated, ended).
- * - `timeline.library`: a `timeline` entry in state 5 (new media) or 9 (deleted).
- * On `reconnected` every cache `fetched` from the Plex server is refreshed, since anything may
- * have changed meanwhile. Refreshes are debounced, so a burst of events costs one reload per cache.
+ * While the stream is up, a patched value that is read reloads once its last fetch from Plex is
+ * this old all the same: for what PMS does not push (transcode speed, bandwidth).
+ */
+export const REFETCH_AFTER_MS = 120_000
+/** More changes than this waiting for one batch: drop them and reload instead. */
+const MAX_PENDING = 10_000
+
+type PatchAction = Extract<PushAction<unknown>, { kind: 'patch' }>
+
+/** A cache with patch rules, kept current from the stream. */
+interface LiveCache {
+  readonly name: string
+  readonly cache: AnyCache
+  /** The changes waiting for the next batch, each with the rule that applies it. */
+  readonly pending: Array<{ change: PlexChange; action: PatchAction }>
+}
+
+/**
+ * Past what TTLs can do: PMS pushes what changed, and each cache's declaration (`push` rules)
+ * says what a change does to it:
+ * - `patch`: the change carries the new facts (a player's state and position, a whole
+ *   Activity): the held value is patched, with no Plex call (`Cache.patch`); changes within
+ *   PATCH_BATCH_MS make one patch. A rule that cannot tell (a session the value does not hold,
+ *   a stop) or a value that is not fresh makes the cache reload instead.
+ * - `refresh`: reloaded at once in the background (`CacheRegistry.refresh`: readers keep the
+ *   held value until the new one lands, other instances then take it from the shared layer).
+ * The notifications become these changes: `playing` (every player report), `playing.state` (a
+ * report with a new state: start, pause, resume, buffering, stop), `transcodeSession.start |
+ * update | end`, `activity` (started, updated, ended), `timeline.library` (a `timeline` entry in
+ * state 5, new media, or 9, deleted). On `reconnected` every cache `fetched` from the Plex
+ * server is refreshed; on a frame that could not be read, every patched cache.
+ *
+ * While the stream is up PMS would have said if anything had changed: the patched caches' values
+ * are confirmed every half TTL (their age restarts, no Plex call), so they need no TTL reload. A
+ * value that is read reloads all the same once its last fetch is REFETCH_AFTER_MS old, for the
+ * fields PMS does not push; one nobody reads stays confirmed, so the first dashboard after an
+ * idle spell gets a hit (and its read makes the value reload behind that hit). While the stream
+ * is down nothing is confirmed: the values expire and reload on their TTLs again. Refreshes are
+ * debounced, so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
   readonly name = 'plex-push-invalidation'
   private readonly debounceMs: number
   private readonly pending = new Set<string>()
   private readonly sessionStates = new Map<string, string>()
+  private live: LiveCache[] | undefined
   private listener: NotificationListener | undefined
   private timer: TimerHandle | undefined
+  private patchTimer: TimerHandle | undefined
+  private confirmTimer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   private running = false
 
@@ -57,6 +89,11 @@ export class PushInvalidation {
   /** Whether a notification stream is open or being opened. */
   get listening(): boolean {
     return this.listener !== undefined
+  }
+
+  /** Whether the stream is connected: the patched caches are confirmed from it. */
+  get streaming(): boolean {
+    return this.confirmTimer !== undefined
   }
 
   start(): void {
@@ -76,6 +113,17 @@ export class PushInvalidation {
     await this.disconnect()
   }
 
+  /** The caches with a patch rule (found in the registry once it has them). */
+  private liveCaches(): LiveCache[] {
+    this.live ??= this.options.caches
+      .filter((spec) => spec.push?.some((rule) => rule.action.kind === 'patch'))
+      .flatMap((spec) => {
+        const cache = this.options.registry.get(spec.name)
+        return cache === undefined ? [] : [{ name: spec.name, cache, pending: [] }]
+      })
+    return this.live
+  }
+
   private connect(): void {
     const settings = this.options.plex.settings
     // A second change may have connected already while the first one was closing the old stream.
@@ -87,17 +135,30 @@ export class PushInvalidation {
     listener.on('transcodeSession', ({ event, sessions }) => this.apply({ name: `transcodeSession.${event}`, sessions }))
     listener.on('activity', (items) => this.apply({ name: 'activity', items }))
     listener.on('timeline', (entries) => this.onTimeline(entries))
+    // Whatever changed between the values' loads and the stream's start was not pushed.
+    listener.on('connected', () => {
+      this.streamUp()
+      this.refreshSoon(this.liveCaches().map((live) => live.name))
+    })
+    listener.on('disconnected', () => this.streamDown())
+    listener.on('dropped', () => this.refreshSoon(this.liveCaches().map((live) => live.name)))
     listener.on('reconnected', () => {
       this.sessionStates.clear()
       this.refreshSoon(this.options.caches.filter((spec) => spec.plexServer === 'fetched').map((spec) => spec.name))
     })
     this.listener = listener
+    if (listener.isConnected) this.streamUp()
   }
 
   private async disconnect(): Promise<void> {
     const listener = this.listener
     this.listener = undefined
     this.sessionStates.clear()
+    this.streamDown()
+    // Changes from the old server must not reach the new server's values.
+    if (this.patchTimer !== undefined) this.options.clock.clearTimer(this.patchTimer)
+    this.patchTimer = undefined
+    for (const live of this.live ?? []) live.pending.length = 0
     if (listener === undefined) return
     listener.removeAllListeners()
     await listener.close()
@@ -110,6 +171,7 @@ export class PushInvalidation {
   }
 
   private onPlaying(items: readonly PlayingNotification[]): void {
+    this.apply({ name: 'playing', items })
     const changed = items.filter(({ sessionKey, state }) => {
       if (state === 'stopped') {
         this.sessionStates.delete(sessionKey)
@@ -136,9 +198,75 @@ export class PushInvalidation {
         switch (rule.action.kind) {
           case 'refresh':
             this.refreshSoon([spec.name])
+            break
+          case 'patch':
+            this.queuePatch(spec.name, change, rule.action as PatchAction)
         }
       }
     }
+  }
+
+  private queuePatch(name: string, change: PlexChange, action: PatchAction): void {
+    const live = this.liveCaches().find((candidate) => candidate.name === name)
+    if (live === undefined) return
+    if (live.pending.length >= MAX_PENDING) {
+      live.pending.length = 0
+      this.refreshSoon([name])
+      return
+    }
+    live.pending.push({ change, action })
+    this.patchTimer ??= this.options.clock.setTimer(() => this.flushPatches(), PATCH_BATCH_MS)
+  }
+
+  /** Applies the batch: one patch per cache; a cache whose changes cannot be patched reloads. */
+  private flushPatches(): void {
+    if (this.patchTimer !== undefined) this.options.clock.clearTimer(this.patchTimer)
+    this.patchTimer = undefined
+    for (const live of this.live ?? []) {
+      const batch = live.pending.splice(0)
+      if (batch.length === 0 || !this.running) continue
+      const update = (value: unknown): unknown => {
+        let next: unknown = value
+        for (const { change, action } of batch) {
+          next = action.apply(next, change)
+          if (next === undefined) return undefined
+        }
+        return next
+      }
+      let outcome: Promise<PatchOutcome>
+      try {
+        outcome = live.cache.patch(update, undefined, { refetchAfterMs: REFETCH_AFTER_MS })
+      } catch (error) {
+        this.options.logger?.warn({ err: error, cache: live.name }, 'Plex notification: patch failed, reloading')
+        outcome = Promise.resolve('unpatchable')
+      }
+      void outcome.then((result) => {
+        if (result !== 'patched' && result !== 'confirmed') this.refreshSoon([live.name])
+      })
+    }
+  }
+
+  private streamUp(): void {
+    const live = this.liveCaches()
+    if (this.confirmTimer !== undefined || live.length === 0) return
+    const clock = this.options.clock
+    const everyMs = Math.min(...live.map(({ cache }) => cache.ttlMs)) / 2
+    const confirm = (): void => {
+      this.confirmTimer = clock.setTimer(confirm, everyMs)
+      this.flushPatches()
+      for (const { name, cache } of live) {
+        if (this.pending.has(name)) continue
+        void cache.patch((value) => value, undefined, { refetchAfterMs: REFETCH_AFTER_MS }).then((result) => {
+          if (result === 'outdated') this.refreshSoon([name])
+        })
+      }
+    }
+    this.confirmTimer = clock.setTimer(confirm, everyMs)
+  }
+
+  private streamDown(): void {
+    if (this.confirmTimer !== undefined) this.options.clock.clearTimer(this.confirmTimer)
+    this.confirmTimer = undefined
   }
 
   private refreshSoon(names: readonly string[]): void {

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
-import type { CacheRegistry } from '../../cache/index.js'
+import type { Cache, CacheRegistry, Principal } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
 import { CACHES } from '../../features/caches/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { HttpError } from '../http-error.js'
-import { replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
+import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
+import type { FastAnswer } from '../fast-hits.js'
 import { cached, routeDoc } from '../openapi/schemas.js'
 
 /**
@@ -23,9 +24,25 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
         config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
       }
       const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches)
-      for (const path of route.paths) app.get(path, options, handler)
+      const fast = fastAnswer(spec, route, runtime.cacheDeps, runtime.caches)
+      for (const path of route.paths) {
+        app.get(path, options, handler)
+        if (fast !== undefined) app.fastHits?.add(path, route.public ? 'public' : 'protected', spec.viewers !== undefined, fast)
+      }
     }
   }
+}
+
+/**
+ * The hit of a route that reads no query and runs nothing per request, answered in front of
+ * Fastify (`FastHits`), a viewer's from their scope; routes that do (keyed caches, the
+ * dashboard, a viewer's own loads) always go through it.
+ */
+function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry): FastAnswer | undefined {
+  if (route.query !== undefined || route.onRequest !== undefined || spec.viewers?.kind === 'own') return undefined
+  const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
+  const scopeOf = spec.viewers === undefined ? undefined : (viewer: Principal) => registry.scope(viewer)
+  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape, scopeOf)
 }
 
 /** The route's OpenAPI schema: the value with the cache fields (or as stored for an array), or the not-configured answer. */
