@@ -17,8 +17,14 @@ async function answerNow<V>(reading: Promise<CacheRead<V>>): Promise<CacheRead<V
   return answer
 }
 
-function activities(upstream: Upstream, overrides: { refreshAhead?: boolean; maxStaleMs?: number; softTimeoutMs?: number } = {}) {
-  return registry.define({
+type Overrides = { refreshAhead?: boolean; maxStaleMs?: number; softTimeoutMs?: number }
+
+/** A registry on a manual clock (closed after the test) with plex_activities over a fresh upstream. */
+function arrange(overrides: Overrides = {}) {
+  let clock
+  ;({ clock, registry } = setup())
+  const upstream = new Upstream()
+  const cache = registry.define({
     name: 'plex_activities',
     key: 'plex:activities',
     ttlMs: TTL,
@@ -27,14 +33,12 @@ function activities(upstream: Upstream, overrides: { refreshAhead?: boolean; max
     ...overrides,
     load: upstream.load,
   })
+  return { clock, upstream, cache }
 }
 
 describe('soft timeout: a reader waits at most softTimeoutMs for a load while an older value is held', () => {
   it('a reader during a refresh slower than the TTL gets the held value after the soft timeout, marked stale with its true age', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream)
+    const { clock, upstream, cache } = arrange()
     await cache.read()
     const gate = deferred()
     upstream.gate = gate
@@ -59,10 +63,7 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
   })
 
   it('a load that lands within the soft timeout answers the waiting reader with the new value', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream, { refreshAhead: false })
+    const { clock, upstream, cache } = arrange({ refreshAhead: false })
     await cache.read()
     await clock.advance(TTL + 1_000)
     const gate = deferred()
@@ -78,10 +79,7 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
   })
 
   it('after an idle spell the reader that starts the load waits the soft timeout, not the upstream', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream)
+    const { clock, upstream, cache } = arrange()
     await cache.read()
     await clock.advance(10 * 60_000) // refreshed while in demand (60 s), then ten idle minutes in all
     const calls = upstream.calls
@@ -108,10 +106,7 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
   })
 
   it('with no value held the reader waits for the load, up to the hard timeout', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream)
+    const { clock, upstream, cache } = arrange()
     const gate = deferred()
     upstream.gate = gate
     const reads = [cache.read(), cache.read(), cache.read()]
@@ -129,10 +124,7 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
   })
 
   it('the retry after a backoff step waits the soft timeout on a frozen upstream, not the load timeout', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream, { refreshAhead: false })
+    const { clock, upstream, cache } = arrange({ refreshAhead: false })
     await cache.read()
     await clock.advance(TTL)
     upstream.failing = new Error('Plex answered 503')
@@ -152,10 +144,7 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
   })
 
   it('maxStaleMs 0 holds nothing past the TTL: the reader waits for the load', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream, { maxStaleMs: 0 })
+    const { clock, upstream, cache } = arrange({ maxStaleMs: 0 })
     await cache.read()
     const gate = deferred()
     upstream.gate = gate
@@ -170,10 +159,7 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
   })
 
   it('a clear during the soft wait leaves nothing stale to serve: the reader gets the load', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const cache = activities(upstream, { refreshAhead: false })
+    const { clock, upstream, cache } = arrange({ refreshAhead: false })
     await cache.read()
     await clock.advance(TTL)
     const gate = deferred()

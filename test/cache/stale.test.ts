@@ -8,8 +8,12 @@ afterEach(() => registry.close())
 const TTL = 10_000
 const MAX_STALE = 120_000
 
-function sessionsWith(upstream: Upstream, overrides: { maxStaleMs?: number } = {}) {
-  return registry.define({
+/** A registry on a manual clock (closed after the test) with plex_sessions over a fresh upstream. */
+function arrange(overrides: { maxStaleMs?: number; loadTimeoutMs?: number } = {}) {
+  let clock
+  ;({ clock, registry } = setup())
+  const upstream = new Upstream()
+  const sessions = registry.define({
     name: 'plex_sessions',
     key: 'plex:sessions',
     ttlMs: TTL,
@@ -18,14 +22,12 @@ function sessionsWith(upstream: Upstream, overrides: { maxStaleMs?: number } = {
     ...overrides,
     load: upstream.load,
   })
+  return { clock, upstream, sessions }
 }
 
 describe('stale on error with backoff', () => {
   it('serves the last good value while the loader is down and calls it once per backoff step', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = sessionsWith(upstream)
+    const { clock, upstream, sessions } = arrange()
     await sessions.read()
     upstream.failing = new Error('Plex answered 503')
 
@@ -51,10 +53,7 @@ describe('stale on error with backoff', () => {
   })
 
   it('the reader that starts the retry after a step gets the held value after the soft timeout, even when the retry hangs', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = sessionsWith(upstream)
+    const { clock, upstream, sessions } = arrange()
     await sessions.read()
     upstream.failing = new Error('Plex answered 503')
     await clock.advance(TTL)
@@ -77,10 +76,7 @@ describe('stale on error with backoff', () => {
   })
 
   it('fails once the value is older than TTL + maxStale, then serves fresh values when the loader is back', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = sessionsWith(upstream)
+    const { clock, upstream, sessions } = arrange()
     await sessions.read()
     upstream.failing = new Error('Plex answered 503')
 
@@ -99,11 +95,8 @@ describe('stale on error with backoff', () => {
   })
 
   it('during backoff without a stale value rejects with the last error and does not call the loader', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
+    const { clock, upstream, sessions } = arrange()
     upstream.failing = new Error('Plex answered 503')
-    const sessions = sessionsWith(upstream)
 
     await expect(sessions.read()).rejects.toBe(upstream.failing)
     await clock.advance(999)
@@ -115,11 +108,8 @@ describe('stale on error with backoff', () => {
   })
 
   it('never stores an error as a value', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
+    const { clock, upstream, sessions } = arrange()
     upstream.failing = new Error('Plex answered 503')
-    const sessions = sessionsWith(upstream)
     await expect(sessions.read()).rejects.toThrow('503')
     expect(sessions.peek()).toBeUndefined()
     expect(sessions.counters).toMatchObject({ entries: 0, bytes: 0 })
@@ -130,11 +120,8 @@ describe('stale on error with backoff', () => {
   })
 
   it('a success resets the backoff to its first step', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
+    const { clock, upstream, sessions } = arrange()
     upstream.failing = new Error('down')
-    const sessions = sessionsWith(upstream)
     await expect(sessions.read()).rejects.toThrow('down')
     await clock.advance(1_000)
     await expect(sessions.read()).rejects.toThrow('down')
@@ -151,17 +138,7 @@ describe('stale on error with backoff', () => {
   })
 
   it('a loader that hangs fails after loadTimeoutMs, with its signal aborted, and stale is served', async () => {
-    let clock
-    ;({ clock, registry } = setup())
-    const upstream = new Upstream()
-    const sessions = registry.define({
-      name: 'plex_sessions',
-      key: 'plex:sessions',
-      ttlMs: TTL,
-      refreshAhead: false,
-      loadTimeoutMs: 5_000,
-      load: upstream.load,
-    })
+    const { clock, upstream, sessions } = arrange({ loadTimeoutMs: 5_000 })
     await sessions.read()
     await clock.advance(TTL)
     upstream.gate = { promise: new Promise(() => {}), resolve() {}, reject() {} }
