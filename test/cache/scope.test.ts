@@ -149,6 +149,20 @@ describe('scopes that load their own values', () => {
     expect(history.peek({ user: 8, page: 0 }, b)).toBeDefined()
     expect(history.peek({ user: 0, page: 0 })).toBeDefined()
     expect(history.counters.entries).toBe(ofA.entries + 2)
+    expect(history.scopedHeld()).toEqual({ entries: ofA.entries + 1, bytes: stats.bytes })
+    expect(stats.largestBytes).toBe(ofA.bytes)
+
+    // Totals are counters: a cleared scope's evictions stay counted.
+    await registry.clearScope(alice)
+    const after = registry.scopeStats()
+    expect(after.evictions).toBe(stats.evictions)
+    expect(after.perScope.map((s) => s.scope)).toEqual([b.id])
+    expect(after.largestBytes).toBe(after.perScope[0]!.bytes)
+  })
+
+  it('holds a sixteenth of the memory budget per scope unless told otherwise', () => {
+    ;({ registry } = setup({ maxBytes: 1_600_000 }))
+    expect(registry.scopeStats().maxBytesPerScope).toBe(100_000)
   })
 
   it('clears one scope here, in the shared layer and on another instance, and nothing else', async () => {
@@ -170,8 +184,12 @@ describe('scopes that load their own values', () => {
     await otherHistory.read({ user: 8, page: 0 }, other.scope(bob))
     expect(upstream.calls).toBe(2)
 
+    const dropped: string[][] = [[], []]
+    registry.onScopeDropped((id) => dropped[0]!.push(id))
+    other.onScopeDropped((id) => dropped[1]!.push(id))
     expect(await registry.clearScope(alice)).toBe(true)
     await settle()
+    expect(dropped, 'told here and, through the bus, on the other instance').toEqual([[registry.scope(alice).id], [registry.scope(alice).id]])
     expect(history.peek({ user: 7, page: 0 }, registry.scope(alice))).toBeUndefined()
     expect(otherHistory.peek({ user: 7, page: 0 }, other.scope(alice))).toBeUndefined()
     expect(await shared.get(history.keyFor({ user: 7, page: 0 }, registry.scope(alice)))).toBeUndefined()
