@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../config.js'
 import type { ViewerAccounts } from '../viewers/accounts.js'
+import { LoginDigest } from '../viewers/login-digest.js'
 import type { Viewer } from '../viewers/viewer.js'
 
 /**
@@ -51,18 +52,6 @@ function credentialsOf(authorization: string | undefined): Credentials | 'missin
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-/** Compares the admin's credentials in constant time: both sides hashed first, so lengths always match. */
-function adminCheck(username: string, password: string): (credentials: Credentials) => boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest()
-  const expectedUser = digest(username)
-  const expectedPassword = digest(password)
-  return (credentials) => {
-    const userOk = timingSafeEqual(digest(credentials.username), expectedUser)
-    const passwordOk = timingSafeEqual(digest(credentials.password), expectedPassword)
-    return userOk && passwordOk
-  }
-}
-
 /** Who sent credentials: the admin, a viewer, or nobody these credentials sign in. */
 export type Caller = { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
 
@@ -76,24 +65,31 @@ export interface CallerCheck {
   identifyNow(authorization: string | undefined): Caller | 'unknown'
 }
 
+/**
+ * One keyed digest of the credentials per request (the viewers' `LoginDigest`) tells the admin,
+ * compared with the admin's digest in constant time, from a remembered viewer login.
+ */
 export function createCallerCheck(auth: Config['auth'], viewers: ViewerAccounts | undefined): CallerCheck {
-  const isAdmin = adminCheck(auth.username, auth.password)
+  const logins = viewers?.logins ?? new LoginDigest()
+  const adminLogin = logins.of(auth.username, auth.password)
   return {
     identify(authorization) {
       const credentials = credentialsOf(authorization)
       if (typeof credentials === 'string') return credentials
-      if (isAdmin(credentials)) return { admin: true }
+      const login = logins.of(credentials.username, credentials.password)
+      if (timingSafeEqual(login, adminLogin)) return { admin: true }
       if (viewers === undefined) return 'wrong'
       // Every other name costs one scrypt check, a wrong admin password included: timing tells nothing.
-      const viewer = viewers.authenticate(credentials.username, credentials.password)
+      const viewer = viewers.authenticate(credentials.username, credentials.password, login)
       return viewer instanceof Promise ? viewer.then(callerOf) : callerOf(viewer)
     },
     identifyNow(authorization) {
       const credentials = credentialsOf(authorization)
       if (typeof credentials === 'string') return credentials
-      if (isAdmin(credentials)) return { admin: true }
+      const login = logins.of(credentials.username, credentials.password)
+      if (timingSafeEqual(login, adminLogin)) return { admin: true }
       if (viewers === undefined) return 'wrong'
-      const viewer = viewers.recall(credentials.username, credentials.password)
+      const viewer = viewers.recall(login)
       return viewer === undefined ? 'unknown' : { admin: false, viewer }
     },
   }

@@ -1,7 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { scopeIdOf, type CacheRegistry, type Clock } from '../cache/index.js'
 import type { StoredViewer, ViewersRepo } from '../db/index.js'
+import { LoginDigest } from './login-digest.js'
 import { dummyHash, hashPassword, verifyPassword } from './password.js'
 import { viewerOf, viewerView, type Viewer, type ViewerView } from './viewer.js'
 
@@ -41,14 +41,15 @@ interface RememberedLogin {
 /**
  * The viewer accounts: made, listed and deleted by the admin; checked on every request of a
  * viewer. A password is kept only as a salted scrypt hash. A login that passed is remembered by
- * an HMAC of the credentials (under a key that lives only in this process) and answered from
- * memory, without the database: deleting a viewer (or clearing their cache) clears their scope,
+ * its `LoginDigest` (an HMAC of the credentials under a key that lives only in this process)
+ * and answered from memory, without the database: deleting a viewer (or clearing their cache) clears their scope,
  * which forgets their logins here at once and on every other instance as the bus delivers it;
  * a remembered login is also checked against its stored row again, in the background, once a
  * second while in use, for instances that share the database without Redis.
  */
 export class ViewerAccounts {
-  private readonly loginKey = randomBytes(32)
+  /** The digest remembered logins are found by; the auth check takes the same one for the admin. */
+  readonly logins = new LoginDigest()
   private readonly remembered = new LRUCache<string, RememberedLogin>({ max: REMEMBERED_LOGINS })
 
   constructor(private readonly options: ViewerAccountsOptions) {
@@ -87,20 +88,17 @@ export class ViewerAccounts {
   /**
    * The viewer these credentials sign in, or undefined. A wrong password and an unknown name
    * cost the same scrypt check (an unknown name is checked against a dummy hash). A remembered
-   * login answers at once, without a promise.
+   * login answers at once, without a promise. `digest`: `logins.of(username, password)`, when
+   * the caller has it already.
    */
-  authenticate(username: string, password: string): Viewer | undefined | Promise<Viewer | undefined> {
-    const login = this.loginOf(username, password)
+  authenticate(username: string, password: string, digest = this.logins.of(username, password)): Viewer | undefined | Promise<Viewer | undefined> {
+    const login = digest.toString('base64url')
     return this.recallLogin(login) ?? this.check(login, username, password)
   }
 
-  /** The viewer of a remembered login, or undefined (unknown, wrong or not yet checked): never starts a check. */
-  recall(username: string, password: string): Viewer | undefined {
-    return this.recallLogin(this.loginOf(username, password))
-  }
-
-  private loginOf(username: string, password: string): string {
-    return createHmac('sha256', this.loginKey).update(username).update('\0').update(password).digest('base64url')
+  /** The viewer of a remembered login (by its `logins.of` digest), or undefined: never starts a check. */
+  recall(digest: Buffer): Viewer | undefined {
+    return this.recallLogin(digest.toString('base64url'))
   }
 
   private recallLogin(login: string): Viewer | undefined {
