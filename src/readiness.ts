@@ -1,6 +1,10 @@
 import type { Clock, TimerHandle } from './cache/index.js'
+import type { WarmUpProgress } from './features/plex/warm-start.js'
+import type { Logger } from './logger.js'
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly detail: string }
+
+const READY: Readiness = Object.freeze({ ready: true })
 
 /** How long a probe waits for the ping: past it the database counts as not answering. */
 export interface PingDeadline {
@@ -57,5 +61,54 @@ export class DatabaseReadiness {
     } finally {
       deadline.clock.clearTimer(timer!)
     }
+  }
+}
+
+export interface WarmUpReadinessOptions {
+  /** The first warm-up of the process (`WarmStart.firstWarmUp`), undefined while none began. */
+  readonly firstWarmUp: () => WarmUpProgress | undefined
+  readonly clock: Clock
+  /** Past this since the warm-up began the instance is ready anyway (the caches' hard load timeout). */
+  readonly boundMs: number
+  readonly logger?: Logger
+}
+
+/**
+ * Whether the Plex caches have had their first warm-up (`GET /api/health/ready`), so that an
+ * orchestrator sends no dashboard to an instance whose caches are cold. The first warm-up gates
+ * readiness until it settles, loaded or failed (a Plex that is down must not keep the instance
+ * unready), and never longer than the bound. An instance that runs no warm-up when its jobs
+ * start (not the leader, Plex not configured) is ready at once; and once ready it stays so: a
+ * later warm-up (a Plex server change, leadership taken over) serves the values held meanwhile.
+ */
+export class WarmUpReadiness {
+  #open = false
+
+  constructor(private readonly options: WarmUpReadinessOptions) {}
+
+  /** The jobs have started: with no warm-up begun by now, none gates readiness. */
+  jobsStarted(): void {
+    if (this.options.firstWarmUp() === undefined) this.#open = true
+  }
+
+  check(): Readiness {
+    if (this.#open) return READY
+    const warmUp = this.options.firstWarmUp()
+    if (warmUp === undefined) return READY
+    if (warmUp.settled) {
+      this.#open = true
+      return READY
+    }
+    const waitedMs = this.options.clock.now() - warmUp.startedAt
+    if (waitedMs >= this.options.boundMs) {
+      this.#open = true
+      this.options.logger?.warn(
+        { loaded: warmUp.loaded, failed: warmUp.failed, total: warmUp.total, waitedMs },
+        `ready before the Plex caches finished warming: the warm-up is still running after ${this.options.boundMs} ms`,
+      )
+      return READY
+    }
+    const failed = warmUp.failed > 0 ? `, ${warmUp.failed} failed` : ''
+    return { ready: false, detail: `warming the Plex caches (${warmUp.loaded} of ${warmUp.total} loaded${failed})` }
   }
 }
