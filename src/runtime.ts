@@ -301,7 +301,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       if (jobsStarted) return
       jobsStarted = true
       if (leadership.isLeader) for (const job of jobs) job.start()
-      warmUpReadiness.jobsStarted()
+      warmUpReadiness.jobsStarted(leadership.decided)
     },
     stopJobs,
     close() {
