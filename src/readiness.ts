@@ -80,8 +80,7 @@ export interface WarmUpReadinessOptions {
  * unready), and never longer than the bound. An instance that has begun no warm-up once the
  * leader election answered (a follower with Redis, Plex not configured) is ready at once; and once
  * ready it stays so: a later warm-up (after a Plex server change, or leadership taken over) does
- * not take it out of the load balancer, whose dashboards the other instances could not serve
- * any better.
+ * not take it out of the load balancer.
  */
 export class WarmUpReadiness {
   #open = false
