@@ -224,7 +224,7 @@ describe('WarmUpReadiness', () => {
 
   it('waits for the leader election; a follower is then ready, and stays so when it leads and warms later', async () => {
     const clock = new ManualClock()
-    let warmUp: WarmUpProgress | undefined
+    let warmUp: WarmUpProgress | undefined = undefined
     let decide!: () => void
     const readiness = new WarmUpReadiness({ firstWarmUp: () => warmUp, clock, boundMs: 30_000 })
     expect(readiness.check(), 'jobs not started: nothing to wait for').toEqual({ ready: true })
