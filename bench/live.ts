@@ -1,6 +1,6 @@
 // Live caches end to end (issue 10): how fresh the dashboards are and what it costs Plex, with
 // the notification stream on and off; how long the first reads wait after a start and after an
-// idle spell, with Plex answering in 2 s; and a cache hit beside a bare Fastify route and plain
+// idle spell, with Plex answering in 2 s (and after /api/health/ready first answers 200); and a cache hit beside a bare Fastify route and plain
 // node:http. `npm run bench -- live [--quick] [--json]`; see docs/benchmarks.md.
 import os from 'node:os'
 import type { AddressInfo } from 'node:net'
@@ -165,6 +165,45 @@ async function afterStart(): Promise<StartLatency> {
   })
 }
 
+// 3a'. The orchestrator's view: no dashboard until /api/health/ready first answers 200, then the
+// same 30 dashboards for 10 s, on a fresh service.
+interface ReadyLatency {
+  readyAfterMs: number
+  notReadyAnswers: number
+  reads: number
+  p50: number
+  p99: number
+  max: number
+}
+
+const READY_PROBE_EVERY_MS = 50
+
+async function afterReady(): Promise<ReadyLatency> {
+  return withSim({ speed: 1, latencyMs: SLOW_PLEX_MS }, async (sim) => {
+    sim.control.startSession({ kind: 'episode', transcode: true })
+    sim.control.startSession({ kind: 'movie' })
+    const service = await startService({ plexUrl: sim.url, plexToken: TOKEN })
+    try {
+      const listening = performance.now()
+      let notReadyAnswers = 0
+      for (;;) {
+        const response = await fetch(`${service.url}/api/health/ready`)
+        await response.text()
+        if (response.status === 200) break
+        notReadyAnswers++
+        if (performance.now() - listening > 60_000) throw new Error(`/api/health/ready still answers ${response.status} 60 s after listening`)
+        await sleep(READY_PROBE_EVERY_MS)
+      }
+      const readyAfterMs = performance.now() - listening
+      const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
+      const all = run.samples.map((s) => s.latencyMs)
+      return { readyAfterMs, notReadyAnswers, reads: all.length, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all) }
+    } finally {
+      await service.stop()
+    }
+  })
+}
+
 // 3b. The first reads after 10 idle minutes, on the service's own clock (in process, JumpClock).
 interface IdleLatency {
   reads: number
@@ -242,6 +281,7 @@ export async function main(argv: string[]): Promise<void> {
   const costOff = await cost(a, false)
   progress(`latency: the first 10 s after start, then the first reads after ${IDLE_MINUTES} idle minutes (Plex answering in ${SLOW_PLEX_MS} ms)`)
   const start = await afterStart()
+  const ready = await afterReady()
   const idleOn = await afterIdle(true)
   const idleOff = await afterIdle(false)
   progress('hit path')
@@ -276,6 +316,9 @@ export async function main(argv: string[]): Promise<void> {
   console.log('|---|---:|---:|---:|---:|---|')
   console.log(`| first 10 s after start, all (30 dashboards polling every 1 s) | ${start.reads} | ${ms(start.p50)} | ${ms(start.p99)} | ${ms(start.max)} | warm-up done ${start.warmedAfterMs === null ? '?' : (start.warmedAfterMs / 1000).toFixed(1)} s after listening |`)
   console.log(`| first 10 s after start, sent after the warm-up | ${start.readsAfterWarmUp} | | ${ms(start.p99AfterWarmUp)} | ${ms(start.maxAfterWarmUp)} | |`)
+  console.log(
+    `| first 10 s after /api/health/ready first answered 200 (fresh service, no reads before) | ${ready.reads} | ${ms(ready.p50)} | ${ms(ready.p99)} | ${ms(ready.max)} | ready ${(ready.readyAfterMs / 1000).toFixed(1)} s after listening (${ready.notReadyAnswers} × 503, probed every ${READY_PROBE_EVERY_MS} ms) |`,
+  )
   const xc = (x: Record<string, number>) => Object.entries(x).map(([k, n]) => `${k} ${n}`).join(', ')
   console.log(`| first reads after ${IDLE_MINUTES} idle minutes, events | ${idleOn.reads} | ${ms(idleOn.p50)} | ${ms(idleOn.p99)} | ${ms(idleOn.max)} | X-Cache ${xc(idleOn.xCache)} |`)
   console.log(`| first reads after ${IDLE_MINUTES} idle minutes, TTL only | ${idleOff.reads} | ${ms(idleOff.p50)} | ${ms(idleOff.p99)} | ${ms(idleOff.max)} | X-Cache ${xc(idleOff.xCache)} |`)
@@ -295,6 +338,7 @@ export async function main(argv: string[]): Promise<void> {
           ttl_only: { all: costOff.perMinute, live_caches: costOff.liveCachesPerMinute },
         },
         after_start: start,
+        after_ready: ready,
         after_idle: { events: idleOn, ttl_only: idleOff },
         hit_path: {
           service_rps: hit.service.requestsPerSec,

@@ -21,7 +21,7 @@ import { PlexPeak } from './features/stats/plex-peak.js'
 import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
-import { DatabaseReadiness } from './readiness.js'
+import { DatabaseReadiness, WarmUpReadiness } from './readiness.js'
 import type { ServiceCheck } from './services/check.js'
 import { ServiceMonitor } from './services/monitor.js'
 import { CacheHistory } from './metrics/cache-history.js'
@@ -40,6 +40,8 @@ export interface HealthProbes {
   plex: () => HealthValue
   /** Readiness (`/api/health/ready`): the database answers and its migrations ran. */
   database: DatabaseReadiness
+  /** Readiness (`/api/health/ready`): the first warm-up of the Plex caches has settled, if this instance runs one. */
+  warmUp: WarmUpReadiness
 }
 
 export interface RuntimeOptions {
@@ -209,11 +211,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     viewers,
   })
 
-  const warmStart = new WarmStart({
-    plex,
-    caches: CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec)),
+  const plexCaches = CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec))
+  const warmStartLogger = logger.child({ job: 'cache-warm-start' })
+  const warmStart = new WarmStart({ plex, caches: plexCaches, clock, logger: warmStartLogger })
+  // Every load of the warm-up fails by its cache's hard timeout: readiness waits no longer.
+  const warmUpReadiness = new WarmUpReadiness({
+    firstWarmUp: () => warmStart.firstWarmUp,
     clock,
-    logger: logger.child({ job: 'cache-warm-start' }),
+    boundMs: Math.max(...plexCaches.map((plexCache) => plexCache.policy.loadTimeoutMs)),
+    logger: warmStartLogger,
   })
 
   metrics?.watch({ caches, redis, plex, sessions: cache(sessionsCache), liveStats: cache(liveStatsCache) })
@@ -295,11 +301,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       redis: () => (redis ? redisHealth(redis) : config.redis.enabled ? 'not_connected' : 'disabled'),
       plex: () => (plex.configured ? 'configured' : 'not_configured'),
       database: databaseReadiness,
+      warmUp: warmUpReadiness,
     },
     startJobs() {
       if (jobsStarted) return
       jobsStarted = true
       if (leadership.isLeader) for (const job of jobs) job.start()
+      warmUpReadiness.jobsStarted(leadership.decided)
     },
     stopJobs,
     close() {

@@ -616,6 +616,7 @@ export class Cache<V, A = void> implements SlotOwner {
     const results = await Promise.all(
       targets.map(({ key, args }) => {
         const slot = this.slotFor(key, args)
+        slot.warmedAt = now
         if (slot.flight !== undefined) return slot.flight.promise
         this.counters.refreshes++
         this.counters.warmRefreshes++
@@ -687,9 +688,9 @@ export class Cache<V, A = void> implements SlotOwner {
     const now = this.clock.now()
     const slot = this.slots.get(key)
     // A load in flight has a reader or a refresh behind it: let it store its value, then reload.
-    const readHere =
-      slot !== undefined &&
-      (slot.flight !== undefined || (now - slot.lastReadAt <= this.policy.idleWindowMs && this.keptEntry(key, now) !== undefined))
+    // A value warmed within the idle window counts as read: dropping it would undo the warm-up.
+    const awaited = slot !== undefined && now - Math.max(slot.lastReadAt, slot.warmedAt) <= this.policy.idleWindowMs
+    const readHere = slot !== undefined && (slot.flight !== undefined || (awaited && this.keptEntry(key, now) !== undefined))
     if (!readHere && !(await this.readElsewhere(key))) {
       await this.invalidateKey(key)
       return undefined

@@ -30,6 +30,8 @@ export class KeySlot<V> {
   timer: TimerHandle | undefined = undefined
   /** Monotonic ms of the last read (peek or read): the demand that refresh-ahead needs. */
   lastReadAt = -Infinity
+  /** Monotonic ms of the last warm-up of the key: a warmed value awaits its first readers. */
+  warmedAt = -Infinity
   /** Monotonic ms when the held value is due for refresh-ahead; Infinity when none is due. */
   refreshAt = Infinity
   failures = 0

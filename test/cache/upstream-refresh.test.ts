@@ -78,6 +78,18 @@ describe('refresh: reload on an upstream change, serving the held value meanwhil
     expect(await sessions.read()).toMatchObject({ outcome: 'miss', entry: { value: { version: 2 } } })
   })
 
+  it('a warmed key nobody read yet is reloaded within the idle window, dropped after it', async () => {
+    const { clock, upstream, sessions } = oneInstance({ idleWindowMs: 5_000 })
+    await sessions.warm()
+    expect(await sessions.refresh()).toMatchObject({ ok: true })
+    expect(upstream.calls, 'the change reloads the warmed value').toBe(2)
+    expect(sessions.peek()?.value).toEqual({ version: 2 })
+    await clock.advance(5_001)
+    expect(await sessions.refresh()).toMatchObject({ ok: true })
+    expect(upstream.calls, 'past the idle window with no reader: dropped').toBe(2)
+    expect(sessions.counters).toMatchObject({ entries: 0 })
+  })
+
   it('during backoff the reload waits for the step to end', async () => {
     const { clock, upstream, sessions } = oneInstance()
     await sessions.read()

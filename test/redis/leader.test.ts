@@ -57,6 +57,19 @@ describe('leader lease', () => {
     expect(all.filter((e) => e.isLeader)).toHaveLength(1)
   })
 
+  it('decided settles after the first claim, when isLeader already says who leads', async () => {
+    const k = key('decided')
+    const [ra, rb] = [client(), client()]
+    await Promise.all([connected(ra), connected(rb)])
+    const a = elect(k, ra)
+    expect(a.isLeader, 'nothing claimed yet').toBe(false)
+    await a.decided
+    expect(a.isLeader).toBe(true)
+    const b = elect(k, rb)
+    await b.decided
+    expect({ a: a.isLeader, b: b.isLeader }).toEqual({ a: true, b: false })
+  })
+
   it('a leader that closes hands over at the next step of another instance', async () => {
     const k = key('handover')
     const [ra, rb] = [client(), client()]

@@ -59,6 +59,14 @@ describe('warm start with Redis: only the leader warms, the others take the valu
     }
     expect(plexLoads(leader).every((loads) => loads >= 1)).toBe(true)
     for (const app of apps.filter((app) => app !== leader)) expect(plexLoads(app), 'a follower does not warm').toEqual([0, 0, 0, 0, 0, 0])
+    for (const app of apps) {
+      const ready = await fetch(`${app.url}/api/health/ready`)
+      expect({ leader: app === leader, status: ready.status, firstWarmUp: app.runtime.warmStart.firstWarmUp?.settled }).toEqual({
+        leader: app === leader,
+        status: 200,
+        firstWarmUp: app === leader ? true : undefined,
+      })
+    }
 
     for (const app of apps) {
       for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live']) {

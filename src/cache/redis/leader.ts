@@ -8,6 +8,8 @@ import { CLAIM_OR_RENEW, RELEASE_IF_OWNER } from './scripts.js'
 /** Which instance runs the background jobs. */
 export interface Leadership {
   readonly isLeader: boolean
+  /** Settles once the first claim has been tried: from then on `isLeader` says whether this instance leads. */
+  readonly decided: Promise<void>
   /** Called with the new state on every change; returns the unsubscribe function. */
   onChange(listener: (leading: boolean) => void): () => void
   /** Stops taking part; gives the lease up at once when held. */
@@ -49,6 +51,7 @@ export function createLeaderElection(options: LeaderElectionOptions): Leadership
 /** Without Redis the one instance leads. */
 export const soloLeadership: Leadership = Object.freeze({
   isLeader: true,
+  decided: Promise.resolve(),
   onChange: () => () => {},
   close: async () => {},
 })
@@ -64,6 +67,10 @@ class LeaderElection implements Leadership {
   private timer: TimerHandle | undefined
   private stepping = false
   private closed = false
+  private markDecided!: () => void
+  readonly decided = new Promise<void>((resolve) => {
+    this.markDecided = resolve
+  })
   /** A fresh connection steps at once instead of at the next third of the lease. */
   private readonly stepNow = (): void => {
     if (this.closed || this.stepping) return
@@ -98,6 +105,7 @@ class LeaderElection implements Leadership {
     if (this.timer !== undefined) this.options.clock.clearTimer(this.timer)
     const wasLeading = this.leading
     this.set(false)
+    this.markDecided()
     this.listeners.clear()
     if (wasLeading) await this.redis.releaseIfOwner(this.options.key, this.id).catch(() => 0)
   }
@@ -123,6 +131,7 @@ class LeaderElection implements Leadership {
       }
     } finally {
       this.stepping = false
+      this.markDecided()
     }
     if (!this.closed) this.timer = clock.setTimer(() => void this.step(), leaseMs / 3)
   }

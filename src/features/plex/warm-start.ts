@@ -10,6 +10,18 @@ export interface WarmStartOptions {
   readonly logger?: Logger
 }
 
+/** How far a warm-up has got: `/api/health/ready` waits for the first one of the process. */
+export interface WarmUpProgress {
+  /** On the runtime's clock. */
+  readonly startedAt: number
+  readonly total: number
+  readonly loaded: number
+  readonly failed: number
+  readonly settled: boolean
+}
+
+type MutableProgress = { -readonly [K in keyof WarmUpProgress]: WarmUpProgress[K] }
+
 /**
  * Loads the Plex-backed caches once, in the background, when the server starts listening and
  * when the Plex server is configured or changed, so that the first dashboards find values
@@ -23,6 +35,7 @@ export class WarmStart {
   private unsubscribe: (() => void) | undefined
   private timer: TimerHandle | undefined
   private running: Promise<unknown> | undefined
+  private first: MutableProgress | undefined
 
   constructor(private readonly options: WarmStartOptions) {}
 
@@ -52,16 +65,34 @@ export class WarmStart {
     return this.running ?? Promise.resolve()
   }
 
+  /** The first warm-up of this process (the one at start), undefined until it begins. */
+  get firstWarmUp(): WarmUpProgress | undefined {
+    return this.first
+  }
+
   private run(how: 'warm' | 'reload'): void {
     if (!this.options.plex.configured) return
     const started = this.options.clock.now()
     const caches = this.options.caches
-    const warming = Promise.all(caches.map((cache) => (how === 'warm' ? cache.warm() : cache.reload()))).then((results) => {
-      const failed = results.filter((result) => !result.ok)
-      const ms = Math.round(this.options.clock.now() - started)
-      if (failed.length === 0) this.options.logger?.info({ caches: caches.length, ms }, 'Plex caches warmed')
-      else this.options.logger?.warn({ failed: failed.map((r) => ({ cache: r.name, error: r.error })), ms }, 'Plex caches warmed, some failed')
-    })
+    const progress: MutableProgress = { startedAt: started, total: caches.length, loaded: 0, failed: 0, settled: false }
+    if (how === 'warm') this.first ??= progress
+    const loads = caches.map((cache) =>
+      (how === 'warm' ? cache.warm() : cache.reload()).then((result) => {
+        if (result.ok) progress.loaded++
+        else progress.failed++
+        return result
+      }),
+    )
+    const warming = Promise.all(loads)
+      .then((results) => {
+        const failed = results.filter((result) => !result.ok)
+        const ms = Math.round(this.options.clock.now() - started)
+        if (failed.length === 0) this.options.logger?.info({ caches: caches.length, ms }, 'Plex caches warmed')
+        else this.options.logger?.warn({ failed: failed.map((r) => ({ cache: r.name, error: r.error })), ms }, 'Plex caches warmed, some failed')
+      })
+      .finally(() => {
+        progress.settled = true
+      })
     this.running = warming
   }
 }

@@ -29,10 +29,13 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   })
 
   // For orchestrators: live says the process answers (nothing checked, so a sick database never
-  // gets it restarted); ready says the database answers and its migrations ran. Neither calls Plex.
+  // gets it restarted); ready says the database answers, its migrations ran and the first warm-up
+  // of the Plex caches has settled (readiness.ts). Neither calls Plex.
+  const ready = routeDoc('system', 'Readiness: the database answers, its migrations ran and the Plex caches had their first warm-up', { 200: readyBody })
   app.get('/api/health/live', { config: publicRoute, schema: routeDoc('system', 'Liveness: the process answers', { 200: liveBody }) }, async () => ({ status: 'alive' }))
-  app.get('/api/health/ready', { config: publicRoute, schema: routeDoc('system', 'Readiness: the database answers and its migrations ran', { 200: readyBody }) }, async (_request, reply) => {
-    const readiness = await runtime.health.database.check()
+  app.get('/api/health/ready', { config: publicRoute, schema: ready }, async (_request, reply) => {
+    const database = await runtime.health.database.check()
+    const readiness = database.ready ? runtime.health.warmUp.check() : database
     if (readiness.ready) return { status: 'ready' }
     return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
   })
