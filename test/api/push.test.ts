@@ -64,10 +64,18 @@ describe('push refresh over the Plex notification stream', () => {
       const scan = s.sim.control.startActivity({ type: 'library.update.section', ticks: 50 })
       await eventually('the activity is served', async () => (await read(s, '/api/plex/activities')).body.activities.some((a: { uuid: string }) => a.uuid === scan.uuid))
     }
+    const loadsNow = () => setup!.runtime.caches.get('plex_sessions')!.stats().loads
     setup.sim.control.startSession({ kind: 'episode', transcode: true })
     await handled(setup)
     expect((await read(setup, '/api/plex/sessions')).body.total).toBe(1)
-    const loads = setup.runtime.caches.get('plex_sessions')!.stats().loads
+    // The new session's own reloads (debounced, 250 ms) are over once the count holds for 600 ms.
+    let settled = loadsNow()
+    let since = performance.now()
+    await eventually('the session start has been reloaded', () => {
+      if (loadsNow() !== settled) [settled, since] = [loadsNow(), performance.now()]
+      return performance.now() - since >= 600
+    })
+    const loads = loadsNow()
 
     setup.sim.control.advance(30) // three player reports and three transcode updates
     await handled(setup)

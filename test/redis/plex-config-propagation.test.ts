@@ -18,6 +18,8 @@ describe('Plex settings saved on one instance reach the others', () => {
   let redis: PrivateRedis
   let sim1: RunningSimulator
   let sim2: RunningSimulator
+  /** Started by the resubscribe test; kept up to the end, since an instance may still switch to it after that test. */
+  let sim3: RunningSimulator | undefined
   let dir: string
   let a: TestApp
   let b: TestApp
@@ -59,7 +61,7 @@ describe('Plex settings saved on one instance reach the others', () => {
   afterAll(async () => {
     listener?.disconnect()
     await Promise.all([a?.close(), b?.close()])
-    await Promise.all([sim1?.close(), sim2?.close()])
+    await Promise.all([sim1?.close(), sim2?.close(), sim3?.close()])
     await redis?.stop()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
@@ -110,25 +112,22 @@ describe('Plex settings saved on one instance reach the others', () => {
 
   it('an instance whose subscription was lost re-reads the saved settings once it is back', async () => {
     // The row changes without an announcement, as if B's subscription had been down meanwhile.
-    const sim3 = await startSimulator({ port: 0, token: THIRD_TOKEN, seed: 5, items: 100, speed: 0, liveSessions: false, serverName: 'Third Sim' })
-    try {
-      await a.runtime.repos.settings.set(PLEX_SETTINGS_KEY, { url: sim3.url, token: THIRD_TOKEN, server_name: 'Third Sim' }, Date.now())
-      await sleep(200)
-      expect((await configOf(b)).url, 'nothing was announced').toBe(sim2.url)
+    const third = await startSimulator({ port: 0, token: THIRD_TOKEN, seed: 5, items: 100, speed: 0, liveSessions: false, serverName: 'Third Sim' })
+    sim3 = third
+    await a.runtime.repos.settings.set(PLEX_SETTINGS_KEY, { url: third.url, token: THIRD_TOKEN, server_name: 'Third Sim' }, Date.now())
+    await sleep(200)
+    expect((await configOf(b)).url, 'nothing was announced').toBe(sim2.url)
 
-      const admin = new Redis(redis.url)
-      try {
-        await admin.client('KILL', 'TYPE', 'pubsub')
-      } finally {
-        admin.disconnect()
-      }
-      await eventually('b resubscribed and switched to the third server', async () => (await configOf(b)).url === sim3.url, 5_000)
-      sim3.control.resetCounts()
-      expect((await sessions(b)).cache).toBe('MISS')
-      expect(countOf(sim3, '/status/sessions')).toBe(1)
+    const admin = new Redis(redis.url)
+    try {
+      await admin.client('KILL', 'TYPE', 'pubsub')
     } finally {
-      await sim3.close()
+      admin.disconnect()
     }
+    await eventually('b resubscribed and switched to the third server', async () => (await configOf(b)).url === third.url, 5_000)
+    third.control.resetCounts()
+    expect((await sessions(b)).cache).toBe('MISS')
+    expect(countOf(third, '/status/sessions')).toBe(1)
   })
 
   it('no Plex token is in any Redis key, value or published message, nor in either log', async () => {
