@@ -27,7 +27,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const opts = resolveOptions(options)
   const machineIdentifier = hexString(mulberry32(opts.seed ^ 0x1d), 40)
   const library = generateLibrary(opts.seed, opts.items, opts.startTime)
-  const people = generatePeople(opts.seed, opts.startTime)
+  const people = generatePeople(opts.seed, opts.startTime, opts.sharedUsers)
   const history = generateHistory(library, {
     seed: opts.seed,
     rows: opts.historyRows,

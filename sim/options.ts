@@ -5,7 +5,8 @@ export const DEFAULT_START_TIME = 1_767_225_600
 export const MAX_ITEMS = 100_000
 export const MAX_HISTORY_ROWS = 1_000_000
 
-export type ResolvedOptions = Required<SimulatorOptions>
+/** Every option set; `sharedUsers` stays undefined when the seed draws it. */
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'sharedUsers'>> & Pick<SimulatorOptions, 'sharedUsers'>
 
 export function resolveOptions(opts: SimulatorOptions = {}): ResolvedOptions {
   const items = opts.items ?? 500
@@ -16,6 +17,7 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedOptions {
     seed: opts.seed ?? 1,
     items,
     historyRows: opts.historyRows ?? Math.min(items * 2, MAX_HISTORY_ROWS),
+    sharedUsers: opts.sharedUsers,
     speed: opts.speed ?? 1,
     liveSessions: opts.liveSessions ?? true,
     latencyMs: opts.latencyMs ?? 0,
@@ -28,6 +30,7 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedOptions {
   checkInteger('seed', resolved.seed, -(2 ** 31), 2 ** 32 - 1)
   checkInteger('items', resolved.items, 0, MAX_ITEMS)
   checkInteger('historyRows', resolved.historyRows, 0, MAX_HISTORY_ROWS)
+  if (resolved.sharedUsers !== undefined) checkInteger('sharedUsers', resolved.sharedUsers, 0, 1000)
   checkInteger('startTime', resolved.startTime, 1, 2 ** 32 - 1)
   if (!Number.isFinite(resolved.speed) || resolved.speed < 0) throw new Error(`simulator option speed ${resolved.speed} must be a number >= 0`)
   if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0) throw new Error(`simulator option latencyMs ${resolved.latencyMs} must be a number >= 0`)

@@ -50,9 +50,11 @@ export interface People {
   devices: Device[]
 }
 
-export function generatePeople(seed: number, startTime: number): People {
+export function generatePeople(seed: number, startTime: number, sharedUsers?: number): People {
   const rng = mulberry32(seed ^ 0xacc7)
-  const shared = 3 + Math.floor(rng() * 8)
+  // Drawn even when given, so that the rest of the generation stays the same for a seed.
+  const drawn = 3 + Math.floor(rng() * 8)
+  const shared = sharedUsers ?? drawn
   const ids = new Set<number>()
   const accounts: Account[] = [
     { id: 0, name: '', email: '', avatarHash: '', avatarVersion: 0, invitedAt: 0, acceptedAt: 0 },

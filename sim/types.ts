@@ -11,6 +11,8 @@ export interface SimulatorOptions {
   seed?: number
   /** Live library items of every type (movies, shows, seasons, episodes, artists, albums, tracks, photos). Default 500, up to 100_000. */
   items?: number
+  /** Users the server is shared with (plex.tv accounts beside the owner). Default 3 to 10, drawn from the seed; up to 1000. */
+  sharedUsers?: number
   /** Generated watch-history rows. Default items * 2, up to 1_000_000. */
   historyRows?: number
   /** Live clock speed multiplier. Default 1; 0 freezes the clock so state only moves via advance(). */

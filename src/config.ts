@@ -80,6 +80,8 @@ export interface Config {
     /** How long a reader waits for a load while an older value is held, before taking it stale. */
     readonly softTimeoutMs: number
     readonly maxBytes: number
+    /** CACHE_MAX_BYTES_PER_SCOPE: what one viewer's entries may hold; null: maxBytes / 16. */
+    readonly maxBytesPerScope: number | null
     /** CACHE_EVICTION: what leaves the memory layer when CACHE_MAX_BYTES is full. Default `lru`. */
     readonly eviction: EvictionPolicy
   }
@@ -307,6 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
       softTimeoutMs: e.read('CACHE_SOFT_TIMEOUT_MS', rule(digits.pipe(z.number().int().min(0).max(600_000)), 'a number of milliseconds (an integer from 0 to 600000)'), 50),
       maxBytes: e.read('CACHE_MAX_BYTES', bytes, 64 * MiB),
+      maxBytesPerScope: e.read('CACHE_MAX_BYTES_PER_SCOPE', bytes, null as number | null),
       eviction: e.read('CACHE_EVICTION', eviction, 'lru'),
     },
     images: {

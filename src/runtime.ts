@@ -27,6 +27,7 @@ import { ServiceMonitor } from './services/monitor.js'
 import { CacheHistory } from './metrics/cache-history.js'
 import { ServiceMetrics } from './metrics/index.js'
 import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
+import { ViewerAccounts } from './viewers/accounts.js'
 
 /** A readiness probe's ping past this counts as the database not answering (probes time out at 1-5 s). */
 const READINESS_PING_DEADLINE_MS = 2_000
@@ -92,6 +93,8 @@ export interface Runtime {
   readonly plexPeak: PlexPeak
   /** `cache/stats`, `cache/clear`, `cache/warm`. */
   readonly cacheManagement: CacheManagement
+  /** The viewer accounts beside the admin (`/api/viewers`), and their sign-in. */
+  readonly viewers: ViewerAccounts
   /** The Redis layer, when REDIS_ENABLED / REDIS_URL (or Sentinel / Cluster settings). */
   readonly redis: RedisLayer | undefined
   /** What `GET /metrics` exports; undefined with METRICS_ENABLED=false. */
@@ -198,12 +201,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     clock,
     logger: logger.child({ job: 'watch-history-sync' }),
   })
+  const viewers = new ViewerAccounts({ repo: repos.viewers, registry: caches, clock, auth: config.auth })
   const cacheManagement = new CacheManagement({
     registry: caches,
     config,
     backgroundStats: dashboard,
     clock,
     redisStatus: redis && (() => redisLayerStatus(redis)),
+    viewers,
   })
 
   const plexCaches = CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec))
@@ -287,6 +292,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     dashboard,
     plexPeak: new PlexPeak({ repo: repos.plexStats, clock, caches: cache }),
     cacheManagement,
+    viewers,
     redis,
     metrics,
     cacheHistory,

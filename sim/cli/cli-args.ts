@@ -17,6 +17,7 @@ Usage: npm run sim -- [flags]
   --seed N            generation seed; same seed, same bytes (default 1)
   --items N           live library items of every type, up to 100000 (default 500)
   --history-rows N    watch-history rows, up to 1000000 (default items*2)
+  --shared-users N    users the server is shared with, up to 1000 (default 3 to 10, from the seed)
   --speed X           live clock speed; 0 freezes it (default 1)
   --no-live           no sessions/activities/media start or stop by themselves
   --latency MS        fixed latency on every PMS answer (default 0)
@@ -88,6 +89,7 @@ export function parseArgs(argv: readonly string[], nowSeconds: () => number = ()
       case '--seed': options.seed = number(); break
       case '--items': options.items = number(); break
       case '--history-rows': options.historyRows = number(); break
+      case '--shared-users': options.sharedUsers = number(); break
       case '--speed': options.speed = number(); break
       case '--no-live': options.liveSessions = false; break
       case '--latency': options.latencyMs = number(); break

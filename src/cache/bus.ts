@@ -2,6 +2,8 @@ export type InvalidationMessage =
   | { readonly type: 'clear-all'; readonly origin?: string }
   | { readonly type: 'clear'; readonly name: string; readonly origin?: string }
   | { readonly type: 'invalidate'; readonly name: string; readonly key: string; readonly origin?: string }
+  /** Drops every key and view of one scope (its hashed id), in every cache. */
+  | { readonly type: 'clear-scope'; readonly scope: string; readonly origin?: string }
 
 /**
  * Carries clears and invalidations to every instance. A registry publishes its own clears

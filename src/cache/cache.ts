@@ -6,6 +6,7 @@ import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
 import type { MemoryLayer, MemoryLru } from './memory.js'
 import { REFRESH_JITTER, resolveKeyBounds, resolvePolicy, type CacheDeclaration, type CachePolicy, type KeyBounds } from './policy.js'
+import { SCOPE_MARK, type Scope, type ScopedReads, type ScopeTable } from './scope.js'
 import type { SharedBound, SharedHit, SharedLayer } from './shared.js'
 import { Flight, KeySlot, StoredEntry, type FlightResult, type SlotOwner } from './slot.js'
 import { CacheCounters, LoadTimeRing, percentiles, type CacheStats } from './stats.js'
@@ -20,6 +21,7 @@ export interface CacheContext {
   readonly logger: CacheLogger | undefined
   readonly defaults: Partial<CachePolicy> | undefined
   readonly publish: (message: InvalidationMessage) => Promise<void>
+  readonly scopes: ScopeTable
   /** Told of every loader call when it ends: its duration (ms) and whether it succeeded. */
   readonly onLoad: ((cache: string, ms: number, ok: boolean) => void) | undefined
 }
@@ -54,6 +56,8 @@ export class Cache<V, A = void> implements SlotOwner {
   readonly bounds: KeyBounds | undefined
   /** Whether values go to (and come from) the registry's shared layer. */
   readonly usesSharedLayer: boolean
+  /** How a read for a principal is answered (`ScopedReads`); undefined: no scoped reads. */
+  readonly scopedReads: ScopedReads<V>['kind'] | undefined
   /** Live raw counters; read, never write. */
   readonly counters = new CacheCounters()
 
@@ -68,11 +72,17 @@ export class Cache<V, A = void> implements SlotOwner {
   /** The keys of `warmArgs`: they keep the full stale window in the shared layer, variants a shorter one. */
   private readonly baseKeys: ReadonlySet<string>
   private readonly sharedBound: SharedBound | undefined
+  /** Entries and bytes of scopes (in `counters` too): each scope has its own quota, outside the bounds. */
+  private scopedEntries = 0
+  private scopedBytes = 0
   private readonly refreshAfterMs: number
   private readonly keepMs: number
   private readonly logger: CacheLogger | undefined
   private readonly hitLogger: CacheLogger | undefined
   private readonly slots = new Map<string, KeySlot<V>>()
+  private readonly scoped: ScopedReads<V> | undefined
+  /** Slots of scopes' views (memory only, never loaded, refreshed or reloaded). */
+  private readonly viewSlots = new Map<string, KeySlot<V>>()
   private readonly loadTimes = new LoadTimeRing()
   /** Loader calls in flight, each with the function that abandons it. */
   private readonly activeLoads = new Set<(error: Error) => void>()
@@ -89,6 +99,8 @@ export class Cache<V, A = void> implements SlotOwner {
     this.keyOf = declaration.keyOf
     this.loader = declaration.load
     this.warmArgs = declaration.warmArgs ?? []
+    this.scoped = declaration.scoped
+    this.scopedReads = declaration.scoped?.kind
     this.bounds = resolveKeyBounds(declaration, this.policy)
     this.baseKeys = new Set(this.warmArgs.map((args) => this.keyFor(args)))
     this.sharedBound = this.bounds && { group: `${this.key}:`, maxKeys: this.bounds.maxKeys, maxBytes: this.bounds.maxBytes }
@@ -104,17 +116,27 @@ export class Cache<V, A = void> implements SlotOwner {
     this.hitLogger = hitLoggerOf(context.logger)
   }
 
-  /** The full key of an entry: `key`, or `key:keyOf(args)` for a keyed cache. */
-  keyFor(args: A): string {
-    return this.keyOf === undefined ? this.key : `${this.key}:${this.keyOf(args)}`
+  /**
+   * The full key of an entry: `key`, or `key:keyOf(args)` for a keyed cache; a scope's key adds
+   * `:~<scope id>` after `key`, so one prefix holds a scope's keys of a cache.
+   */
+  keyFor(args: A, scope?: Scope): string {
+    const base = scope === undefined ? this.key : `${this.key}:${SCOPE_MARK}${scope.id}`
+    return this.keyOf === undefined ? base : `${base}:${this.keyOf(args)}`
   }
 
   /**
    * The hot path: the fresh in-memory entry (counting a hit and marking demand), or undefined,
    * counting nothing: follow with `read`. Allocates nothing on a hit of an argument-less cache.
+   * With a `scope`: that principal's entry (see `ScopedReads`).
    */
-  peek(args: A): CacheEntry<V> | undefined {
-    const entry = this.lru.get(this.keyOf === undefined ? this.key : this.keyFor(args)) as StoredEntry<V> | undefined
+  peek(args: A, scope?: Scope): CacheEntry<V> | undefined {
+    if (scope !== undefined) return this.peekScoped(args, scope)
+    return this.peekKey(this.keyOf === undefined ? this.key : this.keyFor(args))
+  }
+
+  private peekKey(key: string): StoredEntry<V> | undefined {
+    const entry = this.lru.get(key) as StoredEntry<V> | undefined
     if (entry === undefined) return undefined
     const now = this.clock.now()
     const age = now - entry.loadedAt
@@ -127,9 +149,58 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   /** The full read: memory, then single flight over the shared layer and the loader. */
-  read(args: A): Promise<CacheRead<V>> {
-    const entry = this.peek(args) as StoredEntry<V> | undefined
-    return entry !== undefined ? entry.hitRead : this.readThrough(args)
+  read(args: A, scope?: Scope): Promise<CacheRead<V>> {
+    const entry = this.peek(args, scope) as StoredEntry<V> | undefined
+    if (entry !== undefined) return entry.hitRead
+    if (scope === undefined || this.scoped?.kind === 'own') return this.readThrough(args, scope)
+    return this.readView(args, scope)
+  }
+
+  // Scoped reads: a view derived from the unscoped entry, or the scope's own key.
+
+  private peekScoped(args: A, scope: Scope): StoredEntry<V> | undefined {
+    const scoped = this.scoped ?? this.requireScoped()
+    if (scoped.kind === 'own') return this.peekKey(this.keyFor(args, scope))
+    const source = this.peekKey(this.keyOf === undefined ? this.key : this.keyFor(args))
+    if (source === undefined) return undefined
+    // The hot path of a viewer: the view held for this scope, if derived from this very entry.
+    const held = source.slot.views?.[scope.index]
+    return held !== undefined && held.slot.viewOf === source && held.slot.scope === scope ? held : this.viewOf(source, scope, scoped.view)
+  }
+
+  private async readView(args: A, scope: Scope): Promise<CacheRead<V>> {
+    const scoped = this.requireScoped()
+    if (scoped.kind !== 'view') throw new Error(`cache ${this.name}: not a cache of views`)
+    const read = await this.readThrough(args)
+    return { ...read, entry: this.viewOf(read.entry as StoredEntry<V>, scope, scoped.view) }
+  }
+
+  /** The scope's view of `source`, derived and held on first use. */
+  private viewOf(source: StoredEntry<V>, scope: Scope, view: (value: V, principal: Scope['principal']) => V): StoredEntry<V> {
+    const held = source.slot.views?.[scope.index]
+    if (held !== undefined && held.slot.viewOf === source && held.slot.scope === scope) return held
+    const key = this.keyFor(source.slot.args as A, scope)
+    let slot = this.viewSlots.get(key)
+    if (slot === undefined || slot.retired) {
+      slot = new KeySlot<V>(key, source.slot.args, this, scope)
+      this.viewSlots.set(key, slot)
+    }
+    const value = view(source.value, scope.principal)
+    const entry = new StoredEntry(value, serialize(value, `cache ${this.name} (view of ${source.slot.key})`), source.loadedAt, source.fetchedAt, slot)
+    scope.derivations++
+    slot.viewOf = source
+    if (this.store(slot, entry)) (source.slot.views ??= [])[scope.index] = entry
+    return entry
+  }
+
+  private requireScoped(): ScopedReads<V> {
+    if (this.scoped === undefined) throw new Error(`cache ${this.name} has no scoped reads: declare \`scoped\` to read it for a principal`)
+    return this.scoped
+  }
+
+  /** What of `counters.entries` and `counters.bytes` is held for scopes (every viewer together). */
+  scopedHeld(): { readonly entries: number; readonly bytes: number } {
+    return { entries: this.scopedEntries, bytes: this.scopedBytes }
   }
 
   /** Age of an entry on the cache's clock. */
@@ -137,10 +208,10 @@ export class Cache<V, A = void> implements SlotOwner {
     return Math.max(0, this.clock.now() - entry.loadedAt)
   }
 
-  private async readThrough(args: A): Promise<CacheRead<V>> {
-    const key = this.keyFor(args)
+  private async readThrough(args: A, scope?: Scope): Promise<CacheRead<V>> {
+    const key = this.keyFor(args, scope)
     const now = this.clock.now()
-    const slot = this.slotFor(key, args)
+    const slot = this.slotFor(key, args, scope)
     slot.lastReadAt = now
     if (slot.flight !== undefined) {
       const result = await this.waitFor(slot.flight, slot, now)
@@ -268,7 +339,7 @@ export class Cache<V, A = void> implements SlotOwner {
     this.lastError = null
     if (!slot.retired) {
       this.store(slot, entry)
-      await this.sharedSet(slot.key, entry)
+      await this.sharedSet(slot, entry)
     }
     return entry
   }
@@ -362,39 +433,57 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   /** Writes a value to the shared layer (a query variant of a keyed cache for a shorter stale window); never throws. */
-  private async sharedSet(key: string, entry: StoredEntry<V>): Promise<void> {
+  private async sharedSet(slot: KeySlot<V>, entry: StoredEntry<V>): Promise<void> {
     if (this.shared === undefined) return
-    const staleMs = this.bounds === undefined || this.baseKeys.has(key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
-    await this.shared.set(key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBound).catch(() => undefined)
+    const staleMs = this.bounds === undefined || this.baseKeys.has(slot.key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
+    await this.shared.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBoundOf(slot)).catch(() => undefined)
   }
 
-  private store(slot: KeySlot<V>, entry: StoredEntry<V>): void {
-    if (!this.memory.fits(entry.bytes)) {
+  /** Holds `entry` in memory (within the scope's quota for a scoped key); false when it is too large to hold. */
+  private store(slot: KeySlot<V>, entry: StoredEntry<V>): boolean {
+    const scope = slot.scope
+    if (!this.memory.fits(entry.bytes) || (scope !== undefined && !scope.fits(entry.bytes))) {
       this.counters.oversized++
       this.lru.delete(slot.key)
       slot.refreshAt = Infinity
       this.logger?.info(
-        { cache: this.name, key: slot.key, bytes: entry.bytes, maxBytes: this.memory.maxBytes },
-        'cache value exceeds the memory budget; not held',
+        { cache: this.name, key: slot.key, bytes: entry.bytes, maxBytes: scope === undefined ? this.memory.maxBytes : scope.maxBytes },
+        scope === undefined ? 'cache value exceeds the memory budget; not held' : "cache value exceeds its scope's quota; not held",
       )
-      return
+      return false
     }
+    scope?.makeRoom(slot.key, entry.bytes, this.lru)
     this.lru.set(slot.key, entry as StoredEntry<unknown>)
     this.counters.entries++
     this.counters.bytes += entry.bytes
-    if (this.bounds !== undefined) this.enforceBounds(this.bounds, slot.key)
+    // A scope is held within its own quota; the cache's bounds count the unscoped keys.
+    if (scope !== undefined) {
+      scope.added(slot.key, entry.bytes)
+      this.scopedEntries++
+      this.scopedBytes += entry.bytes
+    } else if (this.bounds !== undefined) {
+      this.enforceBounds(this.bounds, slot.key)
+    }
     slot.refreshAt =
       this.refreshAfterMs === Infinity
         ? Infinity
         : entry.loadedAt + this.refreshAfterMs - this.context.random() * REFRESH_JITTER * this.ttlMs
+    return true
+  }
+
+  /** A scope's keys are bounded apart in the shared layer too: one viewer's pages never push out another's. */
+  private sharedBoundOf(slot: KeySlot<V>): SharedBound | undefined {
+    const bound = this.sharedBound
+    if (bound === undefined || slot.scope === undefined) return bound
+    return { ...bound, group: `${this.key}:${SCOPE_MARK}${slot.scope.id}:` }
   }
 
   /** Drops this cache's least recently read keys (never `keep`) until it is within its bounds. */
   private enforceBounds(bounds: KeyBounds, keep: string): void {
-    while (this.counters.entries > bounds.maxKeys || this.counters.bytes > bounds.maxBytes) {
+    while (this.counters.entries - this.scopedEntries > bounds.maxKeys || this.counters.bytes - this.scopedBytes > bounds.maxBytes) {
       let victim: KeySlot<V> | undefined
       for (const slot of this.slots.values()) {
-        if (slot.key === keep || this.lru.peek(slot.key) === undefined) continue
+        if (slot.key === keep || slot.scope !== undefined || this.lru.peek(slot.key) === undefined) continue
         if (victim === undefined || slot.lastReadAt < victim.lastReadAt) victim = slot
       }
       const dropped = victim ?? this.slots.get(keep)
@@ -411,9 +500,16 @@ export class Cache<V, A = void> implements SlotOwner {
   onRemoved(entry: StoredEntry<unknown>, evicted: boolean): void {
     this.counters.entries--
     this.counters.bytes -= entry.bytes
+    const slot = entry.slot as KeySlot<V>
+    if (slot.scope !== undefined) {
+      slot.scope.removed(slot.key, entry.bytes)
+      this.scopedEntries--
+      this.scopedBytes -= entry.bytes
+      const views = slot.viewOf?.slot.views
+      if (views !== undefined && views[slot.scope.index] === entry) views[slot.scope.index] = undefined
+    }
     if (!evicted) return
     this.counters.evictions++
-    const slot = entry.slot as KeySlot<V>
     if (this.slots.get(slot.key) === slot) {
       slot.refreshAt = Infinity
       this.schedule(slot, undefined)
@@ -426,10 +522,10 @@ export class Cache<V, A = void> implements SlotOwner {
     return entry !== undefined && now - entry.loadedAt < this.keepMs ? entry : undefined
   }
 
-  private slotFor(key: string, args: A): KeySlot<V> {
+  private slotFor(key: string, args: A, scope?: Scope): KeySlot<V> {
     let slot = this.slots.get(key)
     if (slot === undefined) {
-      slot = new KeySlot<V>(key, args, this)
+      slot = new KeySlot<V>(key, args, this, scope)
       this.slots.set(key, slot)
     }
     return slot
@@ -668,7 +764,7 @@ export class Cache<V, A = void> implements SlotOwner {
     this.store(slot, entry)
     this.schedule(slot, entry)
     // Sent now, before any clear that follows can send its delete: Redis keeps the order.
-    const written = this.sharedSet(key, entry)
+    const written = this.sharedSet(slot, entry)
     const outcome: PatchOutcome = confirmed ? 'confirmed' : 'patched'
     if (confirmed) return written.then(() => outcome)
     return written.then(async () => {
@@ -711,7 +807,27 @@ export class Cache<V, A = void> implements SlotOwner {
   /** @internal a clear received from the bus, or the local part of `clear` */
   dropAll(): void {
     for (const slot of this.slots.values()) this.retire(slot)
+    for (const slot of this.viewSlots.values()) this.retire(slot)
     this.slots.clear()
+    this.viewSlots.clear()
+  }
+
+  /** @internal drops one scope's keys and views here (the local part of `CacheRegistry.clearScope`) */
+  dropScope(scopeId: string): void {
+    for (const slots of [this.slots, this.viewSlots]) {
+      for (const slot of slots.values()) {
+        if (slot.scope?.id !== scopeId) continue
+        this.retire(slot)
+        slots.delete(slot.key)
+      }
+    }
+  }
+
+  /** @internal drops one scope's keys from the shared layer; true when there were none to share */
+  async clearScopeShared(scopeId: string): Promise<boolean> {
+    if (this.shared === undefined || this.scoped?.kind !== 'own') return true
+    const base = `${this.key}:${SCOPE_MARK}${scopeId}`
+    return this.keyed ? this.shared.clear(`${base}:`).catch(() => false) : this.shared.delete([base]).catch(() => false)
   }
 
   /** @internal */

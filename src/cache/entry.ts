@@ -28,8 +28,8 @@ export interface CacheRead<V> {
   readonly error?: unknown
 }
 
-export function etagOf(json: string): string {
-  return `"${hash('sha1', json, 'base64url')}"`
+export function etagOf(json: string, scopeId?: string): string {
+  return `"${hash('sha1', scopeId === undefined ? json : `${scopeId}\n${json}`, 'base64url')}"`
 }
 
 /** Serializes a loaded value; a value without a JSON form is the loader's error. */

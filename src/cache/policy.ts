@@ -1,3 +1,5 @@
+import type { ScopedReads } from './scope.js'
+
 /** How a cache behaves around its TTL. Every knob can be set per registry (`defaults`) and per declaration. */
 export interface CachePolicy {
   /** How long past its TTL a value is kept to be served when the loader fails. Default 1 h. */
@@ -51,6 +53,8 @@ export interface CacheDeclaration<V, A = void> extends Partial<CachePolicy> {
   readonly load: (args: A, signal: AbortSignal) => Promise<V> | V
   /** For a keyed cache: what `reload` loads when no key is held; these are its base keys. */
   readonly warmArgs?: readonly A[]
+  /** How a read for a principal is answered (see `ScopedReads`); absent: the cache has no scoped reads. */
+  readonly scoped?: ScopedReads<V>
   /** For a keyed cache: the most keys it holds in memory, and in the shared layer. Default 64. */
   readonly maxKeys?: number
   /**

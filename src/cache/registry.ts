@@ -8,6 +8,7 @@ import type { EvictionPolicy } from './eviction/index.js'
 import type { CacheLogger } from './logger.js'
 import { MemoryLayer } from './memory.js'
 import type { CacheDeclaration, CachePolicy } from './policy.js'
+import { ScopeTable, type Principal, type Scope, type ScopeStats } from './scope.js'
 import type { SharedLayer } from './shared.js'
 import type { CacheStats } from './stats.js'
 
@@ -29,6 +30,8 @@ export interface CacheRegistryOptions {
   readonly bus?: InvalidationBus
   /** Source of refresh-ahead jitter, in [0, 1). Default `Math.random`. */
   readonly random?: () => number
+  /** What one scope's entries (every cache's) may hold in memory. Default `maxBytes / 16`. */
+  readonly maxBytesPerScope?: number
   /** Told of every loader call when it ends (for a latency histogram); keep it cheap. */
   readonly onLoad?: (cache: string, ms: number, ok: boolean) => void
 }
@@ -69,14 +72,17 @@ export class CacheRegistry {
   private readonly context: CacheContext
   private readonly bus: InvalidationBus
   private readonly unsubscribe: () => void
+  private readonly scopeDropListeners = new Set<(scopeId: string) => void>()
   private closed = false
 
   constructor(options: CacheRegistryOptions = {}) {
     this.bus = options.bus ?? noopBus
     const logger = options.logger
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
     this.context = {
+      scopes: new ScopeTable(options.maxBytesPerScope ?? Math.max(1, Math.floor(maxBytes / 16))),
       clock: options.clock ?? systemClock,
-      memory: new MemoryLayer(options.maxBytes ?? DEFAULT_MAX_BYTES, options.eviction),
+      memory: new MemoryLayer(maxBytes, options.eviction),
       shared: options.shared,
       coordinator: options.coordinator ?? localFlights,
       random: options.random ?? Math.random,
@@ -135,6 +141,46 @@ export class CacheRegistry {
   /** Declared caches, then attached ones. */
   stats(): CacheStats[] {
     return [...this.list(), ...this.attached.values()].map((cache) => cache.stats())
+  }
+
+  /** The scope of a principal: pass it to `peek`/`read` of a cache with scoped reads. */
+  scope(principal: Principal): Scope {
+    return this.context.scopes.of(principal)
+  }
+
+  /** Per-scope totals (no principal names, only scope hashes). */
+  scopeStats(): ScopeStats {
+    return this.context.scopes.stats()
+  }
+
+  /**
+   * Drops one principal's keys and views from every cache, here, in the shared layer and on
+   * every instance, and forgets its scope. True when the shared layer confirmed (or held none).
+   */
+  async clearScope(principal: Principal): Promise<boolean> {
+    const scope = this.context.scopes.of(principal)
+    this.dropScope(scope.id)
+    const [, ...confirmed] = await Promise.all([
+      this.context.publish({ type: 'clear-scope', scope: scope.id }),
+      ...this.list().map((cache) => cache.clearScopeShared(scope.id)),
+    ])
+    return confirmed.every(Boolean)
+  }
+
+  /**
+   * Calls `listener` with a scope's id whenever that scope is cleared, here or (through the bus)
+   * on another instance; returns the function that stops it.
+   */
+  onScopeDropped(listener: (scopeId: string) => void): () => void {
+    this.scopeDropListeners.add(listener)
+    return () => this.scopeDropListeners.delete(listener)
+  }
+
+  private dropScope(scopeId: string): void {
+    for (const cache of this.caches.values()) cache.dropScope(scopeId)
+    const scope = this.context.scopes.byId(scopeId)
+    if (scope !== undefined) this.context.scopes.forget(scope)
+    for (const listener of this.scopeDropListeners) listener(scopeId)
   }
 
   resetStats(): void {
@@ -201,6 +247,8 @@ export class CacheRegistry {
       for (const cache of [...this.caches.values(), ...this.attached.values()]) cache.dropAll()
     } else if (message.type === 'clear') {
       ;(this.caches.get(message.name) ?? this.attached.get(message.name))?.dropAll()
+    } else if (message.type === 'clear-scope') {
+      this.dropScope(message.scope)
     } else {
       this.caches.get(message.name)?.dropKey(message.key)
     }

@@ -1,5 +1,6 @@
 import type { TimerHandle } from './clock.js'
 import { etagOf, type CacheEntry, type CacheRead } from './entry.js'
+import type { Scope } from './scope.js'
 
 /** The outcome of one load of one key, shared by every reader that waited on it. */
 export type FlightResult<V> =
@@ -43,7 +44,18 @@ export class KeySlot<V> {
     /** The arguments the key was first read with, for refreshes and reloads. */
     readonly args: unknown,
     readonly owner: SlotOwner,
+    /** The scope the key belongs to; undefined for the one unscoped entry everyone else reads. */
+    readonly scope?: Scope,
   ) {}
+
+  /** For a scope's view: the unscoped entry the held view was derived from. */
+  viewOf: StoredEntry<V> | undefined = undefined
+  /**
+   * For an unscoped key: the views derived from it, by `Scope.index`. A view counts only while
+   * its `viewOf` is the key's current entry (a replaced entry takes its views with it) and its
+   * scope is the reader's (an index is reused once its scope is forgotten).
+   */
+  views: Array<StoredEntry<V> | undefined> | undefined = undefined
 }
 
 /** The object the memory layer holds: a `CacheEntry` plus what the hot path needs beside it. */
@@ -58,7 +70,8 @@ export class StoredEntry<V> implements CacheEntry<V> {
     readonly fetchedAt: number,
     /** @internal the key's state, reached from the entry so that a hit needs one lookup */
     readonly slot: KeySlot<V>,
-    readonly etag = etagOf(json),
+    // A scope's ETag names the scope: another principal's If-None-Match never matches it.
+    readonly etag = etagOf(json, slot.scope?.id),
     readonly bytes = Buffer.byteLength(json),
   ) {
     this.hitRead = Promise.resolve(Object.freeze({ entry: this, outcome: 'hit' as const }))

@@ -20,6 +20,9 @@ export interface TableCopy {
 /** Rows per INSERT: 23 columns × 1,000 stays under PostgreSQL's 65,535 parameters. */
 const CHUNK = 1_000
 
+/** The key column of each table that does not use `id`. */
+const KEYS: Readonly<Record<string, string>> = { settings: 'key', viewers: 'username' }
+
 /** Tables whose key the database assigns: their sequence moves past the copied ids. */
 const IDENTITY_TABLES = new Set(['traffic_samples', 'watch_history'])
 
@@ -41,7 +44,9 @@ export async function copyFromSqlite(path: string, target: Database): Promise<Ta
     await migrate(target.kysely, 'postgres')
     const into = target.kysely as unknown as Kysely<AnyTables>
     const copies: TableCopy[] = []
-    for (const table of DATA_TABLES) copies.push(await copyTable(source, into, table))
+    // A file from before a table's migration has none of its rows: nothing to copy there.
+    const present = new Set((await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`.execute(source)).rows.map((r) => r.name))
+    for (const table of DATA_TABLES) if (present.has(table)) copies.push(await copyTable(source, into, table))
     const short = copies.filter((copy) => copy.target < copy.source)
     if (short.length > 0) {
       throw new Error(`PostgreSQL has fewer rows than ${path} in ${short.map((c) => `${c.table} (${c.target} < ${c.source})`).join(', ')}`)
@@ -53,7 +58,7 @@ export async function copyFromSqlite(path: string, target: Database): Promise<Ta
 }
 
 async function copyTable(source: Kysely<AnyTables>, into: Kysely<AnyTables>, table: string): Promise<TableCopy> {
-  const key = table === 'settings' ? 'key' : 'id'
+  const key = KEYS[table] ?? 'id'
   let added = 0
   let sourceRows = 0
   let after: unknown = null

@@ -3,6 +3,7 @@ import { createPlexStatsRepo, type PlexStatsRepo } from './plex-stats-repo.js'
 import { createServicesRepo, type ServicesRepo } from './services-repo.js'
 import { createSettingsRepo, type SettingsRepo } from './settings-repo.js'
 import { createTrafficRepo, type TrafficRepo } from './traffic-repo.js'
+import { createViewersRepo, type ViewersRepo } from './viewers-repo.js'
 import { createWatchHistoryRepo, type WatchHistoryRepo } from './watch-history-repo.js'
 
 export { DatabaseConnection, type DatabaseState, type DbSource } from './connection.js'
@@ -14,6 +15,7 @@ export type { Tables } from './schema.js'
 export type { ServicesRepo } from './services-repo.js'
 export type { SettingsRepo } from './settings-repo.js'
 export type { TrafficRepo, TrafficSample } from './traffic-repo.js'
+export type { StoredViewer, ViewersRepo } from './viewers-repo.js'
 export type { WatchHistoryEntry, WatchHistoryQuery, WatchHistoryRepo } from './watch-history-repo.js'
 
 export interface Repos {
@@ -22,6 +24,7 @@ export interface Repos {
   readonly plexStats: PlexStatsRepo
   readonly settings: SettingsRepo
   readonly watchHistory: WatchHistoryRepo
+  readonly viewers: ViewersRepo
 }
 
 /** Every repository over one database; each call is async and works the same on SQLite and PostgreSQL. */
@@ -32,5 +35,6 @@ export function createRepos(source: DbSource): Repos {
     plexStats: createPlexStatsRepo(source),
     settings: createSettingsRepo(source),
     watchHistory: createWatchHistoryRepo(source),
+    viewers: createViewersRepo(source),
   }
 }

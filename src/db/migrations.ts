@@ -132,6 +132,20 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX watch_history_user_page ON watch_history (user_id, viewed_at DESC, id DESC)',
     ],
   },
+  {
+    version: 4,
+    name: 'viewer accounts',
+    // password_hash is `scrypt$N$r$p$salt$hash` (base64url): never the password. plex_account_id
+    // is bounded to a 32-bit integer by the API.
+    statements: (t) => [
+      `CREATE TABLE viewers (
+        username        TEXT PRIMARY KEY,
+        password_hash   TEXT NOT NULL,
+        plex_account_id INTEGER NOT NULL,
+        created_at      ${t.bigint} NOT NULL
+      )`,
+    ],
+  },
 ]
 
 /** Any number, so long as every instance of the service uses the same one: it names the migration lock. */

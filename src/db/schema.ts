@@ -10,6 +10,7 @@ export interface Tables {
   plex_stats: PlexStatsTable
   settings: SettingsTable
   watch_history: WatchHistoryTable
+  viewers: ViewersTable
   schema_migrations: SchemaMigrationsTable
 }
 
@@ -79,6 +80,14 @@ export interface WatchHistoryTable {
   library_section_id: string | null
 }
 
+/** A viewer account; the password only as `scrypt$N$r$p$salt$hash`. */
+export interface ViewersTable {
+  username: string
+  password_hash: string
+  plex_account_id: number
+  created_at: number
+}
+
 export interface SchemaMigrationsTable {
   version: number
   name: string
@@ -86,4 +95,4 @@ export interface SchemaMigrationsTable {
 }
 
 /** Every table holding the service's data, parents before children (the order a copy inserts in). */
-export const DATA_TABLES = ['services', 'traffic_samples', 'plex_stats', 'settings', 'watch_history'] as const
+export const DATA_TABLES = ['services', 'traffic_samples', 'plex_stats', 'settings', 'watch_history', 'viewers'] as const

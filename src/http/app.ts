@@ -9,7 +9,7 @@ import Fastify, {
 import http from 'node:http'
 import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Runtime } from '../runtime.js'
-import { createAccessCheck, installAuth } from './auth.js'
+import { createCallerCheck, createFastCaller, installAuth } from './auth.js'
 import { CorsPolicy, installCors } from './cors.js'
 import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
@@ -31,12 +31,12 @@ declare module 'fastify' {
 /** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
 export function buildApp(runtime: Runtime): FastifyInstance {
   const cors = new CorsPolicy(runtime.config.corsOrigins)
-  const admits = createAccessCheck(runtime.config.auth)
+  const callers = createCallerCheck(runtime.config.auth, runtime.viewers)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const metrics = runtime.metrics
   const fastHits = runtime.logger.isLevelEnabled('debug')
     ? undefined
-    : new FastHits(admits, cors, metrics && ((path) => metrics.http.cellsFor('GET', path, 200)))
+    : new FastHits(createFastCaller(runtime.config.auth, callers), cors, metrics && ((path) => metrics.http.cellsFor('GET', path, 200)))
   const timeouts = runtime.config.http
   const app = Fastify({
     serverFactory: (handler, options) => createServer(handler, options, fastHits),
@@ -65,7 +65,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, cors)
-  installAuth(app, runtime.config.auth, admits)
+  installAuth(app, runtime.config.auth, callers)
   // Before the drain's own hook (hooks run in order, and it waits for quiet): from the moment
   // close() begins every request goes through Fastify, which answers it with `Connection: close`.
   app.addHook('preClose', async () => fastHits?.close())

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Cache, CacheEntry, CacheOutcome } from '../cache/index.js'
+import type { Cache, CacheEntry, CacheOutcome, Principal, Scope } from '../cache/index.js'
 import type { FastAnswer } from './fast-hits.js'
 import { upstreamError } from './upstream-error.js'
 
@@ -34,9 +34,10 @@ export function replyFromCache<V, A>(
   cache: Cache<V, A>,
   args: A,
   options: CachedRouteOptions,
+  scope?: Scope,
 ): Promise<FastifyReply> | undefined {
-  const entry = cache.peek(args)
-  if (entry === undefined) return readThenReply(request, reply, cache, args, options)
+  const entry = cache.peek(args, scope)
+  if (entry === undefined) return readThenReply(request, reply, cache, args, options, scope)
   sendCacheEntry(request, reply, cache, entry, 'hit', options.shape)
   return undefined
 }
@@ -47,10 +48,11 @@ async function readThenReply<V, A>(
   cache: Cache<V, A>,
   args: A,
   options: CachedRouteOptions,
+  scope: Scope | undefined,
 ): Promise<FastifyReply> {
   let read
   try {
-    read = await cache.read(args)
+    read = await cache.read(args, scope)
   } catch (error) {
     throw upstreamError(error, options.what, options.failureFields)
   }
@@ -108,14 +110,16 @@ function objectBody(entry: CacheEntry<unknown>, outcome: CacheOutcome, ageMs: nu
 }
 
 /**
- * The fast path's answer for an argument-less cache (see FastHits): a fresh value in memory,
- * with exactly the status, headers and body `sendCacheEntry` gives a hit; false on anything
- * else (not configured, a conditional request, no fresh value), which Fastify then answers.
+ * The fast path's answer for an argument-less cache (see FastHits): a fresh value in memory (a
+ * viewer's: in their scope, `scopeOf`), with exactly the status, headers and body
+ * `sendCacheEntry` gives a hit; false on anything else (not configured, a conditional request,
+ * no fresh value), which Fastify then answers.
  */
-export function fastCacheHit<V>(cache: Cache<V>, configured: () => boolean, shape: BodyShape = 'object'): FastAnswer {
-  return (request, response, extraHeaders) => {
+export function fastCacheHit<V>(cache: Cache<V>, configured: () => boolean, shape: BodyShape = 'object', scopeOf?: (viewer: Principal) => Scope): FastAnswer {
+  return (request, response, extraHeaders, viewer) => {
     if (!configured() || request.headers['if-none-match'] !== undefined) return false
-    const entry = cache.peek()
+    if (viewer !== null && scopeOf === undefined) return false
+    const entry = viewer === null ? cache.peek() : cache.peek(undefined, scopeOf!(viewer))
     if (entry === undefined) return false
     const ageMs = cache.ageMs(entry)
     const built = shape === 'array' ? { body: entry.json, length: String(entry.bytes) } : objectBody(entry, 'hit', ageMs)

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import type { AnyCache, CacheRegistry } from '../cache/index.js'
+import type { AnyCache, CacheRegistry, ScopeStats } from '../cache/index.js'
 import type { RedisLayer } from '../cache/redis/index.js'
 import { registerCacheMetrics } from './cache-metrics.js'
 import { HttpMetrics } from './http-metrics.js'
 import { PlexMetrics, type PlexMetricSources } from './plex-metrics.js'
 import { registerRedisMetrics } from './redis-metrics.js'
+import { registerScopeMetrics } from './scope-metrics.js'
 
 export interface MetricSources extends PlexMetricSources {
   readonly caches: CacheRegistry
@@ -25,16 +26,19 @@ export class ServiceMetrics {
   /** For the cache registry: every loader call when it ends. */
   readonly observeLoad: (cache: string, ms: number, ok: boolean) => void
   private caches: () => readonly AnyCache[] = () => []
+  private scopes: () => ScopeStats | undefined = () => undefined
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })
     this.plex = new PlexMetrics(this.registry)
     this.http = new HttpMetrics(this.registry)
     this.observeLoad = registerCacheMetrics(this.registry, () => this.caches())
+    registerScopeMetrics(this.registry, () => this.scopes(), () => this.caches())
   }
 
   watch(sources: MetricSources): void {
     this.caches = () => sources.caches.list()
+    this.scopes = () => sources.caches.scopeStats()
     this.plex.watch(sources)
     registerRedisMetrics(this.registry, sources.redis)
   }

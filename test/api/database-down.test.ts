@@ -3,8 +3,9 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/databases.js'
-import { json, jsonInit, sleep, startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { basic, json, jsonInit, sleep, startPlexApp, type PlexApp } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
+import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
 const PASSWORD = 'db-password-never-logged'
 
@@ -124,6 +125,40 @@ describe('PostgreSQL out of reach', () => {
       expect(await ready(setup)).toEqual({ status: 200, body: { status: 'ready' } })
       expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({ success: true, added: 0 })
       expect(setup.logLines.join('\n')).not.toContain(PASSWORD)
+    } finally {
+      await setup.close()
+      await door.shut()
+    }
+  })
+
+  it('viewers on PostgreSQL: a signed-in viewer keeps their own view while it is away; a new sign-in is a 503', async () => {
+    const door = await Door.onFreePort()
+    await door.open()
+    const setup = await startPlexApp({ env: { ...AUTH_ENV, DATABASE_URL: door.url(database) }, sim: { sharedUsers: 3 } })
+    const admin = basic(ADMIN.user, ADMIN.password)
+    try {
+      const [ann, bob] = setup.sim.control.state().accounts.filter((account) => account.id > 1)
+      for (const [username, account] of [['ann', ann!.id], ['bob', bob!.id]] as const) {
+        const made = await setup.fetch('/api/viewers', jsonInit('POST', { username, password: `${username} password 1`, plex_account_id: account }, admin))
+        expect(made.status).toBe(201)
+      }
+      setup.sim.control.startSession({ accountId: ann!.id })
+      setup.sim.control.startSession({ accountId: bob!.id })
+      const annHeaders = basic('ann', 'ann password 1')
+      const before = await json(await setup.fetch('/api/plex/sessions', { headers: annHeaders }))
+      expect(before.sessions.map((s: { user: { id: string } }) => s.user.id)).toEqual([String(ann!.id)])
+
+      await door.shut()
+      const during = await setup.fetch('/api/plex/sessions', { headers: annHeaders })
+      expect(during.status).toBe(200)
+      expect((await json(during)).sessions.map((s: { user: { id: string } }) => s.user.id)).toEqual([String(ann!.id)])
+      const newcomer = await setup.fetch('/api/plex/sessions', { headers: basic('bob', 'bob password 1') })
+      expect(newcomer.status).toBe(503)
+      expect((await json(newcomer)).detail).toMatch(/database/)
+
+      await door.open()
+      await eventually('bob signs in once PostgreSQL answers', async () => (await setup.fetch('/api/plex/sessions', { headers: basic('bob', 'bob password 1') })).status === 200, 10_000, 100)
+      expect(setup.logLines.join('\n')).not.toMatch(/ann password 1|bob password 1/)
     } finally {
       await setup.close()
       await door.shut()

@@ -62,6 +62,7 @@ describe('npm run db:migrate-from-sqlite', () => {
     await repos.settings.set('plex', { url: 'http://plex.lan:32400', token: 'tok' }, 1)
     await repos.plexStats.raisePeak(6, 1_764_000_000_000)
     await repos.watchHistory.insertBatch(Array.from({ length: 2_500 }, (_, i) => history(i)))
+    for (const username of ['ann', 'bob']) await repos.viewers.add({ username, passwordHash: `scrypt$16384$8$1$salt$${username}`, plexAccountId: 7, createdAt: 1 })
     await sqlite.close()
     postgres = await createThrowawayDatabase()
   })
@@ -80,6 +81,7 @@ describe('npm run db:migrate-from-sqlite', () => {
         plex_stats: [1, 1, 1],
         settings: [1, 1, 1],
         watch_history: [2_500, 2_500, 2_500],
+        viewers: [2, 2, 2],
       })
       expect(counts(await copyFromSqlite(file, target.database))).toEqual({
         services: [1, 0, 1],
@@ -87,12 +89,14 @@ describe('npm run db:migrate-from-sqlite', () => {
         plex_stats: [1, 0, 1],
         settings: [1, 0, 1],
         watch_history: [2_500, 0, 2_500],
+        viewers: [2, 0, 2],
       })
 
       await target.start()
       const repos = createRepos(target)
       expect(await repos.plexStats.get()).toEqual({ peakConcurrent: 6, lastUpdated: 1_764_000_000_000 })
       expect(await repos.settings.get('plex')).toEqual({ url: 'http://plex.lan:32400', token: 'tok' })
+      expect((await repos.viewers.get('bob'))?.passwordHash).toBe('scrypt$16384$8$1$salt$bob')
       expect(await repos.watchHistory.insertBatch([history(2_500)])).toEqual({ added: 1, newestViewedAt: 1_700_001_250 })
       await repos.traffic.insert({ serviceId: 'nas', at: 5, bandwidthUp: 1, bandwidthDown: 2, totalUp: 1, totalDown: 1, maxBandwidth: null, cpuPercent: null, memoryPercent: null })
       expect((await repos.watchHistory.list({ limit: 2 })).map((e) => e.historyKey)).toEqual(['/status/sessions/history/2500', '/status/sessions/history/2499'])

@@ -27,7 +27,7 @@ describe.each(ENGINES)('migrations on %s', (engine) => {
     expect(await migrate(db.kysely, engine)).toBe(0)
     expect(await appliedVersions(db.kysely)).toEqual(migrations.map((m) => m.version))
     expect(await db.kysely.selectFrom('settings').select('value').where('key', '=', 'kept').executeTakeFirst()).toEqual({ value: '1' })
-    expect(await tableNames(db)).toEqual(['plex_stats', 'schema_migrations', 'services', 'settings', 'traffic_samples', 'watch_history'])
+    expect(await tableNames(db)).toEqual(['plex_stats', 'schema_migrations', 'services', 'settings', 'traffic_samples', 'viewers', 'watch_history'])
   })
 
   it('runs only the migrations the database lacks, in version order, each all or nothing', async () => {

@@ -132,6 +132,31 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
     })
   })
 
+  describe('viewers', () => {
+    const viewer = (username: string, plexAccountId = 7) => ({ username, passwordHash: `scrypt$16384$8$1$c2FsdA$${username}`, plexAccountId, createdAt: 1_764_000_000_123 })
+
+    it('adds a viewer once, lists by name, keeps unix ms past 2^31, and deletes', async () => {
+      expect(await repos.viewers.add(viewer('bob', 2_147_483_647))).toBe(true)
+      expect(await repos.viewers.add(viewer('ann'))).toBe(true)
+      expect(await repos.viewers.add({ ...viewer('ann'), passwordHash: 'scrypt$other' })).toBe(false)
+      expect(await repos.viewers.get('ann')).toEqual(viewer('ann'))
+      expect(await repos.viewers.get('nobody')).toBeUndefined()
+      expect((await repos.viewers.list()).map((v) => [v.username, v.plexAccountId])).toEqual([
+        ['ann', 7],
+        ['bob', 2_147_483_647],
+      ])
+      expect(await repos.viewers.delete('ann')).toBe(true)
+      expect(await repos.viewers.delete('ann')).toBe(false)
+      expect(await countOf('viewers')).toBe(1)
+    })
+
+    it('keeps one of two concurrent adds of the same name', async () => {
+      const added = await Promise.all([repos.viewers.add(viewer('ann', 1)), repos.viewers.add(viewer('ann', 2))])
+      expect(added.filter(Boolean)).toHaveLength(1)
+      expect(await countOf('viewers')).toBe(1)
+    })
+  })
+
   describe('services and traffic', () => {
     const fields = { name: 'A', url: 'http://a.example', type: 'app' as const, description: null, icon: null, group: null }
 

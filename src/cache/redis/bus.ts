@@ -210,12 +210,13 @@ function parseObject(payload: Buffer): Record<string, unknown> | undefined {
 function parseMessage(payload: Buffer): InvalidationMessage | undefined {
   const parsed = parseObject(payload)
   if (parsed === undefined) return undefined
-  const { type, name, key, origin } = parsed
+  const { type, name, key, scope, origin } = parsed
   if (origin !== undefined && typeof origin !== 'string') return undefined
   const from = origin === undefined ? {} : { origin }
   if (type === 'clear-all') return { type, ...from }
   if (type === 'clear' && typeof name === 'string') return { type, name, ...from }
   if (type === 'invalidate' && typeof name === 'string' && typeof key === 'string') return { type, name, key, ...from }
+  if (type === 'clear-scope' && typeof scope === 'string') return { type, scope, ...from }
   return undefined
 }
 

@@ -40,6 +40,11 @@ export const activitiesCache = declareCache<ActivitiesValue>({
       failureFields: { error: true, activities: [] },
     },
   ],
+  // A viewer sees their own streams; library scans and the server's other activities are the admin's.
+  viewers: {
+    kind: 'view',
+    view: (value, viewer) => ({ error: false, activities: value.activities.filter((item) => sessionAccountOf(item) === viewer.plexAccountId) }),
+  },
   async load({ plex }, _args, signal) {
     const client = plex.client()
     const [activities, sessions] = await Promise.all([client.activities(signal), client.sessions(signal)])
@@ -49,6 +54,12 @@ export const activitiesCache = declareCache<ActivitiesValue>({
 
 /** The types of the items that stand for a playing session (the rest are PMS activities, listed first). */
 const SESSION_ITEM_TYPES: ReadonlySet<string> = new Set(['pause', 'transcode', 'stream'])
+
+/** The Plex account of a session's entry; undefined for a server activity. */
+function sessionAccountOf(item: ActivityItem): number | undefined {
+  if (!SESSION_ITEM_TYPES.has(item.type)) return undefined
+  return (item.raw_data as Partial<PlaybackSession>).user?.id
+}
 
 /**
  * What a reload at that moment would give (undefined: reload instead). `playing`: a known

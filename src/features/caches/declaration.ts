@@ -5,6 +5,7 @@ import type { Repos } from '../../db/index.js'
 import type { Logger } from '../../logger.js'
 import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
 import type { PlexConnection } from '../../plex/plex-connection.js'
+import type { Viewer } from '../../viewers/viewer.js'
 import type { DashboardSnapshot } from '../stats/dashboard-snapshot.js'
 
 /**
@@ -29,6 +30,8 @@ export interface CacheSpec<V, A = void> {
   readonly push?: readonly PushRule<V>[]
   /** The GET routes answered from this cache. */
   readonly routes?: readonly CachedRoute<A>[]
+  /** What a signed-in viewer gets from this cache's routes; absent: the routes are the admin's only. */
+  readonly viewers?: ViewerAccess<V, A>
   /** For a keyed cache: the suffix of an entry's key, `key + ':' + keyOf(args)`. */
   keyOf?(args: A, deps: CacheDeps): string
   /** For a keyed cache: what a warm loads when no key is held. */
@@ -96,6 +99,18 @@ export function refreshOn<V>(...names: PlexChangeName[]): PushRule<V> {
 export function patchOn<V>(names: readonly PlexChangeName[], apply: (value: V, change: PlexChange) => V | undefined): PushRule<V> {
   return { on: names, action: { kind: 'patch', apply } }
 }
+
+/**
+ * A viewer's answer, cached in the viewer's scope by the cache core (the key holds a hash of the
+ * viewer, the ETag names the scope):
+ * - `view`: derived from the value loaded once for everybody (`view(value, viewer)`), so any
+ *   number of viewers cost the upstream what the admin alone costs;
+ * - `own`: loaded for the viewer, with the route's arguments narrowed to what they may see;
+ *   `forbidden` (a 403 with that detail) when they ask for someone else's.
+ */
+export type ViewerAccess<V, A> =
+  | { readonly kind: 'view'; view(value: V, viewer: Viewer): V }
+  | { readonly kind: 'own'; args(args: A, viewer: Viewer): { readonly args: A } | { readonly forbidden: string } }
 
 /** One GET route answered from a cache through `http/cached-routes.ts`. */
 export interface CachedRoute<A> {

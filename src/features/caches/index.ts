@@ -2,6 +2,7 @@ import {
   createCacheRegistry,
   type AnyCache,
   type Cache,
+  type CacheDeclaration,
   type CacheLogger,
   type CacheRegistry,
   type Clock,
@@ -21,6 +22,7 @@ import { sessionsCache } from './sessions.js'
 import { transcodeSessionsCache } from './transcode-sessions.js'
 import { usersCountCache } from './users-count.js'
 import { watchHistoryCache } from './watch-history.js'
+import type { Viewer } from '../../viewers/viewer.js'
 
 /**
  * Every cache of the service, in the order `GET /api/plex/cache/stats` lists them. Config reads
@@ -42,6 +44,7 @@ export const CACHES: readonly AnyCacheSpec[] = [
 
 export interface CacheRegistrySettings {
   readonly maxBytes: number
+  readonly maxBytesPerScope: number | null
   /** CACHE_EVICTION. */
   readonly eviction?: EvictionPolicy
   readonly maxStaleMs: number
@@ -77,6 +80,7 @@ export class ServiceCaches {
     this.registry = createCacheRegistry({
       clock: options.clock,
       maxBytes: settings.maxBytes,
+      maxBytesPerScope: settings.maxBytesPerScope ?? undefined,
       eviction: settings.eviction,
       logger: options.logger,
       shared: options.shared,
@@ -118,8 +122,9 @@ export class ServiceCaches {
   }
 }
 
-function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number) {
+function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number): CacheDeclaration<unknown, unknown> {
   const keyOf = spec.keyOf
+  const viewers = spec.viewers
   return {
     ...spec.policy,
     name: spec.name,
@@ -129,6 +134,8 @@ function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number) {
     keyOf: keyOf && ((args: unknown) => keyOf.call(spec, args, deps)),
     warmArgs: spec.warmArgs,
     ...spec.bounds,
+    // The service's principals are its viewers: the route helper reads for `request.viewer`.
+    scoped: viewers && (viewers.kind === 'own' ? { kind: 'own' } : { kind: 'view', view: (value, principal) => viewers.view(value, principal as Viewer) }),
     load: (args: unknown, signal: AbortSignal) => spec.load(deps, args, signal),
   }
 }

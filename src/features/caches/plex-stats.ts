@@ -12,7 +12,8 @@ export interface PlexStatsValue {
   server_url: string
   server_name: string
   token_configured: boolean
-  total_users: number
+  /** Server-wide: absent from a viewer's view. */
+  total_users?: number
   total_movies: number
   total_tv_shows: number
 }
@@ -38,6 +39,9 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
       notConfigured: plexStatsNotConfigured,
     },
   ],
+  // Library sharing per user is not in what this cache loads: a viewer gets the server's
+  // statistics without the server-wide user count.
+  viewers: { kind: 'view', view: ({ total_users: _users, ...rest }) => rest },
   async load(deps) {
     const client = deps.plex.client()
     const live = await deps.cache(liveStatsCache).read()
@@ -84,8 +88,8 @@ function plexStatsSchema() {
     server_url: str,
     server_name: str,
     token_configured: bool,
-    total_users: int,
+    total_users: { ...int, description: "absent for a viewer: the server's user count is the admin's" },
     total_movies: int,
     total_tv_shows: int,
-  })
+  }, ['total_users'])
 }

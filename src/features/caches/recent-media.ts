@@ -42,6 +42,8 @@ export const recentMediaCache = declareCache<RecentMediaValue>({
       notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED,
     },
   ],
+  // The same list for everyone (see docs/viewers.md), in the viewer's scope so that ETags never cross.
+  viewers: { kind: 'view', view: (value) => value },
   async load({ plex }, _args, signal) {
     const client = plex.client()
     const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')

@@ -45,6 +45,15 @@ export const sessionsCache = declareCache<SessionsValue>({
     refreshOn('transcodeSession.start', 'transcodeSession.end'),
   ],
   routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions', 'The playing sessions (cached: plex_sessions)', sessionViewSchema)],
+  // A viewer sees their own streams, derived from the one /status/sessions load.
+  viewers: {
+    kind: 'view',
+    view(value, viewer) {
+      const own = String(viewer.plexAccountId)
+      const sessions = value.sessions.filter((session) => session.user.id === own)
+      return { error: false, sessions, total: sessions.length }
+    },
+  },
   async load({ plex, logger }, _args, signal) {
     const client = plex.client()
     const sessions = await client.sessions(signal)

@@ -96,6 +96,16 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
       },
     },
   ],
+  // A viewer's history is their own rows, in their scope; `user_id` may only name them.
+  viewers: {
+    kind: 'own',
+    args(query, viewer) {
+      if (query.userId !== undefined && query.userId !== viewer.plexAccountId) {
+        return { forbidden: `A viewer sees only their own watch history: user_id ${query.userId} is not your Plex account (${viewer.plexAccountId})` }
+      }
+      return { args: { ...query, userId: viewer.plexAccountId } }
+    },
+  },
   keyOf: watchHistoryKey,
   warmArgs: [{ limit: WATCH_HISTORY_DEFAULT_LIMIT, offset: 0 }],
   // Clients page with any limit and offset: 1,000 pages of 5,000 rows were 125 MB in Redis for

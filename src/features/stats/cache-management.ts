@@ -5,6 +5,7 @@ import type { Config } from '../../config.js'
 import { dashboardStatsCache } from '../caches/dashboard-stats.js'
 import { CACHES } from '../caches/index.js'
 import { Throttle } from '../throttle.js'
+import type { ViewerAccounts } from '../../viewers/accounts.js'
 
 /** What `cache/stats` shows of the background-stats job. */
 export interface BackgroundStatsJobInfo {
@@ -63,7 +64,20 @@ export interface CacheStatsReport {
   redis: RedisStatus
   /** The Redis keys the caches write (a keyed cache as `<key>:*`), with REDIS_KEY_PREFIX. */
   redis_keys_expected: string[]
+  /** Viewers' scoped entries in this instance's memory: totals, and per scope (by hash, never by name). */
+  scopes: ScopesReport
   timestamp: string
+}
+
+export interface ScopesReport {
+  count: number
+  max_bytes_per_scope: number
+  entries: number
+  bytes: number
+  evictions: number
+  /** Views derived from unscoped values (each one loaded once for everybody). */
+  derivations: number
+  per_scope: Array<{ scope: string; entries: number; bytes: number; evictions: number }>
 }
 
 export interface ClearAnswer {
@@ -87,6 +101,7 @@ export interface CacheManagementOptions {
   /** For `timestamp` and `last_fetched`. */
   readonly clock: Clock
   readonly redisStatus?: () => RedisStatus
+  readonly viewers: Pick<ViewerAccounts, 'clearCache'>
   /** A warm starts at most once per this (one warm costs every cache's Plex requests). Default 10 s. */
   readonly warmIntervalMs?: number
 }
@@ -115,7 +130,8 @@ export class CacheManagement {
     return {
       caches,
       redis: this.redisStatus(),
-      redis_keys_expected: registry.list().map((cache) => `${prefix}${cache.key}${cache.keyed ? ':*' : ''}`),
+      redis_keys_expected: registry.list().map((cache) => `${prefix}${cache.key}${cache.keyed || cache.scopedReads === 'own' ? ':*' : ''}`),
+      scopes: this.scopesReport(),
       timestamp: new Date(clock.wallNow()).toISOString(),
     }
   }
@@ -128,6 +144,27 @@ export class CacheManagement {
       message: `Cleared ${cleared.length} caches${sharedCleared ? ' (memory and Redis)' : ''}`,
       redis_cleared: sharedCleared,
       cleared: [...cleared],
+    }
+  }
+
+  /** Drops one viewer's cached entries, here, in Redis and on every instance; undefined for an unknown viewer. */
+  async clearViewer(username: string): Promise<ClearAnswer | undefined> {
+    const sharedCleared = await this.options.viewers.clearCache(username)
+    if (sharedCleared === undefined) return undefined
+    const cleared = this.options.registry.list().filter((cache) => cache.scopedReads !== undefined).map((cache) => cache.name)
+    return { success: true, message: `Cleared the cached entries of viewer "${username}" in ${cleared.length} caches`, redis_cleared: sharedCleared, cleared }
+  }
+
+  private scopesReport(): ScopesReport {
+    const s = this.options.registry.scopeStats()
+    return {
+      count: s.scopes,
+      max_bytes_per_scope: s.maxBytesPerScope,
+      entries: s.entries,
+      bytes: s.bytes,
+      evictions: s.evictions,
+      derivations: s.derivations,
+      per_scope: s.perScope.map((scope) => ({ ...scope })),
     }
   }
 

@@ -144,6 +144,19 @@ export const cacheStatsBody = object({
     additionalProperties: true,
   },
   redis_keys_expected: arrayOf(str),
+  scopes: object(
+    {
+      count: int,
+      max_bytes_per_scope: int,
+      entries: int,
+      bytes: int,
+      evictions: int,
+      derivations: int,
+      per_scope: arrayOf(object({ scope: str, entries: int, bytes: int, evictions: int })),
+    },
+    [],
+    "Viewers' scoped entries in this instance's memory: totals, and per scope by its hash (never a name)",
+  ),
   timestamp: dateTime,
 })
 export const cacheClearBody = object({ success: { const: true }, message: str, redis_cleared: bool, cleared: arrayOf(str) })
@@ -168,3 +181,7 @@ export const textBody = (mediaType: string, description: string) => ({ descripti
 export function routeDoc(tag: string, summary: string, responses: Record<string, unknown>, request: Schema = {}): Schema {
   return { tags: [tag], summary, ...request, response: { ...responses, '4xx': errorBody, '5xx': errorBody } }
 }
+
+/** A viewer account as the API shows it: never the password or its hash. */
+export const viewerBody = object({ username: str, plex_account_id: int, created_at: dateTime }, [], 'A viewer account (never its password)')
+export const viewersBody = object({ viewers: arrayOf(viewerBody) })

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
-import type { Cache } from '../../cache/index.js'
+import type { Cache, CacheRegistry, Principal } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
 import { CACHES } from '../../features/caches/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
+import { HttpError } from '../http-error.js'
 import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
 import type { FastAnswer } from '../fast-hits.js'
 import { cached, routeDoc } from '../openapi/schemas.js'
@@ -12,18 +13,21 @@ import { cached, routeDoc } from '../openapi/schemas.js'
  * Every cached GET, from the route entries of the catalogue's declarations. Each answers its
  * not-configured form without touching the cache (when it has one and no Plex server is set),
  * else reads through the cache (stale on error) and fails as `upstreamError` only when the
- * upstream is down and nothing was ever loaded.
+ * upstream is down and nothing was ever loaded. A viewer's request reads in the viewer's scope
+ * (routes of caches that declare `viewers`; the others are the admin's only).
  */
 export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
-      const options: RouteShorthandOptions = { schema: routeSchema(route) }
-      if (route.public) options.config = publicRoute
-      const handler = cachedHandler(spec, route, runtime.cacheDeps)
-      const fast = fastAnswer(spec, route, runtime.cacheDeps)
+      const options: RouteShorthandOptions = {
+        schema: routeSchema(route),
+        config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
+      }
+      const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches)
+      const fast = fastAnswer(spec, route, runtime.cacheDeps, runtime.caches)
       for (const path of route.paths) {
         app.get(path, options, handler)
-        if (fast !== undefined) app.fastHits?.add(path, route.public ? 'public' : 'protected', fast)
+        if (fast !== undefined) app.fastHits?.add(path, route.public ? 'public' : 'protected', spec.viewers !== undefined, fast)
       }
     }
   }
@@ -31,12 +35,14 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
 
 /**
  * The hit of a route that reads no query and runs nothing per request, answered in front of
- * Fastify (`FastHits`); routes that do (keyed caches, the dashboard) always go through it.
+ * Fastify (`FastHits`), a viewer's from their scope; routes that do (keyed caches, the
+ * dashboard, a viewer's own loads) always go through it.
  */
-function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps): FastAnswer | undefined {
-  if (route.query !== undefined || route.onRequest !== undefined) return undefined
+function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry): FastAnswer | undefined {
+  if (route.query !== undefined || route.onRequest !== undefined || spec.viewers?.kind === 'own') return undefined
   const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
-  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape)
+  const scopeOf = spec.viewers === undefined ? undefined : (viewer: Principal) => registry.scope(viewer)
+  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape, scopeOf)
 }
 
 /** The route's OpenAPI schema: the value with the cache fields (or as stored for an array), or the not-configured answer. */
@@ -47,14 +53,22 @@ function routeSchema<A>(route: CachedRoute<A>) {
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
-function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps) {
+function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
   const cache = deps.cache(spec)
   const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields }
   const { notConfigured, onRequest, query } = route
+  const viewers = spec.viewers
   return function answer(request: FastifyRequest, reply: FastifyReply) {
     if (notConfigured !== undefined && !deps.plex.configured) return notConfigured(deps)
     onRequest?.(deps)
-    const args = query === undefined ? (undefined as A) : query.args(request.query as Record<string, unknown>)
-    return replyFromCache(request, reply, cache, args, options)
+    let args = query === undefined ? (undefined as A) : query.args(request.query as Record<string, unknown>)
+    const viewer = request.viewer
+    if (viewer === null || viewers === undefined) return replyFromCache(request, reply, cache, args, options)
+    if (viewers.kind === 'own') {
+      const narrowed = viewers.args(args, viewer)
+      if ('forbidden' in narrowed) throw new HttpError(403, narrowed.forbidden)
+      args = narrowed.args
+    }
+    return replyFromCache(request, reply, cache, args, options, registry.scope(viewer))
   }
 }

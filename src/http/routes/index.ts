@@ -10,6 +10,7 @@ import { plexPeakRoutes } from './plex-peak.js'
 import { servicesRoutes } from './services.js'
 import { systemRoutes } from './system.js'
 import { trafficRoutes } from './traffic.js'
+import { viewersRoutes } from './viewers.js'
 import { watchHistorySyncRoutes } from './watch-history-sync.js'
 
 /** A route module adds its routes to the app; a new endpoint is a new small file listed here. */
@@ -25,6 +26,7 @@ export const routeModules: readonly RouteModule[] = [
   watchHistorySyncRoutes,
   plexPeakRoutes,
   cacheManagementRoutes,
+  viewersRoutes,
   metricsRoutes,
   cachePageRoutes,
 ]
