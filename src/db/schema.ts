@@ -10,6 +10,8 @@ export interface Tables {
   plex_stats: PlexStatsTable
   settings: SettingsTable
   watch_history: WatchHistoryTable
+  watch_history_days: WatchHistoryDaysTable
+  watch_history_user_days: WatchHistoryUserDaysTable
   schema_migrations: SchemaMigrationsTable
 }
 
@@ -77,6 +79,19 @@ export interface WatchHistoryTable {
   rating_key: string | null
   history_key: string | null
   library_section_id: string | null
+}
+
+/** Plays per day (`floor(viewed_at / 86400)`), kept by triggers on watch_history: where a deep page starts. */
+export interface WatchHistoryDaysTable {
+  day: number
+  plays: number
+}
+
+/** The same per user (rows without a user are only in watch_history_days). */
+export interface WatchHistoryUserDaysTable {
+  user_id: number
+  day: number
+  plays: number
 }
 
 export interface SchemaMigrationsTable {
