@@ -28,7 +28,7 @@ export interface Migration {
  * truncate toward zero on both engines): a day's plays are exactly the rows with
  * `day * 86400 <= viewed_at < (day + 1) * 86400`, which is what a page read relies on.
  */
-export const dayOf = (viewedAt: string) => `((${viewedAt} - ((${viewedAt} % 86400) + 86400) % 86400) / 86400)`
+const dayOf = (viewedAt: string) => `((${viewedAt} - ((${viewedAt} % 86400) + 86400) % 86400) / 86400)`
 
 /** What migration 4's triggers keep up to date: plays per day, overall and per user. */
 function playsPerDay(engine: Engine): string[] {
