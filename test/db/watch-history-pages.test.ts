@@ -1,4 +1,4 @@
-// Offset pages start at the day their offset falls in (plays per day, migration 4): every page
+// Offset pages start at the day their offset falls in (plays per day, migration 5): every page
 // must still be exactly the plain `ORDER BY viewed_at DESC, id DESC LIMIT … OFFSET …`, whatever
 // the writes did to the day counts.
 import { sql } from 'kysely'
