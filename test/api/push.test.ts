@@ -4,6 +4,7 @@ import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/
 import { PlexConnection } from '../../src/plex/plex-connection.js'
 import { CACHES } from '../../src/features/caches/index.js'
 import { patchOn, type AnyCacheSpec, type PlexChange } from '../../src/features/caches/declaration.js'
+import { transcodeSessionView, type TranscodeSessionsValue } from '../../src/features/caches/transcode-sessions.js'
 import { PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
@@ -134,7 +135,7 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
 
 const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
 
-function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
+function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection; registry: CacheRegistry } {
   const registry: CacheRegistry = createCacheRegistry()
   closers.push(() => registry.close())
   for (const name of names) {
@@ -162,7 +163,7 @@ function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: ()
   })
   push.start()
   closers.push(() => push.stop())
-  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex }
+  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex, registry }
 }
 
 /** A live value as small as can be: each session's state and position, by key. */
@@ -319,13 +320,37 @@ describe('push rules', () => {
     expect(sessions.peek()?.value, 'the old server’s report was dropped').toEqual({ '1': { state: 'playing', at: 0 } })
   })
 
-  it('refreshes transcode sessions on every transcode notification, progress included, and nothing else on progress', async () => {
-    const { stream, clock, refreshed } = scripted([...SCRIPTED_CACHES, 'plex_transcode_sessions'])
-    for (const event of ['start', 'update', 'end'] as const) {
-      stream().emit('transcodeSession', { event, sessions: [] })
+  it('patches a progress report of a held transcode with no load; a start, an end or an unknown transcode reloads', async () => {
+    const { stream, clock, refreshed, registry } = scripted()
+    const transcode = (key: string, progress: number) => ({ key, progress, speed: 1.5, videoDecision: 'transcode' })
+    let loads = 0
+    const cache = registry.define<TranscodeSessionsValue>({
+      name: 'plex_transcode_sessions',
+      key: 'plex_transcode_sessions',
+      ttlMs: 60_000,
+      load: () => {
+        loads++
+        const views = [transcode('/transcode/sessions/a', 10), transcode('/transcode/sessions/b', 20)].map(transcodeSessionView)
+        return { error: false, transcode_sessions: views, total: views.length }
+      },
+    })
+    await cache.read()
+    stream().emit('transcodeSession', { event: 'update', sessions: [transcode('/transcode/sessions/b', 25)] })
+    await clock.advance(300)
+    expect(refreshed, 'a progress report costs no refresh').toEqual([])
+    expect(loads).toBe(1)
+    expect(cache.peek()?.value.transcode_sessions.map((t) => [t.key, t.progress])).toEqual([
+      ['/transcode/sessions/a', 10],
+      ['/transcode/sessions/b', 25],
+    ])
+
+    stream().emit('transcodeSession', { event: 'update', sessions: [transcode('/transcode/sessions/c', 5)] })
+    await clock.advance(300)
+    expect(refreshed.splice(0), 'an unknown transcode').toEqual(['plex_transcode_sessions'])
+    for (const event of ['start', 'end'] as const) {
+      stream().emit('transcodeSession', { event, sessions: [transcode('/transcode/sessions/a', 10)] })
       await clock.advance(300)
-      const expected = event === 'update' ? ['plex_transcode_sessions'] : ['plex_activities', 'plex_sessions', 'plex_transcode_sessions']
-      expect(refreshed.splice(0).sort(), event).toEqual(expected)
+      expect(refreshed.splice(0).sort(), event).toEqual(['plex_activities', 'plex_sessions', 'plex_transcode_sessions'])
     }
   })
 
