@@ -290,6 +290,54 @@ describe('push rules', () => {
     expect(loads.count - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
   })
 
+  it('live stats (every change pushed as timeline.library) are confirmed while the stream is up, reloaded on new media and once their fetch is old; once it is down the TTL rules again', async () => {
+    const clock = new ManualClock()
+    const registry: CacheRegistry = createCacheRegistry({ clock, random: () => 0 })
+    closers.push(() => registry.close())
+    const STATS_TTL = 30_000
+    let loads = 0
+    const stats = registry.define<number>({ name: 'plex_stats_live', key: 'plex_stats_live', ttlMs: STATS_TTL, load: () => ++loads })
+    const streams: ScriptedStream[] = []
+    const push = new PushInvalidation({
+      plex: new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' }),
+      registry,
+      caches: CACHES.filter((spec) => spec.name === 'plex_stats_live'),
+      clock,
+      listen: () => {
+        const stream = new ScriptedStream()
+        streams.push(stream)
+        return stream as unknown as NotificationListener
+      },
+    })
+    push.start()
+    closers.push(() => push.stop())
+    const stream = () => streams[streams.length - 1]!
+    await stats.read()
+    stream().isConnected = true
+    stream().emit('connected', { transport: 'websocket' })
+    await clock.advance(300) // the reload that follows a connect
+    expect(loads).toBe(2)
+    for (let t = 0; t < REFETCH_AFTER_MS - 1_000; t += 1_000) {
+      expect(stats.peek(), `fresh at ${t} ms (a dashboard reading)`).toBeDefined()
+      await clock.advance(1_000)
+    }
+    expect(loads, 'no TTL reload while the stream is up').toBe(2)
+    await clock.advance(STATS_TTL + 300) // the first confirmation that finds the fetch too old
+    expect(loads, 'read, and fetched long ago: reloaded for the user count, which PMS does not push').toBe(3)
+    stream().emit('timeline', [{ state: 5, itemID: '1' }])
+    await clock.advance(300)
+    expect(loads, 'new media').toBe(4)
+
+    stream().isConnected = false
+    stream().emit('disconnected', { transport: 'websocket', reason: 'closed (1006)' })
+    const loadsWhenDown = loads
+    for (let t = 0; t < 2 * STATS_TTL; t += 1_000) {
+      stats.peek()
+      await clock.advance(1_000)
+    }
+    expect(loads - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
+  })
+
   it('a flood of 1,000 reports a second costs a patch per batch, no load, and ends on the last position', async () => {
     const { stream, clock, sessions, loads, setPlayers } = scriptedLive()
     setPlayers({ '1': { state: 'playing', at: 0 }, '2': { state: 'playing', at: 0 } })

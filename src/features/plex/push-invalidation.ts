@@ -33,12 +33,15 @@ export const PATCH_BATCH_MS = 25
  * this old all the same: for what PMS does not push (transcode speed, bandwidth).
  */
 export const REFETCH_AFTER_MS = 120_000
+/** A value kept current from the stream is refetched no sooner than its TTL would have reloaded it. */
+const refetchAfter = (cache: AnyCache): number => Math.max(REFETCH_AFTER_MS, cache.ttlMs)
+
 /** More changes than this waiting for one batch: drop them and reload instead. */
 const MAX_PENDING = 10_000
 
 type PatchAction = Extract<PushAction<unknown>, { kind: 'patch' }>
 
-/** A cache with patch rules, kept current from the stream. */
+/** A cache the stream keeps current: one with a patch rule or a refresh rule that covers every change. */
 interface LiveCache {
   readonly name: string
   readonly cache: AnyCache
@@ -61,12 +64,14 @@ interface LiveCache {
  * state 5, new media, or 9, deleted). On `reconnected` every cache `fetched` from the Plex
  * server is refreshed; on a frame that could not be read, every patched cache.
  *
- * While the stream is up PMS would have said if anything had changed: the patched caches' values
- * are confirmed every half TTL (their age restarts, no Plex call), so they need no TTL reload. A
- * value that is read reloads all the same once its last fetch is REFETCH_AFTER_MS old, for the
- * fields PMS does not push; one nobody reads stays confirmed, so the first dashboard after an
- * idle spell gets a hit (and its read makes the value reload behind that hit). While the stream
- * is down nothing is confirmed: the values expire and reload on their TTLs again. Refreshes are
+ * While the stream is up PMS would have said if anything had changed: the values of the caches it
+ * keeps current (a patch rule, or a refresh rule with `everyChange`: the library counts, which
+ * change only with a `timeline.library`) are confirmed every half of the shortest such TTL (their
+ * age restarts, no Plex call), so they need no TTL reload. A value that is read reloads all the
+ * same once its last fetch is REFETCH_AFTER_MS old (or its TTL, if longer), for the fields PMS
+ * does not push; one nobody reads stays confirmed, so the first dashboard after an idle spell
+ * gets a hit (and its read makes the value reload behind that hit). While the stream is down
+ * nothing is confirmed: the values expire and reload on their TTLs again. Refreshes are
  * debounced, so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
@@ -113,10 +118,10 @@ export class PushInvalidation {
     await this.disconnect()
   }
 
-  /** The caches with a patch rule (found in the registry once it has them). */
+  /** The caches the stream keeps current (found in the registry once it has them). */
   private liveCaches(): LiveCache[] {
     this.live ??= this.options.caches
-      .filter((spec) => spec.push?.some((rule) => rule.action.kind === 'patch'))
+      .filter((spec) => spec.push?.some(({ action }) => action.kind === 'patch' || action.everyChange === true))
       .flatMap((spec) => {
         const cache = this.options.registry.get(spec.name)
         return cache === undefined ? [] : [{ name: spec.name, cache, pending: [] }]
@@ -235,7 +240,7 @@ export class PushInvalidation {
       }
       let outcome: Promise<PatchOutcome>
       try {
-        outcome = live.cache.patch(update, undefined, { refetchAfterMs: REFETCH_AFTER_MS })
+        outcome = live.cache.patch(update, undefined, { refetchAfterMs: refetchAfter(live.cache) })
       } catch (error) {
         this.options.logger?.warn({ err: error, cache: live.name }, 'Plex notification: patch failed, reloading')
         outcome = Promise.resolve('unpatchable')
@@ -256,7 +261,7 @@ export class PushInvalidation {
       this.flushPatches()
       for (const { name, cache } of live) {
         if (this.pending.has(name)) continue
-        void cache.patch((value) => value, undefined, { refetchAfterMs: REFETCH_AFTER_MS }).then((result) => {
+        void cache.patch((value) => value, undefined, { refetchAfterMs: refetchAfter(cache) }).then((result) => {
           if (result === 'outdated') this.refreshSoon([name])
         })
       }
