@@ -30,7 +30,8 @@ const MAX_TRACKED_SESSIONS = 1_000
 export const PATCH_BATCH_MS = 25
 /**
  * While the stream is up, a patched value that is read reloads once its last fetch from Plex is
- * this old all the same: for what PMS does not push (transcode speed, bandwidth).
+ * this old all the same: for what PMS does not push (a session's transcode speed and bandwidth,
+ * the user count in live stats).
  */
 export const REFETCH_AFTER_MS = 120_000
 /** A value kept current from the stream is refetched no sooner than its TTL would have reloaded it. */
@@ -62,7 +63,7 @@ interface LiveCache {
  * report with a new state: start, pause, resume, buffering, stop), `transcodeSession.start |
  * update | end`, `activity` (started, updated, ended), `timeline.library` (a `timeline` entry in
  * state 5, new media, or 9, deleted). On `reconnected` every cache `fetched` from the Plex
- * server is refreshed; on a frame that could not be read, every patched cache.
+ * server is refreshed; on a frame that could not be read, every cache the stream keeps current.
  *
  * While the stream is up PMS would have said if anything had changed: the values of the caches it
  * keeps current (a patch rule, or a refresh rule with `everyChange`: the library counts, which
@@ -96,7 +97,7 @@ export class PushInvalidation {
     return this.listener !== undefined
   }
 
-  /** Whether the stream is connected: the patched caches are confirmed from it. */
+  /** Whether the stream is connected: the caches it keeps current are confirmed from it. */
   get streaming(): boolean {
     return this.confirmTimer !== undefined
   }
