@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { activityItem, sessionActivityItem } from '../../src/features/caches/activities.js'
 import { sessionView, showArtwork } from '../../src/features/caches/sessions.js'
+import { transcodeSessionView } from '../../src/features/caches/transcode-sessions.js'
 import { createPlexClient } from '../../src/plex/index.js'
 import { mulberry32 } from '../../sim/random.js'
 import { startPlexApp, type PlexApp, type Raw } from '../support/api-harness.js'
@@ -142,4 +143,46 @@ describe('live caches patched from notifications equal a reload, field for field
     await eventually('the missed pause shows after the reconnect', async () => (await served(setup!)).sessions.sessions[0]?.playback.state === 'paused', 10_000)
     expect(await served(setup)).toEqual(await reloadNow(setup))
   })
+})
+
+describe('transcode sessions patched from transcodeSession.update equal a reload, field for field', () => {
+  it('over 30 progress reports of two transcodes, with no Plex call; a start and an end reload', async () => {
+    setup = await startPlexApp({ env: { ...LONG_TTLS, CACHE_TRANSCODE_SESSIONS_TTL: '600' } })
+    const { sim, runtime } = setup
+    const control = sim.control
+    control.startSession({ kind: 'movie', transcode: true, viewOffset: 0 })
+    control.startSession({ kind: 'episode', transcode: true, viewOffset: 0 })
+    const cache = runtime.caches.get('plex_transcode_sessions')!
+    const read = async () => comparable(await setup!.fetch('/api/plex/transcode/sessions').then(json))
+    const reload = async () => {
+      const client = createPlexClient({ baseUrl: sim.url, token: sim.token })
+      const views = (await client.transcodeSessions(new AbortController().signal)).map(transcodeSessionView)
+      return comparable({ error: false, transcode_sessions: views, total: views.length })
+    }
+    expect((await read()).total).toBe(2)
+    runtime.push.start()
+    await eventually('the stream is up', () => runtime.push.streaming)
+    await eventually('the reload that follows a connect is done', () => cache.stats().loads === 2)
+
+    await eventually('its call reached the simulator', () => setup!.counts()['/transcode/sessions'] === 2)
+    const callsBefore = 2
+    for (let i = 0; i < 30; i++) {
+      const before = JSON.stringify(await read())
+      control.advance(10) // one transcodeSession.update per transcode: progress, throttled
+      const expected = await reload()
+      expect(JSON.stringify(expected), `report ${i} changes the transcodes`).not.toBe(before)
+      await eventually(`report ${i} is served`, async () => JSON.stringify(await read()) === JSON.stringify(expected), 3_000)
+    }
+    // The reloads above are the test's own client; the service made none.
+    expect((setup.counts()['/transcode/sessions'] ?? 0) - callsBefore, 'the test’s own reads only').toBe(30)
+    expect(cache.stats().loads, 'patched, not reloaded').toBe(2)
+
+    control.startSession({ kind: 'movie', transcode: true })
+    await eventually('a start reloads', async () => (await read()).total === 3)
+    const playing = control.state().sessions.find((s) => s.transcoding)!
+    control.stopSession(playing.sessionKey)
+    await eventually('an end reloads', async () => (await read()).total === 2)
+    expect(await read()).toEqual(await reload())
+    expect(cache.stats().loads).toBeGreaterThanOrEqual(4)
+  }, 60_000)
 })

@@ -4,6 +4,7 @@ import { createCacheRegistry, ManualClock, type CacheRegistry } from '../../src/
 import { PlexConnection } from '../../src/plex/plex-connection.js'
 import { CACHES } from '../../src/features/caches/index.js'
 import { patchOn, type AnyCacheSpec, type PlexChange } from '../../src/features/caches/declaration.js'
+import { transcodeSessionView, type TranscodeSessionsValue } from '../../src/features/caches/transcode-sessions.js'
 import { PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
@@ -134,7 +135,7 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
 
 const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
 
-function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection } {
+function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection; registry: CacheRegistry } {
   const registry: CacheRegistry = createCacheRegistry()
   closers.push(() => registry.close())
   for (const name of names) {
@@ -162,7 +163,7 @@ function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: ()
   })
   push.start()
   closers.push(() => push.stop())
-  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex }
+  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex, registry }
 }
 
 /** A live value as small as can be: each session's state and position, by key. */
@@ -289,6 +290,54 @@ describe('push rules', () => {
     expect(loads.count - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
   })
 
+  it('live stats (every change pushed as timeline.library) are confirmed while the stream is up, reloaded on new media and once their fetch is old; once it is down the TTL rules again', async () => {
+    const clock = new ManualClock()
+    const registry: CacheRegistry = createCacheRegistry({ clock, random: () => 0 })
+    closers.push(() => registry.close())
+    const STATS_TTL = 30_000
+    let loads = 0
+    const stats = registry.define<number>({ name: 'plex_stats_live', key: 'plex_stats_live', ttlMs: STATS_TTL, load: () => ++loads })
+    const streams: ScriptedStream[] = []
+    const push = new PushInvalidation({
+      plex: new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' }),
+      registry,
+      caches: CACHES.filter((spec) => spec.name === 'plex_stats_live'),
+      clock,
+      listen: () => {
+        const stream = new ScriptedStream()
+        streams.push(stream)
+        return stream as unknown as NotificationListener
+      },
+    })
+    push.start()
+    closers.push(() => push.stop())
+    const stream = () => streams[streams.length - 1]!
+    await stats.read()
+    stream().isConnected = true
+    stream().emit('connected', { transport: 'websocket' })
+    await clock.advance(300) // the reload that follows a connect
+    expect(loads).toBe(2)
+    for (let t = 0; t < REFETCH_AFTER_MS - 1_000; t += 1_000) {
+      expect(stats.peek(), `fresh at ${t} ms (a dashboard reading)`).toBeDefined()
+      await clock.advance(1_000)
+    }
+    expect(loads, 'no TTL reload while the stream is up').toBe(2)
+    await clock.advance(STATS_TTL + 300) // the first confirmation that finds the fetch too old
+    expect(loads, 'read, and fetched long ago: reloaded for the user count, which PMS does not push').toBe(3)
+    stream().emit('timeline', [{ state: 5, itemID: '1' }])
+    await clock.advance(300)
+    expect(loads, 'new media').toBe(4)
+
+    stream().isConnected = false
+    stream().emit('disconnected', { transport: 'websocket', reason: 'closed (1006)' })
+    const loadsWhenDown = loads
+    for (let t = 0; t < 2 * STATS_TTL; t += 1_000) {
+      stats.peek()
+      await clock.advance(1_000)
+    }
+    expect(loads - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
+  })
+
   it('a flood of 1,000 reports a second costs a patch per batch, no load, and ends on the last position', async () => {
     const { stream, clock, sessions, loads, setPlayers } = scriptedLive()
     setPlayers({ '1': { state: 'playing', at: 0 }, '2': { state: 'playing', at: 0 } })
@@ -319,13 +368,37 @@ describe('push rules', () => {
     expect(sessions.peek()?.value, 'the old server’s report was dropped').toEqual({ '1': { state: 'playing', at: 0 } })
   })
 
-  it('refreshes transcode sessions on every transcode notification, progress included, and nothing else on progress', async () => {
-    const { stream, clock, refreshed } = scripted([...SCRIPTED_CACHES, 'plex_transcode_sessions'])
-    for (const event of ['start', 'update', 'end'] as const) {
-      stream().emit('transcodeSession', { event, sessions: [] })
+  it('patches a progress report of a held transcode with no load; a start, an end or an unknown transcode reloads', async () => {
+    const { stream, clock, refreshed, registry } = scripted()
+    const transcode = (key: string, progress: number) => ({ key, progress, speed: 1.5, videoDecision: 'transcode' })
+    let loads = 0
+    const cache = registry.define<TranscodeSessionsValue>({
+      name: 'plex_transcode_sessions',
+      key: 'plex_transcode_sessions',
+      ttlMs: 60_000,
+      load: () => {
+        loads++
+        const views = [transcode('/transcode/sessions/a', 10), transcode('/transcode/sessions/b', 20)].map(transcodeSessionView)
+        return { error: false, transcode_sessions: views, total: views.length }
+      },
+    })
+    await cache.read()
+    stream().emit('transcodeSession', { event: 'update', sessions: [transcode('/transcode/sessions/b', 25)] })
+    await clock.advance(300)
+    expect(refreshed, 'a progress report costs no refresh').toEqual([])
+    expect(loads).toBe(1)
+    expect(cache.peek()?.value.transcode_sessions.map((t) => [t.key, t.progress])).toEqual([
+      ['/transcode/sessions/a', 10],
+      ['/transcode/sessions/b', 25],
+    ])
+
+    stream().emit('transcodeSession', { event: 'update', sessions: [transcode('/transcode/sessions/c', 5)] })
+    await clock.advance(300)
+    expect(refreshed.splice(0), 'an unknown transcode').toEqual(['plex_transcode_sessions'])
+    for (const event of ['start', 'end'] as const) {
+      stream().emit('transcodeSession', { event, sessions: [transcode('/transcode/sessions/a', 10)] })
       await clock.advance(300)
-      const expected = event === 'update' ? ['plex_transcode_sessions'] : ['plex_activities', 'plex_sessions', 'plex_transcode_sessions']
-      expect(refreshed.splice(0).sort(), event).toEqual(expected)
+      expect(refreshed.splice(0).sort(), event).toEqual(['plex_activities', 'plex_sessions', 'plex_transcode_sessions'])
     }
   })
 

@@ -76,13 +76,19 @@ export type PlexChangeName = PlexChange['name']
  * What a matching change does to a cache holding a `V`.
  * - `refresh`: reload in the background (debounced: a burst costs one reload), readers keep the
  *   held value meanwhile.
+ *   With `everyChange`, the rule's changes are the only ways the value changes (PMS pushes
+ *   each of them): the stream keeps the cache current, as with a patch rule.
  * - `patch`: the change carries the new facts: `apply` gives the value a reload at that moment
  *   would give (never changing the one it is given), with no Plex call; undefined when it cannot
- *   tell (a session it does not hold, a stop), and the cache reloads instead. A cache with a
- *   patch rule is kept current by the stream: while it is up the value needs no TTL reload.
+ *   tell (a session it does not hold, a stop), and the cache reloads instead.
+ *
+ * A cache the stream keeps current (a patch rule, or a refresh rule with `everyChange`) needs no
+ * TTL reload while the stream is up: its value is confirmed instead, and a value that is read
+ * reloads once its fetch is two minutes old (or its TTL, if longer), for what is not pushed
+ * (`PushInvalidation`).
  */
 export type PushAction<V> =
-  | { readonly kind: 'refresh' }
+  | { readonly kind: 'refresh'; readonly everyChange?: boolean }
   | { readonly kind: 'patch'; apply(value: V, change: PlexChange): V | undefined }
 
 export interface PushRule<V> {
@@ -93,6 +99,15 @@ export interface PushRule<V> {
 /** The rule most caches need: reload in the background when any of `names` arrives. */
 export function refreshOn<V>(...names: PlexChangeName[]): PushRule<V> {
   return { on: names, action: { kind: 'refresh' } }
+}
+
+/**
+ * Reload in the background when any of `names` arrives, and only then while the stream is up:
+ * PMS pushes every change of the value as one of `names`, so it is confirmed instead of
+ * reloaded on its TTL (see `PushAction`).
+ */
+export function refreshOnlyOn<V>(...names: PlexChangeName[]): PushRule<V> {
+  return { on: names, action: { kind: 'refresh', everyChange: true } }
 }
 
 /** Patch the held value from the changes `names`, with `apply` (see `PushAction`). */

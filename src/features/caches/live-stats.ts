@@ -1,6 +1,6 @@
 import { countUsers, fetchLibraryTotals } from '../../plex/library-totals.js'
 import { int, object, str } from '../../json-schema.js'
-import { declareCache, refreshOn } from './declaration.js'
+import { declareCache, refreshOnlyOn } from './declaration.js'
 
 const liveStatsFields = { total_users: int, total_movies: int, total_tv_shows: int, total_seasons: int, total_episodes: int, server_name: str }
 
@@ -26,13 +26,19 @@ export function liveStatsNotConfigured(serverName: string) {
   }
 }
 
-/** `plex_stats_live`: PMS accounts and section totals. */
+/**
+ * `plex_stats_live`: PMS accounts and section totals. The totals change only with new or deleted
+ * media, which PMS pushes (`timeline.library`), so while the stream is up the value is confirmed
+ * instead of reloaded on its TTL. PMS pushes nothing when an account is added or removed: the
+ * user count is taken as part of the same value and is current within the refetch of a value
+ * that is read (REFETCH_AFTER_MS, two minutes after its fetch) instead of within the TTL.
+ */
 export const liveStatsCache = declareCache<LiveStatsValue>({
   name: 'plex_stats_live',
   key: 'plex:stats_live',
   ttl: { env: 'CACHE_LIVE_STATS_TTL', defaultSeconds: 30 },
   plexServer: 'fetched',
-  push: [refreshOn('timeline.library')],
+  push: [refreshOnlyOn('timeline.library')],
   routes: [
     {
       paths: ['/api/plex/stats/live'],

@@ -1,7 +1,7 @@
 import { plexImageUrl } from '../../plex/image-url.js'
 import type { LibraryItem } from '../../plex/index.js'
 import { arrayOf, emptyArray, nullable, object, str } from '../../json-schema.js'
-import { declareCache, refreshOn } from './declaration.js'
+import { declareCache, refreshOnlyOn } from './declaration.js'
 
 /** One entry of `GET /api/plex/media/recent`. */
 export interface RecentMediaItem {
@@ -24,13 +24,17 @@ export const RECENT_MEDIA_NOT_CONFIGURED = Object.freeze({ items: [], not_config
 // for more than the limit: after folding episodes into their show, enough distinct shows remain.
 const PER_SECTION = { movie: RECENT_MEDIA_LIMIT, show: RECENT_MEDIA_LIMIT * 2 } as const
 
-/** `plex_recent_media`: each movie and show section's recently added, newest first, one entry per show. */
+/**
+ * `plex_recent_media`: each movie and show section's recently added, newest first, one entry per
+ * show. It changes only with new or deleted media, which PMS pushes (`timeline.library`): while
+ * the stream is up it is confirmed instead of reloaded on its TTL.
+ */
 export const recentMediaCache = declareCache<RecentMediaValue>({
   name: 'plex_recent_media',
   key: 'plex:recent_media',
   ttl: { env: 'CACHE_RECENT_MEDIA_TTL', defaultSeconds: 300 },
   plexServer: 'fetched',
-  push: [refreshOn('timeline.library')],
+  push: [refreshOnlyOn('timeline.library')],
   routes: [
     {
       paths: ['/api/plex/media/recent'],

@@ -1,6 +1,6 @@
 import type { TranscodeSession } from '../../plex/index.js'
 import { nullable, object } from '../../json-schema.js'
-import { declareCache, plexListRoute, refreshOn, type PlexList } from './declaration.js'
+import { declareCache, patchOn, plexListRoute, refreshOn, type PlexChange, type PlexList } from './declaration.js'
 
 /** One entry of `GET /api/plex/transcode/sessions`: a transcode PMS runs now, fields as PMS names them in snake_case. */
 export interface TranscodeSessionView {
@@ -31,13 +31,17 @@ export interface TranscodeSessionView {
 
 export type TranscodeSessionsValue = PlexList<'transcode_sessions', TranscodeSessionView>
 
-/** `plex_transcode_sessions`: PMS `/transcode/sessions`, refreshed as PMS reports transcodes starting, progressing and ending. */
+/**
+ * `plex_transcode_sessions`: PMS `/transcode/sessions`. A progress report (`update`, about every
+ * 10 s per transcode) carries the whole TranscodeSession and is patched in; a start or an end
+ * reloads.
+ */
 export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
   name: 'plex_transcode_sessions',
   key: 'plex:transcode_sessions',
   ttl: { env: 'CACHE_TRANSCODE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
-  push: [refreshOn('transcodeSession.start', 'transcodeSession.update', 'transcodeSession.end')],
+  push: [patchOn<TranscodeSessionsValue>(['transcodeSession.update'], patchTranscodes), refreshOn('transcodeSession.start', 'transcodeSession.end')],
   routes: [
     plexListRoute('/api/plex/transcode/sessions', 'Plex transcode sessions', 'transcode_sessions', 'The transcodes PMS runs now (cached: plex_transcode_sessions)', transcodeSessionSchema()),
   ],
@@ -46,6 +50,23 @@ export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
     return { error: false, transcode_sessions: views, total: views.length }
   },
 })
+
+/**
+ * `transcodeSession.update` carries the TranscodeSession as `/transcode/sessions` lists it: the
+ * entry with its key is replaced by it, in place, as a reload would give it. Undefined (reload)
+ * for a key the value does not hold: an update that overtook its start, or one missed.
+ */
+function patchTranscodes(value: TranscodeSessionsValue, change: PlexChange): TranscodeSessionsValue | undefined {
+  if (change.name !== 'transcodeSession.update') return undefined
+  let transcodes = value.transcode_sessions
+  for (const session of change.sessions) {
+    const i = session.key === undefined ? -1 : transcodes.findIndex((view) => view.key === session.key)
+    if (i < 0) return undefined
+    if (transcodes === value.transcode_sessions) transcodes = [...transcodes]
+    transcodes[i] = transcodeSessionView(session)
+  }
+  return transcodes === value.transcode_sessions ? value : { ...value, transcode_sessions: transcodes }
+}
 
 export function transcodeSessionView(t: TranscodeSession): TranscodeSessionView {
   return {

@@ -30,15 +30,19 @@ const MAX_TRACKED_SESSIONS = 1_000
 export const PATCH_BATCH_MS = 25
 /**
  * While the stream is up, a patched value that is read reloads once its last fetch from Plex is
- * this old all the same: for what PMS does not push (transcode speed, bandwidth).
+ * this old all the same: for what PMS does not push (a session's transcode speed and bandwidth,
+ * the user count in live stats).
  */
 export const REFETCH_AFTER_MS = 120_000
+/** A value kept current from the stream is refetched no sooner than its TTL would have reloaded it. */
+const refetchAfter = (cache: AnyCache): number => Math.max(REFETCH_AFTER_MS, cache.ttlMs)
+
 /** More changes than this waiting for one batch: drop them and reload instead. */
 const MAX_PENDING = 10_000
 
 type PatchAction = Extract<PushAction<unknown>, { kind: 'patch' }>
 
-/** A cache with patch rules, kept current from the stream. */
+/** A cache the stream keeps current: one with a patch rule or a refresh rule that covers every change. */
 interface LiveCache {
   readonly name: string
   readonly cache: AnyCache
@@ -59,14 +63,16 @@ interface LiveCache {
  * report with a new state: start, pause, resume, buffering, stop), `transcodeSession.start |
  * update | end`, `activity` (started, updated, ended), `timeline.library` (a `timeline` entry in
  * state 5, new media, or 9, deleted). On `reconnected` every cache `fetched` from the Plex
- * server is refreshed; on a frame that could not be read, every patched cache.
+ * server is refreshed; on a frame that could not be read, every cache the stream keeps current.
  *
- * While the stream is up PMS would have said if anything had changed: the patched caches' values
- * are confirmed every half TTL (their age restarts, no Plex call), so they need no TTL reload. A
- * value that is read reloads all the same once its last fetch is REFETCH_AFTER_MS old, for the
- * fields PMS does not push; one nobody reads stays confirmed, so the first dashboard after an
- * idle spell gets a hit (and its read makes the value reload behind that hit). While the stream
- * is down nothing is confirmed: the values expire and reload on their TTLs again. Refreshes are
+ * While the stream is up PMS would have said if anything had changed: the values of the caches it
+ * keeps current (a patch rule, or a refresh rule with `everyChange`: the library counts, which
+ * change only with a `timeline.library`) are confirmed every half of the shortest such TTL (their
+ * age restarts, no Plex call), so they need no TTL reload. A value that is read reloads all the
+ * same once its last fetch is REFETCH_AFTER_MS old (or its TTL, if longer), for the fields PMS
+ * does not push; one nobody reads stays confirmed, so the first dashboard after an idle spell
+ * gets a hit (and its read makes the value reload behind that hit). While the stream is down
+ * nothing is confirmed: the values expire and reload on their TTLs again. Refreshes are
  * debounced, so a burst of events costs one reload per cache.
  */
 export class PushInvalidation {
@@ -91,7 +97,7 @@ export class PushInvalidation {
     return this.listener !== undefined
   }
 
-  /** Whether the stream is connected: the patched caches are confirmed from it. */
+  /** Whether the stream is connected: the caches it keeps current are confirmed from it. */
   get streaming(): boolean {
     return this.confirmTimer !== undefined
   }
@@ -113,10 +119,10 @@ export class PushInvalidation {
     await this.disconnect()
   }
 
-  /** The caches with a patch rule (found in the registry once it has them). */
+  /** The caches the stream keeps current (found in the registry once it has them). */
   private liveCaches(): LiveCache[] {
     this.live ??= this.options.caches
-      .filter((spec) => spec.push?.some((rule) => rule.action.kind === 'patch'))
+      .filter((spec) => spec.push?.some(({ action }) => action.kind === 'patch' || action.everyChange === true))
       .flatMap((spec) => {
         const cache = this.options.registry.get(spec.name)
         return cache === undefined ? [] : [{ name: spec.name, cache, pending: [] }]
@@ -235,7 +241,7 @@ export class PushInvalidation {
       }
       let outcome: Promise<PatchOutcome>
       try {
-        outcome = live.cache.patch(update, undefined, { refetchAfterMs: REFETCH_AFTER_MS })
+        outcome = live.cache.patch(update, undefined, { refetchAfterMs: refetchAfter(live.cache) })
       } catch (error) {
         this.options.logger?.warn({ err: error, cache: live.name }, 'Plex notification: patch failed, reloading')
         outcome = Promise.resolve('unpatchable')
@@ -256,7 +262,7 @@ export class PushInvalidation {
       this.flushPatches()
       for (const { name, cache } of live) {
         if (this.pending.has(name)) continue
-        void cache.patch((value) => value, undefined, { refetchAfterMs: REFETCH_AFTER_MS }).then((result) => {
+        void cache.patch((value) => value, undefined, { refetchAfterMs: refetchAfter(cache) }).then((result) => {
           if (result === 'outdated') this.refreshSoon([name])
         })
       }
