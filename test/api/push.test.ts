@@ -133,27 +133,25 @@ class ScriptedStream extends EventEmitter<NotificationEvents> {
   }
 }
 
-const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
-
-function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection; registry: CacheRegistry } {
-  const registry: CacheRegistry = createCacheRegistry()
-  closers.push(() => registry.close())
-  for (const name of names) {
-    registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
-  }
+/** The names `registry.refresh` is called with, in order. */
+function recordRefreshes(registry: CacheRegistry): string[] {
   const refreshed: string[] = []
   const refresh = registry.refresh.bind(registry)
   registry.refresh = (name: string, args?: unknown) => {
     refreshed.push(name)
     return refresh(name, args)
   }
+  return refreshed
+}
+
+/** Push handling for `caches` over scripted streams (a new one per connect), started, stopped after the test. */
+function scriptedPush(registry: CacheRegistry, caches: readonly AnyCacheSpec[], clock: ManualClock) {
   const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
-  const clock = new ManualClock()
   const streams: ScriptedStream[] = []
   const push = new PushInvalidation({
     plex,
     registry,
-    caches: CACHES,
+    caches,
     clock,
     listen: () => {
       const stream = new ScriptedStream()
@@ -163,7 +161,20 @@ function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: ()
   })
   push.start()
   closers.push(() => push.stop())
-  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex, registry }
+  return { push, plex, stream: () => streams[streams.length - 1]! }
+}
+
+const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
+
+function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection; registry: CacheRegistry } {
+  const registry: CacheRegistry = createCacheRegistry()
+  closers.push(() => registry.close())
+  for (const name of names) {
+    registry.define({ name, key: name, ttlMs: 60_000, load: () => 1 })
+  }
+  const refreshed = recordRefreshes(registry)
+  const clock = new ManualClock()
+  return { ...scriptedPush(registry, CACHES, clock), clock, refreshed, registry }
 }
 
 /** A live value as small as can be: each session's state and position, by key. */
@@ -187,12 +198,7 @@ function scriptedLive() {
       return players
     },
   })
-  const refreshed: string[] = []
-  const refresh = registry.refresh.bind(registry)
-  registry.refresh = (name: string, args?: unknown) => {
-    refreshed.push(name)
-    return refresh(name, args)
-  }
+  const refreshed = recordRefreshes(registry)
   const patchPlayers = (value: Players, change: PlexChange): Players | undefined => {
     if (change.name !== 'playing') return undefined
     const next = { ...value }
@@ -203,23 +209,8 @@ function scriptedLive() {
     return next
   }
   const spec = { name: 'plex_sessions', plexServer: 'fetched', push: [patchOn(['playing'], patchPlayers)] } as unknown as AnyCacheSpec
-  const plex = new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' })
-  const streams: ScriptedStream[] = []
-  const push = new PushInvalidation({
-    plex,
-    registry,
-    caches: [spec],
-    clock,
-    listen: () => {
-      const stream = new ScriptedStream()
-      streams.push(stream)
-      return stream as unknown as NotificationListener
-    },
-  })
-  push.start()
-  closers.push(() => push.stop())
   const setPlayers = (next: Players) => (players = next)
-  return { push, stream: () => streams[streams.length - 1]!, clock, refreshed, plex, sessions, loads, setPlayers }
+  return { ...scriptedPush(registry, [spec], clock), clock, refreshed, sessions, loads, setPlayers }
 }
 
 const playing = (sessionKey: string, state: string, viewOffset = 0) => ({ sessionKey, state, viewOffset })
