@@ -139,33 +139,40 @@ interface StartLatency {
 
 const FAST_POLLING: readonly PolledEndpoint[] = KOMANDORR_POLLING.map((endpoint) => ({ ...endpoint, everyMs: 1_000 }))
 
-async function afterStart(): Promise<StartLatency> {
+/** A fresh service against a simulator with two streams playing and Plex answering in SLOW_PLEX_MS; stopped after `use`. */
+async function freshServiceOnSlowPlex<T>(use: (service: Awaited<ReturnType<typeof startService>>) => Promise<T>): Promise<T> {
   return withSim({ speed: 1, latencyMs: SLOW_PLEX_MS }, async (sim) => {
     sim.control.startSession({ kind: 'episode', transcode: true })
     sim.control.startSession({ kind: 'movie' })
     const service = await startService({ plexUrl: sim.url, plexToken: TOKEN })
     try {
-      const listening = performance.now()
-      let warmedAt: number | null = null
-      service.process.child.stdout!.on('data', (chunk: Buffer) => {
-        if (warmedAt === null && chunk.toString().includes('Plex caches warmed')) warmedAt = performance.now()
-      })
-      const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
-      const all = run.samples.map((s) => s.latencyMs)
-      const warmed = warmedAt as number | null
-      const after = warmed === null ? [] : run.samples.filter((s) => run.startedAt + s.sentAtMs >= warmed).map((s) => s.latencyMs)
-      return {
-        reads: all.length,
-        p50: percentile(all, 50),
-        p99: percentile(all, 99),
-        max: Math.max(...all),
-        warmedAfterMs: warmed === null ? null : warmed - listening,
-        readsAfterWarmUp: after.length,
-        p99AfterWarmUp: percentile(after, 99),
-        maxAfterWarmUp: after.length === 0 ? NaN : Math.max(...after),
-      }
+      return await use(service)
     } finally {
       await service.stop()
+    }
+  })
+}
+
+async function afterStart(): Promise<StartLatency> {
+  return freshServiceOnSlowPlex(async (service) => {
+    const listening = performance.now()
+    let warmedAt: number | null = null
+    service.process.child.stdout!.on('data', (chunk: Buffer) => {
+      if (warmedAt === null && chunk.toString().includes('Plex caches warmed')) warmedAt = performance.now()
+    })
+    const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
+    const all = run.samples.map((s) => s.latencyMs)
+    const warmed = warmedAt as number | null
+    const after = warmed === null ? [] : run.samples.filter((s) => run.startedAt + s.sentAtMs >= warmed).map((s) => s.latencyMs)
+    return {
+      reads: all.length,
+      p50: percentile(all, 50),
+      p99: percentile(all, 99),
+      max: Math.max(...all),
+      warmedAfterMs: warmed === null ? null : warmed - listening,
+      readsAfterWarmUp: after.length,
+      p99AfterWarmUp: percentile(after, 99),
+      maxAfterWarmUp: after.length === 0 ? NaN : Math.max(...after),
     }
   })
 }
@@ -184,28 +191,21 @@ interface ReadyLatency {
 const READY_PROBE_EVERY_MS = 50
 
 async function afterReady(): Promise<ReadyLatency> {
-  return withSim({ speed: 1, latencyMs: SLOW_PLEX_MS }, async (sim) => {
-    sim.control.startSession({ kind: 'episode', transcode: true })
-    sim.control.startSession({ kind: 'movie' })
-    const service = await startService({ plexUrl: sim.url, plexToken: TOKEN })
-    try {
-      const listening = performance.now()
-      let notReadyAnswers = 0
-      for (;;) {
-        const response = await fetch(`${service.url}/api/health/ready`)
-        await response.text()
-        if (response.status === 200) break
-        notReadyAnswers++
-        if (performance.now() - listening > 60_000) throw new Error(`/api/health/ready still answers ${response.status} 60 s after listening`)
-        await sleep(READY_PROBE_EVERY_MS)
-      }
-      const readyAfterMs = performance.now() - listening
-      const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
-      const all = run.samples.map((s) => s.latencyMs)
-      return { readyAfterMs, notReadyAnswers, reads: all.length, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all) }
-    } finally {
-      await service.stop()
+  return freshServiceOnSlowPlex(async (service) => {
+    const listening = performance.now()
+    let notReadyAnswers = 0
+    for (;;) {
+      const response = await fetch(`${service.url}/api/health/ready`)
+      await response.text()
+      if (response.status === 200) break
+      notReadyAnswers++
+      if (performance.now() - listening > 60_000) throw new Error(`/api/health/ready still answers ${response.status} 60 s after listening`)
+      await sleep(READY_PROBE_EVERY_MS)
     }
+    const readyAfterMs = performance.now() - listening
+    const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
+    const all = run.samples.map((s) => s.latencyMs)
+    return { readyAfterMs, notReadyAnswers, reads: all.length, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all) }
   })
 }
 
