@@ -11,6 +11,8 @@ export interface Tables {
   settings: SettingsTable
   watch_history: WatchHistoryTable
   viewers: ViewersTable
+  watch_history_days: WatchHistoryDaysTable
+  watch_history_user_days: WatchHistoryUserDaysTable
   schema_migrations: SchemaMigrationsTable
 }
 
@@ -86,6 +88,19 @@ export interface ViewersTable {
   password_hash: string
   plex_account_id: number
   created_at: number
+}
+
+/** Plays per day (`floor(viewed_at / 86400)`), kept by triggers on watch_history: where a deep page starts. */
+export interface WatchHistoryDaysTable {
+  day: number
+  plays: number
+}
+
+/** The same per user (rows without a user are only in watch_history_days). */
+export interface WatchHistoryUserDaysTable {
+  user_id: number
+  day: number
+  plays: number
 }
 
 export interface SchemaMigrationsTable {

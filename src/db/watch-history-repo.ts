@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely'
+import { sql, type Insertable, type Selectable } from 'kysely'
 import type { DbSource } from './connection.js'
 import type { WatchHistoryTable } from './schema.js'
 
@@ -123,20 +123,29 @@ export function createWatchHistoryRepo(source: DbSource) {
     },
 
     /**
-     * Newest first. The OFFSET is walked over the paging index alone (ids only), and only the
-     * page's rows are read from the table: a deep page costs an index scan, not a table scan.
+     * Newest first (ties of a second: the later insert first). A deep OFFSET is not walked from
+     * the newest row: the plays per day (migration 5) give the day the offset falls in and how
+     * many rows are newer, so the paging index is entered at that day and walked for the rest of
+     * the offset only (less than a day's plays). The ids come from the index alone and only the
+     * page's rows are read from the table. One statement: one snapshot of counts and rows.
      */
     async list({ limit, offset = 0, userId }: WatchHistoryQuery): Promise<WatchHistoryEntry[]> {
-      const db = source.db
-      let ids = db.selectFrom('watch_history').select('id')
-      if (userId !== undefined) ids = ids.where('user_id', '=', userId)
-      const rows = await db
-        .selectFrom('watch_history')
-        .selectAll()
-        .where('id', 'in', ids.orderBy('viewed_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset))
-        .orderBy('viewed_at', 'desc')
-        .orderBy('id', 'desc')
-        .execute()
+      const days = userId === undefined ? sql`watch_history_days` : sql`watch_history_user_days WHERE user_id = ${userId}`
+      const sameUser = userId === undefined ? sql`` : sql`user_id = ${userId} AND`
+      const { rows } = await sql<Selectable<WatchHistoryTable>>`
+        WITH days AS (
+          SELECT day, plays, CAST(SUM(plays) OVER (ORDER BY day DESC ROWS UNBOUNDED PRECEDING) AS BIGINT) AS through
+          FROM ${days}
+        ), start AS (
+          SELECT day, through - plays AS newer FROM days WHERE through > ${offset} ORDER BY day DESC LIMIT 1
+        )
+        SELECT * FROM watch_history WHERE id IN (
+          SELECT id FROM watch_history
+          WHERE ${sameUser} viewed_at < (SELECT (day + 1) * 86400 FROM start)
+          ORDER BY viewed_at DESC, id DESC
+          LIMIT ${limit} OFFSET COALESCE((SELECT ${offset} - newer FROM start), 0)
+        )
+        ORDER BY viewed_at DESC, id DESC`.execute(source.db)
       return rows.map(toEntry)
     },
 

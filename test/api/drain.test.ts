@@ -51,11 +51,13 @@ function hammer(url: string, clients: number) {
 describe('stopping under keep-alive load', () => {
   it('answers every request that reached it, resets no keep-alive connection, and closes within the deadline', async () => {
     let releaseSlow = () => {}
+    let slowIn = false
     const t = await startTestApp(
       {},
       {
         beforeListen: (app) =>
           app.get('/slow', async () => {
+            slowIn = true
             await new Promise<void>((resolve) => (releaseSlow = resolve))
             return { slow: true }
           }),
@@ -72,7 +74,10 @@ describe('stopping under keep-alive load', () => {
       socket!.on('end', () => idleEnds.push('end'))
       socket!.on('error', (error: NodeJS.ErrnoException) => idleEnds.push(error.code ?? 'error'))
     }
-    await sleep(300)
+    await sleep(300) // every client has its connection: one accepted during the close is the kernel's reset, not the drain's
+    await eventually('the slow request is in', () => slowIn, 5_000)
+    // The load is going: counted rather than timed, since a loaded machine stretches any fixed wait.
+    await eventually('the load is going (50 answers)', () => load.outcomes.length > 50, 5_000)
     const beforeClose = load.outcomes.length
 
     const started = performance.now()
@@ -95,7 +100,6 @@ describe('stopping under keep-alive load', () => {
       `drain: ${load.outcomes.length} requests (${during.length} during the stop), ${answered.length} answered during it, ` +
         `${resets.length} reset, ${during.filter((o) => o.error === 'ECONNREFUSED').length} refused after the listener closed, close took ${Math.round(closeMs)} ms`,
     )
-    expect(beforeClose).toBeGreaterThan(50)
     expect(resets).toEqual([])
     expect(answered.every((o) => o.status === 200)).toBe(true)
     expect(answered.filter((o) => o.reusedSocket).some((o) => o.connection === 'close')).toBe(true)
@@ -131,7 +135,8 @@ describe('stopping under keep-alive load', () => {
       const url = `${t.url}/api/plex/sessions`
       expect((await fetch(url)).headers.get('x-cache')).toBe('MISS')
       const load = hammer(url, 12)
-      await sleep(300)
+      await sleep(300) // every client has its connection: one accepted during the close is the kernel's reset, not the drain's
+      await eventually('the load is going (50 answers)', () => load.outcomes.length > 50, 5_000)
       const beforeClose = load.outcomes.length
       const started = performance.now()
       await t.app.close()
@@ -140,8 +145,7 @@ describe('stopping under keep-alive load', () => {
 
       const resets = load.outcomes.filter((o) => o.error !== undefined && o.error !== 'ECONNREFUSED')
       const answeredDuringStop = load.outcomes.slice(beforeClose).filter((o) => o.status !== undefined)
-      expect(beforeClose).toBeGreaterThan(50)
-      expect(resets).toEqual([])
+        expect(resets).toEqual([])
       expect(answeredDuringStop.filter((o) => o.reusedSocket).some((o) => o.connection === 'close')).toBe(true)
       // Well inside the drain budget (4 s): the clients left once told to, so the server went quiet.
       expect(closeMs).toBeLessThan(3_000)

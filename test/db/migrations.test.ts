@@ -27,7 +27,7 @@ describe.each(ENGINES)('migrations on %s', (engine) => {
     expect(await migrate(db.kysely, engine)).toBe(0)
     expect(await appliedVersions(db.kysely)).toEqual(migrations.map((m) => m.version))
     expect(await db.kysely.selectFrom('settings').select('value').where('key', '=', 'kept').executeTakeFirst()).toEqual({ value: '1' })
-    expect(await tableNames(db)).toEqual(['plex_stats', 'schema_migrations', 'services', 'settings', 'traffic_samples', 'viewers', 'watch_history'])
+    expect(await tableNames(db)).toEqual(['plex_stats', 'schema_migrations', 'services', 'settings', 'traffic_samples', 'viewers', 'watch_history', 'watch_history_days', 'watch_history_user_days'])
   })
 
   it('runs only the migrations the database lacks, in version order, each all or nothing', async () => {
@@ -125,7 +125,7 @@ describe('SQLite files', () => {
     const path = join(dir, 'old.db')
     const old = new BetterSqlite3(path)
     old.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
-    for (const statement of migrations[0]!.statements({ bigint: 'INTEGER', double: 'REAL', rowId: 'INTEGER PRIMARY KEY' })) old.exec(statement)
+    for (const statement of migrations[0]!.statements({ bigint: 'INTEGER', double: 'REAL', rowId: 'INTEGER PRIMARY KEY' }, 'sqlite')) old.exec(statement)
     old.prepare("INSERT INTO schema_migrations VALUES (1, 'initial schema', 0)").run()
     const insert = old.prepare('INSERT INTO watch_history (user_id, title, viewed_at, rating_key, history_key) VALUES (?, ?, ?, ?, ?)')
     insert.run(1, 'kept', 1_700_000_000, '10', '/status/sessions/history/1')

@@ -110,6 +110,9 @@ describe('Redis outage drills (private redis-server)', () => {
   afterEach(async () => {
     for (const registry of registries.splice(0)) registry.close()
     await layers.closeAll()
+    // A drill that failed between kill (or pause) and restart leaves no server for the next one.
+    server.resume()
+    if (!server.running) await server.restart()
   })
   afterAll(async () => {
     await server.stop()
@@ -170,8 +173,8 @@ describe('Redis outage drills (private redis-server)', () => {
     await server.kill()
     await eventually('the breaker opens', () => run.layer.breaker.state !== 'closed', 2_000)
     const during = run.latencies.length
-    await sleep(500)
-    expect(run.latencies.length - during, 'reads go on while Redis is dead').toBeGreaterThan(50)
+    // Counted, not timed: on a loaded machine the readers' 1 ms sleeps stretch, but reads must go on.
+    await eventually('50 more reads while Redis is dead', () => run.latencies.length - during > 50, 5_000)
     await server.restart()
     const closedAfterMs = await closesAfterReturn(run.layer)
     await sleep(200)

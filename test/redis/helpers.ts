@@ -147,6 +147,11 @@ export class PrivateRedis {
     await waitForPing(this.port)
   }
 
+  /** Whether the server process is up (a test that failed midway may have left it killed). */
+  get running(): boolean {
+    return this.process !== undefined
+  }
+
   /** SIGKILL: connections drop at once. */
   async kill(): Promise<void> {
     const child = this.process
