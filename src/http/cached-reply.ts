@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Cache, CacheEntry, CacheOutcome, Principal, Scope } from '../cache/index.js'
+import { etagOf } from '../cache/entry.js'
 import type { FastAnswer } from './fast-hits.js'
 import { upstreamError } from './upstream-error.js'
 
@@ -21,6 +22,8 @@ export interface CachedRouteOptions {
   readonly shape?: BodyShape
   /** Fields a failed answer carries beside `detail`/`message` (e.g. `error: true, sessions: []`). */
   readonly failureFields?: Record<string, unknown>
+  /** A top-level field of the value never answered (see `answeredEntry`). */
+  readonly internal?: string
 }
 
 /**
@@ -38,7 +41,7 @@ export function replyFromCache<V, A>(
 ): Promise<FastifyReply> | undefined {
   const entry = cache.peek(args, scope)
   if (entry === undefined) return readThenReply(request, reply, cache, args, options, scope)
-  sendCacheEntry(request, reply, cache, entry, 'hit', options.shape)
+  sendCacheEntry(request, reply, cache, scope === undefined ? answeredEntry(entry, options.internal) : entry, 'hit', options.shape)
   return undefined
 }
 
@@ -56,7 +59,32 @@ async function readThenReply<V, A>(
   } catch (error) {
     throw upstreamError(error, options.what, options.failureFields)
   }
-  return sendCacheEntry(request, reply, cache, read.entry, read.outcome, options.shape)
+  const entry = scope === undefined ? answeredEntry(read.entry, options.internal) : read.entry
+  return sendCacheEntry(request, reply, cache, entry, read.outcome, options.shape)
+}
+
+/** Per unscoped entry with an internal field, the entry answered: made once, on its first answer. */
+const answeredEntries = new WeakMap<CacheEntry<unknown>, CacheEntry<unknown>>()
+
+/**
+ * The entry as a route answers it: without the value's `internal` field, which the cache holds
+ * (and shares through Redis) for viewers' views and other caches but nobody is answered with.
+ * Its ETag is the one of the answered JSON, so the answer is what it was before the field
+ * existed. Only for unscoped entries: a viewer's view never holds the field, and its ETag
+ * names the scope.
+ */
+export function answeredEntry<V>(entry: CacheEntry<V>, internal: string | undefined): CacheEntry<V> {
+  if (internal === undefined) return entry
+  const value = entry.value as Record<string, unknown> | null
+  if (value === null || typeof value !== 'object' || !(internal in value)) return entry
+  let answered = answeredEntries.get(entry) as CacheEntry<V> | undefined
+  if (answered === undefined) {
+    const { [internal]: _internal, ...rest } = value
+    const json = JSON.stringify(rest)
+    answered = Object.freeze({ value: rest as V, json, etag: etagOf(json), loadedAt: entry.loadedAt, fetchedAt: entry.fetchedAt, bytes: Buffer.byteLength(json) })
+    answeredEntries.set(entry, answered)
+  }
+  return answered
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -115,12 +143,19 @@ function objectBody(entry: CacheEntry<unknown>, outcome: CacheOutcome, ageMs: nu
  * `sendCacheEntry` gives a hit; false on anything else (not configured, a conditional request,
  * no fresh value), which Fastify then answers.
  */
-export function fastCacheHit<V>(cache: Cache<V>, configured: () => boolean, shape: BodyShape = 'object', scopeOf?: (viewer: Principal) => Scope): FastAnswer {
+export function fastCacheHit<V>(
+  cache: Cache<V>,
+  configured: () => boolean,
+  shape: BodyShape = 'object',
+  scopeOf?: (viewer: Principal) => Scope,
+  internal?: string,
+): FastAnswer {
   return (request, response, extraHeaders, viewer) => {
     if (!configured() || request.headers['if-none-match'] !== undefined) return false
     if (viewer !== null && scopeOf === undefined) return false
-    const entry = viewer === null ? cache.peek() : cache.peek(undefined, scopeOf!(viewer))
-    if (entry === undefined) return false
+    const held = viewer === null ? cache.peek() : cache.peek(undefined, scopeOf!(viewer))
+    if (held === undefined) return false
+    const entry = viewer === null ? answeredEntry(held, internal) : held
     const ageMs = cache.ageMs(entry)
     const built = shape === 'array' ? { body: entry.json, length: String(entry.bytes) } : objectBody(entry, 'hit', ageMs)
     const headers = [

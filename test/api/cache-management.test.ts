@@ -118,7 +118,9 @@ describe('cache management', () => {
       last_update: expect.stringMatching(/Z$/),
       update_interval: 60,
     })
-    for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_users_count', 'plex_transcode_sessions']) {
+    // plex_stats's load also read the sharing plex.tv tells plex_users_count (for viewers' views).
+    expect(entry(body, 'plex_users_count')).toMatchObject({ hits: 0, misses: 1, total_requests: 1, loads: 1, entries: 1, errors: 0 })
+    for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_transcode_sessions']) {
       expect(entry(body, name)).toMatchObject({ ...untouched, declared: true, errors: 0, stale_serves: 0, load_p50_ms: null })
     }
     expect(entry(body, 'plex_users_count').ttl_seconds).toBe(300)

@@ -57,15 +57,16 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
       expect({ name, entries: caches.get(name)!.stats().entries }).toEqual({ name, entries: 0 })
     }
     setup.sim.control.resetCounts()
+    sim2.control.resetCounts()
     for (const path of PLEX_CACHED_PATHS.filter((p) => p !== '/api/plex/users/count')) {
       expect({ path, cache: (await setup.fetch(path)).headers.get('x-cache') }).toEqual({ path, cache: 'MISS' })
     }
-    expect(setup.sim.control.totalRequests()).toBe(0)
-    // plex.tv is played by the first simulator, which does not know the second server: the
-    // users count now asks the new server's identity, and plex.tv answers 404 for it.
-    sim2.control.resetCounts()
+    // The old server is asked nothing; plex.tv (played by the first simulator) is asked for the
+    // sharing plex_stats and plex_recent_media keep for viewers. It does not know the new server:
+    // the users count asked the new server's identity, and plex.tv answered 404 for it.
+    expect(setup.sim.control.requestCounts()).toEqual({ '/api/servers/:id/shared_servers': 1 })
+    expect(sim2.control.requestCounts()['/identity']).toBe(1)
     expect((await setup.fetch('/api/plex/users/count')).status).toBe(502)
-    expect(sim2.control.requestCounts()).toEqual({ '/identity': 1 })
 
     const sessions = await json(await setup.fetch('/api/plex/sessions'))
     expect(sessions.sessions.map((s: { session_id: string; media: { title: string } }) => s.session_id)).toEqual([newSession.sessionKey])

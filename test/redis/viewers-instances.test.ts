@@ -48,6 +48,7 @@ describe('viewers on three instances sharing Redis', () => {
     sim.control.startActivity()
     expect((await fetch(`${instances[1]!.url}/api/plex/watch-history/sync`, { method: 'POST', headers: admin })).status).toBe(200)
     await truth.readHistory(sim.control.state().accounts.map((a) => a.id))
+    await truth.readLibraries()
   }, 40_000)
 
   afterAll(async () => {

@@ -41,13 +41,70 @@ export async function createViewers(url: string, sim: RunningSimulator, count: n
 
 export const adminCaller: Caller = { name: 'admin', headers: basic(ADMIN.user, ADMIN.password), account: null, password: null }
 
-/** What the simulator says is true: who each session belongs to, and each account's history. */
+/** A movie or show section of the simulator: its totals and the titles its recently added can show. */
+interface SectionTruth {
+  readonly key: string
+  readonly type: string
+  readonly movies: number
+  readonly shows: number
+  readonly titles: ReadonlySet<string>
+}
+
+/**
+ * What the simulator says is true: who each session belongs to, each account's history, and
+ * (after `readLibraries`) which sections plex.tv shares with each account.
+ */
 export class GroundTruth {
   readonly sessionOwner = new Map<string, number>()
   private history = new Map<number, Set<string>>()
   private ordered = new Map<number, string[]>()
+  private sections: SectionTruth[] = []
+  /** account → the keys of the sections shared with it, from the shared_servers XML */
+  private shares = new Map<number, Set<string>>()
 
   constructor(readonly sim: RunningSimulator) {}
+
+  /** Reads the movie and show sections (totals, recently added titles) and plex.tv's sharing. */
+  async readLibraries(): Promise<void> {
+    const state = this.sim.control.state()
+    this.sections = await Promise.all(
+      state.library.sections
+        .filter((s) => s.type === 'movie' || s.type === 'show')
+        .map(async (s) => {
+          const recent = await simJson(this.sim, `/library/sections/${s.id}/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=1000`)
+          const titles = new Set<string>()
+          for (const item of (recent.Metadata ?? []) as Raw[]) for (const t of [item.title, item.parentTitle, item.grandparentTitle]) if (typeof t === 'string') titles.add(t)
+          return { key: String(s.id), type: s.type, movies: s.counts['1'] ?? 0, shows: s.type === 'show' ? (s.counts['2'] ?? 0) : 0, titles }
+        }),
+    )
+    const identity = await simJson(this.sim, '/identity')
+    const response = await fetch(`${this.sim.url}/api/servers/${identity.machineIdentifier}/shared_servers?X-Plex-Token=${this.sim.token}`)
+    const xml = await response.text()
+    this.shares.clear()
+    for (const [, attributes, body] of xml.matchAll(/<SharedServer ([^>]*)>([\s\S]*?)<\/SharedServer>/g)) {
+      const account = Number(/userID="(\d+)"/.exec(attributes!)![1])
+      const keys = this.shares.get(account) ?? new Set<string>()
+      for (const [section] of body!.matchAll(/<Section [^>]*>/g)) if (/shared="1"/.test(section)) keys.add(/key="([^"]+)"/.exec(section)![1]!)
+      this.shares.set(account, keys)
+    }
+  }
+
+  /** The movie and show sections `account` may see (null: the admin, all). */
+  sectionsOf(account: number | null): SectionTruth[] {
+    if (account === null || account === 1) return this.sections
+    const keys = this.shares.get(account) ?? new Set<string>()
+    return this.sections.filter((s) => keys.has(s.key))
+  }
+
+  totalsOf(account: number | null): { total_movies: number; total_tv_shows: number } {
+    const sections = this.sectionsOf(account)
+    return { total_movies: sections.reduce((n, s) => n + (s.type === 'movie' ? s.movies : 0), 0), total_tv_shows: sections.reduce((n, s) => n + s.shows, 0) }
+  }
+
+  /** Whether a recently added entry of that title and section type may be shown to `account`. */
+  mayShow(account: number | null, title: string, type: string): boolean {
+    return this.sectionsOf(account).some((s) => s.type === type && s.titles.has(title))
+  }
 
   startSession(accountId: number, paused = false): void {
     const session = this.sim.control.startSession({ accountId, paused, kind: 'movie' })
@@ -208,8 +265,18 @@ export class IsolationChecker {
     } else if (path.startsWith('/api/plex/stats')) {
       if (account !== null && 'total_users' in body) this.violation(request, 'a viewer was given the server-wide user count')
       if (account === null && typeof body.total_users !== 'number') this.violation(request, 'the admin lost total_users')
+      const expected = this.truth.totalsOf(account)
+      if (body.total_movies !== expected.total_movies || body.total_tv_shows !== expected.total_tv_shows) {
+        this.violation(request, `totals ${body.total_movies}/${body.total_tv_shows}, the shared sections hold ${expected.total_movies}/${expected.total_tv_shows}`)
+      }
+      if ('libraries' in body) this.violation(request, 'the per-section breakdown is in the answer')
     } else if (!Array.isArray(body.media)) {
       this.violation(request, 'no media list')
+    } else {
+      for (const item of body.media as Raw[]) {
+        if (!this.truth.mayShow(account, item.title, item.type)) this.violation(request, `recently added ${item.type} "${item.title}" is not in a section shared with this caller`)
+      }
+      if ('libraries' in body) this.violation(request, 'the per-section breakdown is in the answer')
     }
   }
 }

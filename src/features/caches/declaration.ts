@@ -141,6 +141,12 @@ export interface CachedRoute<A> {
   readonly body: JsonSchema
   /** The JSON Schema of the `notConfigured` answer, when the route has one. */
   readonly notConfiguredBody?: JsonSchema
+  /**
+   * A top-level field of the value that the route never answers: held (and shared through
+   * Redis) for viewers' views and for other caches, e.g. per-section totals. The admin's answer
+   * and its ETag are those of the value without it.
+   */
+  readonly internal?: string
   /** `array` bodies are sent as stored; `object` bodies get `cached`, `cache_age`, `timestamp`, `stale`. */
   readonly shape?: 'object' | 'array'
   /** The answer while no Plex server is configured, without touching the cache; absent: served regardless. */

@@ -1,4 +1,4 @@
-import { countUsers, fetchLibraryTotals } from '../../plex/library-totals.js'
+import { countUsers, fetchLibraryTotals, type SectionTotals } from '../../plex/library-totals.js'
 import { int, object, str } from '../../json-schema.js'
 import { declareCache, refreshOnlyOn } from './declaration.js'
 
@@ -12,6 +12,8 @@ export interface LiveStatsValue {
   total_seasons: number
   total_episodes: number
   server_name: string
+  /** Per movie and show section, for viewers' views of plex_stats: never answered (`internal`). */
+  sections?: SectionTotals[]
 }
 
 export function liveStatsNotConfigured(serverName: string) {
@@ -48,6 +50,7 @@ export const liveStatsCache = declareCache<LiveStatsValue>({
       body: object(liveStatsFields),
       notConfiguredBody: object({ ...liveStatsFields, error: str }, [], 'Plex is not configured'),
       notConfigured: (deps) => liveStatsNotConfigured(deps.serverName()),
+      internal: 'sections',
     },
   ],
   async load(deps, _args, signal) {
@@ -61,6 +64,7 @@ export const liveStatsCache = declareCache<LiveStatsValue>({
       total_seasons: totals.seasons,
       total_episodes: totals.episodes,
       server_name: serverName,
+      sections: totals.sections,
     }
   },
 })

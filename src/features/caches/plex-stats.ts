@@ -1,7 +1,11 @@
 import type { PlexStatsRecord } from '../../db/index.js'
 import { bool, int, nullable, object, str } from '../../json-schema.js'
+import type { SectionTotals } from '../../plex/library-totals.js'
+import { OWNER_ACCOUNT_ID, sectionFilter, type LibraryShares } from '../../viewers/library-shares.js'
+import type { Viewer } from '../../viewers/viewer.js'
 import { declareCache, type CacheDeps } from './declaration.js'
 import { liveStatsCache } from './live-stats.js'
+import { librarySharesFor } from './users-count.js'
 
 /** `GET /api/plex/stats`. */
 export interface PlexStatsValue {
@@ -16,6 +20,14 @@ export interface PlexStatsValue {
   total_users?: number
   total_movies: number
   total_tv_shows: number
+  /** What viewers' views are derived from: never answered (`internal`), absent from a view. */
+  libraries?: SharedLibraries
+}
+
+/** The totals per section, and who may see which (null: plex.tv never answered). */
+export interface SharedLibraries {
+  sections: Pick<SectionTotals, 'key' | 'movies' | 'shows'>[]
+  shares: LibraryShares | null
 }
 
 /**
@@ -37,14 +49,13 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
       body: plexStatsSchema(),
       notConfiguredBody: plexStatsSchema(),
       notConfigured: plexStatsNotConfigured,
+      internal: 'libraries',
     },
   ],
-  // Library sharing per user is not in what this cache loads: a viewer gets the server's
-  // statistics without the server-wide user count.
-  viewers: { kind: 'view', view: ({ total_users: _users, ...rest }) => rest },
+  viewers: { kind: 'view', view: viewerStats },
   async load(deps) {
     const client = deps.plex.client()
-    const live = await deps.cache(liveStatsCache).read()
+    const [live, shares] = await Promise.all([deps.cache(liveStatsCache).read(), librarySharesFor(deps)])
     // Totals Plex could not confirm are not fresh: let plex_stats serve its own stale value.
     // (A stale read without an error is only a value being refreshed: its totals are fine.)
     if (live.outcome === 'stale' && live.error !== undefined) throw live.error
@@ -57,9 +68,28 @@ export const plexStatsCache = declareCache<PlexStatsValue>({
       total_users: totals.total_users,
       total_movies: totals.total_movies,
       total_tv_shows: totals.total_tv_shows,
+      libraries: {
+        sections: (totals.sections ?? []).map(({ key, movies, shows }) => ({ key, movies, shows })),
+        shares,
+      },
     }
   },
 })
+
+/**
+ * A viewer's statistics: the totals of the libraries shared with them (the owner's account: all),
+ * without the server-wide user count.
+ */
+function viewerStats({ total_users: _users, libraries, ...rest }: PlexStatsValue, viewer: Viewer): PlexStatsValue {
+  if (viewer.plexAccountId === OWNER_ACCOUNT_ID) return rest
+  const shared = sectionFilter(libraries?.shares, viewer.plexAccountId)
+  const sections = (libraries?.sections ?? []).filter((section) => shared(section.key))
+  return {
+    ...rest,
+    total_movies: sections.reduce((n, section) => n + section.movies, 0),
+    total_tv_shows: sections.reduce((n, section) => n + section.shows, 0),
+  }
+}
 
 /** What `GET /api/plex/stats` answers while no Plex server is configured: the peak and zeros, not cached. */
 async function plexStatsNotConfigured(deps: CacheDeps): Promise<PlexStatsValue> {

@@ -1,7 +1,10 @@
 import { plexImageUrl } from '../../plex/image-url.js'
 import type { LibraryItem } from '../../plex/index.js'
 import { arrayOf, emptyArray, nullable, object, str } from '../../json-schema.js'
+import { OWNER_ACCOUNT_ID, sectionFilter, type LibraryShares } from '../../viewers/library-shares.js'
+import type { Viewer } from '../../viewers/viewer.js'
 import { declareCache, refreshOnlyOn } from './declaration.js'
+import { librarySharesFor } from './users-count.js'
 
 /** One entry of `GET /api/plex/media/recent`. */
 export interface RecentMediaItem {
@@ -15,7 +18,17 @@ export interface RecentMediaItem {
 
 export interface RecentMediaValue {
   media: RecentMediaItem[]
+  /** What viewers' views are derived from: never answered (`internal`), absent from a view. */
+  libraries?: RecentBySection
 }
+
+/** Each section's own list (newest first, when each entry was added), and who may see which (null: plex.tv never answered). */
+export interface RecentBySection {
+  sections: { key: string; items: DatedRecentItem[] }[]
+  shares: LibraryShares | null
+}
+
+type DatedRecentItem = RecentMediaItem & { added_at: number }
 
 export const RECENT_MEDIA_LIMIT = 30
 export const RECENT_MEDIA_NOT_CONFIGURED = Object.freeze({ items: [], not_configured: true })
@@ -44,12 +57,13 @@ export const recentMediaCache = declareCache<RecentMediaValue>({
       body: object({ media: arrayOf(object({ title: str, type: str, year: nullable('number'), poster: nullable('string'), rating: nullable('number') })) }),
       notConfiguredBody: object({ items: emptyArray, not_configured: { const: true } }, [], 'Plex is not configured'),
       notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED,
+      internal: 'libraries',
     },
   ],
-  // The same list for everyone (see docs/viewers.md), in the viewer's scope so that ETags never cross.
-  viewers: { kind: 'view', view: (value) => value },
-  async load({ plex }, _args, signal) {
-    const client = plex.client()
+  viewers: { kind: 'view', view: viewerMedia },
+  async load(deps, _args, signal) {
+    const client = deps.plex.client()
+    const shares = librarySharesFor(deps)
     const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')
     const lists = await Promise.all(
       sections.map(async (section) => {
@@ -57,14 +71,34 @@ export const recentMediaCache = declareCache<RecentMediaValue>({
         return items.map((item) => ({ item, sectionType: section.type }))
       }),
     )
-    return { media: newestFirst(lists.flat(), client.baseUrl) }
+    const bySection = lists.map((entries, i) => ({ key: String(sections[i]!.id), items: newestDated(entries, client.baseUrl) }))
+    return { media: newestFirst(lists.flat(), client.baseUrl), libraries: { sections: bySection, shares: await shares } }
   },
 })
 
+/**
+ * A viewer's list: the newest of the sections shared with them (the owner's account: all). A
+ * show lives in one section, so merging each section's own list gives what one list of those
+ * sections alone would.
+ */
+function viewerMedia({ media, libraries }: RecentMediaValue, viewer: Viewer): RecentMediaValue {
+  if (viewer.plexAccountId === OWNER_ACCOUNT_ID) return { media }
+  const shared = sectionFilter(libraries?.shares, viewer.plexAccountId)
+  const items = (libraries?.sections ?? []).filter((section) => shared(section.key)).flatMap((section) => section.items)
+  items.sort((a, b) => b.added_at - a.added_at)
+  return { media: items.slice(0, RECENT_MEDIA_LIMIT).map(undated) }
+}
+
 export function newestFirst(entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>, baseUrl: string): RecentMediaItem[] {
+  return newestDated(entries, baseUrl).map(undated)
+}
+
+const undated = ({ added_at: _added, ...item }: DatedRecentItem): RecentMediaItem => item
+
+function newestDated(entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>, baseUrl: string): DatedRecentItem[] {
   const sorted = [...entries].sort((a, b) => (b.item.addedAt ?? 0) - (a.item.addedAt ?? 0))
   const seen = new Set<string>()
-  const media: RecentMediaItem[] = []
+  const media: DatedRecentItem[] = []
   for (const { item, sectionType } of sorted) {
     const shown = presentation(item)
     if (shown.poster === undefined || seen.has(shown.group)) continue
@@ -75,6 +109,7 @@ export function newestFirst(entries: ReadonlyArray<{ item: LibraryItem; sectionT
       year: item.year ?? null,
       poster: plexImageUrl(baseUrl, shown.poster),
       rating: item.rating ?? null,
+      added_at: item.addedAt ?? 0,
     })
     if (media.length === RECENT_MEDIA_LIMIT) break
   }

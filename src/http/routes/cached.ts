@@ -42,7 +42,7 @@ function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: Ca
   if (route.query !== undefined || route.onRequest !== undefined || spec.viewers?.kind === 'own') return undefined
   const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
   const scopeOf = spec.viewers === undefined ? undefined : (viewer: Principal) => registry.scope(viewer)
-  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape, scopeOf)
+  return fastCacheHit(deps.cache(spec) as unknown as Cache<V>, configured, route.shape, scopeOf, route.internal)
 }
 
 /** The route's OpenAPI schema: the value with the cache fields (or as stored for an array), or the not-configured answer. */
@@ -55,7 +55,7 @@ function routeSchema<A>(route: CachedRoute<A>) {
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
 function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
   const cache = deps.cache(spec)
-  const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields }
+  const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields, internal: route.internal }
   const { notConfigured, onRequest, query } = route
   const viewers = spec.viewers
   return function answer(request: FastifyRequest, reply: FastifyReply) {
