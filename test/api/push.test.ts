@@ -288,27 +288,16 @@ describe('push rules', () => {
     const STATS_TTL = 30_000
     let loads = 0
     const stats = registry.define<number>({ name: 'plex_stats_live', key: 'plex_stats_live', ttlMs: STATS_TTL, load: () => ++loads })
-    const streams: ScriptedStream[] = []
-    const push = new PushInvalidation({
-      plex: new PlexConnection({}, { url: 'http://127.0.0.1:1', token: 'scripted-token' }),
-      registry,
-      caches: CACHES.filter((spec) => spec.name === 'plex_stats_live'),
-      clock,
-      listen: () => {
-        const stream = new ScriptedStream()
-        streams.push(stream)
-        return stream as unknown as NotificationListener
-      },
-    })
-    push.start()
-    closers.push(() => push.stop())
-    const stream = () => streams[streams.length - 1]!
+    const spec = CACHES.find((candidate) => candidate.name === 'plex_stats_live')!
+    const refetchAfterMs = spec.refetchAfterSeconds! * 1_000
+    expect(refetchAfterMs, 'its own bound, longer than the default').toBeGreaterThan(REFETCH_AFTER_MS)
+    const { stream } = scriptedPush(registry, [spec], clock)
     await stats.read()
     stream().isConnected = true
     stream().emit('connected', { transport: 'websocket' })
     await clock.advance(300) // the reload that follows a connect
     expect(loads).toBe(2)
-    for (let t = 0; t < REFETCH_AFTER_MS - 1_000; t += 1_000) {
+    for (let t = 0; t < refetchAfterMs - 1_000; t += 1_000) {
       expect(stats.peek(), `fresh at ${t} ms (a dashboard reading)`).toBeDefined()
       await clock.advance(1_000)
     }

@@ -28,6 +28,12 @@ export interface CacheSpec<V, A = void> {
   readonly policy?: Partial<Omit<CachePolicy, 'shared'>>
   /** Plex notifications that make the held value wrong, and what each does to it. */
   readonly push?: readonly PushRule<V>[]
+  /**
+   * While the stream keeps this cache current, a value that is read is refetched once its fetch
+   * is this old, for what PMS does not push. Default REFETCH_AFTER_MS (two minutes); never less
+   * than the TTL.
+   */
+  readonly refetchAfterSeconds?: number
   /** The GET routes answered from this cache. */
   readonly routes?: readonly CachedRoute<A>[]
   /** What a signed-in viewer gets from this cache's routes; absent: the routes are the admin's only. */

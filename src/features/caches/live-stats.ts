@@ -33,7 +33,8 @@ export function liveStatsNotConfigured(serverName: string) {
  * media, which PMS pushes (`timeline.library`), so while the stream is up the value is confirmed
  * instead of reloaded on its TTL. PMS pushes nothing when an account is added or removed: the
  * user count is taken as part of the same value and is current within the refetch of a value
- * that is read (REFETCH_AFTER_MS, two minutes after its fetch) instead of within the TTL.
+ * that is read, five minutes after its fetch: as old as `/api/plex/users/count` lets the same
+ * count get (its default TTL), and a live-stats load is seven Plex calls.
  */
 export const liveStatsCache = declareCache<LiveStatsValue>({
   name: 'plex_stats_live',
@@ -41,6 +42,7 @@ export const liveStatsCache = declareCache<LiveStatsValue>({
   ttl: { env: 'CACHE_LIVE_STATS_TTL', defaultSeconds: 30 },
   plexServer: 'fetched',
   push: [refreshOnlyOn('timeline.library')],
+  refetchAfterSeconds: 300,
   routes: [
     {
       paths: ['/api/plex/stats/live'],

@@ -34,8 +34,9 @@ export const PATCH_BATCH_MS = 25
  * the user count in live stats).
  */
 export const REFETCH_AFTER_MS = 120_000
-/** A value kept current from the stream is refetched no sooner than its TTL would have reloaded it. */
-const refetchAfter = (cache: AnyCache): number => Math.max(REFETCH_AFTER_MS, cache.ttlMs)
+/** When a read value kept current from the stream is refetched: its declaration's bound, never sooner than its TTL. */
+const refetchAfter = (spec: AnyCacheSpec, cache: AnyCache): number =>
+  Math.max(spec.refetchAfterSeconds !== undefined ? spec.refetchAfterSeconds * 1_000 : REFETCH_AFTER_MS, cache.ttlMs)
 
 /** More changes than this waiting for one batch: drop them and reload instead. */
 const MAX_PENDING = 10_000
@@ -46,6 +47,7 @@ type PatchAction = Extract<PushAction<unknown>, { kind: 'patch' }>
 interface LiveCache {
   readonly name: string
   readonly cache: AnyCache
+  readonly refetchAfterMs: number
   /** The changes waiting for the next batch, each with the rule that applies it. */
   readonly pending: Array<{ change: PlexChange; action: PatchAction }>
 }
@@ -125,7 +127,7 @@ export class PushInvalidation {
       .filter((spec) => spec.push?.some(({ action }) => action.kind === 'patch' || action.everyChange === true))
       .flatMap((spec) => {
         const cache = this.options.registry.get(spec.name)
-        return cache === undefined ? [] : [{ name: spec.name, cache, pending: [] }]
+        return cache === undefined ? [] : [{ name: spec.name, cache, refetchAfterMs: refetchAfter(spec, cache), pending: [] }]
       })
     return this.live
   }
@@ -241,7 +243,7 @@ export class PushInvalidation {
       }
       let outcome: Promise<PatchOutcome>
       try {
-        outcome = live.cache.patch(update, undefined, { refetchAfterMs: refetchAfter(live.cache) })
+        outcome = live.cache.patch(update, undefined, { refetchAfterMs: live.refetchAfterMs })
       } catch (error) {
         this.options.logger?.warn({ err: error, cache: live.name }, 'Plex notification: patch failed, reloading')
         outcome = Promise.resolve('unpatchable')
@@ -260,9 +262,9 @@ export class PushInvalidation {
     const confirm = (): void => {
       this.confirmTimer = clock.setTimer(confirm, everyMs)
       this.flushPatches()
-      for (const { name, cache } of live) {
+      for (const { name, cache, refetchAfterMs } of live) {
         if (this.pending.has(name)) continue
-        void cache.patch((value) => value, undefined, { refetchAfterMs: refetchAfter(cache) }).then((result) => {
+        void cache.patch((value) => value, undefined, { refetchAfterMs }).then((result) => {
           if (result === 'outdated') this.refreshSoon([name])
         })
       }
