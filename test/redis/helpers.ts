@@ -13,6 +13,26 @@ import { eventually } from '../support/eventually.js'
 /** The shared test Redis: REDIS_URL or 127.0.0.1:6379. */
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+/**
+ * The environment of one of several service instances sharing a Redis (under `keyPrefix`), an
+ * SQLite file in `dir` and a simulator as Plex and plex.tv; `extra` adds or overrides settings.
+ */
+export function instanceEnv(
+  shared: { redisUrl: string; keyPrefix: string; dir: string; plexUrl: string; plexToken: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    REDIS_URL: shared.redisUrl,
+    REDIS_KEY_PREFIX: shared.keyPrefix,
+    REDIS_TIMEOUT_MS: '1000',
+    DATABASE_PATH: join(shared.dir, 'komandorr.db'),
+    PLEX_SERVER_URL: shared.plexUrl,
+    PLEX_SERVER_TOKEN: shared.plexToken,
+    PLEX_TV_URL: shared.plexUrl,
+    ...extra,
+  }
+}
+
 /** A key prefix no other test (or engineer) uses. */
 export function uniquePrefix(what: string): string {
   return `test:redis:${what}:${randomBytes(4).toString('hex')}:`

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLEX_SETTINGS_KEY } from '../../src/features/plex/plex-config.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { countOf, startTestApp, type TestApp } from '../support/api-harness.js'
-import { PrivateRedis, sleep, uniquePrefix } from './helpers.js'
+import { instanceEnv, PrivateRedis, sleep, uniquePrefix } from './helpers.js'
 import { eventually } from '../support/eventually.js'
 
 const FIRST_TOKEN = 'first-sim-token-31337'
@@ -42,16 +42,7 @@ describe('Plex settings saved on one instance reach the others', () => {
     listener = new Redis(redis.url)
     listener.on('pmessage', (_pattern: string, channel: string, message: string) => published.push(`${channel} ${message}`))
     await listener.psubscribe(`${prefix}*`)
-    const env = {
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_TIMEOUT_MS: '1000',
-      DATABASE_PATH: join(dir, 'komandorr.db'),
-      PLEX_SERVER_URL: sim1.url,
-      PLEX_SERVER_TOKEN: FIRST_TOKEN,
-      PLEX_TV_URL: sim1.url,
-      CACHE_SESSIONS_TTL: '120',
-    }
+    const env = instanceEnv({ redisUrl: redis.url, keyPrefix: prefix, dir, plexUrl: sim1.url, plexToken: FIRST_TOKEN }, { CACHE_SESSIONS_TTL: '120' })
     // The first creates the database; the second opens it.
     a = await startTestApp(env)
     b = await startTestApp(env)

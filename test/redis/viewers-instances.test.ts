@@ -6,7 +6,7 @@ import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { basic, startTestApp, type TestApp } from '../support/api-harness.js'
 import { adminCaller, AUTH_ENV, createViewers, GroundTruth, IsolationChecker, prng, type Caller } from '../support/viewer-isolation.js'
 import { eventually } from '../support/eventually.js'
-import { cleanUp, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
+import { cleanUp, instanceEnv, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
 
 const VIEWERS = 20
 const REQUESTS = 1_500
@@ -26,18 +26,10 @@ describe('viewers on three instances sharing Redis', () => {
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 5, items: 200, historyRows: 2000, sharedUsers: VIEWERS, speed: 0, liveSessions: false })
     dir = mkdtempSync(join(tmpdir(), 'komandorr-viewers-'))
     prefix = uniquePrefix('viewers')
-    const env = {
-      ...AUTH_ENV,
-      REDIS_URL: SHARED_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_TIMEOUT_MS: '1000',
-      DATABASE_PATH: join(dir, 'komandorr.db'),
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: TOKEN,
-      PLEX_TV_URL: sim.url,
-      CACHE_SESSIONS_TTL: '2',
-      CACHE_ACTIVITIES_TTL: '2',
-    }
+    const env = instanceEnv(
+      { redisUrl: SHARED_REDIS_URL, keyPrefix: prefix, dir, plexUrl: sim.url, plexToken: TOKEN },
+      { ...AUTH_ENV, CACHE_SESSIONS_TTL: '2', CACHE_ACTIVITIES_TTL: '2' },
+    )
     instances = []
     for (let i = 0; i < 3; i++) instances.push(await startTestApp(env))
     await eventually('every instance is subscribed', () => instances.every((app) => app.runtime.redis!.bus.subscribed), 10_000)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { startTestApp, type TestApp } from '../support/api-harness.js'
 import { eventually as until } from '../support/eventually.js'
-import { cleanUp, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
+import { cleanUp, instanceEnv, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
 
 const TOKEN = 'warm-start-sim-token-8080'
 /** The Plex calls of one warm-up of the caches a reader is about to ask for. */
@@ -22,16 +22,7 @@ describe('warm start with Redis: only the leader warms, the others take the valu
     sim.control.startSession({ kind: 'episode' })
     dir = mkdtempSync(join(tmpdir(), 'komandorr-warm-start-'))
     prefix = uniquePrefix('warm-start')
-    const env = {
-      REDIS_URL: SHARED_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_TIMEOUT_MS: '1000',
-      DATABASE_PATH: join(dir, 'komandorr.db'),
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: TOKEN,
-      PLEX_TV_URL: sim.url,
-      LOG_LEVEL: 'info',
-    }
+    const env = instanceEnv({ redisUrl: SHARED_REDIS_URL, keyPrefix: prefix, dir, plexUrl: sim.url, plexToken: TOKEN }, { LOG_LEVEL: 'info' })
     for (let i = 0; i < 3; i++) apps.push(await startTestApp(env))
   }, 30_000)
 
