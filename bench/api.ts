@@ -90,7 +90,12 @@ async function measureWithoutCache(sim: RunningSimulator, a: Args): Promise<{ ru
   const passThrough = await startPassThrough(sim.url, TOKEN)
   try {
     sim.control.resetCounts()
-    const run = await pollLikeKomandorr({ baseUrl: passThrough.url, clients: a.clients, durationMs: a.baselineSeconds * 1000, seed: a.seed })
+    const run = await pollLikeKomandorr({
+      baseUrl: passThrough.url,
+      clients: a.clients,
+      durationMs: a.baselineSeconds * 1000,
+      seed: a.seed,
+    })
     return { run, plexCalls: sim.control.requestCounts() }
   } finally {
     await passThrough.close()
@@ -105,7 +110,11 @@ async function openDashboard(service: ServiceUnderTest) {
       const res = await fetch(service.url + endpoint.path)
       await res.text()
       if (!res.ok) throw new Error(`${endpoint.path} answered ${res.status} on the first read`)
-      return { endpoint: endpoint.name, latencyMs: performance.now() - started, xCache: res.headers.get('x-cache') ?? undefined }
+      return {
+        endpoint: endpoint.name,
+        latencyMs: performance.now() - started,
+        xCache: res.headers.get('x-cache') ?? undefined,
+      }
     }),
   )
 }
@@ -114,7 +123,8 @@ function idleSplit(timeline: PlexCallTimeline, poll: PollRun, stopAt: number, en
   const lastRead = Math.max(stopAt, ...poll.lastSentAt.values())
   const windowEnd = lastRead + IDLE_WINDOW_SECONDS * 1000 + WINDOW_GRACE_MS
   const per10s: number[] = []
-  for (let from = stopAt; from < endAt - 1; from += 10_000) per10s.push(totalOf(timeline.between(from, Math.min(endAt, from + 10_000))))
+  for (let from = stopAt; from < endAt - 1; from += 10_000)
+    per10s.push(totalOf(timeline.between(from, Math.min(endAt, from + 10_000))))
   return {
     idleWindowSeconds: IDLE_WINDOW_SECONDS,
     windowEndsAfterSeconds: (windowEnd - stopAt) / 1000,
@@ -134,13 +144,27 @@ async function hitOnly(a: Args): Promise<void> {
     progress('starting the service (child process)')
     const nodeArgs = a.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(a.cpuProfDir)}`]
     service = await startService({ plexUrl: sim.url, plexToken: TOKEN, nodeArgs })
-    progress(`hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side in ${a.hitRounds} rounds`)
-    const hit = await compareHitPath(service, { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds })
+    progress(
+      `hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side in ${a.hitRounds} rounds`,
+    )
+    const hit = await compareHitPath(service, {
+      connections: a.hitConnections,
+      seconds: a.hitSeconds,
+      rounds: a.hitRounds,
+    })
     const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
-    console.log(`api bench, hit path only: Node ${process.version}, ${os.cpus().length} cores, load average ${load(loadAtStart)} at start, ${load(os.loadavg())} at end`)
+    console.log(
+      `api bench, hit path only: Node ${process.version}, ${os.cpus().length} cores, load average ${load(loadAtStart)} at start, ${load(os.loadavg())} at end`,
+    )
     printHitPath(hit)
-    progress('metrics on and off: a second service with METRICS_ENABLED=false, alternating rounds; then the scrape cost')
-    const cost = await compareMetricsOnOff(service, { url: sim.url, token: TOKEN }, { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds })
+    progress(
+      'metrics on and off: a second service with METRICS_ENABLED=false, alternating rounds; then the scrape cost',
+    )
+    const cost = await compareMetricsOnOff(
+      service,
+      { url: sim.url, token: TOKEN },
+      { connections: a.hitConnections, seconds: a.hitSeconds, rounds: a.hitRounds },
+    )
     const scrape = await measureScrapeCost()
     printMetricsCost(cost, scrape)
     if (a.json) {
@@ -180,7 +204,13 @@ export async function main(args: string[]): Promise<void> {
   if (a.hitOnly) return hitOnly(a)
   const loadAtStart = os.loadavg()
   const startedAt = new Date()
-  const sim = await startSimulator({ port: 0, token: TOKEN, seed: a.seed, items: SIM_ITEMS, speed: a.frozenPlex ? 0 : 1 })
+  const sim = await startSimulator({
+    port: 0,
+    token: TOKEN,
+    seed: a.seed,
+    items: SIM_ITEMS,
+    speed: a.frozenPlex ? 0 : 1,
+  })
   let service: ServiceUnderTest | undefined
   try {
     for (const fault of KOMANDORR_UPSTREAM) await sim.control.setFault(fault)
@@ -192,7 +222,11 @@ export async function main(args: string[]): Promise<void> {
     }
 
     progress('starting the service (child process) and waiting for its first watch-history sync')
-    service = await startService({ plexUrl: sim.url, plexToken: TOKEN, env: { CACHE_WARM_IDLE: String(IDLE_WINDOW_SECONDS) } })
+    service = await startService({
+      plexUrl: sim.url,
+      plexToken: TOKEN,
+      env: { CACHE_WARM_IDLE: String(IDLE_WINDOW_SECONDS) },
+    })
     await service.postJson('/api/plex/watch-history/sync')
     const cold = await openDashboard(service)
 
@@ -230,7 +264,14 @@ export async function main(args: string[]): Promise<void> {
     }
     const loadAtEnd = os.loadavg()
 
-    const rows = endpointRows({ endpoints: KOMANDORR_POLLING, poll, plexCalls: pollCalls, statsBefore, statsAfter, baseline })
+    const rows = endpointRows({
+      endpoints: KOMANDORR_POLLING,
+      poll,
+      plexCalls: pollCalls,
+      statsBefore,
+      statsAfter,
+      baseline,
+    })
     const results = verdicts(rows, a.clients, a.pollSeconds, idle, hit)
     const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
     printReport({
@@ -244,7 +285,11 @@ export async function main(args: string[]): Promise<void> {
       idle,
       hit,
       verdicts: results,
-      notes: [`Plex calls during polling by endpoint: ${Object.entries(pollCalls).map(([e, n]) => `${e} ${n}`).join(', ')}`],
+      notes: [
+        `Plex calls during polling by endpoint: ${Object.entries(pollCalls)
+          .map(([e, n]) => `${e} ${n}`)
+          .join(', ')}`,
+      ],
     })
     if (a.json) {
       console.log(
@@ -278,7 +323,11 @@ export async function main(args: string[]): Promise<void> {
             baseline_p50_ms: round(r.baseline?.p50Ms ?? null),
             baseline_p99_ms: round(r.baseline?.p99Ms ?? null),
           })),
-          client_loop_delay_ms: { p50: round(poll.clientLoopDelayMs.p50), p99: round(poll.clientLoopDelayMs.p99), max: round(poll.clientLoopDelayMs.max) },
+          client_loop_delay_ms: {
+            p50: round(poll.clientLoopDelayMs.p50),
+            p99: round(poll.clientLoopDelayMs.p99),
+            max: round(poll.clientLoopDelayMs.max),
+          },
           cold_start: cold.map((c) => ({ endpoint: c.endpoint, ms: round(c.latencyMs), x_cache: c.xCache })),
           idle: {
             window_seconds: idle.idleWindowSeconds,

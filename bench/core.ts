@@ -46,7 +46,10 @@ const median = (xs: number[]): number => {
 }
 
 /** A warm argument-less cache among OTHER_KEYS others, as in the service. */
-async function sessionsCache(clock: Clock, eviction: EvictionPolicy = 'lru'): Promise<{ registry: CacheRegistry; cache: Cache<typeof value> }> {
+async function sessionsCache(
+  clock: Clock,
+  eviction: EvictionPolicy = 'lru',
+): Promise<{ registry: CacheRegistry; cache: Cache<typeof value> }> {
   const registry = createCacheRegistry({ clock, eviction })
   for (let i = 0; i < OTHER_KEYS; i++) {
     await registry.define({ name: `other_${i}`, key: `other:${i}`, ttlMs: 3_600_000, load: () => i }).read()
@@ -113,7 +116,8 @@ async function hitPath(): Promise<Record<string, number>> {
     bentocache_ns: async () =>
       nsPerOpAsync(BENTO_OPS, async (ops) => {
         let acc = 0
-        for (let i = 0; i < ops; i++) acc = (acc + (await bento.getOrSet({ key: KEY, ttl: '1h', factory: () => value })).total) | 0
+        for (let i = 0; i < ops; i++)
+          acc = (acc + (await bento.getOrSet({ key: KEY, ttl: '1h', factory: () => value })).total) | 0
         sink ^= acc
       }),
   }
@@ -261,9 +265,13 @@ export async function main(args: string[]): Promise<void> {
   for (const [name, ns] of rows) {
     console.log(`| ${name} | ${ns.toFixed(1)} | ${(ns / lru).toFixed(2)} | ${(bento / ns).toFixed(1)} |`)
   }
-  console.log(`garbage collections during ${SYNC_OPS * 5} warm peeks: ${hits.peek_gc_events} (lru), ${hits.w_tinylfu_peek_gc_events} (w-tinylfu)`)
+  console.log(
+    `garbage collections during ${SYNC_OPS * 5} warm peeks: ${hits.peek_gc_events} (lru), ${hits.w_tinylfu_peek_gc_events} (w-tinylfu)`,
+  )
   console.log()
-  console.log(`stampede: ${STAMPEDE_READERS} readers on a cold key, loader sleeps ${STAMPEDE_LOADER_MS} ms; median of ${ROUNDS} rounds`)
+  console.log(
+    `stampede: ${STAMPEDE_READERS} readers on a cold key, loader sleeps ${STAMPEDE_LOADER_MS} ms; median of ${ROUNDS} rounds`,
+  )
   console.log('| loader calls | loader ms | waiter p50 ms | waiter p99 ms | waiter max ms |')
   console.log('|---:|---:|---:|---:|---:|')
   console.log(
@@ -275,7 +283,11 @@ export async function main(args: string[]): Promise<void> {
     hit_ge_20x_faster_than_bentocache: bento / ours >= 20,
   }
   console.log()
-  console.log(`targets: ${Object.entries(verdict).map(([name, ok]) => `${name} ${ok ? 'met' : 'MISSED'}`).join(', ')}`)
+  console.log(
+    `targets: ${Object.entries(verdict)
+      .map(([name, ok]) => `${name} ${ok ? 'met' : 'MISSED'}`)
+      .join(', ')}`,
+  )
   if (sink === 42) console.log('') // keeps `sink` observable
   if (json) {
     console.log(

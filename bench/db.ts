@@ -10,7 +10,14 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { sql } from 'kysely'
 import { ManualClock, percentiles } from '../src/cache/index.js'
-import { createRepos, DatabaseConnection, openPostgres, openSqlite, type Database, type WatchHistoryEntry } from '../src/db/index.js'
+import {
+  createRepos,
+  DatabaseConnection,
+  openPostgres,
+  openSqlite,
+  type Database,
+  type WatchHistoryEntry,
+} from '../src/db/index.js'
 import { watchHistoryRow } from '../src/features/caches/watch-history.js'
 
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -61,7 +68,13 @@ interface EngineResult {
   engine: string
   rows: number
   sync_rows_per_s: number
-  offset: { all_p50_ms: number; all_p99_ms: number; user_p50_ms: number; user_p99_ms: number; first_page_p50_ms: number }
+  offset: {
+    all_p50_ms: number
+    all_p99_ms: number
+    user_p50_ms: number
+    user_p99_ms: number
+    first_page_p50_ms: number
+  }
   keyset: { p50_ms: number; p99_ms: number }
 }
 
@@ -84,7 +97,11 @@ async function measure(name: string, database: Database, rows: number, reads: nu
   else await sql`ANALYZE`.execute(db)
 
   const perUser = new Map<number, number>()
-  for (const r of await db.selectFrom('watch_history').select(['user_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('user_id').execute()) {
+  for (const r of await db
+    .selectFrom('watch_history')
+    .select(['user_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('user_id')
+    .execute()) {
     perUser.set(Number(r.user_id), Number(r.n))
   }
   // A cold page: the repository read and the mapping to Komandorr's rows, as a cache miss does.
@@ -95,7 +112,7 @@ async function measure(name: string, database: Database, rows: number, reads: nu
     return performance.now() - t
   }
   let seed = 12345
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
   const all: number[] = []
   const user: number[] = []
   const first: number[] = []
@@ -103,13 +120,19 @@ async function measure(name: string, database: Database, rows: number, reads: nu
   for (let i = 0; i < reads; i++) {
     all.push(await page({ limit: PAGE, offset: Math.floor(random() * (rows - PAGE)) }))
     const userId = Math.floor(random() * USERS)
-    user.push(await page({ limit: PAGE, offset: Math.floor(random() * Math.max(0, perUser.get(userId)! - PAGE)), userId }))
+    user.push(
+      await page({ limit: PAGE, offset: Math.floor(random() * Math.max(0, perUser.get(userId)! - PAGE)), userId }),
+    )
     if (i % 4 === 0) first.push(await page({ limit: PAGE, offset: 0 }))
   }
   // The same depth reached by keyset paging: "the 100 rows before (viewed_at, id)", an index seek.
   for (let i = 0; i < reads; i++) {
     const anchorId = 1 + Math.floor(random() * (rows - PAGE))
-    const anchor = await db.selectFrom('watch_history').select(['viewed_at', 'id']).where('id', '=', anchorId).executeTakeFirstOrThrow()
+    const anchor = await db
+      .selectFrom('watch_history')
+      .select(['viewed_at', 'id'])
+      .where('id', '=', anchorId)
+      .executeTakeFirstOrThrow()
     const t = performance.now()
     const list = await db
       .selectFrom('watch_history')
@@ -160,14 +183,25 @@ export async function main(args: string[]): Promise<void> {
     await admin(`CREATE DATABASE ${pgName}`)
     const url = new URL(ADMIN_URL)
     url.pathname = `/${pgName}`
-    results.push(await measure('postgres', openPostgres({ path: ':memory:', url: url.toString(), poolSize: 4, statementTimeoutMs: 60_000 }), rows, reads))
+    results.push(
+      await measure(
+        'postgres',
+        openPostgres({ path: ':memory:', url: url.toString(), poolSize: 4, statementTimeoutMs: 60_000 }),
+        rows,
+        reads,
+      ),
+    )
   } finally {
     rmSync(dir, { recursive: true, force: true })
     await admin(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`).catch(() => undefined)
   }
   const target = { sqlite: 20, postgres: 40 } as Record<string, number>
-  console.log(`\nwatch-history pages of ${PAGE} on ${rows.toLocaleString('en')} rows, ${reads} cold reads each (no cache: repository read + row mapping)`)
-  console.log('engine    sync rows/s   offset p50/p99 (all)   offset p50/p99 (user)   first page p50   keyset p50/p99   target p99')
+  console.log(
+    `\nwatch-history pages of ${PAGE} on ${rows.toLocaleString('en')} rows, ${reads} cold reads each (no cache: repository read + row mapping)`,
+  )
+  console.log(
+    'engine    sync rows/s   offset p50/p99 (all)   offset p50/p99 (user)   first page p50   keyset p50/p99   target p99',
+  )
   for (const r of results) {
     console.log(
       `${r.engine.padEnd(9)} ${String(r.sync_rows_per_s).padStart(11)}   ${`${r.offset.all_p50_ms} / ${r.offset.all_p99_ms} ms`.padStart(20)}   ${`${r.offset.user_p50_ms} / ${r.offset.user_p99_ms} ms`.padStart(21)}   ${`${r.offset.first_page_p50_ms} ms`.padStart(14)}   ${`${r.keyset.p50_ms} / ${r.keyset.p99_ms} ms`.padStart(14)}   < ${target[r.engine]} ms`,

@@ -32,7 +32,9 @@ interface Row {
 }
 
 /** Max event-loop delay (ms) and RSS growth (MB) while `work` runs. */
-async function watch(work: () => Promise<unknown> | unknown): Promise<{ delayMs: number; rssMb: number; ms: number; result: unknown }> {
+async function watch(
+  work: () => Promise<unknown> | unknown,
+): Promise<{ delayMs: number; rssMb: number; ms: number; result: unknown }> {
   const histogram = monitorEventLoopDelay({ resolution: 5 })
   const rss0 = process.memoryUsage.rss()
   let peak = rss0
@@ -114,8 +116,24 @@ async function deepJsonParse(rows: Row[]): Promise<void> {
 /** GET /api/plex/watch-history?limit=5000 from the app against the simulator: a real 5,000-row page. */
 async function historyPage(): Promise<unknown[]> {
   const token = 'bench-token-4242'
-  const sim = await startSimulator({ port: 0, token, seed: 7, items: 3_000, historyRows: 12_000, speed: 0, liveSessions: false })
-  const runtime = await createRuntime(loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: token, PLEX_TV_URL: sim.url }))
+  const sim = await startSimulator({
+    port: 0,
+    token,
+    seed: 7,
+    items: 3_000,
+    historyRows: 12_000,
+    speed: 0,
+    liveSessions: false,
+  })
+  const runtime = await createRuntime(
+    loadConfig({
+      DATABASE_PATH: ':memory:',
+      LOG_LEVEL: 'silent',
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: token,
+      PLEX_TV_URL: sim.url,
+    }),
+  )
   const app = buildApp(runtime)
   try {
     await runtime.watchHistorySync.sync()
@@ -132,7 +150,15 @@ async function keyedQueries(rows: Row[]): Promise<void> {
   const raw = new Redis(REDIS_URL)
   const measure = async (label: string, bounds: { maxKeys: number; maxBytes: number; variantMaxStaleMs?: number }) => {
     const prefix = `bench:hostile:${randomBytes(4).toString('hex')}:`
-    const layer = createRedisLayer({ url: REDIS_URL, host: '127.0.0.1', port: 6379, db: 0, password: null, keyPrefix: prefix, timeoutMs: 1_000 })
+    const layer = createRedisLayer({
+      url: REDIS_URL,
+      host: '127.0.0.1',
+      port: 6379,
+      db: 0,
+      password: null,
+      keyPrefix: prefix,
+      timeoutMs: 1_000,
+    })
     await layer.whenConnected(5_000)
     const registry = createCacheRegistry({ shared: layer.shared, maxBytes: 64 * 1024 * 1024 })
     const cache = registry.define<unknown[], number>({

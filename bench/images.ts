@@ -45,9 +45,13 @@ function printHitRatios(rows: HitRatioRow[], traces: Trace[]): void {
   for (const trace of traces) {
     const distinct = new Set(trace.keys)
     const bytes = [...distinct].reduce((sum, key) => sum + trace.sizeOf.get(key)!, 0)
-    console.log(`- ${trace.name}: ${trace.keys.length.toLocaleString('en')} requests, ${distinct.size.toLocaleString('en')} distinct images, ${(bytes / MiB).toFixed(0)} MiB in all`)
+    console.log(
+      `- ${trace.name}: ${trace.keys.length.toLocaleString('en')} requests, ${distinct.size.toLocaleString('en')} distinct images, ${(bytes / MiB).toFixed(0)} MiB in all`,
+    )
   }
-  console.log('| trace | budget | LRU | W-TinyLFU | top by count (offline) | Belady (offline) | W-TinyLFU − LRU | Belady − W-TinyLFU |')
+  console.log(
+    '| trace | budget | LRU | W-TinyLFU | top by count (offline) | Belady (offline) | W-TinyLFU − LRU | Belady − W-TinyLFU |',
+  )
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) {
     const outside = row.trace.includes('scan')
@@ -75,28 +79,47 @@ export async function main(args: string[]): Promise<void> {
 
   console.log()
   const cold = await coldDashboards(100)
-  console.log(`cold dashboards: ${cold.browsers} browsers open the sessions and recent-media pages at once, then load their images`)
-  console.log('| distinct images | Plex image requests | image requests the browsers made (one Plex request each without the cache) |')
+  console.log(
+    `cold dashboards: ${cold.browsers} browsers open the sessions and recent-media pages at once, then load their images`,
+  )
+  console.log(
+    '| distinct images | Plex image requests | image requests the browsers made (one Plex request each without the cache) |',
+  )
   console.log('|---:|---:|---:|')
   console.log(`| ${cold.distinctImages} | ${cold.imageRequestsToPlex} | ${cold.withoutCache} |`)
 
   console.log()
   const bytes = 100_000
-  const served = await servingCosts({ bytes, sequential: quick ? 1_000 : 4_000, seconds: quick ? 1 : 3, connections: 10 })
-  console.log(`one ${bytes / 1000} KB poster: sequential latency (keep-alive fetch) and throughput (autocannon, 10 connections, median of 3 interleaved rounds)`)
+  const served = await servingCosts({
+    bytes,
+    sequential: quick ? 1_000 : 4_000,
+    seconds: quick ? 1 : 3,
+    connections: 10,
+  })
+  console.log(
+    `one ${bytes / 1000} KB poster: sequential latency (keep-alive fetch) and throughput (autocannon, 10 connections, median of 3 interleaved rounds)`,
+  )
   console.log('| served by | p50 ms | p99 ms | requests/s | × @fastify/static |')
   console.log('|---|---:|---:|---:|---:|')
   const baseline = served.find((s) => s.name.startsWith('@fastify/static'))!.requestsPerSecond
   for (const s of served) {
-    console.log(`| ${s.name} | ${s.p50Ms.toFixed(3)} | ${s.p99Ms.toFixed(3)} | ${Math.round(s.requestsPerSecond)} | ${(s.requestsPerSecond / baseline).toFixed(2)} |`)
+    console.log(
+      `| ${s.name} | ${s.p50Ms.toFixed(3)} | ${s.p99Ms.toFixed(3)} | ${Math.round(s.requestsPerSecond)} | ${(s.requestsPerSecond / baseline).toFixed(2)} |`,
+    )
   }
 
   const verdict = {
     w_tinylfu_ge_lru_everywhere: rows.every((row) => row.wTinyLfu.hitRatio >= row.lru.hitRatio),
-    w_tinylfu_within_5_points_of_belady_on_zipf: zipfRows.every((row) => row.belady.hitRatio - row.wTinyLfu.hitRatio <= 0.05),
+    w_tinylfu_within_5_points_of_belady_on_zipf: zipfRows.every(
+      (row) => row.belady.hitRatio - row.wTinyLfu.hitRatio <= 0.05,
+    ),
     one_plex_request_per_distinct_image: cold.imageRequestsToPlex === cold.distinctImages,
   }
   console.log()
-  console.log(`targets: ${Object.entries(verdict).map(([name, ok]) => `${name} ${ok ? 'met' : 'MISSED'}`).join(', ')}`)
+  console.log(
+    `targets: ${Object.entries(verdict)
+      .map(([name, ok]) => `${name} ${ok ? 'met' : 'MISSED'}`)
+      .join(', ')}`,
+  )
   if (json) console.log(JSON.stringify({ hitRatios: rows, cold, served, verdict }))
 }

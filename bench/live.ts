@@ -65,7 +65,10 @@ const progress = (message: string) => process.stderr.write(`[bench live] ${messa
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ms = (v: number) => (Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(1) : v.toFixed(0))
 
-async function withSim<T>(options: Parameters<typeof startSimulator>[0], run: (sim: RunningSimulator) => Promise<T>): Promise<T> {
+async function withSim<T>(
+  options: Parameters<typeof startSimulator>[0],
+  run: (sim: RunningSimulator) => Promise<T>,
+): Promise<T> {
   const sim = await startSimulator({ port: 0, token: TOKEN, seed: 11, items: 1_000, liveSessions: false, ...options })
   try {
     return await run(sim)
@@ -74,7 +77,11 @@ async function withSim<T>(options: Parameters<typeof startSimulator>[0], run: (s
   }
 }
 
-async function withService<T>(sim: RunningSimulator, run: (service: ServiceUnderTest) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+async function withService<T>(
+  sim: RunningSimulator,
+  run: (service: ServiceUnderTest) => Promise<T>,
+  env: Record<string, string> = {},
+): Promise<T> {
   const service = await startService({ plexUrl: sim.url, plexToken: TOKEN, env })
   try {
     return await run(service)
@@ -109,7 +116,12 @@ interface Cost {
 async function cost(a: Args, events: boolean): Promise<Cost> {
   return withSim({ speed: 1 }, async (sim) => {
     if (!events) await noEvents(sim)
-    for (let i = 0; i < a.streams; i++) sim.control.startSession({ kind: (['movie', 'episode', 'track'] as const)[i % 3], transcode: i % 4 === 0, viewOffset: 0 })
+    for (let i = 0; i < a.streams; i++)
+      sim.control.startSession({
+        kind: (['movie', 'episode', 'track'] as const)[i % 3],
+        transcode: i % 4 === 0,
+        viewOffset: 0,
+      })
     sim.control.startActivity({ type: 'library.update.section', ticks: 1_000 })
     return withService(sim, async (service) => {
       await sleep(3_000)
@@ -120,7 +132,12 @@ async function cost(a: Args, events: boolean): Promise<Cost> {
       delete calls['/:/websockets/notifications']
       delete calls['/:/eventsource/notifications']
       const live = PLEX_CALLS_OF_CACHE.plex_sessions!(calls) + PLEX_CALLS_OF_CACHE.plex_activities!(calls)
-      return { seconds, perMinute: (totalOf(calls) * 60) / seconds, liveCachesPerMinute: (live * 60) / seconds, byEndpoint: calls }
+      return {
+        seconds,
+        perMinute: (totalOf(calls) * 60) / seconds,
+        liveCachesPerMinute: (live * 60) / seconds,
+        byEndpoint: calls,
+      }
     })
   })
 }
@@ -140,7 +157,9 @@ interface StartLatency {
 const FAST_POLLING: readonly PolledEndpoint[] = KOMANDORR_POLLING.map((endpoint) => ({ ...endpoint, everyMs: 1_000 }))
 
 /** A fresh service against a simulator with two streams playing and Plex answering in SLOW_PLEX_MS; stopped after `use`. */
-async function freshServiceOnSlowPlex<T>(use: (service: Awaited<ReturnType<typeof startService>>) => Promise<T>): Promise<T> {
+async function freshServiceOnSlowPlex<T>(
+  use: (service: Awaited<ReturnType<typeof startService>>) => Promise<T>,
+): Promise<T> {
   return withSim({ speed: 1, latencyMs: SLOW_PLEX_MS }, async (sim) => {
     sim.control.startSession({ kind: 'episode', transcode: true })
     sim.control.startSession({ kind: 'movie' })
@@ -160,10 +179,17 @@ async function afterStart(): Promise<StartLatency> {
     service.process.child.stdout!.on('data', (chunk: Buffer) => {
       if (warmedAt === null && chunk.toString().includes('Plex caches warmed')) warmedAt = performance.now()
     })
-    const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
+    const run = await pollLikeKomandorr({
+      baseUrl: service.url,
+      clients: 30,
+      durationMs: 10_000,
+      seed: 5,
+      endpoints: FAST_POLLING,
+    })
     const all = run.samples.map((s) => s.latencyMs)
     const warmed = warmedAt as number | null
-    const after = warmed === null ? [] : run.samples.filter((s) => run.startedAt + s.sentAtMs >= warmed).map((s) => s.latencyMs)
+    const after =
+      warmed === null ? [] : run.samples.filter((s) => run.startedAt + s.sentAtMs >= warmed).map((s) => s.latencyMs)
     return {
       reads: all.length,
       p50: percentile(all, 50),
@@ -199,13 +225,27 @@ async function afterReady(): Promise<ReadyLatency> {
       await response.text()
       if (response.status === 200) break
       notReadyAnswers++
-      if (performance.now() - listening > 60_000) throw new Error(`/api/health/ready still answers ${response.status} 60 s after listening`)
+      if (performance.now() - listening > 60_000)
+        throw new Error(`/api/health/ready still answers ${response.status} 60 s after listening`)
       await sleep(READY_PROBE_EVERY_MS)
     }
     const readyAfterMs = performance.now() - listening
-    const run = await pollLikeKomandorr({ baseUrl: service.url, clients: 30, durationMs: 10_000, seed: 5, endpoints: FAST_POLLING })
+    const run = await pollLikeKomandorr({
+      baseUrl: service.url,
+      clients: 30,
+      durationMs: 10_000,
+      seed: 5,
+      endpoints: FAST_POLLING,
+    })
     const all = run.samples.map((s) => s.latencyMs)
-    return { readyAfterMs, notReadyAnswers, reads: all.length, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all) }
+    return {
+      readyAfterMs,
+      notReadyAnswers,
+      reads: all.length,
+      p50: percentile(all, 50),
+      p99: percentile(all, 99),
+      max: Math.max(...all),
+    }
   })
 }
 
@@ -226,7 +266,13 @@ async function afterIdle(events: boolean): Promise<IdleLatency> {
     sim.control.startActivity({ type: 'library.update.section', ticks: 1_000 })
     await sim.control.setFault({ endpoint: '*', latencyMs: SLOW_PLEX_MS })
     const clock = new JumpClock()
-    const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'warn', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url })
+    const config = loadConfig({
+      DATABASE_PATH: ':memory:',
+      LOG_LEVEL: 'warn',
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: TOKEN,
+      PLEX_TV_URL: sim.url,
+    })
     const runtime = await createRuntime(config, { clock, logger: createLogger({ level: 'warn' }) })
     const app = buildApp(runtime)
     try {
@@ -257,7 +303,13 @@ async function afterIdle(events: boolean): Promise<IdleLatency> {
       const latencies = samples.map((s) => s.latencyMs)
       const xCache: Record<string, number> = {}
       for (const s of samples) xCache[s.xCache] = (xCache[s.xCache] ?? 0) + 1
-      return { reads: samples.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), xCache }
+      return {
+        reads: samples.length,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: Math.max(...latencies),
+        xCache,
+      }
     } finally {
       await app.close()
       await runtime.close()
@@ -281,10 +333,14 @@ export async function main(argv: string[]): Promise<void> {
   progress(`freshness: ${a.roundsOn} rounds with events, ${a.roundsOff} without`)
   const freshOn = await freshness(a, true)
   const freshOff = await freshness(a, false)
-  progress(`Plex calls: ${a.streams} streams, ${a.dashboards} dashboards, ${a.costSecondsOn} s with events, ${a.costSecondsOff} s without`)
+  progress(
+    `Plex calls: ${a.streams} streams, ${a.dashboards} dashboards, ${a.costSecondsOn} s with events, ${a.costSecondsOff} s without`,
+  )
   const costOn = await cost(a, true)
   const costOff = await cost(a, false)
-  progress(`latency: the first 10 s after start, then the first reads after ${IDLE_MINUTES} idle minutes (Plex answering in ${SLOW_PLEX_MS} ms)`)
+  progress(
+    `latency: the first 10 s after start, then the first reads after ${IDLE_MINUTES} idle minutes (Plex answering in ${SLOW_PLEX_MS} ms)`,
+  )
   const start = await afterStart()
   const ready = await afterReady()
   const idleOn = await afterIdle(true)
@@ -298,40 +354,70 @@ export async function main(argv: string[]): Promise<void> {
     `live bench: Node ${process.version}, ${os.cpus().length} cores, load average (1/5/15 min) ${load(loadAtStart)} at start, ${load(loadAtEnd)} at end; ${startedAt.toISOString()}`,
   )
   console.log()
-  console.log(`Freshness lag, change in the simulator → the API shows it (ms; ${a.roundsOn} rounds with events, ${a.roundsOff} without; TTLs 10 s sessions, 5 s activities):`)
+  console.log(
+    `Freshness lag, change in the simulator → the API shows it (ms; ${a.roundsOn} rounds with events, ${a.roundsOff} without; TTLs 10 s sessions, 5 s activities):`,
+  )
   console.log('| change | events p50 | events p99 | TTL only p50 | TTL only p99 |')
   console.log('|---|---:|---:|---:|---:|')
   for (const kind of CHANGE_KINDS) {
     const on = freshOn.lags[kind]
     const off = freshOff.lags[kind]
-    console.log(`| ${kind} | ${ms(percentile(on, 50))} | ${ms(percentile(on, 99))} | ${ms(percentile(off, 50))} | ${ms(percentile(off, 99))} |`)
+    console.log(
+      `| ${kind} | ${ms(percentile(on, 50))} | ${ms(percentile(on, 99))} | ${ms(percentile(off, 50))} | ${ms(percentile(off, 99))} |`,
+    )
   }
-  if (freshOn.missed + freshOff.missed > 0) console.log(`changes never shown within 30 s: ${freshOn.missed} with events, ${freshOff.missed} without`)
+  if (freshOn.missed + freshOff.missed > 0)
+    console.log(`changes never shown within 30 s: ${freshOn.missed} with events, ${freshOff.missed} without`)
   console.log()
-  console.log(`Plex calls a minute, ${a.streams} streams playing (simulator at speed 1: a report per player every 10 s), ${a.dashboards} dashboards polling:`)
+  console.log(
+    `Plex calls a minute, ${a.streams} streams playing (simulator at speed 1: a report per player every 10 s), ${a.dashboards} dashboards polling:`,
+  )
   console.log('| | all Plex calls /min | sessions + activities /min | measured over |')
   console.log('|---|---:|---:|---:|')
-  console.log(`| events | ${costOn.perMinute.toFixed(1)} | ${costOn.liveCachesPerMinute.toFixed(1)} | ${costOn.seconds} s |`)
-  console.log(`| TTL only | ${costOff.perMinute.toFixed(1)} | ${costOff.liveCachesPerMinute.toFixed(1)} | ${costOff.seconds} s |`)
-  const endpoints = (c: Counts) => Object.entries(c).map(([e, n]) => `${e} ${n}`).join(', ')
+  console.log(
+    `| events | ${costOn.perMinute.toFixed(1)} | ${costOn.liveCachesPerMinute.toFixed(1)} | ${costOn.seconds} s |`,
+  )
+  console.log(
+    `| TTL only | ${costOff.perMinute.toFixed(1)} | ${costOff.liveCachesPerMinute.toFixed(1)} | ${costOff.seconds} s |`,
+  )
+  const endpoints = (c: Counts) =>
+    Object.entries(c)
+      .map(([e, n]) => `${e} ${n}`)
+      .join(', ')
   console.log(`by endpoint, events: ${endpoints(costOn.byEndpoint)}; TTL only: ${endpoints(costOff.byEndpoint)}`)
   console.log()
   console.log(`Latency with Plex answering in ${SLOW_PLEX_MS} ms (ms):`)
   console.log('| reads | count | p50 | p99 | max | |')
   console.log('|---|---:|---:|---:|---:|---|')
-  console.log(`| first 10 s after start, all (30 dashboards polling every 1 s) | ${start.reads} | ${ms(start.p50)} | ${ms(start.p99)} | ${ms(start.max)} | warm-up done ${start.warmedAfterMs === null ? '?' : (start.warmedAfterMs / 1000).toFixed(1)} s after listening |`)
-  console.log(`| first 10 s after start, sent after the warm-up | ${start.readsAfterWarmUp} | | ${ms(start.p99AfterWarmUp)} | ${ms(start.maxAfterWarmUp)} | |`)
+  console.log(
+    `| first 10 s after start, all (30 dashboards polling every 1 s) | ${start.reads} | ${ms(start.p50)} | ${ms(start.p99)} | ${ms(start.max)} | warm-up done ${start.warmedAfterMs === null ? '?' : (start.warmedAfterMs / 1000).toFixed(1)} s after listening |`,
+  )
+  console.log(
+    `| first 10 s after start, sent after the warm-up | ${start.readsAfterWarmUp} | | ${ms(start.p99AfterWarmUp)} | ${ms(start.maxAfterWarmUp)} | |`,
+  )
   console.log(
     `| first 10 s after /api/health/ready first answered 200 (fresh service, no reads before) | ${ready.reads} | ${ms(ready.p50)} | ${ms(ready.p99)} | ${ms(ready.max)} | ready ${(ready.readyAfterMs / 1000).toFixed(1)} s after listening (${ready.notReadyAnswers} × 503, probed every ${READY_PROBE_EVERY_MS} ms) |`,
   )
-  const xc = (x: Record<string, number>) => Object.entries(x).map(([k, n]) => `${k} ${n}`).join(', ')
-  console.log(`| first reads after ${IDLE_MINUTES} idle minutes, events | ${idleOn.reads} | ${ms(idleOn.p50)} | ${ms(idleOn.p99)} | ${ms(idleOn.max)} | X-Cache ${xc(idleOn.xCache)} |`)
-  console.log(`| first reads after ${IDLE_MINUTES} idle minutes, TTL only | ${idleOff.reads} | ${ms(idleOff.p50)} | ${ms(idleOff.p99)} | ${ms(idleOff.max)} | X-Cache ${xc(idleOff.xCache)} |`)
+  const xc = (x: Record<string, number>) =>
+    Object.entries(x)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')
+  console.log(
+    `| first reads after ${IDLE_MINUTES} idle minutes, events | ${idleOn.reads} | ${ms(idleOn.p50)} | ${ms(idleOn.p99)} | ${ms(idleOn.max)} | X-Cache ${xc(idleOn.xCache)} |`,
+  )
+  console.log(
+    `| first reads after ${IDLE_MINUTES} idle minutes, TTL only | ${idleOff.reads} | ${ms(idleOff.p50)} | ${ms(idleOff.p99)} | ${ms(idleOff.max)} | X-Cache ${xc(idleOff.xCache)} |`,
+  )
   console.log()
   printHitPath(hit)
   if (a.json) {
     const lagsOf = (f: FreshnessResult) =>
-      Object.fromEntries(CHANGE_KINDS.map((kind) => [kind, { p50_ms: percentile(f.lags[kind], 50), p99_ms: percentile(f.lags[kind], 99), n: f.lags[kind].length }]))
+      Object.fromEntries(
+        CHANGE_KINDS.map((kind) => [
+          kind,
+          { p50_ms: percentile(f.lags[kind], 50), p99_ms: percentile(f.lags[kind], 99), n: f.lags[kind].length },
+        ]),
+      )
     console.log(
       JSON.stringify({
         bench: 'live',
@@ -358,4 +444,3 @@ export async function main(argv: string[]): Promise<void> {
     )
   }
 }
-

@@ -7,7 +7,13 @@ import * as zlib from 'node:zlib'
 import { Redis } from 'ioredis'
 import { startSimulator } from '../sim/index.js'
 import { createCacheRegistry, percentiles, type CacheRegistry } from '../src/cache/index.js'
-import { createRedisLayer, DEFAULT_COMPRESSION, unlinkWithPrefix, type RedisLayer, type RedisSettings } from '../src/cache/redis/index.js'
+import {
+  createRedisLayer,
+  DEFAULT_COMPRESSION,
+  unlinkWithPrefix,
+  type RedisLayer,
+  type RedisSettings,
+} from '../src/cache/redis/index.js'
 import { loadConfig } from '../src/config.js'
 import { buildApp } from '../src/http/app.js'
 import { createRuntime } from '../src/runtime.js'
@@ -31,10 +37,24 @@ interface Payloads {
 /** The service's own answers, from the app in-process against the simulator. */
 async function realPayloads(): Promise<Payloads> {
   const token = 'bench-token-4242'
-  const sim = await startSimulator({ port: 0, token, seed: 7, items: 3_000, historyRows: 12_000, speed: 0, liveSessions: false })
+  const sim = await startSimulator({
+    port: 0,
+    token,
+    seed: 7,
+    items: 3_000,
+    historyRows: 12_000,
+    speed: 0,
+    liveSessions: false,
+  })
   for (let i = 0; i < 12; i++) sim.control.startSession()
   const runtime = await createRuntime(
-    loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: token, PLEX_TV_URL: sim.url }),
+    loadConfig({
+      DATABASE_PATH: ':memory:',
+      LOG_LEVEL: 'silent',
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: token,
+      PLEX_TV_URL: sim.url,
+    }),
   )
   const app = buildApp(runtime)
   try {
@@ -83,7 +103,11 @@ const CODECS: ReadonlyArray<{ name: string; pack: (b: Buffer) => Buffer; unpack:
     name: `brotli ${quality}`,
     pack: (b: Buffer) =>
       zlib.brotliCompressSync(b, {
-        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length },
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
+          [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length,
+        },
       }),
     unpack: (b: Buffer) => zlib.brotliDecompressSync(b),
   })),
@@ -106,7 +130,8 @@ function measureCodecs(payloads: Payloads): CodecRow[] {
     const input = Buffer.from(json)
     for (const codec of CODECS) {
       const packed = codec.pack(input)
-      if (!codec.unpack(packed).equals(input)) throw new Error(`${codec.name} did not round-trip the ${payload} payload`)
+      if (!codec.unpack(packed).equals(input))
+        throw new Error(`${codec.name} did not round-trip the ${payload} payload`)
       // brotli 11 takes seconds per MiB: fewer rounds.
       const rounds = codec.name === 'brotli 11' ? 3 : CODEC_ROUNDS
       rows.push({
@@ -140,7 +165,14 @@ function settingsFor(prefix: string): RedisSettings {
   return { url: REDIS_URL, host: '127.0.0.1', port: 6379, db: 0, password: null, keyPrefix: prefix }
 }
 
-async function measureHits(layer: RedisLayer, raw: Redis, prefix: string, payload: string, json: string, ops: number): Promise<HitResult> {
+async function measureHits(
+  layer: RedisLayer,
+  raw: Redis,
+  prefix: string,
+  payload: string,
+  json: string,
+  ops: number,
+): Promise<HitResult> {
   const key = `bench:${payload}`
   await layer.shared.set(key, { json, fetchedAt: Date.now() }, 600_000, 0)
   await raw.set(`${prefix}raw:${key}`, json, 'PX', 600_000)
@@ -211,8 +243,18 @@ async function pollingLoad(instances: number, prefix: string): Promise<PollingRe
     layers.push(layer)
     const registry = createCacheRegistry({ shared: layer.shared, coordinator: layer.coordinator, bus: layer.bus })
     registries.push(registry)
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 2_000, load: () => upstream('plex_sessions', 50) })
-    const recent = registry.define({ name: 'plex_recent_media', key: 'plex:recent_media', ttlMs: 3_000, load: () => upstream('plex_recent_media', 80) })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 2_000,
+      load: () => upstream('plex_sessions', 50),
+    })
+    const recent = registry.define({
+      name: 'plex_recent_media',
+      key: 'plex:recent_media',
+      ttlMs: 3_000,
+      load: () => upstream('plex_recent_media', 80),
+    })
     const history = registry.define({
       name: 'watch_history',
       key: 'plex:watch_history',
@@ -241,7 +283,13 @@ async function pollingLoad(instances: number, prefix: string): Promise<PollingRe
   )
   for (const registry of registries) registry.close()
   await Promise.all(layers.map((layer) => layer.close()))
-  return { instances, loads, total_loads: Object.values(loads).reduce((a, b) => a + b, 0), reads, read_errors: readErrors }
+  return {
+    instances,
+    loads,
+    total_loads: Object.values(loads).reduce((a, b) => a + b, 0),
+    reads,
+    read_errors: readErrors,
+  }
 }
 
 // ---- main ----------------------------------------------------------------------------------
@@ -262,8 +310,13 @@ export async function main(args: string[]): Promise<void> {
     console.log(`payloads: watch history ${payloads.history.length} bytes, sessions ${payloads.sessions.length} bytes`)
 
     const codecs = measureCodecs(payloads)
-    console.log('\n| payload | codec | bytes | packed | ratio | compress µs | decompress µs |\n|---|---|---:|---:|---:|---:|---:|')
-    for (const c of codecs) console.log(`| ${c.payload} | ${c.codec} | ${c.bytes} | ${c.packed} | ${c.ratio} | ${c.compress_us} | ${c.decompress_us} |`)
+    console.log(
+      '\n| payload | codec | bytes | packed | ratio | compress µs | decompress µs |\n|---|---|---:|---:|---:|---:|---:|',
+    )
+    for (const c of codecs)
+      console.log(
+        `| ${c.payload} | ${c.codec} | ${c.bytes} | ${c.packed} | ${c.ratio} | ${c.compress_us} | ${c.decompress_us} |`,
+      )
 
     const hits = [
       await measureHits(layer, raw, prefix, 'sessions', payloads.sessions, HIT_OPS),
@@ -274,14 +327,23 @@ export async function main(args: string[]): Promise<void> {
         '| payload | ops | raw GET+parse p50 µs | p99 µs | layer get+parse p50 µs | p99 µs | p50 ratio | breaker |\n|---|---:|---:|---:|---:|---:|---:|---|',
     )
     for (const h of hits) {
-      console.log(`| ${h.payload} | ${h.ops} | ${h.raw_p50_us} | ${h.raw_p99_us} | ${h.layer_p50_us} | ${h.layer_p99_us} | ${h.p50_ratio} | ${h.breaker_state} |`)
+      console.log(
+        `| ${h.payload} | ${h.ops} | ${h.raw_p50_us} | ${h.raw_p99_us} | ${h.layer_p50_us} | ${h.layer_p99_us} | ${h.p50_ratio} | ${h.breaker_state} |`,
+      )
     }
 
     const one = await pollingLoad(1, `${prefix}poll1:`)
     const three = await pollingLoad(3, `${prefix}poll3:`)
-    console.log('\n| instances | loader calls (total) | per cache | dashboard reads | read errors |\n|---:|---:|---|---:|---:|')
+    console.log(
+      '\n| instances | loader calls (total) | per cache | dashboard reads | read errors |\n|---:|---:|---|---:|---:|',
+    )
     for (const p of [one, three]) {
-      console.log(`| ${p.instances} | ${p.total_loads} | ${Object.entries(p.loads).sort().map(([k, v]) => `${k} ${v}`).join(', ')} | ${p.reads} | ${p.read_errors} |`)
+      console.log(
+        `| ${p.instances} | ${p.total_loads} | ${Object.entries(p.loads)
+          .sort()
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} | ${p.reads} | ${p.read_errors} |`,
+      )
     }
 
     const sessionsHit = hits[0]!

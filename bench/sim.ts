@@ -87,8 +87,17 @@ export async function main(args: string[]): Promise<void> {
   const scenarios: Scenario[] = [
     { name: '/status/sessions (JSON)', path: '/status/sessions', headers: { Accept: 'application/json' } },
     { name: '/status/sessions (XML)', path: '/status/sessions', headers: {} },
-    { name: 'history 1,000 rows, same page (JSON)', path: '/status/sessions/history/all?sort=viewedAt:desc', headers: { Accept: 'application/json', ...page } },
-    { name: 'history 1,000 rows, rotating pages (JSON)', path: '/status/sessions/history/all?sort=viewedAt:desc', headers: { Accept: 'application/json', ...page }, rotatePages: 900 },
+    {
+      name: 'history 1,000 rows, same page (JSON)',
+      path: '/status/sessions/history/all?sort=viewedAt:desc',
+      headers: { Accept: 'application/json', ...page },
+    },
+    {
+      name: 'history 1,000 rows, rotating pages (JSON)',
+      path: '/status/sessions/history/all?sort=viewedAt:desc',
+      headers: { Accept: 'application/json', ...page },
+      rotatePages: 900,
+    },
   ]
   const rows: Row[] = []
   try {
@@ -100,7 +109,9 @@ export async function main(args: string[]): Promise<void> {
     await simulator.stop()
   }
 
-  console.log(`simulator bench: ${connections} connections, ${seconds} s per scenario, library 100,000 items / 1,000,000 history rows`)
+  console.log(
+    `simulator bench: ${connections} connections, ${seconds} s per scenario, library 100,000 items / 1,000,000 history rows`,
+  )
   console.table(rows)
   console.log(`generation of 100,000 items + 1,000,000 history rows: ${generationMs} ms (rss after: ${rssMb} MB)`)
   if (json) console.log(JSON.stringify({ bench: 'sim', connections, seconds, generationMs, rssMb, scenarios: rows }))

@@ -12,7 +12,13 @@ const ADMIN = { user: 'admin', password: 'bench admin password' }
 const VIEWERS = 50
 /** Komandorr's dashboard polls its Plex panels every few seconds. */
 const POLL_MS = 2_000
-const POLLED = ['/api/plex/sessions', '/api/plex/activities', '/api/plex/watch-history?limit=50', '/api/plex/stats', '/api/plex/media/recent']
+const POLLED = [
+  '/api/plex/sessions',
+  '/api/plex/activities',
+  '/api/plex/watch-history?limit=50',
+  '/api/plex/stats',
+  '/api/plex/media/recent',
+]
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 
@@ -36,7 +42,11 @@ const progress = (line: string) => process.stderr.write(`${line}\n`)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls every path for each caller until `until`, each caller on its own schedule. */
-async function poll(service: ServiceUnderTest, authorizations: readonly string[], untilMs: number): Promise<{ requests: number; failures: number }> {
+async function poll(
+  service: ServiceUnderTest,
+  authorizations: readonly string[],
+  untilMs: number,
+): Promise<{ requests: number; failures: number }> {
   let requests = 0
   let failures = 0
   await Promise.all(
@@ -64,7 +74,15 @@ async function poll(service: ServiceUnderTest, authorizations: readonly string[]
  * come from the caches' TTLs and refresh-ahead alone), with the 20 streams and the viewer accounts.
  */
 async function viewersSetup(viewerCount: number) {
-  const sim = await startSimulator({ port: 0, token: 'bench-viewers-token', seed: 7, items: 2000, sharedUsers: VIEWERS, speed: 0, liveSessions: false })
+  const sim = await startSimulator({
+    port: 0,
+    token: 'bench-viewers-token',
+    seed: 7,
+    items: 2000,
+    sharedUsers: VIEWERS,
+    speed: 0,
+    liveSessions: false,
+  })
   const service = await startService({
     plexUrl: sim.url,
     plexToken: sim.token,
@@ -109,7 +127,9 @@ async function plexCallsPerMinute(args: Args) {
   }
   const setups = [alone, shared] as const
   try {
-    progress(`admin alone beside admin + ${VIEWERS} viewers: polling ${POLLED.length} paths every ${POLL_MS / 1000} s for ${args.seconds} s, side by side`)
+    progress(
+      `admin alone beside admin + ${VIEWERS} viewers: polling ${POLLED.length} paths every ${POLL_MS / 1000} s for ${args.seconds} s, side by side`,
+    )
     // A warm-up poll first, so that both measure the steady state, not the first loads.
     const warmUntil = performance.now() + POLL_MS * 2
     await Promise.all(setups.map((s) => poll(s.service, s.callers, warmUntil)))
@@ -119,10 +139,22 @@ async function plexCallsPerMinute(args: Args) {
     const polled = await Promise.all(setups.map((s) => poll(s.service, s.callers, until)))
     const [adminAlone, withViewers] = setups.map((s, i) => {
       const calls = difference(s.sim.control.requestCounts(), before[i]!)
-      return { callers: s.callers.length, ...polled[i]!, plexCalls: totalOf(calls), plexCallsPerMinute: (totalOf(calls) * 60) / args.seconds, calls, loadAverage: load }
+      return {
+        callers: s.callers.length,
+        ...polled[i]!,
+        plexCalls: totalOf(calls),
+        plexCallsPerMinute: (totalOf(calls) * 60) / args.seconds,
+        calls,
+        loadAverage: load,
+      }
     })
     await alone.service.stop()
-    return { adminAlone: adminAlone!, withViewers: withViewers!, ratio: withViewers!.plexCallsPerMinute / Math.max(1, adminAlone!.plexCallsPerMinute), service: shared.service }
+    return {
+      adminAlone: adminAlone!,
+      withViewers: withViewers!,
+      ratio: withViewers!.plexCallsPerMinute / Math.max(1, adminAlone!.plexCallsPerMinute),
+      service: shared.service,
+    }
   } catch (error) {
     await Promise.all(setups.map((s) => s.service.stop()))
     throw error
@@ -133,7 +165,12 @@ async function plexCallsPerMinute(args: Args) {
 
 /** autocannon on one path with one caller's credentials. */
 async function cannon(url: string, authorization: string, seconds: number) {
-  const result = await autocannon({ url: `${url}/api/plex/stats`, connections: 10, duration: seconds, headers: { authorization } })
+  const result = await autocannon({
+    url: `${url}/api/plex/stats`,
+    connections: 10,
+    duration: seconds,
+    headers: { authorization },
+  })
   return { requestsPerSec: result.requests.average, non2xx: result.non2xx }
 }
 
@@ -158,7 +195,13 @@ async function httpHits(args: Args, service: ServiceUnderTest) {
     non2xx += b.non2xx + v.non2xx
   }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
-  return { unscopedPerSec: mean(unscoped), scopedPerSec: mean(scoped), ratio: mean(scoped) / mean(unscoped), non2xx, loadAverage: loadavg()[0]! }
+  return {
+    unscopedPerSec: mean(unscoped),
+    scopedPerSec: mean(scoped),
+    ratio: mean(scoped) / mean(unscoped),
+    non2xx,
+    loadAverage: loadavg()[0]!,
+  }
 }
 
 /** `peek()` against `peek(undefined, scope)` on one registry, rounds alternating. */
@@ -169,7 +212,10 @@ function coreHits(args: Args) {
     key: 'plex:sessions',
     ttlMs: 3_600_000,
     load: () => ({ sessions: Array.from({ length: 20 }, (_, i) => ({ user: i % 5, title: `session ${i}` })) }),
-    scoped: { kind: 'view', view: (value, principal) => ({ sessions: value.sessions.filter((s) => String(s.user) === principal.id) }) },
+    scoped: {
+      kind: 'view',
+      view: (value, principal) => ({ sessions: value.sessions.filter((s) => String(s.user) === principal.id) }),
+    },
   })
   return sessions.read().then(() => {
     const scope = registry.scope({ id: '3' } satisfies Principal)
@@ -212,8 +258,13 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`Plex calls per minute (polling every ${POLL_MS / 1000} s, ${args.seconds} s per phase)`)
   console.log(`| callers | requests | failures | Plex calls | per minute | load avg |`)
   console.log(`|---|---|---|---|---|---|`)
-  for (const [label, p] of [['admin alone', plex.adminAlone], [`admin + ${VIEWERS} viewers`, plex.withViewers]] as const) {
-    console.log(`| ${label} | ${p.requests} | ${p.failures} | ${p.plexCalls} | ${f(p.plexCallsPerMinute)} | ${p.loadAverage.toFixed(1)} |`)
+  for (const [label, p] of [
+    ['admin alone', plex.adminAlone],
+    [`admin + ${VIEWERS} viewers`, plex.withViewers],
+  ] as const) {
+    console.log(
+      `| ${label} | ${p.requests} | ${p.failures} | ${p.plexCalls} | ${f(p.plexCallsPerMinute)} | ${p.loadAverage.toFixed(1)} |`,
+    )
   }
   console.log(`ratio (with viewers / admin alone): ${plex.ratio.toFixed(2)} (target 1.0)`)
   console.log(`calls with viewers: ${JSON.stringify(plex.withViewers.calls)}`)
@@ -222,6 +273,8 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`| hit | unscoped (admin) | scoped (viewer) | scoped / unscoped |`)
   console.log(`|---|---|---|---|`)
   console.log(`| core peek, ops/s | ${f(core.unscopedPerSec)} | ${f(core.scopedPerSec)} | ${core.ratio.toFixed(2)} |`)
-  console.log(`| HTTP /api/plex/stats, req/s | ${f(http.unscopedPerSec)} | ${f(http.scopedPerSec)} | ${http.ratio.toFixed(2)} (target >= 0.9) |`)
+  console.log(
+    `| HTTP /api/plex/stats, req/s | ${f(http.unscopedPerSec)} | ${f(http.scopedPerSec)} | ${http.ratio.toFixed(2)} (target >= 0.9) |`,
+  )
   console.log(`non-2xx during the HTTP rounds: ${http.non2xx}; load average ${http.loadAverage.toFixed(1)}`)
 }

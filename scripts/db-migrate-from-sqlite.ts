@@ -19,14 +19,20 @@ try {
 } catch (error) {
   fail((error as Error).message)
 }
-if (config.database.url === null) fail('set DATABASE_URL to the PostgreSQL to copy into (postgres://user:password@host:5432/db)')
+if (config.database.url === null)
+  fail('set DATABASE_URL to the PostgreSQL to copy into (postgres://user:password@host:5432/db)')
 
 const target = openPostgres(config.database)
 try {
   const copies = await copyFromSqlite(file, target)
   console.log(`copied ${file} into ${withoutPassword(config.database.url)}`)
-  console.log(`${'table'.padEnd(16)} ${'in SQLite'.padStart(10)} ${'added'.padStart(10)} ${'in PostgreSQL'.padStart(14)}`)
-  for (const c of copies) console.log(`${c.table.padEnd(16)} ${String(c.source).padStart(10)} ${String(c.added).padStart(10)} ${String(c.target).padStart(14)}`)
+  console.log(
+    `${'table'.padEnd(16)} ${'in SQLite'.padStart(10)} ${'added'.padStart(10)} ${'in PostgreSQL'.padStart(14)}`,
+  )
+  for (const c of copies)
+    console.log(
+      `${c.table.padEnd(16)} ${String(c.source).padStart(10)} ${String(c.added).padStart(10)} ${String(c.target).padStart(14)}`,
+    )
   console.log('row counts checked: PostgreSQL holds every row of the file')
 } catch (error) {
   fail(withoutPassword((error as Error).message))

@@ -19,7 +19,9 @@ let sim: RunningSimulator
 try {
   sim = await startSimulator({ port: simPort, liveSessions: true, speed: 1, startTime: Math.floor(Date.now() / 1000) })
 } catch (error) {
-  fail(`the Plex simulator cannot listen on port ${simPort} (${(error as Error).message}): stop what uses it or set SIM_PORT`)
+  fail(
+    `the Plex simulator cannot listen on port ${simPort} (${(error as Error).message}): stop what uses it or set SIM_PORT`,
+  )
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'komandorr-demo-'))
@@ -48,12 +50,16 @@ try {
   await runtime.close()
   await sim.close()
   rmSync(dataDir, { recursive: true, force: true })
-  fail(`the service cannot listen on ${config.host}:${config.port} (${(error as Error).message}): stop what uses it or set PORT`)
+  fail(
+    `the service cannot listen on ${config.host}:${config.port} (${(error as Error).message}): stop what uses it or set PORT`,
+  )
 }
 runtime.startJobs()
 
 const host = config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host
-console.log(`komandorr-cache demo: open http://${host}:${config.port}/api/plex/sessions (Plex simulator at ${sim.url}; Ctrl-C stops both)`)
+console.log(
+  `komandorr-cache demo: open http://${host}:${config.port}/api/plex/sessions (Plex simulator at ${sim.url}; Ctrl-C stops both)`,
+)
 
 let stopping = false
 async function stop(): Promise<void> {

@@ -66,7 +66,9 @@ if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(root, 'src'
   const code = await run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'])
   if (stopping) process.exit(code)
   if (code !== 0) {
-    console.error('komandorr-cache: the build failed (see above); fix it or run `npm run dev` to start from the sources')
+    console.error(
+      'komandorr-cache: the build failed (see above); fix it or run `npm run dev` to start from the sources',
+    )
     process.exit(code)
   }
 }

@@ -44,7 +44,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const ref: { server?: SimHttpServer } = {}
   const faults = new FaultTable(() => {
     ref.server?.applyOutage().catch((err: unknown) => {
-      process.stderr.write(`Plex simulator could not listen again after an expired outage: ${err instanceof Error ? err.message : String(err)}\n`)
+      process.stderr.write(
+        `Plex simulator could not listen again after an expired outage: ${err instanceof Error ? err.message : String(err)}\n`,
+      )
     })
   })
   const control = createControl({ world, live, hub, counter, faults, server: () => ref.server! })

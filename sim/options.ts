@@ -32,8 +32,10 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedOptions {
   checkInteger('historyRows', resolved.historyRows, 0, MAX_HISTORY_ROWS)
   if (resolved.sharedUsers !== undefined) checkInteger('sharedUsers', resolved.sharedUsers, 0, 1000)
   checkInteger('startTime', resolved.startTime, 1, 2 ** 32 - 1)
-  if (!Number.isFinite(resolved.speed) || resolved.speed < 0) throw new Error(`simulator option speed ${resolved.speed} must be a number >= 0`)
-  if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0) throw new Error(`simulator option latencyMs ${resolved.latencyMs} must be a number >= 0`)
+  if (!Number.isFinite(resolved.speed) || resolved.speed < 0)
+    throw new Error(`simulator option speed ${resolved.speed} must be a number >= 0`)
+  if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0)
+    throw new Error(`simulator option latencyMs ${resolved.latencyMs} must be a number >= 0`)
   if (resolved.token.length === 0) throw new Error('simulator option token must not be empty')
   return resolved
 }

@@ -97,7 +97,12 @@ export interface SessionInfo {
   startedAt: number
 }
 
-export type ActivityType = 'library.update.section' | 'library.refresh.items' | 'media.generate.bif' | 'media.generate.intros' | 'provider.epg.load'
+export type ActivityType =
+  | 'library.update.section'
+  | 'library.refresh.items'
+  | 'media.generate.bif'
+  | 'media.generate.intros'
+  | 'provider.epg.load'
 
 export interface StartActivityOptions {
   type?: ActivityType

@@ -139,49 +139,110 @@ interface Rule<T> {
 const rule = <T>(schema: z.ZodType<T, string>, allowed: string): Rule<T> => ({ schema, allowed })
 
 const digits = z.string().regex(/^\d+$/).transform(Number)
-const number = z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)$/).transform(Number)
+const number = z
+  .string()
+  .regex(/^[+-]?(\d+\.?\d*|\.\d+)$/)
+  .transform(Number)
 
-const positiveSeconds = rule(digits.pipe(z.number().int().min(1).max(31_536_000)), 'a number of seconds (a positive integer)')
-const nonNegativeSeconds = rule(digits.pipe(z.number().int().min(0).max(31_536_000)), 'a number of seconds (an integer >= 0)')
-const positiveInteger = (max: number) => rule(digits.pipe(z.number().int().min(1).max(max)), `a positive integer up to ${max}`)
+const positiveSeconds = rule(
+  digits.pipe(z.number().int().min(1).max(31_536_000)),
+  'a number of seconds (a positive integer)',
+)
+const nonNegativeSeconds = rule(
+  digits.pipe(z.number().int().min(0).max(31_536_000)),
+  'a number of seconds (an integer >= 0)',
+)
+const positiveInteger = (max: number) =>
+  rule(digits.pipe(z.number().int().min(1).max(max)), `a positive integer up to ${max}`)
 const port = rule(digits.pipe(z.number().int().min(0).max(65_535)), 'a TCP port (an integer from 0 to 65535)')
 const fraction = rule(number.pipe(z.number().gt(0).max(1)), 'a number greater than 0 and at most 1 (like 0.8)')
 const bool = rule(
-  z.string().toLowerCase().pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])).transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+  z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
   'true or false',
 )
 const text = rule(z.string(), 'any text')
-const eviction = rule(z.string().trim().toLowerCase().pipe(z.enum(EVICTION_POLICIES as [EvictionPolicy, ...EvictionPolicy[]])), `one of ${EVICTION_POLICIES.join(', ')}`)
-const bytes = rule(digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)), 'a number of bytes (a positive integer)')
+const eviction = rule(
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(EVICTION_POLICIES as [EvictionPolicy, ...EvictionPolicy[]])),
+  `one of ${EVICTION_POLICIES.join(', ')}`,
+)
+const bytes = rule(
+  digits.pipe(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)),
+  'a number of bytes (a positive integer)',
+)
 const nonEmptyText = rule(z.string().trim().min(1), 'a non-empty text')
 const httpUrl = rule(
-  z.string().trim().refine(isHttpUrl).transform((v) => v.replace(/\/+$/, '')),
+  z
+    .string()
+    .trim()
+    .refine(isHttpUrl)
+    .transform((v) => v.replace(/\/+$/, '')),
   'an http(s) URL (like http://192.168.1.10:32400)',
 )
-const redisUrl = rule(z.string().trim().refine((v) => /^rediss?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)), 'a redis:// or rediss:// URL')
+const redisUrl = rule(
+  z
+    .string()
+    .trim()
+    .refine((v) => /^rediss?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)),
+  'a redis:// or rediss:// URL',
+)
 const postgresUrl = rule(
-  z.string().trim().refine((v) => /^postgres(ql)?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)),
+  z
+    .string()
+    .trim()
+    .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/i.test(v) && canParseUrl(v)),
   'a postgres:// or postgresql:// URL (like postgres://komandorr:secret@db:5432/komandorr?sslmode=require)',
 )
 const hostPortList = rule(
   z
     .string()
-    .transform((v) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''))
-    .refine((list) => list.length > 0 && list.every((p) => /^[^\s:,]+:\d{1,5}$/.test(p) && Number(p.split(':')[1]) <= 65_535))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
+    )
+    .refine(
+      (list) => list.length > 0 && list.every((p) => /^[^\s:,]+:\d{1,5}$/.test(p) && Number(p.split(':')[1]) <= 65_535),
+    )
     .transform((list) => list.map((p) => ({ host: p.split(':')[0]!, port: Number(p.split(':')[1]) }))),
   'a comma-separated list of host:port (like redis-1:26379,redis-2:26379)',
 )
 const logLevel = rule(
-  z.string().trim().toLowerCase().transform((v) => (v === 'warning' ? 'warn' : v)).pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((v) => (v === 'warning' ? 'warn' : v))
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   'one of fatal, error, warn, info, debug, trace, silent',
 )
 const corsOrigins = rule(
-  z.string().transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '')).refine((list) => list.every(isOriginOrStar)),
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim().replace(/\/+$/, ''))
+        .filter((o) => o !== ''),
+    )
+    .refine((list) => list.every(isOriginOrStar)),
   'a comma-separated list of origins (like http://localhost:3000) or *',
 )
 
 const frontendDir = rule(
-  z.string().trim().refine(isReadableFrontend).transform((v) => resolve(v)),
+  z
+    .string()
+    .trim()
+    .refine(isReadableFrontend)
+    .transform((v) => resolve(v)),
   'a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)',
 )
 
@@ -219,7 +280,8 @@ type Shown = 'plain' | 'secret' | 'url'
 
 function show(value: string, shown: Shown): string {
   if (shown === 'secret') return '***'
-  if (shown === 'url') return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(x-plex-token=)[^&#]*/gi, '$1***')
+  if (shown === 'url')
+    return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(x-plex-token=)[^&#]*/gi, '$1***')
   return value
 }
 
@@ -286,14 +348,35 @@ export function loadConfig(env: Env = process.env): Config {
       token: e.read('PLEX_SERVER_TOKEN', text, null as string | null, 'secret'),
       serverName: e.read('PLEX_SERVER_NAME', nonEmptyText, 'Plex Server'),
       plexTvUrl: e.read('PLEX_TV_URL', httpUrl, 'https://plex.tv', 'url'),
-      maxResponseBytes: e.read('PLEX_MAX_RESPONSE_BYTES', rule(digits.pipe(z.number().int().min(64 * 1024).max(2 ** 31 - 1)), 'a number of bytes from 65536 up to 2147483647'), 64 * MiB),
+      maxResponseBytes: e.read(
+        'PLEX_MAX_RESPONSE_BYTES',
+        rule(
+          digits.pipe(
+            z
+              .number()
+              .int()
+              .min(64 * 1024)
+              .max(2 ** 31 - 1),
+          ),
+          'a number of bytes from 65536 up to 2147483647',
+        ),
+        64 * MiB,
+      ),
     },
     redis: {
-      enabled: e.read('REDIS_ENABLED', bool, false) || redisUrlValue !== null || redisClusterNodes.length > 0 || redisSentinels.length > 0,
+      enabled:
+        e.read('REDIS_ENABLED', bool, false) ||
+        redisUrlValue !== null ||
+        redisClusterNodes.length > 0 ||
+        redisSentinels.length > 0,
       url: redisUrlValue,
       host: e.read('REDIS_HOST', nonEmptyText, 'localhost'),
       port: e.read('REDIS_PORT', port, 6379),
-      db: e.read('REDIS_DB', rule(digits.pipe(z.number().int().min(0).max(1000)), 'a Redis database number (an integer >= 0)'), 0),
+      db: e.read(
+        'REDIS_DB',
+        rule(digits.pipe(z.number().int().min(0).max(1000)), 'a Redis database number (an integer >= 0)'),
+        0,
+      ),
       password: e.read('REDIS_PASSWORD', text, null as string | null, 'secret'),
       keyPrefix: e.read('REDIS_KEY_PREFIX', nonEmptyText, 'komandorr:'),
       sentinels: redisSentinels,
@@ -303,18 +386,31 @@ export function loadConfig(env: Env = process.env): Config {
       leaderLeaseMs: ms(e.read('REDIS_LEADER_LEASE', positiveSeconds, 15)),
     },
     cache: {
-      ttlMs: Object.fromEntries(CACHES.map(({ name, ttl }) => [name, ms(e.read(ttl.env, positiveSeconds, ttl.defaultSeconds))])),
+      ttlMs: Object.fromEntries(
+        CACHES.map(({ name, ttl }) => [name, ms(e.read(ttl.env, positiveSeconds, ttl.defaultSeconds))]),
+      ),
       maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),
       warmIdleMs: ms(e.read('CACHE_WARM_IDLE', positiveSeconds, 60)),
-      softTimeoutMs: e.read('CACHE_SOFT_TIMEOUT_MS', rule(digits.pipe(z.number().int().min(0).max(600_000)), 'a number of milliseconds (an integer from 0 to 600000)'), 50),
+      softTimeoutMs: e.read(
+        'CACHE_SOFT_TIMEOUT_MS',
+        rule(
+          digits.pipe(z.number().int().min(0).max(600_000)),
+          'a number of milliseconds (an integer from 0 to 600000)',
+        ),
+        50,
+      ),
       maxBytes: e.read('CACHE_MAX_BYTES', bytes, 64 * MiB),
       maxBytesPerScope: e.read('CACHE_MAX_BYTES_PER_SCOPE', bytes, null as number | null),
       eviction: e.read('CACHE_EVICTION', eviction, 'lru'),
     },
     images: {
       memoryBytes: e.read('IMAGE_CACHE_MEMORY_BYTES', bytes, 32 * MiB),
-      dir: e.read('IMAGE_CACHE_DIR', nonEmptyText, databasePath === ':memory:' ? null : path.join(path.dirname(databasePath), 'images')),
+      dir: e.read(
+        'IMAGE_CACHE_DIR',
+        nonEmptyText,
+        databasePath === ':memory:' ? null : path.join(path.dirname(databasePath), 'images'),
+      ),
       diskBytes: e.read('IMAGE_CACHE_MAX_BYTES', bytes, 512 * MiB),
       maxImageBytes: e.read('IMAGE_MAX_BYTES', bytes, 10 * MiB),
       eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
@@ -333,12 +429,16 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   if (auth.enabled && e.problems.length === 0 && (auth.username === '' || auth.password === '')) {
-    const missing = [auth.username === '' && 'AUTH_USERNAME', auth.password === '' && 'AUTH_PASSWORD'].filter(Boolean).join(' and ')
+    const missing = [auth.username === '' && 'AUTH_USERNAME', auth.password === '' && 'AUTH_PASSWORD']
+      .filter(Boolean)
+      .join(' and ')
     e.problems.push(`ENABLE_AUTH="${e.raw('ENABLE_AUTH') ?? ''}" needs ${missing} to be set`)
   }
   // Node refuses a headers timeout longer than the request timeout.
   if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
-    e.problems.push(`HTTP_HEADERS_TIMEOUT="${e.raw('HTTP_HEADERS_TIMEOUT') ?? 10}" is longer than HTTP_REQUEST_TIMEOUT="${e.raw('HTTP_REQUEST_TIMEOUT') ?? 30}": it must be at most that`)
+    e.problems.push(
+      `HTTP_HEADERS_TIMEOUT="${e.raw('HTTP_HEADERS_TIMEOUT') ?? 10}" is longer than HTTP_REQUEST_TIMEOUT="${e.raw('HTTP_REQUEST_TIMEOUT') ?? 30}": it must be at most that`,
+    )
   }
   if (e.problems.length > 0) throw new ConfigError(e.problems.join('; '))
   return deepFreeze(config)

@@ -15,7 +15,11 @@ export const arrayOf = (items: JsonSchema): JsonSchema => ({ type: 'array', item
 export const emptyArray: JsonSchema = { type: 'array', maxItems: 0 }
 
 /** An object with exactly these properties; all required unless listed in `optional`. */
-export function object(properties: Record<string, JsonSchema>, optional: readonly string[] = [], description?: string): JsonSchema {
+export function object(
+  properties: Record<string, JsonSchema>,
+  optional: readonly string[] = [],
+  description?: string,
+): JsonSchema {
   return {
     type: 'object',
     ...(description === undefined ? {} : { description }),

@@ -1,4 +1,12 @@
-import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Level, type Logger, type LevelWithSilentOrString } from 'pino'
+import {
+  pino,
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type Level,
+  type Logger,
+  type LevelWithSilentOrString,
+} from 'pino'
 
 export type { Logger } from 'pino'
 

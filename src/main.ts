@@ -46,8 +46,10 @@ async function main(): Promise<void> {
   } catch (error) {
     await runtime.close()
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') fail(`PORT ${config.port} is already in use on HOST ${config.host}: stop the other process or set another PORT`)
-    if (code === 'EADDRNOTAVAIL') fail(`HOST "${config.host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`)
+    if (code === 'EADDRINUSE')
+      fail(`PORT ${config.port} is already in use on HOST ${config.host}: stop the other process or set another PORT`)
+    if (code === 'EADDRNOTAVAIL')
+      fail(`HOST "${config.host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`)
     fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
   }
   const address = app.server.address()

@@ -109,13 +109,22 @@ export class WarmUpReadiness {
     if (warmUp === undefined) {
       if (this.#decidingSince === undefined) return READY
       if (this.pastBound(this.#decidingSince, 'the leader election has not answered')) return READY
-      return { ready: false, detail: 'waiting for the leader election in Redis: the leader warms the Plex caches first' }
+      return {
+        ready: false,
+        detail: 'waiting for the leader election in Redis: the leader warms the Plex caches first',
+      }
     }
     if (warmUp.settled) {
       this.#open = true
       return READY
     }
-    if (this.pastBound(warmUp.startedAt, `the warm-up (${warmUp.loaded} of ${warmUp.total} loaded, ${warmUp.failed} failed) is still running`)) return READY
+    if (
+      this.pastBound(
+        warmUp.startedAt,
+        `the warm-up (${warmUp.loaded} of ${warmUp.total} loaded, ${warmUp.failed} failed) is still running`,
+      )
+    )
+      return READY
     const failed = warmUp.failed > 0 ? `, ${warmUp.failed} failed` : ''
     return { ready: false, detail: `warming the Plex caches (${warmUp.loaded} of ${warmUp.total} loaded${failed})` }
   }

@@ -12,7 +12,13 @@ import { watchHistoryCache } from './features/caches/watch-history.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
 import { PlexImages } from './features/plex/plex-images.js'
-import { clearCachesOnPlexChange, initialPlexSettings, PlexConfigService, reloadPlexSettings, sharePlexSettings } from './features/plex/plex-config.js'
+import {
+  clearCachesOnPlexChange,
+  initialPlexSettings,
+  PlexConfigService,
+  reloadPlexSettings,
+  sharePlexSettings,
+} from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { WarmStart } from './features/plex/warm-start.js'
 import { CacheManagement } from './features/stats/cache-management.js'
@@ -116,14 +122,28 @@ export interface Runtime {
  */
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logSecrets = options.logSecrets ?? new LogSecrets()
-  for (const secret of [config.plex.token, config.auth.password, config.redis.password, ...passwordsOf(config.database.url)]) logSecrets.add(secret)
+  for (const secret of [
+    config.plex.token,
+    config.auth.password,
+    config.redis.password,
+    ...passwordsOf(config.database.url),
+  ])
+    logSecrets.add(secret)
   const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: logSecrets })
   const clock = options.clock ?? systemClock
 
   const databaseLogger = logger.child({ component: 'database' })
-  const databaseReadiness = new DatabaseReadiness((): Promise<void> => database.ping(), { clock, ms: READINESS_PING_DEADLINE_MS })
+  const databaseReadiness = new DatabaseReadiness((): Promise<void> => database.ping(), {
+    clock,
+    ms: READINESS_PING_DEADLINE_MS,
+  })
   const database = new DatabaseConnection({
-    database: createDatabase(config.database, (error) => databaseLogger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool opens a new one on the next query')),
+    database: createDatabase(config.database, (error) =>
+      databaseLogger.warn(
+        { err: error },
+        'a PostgreSQL connection was lost; the pool opens a new one on the next query',
+      ),
+    ),
     clock,
     logger: databaseLogger,
     readiness: databaseReadiness,
@@ -148,7 +168,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const traffic = createTrafficLog({ repo: repos.traffic, clock })
   // With Redis: the shared layer, the invalidation bus, cluster single flight and the jobs' leader lease.
   const redis = config.redis.enabled
-    ? createRedisLayer(config.redis, { clock, logger: logger.child({ component: 'redis' }), leaderLeaseMs: config.redis.leaderLeaseMs })
+    ? createRedisLayer(config.redis, {
+        clock,
+        logger: logger.child({ component: 'redis' }),
+        leaderLeaseMs: config.redis.leaderLeaseMs,
+      })
     : undefined
   const leadership = redis?.leader ?? soloLeadership
   const metrics = config.metrics.enabled ? new ServiceMetrics() : undefined
@@ -163,7 +187,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const caches = serviceCaches.registry
   redis?.publishStats(() => caches.stats())
   const plex = new PlexConnection(
-    { plexTvUrl: config.plex.plexTvUrl, maxResponseBytes: config.plex.maxResponseBytes, observe: metrics?.plex.observe },
+    {
+      plexTvUrl: config.plex.plexTvUrl,
+      maxResponseBytes: config.plex.maxResponseBytes,
+      observe: metrics?.plex.observe,
+    },
     await initialPlexSettings(config, database.state === 'ready' ? repos.settings : undefined),
   )
   logSecrets.add(plex.settings?.token)
@@ -189,7 +217,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logSecrets,
     logger: logger.child({ component: 'plex-config' }),
   })
-  const push = new PushInvalidation({ plex, registry: caches, caches: CACHES, clock, logger: logger.child({ job: 'plex-push-invalidation' }) })
+  const push = new PushInvalidation({
+    plex,
+    registry: caches,
+    caches: CACHES,
+    clock,
+    logger: logger.child({ job: 'plex-push-invalidation' }),
+  })
   const watchHistorySync = new WatchHistorySync({
     plex,
     repo: repos.watchHistory,
@@ -234,7 +268,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const jobs: BackgroundJob[] = [monitor, warmStart, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
   const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
-  const plexImages = new PlexImages(images, { config, registry: caches, clock, logger: logger.child({ cache: 'plex_images' }) })
+  const plexImages = new PlexImages(images, {
+    config,
+    registry: caches,
+    clock,
+    logger: logger.child({ cache: 'plex_images' }),
+  })
   let jobsStarted = false
   let closing: Promise<void> | undefined
   // A database reached after start may hold a Plex server saved through the API: it wins.
@@ -255,7 +294,18 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     () => plexImages.cache.settled(),
   )
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
-  if (redis) cleanups.push(sharePlexSettings({ config, plex, settings: repos.settings, service: plexConfig, topics: redis.bus, logSecrets, logger }))
+  if (redis)
+    cleanups.push(
+      sharePlexSettings({
+        config,
+        plex,
+        settings: repos.settings,
+        service: plexConfig,
+        topics: redis.bus,
+        logSecrets,
+        logger,
+      }),
+    )
   // Only the leader runs the background jobs; the Redis lease moves leadership between instances.
   leadership.onChange((leading) => {
     if (!jobsStarted) return
@@ -267,7 +317,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     jobsStarted = false
     const results = await Promise.allSettled(jobs.map((job) => job.stop()))
     results.forEach((result, i) => {
-      if (result.status === 'rejected') logger.warn({ err: result.reason, job: jobs[i]!.name }, 'background job did not stop cleanly')
+      if (result.status === 'rejected')
+        logger.warn({ err: result.reason, job: jobs[i]!.name }, 'background job did not stop cleanly')
     })
   }
 

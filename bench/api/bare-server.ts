@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net'
 
 const file = process.argv[2]
 const kind = process.argv[3] ?? 'fastify'
-if (file === undefined || (kind !== 'fastify' && kind !== 'node-http')) throw new Error('usage: _api-bare-server.ts <answer.json> [fastify|node-http]')
+if (file === undefined || (kind !== 'fastify' && kind !== 'node-http'))
+  throw new Error('usage: _api-bare-server.ts <answer.json> [fastify|node-http]')
 const answer = JSON.parse(readFileSync(file, 'utf8')) as { body: string; headers: Record<string, string> }
 
 let server: http.Server

@@ -73,17 +73,24 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
   const dir = mkdtempSync(join(tmpdir(), 'komandorr-bench-bare-'))
   const file = join(dir, 'answer.json')
   writeFileSync(file, JSON.stringify({ body: answer.body, headers: answer.headers }))
-  const bare = await startChild({ script: 'bench/api/bare-server.ts', args: [file, 'fastify'], ready: /listening on (http:\/\/\S+)/ })
-  const plain = await startChild({ script: 'bench/api/bare-server.ts', args: [file, 'node-http'], ready: /listening on (http:\/\/\S+)/ }).catch(
-    async (error: unknown) => {
-      await bare.stop()
-      throw error
-    },
-  )
+  const bare = await startChild({
+    script: 'bench/api/bare-server.ts',
+    args: [file, 'fastify'],
+    ready: /listening on (http:\/\/\S+)/,
+  })
+  const plain = await startChild({
+    script: 'bench/api/bare-server.ts',
+    args: [file, 'node-http'],
+    ready: /listening on (http:\/\/\S+)/,
+  }).catch(async (error: unknown) => {
+    await bare.stop()
+    throw error
+  })
   try {
     const bareAnswer = await capture(bare.readyMatch)
     const before = (await cacheStats(service)).get('plex_sessions')
-    const run = (url: string, seconds: number) => autocannon({ url: url + PATH, connections: options.connections, duration: seconds })
+    const run = (url: string, seconds: number) =>
+      autocannon({ url: url + PATH, connections: options.connections, duration: seconds })
     const sides = [
       { url: service.url, pid: service.process.child.pid, rounds: [] as Round[] },
       { url: bare.readyMatch, pid: bare.child.pid, rounds: [] as Round[] },
@@ -114,7 +121,10 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
       nodeHttp: plainSide,
       throughputRatio: svc.requestsPerSec / bareSide.requestsPerSec,
       p99Ratio: svc.p99Ms / bareSide.p99Ms,
-      cpuRatio: svc.cpuMicrosPerRequest === null || bareSide.cpuMicrosPerRequest === null ? null : svc.cpuMicrosPerRequest / bareSide.cpuMicrosPerRequest,
+      cpuRatio:
+        svc.cpuMicrosPerRequest === null || bareSide.cpuMicrosPerRequest === null
+          ? null
+          : svc.cpuMicrosPerRequest / bareSide.cpuMicrosPerRequest,
       nodeHttpThroughputRatio: svc.requestsPerSec / plainSide.requestsPerSec,
       sessionsHits: (after?.hits ?? 0) - (before?.hits ?? 0),
       sessionsMisses: (after?.misses ?? 0) + (after?.coalesced ?? 0) - (before?.misses ?? 0) - (before?.coalesced ?? 0),
@@ -146,7 +156,11 @@ export function combine(rounds: Round[]): LoadSide {
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors + r.timeouts),
     cpuMicrosPerRequest: rounds.every((r) => r.cpuMicros !== null)
-      ? rounds.reduce((total, r) => total + r.cpuMicros!, 0) / Math.max(1, sum((r) => r.requests.total))
+      ? rounds.reduce((total, r) => total + r.cpuMicros!, 0) /
+        Math.max(
+          1,
+          sum((r) => r.requests.total),
+        )
       : null,
   }
 }
@@ -170,7 +184,8 @@ export function cpuMicrosOf(pid: number | undefined): number | null {
 export async function captureHit(baseUrl: string): Promise<Captured> {
   let answer: Captured | undefined
   for (let attempt = 0; attempt < 10 && answer?.xCache !== 'HIT'; attempt++) answer = await capture(baseUrl)
-  if (answer?.xCache !== 'HIT') throw new Error(`hit path: ${PATH} never answered X-Cache HIT in 10 reads (last: ${answer?.xCache})`)
+  if (answer?.xCache !== 'HIT')
+    throw new Error(`hit path: ${PATH} never answered X-Cache HIT in 10 reads (last: ${answer?.xCache})`)
   return answer
 }
 
@@ -187,7 +202,8 @@ function capture(baseUrl: string): Promise<Captured> {
             if (typeof value === 'string') headers[name] = value
           }
           let headerBytes = 0
-          for (let i = 0; i < res.rawHeaders.length; i += 2) headerBytes += res.rawHeaders[i]!.length + 2 + res.rawHeaders[i + 1]!.length + 2
+          for (let i = 0; i < res.rawHeaders.length; i += 2)
+            headerBytes += res.rawHeaders[i]!.length + 2 + res.rawHeaders[i + 1]!.length + 2
           resolve({ body: Buffer.concat(chunks).toString('utf8'), headers, headerBytes, xCache: headers['x-cache'] })
         })
       })

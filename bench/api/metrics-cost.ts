@@ -62,7 +62,10 @@ export async function compareMetricsOnOff(
       on,
       off: offSide,
       throughputRatio: on.requestsPerSec / offSide.requestsPerSec,
-      cpuRatio: on.cpuMicrosPerRequest === null || offSide.cpuMicrosPerRequest === null ? null : on.cpuMicrosPerRequest / offSide.cpuMicrosPerRequest,
+      cpuRatio:
+        on.cpuMicrosPerRequest === null || offSide.cpuMicrosPerRequest === null
+          ? null
+          : on.cpuMicrosPerRequest / offSide.cpuMicrosPerRequest,
     }
   } finally {
     await off.stop()
@@ -118,7 +121,9 @@ export function printMetricsCost(cost: MetricsCostResult, scrape: ScrapeCostResu
   const row = (name: string, side: LoadSide) =>
     `| ${name} | ${side.requestsPerSec} | ${side.p50Ms.toFixed(2)} | ${side.p99Ms.toFixed(2)} | ${side.cpuMicrosPerRequest === null ? '–' : side.cpuMicrosPerRequest.toFixed(1)} | ${side.non2xx} | ${side.errors} |`
   log()
-  log(`Metrics cost on the hit path: ${PATH}, autocannon ${cost.connections} connections, ${cost.secondsPerSide} s per side in ${cost.rounds} alternating rounds (median round)`)
+  log(
+    `Metrics cost on the hit path: ${PATH}, autocannon ${cost.connections} connections, ${cost.secondsPerSide} s per side in ${cost.rounds} alternating rounds (median round)`,
+  )
   log()
   log('| service | req/s | p50 ms | p99 ms | server CPU µs/request | non-2xx | errors |')
   log('|---|---:|---:|---:|---:|---:|---:|')
@@ -126,7 +131,9 @@ export function printMetricsCost(cost: MetricsCostResult, scrape: ScrapeCostResu
   log(row('METRICS_ENABLED=false', cost.off))
   log()
   const pct = (v: number) => `${(v * 100).toFixed(1)} %`
-  log(`metrics on ÷ off: throughput ${pct(cost.throughputRatio)}, CPU per request ${cost.cpuRatio === null ? '–' : pct(cost.cpuRatio)} (target: throughput within 3 %)`)
+  log(
+    `metrics on ÷ off: throughput ${pct(cost.throughputRatio)}, CPU per request ${cost.cpuRatio === null ? '–' : pct(cost.cpuRatio)} (target: throughput within 3 %)`,
+  )
   log()
   log(
     `/metrics scrape: ${scrape.caches} caches, ${scrape.watchHistoryEntries} watch-history entries, ${scrape.bytes} B of text; CPU per scrape over ${scrape.scrapes}: ` +

@@ -31,7 +31,12 @@ export async function startPassThrough(plexUrl: string, token: string): Promise<
   app.get('/api/plex/stats/live', async () => {
     const s = signal()
     const [accounts, totals] = await Promise.all([client.accounts(s), fetchLibraryTotals(client, s)])
-    return { total_users: countUsers(accounts), total_movies: totals.movies, total_tv_shows: totals.shows, total_episodes: totals.episodes }
+    return {
+      total_users: countUsers(accounts),
+      total_movies: totals.movies,
+      total_tv_shows: totals.shows,
+      total_episodes: totals.episodes,
+    }
   })
   app.get('/api/plex/users/count', async () => {
     const s = signal()

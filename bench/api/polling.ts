@@ -65,7 +65,10 @@ export async function pollLikeKomandorr(options: PollOptions): Promise<PollRun> 
   const samples: PollSample[] = []
   const inFlight = new Set<Promise<void>>()
   const lastSentAt = new Map<string, number>()
-  const agents = Array.from({ length: options.clients }, () => new http.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_TAB }))
+  const agents = Array.from(
+    { length: options.clients },
+    () => new http.Agent({ keepAlive: true, maxSockets: SOCKETS_PER_TAB }),
+  )
   const timers: NodeJS.Timeout[] = []
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   loopDelay.enable()
@@ -76,7 +79,12 @@ export async function pollLikeKomandorr(options: PollOptions): Promise<PollRun> 
     const sentAt = performance.now()
     lastSentAt.set(endpoint.name, sentAt)
     const done = request(url, endpoint.path, agent, options.timeoutMs ?? 30_000).then((answer) => {
-      samples.push({ endpoint: endpoint.name, sentAtMs: sentAt - startedAt, latencyMs: performance.now() - sentAt, ...answer })
+      samples.push({
+        endpoint: endpoint.name,
+        sentAtMs: sentAt - startedAt,
+        latencyMs: performance.now() - sentAt,
+        ...answer,
+      })
       inFlight.delete(done)
     })
     inFlight.add(done)
@@ -91,10 +99,13 @@ export async function pollLikeKomandorr(options: PollOptions): Promise<PollRun> 
           const at = phase + n * endpoint.everyMs
           if (at >= options.durationMs) return
           timers.push(
-            setTimeout(() => {
-              send(agent, endpoint)
-              tick(n + 1)
-            }, Math.max(0, at - (performance.now() - startedAt))),
+            setTimeout(
+              () => {
+                send(agent, endpoint)
+                tick(n + 1)
+              },
+              Math.max(0, at - (performance.now() - startedAt)),
+            ),
           )
         }
         tick(0)
@@ -109,17 +120,29 @@ export async function pollLikeKomandorr(options: PollOptions): Promise<PollRun> 
   for (const agent of agents) agent.destroy()
   // The histogram counts from its 1 ms sampling interval: what lies beyond it is the lag.
   const lag = (ns: number) => Math.max(0, ns / 1e6 - 1)
-  const clientLoopDelayMs = { p50: lag(loopDelay.percentile(50)), p99: lag(loopDelay.percentile(99)), max: lag(loopDelay.max) }
+  const clientLoopDelayMs = {
+    p50: lag(loopDelay.percentile(50)),
+    p99: lag(loopDelay.percentile(99)),
+    max: lag(loopDelay.max),
+  }
   return { samples, startedAt, durationMs: options.durationMs, lastSentAt, clientLoopDelayMs }
 }
 
-function request(base: URL, path: string, agent: http.Agent, timeoutMs: number): Promise<{ status: number; xCache: string | undefined }> {
+function request(
+  base: URL,
+  path: string,
+  agent: http.Agent,
+  timeoutMs: number,
+): Promise<{ status: number; xCache: string | undefined }> {
   return new Promise((resolve) => {
-    const req = http.get({ host: base.hostname, port: base.port, path, agent, headers: { accept: 'application/json' } }, (res) => {
-      res.on('data', () => {})
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, xCache: headerOf(res.headers['x-cache']) }))
-      res.on('error', () => resolve({ status: 0, xCache: undefined }))
-    })
+    const req = http.get(
+      { host: base.hostname, port: base.port, path, agent, headers: { accept: 'application/json' } },
+      (res) => {
+        res.on('data', () => {})
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, xCache: headerOf(res.headers['x-cache']) }))
+        res.on('error', () => resolve({ status: 0, xCache: undefined }))
+      },
+    )
     req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')))
     req.on('error', () => resolve({ status: 0, xCache: undefined }))
   })

@@ -111,7 +111,9 @@ export function endpointRows(input: RowInputs): EndpointRow[] {
     const baselineCalls = input.baseline && callsOf ? callsOf(input.baseline.plexCalls) : null
     const callsPerLoad = loads > 0 ? plexCalls / loads : null
     // Calls per request without a cache: what one of our loads makes, else what the pass-through made.
-    const callsPerRequest = callsPerLoad ?? (baselineCalls !== null && baselineSamples.length > 0 ? baselineCalls / baselineSamples.length : null)
+    const callsPerRequest =
+      callsPerLoad ??
+      (baselineCalls !== null && baselineSamples.length > 0 ? baselineCalls / baselineSamples.length : null)
     const beforePerMin = callsPerRequest === null ? null : requestsPerMin * callsPerRequest
     const plexCallsPerMin = perMin(plexCalls, input.poll.durationMs)
     const loadBoundPerMin = 60 / (0.8 * ttlSeconds) + 1
@@ -129,20 +131,32 @@ export function endpointRows(input: RowInputs): EndpointRow[] {
       callsPerRequest,
       callsPerRequestFrom: callsPerLoad !== null ? 'load' : callsPerRequest !== null ? 'pass-through' : null,
       beforePerMin,
-      beforeMeasuredPerMin: input.baseline && baselineCalls !== null ? perMin(baselineCalls, input.baseline.run.durationMs) : null,
+      beforeMeasuredPerMin:
+        input.baseline && baselineCalls !== null ? perMin(baselineCalls, input.baseline.run.durationMs) : null,
       baseline: input.baseline ? summarize(baselineSamples) : null,
       reduction: beforePerMin ? 1 - plexCallsPerMin / beforePerMin : null,
       loadBoundPerMin,
-      reductionCeiling: beforePerMin && callsPerRequest !== null ? 1 - (60 / ttlSeconds) * callsPerRequest / beforePerMin : null,
+      reductionCeiling:
+        beforePerMin && callsPerRequest !== null ? 1 - ((60 / ttlSeconds) * callsPerRequest) / beforePerMin : null,
     }
   })
 }
 
-export function verdicts(rows: readonly EndpointRow[], clients: number, pollSeconds: number, idle: IdleSplit, hit: HitPathResult | null): Verdict[] {
+export function verdicts(
+  rows: readonly EndpointRow[],
+  clients: number,
+  pollSeconds: number,
+  idle: IdleSplit,
+  hit: HitPathResult | null,
+): Verdict[] {
   const out: Verdict[] = []
   for (const row of rows) {
     const p99 = row.latency.p99Ms
-    out.push({ name: `${row.endpoint}: p99 < ${P99_TARGET_MS} ms`, pass: p99 !== null && p99 < P99_TARGET_MS, detail: `p99 ${ms(p99)}` })
+    out.push({
+      name: `${row.endpoint}: p99 < ${P99_TARGET_MS} ms`,
+      pass: p99 !== null && p99 < P99_TARGET_MS,
+      detail: `p99 ${ms(p99)}`,
+    })
   }
   for (const row of rows) {
     // The bound per window: refresh ahead allows window/(0.8·TTL) loads, plus one for where the window cuts.
@@ -156,7 +170,10 @@ export function verdicts(rows: readonly EndpointRow[], clients: number, pollSeco
   const before = rows.reduce((sum, r) => sum + (r.beforePerMin ?? 0), 0)
   const after = rows.reduce((sum, r) => sum + r.plexCallsPerMin, 0)
   const reduction = before > 0 ? 1 - after / before : null
-  const ceiling = before > 0 ? 1 - rows.reduce((sum, r) => sum + (1 - (r.reductionCeiling ?? 1)) * (r.beforePerMin ?? 0), 0) / before : null
+  const ceiling =
+    before > 0
+      ? 1 - rows.reduce((sum, r) => sum + (1 - (r.reductionCeiling ?? 1)) * (r.beforePerMin ?? 0), 0) / before
+      : null
   out.push({
     name: `Plex calls ≥ ${pct(KOMANDORR_CLAIMED_REDUCTION)} fewer (Komandorr's claim)`,
     pass: reduction === null ? null : reduction >= KOMANDORR_CLAIMED_REDUCTION,
@@ -210,7 +227,9 @@ export function printReport(p: PrintInputs): void {
   log(p.title)
   log()
   log('Polling phase, per endpoint (latency as the clients saw it; hit rate from X-Cache):')
-  log('| endpoint | req/min | p50 ms | p99 ms | max ms | hit rate | stale | failed | TTL s | loads/min (refresh / reader) |')
+  log(
+    '| endpoint | req/min | p50 ms | p99 ms | max ms | hit rate | stale | failed | TTL s | loads/min (refresh / reader) |',
+  )
   log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of p.rows) {
     const l = r.latency
@@ -219,10 +238,14 @@ export function printReport(p: PrintInputs): void {
     )
   }
   const lag = p.poll.clientLoopDelayMs
-  log(`(the polling process's own event-loop lag, inside every latency above: p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)} ms)`)
+  log(
+    `(the polling process's own event-loop lag, inside every latency above: p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)} ms)`,
+  )
   log()
   log('Plex calls per minute, before (every request goes to Plex) and after (this service):')
-  log('| endpoint | Plex calls per request (¹ per load, ² pass-through) | before: computed | before: measured pass-through | after | reduction | ceiling at this TTL | pass-through p50 / p99 ms |')
+  log(
+    '| endpoint | Plex calls per request (¹ per load, ² pass-through) | before: computed | before: measured pass-through | after | reduction | ceiling at this TTL | pass-through p50 / p99 ms |',
+  )
   log('|---|---:|---:|---:|---:|---:|---:|---:|')
   let before = 0
   let measured = 0
@@ -235,9 +258,13 @@ export function printReport(p: PrintInputs): void {
       `| ${r.endpoint} | ${r.callsPerRequest === null ? '–' : `${r.callsPerRequest.toFixed(2)}${r.callsPerRequestFrom === 'load' ? '¹' : '²'}`} | ${num(r.beforePerMin)} | ${num(r.beforeMeasuredPerMin)} | ${r.plexCallsPerMin.toFixed(1)} | ${pct(r.reduction)} | ${pct(r.reductionCeiling)} | ${r.baseline ? `${ms(r.baseline.p50Ms)} / ${ms(r.baseline.p99Ms)}` : '–'} |`,
     )
   }
-  log(`| **total** | | ${before.toFixed(0)} | ${measured > 0 ? measured.toFixed(0) : '–'} | ${after.toFixed(1)} | ${pct(before > 0 ? 1 - after / before : null)} | | |`)
+  log(
+    `| **total** | | ${before.toFixed(0)} | ${measured > 0 ? measured.toFixed(0) : '–'} | ${after.toFixed(1)} | ${pct(before > 0 ? 1 - after / before : null)} | | |`,
+  )
   log()
-  log(`Cold start (first read of each endpoint, before polling): ${p.cold.map((c) => `${c.endpoint} ${ms(c.latencyMs)} ms (${c.xCache ?? 'no X-Cache'})`).join(', ')}`)
+  log(
+    `Cold start (first read of each endpoint, before polling): ${p.cold.map((c) => `${c.endpoint} ${ms(c.latencyMs)} ms (${c.xCache ?? 'no X-Cache'})`).join(', ')}`,
+  )
   const i = p.idle
   log(
     `After the clients stopped (${i.phaseSeconds} s): ${totalOf(i.duringWindow)} Plex calls during the idle window ` +
@@ -264,8 +291,14 @@ export function printHitPath(h: HitPathResult): void {
   )
   log('| target | req/s | p50 ms | p99 ms | server CPU µs/request | non-2xx | errors |')
   log('|---|---:|---:|---:|---:|---:|---:|')
-  for (const [name, side] of [['service (cache hit)', h.service], ['bare Fastify route, same bytes', h.bare], ['plain node:http, same bytes', h.nodeHttp]] as const) {
-    log(`| ${name} | ${side.requestsPerSec} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${side.cpuMicrosPerRequest === null ? '–' : side.cpuMicrosPerRequest.toFixed(1)} | ${side.non2xx} | ${side.errors} |`)
+  for (const [name, side] of [
+    ['service (cache hit)', h.service],
+    ['bare Fastify route, same bytes', h.bare],
+    ['plain node:http, same bytes', h.nodeHttp],
+  ] as const) {
+    log(
+      `| ${name} | ${side.requestsPerSec} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${side.cpuMicrosPerRequest === null ? '–' : side.cpuMicrosPerRequest.toFixed(1)} | ${side.non2xx} | ${side.errors} |`,
+    )
   }
   log(
     `against the bare Fastify route: throughput ratio ${pct(h.throughputRatio)}, p99 ratio ${h.p99Ratio.toFixed(2)}×, ` +

@@ -26,7 +26,12 @@ interface Service {
 /** The service in this process (its own temp folder for SQLite and images). */
 async function startService(env: Record<string, string>): Promise<Service> {
   const dir = mkdtempSync(path.join(tmpdir(), 'komandorr-bench-images-'))
-  const config = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_PATH: path.join(dir, 'komandorr.db'), ...env })
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    DATABASE_PATH: path.join(dir, 'komandorr.db'),
+    ...env,
+  })
   const runtime = await createRuntime(config)
   const app = buildApp(runtime)
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -45,7 +50,8 @@ function imageUrls(value: unknown, found = new Set<string>()): Set<string> {
   if (Array.isArray(value)) for (const item of value) imageUrls(item, found)
   else if (value !== null && typeof value === 'object') {
     for (const [key, field] of Object.entries(value)) {
-      if ((key === 'thumb' || key === 'art' || key === 'poster') && typeof field === 'string' && field !== '') found.add(field)
+      if ((key === 'thumb' || key === 'art' || key === 'poster') && typeof field === 'string' && field !== '')
+        found.add(field)
       else imageUrls(field, found)
     }
   }
@@ -72,7 +78,9 @@ export async function coldDashboards(browsers: number): Promise<ColdDashboards> 
     sim.control.resetCounts()
     const seen = await Promise.all(
       Array.from({ length: browsers }, async () => {
-        const pages = await Promise.all(['/api/plex/sessions', '/api/plex/media/recent'].map(async (p) => (await fetch(service.url + p)).json()))
+        const pages = await Promise.all(
+          ['/api/plex/sessions', '/api/plex/media/recent'].map(async (p) => (await fetch(service.url + p)).json()),
+        )
         const urls = [...imageUrls(pages)].map((url) => url.replace(/^https:\/\/plex\.tv/, plexTv))
         // A browser loads 6 at a time from one host.
         const queue = [...urls]
@@ -80,7 +88,8 @@ export async function coldDashboards(browsers: number): Promise<ColdDashboards> 
           Array.from({ length: 6 }, async () => {
             for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
               const response = await fetch(`${service.url}/api/plex/proxy/image?url=${encodeURIComponent(url)}`)
-              if (response.status !== 200 || (await response.arrayBuffer()).byteLength === 0) throw new Error(`${url}: ${response.status}`)
+              if (response.status !== 200 || (await response.arrayBuffer()).byteLength === 0)
+                throw new Error(`${url}: ${response.status}`)
             }
           }),
         )
@@ -92,7 +101,12 @@ export async function coldDashboards(browsers: number): Promise<ColdDashboards> 
     const imageRequests = Object.entries(counts)
       .filter(([endpoint]) => /\/(thumb|art|avatar|composite)\b|:\/resources/.test(endpoint))
       .reduce((sum, [, n]) => sum + n, 0)
-    return { browsers, distinctImages: distinct, imageRequestsToPlex: imageRequests, withoutCache: seen.reduce((sum, urls) => sum + urls.length, 0) }
+    return {
+      browsers,
+      distinctImages: distinct,
+      imageRequestsToPlex: imageRequests,
+      withoutCache: seen.reduce((sum, urls) => sum + urls.length, 0),
+    }
   } finally {
     await service.close()
     await sim.close()
@@ -111,7 +125,12 @@ export interface Served {
  * from disk (IMAGE_CACHE_MEMORY_BYTES=1 keeps nothing in memory), and @fastify/static serving the
  * same bytes from a file. A stand-in Plex server (node:http) holds the poster.
  */
-export async function servingCosts(options: { bytes: number; sequential: number; seconds: number; connections: number }): Promise<Served[]> {
+export async function servingCosts(options: {
+  bytes: number
+  sequential: number
+  seconds: number
+  connections: number
+}): Promise<Served[]> {
   const rand = random(11)
   const poster = Buffer.from(Array.from({ length: options.bytes }, () => Math.floor(rand() * 256)))
   const posterPath = '/library/metadata/1/thumb/1700000000'
@@ -160,7 +179,8 @@ export async function servingCosts(options: { bytes: number; sequential: number;
     for (let round = 0; round < 3; round++) {
       for (const [i, target] of targets.entries()) {
         const run = await autocannon({ url: target.url, connections: options.connections, duration: options.seconds })
-        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${target.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors`)
+        if (run.non2xx > 0 || run.errors > 0)
+          throw new Error(`${target.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors`)
         rates[i]!.push(run.requests.average)
       }
     }

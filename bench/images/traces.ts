@@ -60,7 +60,13 @@ export function zipfTrace(options: { items: number; requests: number; s: number;
 }
 
 /** The Zipf trace with a scan of the whole library (every poster once, in order) after every `every` requests. */
-export function zipfWithScansTrace(options: { items: number; requests: number; s: number; seed: number; every: number }): Trace {
+export function zipfWithScansTrace(options: {
+  items: number
+  requests: number
+  s: number
+  seed: number
+  every: number
+}): Trace {
   const rand = random(options.seed)
   const sizeOf = librarySizes(options.items, rand)
   const next = zipfSampler(options.items, options.s, rand)
@@ -76,18 +82,30 @@ export function zipfWithScansTrace(options: { items: number; requests: number; s
       }
     }
   }
-  return { name: `Zipf(${options.s}) + a full scan every ${options.every.toLocaleString('en')} requests`, keys, sizeOf, scan }
+  return {
+    name: `Zipf(${options.s}) + a full scan every ${options.every.toLocaleString('en')} requests`,
+    keys,
+    sizeOf,
+    scan,
+  }
 }
 
 interface PlexContainer {
-  MediaContainer: { Metadata?: Array<Record<string, unknown>>; Account?: Array<{ id: number }>; User?: Array<{ thumb?: string }> }
+  MediaContainer: {
+    Metadata?: Array<Record<string, unknown>>
+    Account?: Array<{ id: number }>
+    User?: Array<{ thumb?: string }>
+  }
 }
 
 /**
  * The images a page draws per row: for each group of fields, the first one the row has (a show's
  * poster before the episode's own), plus the user's avatar where the row names a user.
  */
-function imagesOf(rows: ReadonlyArray<Record<string, unknown>> | undefined, groups: ReadonlyArray<readonly string[]>): string[] {
+function imagesOf(
+  rows: ReadonlyArray<Record<string, unknown>> | undefined,
+  groups: ReadonlyArray<readonly string[]>,
+): string[] {
   const found: string[] = []
   for (const row of rows ?? []) {
     for (const group of groups) {
@@ -107,22 +125,45 @@ function imagesOf(rows: ReadonlyArray<Record<string, unknown>> | undefined, grou
  * posters, and one page of 50 rows of the visitor's own watch history (page 0 half the time,
  * page 1 a quarter, ...). Visits are interleaved across users, `visits` per user.
  */
-export async function dashboardTrace(options: { users: number; visits: number; items: number; historyRows: number; seed: number }): Promise<Trace> {
-  const sim = await startSimulator({ port: 0, seed: options.seed, items: options.items, historyRows: options.historyRows, speed: 0, liveSessions: true })
+export async function dashboardTrace(options: {
+  users: number
+  visits: number
+  items: number
+  historyRows: number
+  seed: number
+}): Promise<Trace> {
+  const sim = await startSimulator({
+    port: 0,
+    seed: options.seed,
+    items: options.items,
+    historyRows: options.historyRows,
+    speed: 0,
+    liveSessions: true,
+  })
   const get = async (path: string): Promise<PlexContainer['MediaContainer']> => {
     const response = await fetch(sim.url + path, { headers: { 'X-Plex-Token': sim.token, Accept: 'application/json' } })
     return ((await response.json()) as PlexContainer).MediaContainer
   }
   try {
     const accounts = ((await get('/accounts')).Account ?? []).map((a) => a.id).filter((id) => id > 1)
-    const sessions = imagesOf((await get('/status/sessions')).Metadata, [['grandparentThumb', 'parentThumb', 'thumb'], ['grandparentArt', 'art']])
-    const recent = imagesOf((await get('/library/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=50')).Metadata, [['thumb']])
+    const sessions = imagesOf((await get('/status/sessions')).Metadata, [
+      ['grandparentThumb', 'parentThumb', 'thumb'],
+      ['grandparentArt', 'art'],
+    ])
+    const recent = imagesOf(
+      (await get('/library/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=50')).Metadata,
+      [['thumb']],
+    )
     const pages = new Map<string, string[]>()
     const historyPage = async (account: number, page: number): Promise<string[]> => {
       const key = `${account}:${page}`
       let images = pages.get(key)
       if (images === undefined) {
-        const rows = (await get(`/status/sessions/history/all?sort=viewedAt:desc&accountID=${account}&X-Plex-Container-Start=${page * 50}&X-Plex-Container-Size=50`)).Metadata
+        const rows = (
+          await get(
+            `/status/sessions/history/all?sort=viewedAt:desc&accountID=${account}&X-Plex-Container-Start=${page * 50}&X-Plex-Container-Size=50`,
+          )
+        ).Metadata
         images = imagesOf(rows, [['grandparentThumb', 'parentThumb', 'thumb']])
         pages.set(key, images)
       }

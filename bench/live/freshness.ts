@@ -27,7 +27,12 @@ export interface FreshnessResult {
   missed: number
 }
 
-export async function measureFreshness(sim: RunningSimulator, serviceUrl: string, rounds: number, random: () => number): Promise<FreshnessResult> {
+export async function measureFreshness(
+  sim: RunningSimulator,
+  serviceUrl: string,
+  rounds: number,
+  random: () => number,
+): Promise<FreshnessResult> {
   const control = sim.control
   const lags = Object.fromEntries(CHANGE_KINDS.map((kind) => [kind, [] as number[]])) as Record<ChangeKind, number[]>
   let missed = 0
@@ -51,11 +56,25 @@ export async function measureFreshness(sim: RunningSimulator, serviceUrl: string
     // Three sessions playing and an activity with a known progress, all shown, before the changes.
     while (control.state().sessions.length < 3) control.startSession({ kind: 'movie', viewOffset: 60_000 })
     for (const s of control.state().sessions) if (s.state === 'paused') control.resumeSession(s.sessionKey)
-    if (control.state().activities.length === 0) control.startActivity({ type: 'library.refresh.items', ticks: 60, progress: 0 })
+    if (control.state().activities.length === 0)
+      control.startActivity({ type: 'library.refresh.items', ticks: 60, progress: 0 })
     const [paused, seeked, stopped] = control.state().sessions.slice(0, 3)
     const activity = control.state().activities[0]!
-    const before = { keys: control.state().sessions.map((s) => s.sessionKey).sort().join(','), progress: activity.progress }
-    await waitUntil((v) => v.sessions.map((s) => s.session_id).sort().join(',') === before.keys && v.sessions.every((s) => s.playback.state === 'playing'))
+    const before = {
+      keys: control
+        .state()
+        .sessions.map((s) => s.sessionKey)
+        .sort()
+        .join(','),
+      progress: activity.progress,
+    }
+    await waitUntil(
+      (v) =>
+        v.sessions
+          .map((s) => s.session_id)
+          .sort()
+          .join(',') === before.keys && v.sessions.every((s) => s.playback.state === 'playing'),
+    )
     // A random phase against the TTLs, so that TTL-only freshness is sampled fairly.
     await sleep(random() * 2_000)
 
@@ -71,7 +90,8 @@ export async function measureFreshness(sim: RunningSimulator, serviceUrl: string
     const shows: Record<ChangeKind, (v: Awaited<ReturnType<typeof read>>) => boolean> = {
       start: (v) => v.sessions.some((s) => s.session_id === started.sessionKey),
       pause: (v) => v.sessions.some((s) => s.session_id === paused!.sessionKey && s.playback.state === 'paused'),
-      seek: (v) => v.sessions.some((s) => s.session_id === seeked!.sessionKey && s.playback.position_ms === expectedPosition),
+      seek: (v) =>
+        v.sessions.some((s) => s.session_id === seeked!.sessionKey && s.playback.position_ms === expectedPosition),
       stop: (v) => !v.sessions.some((s) => s.session_id === stopped!.sessionKey),
       'activity progress': (v) => v.activities.some((a) => a.uuid === activity.uuid && a.progress === progress),
     }

@@ -54,7 +54,13 @@ function spawnChild(options: ChildOptions): ChildProcess {
   if (file === undefined) {
     if (options.script === undefined) throw new Error('startChild needs a script or a command')
     file = process.execPath
-    argv = [...(options.nodeArgs ?? []), '--import', TSX_LOADER, fileURLToPath(new URL(`../../${options.script}`, import.meta.url)), ...args]
+    argv = [
+      ...(options.nodeArgs ?? []),
+      '--import',
+      TSX_LOADER,
+      fileURLToPath(new URL(`../../${options.script}`, import.meta.url)),
+      ...args,
+    ]
   }
   return spawn(file, argv, {
     cwd: options.cwd ?? ROOT,
@@ -89,7 +95,10 @@ export async function startChild(options: ChildOptions): Promise<RunningChild> {
 
   const readyMatch = await new Promise<string>((resolve, reject) => {
     let found = false
-    const timer = setTimeout(() => reject(new Error(`${name} did not get ready within ${readyTimeoutMs} ms:\n${tail()}`)), readyTimeoutMs)
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not get ready within ${readyTimeoutMs} ms:\n${tail()}`)),
+      readyTimeoutMs,
+    )
     eachLine(child.stdout!, (line) => {
       remember(line)
       const m = found ? null : options.ready.exec(line)

@@ -47,25 +47,44 @@ export function parseFaultSpec(spec: string): Fault {
     const [key, value] = part.split('=') as [string, string | undefined]
     const num = (): number => {
       const n = Number(value)
-      if (value === undefined || value === '' || !Number.isFinite(n)) throw new Error(`--fault "${spec}": ${key} needs a number, got ${JSON.stringify(value)}`)
+      if (value === undefined || value === '' || !Number.isFinite(n))
+        throw new Error(`--fault "${spec}": ${key} needs a number, got ${JSON.stringify(value)}`)
       return n
     }
     switch (key) {
-      case 'latency': fault.latencyMs = num(); break
-      case 'per-item': fault.latencyPerItemMs = num(); break
-      case 'error': fault.errorRate = num(); break
-      case 'status': fault.status = num(); break
-      case 'duration': fault.durationMs = num(); break
+      case 'latency':
+        fault.latencyMs = num()
+        break
+      case 'per-item':
+        fault.latencyPerItemMs = num()
+        break
+      case 'error':
+        fault.errorRate = num()
+        break
+      case 'status':
+        fault.status = num()
+        break
+      case 'duration':
+        fault.durationMs = num()
+        break
       case 'hang':
       case 'drop':
-      case 'outage': fault.mode = key; break
-      default: throw new Error(`--fault "${spec}": unknown key "${key}" (latency, per-item, error, status, hang, drop, outage, duration)`)
+      case 'outage':
+        fault.mode = key
+        break
+      default:
+        throw new Error(
+          `--fault "${spec}": unknown key "${key}" (latency, per-item, error, status, hang, drop, outage, duration)`,
+        )
     }
   }
   return validateFault(fault)
 }
 
-export function parseArgs(argv: readonly string[], nowSeconds: () => number = () => Math.floor(Date.now() / 1000)): CliArgs {
+export function parseArgs(
+  argv: readonly string[],
+  nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+): CliArgs {
   const options: SimulatorOptions = {}
   const faults: Fault[] = []
   let help = false
@@ -83,28 +102,58 @@ export function parseArgs(argv: readonly string[], nowSeconds: () => number = ()
       return n
     }
     switch (flag) {
-      case '--port': options.port = number(); break
-      case '--host': options.host = value(); break
-      case '--token': options.token = value(); break
-      case '--seed': options.seed = number(); break
-      case '--items': options.items = number(); break
-      case '--history-rows': options.historyRows = number(); break
-      case '--shared-users': options.sharedUsers = number(); break
-      case '--speed': options.speed = number(); break
-      case '--no-live': options.liveSessions = false; break
-      case '--latency': options.latencyMs = number(); break
-      case '--server-name': options.serverName = value(); break
+      case '--port':
+        options.port = number()
+        break
+      case '--host':
+        options.host = value()
+        break
+      case '--token':
+        options.token = value()
+        break
+      case '--seed':
+        options.seed = number()
+        break
+      case '--items':
+        options.items = number()
+        break
+      case '--history-rows':
+        options.historyRows = number()
+        break
+      case '--shared-users':
+        options.sharedUsers = number()
+        break
+      case '--speed':
+        options.speed = number()
+        break
+      case '--no-live':
+        options.liveSessions = false
+        break
+      case '--latency':
+        options.latencyMs = number()
+        break
+      case '--server-name':
+        options.serverName = value()
+        break
       case '--start-time': {
         const raw = value()
         options.startTime = raw === 'now' ? nowSeconds() : Number(raw)
-        if (!Number.isInteger(options.startTime)) throw new Error(`--start-time needs unix seconds or "now", got "${raw}"`)
+        if (!Number.isInteger(options.startTime))
+          throw new Error(`--start-time needs unix seconds or "now", got "${raw}"`)
         break
       }
-      case '--fault': faults.push(parseFaultSpec(value())); break
-      case '--log': options.log = true; break
+      case '--fault':
+        faults.push(parseFaultSpec(value()))
+        break
+      case '--log':
+        options.log = true
+        break
       case '--help':
-      case '-h': help = true; break
-      default: throw new Error(`unknown flag "${flag}" (see --help)`)
+      case '-h':
+        help = true
+        break
+      default:
+        throw new Error(`unknown flag "${flag}" (see --help)`)
     }
   }
   return { options, faults, help }

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   const sim = await startSimulator(args.options)
   for (const fault of args.faults) await sim.control.setFault(fault)
   const state = sim.control.state()
-  process.stdout.write(`Plex simulator listening on ${sim.url} (machineIdentifier ${sim.machineIdentifier}, ${state.library.items} items, ${state.historyRows} history rows, speed ${state.speed})\n`)
+  process.stdout.write(
+    `Plex simulator listening on ${sim.url} (machineIdentifier ${sim.machineIdentifier}, ${state.library.items} items, ${state.historyRows} history rows, speed ${state.speed})\n`,
+  )
   let closing = false
   const shutdown = (): void => {
     if (closing) return

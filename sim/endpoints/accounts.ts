@@ -16,5 +16,8 @@ export function accounts(ctx: RequestContext): Reply {
       thumb: avatarUrl(a),
     }),
   )
-  return containerReply(el('MediaContainer', { size: children.length, identifier: 'com.plexapp.system.accounts' }, children), ctx.format)
+  return containerReply(
+    el('MediaContainer', { size: children.length, identifier: 'com.plexapp.system.accounts' }, children),
+    ctx.format,
+  )
 }

@@ -11,7 +11,10 @@ const FILTER = /^(viewedAt|accountID|librarySectionID|metadataItemID)(>=|<=|>|<|
  * Filters come as `viewedAt>=1700000000`, which URLSearchParams would split into the
  * key `viewedAt>`; parse the raw pairs instead.
  */
-export function parseHistoryQuery(world: World, rawQuery: string): { filter: HistoryFilter; sort: 'asc' | 'desc' } | null {
+export function parseHistoryQuery(
+  world: World,
+  rawQuery: string,
+): { filter: HistoryFilter; sort: 'asc' | 'desc' } | null {
   const filter: HistoryFilter = {}
   let sort: 'asc' | 'desc' = 'asc'
   for (const pair of rawQuery.split('&')) {
@@ -59,7 +62,14 @@ export function historyRow(world: World, h: number): El {
   const historyKey = `/status/sessions/history/${h + 1}`
   const sectionId = String(lib.section[row])
   if (!lib.exists(row)) {
-    return item(xmlTag(type), { historyKey, title: lib.title(row), type: TYPE_NAME[type], viewedAt: hist.viewedAt[h], accountID: hist.account[h], librarySectionID: sectionId })
+    return item(xmlTag(type), {
+      historyKey,
+      title: lib.title(row),
+      type: TYPE_NAME[type],
+      viewedAt: hist.viewedAt[h],
+      accountID: hist.account[h],
+      librarySectionID: sectionId,
+    })
   }
   const rk = lib.ratingKey(row)
   const parent = lib.parentRow(row)

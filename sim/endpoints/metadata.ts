@@ -1,5 +1,14 @@
 import { el, type El } from '../container.js'
-import { containerReply, htmlError, MEDIA_TAG_PREFIX, MEDIA_TAG_VERSION, page, pagingHeaders, type Reply, type RequestContext } from '../http/reply.js'
+import {
+  containerReply,
+  htmlError,
+  MEDIA_TAG_PREFIX,
+  MEDIA_TAG_VERSION,
+  page,
+  pagingHeaders,
+  type Reply,
+  type RequestContext,
+} from '../http/reply.js'
 import { itemElement } from '../library/render.js'
 import { TYPE_NAME } from '../library/types.js'
 

@@ -6,7 +6,12 @@ const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 /** plex.tv answers a bad token with its own XML error, not PMS's HTML page. */
 export function plexTvUnauthorized(): Reply {
-  return { status: 401, contentType: 'application/xml', body: Buffer.from(`${XML_HEAD}<errors>\n  <error>Invalid authentication token.</error>\n</errors>\n`), items: 0 }
+  return {
+    status: 401,
+    contentType: 'application/xml',
+    body: Buffer.from(`${XML_HEAD}<errors>\n  <error>Invalid authentication token.</error>\n</errors>\n`),
+    items: 0,
+  }
 }
 
 /**
@@ -16,7 +21,12 @@ export function plexTvUnauthorized(): Reply {
 export function sharedServers(ctx: RequestContext): Reply {
   const { world } = ctx
   if (ctx.params.id !== world.machineIdentifier) {
-    return { status: 404, contentType: 'application/xml', body: Buffer.from(`${XML_HEAD}<Response code="404" status="Server not found"/>\n`), items: 0 }
+    return {
+      status: 404,
+      contentType: 'application/xml',
+      body: Buffer.from(`${XML_HEAD}<Response code="404" status="Server not found"/>\n`),
+      items: 0,
+    }
   }
   const rng = mulberry32(world.opts.seed ^ 0x5a4e)
   const sections = world.library.sections
@@ -47,12 +57,25 @@ export function sharedServers(ctx: RequestContext): Reply {
         filterPhotos: '',
         filterTelevision: '',
       },
-      sections.map((s) => el('Section', { id: 100 + s.id, key: s.id, title: s.title, type: s.type, shared: i % 3 !== 2 || s.type === 'movie' })),
+      sections.map((s) =>
+        el('Section', {
+          id: 100 + s.id,
+          key: s.id,
+          title: s.title,
+          type: s.type,
+          shared: i % 3 !== 2 || s.type === 'movie',
+        }),
+      ),
     ),
   )
   const container = el(
     'MediaContainer',
-    { friendlyName: 'myPlex', identifier: 'com.plexapp.plugins.myplex', machineIdentifier: world.machineIdentifier, size: children.length },
+    {
+      friendlyName: 'myPlex',
+      identifier: 'com.plexapp.plugins.myplex',
+      machineIdentifier: world.machineIdentifier,
+      size: children.length,
+    },
     children,
   )
   const reply = containerReply(container, 'xml')

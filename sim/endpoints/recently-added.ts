@@ -1,5 +1,13 @@
 import { el, type El } from '../container.js'
-import { containerReply, MEDIA_TAG_PREFIX, MEDIA_TAG_VERSION, page, pagingHeaders, type Reply, type RequestContext } from '../http/reply.js'
+import {
+  containerReply,
+  MEDIA_TAG_PREFIX,
+  MEDIA_TAG_VERSION,
+  page,
+  pagingHeaders,
+  type Reply,
+  type RequestContext,
+} from '../http/reply.js'
 import { itemElement } from '../library/render.js'
 import type { Library } from '../library/store.js'
 import { TYPE } from '../library/types.js'
@@ -82,12 +90,25 @@ export function recentlyAdded(ctx: RequestContext): Reply {
     const node = itemElement(lib, row, 'list')
     const section = lib.sectionById(lib.section[row]!)
     // Seasons and albums sort by their newest member, and carry its time.
-    node.attrs = { librarySectionID: section?.id, librarySectionTitle: section?.title, librarySectionUUID: section?.uuid, ...node.attrs, addedAt: grouped.addedAt[i] }
+    node.attrs = {
+      librarySectionID: section?.id,
+      librarySectionTitle: section?.title,
+      librarySectionUUID: section?.uuid,
+      ...node.attrs,
+      addedAt: grouped.addedAt[i],
+    }
     children.push(node)
   }
   const container = el(
     'MediaContainer',
-    { ...attrs, allowSync: false, identifier: 'com.plexapp.plugins.library', mediaTagPrefix: MEDIA_TAG_PREFIX, mediaTagVersion: MEDIA_TAG_VERSION, mixedParents: true },
+    {
+      ...attrs,
+      allowSync: false,
+      identifier: 'com.plexapp.plugins.library',
+      mediaTagPrefix: MEDIA_TAG_PREFIX,
+      mediaTagVersion: MEDIA_TAG_VERSION,
+      mixedParents: true,
+    },
     children,
   )
   return containerReply(container, ctx.format, pagingHeaders(ctx.paging, grouped.rows.length))

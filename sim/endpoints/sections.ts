@@ -1,5 +1,14 @@
 import { el, type El } from '../container.js'
-import { containerReply, htmlError, MEDIA_TAG_PREFIX, MEDIA_TAG_VERSION, page, pagingHeaders, type Reply, type RequestContext } from '../http/reply.js'
+import {
+  containerReply,
+  htmlError,
+  MEDIA_TAG_PREFIX,
+  MEDIA_TAG_VERSION,
+  page,
+  pagingHeaders,
+  type Reply,
+  type RequestContext,
+} from '../http/reply.js'
 import { itemElement } from '../library/render.js'
 import type { Library } from '../library/store.js'
 import { TYPE, TYPE_NAME, type Section } from '../library/types.js'
@@ -41,7 +50,10 @@ function sectionDirectory(section: Section, live: LiveState): El {
 /** `GET /library/sections`: library sections stay `Directory[]` in JSON. */
 export function librarySections(ctx: RequestContext): Reply {
   const children = ctx.world.library.sections.map((s) => sectionDirectory(s, ctx.live))
-  return containerReply(el('MediaContainer', { size: children.length, allowSync: false, title1: 'Plex Library' }, children), ctx.format)
+  return containerReply(
+    el('MediaContainer', { size: children.length, allowSync: false, title1: 'Plex Library' }, children),
+    ctx.format,
+  )
 }
 
 export function findSection(lib: Library, raw: string | undefined): Section | Reply {
@@ -77,7 +89,9 @@ export function sectionAll(ctx: RequestContext): Reply {
   const rawType = ctx.query.get('type')
   if (rawType !== null && !/^\d+$/.test(rawType)) return htmlError(400)
   const type = rawType !== null ? Number(rawType) : section.types[0]!
-  const rows = section.types.includes(type as never) ? lib.listing(section.id, type, sortOf(ctx.query.get('sort'))) : new Int32Array(0)
+  const rows = section.types.includes(type as never)
+    ? lib.listing(section.id, type, sortOf(ctx.query.get('sort')))
+    : new Int32Array(0)
   const { from, to, attrs } = page(ctx.paging, rows.length, null)
   const children: El[] = []
   for (let i = from; i < to; i++) children.push(itemElement(lib, rows[i]!, 'list'))

@@ -2,9 +2,30 @@ import { el } from '../container.js'
 import { containerReply, type Reply, type RequestContext } from '../http/reply.js'
 
 const ROOT_DIRECTORIES = [
-  'activities', 'butler', 'channels', 'clients', 'devices', 'diagnostics', 'hubs', 'library', 'livetv', 'media', 'metadata',
-  'neighborhood', 'playQueues', 'player', 'playlists', 'resources', 'search', 'server', 'servers', 'statistics', 'system',
-  'transcode', 'updater', 'user',
+  'activities',
+  'butler',
+  'channels',
+  'clients',
+  'devices',
+  'diagnostics',
+  'hubs',
+  'library',
+  'livetv',
+  'media',
+  'metadata',
+  'neighborhood',
+  'playQueues',
+  'player',
+  'playlists',
+  'resources',
+  'search',
+  'server',
+  'servers',
+  'statistics',
+  'system',
+  'transcode',
+  'updater',
+  'user',
 ] as const
 
 /** `GET /`: server capabilities, as in HA's recorded `plex_server_base.xml`. */
@@ -12,7 +33,9 @@ export function serverInfo(ctx: RequestContext): Reply {
   const { world, live } = ctx
   const owner = world.people.accounts[1]!
   const videoTranscodes = live.sessions.filter((s) => s.transcode && s.kind !== 'track').length
-  const children = ROOT_DIRECTORIES.map((key) => el('Directory', { count: key === 'library' || key === 'media' || key === 'livetv' ? 3 : 1, key, title: key }))
+  const children = ROOT_DIRECTORIES.map((key) =>
+    el('Directory', { count: key === 'library' || key === 'media' || key === 'livetv' ? 3 : 1, key, title: key }),
+  )
   return containerReply(
     el(
       'MediaContainer',
@@ -43,7 +66,8 @@ export function serverInfo(ctx: RequestContext): Reply {
         myPlexSubscription: true,
         myPlexUsername: owner.email,
         offlineTranscode: 1,
-        ownerFeatures: 'camera_upload,cloudsync,collections,content_filter,dvr,hardware_transcoding,home,hwtranscode,livetv,lyrics,music_videos,pass,session_bandwidth_restrictions,session_kick,sync,trailers,webhooks',
+        ownerFeatures:
+          'camera_upload,cloudsync,collections,content_filter,dvr,hardware_transcoding,home,hwtranscode,livetv,lyrics,music_videos,pass,session_bandwidth_restrictions,session_kick,sync,trailers,webhooks',
         photoAutoTag: true,
         platform: 'Linux',
         platformVersion: '22.04.4 LTS (Jammy Jellyfish)',
@@ -76,5 +100,13 @@ export function serverInfo(ctx: RequestContext): Reply {
 /** `GET /identity`: the one endpoint PMS answers without a token. */
 export function identity(ctx: RequestContext): Reply {
   const { world } = ctx
-  return containerReply(el('MediaContainer', { size: 0, claimed: true, machineIdentifier: world.machineIdentifier, version: world.version }), ctx.format)
+  return containerReply(
+    el('MediaContainer', {
+      size: 0,
+      claimed: true,
+      machineIdentifier: world.machineIdentifier,
+      version: world.version,
+    }),
+    ctx.format,
+  )
 }

@@ -39,7 +39,8 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 
 function numberField(body: Record<string, unknown>, name: string): number {
   const v = body[name]
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ControlError(400, `body field "${name}" must be a number >= 0, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new ControlError(400, `body field "${name}" must be a number >= 0, got ${JSON.stringify(v)}`)
   return v
 }
 
@@ -68,7 +69,12 @@ export function createControlApi(control: SimulatorControl) {
 
 const ANSWERED = Symbol('answered')
 
-async function handle(control: SimulatorControl, req: IncomingMessage, path: string, res: ServerResponse): Promise<unknown> {
+async function handle(
+  control: SimulatorControl,
+  req: IncomingMessage,
+  path: string,
+  res: ServerResponse,
+): Promise<unknown> {
   const method = req.method ?? 'GET'
   const parts = path.slice('/__simulator/'.length).split('/').filter(Boolean).map(decodeURIComponent)
   const [resource, id, action] = parts

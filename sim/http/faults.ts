@@ -15,33 +15,46 @@ const MODES: ReadonlySet<string> = new Set(['hang', 'drop', 'outage'])
 
 /** Throws a message naming the bad field; the HTTP control API answers it as a 400. */
 export function validateFault(input: unknown): Fault {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Error('fault must be a JSON object')
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new Error('fault must be a JSON object')
   const f = input as Record<string, unknown>
   const known = new Set(['endpoint', 'latencyMs', 'latencyPerItemMs', 'errorRate', 'status', 'mode', 'durationMs'])
-  for (const key of Object.keys(f)) if (!known.has(key)) throw new Error(`fault field "${key}" is unknown (known: ${[...known].join(', ')})`)
+  for (const key of Object.keys(f))
+    if (!known.has(key)) throw new Error(`fault field "${key}" is unknown (known: ${[...known].join(', ')})`)
   const out: Fault = {}
   if (f.endpoint !== undefined) {
     if (typeof f.endpoint !== 'string' || !ENDPOINTS.has(f.endpoint)) {
-      throw new Error(`fault endpoint ${JSON.stringify(f.endpoint)} is not one of the simulator's endpoint patterns: "*", ${[...ENDPOINTS].filter((e) => e !== '*').map((e) => `"${e}"`).join(', ')}`)
+      throw new Error(
+        `fault endpoint ${JSON.stringify(f.endpoint)} is not one of the simulator's endpoint patterns: "*", ${[
+          ...ENDPOINTS,
+        ]
+          .filter((e) => e !== '*')
+          .map((e) => `"${e}"`)
+          .join(', ')}`,
+      )
     }
     out.endpoint = f.endpoint
   }
   for (const key of ['latencyMs', 'latencyPerItemMs', 'durationMs'] as const) {
     const v = f[key]
     if (v === undefined) continue
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`fault ${key} must be a number >= 0, got ${JSON.stringify(v)}`)
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new Error(`fault ${key} must be a number >= 0, got ${JSON.stringify(v)}`)
     out[key] = v
   }
   if (f.errorRate !== undefined) {
-    if (typeof f.errorRate !== 'number' || !(f.errorRate >= 0 && f.errorRate <= 1)) throw new Error(`fault errorRate must be a number from 0 to 1, got ${JSON.stringify(f.errorRate)}`)
+    if (typeof f.errorRate !== 'number' || !(f.errorRate >= 0 && f.errorRate <= 1))
+      throw new Error(`fault errorRate must be a number from 0 to 1, got ${JSON.stringify(f.errorRate)}`)
     out.errorRate = f.errorRate
   }
   if (f.status !== undefined) {
-    if (typeof f.status !== 'number' || !STATUSES.has(f.status)) throw new Error(`fault status must be 401, 500 or 503, got ${JSON.stringify(f.status)}`)
+    if (typeof f.status !== 'number' || !STATUSES.has(f.status))
+      throw new Error(`fault status must be 401, 500 or 503, got ${JSON.stringify(f.status)}`)
     out.status = f.status as FaultStatus
   }
   if (f.mode !== undefined) {
-    if (typeof f.mode !== 'string' || !MODES.has(f.mode)) throw new Error(`fault mode must be "hang", "drop" or "outage", got ${JSON.stringify(f.mode)}`)
+    if (typeof f.mode !== 'string' || !MODES.has(f.mode))
+      throw new Error(`fault mode must be "hang", "drop" or "outage", got ${JSON.stringify(f.mode)}`)
     out.mode = f.mode as FaultMode
   }
   return out

@@ -45,7 +45,12 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 export function htmlError(status: number): Reply {
   if (status === 401) return { status, contentType: 'text/html', body: Buffer.from(UNAUTHORIZED_BODY), items: 0 }
   const text = STATUS_TEXT[status] ?? 'Error'
-  return { status, contentType: 'text/html', body: Buffer.from(`<html><head><title>${text}</title></head><body><h1>${status} ${text}</h1></body></html>`), items: 0 }
+  return {
+    status,
+    contentType: 'text/html',
+    body: Buffer.from(`<html><head><title>${text}</title></head><body><h1>${status} ${text}</h1></body></html>`),
+    items: 0,
+  }
 }
 
 export function containerReply(container: El, format: Format, headers?: Record<string, string>): Reply {
@@ -68,8 +73,10 @@ export function readPaging(headers: IncomingHttpHeaders, query: URLSearchParams)
     return Array.isArray(v) ? v[0] : v
   }
   const queryAllowed = !query.has('type')
-  const rawStart = header('x-plex-container-start') ?? (queryAllowed ? (query.get('X-Plex-Container-Start') ?? undefined) : undefined)
-  const rawSize = header('x-plex-container-size') ?? (queryAllowed ? (query.get('X-Plex-Container-Size') ?? undefined) : undefined)
+  const rawStart =
+    header('x-plex-container-start') ?? (queryAllowed ? (query.get('X-Plex-Container-Start') ?? undefined) : undefined)
+  const rawSize =
+    header('x-plex-container-size') ?? (queryAllowed ? (query.get('X-Plex-Container-Size') ?? undefined) : undefined)
   const start = rawStart !== undefined && /^\d+$/.test(rawStart) ? Number(rawStart) : 0
   const size = rawSize !== undefined && /^\d+$/.test(rawSize) ? Number(rawSize) : null
   return { start, size, requested: rawStart !== undefined || rawSize !== undefined }
@@ -79,7 +86,11 @@ export function readPaging(headers: IncomingHttpHeaders, query: URLSearchParams)
  * Applies paging to `total` items: the slice to send and the container attributes
  * (`size`, then `totalSize` and `offset` when the client paged).
  */
-export function page(paging: Paging, total: number, defaultSize: number | null): { from: number; to: number; attrs: Record<string, number> } {
+export function page(
+  paging: Paging,
+  total: number,
+  defaultSize: number | null,
+): { from: number; to: number; attrs: Record<string, number> } {
   const from = Math.min(paging.start, total)
   const size = paging.size ?? defaultSize ?? total
   const to = Math.min(total, from + size)
@@ -93,7 +104,10 @@ export function page(paging: Paging, total: number, defaultSize: number | null):
 
 export function pagingHeaders(paging: Paging, total: number): Record<string, string> | undefined {
   if (!paging.requested) return undefined
-  return { 'X-Plex-Container-Start': String(Math.min(paging.start, total)), 'X-Plex-Container-Total-Size': String(total) }
+  return {
+    'X-Plex-Container-Start': String(Math.min(paging.start, total)),
+    'X-Plex-Container-Total-Size': String(total),
+  }
 }
 
 export const MEDIA_TAG_PREFIX = '/system/bundle/media/flags/'

@@ -167,7 +167,17 @@ export class SimHttpServer {
         reply = htmlError(400)
       } else {
         this.live.sync()
-        const ctx: RequestContext = { world: this.world, live: this.live, path, params: match.params, query, rawQuery, headers: req.headers, format, paging: readPaging(req.headers, query) }
+        const ctx: RequestContext = {
+          world: this.world,
+          live: this.live,
+          path,
+          params: match.params,
+          query,
+          rawQuery,
+          headers: req.headers,
+          format,
+          paging: readPaging(req.headers, query),
+        }
         reply = this.answer(match.route, ctx)
       }
     }
@@ -251,7 +261,9 @@ export class SimHttpServer {
       if (socket.destroyed) return
       if (refuse) {
         const body = refuse.body
-        socket.end(`HTTP/1.1 ${refuse.status} ${refuse.status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: ${refuse.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString()}`)
+        socket.end(
+          `HTTP/1.1 ${refuse.status} ${refuse.status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: ${refuse.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString()}`,
+        )
         return
       }
       this.live.sync()

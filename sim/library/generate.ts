@@ -17,10 +17,32 @@ interface SectionSpec {
 
 const SECTION_SPECS: readonly SectionSpec[] = [
   { id: 1, type: 'movie', title: 'Movies', agent: 'tv.plex.agents.movie', scanner: 'Plex Movie', path: '/data/Movies' },
-  { id: 2, type: 'show', title: 'TV Shows', agent: 'tv.plex.agents.series', scanner: 'Plex TV Series', path: '/data/TV Shows' },
+  {
+    id: 2,
+    type: 'show',
+    title: 'TV Shows',
+    agent: 'tv.plex.agents.series',
+    scanner: 'Plex TV Series',
+    path: '/data/TV Shows',
+  },
   { id: 3, type: 'artist', title: 'Music', agent: 'tv.plex.agents.music', scanner: 'Plex Music', path: '/data/Music' },
-  { id: 4, type: 'photo', title: 'Photos', agent: 'com.plexapp.agents.none', scanner: 'Plex Photo Scanner', path: '/data/Photos' },
-  { id: 5, type: 'movie', title: 'Documentaries', agent: 'tv.plex.agents.movie', scanner: 'Plex Movie', path: '/data/Documentaries', hidden: true },
+  {
+    id: 4,
+    type: 'photo',
+    title: 'Photos',
+    agent: 'com.plexapp.agents.none',
+    scanner: 'Plex Photo Scanner',
+    path: '/data/Photos',
+  },
+  {
+    id: 5,
+    type: 'movie',
+    title: 'Documentaries',
+    agent: 'tv.plex.agents.movie',
+    scanner: 'Plex Movie',
+    path: '/data/Documentaries',
+    hidden: true,
+  },
 ]
 
 export const SECTION_IDS = { movies: 1, shows: 2, music: 3, photos: 4, documentaries: 5 } as const
@@ -92,16 +114,37 @@ export function generateLibrary(seed: number, items: number, startTime: number):
   movieBudget += left
 
   for (let i = 0; i < photoBudget; i++) {
-    lib.add({ type: TYPE.photo, section: SECTION_IDS.photos, parent: -1, index: 0, year: 2015 + Math.floor(rng() * 10), duration: 0, addedAt: addedTime(rng, startTime) })
+    lib.add({
+      type: TYPE.photo,
+      section: SECTION_IDS.photos,
+      parent: -1,
+      index: 0,
+      year: 2015 + Math.floor(rng() * 10),
+      duration: 0,
+      addedAt: addedTime(rng, startTime),
+    })
   }
   const documentaries = Math.round(movieBudget * 0.15)
   for (let i = 0; i < movieBudget; i++) {
-    addMovie(lib, rng, i < documentaries ? SECTION_IDS.documentaries : SECTION_IDS.movies, addedTime(rng, startTime), false)
+    addMovie(
+      lib,
+      rng,
+      i < documentaries ? SECTION_IDS.documentaries : SECTION_IDS.movies,
+      addedTime(rng, startTime),
+      false,
+    )
   }
   return lib
 }
 
-export function addMovie(lib: Library, rng: Rng, section: number, addedAt: number, deleted: boolean, title?: string): number {
+export function addMovie(
+  lib: Library,
+  rng: Rng,
+  section: number,
+  addedAt: number,
+  deleted: boolean,
+  title?: string,
+): number {
   return lib.add({
     type: TYPE.movie,
     section,
@@ -116,10 +159,27 @@ export function addMovie(lib: Library, rng: Rng, section: number, addedAt: numbe
 }
 
 /** Adds a show with its seasons and episodes; returns how many rows it took. */
-function addShow(lib: Library, rng: Rng, start: number, end: number, seasons: number, perSeason: number, deleted: boolean): number {
+function addShow(
+  lib: Library,
+  rng: Rng,
+  start: number,
+  end: number,
+  seasons: number,
+  perSeason: number,
+  deleted: boolean,
+): number {
   const year = intBetween(rng(), 1995, 2024)
   const epMinutes = pickEpisodeLength(rng)
-  const show = lib.add({ type: TYPE.show, section: SECTION_IDS.shows, parent: -1, index: 0, year, duration: epMinutes * 60_000, addedAt: start, deleted })
+  const show = lib.add({
+    type: TYPE.show,
+    section: SECTION_IDS.shows,
+    parent: -1,
+    index: 0,
+    year,
+    duration: epMinutes * 60_000,
+    addedAt: start,
+    deleted,
+  })
   const episodes = seasons * perSeason
   // Episodes arrive evenly from the show's first day until `end`, so a long-running
   // show keeps producing recent additions.
@@ -128,7 +188,16 @@ function addShow(lib: Library, rng: Rng, start: number, end: number, seasons: nu
   let rows = 1
   for (let s = 1; s <= seasons; s++) {
     const seasonAdded = start + step * (n + 1)
-    const season = lib.add({ type: TYPE.season, section: SECTION_IDS.shows, parent: show, index: s, year: year + s - 1, duration: 0, addedAt: seasonAdded, deleted })
+    const season = lib.add({
+      type: TYPE.season,
+      section: SECTION_IDS.shows,
+      parent: show,
+      index: s,
+      year: year + s - 1,
+      duration: 0,
+      addedAt: seasonAdded,
+      deleted,
+    })
     rows++
     for (let e = 1; e <= perSeason; e++) {
       n++
@@ -155,16 +224,43 @@ function pickEpisodeLength(rng: Rng): number {
 
 function addArtist(lib: Library, rng: Rng, startTime: number, albums: number, perAlbum: number): number {
   const first = addedTime(rng, startTime)
-  const artist = lib.add({ type: TYPE.artist, section: SECTION_IDS.music, parent: -1, index: 0, year: 0, duration: 0, addedAt: first, deleted: false })
+  const artist = lib.add({
+    type: TYPE.artist,
+    section: SECTION_IDS.music,
+    parent: -1,
+    index: 0,
+    year: 0,
+    duration: 0,
+    addedAt: first,
+    deleted: false,
+  })
   let rows = 1
   for (let a = 1; a <= albums; a++) {
     // Albums after the first arrive later; all tracks of an album share its addedAt.
     const addedAt = a === 1 ? first : first + Math.floor(rng() * (startTime - first))
     const year = intBetween(rng(), 1970, 2025)
-    const album = lib.add({ type: TYPE.album, section: SECTION_IDS.music, parent: artist, index: a, year, duration: 0, addedAt, deleted: false })
+    const album = lib.add({
+      type: TYPE.album,
+      section: SECTION_IDS.music,
+      parent: artist,
+      index: a,
+      year,
+      duration: 0,
+      addedAt,
+      deleted: false,
+    })
     rows++
     for (let t = 1; t <= perAlbum; t++) {
-      lib.add({ type: TYPE.track, section: SECTION_IDS.music, parent: album, index: t, year, duration: intBetween(rng(), 120, 420) * 1000, addedAt, deleted: false })
+      lib.add({
+        type: TYPE.track,
+        section: SECTION_IDS.music,
+        parent: album,
+        index: t,
+        year,
+        duration: intBetween(rng(), 120, 420) * 1000,
+        addedAt,
+        deleted: false,
+      })
       rows++
     }
   }

@@ -1,6 +1,16 @@
 import { el, item, type Attrs, type El } from '../container.js'
 import { hash32, intBetween, pick, unit } from '../random.js'
-import { COUNTRIES, LABELS, MOVIE_GENRES, MOVIE_RATINGS, MUSIC_GENRES, STUDIOS, TV_RATINGS, personName, summary } from './names.js'
+import {
+  COUNTRIES,
+  LABELS,
+  MOVIE_GENRES,
+  MOVIE_RATINGS,
+  MUSIC_GENRES,
+  STUDIOS,
+  TV_RATINGS,
+  personName,
+  summary,
+} from './names.js'
 import type { Library } from './store.js'
 import { TYPE, TYPE_NAME } from './types.js'
 
@@ -76,10 +86,18 @@ interface VideoProfile {
 /** Deterministic encode of one version of a video; `variant` 1 is a second, smaller copy. */
 export function videoProfile(lib: Library, row: number, variant: number): VideoProfile {
   const r = unit(hash32(lib.seed, row, 120 + variant))
-  const resolution = variant === 1 ? (r < 0.5 ? '1080' : '720') : r < 0.15 ? '4k' : r < 0.65 ? '1080' : r < 0.85 ? '720' : 'sd'
+  const resolution =
+    variant === 1 ? (r < 0.5 ? '1080' : '720') : r < 0.15 ? '4k' : r < 0.65 ? '1080' : r < 0.85 ? '720' : 'sd'
   const wide = unit(hash32(lib.seed, row, 125)) < 0.4
-  const dims = { '4k': [3840, wide ? 1608 : 2160], '1080': [1920, wide ? 804 : 1080], '720': [1280, wide ? 536 : 720], sd: [720, 480] }[resolution]
-  const bitrateRange = { '4k': [15_000, 40_000], '1080': [4_000, 12_000], '720': [2_000, 5_000], sd: [800, 2_000] }[resolution]
+  const dims = {
+    '4k': [3840, wide ? 1608 : 2160],
+    '1080': [1920, wide ? 804 : 1080],
+    '720': [1280, wide ? 536 : 720],
+    sd: [720, 480],
+  }[resolution]
+  const bitrateRange = { '4k': [15_000, 40_000], '1080': [4_000, 12_000], '720': [2_000, 5_000], sd: [800, 2_000] }[
+    resolution
+  ]
   const a = unit(hash32(lib.seed, row, 130 + variant))
   return {
     resolution,
@@ -141,7 +159,7 @@ export function videoMedia(lib: Library, row: number, variant: number): El {
         key: `/library/parts/${id}/${lib.addedAt[row]}/file.${p.container}`,
         duration,
         file: filePath(lib, row, p.container),
-        size: Math.round((p.bitrate * 125) * (duration / 1000)),
+        size: Math.round(p.bitrate * 125 * (duration / 1000)),
         container: p.container,
         videoProfile: p.videoCodec === 'hevc' ? 'main 10' : 'high',
       }),
@@ -170,7 +188,13 @@ export function audioMedia(lib: Library, row: number): El {
 function photoMedia(lib: Library, row: number): El {
   const id = mediaId(row, 0)
   return el('Media', { id, width: 4032, height: 3024, aspectRatio: 1.33, container: 'jpeg' }, [
-    el('Part', { id, key: `/library/parts/${id}/${lib.addedAt[row]}/file.jpg`, file: filePath(lib, row, 'jpg'), size: 2_400_000 + (hash32(lib.seed, row, 150) % 2_000_000), container: 'jpeg' }),
+    el('Part', {
+      id,
+      key: `/library/parts/${id}/${lib.addedAt[row]}/file.jpg`,
+      file: filePath(lib, row, 'jpg'),
+      size: 2_400_000 + (hash32(lib.seed, row, 150) % 2_000_000),
+      container: 'jpeg',
+    }),
   ])
 }
 
@@ -201,7 +225,10 @@ export function itemElement(lib: Library, row: number, detail: Detail): El {
   const children: El[] = []
   const attrs: Attrs = {
     ratingKey: String(rk),
-    key: type === TYPE.show || type === TYPE.season || type === TYPE.artist || type === TYPE.album ? `/library/metadata/${rk}/children` : `/library/metadata/${rk}`,
+    key:
+      type === TYPE.show || type === TYPE.season || type === TYPE.artist || type === TYPE.album
+        ? `/library/metadata/${rk}/children`
+        : `/library/metadata/${rk}`,
     guid: `plex://${name}/${guidHex(seed, row)}`,
   }
   const parent = lib.parentRow(row)
@@ -210,7 +237,8 @@ export function itemElement(lib: Library, row: number, detail: Detail): El {
     attrs.parentRatingKey = String(lib.ratingKey(parent))
     if (grandparent >= 0) attrs.grandparentRatingKey = String(lib.ratingKey(grandparent))
     attrs.parentGuid = `plex://${TYPE_NAME[lib.type[parent]!]}/${guidHex(seed, parent)}`
-    if (grandparent >= 0) attrs.grandparentGuid = `plex://${TYPE_NAME[lib.type[grandparent]!]}/${guidHex(seed, grandparent)}`
+    if (grandparent >= 0)
+      attrs.grandparentGuid = `plex://${TYPE_NAME[lib.type[grandparent]!]}/${guidHex(seed, grandparent)}`
   }
   if (full) Object.assign(attrs, sectionAttrs(lib, row))
   attrs.type = name
@@ -405,7 +433,14 @@ function roles(lib: Library, row: number): El[] {
   const out: El[] = []
   for (let i = 0; i < 3; i++) {
     const id = hash32(lib.seed, row, 190 + i) % 400_000
-    out.push(el('Role', { id, filter: `actor=${id}`, tag: personName(lib.seed, row, 200 + i * 2), role: personName(lib.seed, row, 210 + i * 2) }))
+    out.push(
+      el('Role', {
+        id,
+        filter: `actor=${id}`,
+        tag: personName(lib.seed, row, 200 + i * 2),
+        role: personName(lib.seed, row, 210 + i * 2),
+      }),
+    )
   }
   return out
 }

@@ -142,15 +142,24 @@ export class Library {
   private deriveTitle(row: number): string {
     const seed = this.seed
     switch (this.type[row]) {
-      case TYPE.movie: return phrase(seed, row, 11)
-      case TYPE.show: return phrase(seed, row, 21)
-      case TYPE.season: return this.index[row] === 0 ? 'Specials' : `Season ${this.index[row]}`
-      case TYPE.episode: return hash32(seed, row, 30) % 6 === 0 ? `Episode ${this.index[row]}` : phrase(seed, row, 31)
-      case TYPE.artist: return hash32(seed, row, 40) % 2 === 0 ? personName(seed, row, 41) : phrase(seed, row, 42)
-      case TYPE.album: return phrase(seed, row, 51)
-      case TYPE.track: return phrase(seed, row, 61)
-      case TYPE.photo: return `IMG_${String(1000 + (row % 9000)).padStart(4, '0')}`
-      default: return `Item ${row}`
+      case TYPE.movie:
+        return phrase(seed, row, 11)
+      case TYPE.show:
+        return phrase(seed, row, 21)
+      case TYPE.season:
+        return this.index[row] === 0 ? 'Specials' : `Season ${this.index[row]}`
+      case TYPE.episode:
+        return hash32(seed, row, 30) % 6 === 0 ? `Episode ${this.index[row]}` : phrase(seed, row, 31)
+      case TYPE.artist:
+        return hash32(seed, row, 40) % 2 === 0 ? personName(seed, row, 41) : phrase(seed, row, 42)
+      case TYPE.album:
+        return phrase(seed, row, 51)
+      case TYPE.track:
+        return phrase(seed, row, 61)
+      case TYPE.photo:
+        return `IMG_${String(1000 + (row % 9000)).padStart(4, '0')}`
+      default:
+        return `Item ${row}`
     }
   }
 
@@ -188,7 +197,11 @@ export class Library {
    * Live rows of one type in a section, ordered by `sort` (`titleSort` by default,
    * `addedAt`, or `ratingKey` = row order), cached until the library changes.
    */
-  listing(sectionId: number, type: number, sort: 'titleSort' | 'addedAt:desc' | 'addedAt:asc' | 'ratingKey' = 'titleSort'): Int32Array {
+  listing(
+    sectionId: number,
+    type: number,
+    sort: 'titleSort' | 'addedAt:desc' | 'addedAt:asc' | 'ratingKey' = 'titleSort',
+  ): Int32Array {
     const key = `${sectionId}:${type}:${sort}`
     const cached = this.listingCache.get(key)
     if (cached && cached.version === this.version) return cached.rows

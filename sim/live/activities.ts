@@ -26,14 +26,30 @@ export const ACTIVITY_TITLES: Readonly<Record<ActivityType, string>> = {
 }
 
 export function activityInfo(a: Activity): ActivityInfo {
-  return { uuid: a.uuid, type: a.type, title: a.title, subtitle: a.subtitle, progress: a.progress, librarySectionID: a.librarySectionID }
+  return {
+    uuid: a.uuid,
+    type: a.type,
+    title: a.title,
+    subtitle: a.subtitle,
+    progress: a.progress,
+    librarySectionID: a.librarySectionID,
+  }
 }
 
 export function activityElement(a: Activity): El {
-  const context = a.librarySectionID !== null ? [single('Context', { librarySectionID: String(a.librarySectionID) })] : []
+  const context =
+    a.librarySectionID !== null ? [single('Context', { librarySectionID: String(a.librarySectionID) })] : []
   return el(
     'Activity',
-    { uuid: a.uuid, type: a.type, cancellable: a.cancellable, userID: a.userID, title: a.title, subtitle: a.subtitle, progress: a.progress },
+    {
+      uuid: a.uuid,
+      type: a.type,
+      cancellable: a.cancellable,
+      userID: a.userID,
+      title: a.title,
+      subtitle: a.subtitle,
+      progress: a.progress,
+    },
     context,
   )
 }

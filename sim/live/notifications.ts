@@ -52,7 +52,14 @@ export class NotificationHub implements NotificationSink {
       'X-Accel-Buffering': 'no',
     })
     res.flushHeaders()
-    const set = filters ? new Set(filters.split(',').map((f) => f.trim()).filter(Boolean)) : null
+    const set = filters
+      ? new Set(
+          filters
+            .split(',')
+            .map((f) => f.trim())
+            .filter(Boolean),
+        )
+      : null
     this.streams.set(res, set && set.size > 0 ? set : null)
     res.on('close', () => this.streams.delete(res))
   }

@@ -158,9 +158,36 @@ function sessionMedia(world: World, s: Session): El[] {
     if (part) {
       const streams: El[] = []
       if (media.attrs.videoCodec !== undefined) {
-        streams.push(el('Stream', { id: Number(media.attrs.id) * 3, streamType: 1, codec: media.attrs.videoCodec, bitrate: media.attrs.bitrate, width: media.attrs.width, height: media.attrs.height, displayTitle: `${media.attrs.videoResolution} (${String(media.attrs.videoCodec).toUpperCase()})`, decision: s.transcode ? s.transcode.videoDecision : 'directplay', location: s.transcode ? 'segments-video' : 'direct', default: true }))
+        streams.push(
+          el('Stream', {
+            id: Number(media.attrs.id) * 3,
+            streamType: 1,
+            codec: media.attrs.videoCodec,
+            bitrate: media.attrs.bitrate,
+            width: media.attrs.width,
+            height: media.attrs.height,
+            displayTitle: `${media.attrs.videoResolution} (${String(media.attrs.videoCodec).toUpperCase()})`,
+            decision: s.transcode ? s.transcode.videoDecision : 'directplay',
+            location: s.transcode ? 'segments-video' : 'direct',
+            default: true,
+          }),
+        )
       }
-      streams.push(el('Stream', { id: Number(media.attrs.id) * 3 + 1, streamType: 2, codec: media.attrs.audioCodec, channels: media.attrs.audioChannels, language: 'English', languageCode: 'eng', selected: true, default: true, displayTitle: `English (${String(media.attrs.audioCodec).toUpperCase()})`, decision: s.transcode ? s.transcode.audioDecision : 'directplay', location: s.transcode ? 'segments-audio' : 'direct' }))
+      streams.push(
+        el('Stream', {
+          id: Number(media.attrs.id) * 3 + 1,
+          streamType: 2,
+          codec: media.attrs.audioCodec,
+          channels: media.attrs.audioChannels,
+          language: 'English',
+          languageCode: 'eng',
+          selected: true,
+          default: true,
+          displayTitle: `English (${String(media.attrs.audioCodec).toUpperCase()})`,
+          decision: s.transcode ? s.transcode.audioDecision : 'directplay',
+          location: s.transcode ? 'segments-audio' : 'direct',
+        }),
+      )
       children.push(el('Part', { ...part.attrs, id: String(part.attrs.id), decision, selected: true }, streams))
     }
     // Sessions send Media ids as strings and `selected` as a boolean (unlike the library).
@@ -178,9 +205,25 @@ function sessionMedia(world: World, s: Session): El[] {
   }
   const off = s.offLibrary!
   return [
-    el('Media', { id: '0', duration: off.duration, bitrate: 1886, width: 1280, height: 720, audioChannels: 2, audioCodec: 'aac', videoCodec: 'h264', videoResolution: '720', container: 'mp4', videoFrameRate: '60p', protocol: 'dash', selected: true }, [
-      el('Part', { id: '0', duration: off.duration, container: 'mp4', protocol: 'dash', decision, selected: true }),
-    ]),
+    el(
+      'Media',
+      {
+        id: '0',
+        duration: off.duration,
+        bitrate: 1886,
+        width: 1280,
+        height: 720,
+        audioChannels: 2,
+        audioCodec: 'aac',
+        videoCodec: 'h264',
+        videoResolution: '720',
+        container: 'mp4',
+        videoFrameRate: '60p',
+        protocol: 'dash',
+        selected: true,
+      },
+      [el('Part', { id: '0', duration: off.duration, container: 'mp4', protocol: 'dash', decision, selected: true })],
+    ),
   ]
 }
 
@@ -230,7 +273,12 @@ export function sessionElement(world: World, s: Session): El {
     attrs.sessionKey = s.sessionKey
     attrs.viewOffset = s.viewOffset
     const tags = (base.children ?? []).filter((c) => c.tag !== 'Media')
-    return item(tag, attrs, [...sessionMedia(world, s), ...tags, ...peopleElements(world, s), ...(s.transcode ? [transcodeElement(world, s, true)] : [])])
+    return item(tag, attrs, [
+      ...sessionMedia(world, s),
+      ...tags,
+      ...peopleElements(world, s),
+      ...(s.transcode ? [transcodeElement(world, s, true)] : []),
+    ])
   }
   const off = s.offLibrary!
   tag = 'Video'
@@ -250,7 +298,11 @@ export function sessionElement(world: World, s: Session): El {
     type: off.type,
     viewOffset: s.viewOffset,
   }
-  return item(tag, attrs, [...sessionMedia(world, s), ...peopleElements(world, s), ...(s.transcode ? [transcodeElement(world, s, true)] : [])])
+  return item(tag, attrs, [
+    ...sessionMedia(world, s),
+    ...peopleElements(world, s),
+    ...(s.transcode ? [transcodeElement(world, s, true)] : []),
+  ])
 }
 
 export function offLibraryGuid(world: World, kind: SessionKind, n: number): string {
@@ -259,4 +311,3 @@ export function offLibraryGuid(world: World, kind: SessionKind, n: number): stri
   if (kind === 'preroll') return `analyzed.prerolls://${hex}${hex.slice(0, 16)}`
   return 'no_idea'
 }
-

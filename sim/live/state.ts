@@ -2,10 +2,23 @@ import { addMovie, SECTION_IDS } from '../library/generate.js'
 import { hasSecondVersion } from '../library/render.js'
 import { TYPE, TYPE_NAME } from '../library/types.js'
 import { alnumString, intBetween, mulberry32, pickWeighted, uuidFrom, type Rng } from '../random.js'
-import type { ActivityType, AddMediaOptions, MediaInfo, SessionKind, StartActivityOptions, StartSessionOptions } from '../types.js'
+import type {
+  ActivityType,
+  AddMediaOptions,
+  MediaInfo,
+  SessionKind,
+  StartActivityOptions,
+  StartSessionOptions,
+} from '../types.js'
 import type { World } from '../world.js'
 import { ACTIVITY_TITLES, activityNotification, type Activity } from './activities.js'
-import { offLibraryGuid, playingNotification, transcodeNotification, type OffLibraryItem, type Session } from './sessions.js'
+import {
+  offLibraryGuid,
+  playingNotification,
+  transcodeNotification,
+  type OffLibraryItem,
+  type Session,
+} from './sessions.js'
 
 /** Players report about every 10 s; the live state moves in ticks of that size. */
 export const TICK_SECONDS = 10
@@ -101,15 +114,20 @@ export class LiveState {
       if (row < 0) kind = 'livetv'
     }
     const accounts = this.world.people.accounts
-    const account = opts.accountId !== undefined ? accounts.find((a) => a.id === opts.accountId) : accounts[1 + Math.floor(rng() * (accounts.length - 1))]
-    if (!account || account.id === 0) throw new Error(`startSession: accountId ${opts.accountId} is not a user of this server (see /accounts)`)
+    const account =
+      opts.accountId !== undefined
+        ? accounts.find((a) => a.id === opts.accountId)
+        : accounts[1 + Math.floor(rng() * (accounts.length - 1))]
+    if (!account || account.id === 0)
+      throw new Error(`startSession: accountId ${opts.accountId} is not a user of this server (see /accounts)`)
     const devices = this.world.people.devices.filter((d) => d.music === (kind === 'track'))
     const device = devices[Math.floor(rng() * devices.length)]!
     const offLibrary = row < 0 ? this.offLibraryItem(kind) : null
     const duration = row >= 0 ? lib.duration[row]! : offLibrary!.duration
     const isVideo = kind !== 'track' && kind !== 'photo'
     const transcodes = opts.transcode ?? (kind === 'photo' ? false : rng() < (isVideo ? 0.4 : 0.1))
-    const mediaVersions = row >= 0 && (opts.multipleMedia ?? hasSecondVersion(lib, row)) && kind !== 'track' && kind !== 'photo' ? 2 : 1
+    const mediaVersions =
+      row >= 0 && (opts.multipleMedia ?? hasSecondVersion(lib, row)) && kind !== 'track' && kind !== 'photo' ? 2 : 1
     const now = this.world.clock.now()
     const location = opts.location ?? (device.local ? 'lan' : 'wan')
     const session: Session = {
@@ -145,12 +163,17 @@ export class LiveState {
       sessionId: alnumString(rng, 24),
       playQueueItemID: this.nextPlayQueueItem++,
     }
-    if (session.transcode && session.transcode.videoDecision === 'copy' && isVideo) session.transcode.audioDecision = 'transcode'
-    session.bandwidth = kind === 'track' ? 1050 : session.transcode ? intBetween(rng(), 2000, 8000) : intBetween(rng(), 4000, 40_000)
+    if (session.transcode && session.transcode.videoDecision === 'copy' && isVideo)
+      session.transcode.audioDecision = 'transcode'
+    session.bandwidth =
+      kind === 'track' ? 1050 : session.transcode ? intBetween(rng(), 2000, 8000) : intBetween(rng(), 4000, 40_000)
     this.sessions.push(session)
     this.sessionsVersion++
-    if (session.transcode) this.notify('transcodeSession.start', 'TranscodeSession', () => transcodeNotification(this.world, session))
-    this.notify('playing', 'PlaySessionStateNotification', () => playingNotification(this.world, session, session.state))
+    if (session.transcode)
+      this.notify('transcodeSession.start', 'TranscodeSession', () => transcodeNotification(this.world, session))
+    this.notify('playing', 'PlaySessionStateNotification', () =>
+      playingNotification(this.world, session, session.state),
+    )
     return session
   }
 
@@ -189,9 +212,13 @@ export class LiveState {
     let sectionId: number | null = opts.librarySectionID ?? sections[Math.floor(rng() * sections.length)]!.id
     if (type === 'provider.epg.load') sectionId = opts.librarySectionID ?? null
     const section = sectionId !== null ? lib.sectionById(sectionId) : undefined
-    if (sectionId !== null && !section) throw new Error(`startActivity: librarySectionID ${sectionId} does not exist (sections: ${sections.map((s) => s.id).join(', ')})`)
+    if (sectionId !== null && !section)
+      throw new Error(
+        `startActivity: librarySectionID ${sectionId} does not exist (sections: ${sections.map((s) => s.id).join(', ')})`,
+      )
     const ticks = opts.ticks ?? intBetween(rng(), 2, 12)
-    const unknownProgress = opts.progress === -1 || (opts.progress === undefined && type === 'library.update.section' && rng() < 0.3)
+    const unknownProgress =
+      opts.progress === -1 || (opts.progress === undefined && type === 'library.update.section' && rng() < 0.3)
     let subtitle = section?.title ?? ''
     if (type === 'library.refresh.items' || type === 'media.generate.bif' || type === 'media.generate.intros') {
       const rows = lib.recentLeaves(sectionId)
@@ -241,7 +268,10 @@ export class LiveState {
       const parentType = type === 'episode' ? TYPE.season : TYPE.album
       const sectionId = type === 'episode' ? SECTION_IDS.shows : SECTION_IDS.music
       const parents = lib.listing(sectionId, parentType, 'addedAt:desc')
-      if (parents.length === 0) throw new Error(`addMedia: the library has no ${TYPE_NAME[parentType]} to add a ${type} to; use a larger items count`)
+      if (parents.length === 0)
+        throw new Error(
+          `addMedia: the library has no ${TYPE_NAME[parentType]} to add a ${type} to; use a larger items count`,
+        )
       parentRow = parents[Math.floor(rng() * Math.min(parents.length, 20))]!
       const siblings = lib.childrenOf(parentRow)
       const last = siblings[siblings.length - 1]
@@ -302,7 +332,10 @@ export class LiveState {
     const lib = this.world.library
     const candidates =
       kind === 'movie'
-        ? [lib.listing(SECTION_IDS.movies, TYPE.movie, 'ratingKey'), lib.listing(SECTION_IDS.documentaries, TYPE.movie, 'ratingKey')]
+        ? [
+            lib.listing(SECTION_IDS.movies, TYPE.movie, 'ratingKey'),
+            lib.listing(SECTION_IDS.documentaries, TYPE.movie, 'ratingKey'),
+          ]
         : kind === 'episode'
           ? [lib.listing(SECTION_IDS.shows, TYPE.episode, 'ratingKey')]
           : kind === 'track'
@@ -324,11 +357,27 @@ export class LiveState {
     const guid = offLibraryGuid(this.world, kind, n)
     if (kind === 'preroll') {
       const rk = String(900_000 + n)
-      return { ratingKey: rk, key: `/library/metadata/${rk}`, guid, type: 'clip', title: 'fancy_preroll', librarySectionID: -2, duration: intBetween(rng(), 6, 30) * 1000 }
+      return {
+        ratingKey: rk,
+        key: `/library/metadata/${rk}`,
+        guid,
+        type: 'clip',
+        title: 'fancy_preroll',
+        librarySectionID: -2,
+        duration: intBetween(rng(), 6, 30) * 1000,
+      }
     }
     if (kind === 'unknown') {
       const rk = String(9_876_500_000 + n)
-      return { ratingKey: rk, key: `/library/metadata/${rk}`, guid, type: 'clip', title: 'some_unknown_item', librarySectionID: -3, duration: 99_999 }
+      return {
+        ratingKey: rk,
+        key: `/library/metadata/${rk}`,
+        guid,
+        type: 'clip',
+        title: 'some_unknown_item',
+        librarySectionID: -3,
+        duration: 99_999,
+      }
     }
     // Live TV has no ratingKey and no library section; its key points at the tuner session.
     return {
@@ -378,7 +427,10 @@ export class LiveState {
         }
       }
       if (s.transcode) {
-        s.transcode.progress = Math.min(100, Math.round((s.viewOffset / Math.max(1, s.duration)) * 1000 + rng() * 30) / 10)
+        s.transcode.progress = Math.min(
+          100,
+          Math.round((s.viewOffset / Math.max(1, s.duration)) * 1000 + rng() * 30) / 10,
+        )
         s.transcode.throttled = s.transcode.speed > 2 && rng() < 0.5
         this.notify('transcodeSession.update', 'TranscodeSession', () => transcodeNotification(this.world, s))
       }
@@ -417,11 +469,22 @@ export class LiveState {
       const section = this.world.library.sectionById(a.librarySectionID)
       if (section) {
         section.scannedAt = this.now()
-        const kind = section.type === 'movie' ? 'movie' : section.type === 'show' ? 'episode' : section.type === 'artist' ? 'track' : null
+        const kind =
+          section.type === 'movie'
+            ? 'movie'
+            : section.type === 'show'
+              ? 'episode'
+              : section.type === 'artist'
+                ? 'track'
+                : null
         for (let i = 0; kind && i < a.newItems; i++) {
           this.addMedia({ type: kind, ...(kind === 'movie' ? { librarySectionID: section.id } : {}) })
         }
-        this.notify('status', 'StatusNotification', () => ({ title: 'Library scan complete', description: '', notificationName: 'LIBRARY_UPDATE' }))
+        this.notify('status', 'StatusNotification', () => ({
+          title: 'Library scan complete',
+          description: '',
+          notificationName: 'LIBRARY_UPDATE',
+        }))
       }
     }
   }

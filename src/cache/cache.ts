@@ -5,7 +5,14 @@ import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
 import type { MemoryLayer, MemoryLru } from './memory.js'
-import { REFRESH_JITTER, resolveKeyBounds, resolvePolicy, type CacheDeclaration, type CachePolicy, type KeyBounds } from './policy.js'
+import {
+  REFRESH_JITTER,
+  resolveKeyBounds,
+  resolvePolicy,
+  type CacheDeclaration,
+  type CachePolicy,
+  type KeyBounds,
+} from './policy.js'
 import { SCOPE_MARK, type Scope, type ScopedReads, type ScopeTable } from './scope.js'
 import type { SharedBound, SharedHit, SharedLayer } from './shared.js'
 import { Flight, KeySlot, StoredEntry, type FlightResult, type SlotOwner } from './slot.js'
@@ -103,7 +110,11 @@ export class Cache<V, A = void> implements SlotOwner {
     this.scopedReads = declaration.scoped?.kind
     this.bounds = resolveKeyBounds(declaration, this.policy)
     this.baseKeys = new Set(this.warmArgs.map((args) => this.keyFor(args)))
-    this.sharedBound = this.bounds && { group: `${this.key}:`, maxKeys: this.bounds.maxKeys, maxBytes: this.bounds.maxBytes }
+    this.sharedBound = this.bounds && {
+      group: `${this.key}:`,
+      maxKeys: this.bounds.maxKeys,
+      maxBytes: this.bounds.maxBytes,
+    }
     this.refreshAfterMs = this.policy.refreshAhead ? this.policy.refreshAheadAt * this.ttlMs : Infinity
     this.keepMs = this.ttlMs + this.policy.maxStaleMs
     this.context = context
@@ -144,7 +155,8 @@ export class Cache<V, A = void> implements SlotOwner {
     this.counters.hits++
     entry.slot.lastReadAt = now
     if (age >= this.refreshAfterMs) this.refreshOnRead(entry.slot, now)
-    if (this.hitLogger !== undefined) this.hitLogger.debug({ cache: this.name, key: entry.slot.key, ageMs: age }, 'cache hit')
+    if (this.hitLogger !== undefined)
+      this.hitLogger.debug({ cache: this.name, key: entry.slot.key, ageMs: age }, 'cache hit')
     return entry
   }
 
@@ -165,7 +177,9 @@ export class Cache<V, A = void> implements SlotOwner {
     if (source === undefined) return undefined
     // The hot path of a viewer: the view held for this scope, if derived from this very entry.
     const held = source.slot.views?.[scope.index]
-    return held !== undefined && held.slot.viewOf === source && held.slot.scope === scope ? held : this.viewOf(source, scope, scoped.view)
+    return held !== undefined && held.slot.viewOf === source && held.slot.scope === scope
+      ? held
+      : this.viewOf(source, scope, scoped.view)
   }
 
   private async readView(args: A, scope: Scope): Promise<CacheRead<V>> {
@@ -176,7 +190,11 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   /** The scope's view of `source`, derived and held on first use. */
-  private viewOf(source: StoredEntry<V>, scope: Scope, view: (value: V, principal: Scope['principal']) => V): StoredEntry<V> {
+  private viewOf(
+    source: StoredEntry<V>,
+    scope: Scope,
+    view: (value: V, principal: Scope['principal']) => V,
+  ): StoredEntry<V> {
     const held = source.slot.views?.[scope.index]
     if (held !== undefined && held.slot.viewOf === source && held.slot.scope === scope) return held
     const key = this.keyFor(source.slot.args as A, scope)
@@ -186,7 +204,13 @@ export class Cache<V, A = void> implements SlotOwner {
       this.viewSlots.set(key, slot)
     }
     const value = view(source.value, scope.principal)
-    const entry = new StoredEntry(value, serialize(value, `cache ${this.name} (view of ${source.slot.key})`), source.loadedAt, source.fetchedAt, slot)
+    const entry = new StoredEntry(
+      value,
+      serialize(value, `cache ${this.name} (view of ${source.slot.key})`),
+      source.loadedAt,
+      source.fetchedAt,
+      slot,
+    )
     scope.derivations++
     slot.viewOf = source
     if (this.store(slot, entry)) (source.slot.views ??= [])[scope.index] = entry
@@ -194,7 +218,8 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   private requireScoped(): ScopedReads<V> {
-    if (this.scoped === undefined) throw new Error(`cache ${this.name} has no scoped reads: declare \`scoped\` to read it for a principal`)
+    if (this.scoped === undefined)
+      throw new Error(`cache ${this.name} has no scoped reads: declare \`scoped\` to read it for a principal`)
     return this.scoped
   }
 
@@ -258,7 +283,10 @@ export class Cache<V, A = void> implements SlotOwner {
     if (held === undefined) return flight.promise
     this.counters.misses++
     this.counters.staleServes++
-    this.hitLogger?.debug({ cache: this.name, key: slot.key, ageMs: now - held.loadedAt, waitedMs: now - readAt }, 'cache served stale while loading')
+    this.hitLogger?.debug(
+      { cache: this.name, key: slot.key, ageMs: now - held.loadedAt, waitedMs: now - readAt },
+      'cache served stale while loading',
+    )
     return { entry: held, outcome: 'stale' }
   }
 
@@ -302,7 +330,8 @@ export class Cache<V, A = void> implements SlotOwner {
       }
     } catch (error) {
       const kept = this.lastGood(slot, staleShared)
-      result = kept !== undefined ? { source: 'stale', entry: kept, error } : { source: 'failed', entry: undefined, error }
+      result =
+        kept !== undefined ? { source: 'stale', entry: kept, error } : { source: 'failed', entry: undefined, error }
     }
     if (slot.flight === flight) slot.flight = undefined
     this.schedule(slot, this.lru.peek(slot.key) as StoredEntry<V> | undefined)
@@ -316,7 +345,9 @@ export class Cache<V, A = void> implements SlotOwner {
     if (loaded !== undefined) return loaded
     // Another instance ran the load; its value is in the shared layer unless that load failed.
     const found = await this.sharedGet(slot.key)
-    return (found !== undefined && found.ageMs < this.ttlMs ? this.adopt(slot, found) : undefined) ?? this.load(slot, args)
+    return (
+      (found !== undefined && found.ageMs < this.ttlMs ? this.adopt(slot, found) : undefined) ?? this.load(slot, args)
+    )
   }
 
   private async load(slot: KeySlot<V>, args: A): Promise<StoredEntry<V>> {
@@ -325,7 +356,13 @@ export class Cache<V, A = void> implements SlotOwner {
     let entry: StoredEntry<V>
     try {
       const value = await this.callLoader(args, slot.key)
-      entry = new StoredEntry(value, serialize(value, `cache ${this.name} (${slot.key})`), this.clock.now(), this.clock.wallNow(), slot)
+      entry = new StoredEntry(
+        value,
+        serialize(value, `cache ${this.name} (${slot.key})`),
+        this.clock.now(),
+        this.clock.wallNow(),
+        slot,
+      )
     } catch (error) {
       this.loadEnded(started, false)
       this.loadFailed(slot, error)
@@ -364,10 +401,7 @@ export class Cache<V, A = void> implements SlotOwner {
         this.activeLoads.delete(abandon)
       }
       const timeoutMs = this.policy.loadTimeoutMs
-      const timer = this.clock.setTimer(
-        () => abandon(new LoaderTimeoutError(this.name, key, timeoutMs)),
-        timeoutMs,
-      )
+      const timer = this.clock.setTimer(() => abandon(new LoaderTimeoutError(this.name, key, timeoutMs)), timeoutMs)
       this.activeLoads.add(abandon)
       let pending: Promise<V>
       try {
@@ -435,8 +469,11 @@ export class Cache<V, A = void> implements SlotOwner {
   /** Writes a value to the shared layer (a query variant of a keyed cache for a shorter stale window); never throws. */
   private async sharedSet(slot: KeySlot<V>, entry: StoredEntry<V>): Promise<void> {
     if (this.shared === undefined) return
-    const staleMs = this.bounds === undefined || this.baseKeys.has(slot.key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
-    await this.shared.set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBoundOf(slot)).catch(() => undefined)
+    const staleMs =
+      this.bounds === undefined || this.baseKeys.has(slot.key) ? this.policy.maxStaleMs : this.bounds.variantMaxStaleMs
+    await this.shared
+      .set(slot.key, { json: entry.json, fetchedAt: entry.fetchedAt }, this.ttlMs, staleMs, this.sharedBoundOf(slot))
+      .catch(() => undefined)
   }
 
   /** Holds `entry` in memory (within the scope's quota for a scoped key); false when it is too large to hold. */
@@ -447,8 +484,15 @@ export class Cache<V, A = void> implements SlotOwner {
       this.lru.delete(slot.key)
       slot.refreshAt = Infinity
       this.logger?.info(
-        { cache: this.name, key: slot.key, bytes: entry.bytes, maxBytes: scope === undefined ? this.memory.maxBytes : scope.maxBytes },
-        scope === undefined ? 'cache value exceeds the memory budget; not held' : "cache value exceeds its scope's quota; not held",
+        {
+          cache: this.name,
+          key: slot.key,
+          bytes: entry.bytes,
+          maxBytes: scope === undefined ? this.memory.maxBytes : scope.maxBytes,
+        },
+        scope === undefined
+          ? 'cache value exceeds the memory budget; not held'
+          : "cache value exceeds its scope's quota; not held",
       )
       return false
     }
@@ -480,7 +524,10 @@ export class Cache<V, A = void> implements SlotOwner {
 
   /** Drops this cache's least recently read keys (never `keep`) until it is within its bounds. */
   private enforceBounds(bounds: KeyBounds, keep: string): void {
-    while (this.counters.entries - this.scopedEntries > bounds.maxKeys || this.counters.bytes - this.scopedBytes > bounds.maxBytes) {
+    while (
+      this.counters.entries - this.scopedEntries > bounds.maxKeys ||
+      this.counters.bytes - this.scopedBytes > bounds.maxBytes
+    ) {
       let victim: KeySlot<V> | undefined
       for (const slot of this.slots.values()) {
         if (slot.key === keep || slot.scope !== undefined || this.lru.peek(slot.key) === undefined) continue
@@ -545,7 +592,10 @@ export class Cache<V, A = void> implements SlotOwner {
     let at: number
     if (entry !== undefined) {
       const dropAt = entry.loadedAt + this.keepMs
-      at = slot.flight === undefined && slot.refreshAt < dropAt ? Math.min(dropAt, Math.max(slot.refreshAt, slot.backoffUntil)) : dropAt
+      at =
+        slot.flight === undefined && slot.refreshAt < dropAt
+          ? Math.min(dropAt, Math.max(slot.refreshAt, slot.backoffUntil))
+          : dropAt
     } else if (slot.flight !== undefined) {
       return
     } else if (slot.failures > 0 && now < slot.backoffUntil + this.policy.backoffMaxMs) {
@@ -579,7 +629,13 @@ export class Cache<V, A = void> implements SlotOwner {
 
   /** A read past the refresh point of a key whose timer found it idle refreshes it now. */
   private refreshOnRead(slot: KeySlot<V>, now: number): void {
-    if (slot.refreshAt === Infinity && slot.flight === undefined && now >= slot.backoffUntil && !slot.retired && !this.closed) {
+    if (
+      slot.refreshAt === Infinity &&
+      slot.flight === undefined &&
+      now >= slot.backoffUntil &&
+      !slot.retired &&
+      !this.closed
+    ) {
       this.startRefresh(slot)
     }
   }
@@ -677,7 +733,9 @@ export class Cache<V, A = void> implements SlotOwner {
     } else {
       targets = [{ key: this.keyFor(args as A), args: args as A }]
     }
-    const errors = (await Promise.all(targets.map(({ key, args }) => this.refreshKey(key, args)))).filter((e) => e !== undefined)
+    const errors = (await Promise.all(targets.map(({ key, args }) => this.refreshKey(key, args)))).filter(
+      (e) => e !== undefined,
+    )
     return errors.length === 0
       ? { name: this.name, ok: true, keys: targets.length }
       : { name: this.name, ok: false, keys: targets.length, error: messageOf(errors[0]!.error) }
@@ -690,7 +748,8 @@ export class Cache<V, A = void> implements SlotOwner {
     // A load in flight has a reader or a refresh behind it: let it store its value, then reload.
     // A value warmed within the idle window counts as read: dropping it would undo the warm-up.
     const awaited = slot !== undefined && now - Math.max(slot.lastReadAt, slot.warmedAt) <= this.policy.idleWindowMs
-    const readHere = slot !== undefined && (slot.flight !== undefined || (awaited && this.keptEntry(key, now) !== undefined))
+    const readHere =
+      slot !== undefined && (slot.flight !== undefined || (awaited && this.keptEntry(key, now) !== undefined))
     if (!readHere && !(await this.readElsewhere(key))) {
       await this.invalidateKey(key)
       return undefined
@@ -743,15 +802,24 @@ export class Cache<V, A = void> implements SlotOwner {
    * - `outdated`: the key is read (within `idleWindowMs`) and its value was fetched
    *   `refetchAfterMs` ago or more: what the patches do not cover wants a load.
    */
-  patch(update: (value: V) => V | undefined, args?: A, options: { refetchAfterMs?: number } = {}): Promise<PatchOutcome> {
+  patch(
+    update: (value: V) => V | undefined,
+    args?: A,
+    options: { refetchAfterMs?: number } = {},
+  ): Promise<PatchOutcome> {
     const key = this.keyFor(args as A)
     const slot = this.slots.get(key)
     const held = this.lru.peek(key) as StoredEntry<V> | undefined
     const now = this.clock.now()
-    if (this.closed || slot === undefined || held === undefined || now - held.loadedAt >= this.ttlMs) return Promise.resolve('not-fresh')
+    if (this.closed || slot === undefined || held === undefined || now - held.loadedAt >= this.ttlMs)
+      return Promise.resolve('not-fresh')
     if (slot.flight !== undefined) return Promise.resolve('loading')
     const inDemand = now - slot.lastReadAt <= this.policy.idleWindowMs
-    if (inDemand && options.refetchAfterMs !== undefined && this.clock.wallNow() - held.fetchedAt >= options.refetchAfterMs) {
+    if (
+      inDemand &&
+      options.refetchAfterMs !== undefined &&
+      this.clock.wallNow() - held.fetchedAt >= options.refetchAfterMs
+    ) {
       return Promise.resolve('outdated')
     }
     const value = update(held.value)
@@ -776,7 +844,10 @@ export class Cache<V, A = void> implements SlotOwner {
   /** Drops every key here, in the shared layer and (through the bus) on every instance. */
   async clear(): Promise<boolean> {
     this.dropAll()
-    const [, cleared] = await Promise.all([this.context.publish({ type: 'clear', name: this.name }), this.clearShared()])
+    const [, cleared] = await Promise.all([
+      this.context.publish({ type: 'clear', name: this.name }),
+      this.clearShared(),
+    ])
     return cleared
   }
 
@@ -873,7 +944,8 @@ export class Cache<V, A = void> implements SlotOwner {
     let ageMs: number | null = null
     for (const slot of this.slots.values()) {
       const entry = this.lru.peek(slot.key)
-      if (entry !== undefined && (ageMs === null || now - entry.loadedAt < ageMs)) ageMs = Math.max(0, now - entry.loadedAt)
+      if (entry !== undefined && (ageMs === null || now - entry.loadedAt < ageMs))
+        ageMs = Math.max(0, now - entry.loadedAt)
     }
     return ageMs
   }

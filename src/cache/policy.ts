@@ -80,7 +80,9 @@ export const DEFAULT_KEY_BOUNDS = Object.freeze({ maxKeys: 64, maxBytes: 32 * 10
 
 /** The bounds of a keyed cache (undefined for a cache of one key). */
 export function resolveKeyBounds(
-  declaration: Pick<CacheDeclaration<unknown>, 'name' | 'ttlMs' | 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'> & { readonly keyOf?: unknown },
+  declaration: Pick<CacheDeclaration<unknown>, 'name' | 'ttlMs' | 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'> & {
+    readonly keyOf?: unknown
+  },
   policy: CachePolicy,
 ): KeyBounds | undefined {
   const what = `cache "${declaration.name}"`
@@ -96,11 +98,14 @@ export function resolveKeyBounds(
     variantMaxStaleMs: declaration.variantMaxStaleMs ?? Math.min(declaration.ttlMs, policy.maxStaleMs),
   })
   for (const knob of ['maxKeys', 'maxBytes'] as const) {
-    if (!Number.isSafeInteger(bounds[knob]) || bounds[knob] < 1) throw new Error(`${what}: ${knob} ${bounds[knob]} is not a positive whole number`)
+    if (!Number.isSafeInteger(bounds[knob]) || bounds[knob] < 1)
+      throw new Error(`${what}: ${knob} ${bounds[knob]} is not a positive whole number`)
   }
   requireMs(what, 'variantMaxStaleMs', bounds.variantMaxStaleMs, true)
   if (bounds.variantMaxStaleMs > policy.maxStaleMs) {
-    throw new Error(`${what}: variantMaxStaleMs ${bounds.variantMaxStaleMs} is longer than maxStaleMs ${policy.maxStaleMs}; variants live shorter than base keys`)
+    throw new Error(
+      `${what}: variantMaxStaleMs ${bounds.variantMaxStaleMs} is longer than maxStaleMs ${policy.maxStaleMs}; variants live shorter than base keys`,
+    )
   }
   return bounds
 }

@@ -116,10 +116,13 @@ export class CacheRegistry {
 
   private checkNew(declaration: { readonly name: string; readonly key: string }): void {
     if (this.closed) throw new Error(`cache "${declaration.name}" declared after the registry was closed`)
-    if (this.caches.has(declaration.name) || this.attached.has(declaration.name)) throw new Error(`cache "${declaration.name}" is declared twice`)
+    if (this.caches.has(declaration.name) || this.attached.has(declaration.name))
+      throw new Error(`cache "${declaration.name}" is declared twice`)
     for (const other of [...this.caches.values(), ...this.attached.values()]) {
       if (other.key === declaration.key) {
-        throw new Error(`cache "${declaration.name}": key "${declaration.key}" is already used by cache "${other.name}"`)
+        throw new Error(
+          `cache "${declaration.name}": key "${declaration.key}" is already used by cache "${other.name}"`,
+        )
       }
     }
   }

@@ -18,8 +18,7 @@ export interface Principal {
  *   caller has narrowed to the principal), under a key of its scope, shared like any other.
  */
 export type ScopedReads<V> =
-  | { readonly kind: 'view'; view(value: V, principal: Principal): V }
-  | { readonly kind: 'own' }
+  { readonly kind: 'view'; view(value: V, principal: Principal): V } | { readonly kind: 'own' }
 
 /** The part of a key that names a scope: `<cache key>:~<scope id>[:<keyOf(args)>]`. */
 export const SCOPE_MARK = '~'
@@ -99,7 +98,12 @@ export interface ScopeStats {
   readonly evictions: number
   /** Since start, scopes cleared or deleted since included (a counter). */
   readonly derivations: number
-  readonly perScope: ReadonlyArray<{ readonly scope: string; readonly entries: number; readonly bytes: number; readonly evictions: number }>
+  readonly perScope: ReadonlyArray<{
+    readonly scope: string
+    readonly entries: number
+    readonly bytes: number
+    readonly evictions: number
+  }>
 }
 
 /** The scopes of a registry, one per principal id. */

@@ -157,7 +157,11 @@ export class DatabaseConnection implements DbSource {
     if (this.current === 'closed') return
     this.current = 'ready'
     this.options.readiness?.migrated()
-    if (this.attempts > 0) this.options.logger?.info({ database: this.options.database.location }, 'database reached: migrations ran, the service uses it now')
+    if (this.attempts > 0)
+      this.options.logger?.info(
+        { database: this.options.database.location },
+        'database reached: migrations ran, the service uses it now',
+      )
     this.resolveReady()
     for (const listener of this.readyListeners) {
       try {
@@ -183,7 +187,10 @@ export class DatabaseConnection implements DbSource {
         `${what}: retrying with backoff; Plex caches are served meanwhile, history, services and settings wait for it`,
       )
     } else {
-      logger?.debug({ database: database.location, retryInMs: delay, attempt: this.attempts }, 'database still not reachable')
+      logger?.debug(
+        { database: database.location, retryInMs: delay, attempt: this.attempts },
+        'database still not reachable',
+      )
     }
     this.lastProblem = problem
     this.options.readiness?.unavailable(`${what}; retrying with backoff`)

@@ -33,23 +33,37 @@ const IDENTITY_TABLES = new Set(['traffic_samples', 'watch_history'])
  * up with fewer rows in a table than the file has.
  */
 export async function copyFromSqlite(path: string, target: Database): Promise<TableCopy[]> {
-  if (target.engine !== 'postgres') throw new Error('The copy goes into PostgreSQL: set DATABASE_URL to a postgres:// URL')
-  if (!existsSync(path)) throw new Error(`${path} does not exist: give the path of the service's SQLite file (DATABASE_PATH)`)
+  if (target.engine !== 'postgres')
+    throw new Error('The copy goes into PostgreSQL: set DATABASE_URL to a postgres:// URL')
+  if (!existsSync(path))
+    throw new Error(`${path} does not exist: give the path of the service's SQLite file (DATABASE_PATH)`)
   const raw = new BetterSqlite3(path, { readonly: true, fileMustExist: true })
   const source = new Kysely<AnyTables>({ dialect: new SqliteDialect({ database: raw }) })
   try {
-    const version = Number((await sql<{ v: number }>`SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations`.execute(source)).rows[0]!.v)
+    const version = Number(
+      (await sql<{ v: number }>`SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations`.execute(source)).rows[0]!
+        .v,
+    )
     const newest = Math.max(...migrations.map((m) => m.version))
-    if (version > newest) throw new Error(`${path} is at schema version ${version}, newer than this build (${newest}): copy it with a newer komandorr-cache`)
+    if (version > newest)
+      throw new Error(
+        `${path} is at schema version ${version}, newer than this build (${newest}): copy it with a newer komandorr-cache`,
+      )
     await migrate(target.kysely, 'postgres')
     const into = target.kysely as unknown as Kysely<AnyTables>
     const copies: TableCopy[] = []
     // A file from before a table's migration has none of its rows: nothing to copy there.
-    const present = new Set((await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`.execute(source)).rows.map((r) => r.name))
+    const present = new Set(
+      (await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`.execute(source)).rows.map(
+        (r) => r.name,
+      ),
+    )
     for (const table of DATA_TABLES) if (present.has(table)) copies.push(await copyTable(source, into, table))
     const short = copies.filter((copy) => copy.target < copy.source)
     if (short.length > 0) {
-      throw new Error(`PostgreSQL has fewer rows than ${path} in ${short.map((c) => `${c.table} (${c.target} < ${c.source})`).join(', ')}`)
+      throw new Error(
+        `PostgreSQL has fewer rows than ${path} in ${short.map((c) => `${c.table} (${c.target} < ${c.source})`).join(', ')}`,
+      )
     }
     return copies
   } finally {
@@ -75,15 +89,33 @@ async function copyTable(source: Kysely<AnyTables>, into: Kysely<AnyTables>, tab
         ? await into
             .insertInto(table)
             .values(rows)
-            .onConflict((oc) => oc.column('id').doUpdateSet({ peak_concurrent: sql.ref('excluded.peak_concurrent'), last_updated: sql.ref('excluded.last_updated') }).where(sql.ref(`${table}.peak_concurrent`), 'is distinct from', sql.ref('excluded.peak_concurrent')))
+            .onConflict((oc) =>
+              oc
+                .column('id')
+                .doUpdateSet({
+                  peak_concurrent: sql.ref('excluded.peak_concurrent'),
+                  last_updated: sql.ref('excluded.last_updated'),
+                })
+                .where(sql.ref(`${table}.peak_concurrent`), 'is distinct from', sql.ref('excluded.peak_concurrent')),
+            )
             .returning(sql.lit(1).as('one'))
             .execute()
-        : await into.insertInto(table).values(rows).onConflict((oc) => oc.doNothing()).returning(sql.lit(1).as('one')).execute()
+        : await into
+            .insertInto(table)
+            .values(rows)
+            .onConflict((oc) => oc.doNothing())
+            .returning(sql.lit(1).as('one'))
+            .execute()
     added += inserted.length
   }
   if (IDENTITY_TABLES.has(table)) {
-    await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM ${sql.table(table)}), 1))`.execute(into)
+    await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM ${sql.table(table)}), 1))`.execute(
+      into,
+    )
   }
-  const { n } = await into.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  const { n } = await into
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
   return { table, source: sourceRows, added, target: Number(n) }
 }

@@ -61,7 +61,9 @@ export function openSqlite(path: string): Database {
     raw.pragma('foreign_keys = ON')
   } catch (error) {
     raw?.close()
-    throw new Error(`DATABASE_PATH "${path}" cannot be opened as an SQLite database: ${(error as Error).message}`, { cause: error })
+    throw new Error(`DATABASE_PATH "${path}" cannot be opened as an SQLite database: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) })
   const checkpoint = () => {
@@ -98,7 +100,9 @@ const INT8_OID = 20
 /** BIGINT columns hold unix ms and counts, all below 2^53: read them as numbers, not strings. */
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
 export function openPostgres(settings: DatabaseSettings, onPoolError?: (error: Error) => void): Database {

@@ -7,7 +7,16 @@ import { createViewersRepo, type ViewersRepo } from './viewers-repo.js'
 import { createWatchHistoryRepo, type WatchHistoryRepo } from './watch-history-repo.js'
 
 export { DatabaseConnection, type DatabaseState, type DbSource } from './connection.js'
-export { createDatabase, openPostgres, openSqlite, passwordsOf, withoutPassword, type Database, type DatabaseSettings, type Engine } from './database.js'
+export {
+  createDatabase,
+  openPostgres,
+  openSqlite,
+  passwordsOf,
+  withoutPassword,
+  type Database,
+  type DatabaseSettings,
+  type Engine,
+} from './database.js'
 export { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js'
 export { migrate, migrations } from './migrations.js'
 export type { PlexStatsRecord, PlexStatsRepo } from './plex-stats-repo.js'

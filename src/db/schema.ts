@@ -110,4 +110,11 @@ export interface SchemaMigrationsTable {
 }
 
 /** Every table holding the service's data, parents before children (the order a copy inserts in). */
-export const DATA_TABLES = ['services', 'traffic_samples', 'plex_stats', 'settings', 'watch_history', 'viewers'] as const
+export const DATA_TABLES = [
+  'services',
+  'traffic_samples',
+  'plex_stats',
+  'settings',
+  'watch_history',
+  'viewers',
+] as const

@@ -38,7 +38,10 @@ export function createServicesRepo(source: DbSource) {
     },
 
     async insert(id: string, fields: ServiceFields, createdAt: number): Promise<Service> {
-      await source.db.insertInto('services').values({ id, ...fields, created_at: createdAt }).execute()
+      await source.db
+        .insertInto('services')
+        .values({ id, ...fields, created_at: createdAt })
+        .execute()
       return toService(await selectOne(id).executeTakeFirstOrThrow())
     },
 
@@ -47,12 +50,24 @@ export function createServicesRepo(source: DbSource) {
      * one step for every instance: SQLite writes one transaction at a time, and on PostgreSQL a
      * transaction-scoped advisory lock orders concurrent adds, which READ COMMITTED would not.
      */
-    async insertWithin(max: number, id: string, fields: ServiceFields, createdAt: number): Promise<Service | undefined> {
+    async insertWithin(
+      max: number,
+      id: string,
+      fields: ServiceFields,
+      createdAt: number,
+    ): Promise<Service | undefined> {
       return source.db.transaction().execute(async (trx) => {
         if (source.engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${SERVICES_CAP_LOCK_KEY})`.execute(trx)
-        const { n } = await trx.selectFrom('services').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+        const { n } = await trx
+          .selectFrom('services')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
         if (Number(n) >= max) return undefined
-        const row = await trx.insertInto('services').values({ id, ...fields, created_at: createdAt }).returningAll().executeTakeFirstOrThrow()
+        const row = await trx
+          .insertInto('services')
+          .values({ id, ...fields, created_at: createdAt })
+          .returningAll()
+          .executeTakeFirstOrThrow()
         return toService(row)
       })
     },
@@ -71,7 +86,12 @@ export function createServicesRepo(source: DbSource) {
           icon: fields.icon !== undefined ? fields.icon : current.icon,
           group: fields.group !== undefined ? fields.group : current.group,
         }
-        const updated = await trx.updateTable('services').set(next).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+        const updated = await trx
+          .updateTable('services')
+          .set(next)
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow()
         return toService(updated)
       })
     },
@@ -94,12 +114,19 @@ export function createServicesRepo(source: DbSource) {
     },
 
     async count(): Promise<number> {
-      const row = await source.db.selectFrom('services').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+      const row = await source.db
+        .selectFrom('services')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
       return Number(row.n)
     },
 
     async countByStatus(): Promise<StatusCounts> {
-      const rows = await source.db.selectFrom('services').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute()
+      const rows = await source.db
+        .selectFrom('services')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('status')
+        .execute()
       const counts = { total: 0, online: 0, offline: 0, problem: 0 }
       for (const { status, n } of rows) {
         counts[status] += Number(n)

@@ -16,7 +16,11 @@ export function createSettingsRepo(source: DbSource) {
       await source.db
         .insertInto('settings')
         .values({ key, value: JSON.stringify(value), updated_at: at })
-        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') })))
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') })),
+        )
         .execute()
     },
     async delete(key: string): Promise<boolean> {

@@ -66,7 +66,12 @@ export function createTrafficRepo(source: DbSource) {
       const rows = await source.db
         .selectFrom('traffic_samples as t')
         .innerJoin(
-          (eb) => eb.selectFrom('traffic_samples').select((e) => e.fn.max('id').as('id')).groupBy('service_id').as('newest'),
+          (eb) =>
+            eb
+              .selectFrom('traffic_samples')
+              .select((e) => e.fn.max('id').as('id'))
+              .groupBy('service_id')
+              .as('newest'),
           (join) => join.onRef('newest.id', '=', 't.id'),
         )
         .selectAll('t')

@@ -33,7 +33,12 @@ export function createViewersRepo(source: DbSource) {
     async add(viewer: StoredViewer): Promise<boolean> {
       const result = await source.db
         .insertInto('viewers')
-        .values({ username: viewer.username, password_hash: viewer.passwordHash, plex_account_id: viewer.plexAccountId, created_at: viewer.createdAt })
+        .values({
+          username: viewer.username,
+          password_hash: viewer.passwordHash,
+          plex_account_id: viewer.plexAccountId,
+          created_at: viewer.createdAt,
+        })
         .onConflict((oc) => oc.column('username').doNothing())
         .executeTakeFirst()
       return (result.numInsertedOrUpdatedRows ?? 0n) > 0n

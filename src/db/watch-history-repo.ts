@@ -116,7 +116,8 @@ export function createWatchHistoryRepo(source: DbSource) {
             .returning('viewed_at')
             .execute()
           added += inserted.length
-          for (const { viewed_at } of inserted) if (newestViewedAt === null || viewed_at > newestViewedAt) newestViewedAt = viewed_at
+          for (const { viewed_at } of inserted)
+            if (newestViewedAt === null || viewed_at > newestViewedAt) newestViewedAt = viewed_at
         }
         return { added, newestViewedAt }
       })
@@ -130,7 +131,8 @@ export function createWatchHistoryRepo(source: DbSource) {
      * page's rows are read from the table. One statement: one snapshot of counts and rows.
      */
     async list({ limit, offset = 0, userId }: WatchHistoryQuery): Promise<WatchHistoryEntry[]> {
-      const days = userId === undefined ? sql`watch_history_days` : sql`watch_history_user_days WHERE user_id = ${userId}`
+      const days =
+        userId === undefined ? sql`watch_history_days` : sql`watch_history_user_days WHERE user_id = ${userId}`
       const sameUser = userId === undefined ? sql`` : sql`user_id = ${userId} AND`
       const { rows } = await sql<Selectable<WatchHistoryTable>>`
         WITH days AS (
@@ -151,12 +153,18 @@ export function createWatchHistoryRepo(source: DbSource) {
 
     /** The newest viewedAt stored (unix s): where an incremental sync resumes. */
     async newestViewedAt(): Promise<number | null> {
-      const row = await source.db.selectFrom('watch_history').select((eb) => eb.fn.max('viewed_at').as('newest')).executeTakeFirstOrThrow()
+      const row = await source.db
+        .selectFrom('watch_history')
+        .select((eb) => eb.fn.max('viewed_at').as('newest'))
+        .executeTakeFirstOrThrow()
       return row.newest === null ? null : Number(row.newest)
     },
 
     async count(): Promise<number> {
-      const row = await source.db.selectFrom('watch_history').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+      const row = await source.db
+        .selectFrom('watch_history')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
       return Number(row.n)
     },
   }

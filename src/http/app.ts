@@ -36,7 +36,11 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   const metrics = runtime.metrics
   const fastHits = runtime.logger.isLevelEnabled('debug')
     ? undefined
-    : new FastHits(createFastCaller(runtime.config.auth, callers), cors, metrics && ((path) => metrics.http.cellsFor('GET', path, 200)))
+    : new FastHits(
+        createFastCaller(runtime.config.auth, callers),
+        cors,
+        metrics && ((path) => metrics.http.cellsFor('GET', path, 200)),
+      )
   const timeouts = runtime.config.http
   const app = Fastify({
     serverFactory: (handler, options) => createServer(handler, options, fastHits),
@@ -44,7 +48,8 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
-    childLoggerFactory: (logger, bindings, options) => new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) =>
+      new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors,
     clientErrorHandler,
@@ -52,7 +57,11 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     requestTimeout: timeouts.requestTimeoutMs,
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     // requireHostHeader: Node would answer a bodiless 400 itself; requireHost below says why.
-    http: { headersTimeout: timeouts.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs), requireHostHeader: false },
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs),
+      requireHostHeader: false,
+    },
     // Stopping is installGracefulClose's: a request that reached us is answered, not given a 503,
     // and idle connections are not reset the moment close() begins (see drain.ts).
     forceCloseConnections: false,
@@ -96,7 +105,10 @@ class QuietRequestLog extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) return super.requestCompleted(error, request, reply)
     if (!this.debug) return
-    request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
+    request.log.debug(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    )
   }
 
   override routeNotFound(request: FastifyRequest): void {
@@ -130,7 +142,11 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
  * The HTTP server Fastify would make (same timeouts), with cache hits answered in front of
  * Fastify's router when they can be (`FastHits`).
  */
-function createServer(handler: http.RequestListener, options: FastifyServerOptions, fastHits: FastHits | undefined): http.Server {
+function createServer(
+  handler: http.RequestListener,
+  options: FastifyServerOptions,
+  fastHits: FastHits | undefined,
+): http.Server {
   const listener: http.RequestListener =
     fastHits === undefined
       ? handler

@@ -53,7 +53,8 @@ function credentialsOf(authorization: string | undefined): Credentials | 'missin
 }
 
 /** Who sent credentials: the admin, a viewer, or nobody these credentials sign in. */
-export type Caller = { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
+export type Caller =
+  { readonly admin: true } | { readonly admin: false; readonly viewer: Viewer } | Exclude<Verdict, 'ok'>
 
 const callerOf = (viewer: Viewer | undefined): Caller => (viewer === undefined ? 'wrong' : { admin: false, viewer })
 
@@ -102,7 +103,11 @@ export function createCallerCheck(auth: Config['auth'], viewers: ViewerAccounts 
  * (`scoped`), or undefined to leave the request to Fastify (no or wrong credentials, a viewer
  * not signed in here yet, a viewer on an admin route), which answers it as its hook says.
  */
-export type FastCaller = (access: RouteAccess, scoped: boolean, authorization: string | undefined) => Viewer | null | undefined
+export type FastCaller = (
+  access: RouteAccess,
+  scoped: boolean,
+  authorization: string | undefined,
+) => Viewer | null | undefined
 
 export function createFastCaller(auth: Config['auth'], callers: CallerCheck): FastCaller {
   if (!auth.enabled) return () => null
@@ -117,7 +122,8 @@ export function createFastCaller(auth: Config['auth'], callers: CallerCheck): Fa
 }
 
 /** The routes a viewer may call, for the 403 detail. */
-const VIEWER_ROUTES = '/api/plex/sessions, /api/plex/activities, /api/plex/watch-history, /api/plex/stats and /api/plex/media/recent'
+const VIEWER_ROUTES =
+  '/api/plex/sessions, /api/plex/activities, /api/plex/watch-history, /api/plex/stats and /api/plex/media/recent'
 
 const DETAILS: Record<Exclude<Verdict, 'ok'>, string> = {
   missing: 'Authentication required: send HTTP Basic credentials (the AUTH_USERNAME and AUTH_PASSWORD of this service)',

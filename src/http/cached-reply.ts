@@ -41,7 +41,14 @@ export function replyFromCache<V, A>(
 ): Promise<FastifyReply> | undefined {
   const entry = cache.peek(args, scope)
   if (entry === undefined) return readThenReply(request, reply, cache, args, options, scope)
-  sendCacheEntry(request, reply, cache, scope === undefined ? answeredEntry(entry, options.internal) : entry, 'hit', options.shape)
+  sendCacheEntry(
+    request,
+    reply,
+    cache,
+    scope === undefined ? answeredEntry(entry, options.internal) : entry,
+    'hit',
+    options.shape,
+  )
   return undefined
 }
 
@@ -81,7 +88,14 @@ export function answeredEntry<V>(entry: CacheEntry<V>, internal: string | undefi
   if (answered === undefined) {
     const { [internal]: _internal, ...rest } = value
     const json = JSON.stringify(rest)
-    answered = Object.freeze({ value: rest as V, json, etag: etagOf(json), loadedAt: entry.loadedAt, fetchedAt: entry.fetchedAt, bytes: Buffer.byteLength(json) })
+    answered = Object.freeze({
+      value: rest as V,
+      json,
+      etag: etagOf(json),
+      loadedAt: entry.loadedAt,
+      fetchedAt: entry.fetchedAt,
+      bytes: Buffer.byteLength(json),
+    })
     answeredEntries.set(entry, answered)
   }
   return answered
@@ -157,7 +171,8 @@ export function fastCacheHit<V>(
     if (held === undefined) return false
     const entry = viewer === null ? answeredEntry(held, internal) : held
     const ageMs = cache.ageMs(entry)
-    const built = shape === 'array' ? { body: entry.json, length: String(entry.bytes) } : objectBody(entry, 'hit', ageMs)
+    const built =
+      shape === 'array' ? { body: entry.json, length: String(entry.bytes) } : objectBody(entry, 'hit', ageMs)
     const headers = [
       ...extraHeaders,
       'x-cache',

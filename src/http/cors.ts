@@ -9,7 +9,12 @@ const EXPOSED = 'X-Cache, Age, ETag'
 export class CorsPolicy {
   private readonly anyOrigin: boolean
   private readonly allowed: ReadonlySet<string>
-  private readonly anyOriginHeaders: readonly string[] = ['access-control-allow-origin', '*', 'access-control-expose-headers', EXPOSED]
+  private readonly anyOriginHeaders: readonly string[] = [
+    'access-control-allow-origin',
+    '*',
+    'access-control-expose-headers',
+    EXPOSED,
+  ]
   private readonly refused: readonly string[] = ['vary', 'Origin']
   private readonly perOrigin = new Map<string, readonly string[]>()
 
@@ -32,7 +37,16 @@ export class CorsPolicy {
     if (!this.allowed.has(origin)) return this.refused
     let headers = this.perOrigin.get(origin)
     if (headers === undefined) {
-      headers = ['vary', 'Origin', 'access-control-allow-origin', origin, 'access-control-allow-credentials', 'true', 'access-control-expose-headers', EXPOSED]
+      headers = [
+        'vary',
+        'Origin',
+        'access-control-allow-origin',
+        origin,
+        'access-control-allow-credentials',
+        'true',
+        'access-control-expose-headers',
+        EXPOSED,
+      ]
       this.perOrigin.set(origin, headers)
     }
     return headers
@@ -50,7 +64,10 @@ export function installCors(app: FastifyInstance, cors: CorsPolicy): void {
     if (!cors.allows(origin)) return done()
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
       reply.header('access-control-allow-methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS')
-      reply.header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? 'Authorization, Content-Type')
+      reply.header(
+        'access-control-allow-headers',
+        request.headers['access-control-request-headers'] ?? 'Authorization, Content-Type',
+      )
       reply.header('access-control-max-age', '600')
       return reply.code(204).send()
     }

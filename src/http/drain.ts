@@ -62,7 +62,10 @@ export function installGracefulClose(app: FastifyInstance, options: Partial<Drai
     const started = clock.now()
     while (inFlight > 0 || clock.now() - lastActivityAt < quietMs) {
       if (clock.now() - started >= budgetMs) {
-        app.log.warn({ requests: inFlight, budgetMs }, `${inFlight} requests still running when the drain ended: their connections are cut`)
+        app.log.warn(
+          { requests: inFlight, budgetMs },
+          `${inFlight} requests still running when the drain ended: their connections are cut`,
+        )
         app.server.closeAllConnections()
         return
       }

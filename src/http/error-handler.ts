@@ -32,16 +32,22 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     switch (fastifyError.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.code(413).send({ detail: `Request body is larger than the ${request.routeOptions.bodyLimit ?? 1_048_576} bytes this service accepts` })
+        return reply.code(413).send({
+          detail: `Request body is larger than the ${request.routeOptions.bodyLimit ?? 1_048_576} bytes this service accepts`,
+        })
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return reply.code(400).send({ detail: `Request body is not valid JSON: ${fastifyError.message}` })
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(415).send({ detail: `Unsupported Content-Type "${request.headers['content-type'] ?? ''}": send application/json` })
+        return reply.code(415).send({
+          detail: `Unsupported Content-Type "${request.headers['content-type'] ?? ''}": send application/json`,
+        })
     }
     if (!isPlexError(error) && isDatabaseUnavailable(error)) {
       request.log.warn({ err: { message: error.message, name: error.name } }, 'database not reachable')
-      return reply.code(503).send({ detail: 'The database is not reachable right now; the service keeps retrying, try again in a moment' })
+      return reply
+        .code(503)
+        .send({ detail: 'The database is not reachable right now; the service keeps retrying, try again in a moment' })
     }
     const status = fastifyError.statusCode
     if (status !== undefined && status >= 400 && status < 500) {
@@ -57,7 +63,14 @@ function validationDetail(error: FastifyError): string {
   const first = error.validation?.[0]
   if (!first) return error.message
   const where = error.validationContext ?? 'request'
-  const part = where === 'querystring' ? 'query parameter' : where === 'body' ? 'body field' : where === 'params' ? 'path parameter' : where
+  const part =
+    where === 'querystring'
+      ? 'query parameter'
+      : where === 'body'
+        ? 'body field'
+        : where === 'params'
+          ? 'path parameter'
+          : where
   const params = first.params as Record<string, unknown>
   const field =
     (typeof params.missingProperty === 'string' && params.missingProperty) ||
@@ -65,7 +78,8 @@ function validationDetail(error: FastifyError): string {
     first.instancePath.replace(/^\//, '').replace(/\//g, '.')
   if (!field) return `Invalid ${where === 'body' ? 'request body' : where}: ${first.message ?? 'is not valid'}`
   if (params.additionalProperty) return `Unknown ${part} "${field}"`
-  if (Array.isArray(params.allowedValues)) return `Invalid ${part} "${field}": must be one of ${params.allowedValues.join(', ')}`
+  if (Array.isArray(params.allowedValues))
+    return `Invalid ${part} "${field}": must be one of ${params.allowedValues.join(', ')}`
   // JSON 1e400 parses to Infinity: "must be integer" would puzzle whoever sent a number.
   const value = (first as { data?: unknown }).data
   if (typeof value === 'number' && !Number.isFinite(value)) return `Invalid ${part} "${field}": ${NOT_FINITE}`
@@ -76,7 +90,11 @@ function validationDetail(error: FastifyError): string {
  * Fastify's `frameworkErrors`: a request its router refuses before any route runs (a path that
  * does not percent-decode, a path parameter over the length limit) gets `{detail, message}`.
  */
-export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => {
   const path = request.url.split('?')[0]!.slice(0, 200)
   const [status, detail] =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
@@ -104,7 +122,9 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
           : [400, `The request is not valid HTTP/1.1 (${(error.code ?? 'parse error').replace(/^HPE_/, '')})`]
   if (socket.writable) {
     const body = JSON.stringify({ detail, message: detail })
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    )
   }
   socket.destroy()
 }
@@ -113,5 +133,11 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
 export function expectationFailed(request: IncomingMessage, response: ServerResponse): void {
   const detail = `Expect: ${String(request.headers.expect).slice(0, 100)} is not supported: send the request without it (or with Expect: 100-continue)`
   const body = JSON.stringify({ detail, message: detail })
-  response.writeHead(417, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+  response
+    .writeHead(417, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    })
+    .end(body)
 }

@@ -8,7 +8,12 @@ import type { CorsPolicy } from './cors.js'
  * it to Fastify. `extraHeaders` (CORS) go beside its own, as name, value, ... `viewer`: whose
  * scoped value to answer with (only on a route added as `scoped`), null for the unscoped one.
  */
-export type FastAnswer = (request: IncomingMessage, response: ServerResponse, extraHeaders: readonly string[], viewer: Principal | null) => boolean
+export type FastAnswer = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  extraHeaders: readonly string[],
+  viewer: Principal | null,
+) => boolean
 
 const NO_HEADERS: readonly string[] = []
 
@@ -76,7 +81,15 @@ export class FastHits {
     const viewer = this.callerOf(route.access, route.scoped, headers.authorization)
     if (viewer === undefined) return false
     const origin = headers.origin
-    if (!route.answer(request, response, origin === undefined || !this.cors.enabled ? NO_HEADERS : this.cors.headersFor(origin), viewer)) return false
+    if (
+      !route.answer(
+        request,
+        response,
+        origin === undefined || !this.cors.enabled ? NO_HEADERS : this.cors.headersFor(origin),
+        viewer,
+      )
+    )
+      return false
     route.timer?.observe((performance.now() - started) / 1000)
     return true
   }

@@ -26,7 +26,8 @@ function upstreamDetail(error: unknown, what: string): string {
   }
   if (error instanceof CacheClosedError) return `Could not load ${what}: the service is shutting down`
   // A Plex error carries socket codes too (ECONNREFUSED): it is never the database's.
-  if (!isPlexError(error) && isDatabaseUnavailable(error)) return `Could not load ${what}: the database is not reachable and no cached copy is available yet; retry in a moment`
+  if (!isPlexError(error) && isDatabaseUnavailable(error))
+    return `Could not load ${what}: the database is not reachable and no cached copy is available yet; retry in a moment`
   if (!isPlexError(error)) {
     return `Could not load ${what}: ${error instanceof Error ? error.message : String(error)}`
   }

@@ -5,7 +5,14 @@ import type { FastifySchemaCompiler } from 'fastify'
 // body is not: `{"peak_concurrent": "5"}` is a client bug and gets a 400 naming the field.
 // strictNumbers refuses NaN and Infinity (a JSON `1e400` parses to Infinity).
 // verbose: an error carries the value, so a non-finite one can be told as such.
-const shared: Options = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false, strictNumbers: true, verbose: true }
+const shared: Options = {
+  allErrors: false,
+  useDefaults: true,
+  removeAdditional: false,
+  strict: false,
+  strictNumbers: true,
+  verbose: true,
+}
 const coercing = new Ajv({ ...shared, coerceTypes: 'array' })
 const strictTypes = new Ajv({ ...shared, coerceTypes: false })
 
@@ -29,9 +36,20 @@ function refuseCoercedNonFinite(validate: Validate): Validate {
       checked.errors = validate.errors
       return false
     }
-    const field = data !== null && typeof data === 'object' ? Object.entries(data).find(([, value]) => typeof value === 'number' && !Number.isFinite(value))?.[0] : undefined
+    const field =
+      data !== null && typeof data === 'object'
+        ? Object.entries(data).find(([, value]) => typeof value === 'number' && !Number.isFinite(value))?.[0]
+        : undefined
     if (field === undefined) return true
-    checked.errors = [{ instancePath: `/${field}`, schemaPath: '#/type', keyword: 'type', params: { type: 'number' }, message: NOT_FINITE }]
+    checked.errors = [
+      {
+        instancePath: `/${field}`,
+        schemaPath: '#/type',
+        keyword: 'type',
+        params: { type: 'number' },
+        message: NOT_FINITE,
+      },
+    ]
     return false
   }
   return checked

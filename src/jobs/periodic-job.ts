@@ -66,7 +66,8 @@ export class PeriodicJob<T> {
       void this.runNow()
         .catch((error: unknown) => onError?.(error))
         .finally(() => {
-          if (generation === this.generation) this.schedule(Math.max(0, intervalMs - (clock.now() - startedAt)), generation)
+          if (generation === this.generation)
+            this.schedule(Math.max(0, intervalMs - (clock.now() - startedAt)), generation)
         })
     }, delayMs)
   }

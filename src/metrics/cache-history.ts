@@ -1,7 +1,19 @@
 import { readOutcomes, type AnyCache, type Clock, type TimerHandle } from '../cache/index.js'
 
 /** What each sample keeps of each cache: counters since start (the page takes differences) and state. */
-export const HISTORY_FIELDS = ['hits', 'misses', 'stale', 'coalesced', 'loads', 'load_errors', 'saved', 'entries', 'bytes', 'age_ms', 'load_p95_ms'] as const
+export const HISTORY_FIELDS = [
+  'hits',
+  'misses',
+  'stale',
+  'coalesced',
+  'loads',
+  'load_errors',
+  'saved',
+  'entries',
+  'bytes',
+  'age_ms',
+  'load_p95_ms',
+] as const
 export type HistoryField = (typeof HISTORY_FIELDS)[number]
 
 export interface CacheHistoryOptions {

@@ -12,14 +12,19 @@ type Counters = AnyCache['counters']
  * read from each cache's own counters at scrape time; only the load histogram is fed as loads end.
  * `result` splits the reads without overlap (hit + miss + stale + coalesced = every read).
  */
-export function registerCacheMetrics(registry: Registry, caches: () => readonly AnyCache[]): (cache: string, ms: number, ok: boolean) => void {
-  const perCache = (read: (c: Counters, cache: AnyCache) => Array<[Record<string, string>, number]>) => (): Sample[] => {
-    const samples: Sample[] = []
-    for (const cache of caches()) {
-      for (const [labels, value] of read(cache.counters, cache)) samples.push({ labels: { cache: cache.name, ...labels }, value })
+export function registerCacheMetrics(
+  registry: Registry,
+  caches: () => readonly AnyCache[],
+): (cache: string, ms: number, ok: boolean) => void {
+  const perCache =
+    (read: (c: Counters, cache: AnyCache) => Array<[Record<string, string>, number]>) => (): Sample[] => {
+      const samples: Sample[] = []
+      for (const cache of caches()) {
+        for (const [labels, value] of read(cache.counters, cache))
+          samples.push({ labels: { cache: cache.name, ...labels }, value })
+      }
+      return samples
     }
-    return samples
-  }
   const one = (value: (c: Counters, cache: AnyCache) => number | null) =>
     perCache((c, cache) => {
       const v = value(c, cache)
@@ -28,7 +33,7 @@ export function registerCacheMetrics(registry: Registry, caches: () => readonly 
 
   registerSnapshot(registry, {
     name: 'cache_requests_total',
-    help: 'Reads of a cache by result: hit (fresh in memory or shared layer), miss (waited on its own load), stale (answered with an expired value), coalesced (waited on another read\'s load).',
+    help: "Reads of a cache by result: hit (fresh in memory or shared layer), miss (waited on its own load), stale (answered with an expired value), coalesced (waited on another read's load).",
     type: 'counter',
     read: perCache((c) => {
       const reads = readOutcomes(c)
@@ -61,7 +66,7 @@ export function registerCacheMetrics(registry: Registry, caches: () => readonly 
   })
   registerSnapshot(registry, {
     name: 'cache_upstream_calls_saved_total',
-    help: 'Reads answered without a loader call of their own (a hit, a shared-layer value, a wait on another read\'s load, or a stale value).',
+    help: "Reads answered without a loader call of their own (a hit, a shared-layer value, a wait on another read's load, or a stale value).",
     type: 'counter',
     read: one((c) => readOutcomes(c).upstreamCallsSaved),
   })
@@ -71,10 +76,30 @@ export function registerCacheMetrics(registry: Registry, caches: () => readonly 
     type: 'counter',
     read: one((c) => c.sharedHits),
   })
-  registerSnapshot(registry, { name: 'cache_evictions_total', help: 'Entries pushed out of memory by the byte budget (CACHE_MAX_BYTES).', type: 'counter', read: one((c) => c.evictions) })
-  registerSnapshot(registry, { name: 'cache_entries', help: 'Entries held in memory (fresh or kept for stale serving).', type: 'gauge', read: one((c) => c.entries) })
-  registerSnapshot(registry, { name: 'cache_bytes', help: 'Bytes held in memory (UTF-8 JSON).', type: 'gauge', read: one((c) => c.bytes) })
-  registerSnapshot(registry, { name: 'cache_ttl_seconds', help: 'The TTL of a cache.', type: 'gauge', read: one((_c, cache) => cache.ttlMs / 1000) })
+  registerSnapshot(registry, {
+    name: 'cache_evictions_total',
+    help: 'Entries pushed out of memory by the byte budget (CACHE_MAX_BYTES).',
+    type: 'counter',
+    read: one((c) => c.evictions),
+  })
+  registerSnapshot(registry, {
+    name: 'cache_entries',
+    help: 'Entries held in memory (fresh or kept for stale serving).',
+    type: 'gauge',
+    read: one((c) => c.entries),
+  })
+  registerSnapshot(registry, {
+    name: 'cache_bytes',
+    help: 'Bytes held in memory (UTF-8 JSON).',
+    type: 'gauge',
+    read: one((c) => c.bytes),
+  })
+  registerSnapshot(registry, {
+    name: 'cache_ttl_seconds',
+    help: 'The TTL of a cache.',
+    type: 'gauge',
+    read: one((_c, cache) => cache.ttlMs / 1000),
+  })
   registerSnapshot(registry, {
     name: 'cache_age_seconds',
     help: 'Age of the youngest value a cache holds; absent while it holds none.',

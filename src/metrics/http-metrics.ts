@@ -79,7 +79,8 @@ export class HttpMetrics {
         done()
       }
       const existing = route.onResponse
-      route.onResponse = existing === undefined ? [observe] : [...(Array.isArray(existing) ? existing : [existing]), observe]
+      route.onResponse =
+        existing === undefined ? [observe] : [...(Array.isArray(existing) ? existing : [existing]), observe]
     })
   }
 

@@ -33,7 +33,11 @@ export class ServiceMetrics {
     this.plex = new PlexMetrics(this.registry)
     this.http = new HttpMetrics(this.registry)
     this.observeLoad = registerCacheMetrics(this.registry, () => this.caches())
-    registerScopeMetrics(this.registry, () => this.scopes(), () => this.caches())
+    registerScopeMetrics(
+      this.registry,
+      () => this.scopes(),
+      () => this.caches(),
+    )
   }
 
   watch(sources: MetricSources): void {

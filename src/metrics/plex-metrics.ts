@@ -62,41 +62,54 @@ export class PlexMetrics {
   /** Registers the gauges read from the cached Plex state. */
   watch({ plex, sessions, liveStats }: PlexMetricSources): void {
     const registry = this.registry
-    const gauge = (name: string, help: string, read: () => Sample[]) => registerSnapshot(registry, { name, help, type: 'gauge', read })
+    const gauge = (name: string, help: string, read: () => Sample[]) =>
+      registerSnapshot(registry, { name, help, type: 'gauge', read })
     const held = () => sessions.held()?.sessions ?? []
 
-    gauge('plex_up', 'The last request to the Plex Media Server got an answer (0 also while no server is configured).', () => {
-      if (!plex.configured) return [{ labels: {}, value: 0 }]
-      return this.up === undefined ? [] : [{ labels: {}, value: this.up }]
-    })
+    gauge(
+      'plex_up',
+      'The last request to the Plex Media Server got an answer (0 also while no server is configured).',
+      () => {
+        if (!plex.configured) return [{ labels: {}, value: 0 }]
+        return this.up === undefined ? [] : [{ labels: {}, value: this.up }]
+      },
+    )
     gauge('plex_info', 'The Plex Media Server version, as last reported by /identity.', () => {
       const version = plex.configured ? plex.serverVersion : undefined
       return version === undefined ? [] : [{ labels: { version }, value: 1 }]
     })
-    gauge('plex_sessions_count', 'Playback sessions by state, from the cached /status/sessions.', () => byState(held(), () => true))
+    gauge('plex_sessions_count', 'Playback sessions by state, from the cached /status/sessions.', () =>
+      byState(held(), () => true),
+    )
     gauge('plex_video_transcode_sessions_count', 'Sessions transcoding video, by state.', () =>
       byState(held(), (s) => s.transcode.video_decision === 'transcode'),
     )
     gauge('plex_audio_transcode_sessions_count', 'Sessions transcoding audio, by state.', () =>
       byState(held(), (s) => s.transcode.audio_decision === 'transcode'),
     )
-    gauge('plex_direct_play_sessions_count', 'Sessions transcoding neither video nor audio (direct play or direct stream), by state.', () =>
-      byState(held(), (s) => !s.transcode.is_transcoding),
+    gauge(
+      'plex_direct_play_sessions_count',
+      'Sessions transcoding neither video nor audio (direct play or direct stream), by state.',
+      () => byState(held(), (s) => !s.transcode.is_transcoding),
     )
-    gauge('plex_sessions_bandwidth_kbps', 'Bandwidth of the playback sessions (kbit/s, as PMS reports it) by network location.', () => {
-      let lan = 0
-      let wan = 0
-      for (const session of held()) {
-        if (session.stream.location === 'lan') lan += session.stream.bandwidth
-        else wan += session.stream.bandwidth
-      }
-      return sessions.held() === undefined
-        ? []
-        : [
-            { labels: { location: 'lan' }, value: lan },
-            { labels: { location: 'wan' }, value: wan },
-          ]
-    })
+    gauge(
+      'plex_sessions_bandwidth_kbps',
+      'Bandwidth of the playback sessions (kbit/s, as PMS reports it) by network location.',
+      () => {
+        let lan = 0
+        let wan = 0
+        for (const session of held()) {
+          if (session.stream.location === 'lan') lan += session.stream.bandwidth
+          else wan += session.stream.bandwidth
+        }
+        return sessions.held() === undefined
+          ? []
+          : [
+              { labels: { location: 'lan' }, value: lan },
+              { labels: { location: 'wan' }, value: wan },
+            ]
+      },
+    )
     gauge('plex_media_count', 'Library items by type, from the cached live statistics.', () => {
       const stats = liveStats.held()
       if (stats === undefined) return []
@@ -120,7 +133,9 @@ function byState(sessions: readonly SessionView[], include: (session: SessionVie
   const counts = new Map<string, number>([...SESSION_STATES, 'other'].map((state) => [state, 0]))
   for (const session of sessions) {
     if (!include(session)) continue
-    const state = (SESSION_STATES as readonly string[]).includes(session.playback.state) ? session.playback.state : 'other'
+    const state = (SESSION_STATES as readonly string[]).includes(session.playback.state)
+      ? session.playback.state
+      : 'other'
     counts.set(state, counts.get(state)! + 1)
   }
   return [...counts].map(([state, value]) => ({ labels: { state }, value }))

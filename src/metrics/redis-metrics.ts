@@ -10,7 +10,12 @@ const BREAKER_STATES = ['closed', 'open', 'half-open'] as const
  * nothing). Without Redis only `redis_enabled 0` is exported.
  */
 export function registerRedisMetrics(registry: Registry, redis: RedisLayer | undefined): void {
-  registerSnapshot(registry, { name: 'redis_enabled', help: 'Whether the Redis shared layer is configured.', type: 'gauge', read: () => [{ labels: {}, value: redis ? 1 : 0 }] })
+  registerSnapshot(registry, {
+    name: 'redis_enabled',
+    help: 'Whether the Redis shared layer is configured.',
+    type: 'gauge',
+    read: () => [{ labels: {}, value: redis ? 1 : 0 }],
+  })
   if (redis === undefined) return
   const { breaker, bus, coordinator } = redis
   const scalar = (name: string, help: string, type: SnapshotMetricSpec['type'], value: () => number) =>
@@ -26,10 +31,25 @@ export function registerRedisMetrics(registry: Registry, redis: RedisLayer | und
     type: 'gauge',
     read: () => BREAKER_STATES.map((state) => ({ labels: { state }, value: breaker.state === state ? 1 : 0 })),
   })
-  scalar('redis_breaker_opens_total', 'Times the breaker opened (Redis failed or missed its deadline repeatedly).', 'counter', () => breaker.counts.opens)
+  scalar(
+    'redis_breaker_opens_total',
+    'Times the breaker opened (Redis failed or missed its deadline repeatedly).',
+    'counter',
+    () => breaker.counts.opens,
+  )
   scalar('redis_calls_total', 'Calls sent to Redis through the breaker.', 'counter', () => breaker.counts.calls)
-  scalar('redis_call_failures_total', 'Redis calls and probes that failed or missed their deadline, and connection errors.', 'counter', () => breaker.counts.failures)
-  scalar('redis_calls_rejected_total', 'Calls answered from memory at once because the breaker was open.', 'counter', () => breaker.counts.rejected)
+  scalar(
+    'redis_call_failures_total',
+    'Redis calls and probes that failed or missed their deadline, and connection errors.',
+    'counter',
+    () => breaker.counts.failures,
+  )
+  scalar(
+    'redis_calls_rejected_total',
+    'Calls answered from memory at once because the breaker was open.',
+    'counter',
+    () => breaker.counts.rejected,
+  )
   registerSnapshot(registry, {
     name: 'redis_bus_messages_total',
     help: 'Invalidation messages and announcements: published, failed to publish, received.',
@@ -51,6 +71,13 @@ export function registerRedisMetrics(registry: Registry, redis: RedisLayer | und
     ],
   })
   scalar('redis_bus_subscribed', 'The invalidation subscription is live.', 'gauge', () => (bus.subscribed ? 1 : 0))
-  scalar('redis_leader', 'This instance holds the background jobs lease.', 'gauge', () => (redis.leader.isLeader ? 1 : 0))
-  scalar('redis_cluster_instances', 'Instances that published their counters lately, as last read.', 'gauge', () => redis.latestClusterStats()?.instances.length ?? 0)
+  scalar('redis_leader', 'This instance holds the background jobs lease.', 'gauge', () =>
+    redis.leader.isLeader ? 1 : 0,
+  )
+  scalar(
+    'redis_cluster_instances',
+    'Instances that published their counters lately, as last read.',
+    'gauge',
+    () => redis.latestClusterStats()?.instances.length ?? 0,
+  )
 }

@@ -115,7 +115,8 @@ function withoutTrailingSlash(url: string): string {
 
 function queryString(params: Record<string, string | number | undefined>): string {
   const parts: string[] = []
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
   return parts.length ? `?${parts.join('&')}` : ''
 }
 
@@ -131,7 +132,8 @@ const SECTION_ALL = '/library/sections/{id}/all'
 export function createPlexClient(opts: PlexClientOptions): PlexClient {
   const baseUrl = withoutTrailingSlash(opts.baseUrl)
   const base = new URL(baseUrl)
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`Plex baseUrl "${baseUrl}" is not an http(s) URL`)
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new TypeError(`Plex baseUrl "${baseUrl}" is not an http(s) URL`)
   const plexTvUrl = withoutTrailingSlash(opts.plexTvUrl ?? 'https://plex.tv')
   const product = opts.product ?? 'komandorr-cache'
   const timeoutMs = opts.timeoutMs ?? 10_000
@@ -167,7 +169,14 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     return mc
   }
 
-  async function itemPage(path: string, route: string, params: Record<string, string | number | undefined>, start: number, size: number, signal?: AbortSignal): Promise<FetchedPage<LibraryItem>> {
+  async function itemPage(
+    path: string,
+    route: string,
+    params: Record<string, string | number | undefined>,
+    start: number,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<FetchedPage<LibraryItem>> {
     const mc = await get(path, params, signal, pagingHeaders(start, size), route)
     return { rows: parseLibraryItems(mc), offset: mc.optNum('offset'), totalSize: mc.optNum('totalSize') }
   }
@@ -208,12 +217,21 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     async *sectionItems(sectionId, query = {}, signal) {
       const path = `/library/sections/${nonNegativeInt('sectionId', sectionId)}/all`
       const params = { type: query.type, includeCollections: 0 }
-      const pages = pagesOf((start, size) => itemPage(path, SECTION_ALL, params, start, size, signal), query.pageSize ?? 500, (item) => item.ratingKey)
+      const pages = pagesOf(
+        (start, size) => itemPage(path, SECTION_ALL, params, start, size, signal),
+        query.pageSize ?? 500,
+        (item) => item.ratingKey,
+      )
       for await (const { rows, offset, totalSize } of pages) yield { items: rows, offset, totalSize }
     },
 
     async sectionRecentlyAdded(sectionId, opts = {}, signal) {
-      return newest(`/library/sections/${nonNegativeInt('sectionId', sectionId)}/recentlyAdded`, '/library/sections/{id}/recentlyAdded', opts.size ?? 50, signal)
+      return newest(
+        `/library/sections/${nonNegativeInt('sectionId', sectionId)}/recentlyAdded`,
+        '/library/sections/{id}/recentlyAdded',
+        opts.size ?? 50,
+        signal,
+      )
     },
 
     async recentlyAdded(opts = {}, signal) {
@@ -254,9 +272,16 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
       const keys = [...new Set(ratingKeys)]
       const items: LibraryItem[] = []
       for (let i = 0; i < keys.length; i += batchSize) {
-        const batch = keys.slice(i, i + batchSize).map(encodeURIComponent).join(',')
+        const batch = keys
+          .slice(i, i + batchSize)
+          .map(encodeURIComponent)
+          .join(',')
         try {
-          items.push(...parseLibraryItems(await get(`/library/metadata/${batch}`, {}, signal, undefined, '/library/metadata/{ids}')))
+          items.push(
+            ...parseLibraryItems(
+              await get(`/library/metadata/${batch}`, {}, signal, undefined, '/library/metadata/{ids}'),
+            ),
+          )
         } catch (err) {
           // PMS answers a batch with the items it still has, and 404 when it has none of them.
           if (!(err instanceof PlexHttpError && err.status === 404)) throw err
@@ -286,16 +311,19 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
         const sameServer = url.origin === base.origin
         const endpoint = sameServer ? url.pathname : `${url.origin}${url.pathname}`
         const route = sameServer ? 'image' : 'image (other host)'
-        const res = await http.send<{ redirect: URL } | { image: PlexImage }>({ url, endpoint, route, signal, withToken: sameServer, headers: { Accept: 'image/*' } }, async (r) => {
-          if (r.status === 401 && sameServer) await rejectFailure(r, endpoint)
-          const location = r.headers.get('location')
-          if (r.status >= 300 && r.status < 400 && location && hop < MAX_IMAGE_REDIRECTS) {
-            await r.body?.cancel().catch(() => {})
-            return { redirect: new URL(location, url) }
-          }
-          const body = await http.body(r, endpoint)
-          return { image: { status: r.status, contentType: r.headers.get('content-type') ?? undefined, body } }
-        })
+        const res = await http.send<{ redirect: URL } | { image: PlexImage }>(
+          { url, endpoint, route, signal, withToken: sameServer, headers: { Accept: 'image/*' } },
+          async (r) => {
+            if (r.status === 401 && sameServer) await rejectFailure(r, endpoint)
+            const location = r.headers.get('location')
+            if (r.status >= 300 && r.status < 400 && location && hop < MAX_IMAGE_REDIRECTS) {
+              await r.body?.cancel().catch(() => {})
+              return { redirect: new URL(location, url) }
+            }
+            const body = await http.body(r, endpoint)
+            return { image: { status: r.status, contentType: r.headers.get('content-type') ?? undefined, body } }
+          },
+        )
         if ('image' in res) return res.image
         url = res.redirect
       }
@@ -304,7 +332,8 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
 
   function imageUrl(pathOrUrl: string): URL {
     if (/^https?:\/\//i.test(pathOrUrl)) return new URL(pathOrUrl)
-    if (/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl)) throw new TypeError(`image "${pathOrUrl.slice(0, 80)}" is not a path or an http(s) URL`)
+    if (/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl))
+      throw new TypeError(`image "${pathOrUrl.slice(0, 80)}" is not a path or an http(s) URL`)
     return new URL(baseUrl + (pathOrUrl.startsWith('/') ? pathOrUrl : `/${pathOrUrl}`))
   }
 

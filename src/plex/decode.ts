@@ -10,14 +10,19 @@ export type BodyFormat = 'json' | 'xml'
 
 /** What the body claims to be: JSON by content type or by its first character, else XML. */
 export function formatOf(contentType: string, text: string): BodyFormat {
-  return /json/i.test(contentType) || (!/xml|html/i.test(contentType) && /^\s*[{[]/.test(text.slice(0, 64))) ? 'json' : 'xml'
+  return /json/i.test(contentType) || (!/xml|html/i.test(contentType) && /^\s*[{[]/.test(text.slice(0, 64)))
+    ? 'json'
+    : 'xml'
 }
 
 /** The parsed body, or a problem that reads like `the reply is not valid JSON (…)`. */
 export function decodeBody(text: string, contentType: string): { value: unknown } | { problem: string } {
   const format = formatOf(contentType, text)
   const depth = nestingDepth(text, format)
-  if (depth > MAX_NESTING) return { problem: `the reply nests ${depth} levels or more, deeper than the ${MAX_NESTING} allowed; it was not parsed` }
+  if (depth > MAX_NESTING)
+    return {
+      problem: `the reply nests ${depth} levels or more, deeper than the ${MAX_NESTING} allowed; it was not parsed`,
+    }
   if (format === 'json') {
     try {
       return { value: JSON.parse(text) }
@@ -46,7 +51,8 @@ function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
-      if (c === 0x5c) i++ // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++ // backslash: skip the escaped character
       else if (c === 0x22) inString = false
     } else if (c === 0x22) {
       inString = true

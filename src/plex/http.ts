@@ -74,7 +74,11 @@ export class PlexHttp {
       observe({ route: req.route ?? req.endpoint, outcome: 'success', durationMs: performance.now() - started })
       return result
     } catch (err) {
-      observe({ route: req.route ?? req.endpoint, outcome: (err as PlexError).kind, durationMs: performance.now() - started })
+      observe({
+        route: req.route ?? req.endpoint,
+        outcome: (err as PlexError).kind,
+        durationMs: performance.now() - started,
+      })
       throw err
     }
   }
@@ -100,7 +104,12 @@ export class PlexHttp {
       if (signal?.aborted) throw new PlexAbortedError(endpoint)
       if (timedOut) throw new PlexTimeoutError(endpoint, this.config.timeoutMs)
       const cause = (err as { cause?: unknown }).cause ?? err
-      throw new PlexUnreachableError(endpoint, hostPort(req.url), errorCode(cause), sanitizedCause(cause, this.config.token))
+      throw new PlexUnreachableError(
+        endpoint,
+        hostPort(req.url),
+        errorCode(cause),
+        sanitizedCause(cause, this.config.token),
+      )
     } finally {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onCallerAbort)

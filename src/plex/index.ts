@@ -16,7 +16,12 @@ export {
 export type { PlexErrorKind } from './errors.js'
 export * from './types.js'
 export { createNotificationListener, MAX_NOTIFICATION_BYTES, NotificationListener } from './notifications.js'
-export type { NotificationEvents, NotificationListenerOptions, NotificationLogger, NotificationTransport } from './notifications.js'
+export type {
+  NotificationEvents,
+  NotificationListenerOptions,
+  NotificationLogger,
+  NotificationTransport,
+} from './notifications.js'
 export type {
   ActivityNotification,
   PlayingNotification,

@@ -18,14 +18,22 @@ export interface SectionTotals extends LibraryTotals {
  * Item counts over every movie and show section, each from `/all?type=N` with container size 0
  * (only `totalSize` comes back), all requests at once; per section as well.
  */
-export async function fetchLibraryTotals(client: PlexClient, signal: AbortSignal): Promise<LibraryTotals & { sections: SectionTotals[] }> {
+export async function fetchLibraryTotals(
+  client: PlexClient,
+  signal: AbortSignal,
+): Promise<LibraryTotals & { sections: SectionTotals[] }> {
   const counted = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')
   const total = (sectionId: number, typeId: number) => client.sectionTotal(sectionId, typeId, signal)
   const sections = await Promise.all(
     counted.map(async (s): Promise<SectionTotals> => {
       const key = String(s.id)
-      if (s.type === 'movie') return { key, movies: await total(s.id, PlexTypeId.movie), shows: 0, seasons: 0, episodes: 0 }
-      const [shows, seasons, episodes] = await Promise.all([total(s.id, PlexTypeId.show), total(s.id, PlexTypeId.season), total(s.id, PlexTypeId.episode)])
+      if (s.type === 'movie')
+        return { key, movies: await total(s.id, PlexTypeId.movie), shows: 0, seasons: 0, episodes: 0 }
+      const [shows, seasons, episodes] = await Promise.all([
+        total(s.id, PlexTypeId.show),
+        total(s.id, PlexTypeId.season),
+        total(s.id, PlexTypeId.episode),
+      ])
       return { key, movies: 0, shows, seasons, episodes }
     }),
   )

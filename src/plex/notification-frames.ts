@@ -92,7 +92,11 @@ function parseTimeline(t: Fields): TimelineEntry {
 }
 
 function parseStatus(s: Fields): StatusNotification {
-  return { title: s.optStr('title'), description: s.optStr('description'), notificationName: s.optStr('notificationName') }
+  return {
+    title: s.optStr('title'),
+    description: s.optStr('description'),
+    notificationName: s.optStr('notificationName'),
+  }
 }
 
 /**
@@ -110,7 +114,9 @@ export function parseNotification(text: string, eventName?: string): Notificatio
     throw new PlexResponseError(ENDPOINT, `frame is not a JSON object: ${JSON.stringify(text.slice(0, 60))}`)
   }
   const wrapped = 'NotificationContainer' in body
-  const c = wrapped ? Fields.root(ENDPOINT, body, 'NotificationContainer') : new Fields(ENDPOINT, eventName ?? 'frame', body as Record<string, unknown>)
+  const c = wrapped
+    ? Fields.root(ENDPOINT, body, 'NotificationContainer')
+    : new Fields(ENDPOINT, eventName ?? 'frame', body as Record<string, unknown>)
   const type = c.optStr('type') ?? eventName
   switch (type) {
     case 'playing':
@@ -125,13 +131,19 @@ export function parseNotification(text: string, eventName?: string): Notificatio
     case 'transcodeSession.update':
     case 'transcodeSession.end': {
       const event = type.slice('transcodeSession.'.length) as TranscodeSessionNotification['event']
-      return { type: 'transcodeSession', notification: { event, sessions: c.list('TranscodeSession').map(parseTranscodeSession) } }
+      return {
+        type: 'transcodeSession',
+        notification: { event, sessions: c.list('TranscodeSession').map(parseTranscodeSession) },
+      }
     }
     default:
       return undefined
   }
 }
 
-function nonEmpty<T extends 'playing' | 'activity' | 'timeline' | 'status'>(type: T, items: unknown[]): Notification | undefined {
+function nonEmpty<T extends 'playing' | 'activity' | 'timeline' | 'status'>(
+  type: T,
+  items: unknown[],
+): Notification | undefined {
   return items.length ? ({ type, items } as Notification) : undefined
 }

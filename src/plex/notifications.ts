@@ -196,7 +196,11 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
     const url = `${this.baseUrl.replace(/^http/i, 'ws')}/:/websockets/notifications`
     return new Promise((resolve) => {
       let opened = false
-      const ws = new WebSocket(url, { headers: this.headers, handshakeTimeout: this.connectTimeoutMs, maxPayload: MAX_NOTIFICATION_BYTES })
+      const ws = new WebSocket(url, {
+        headers: this.headers,
+        handshakeTimeout: this.connectTimeoutMs,
+        maxPayload: MAX_NOTIFICATION_BYTES,
+      })
       let alive = true
       let heartbeat: NodeJS.Timeout | undefined
       ws.on('unexpected-response', (req, res) => {
@@ -296,7 +300,10 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
         }
       }
     } catch (err) {
-      if (!tooLong) reason = controller.signal.aborted ? 'no data within the heartbeat' : `failed: ${this.redact((err as Error).message)}`
+      if (!tooLong)
+        reason = controller.signal.aborted
+          ? 'no data within the heartbeat'
+          : `failed: ${this.redact((err as Error).message)}`
     } finally {
       clearTimeout(idle)
     }

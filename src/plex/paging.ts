@@ -24,14 +24,17 @@ export async function* pagesOf<T>(
   pageSize: number,
   rowId: (row: T) => string | undefined,
 ): AsyncGenerator<Page<T>> {
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize ${pageSize} is not a positive integer`)
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new RangeError(`pageSize ${pageSize} is not a positive integer`)
   let start = 0
   let firstRowId: string | undefined
   for (;;) {
     const page = await fetchPage(start, pageSize)
     const { rows, totalSize } = page
     if (start > 0) {
-      const startedOver = (page.offset !== undefined && page.offset !== start) || (firstRowId !== undefined && rows[0] !== undefined && rowId(rows[0]) === firstRowId)
+      const startedOver =
+        (page.offset !== undefined && page.offset !== start) ||
+        (firstRowId !== undefined && rows[0] !== undefined && rowId(rows[0]) === firstRowId)
       if (startedOver) return
     } else if (rows[0] !== undefined) {
       firstRowId = rowId(rows[0])

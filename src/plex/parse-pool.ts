@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads'
 import { decodeBody, formatOf } from './decode.js'
 import { BodyAssembler, type BodyPart } from './parse-slices.js'
 
-export type ToWorker = { type: 'parse'; id: number; bytes: Uint8Array; contentType: string } | { type: 'next'; id: number }
+export type ToWorker =
+  { type: 'parse'; id: number; bytes: Uint8Array; contentType: string } | { type: 'next'; id: number }
 export type FromWorker = { id: number; part: BodyPart } | { id: number; done: true } | { id: number; problem: string }
 
 export type Decoded = { value: unknown } | { problem: string }
@@ -91,7 +92,9 @@ export class ParsePool {
     // A body of its own ArrayBuffer moves to the worker without a copy.
     const own = job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength
     const bytes = own ? job.bytes : Uint8Array.prototype.slice.call(job.bytes)
-    worker.postMessage({ type: 'parse', id: job.id, bytes, contentType: job.contentType } satisfies ToWorker, [bytes.buffer as ArrayBuffer])
+    worker.postMessage({ type: 'parse', id: job.id, bytes, contentType: job.contentType } satisfies ToWorker, [
+      bytes.buffer as ArrayBuffer,
+    ])
   }
 
   private ensureWorker(): Worker {
@@ -99,7 +102,10 @@ export class ParsePool {
     const worker = import.meta.url.endsWith('.ts')
       ? // From the sources (tests, `npm run dev`) the worker is TypeScript too: tsx's API loads it
         // (on Node 20 a worker's `--import tsx` does not reach its ESM loader).
-        new Worker(`import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(new URL('./parse-worker.ts', import.meta.url).href)}) })`, { eval: true })
+        new Worker(
+          `import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(new URL('./parse-worker.ts', import.meta.url).href)}) })`,
+          { eval: true },
+        )
       : new Worker(new URL('./parse-worker.js', import.meta.url))
     this.started++
     worker.on('message', (message: FromWorker) => this.onMessage(worker, message))
@@ -117,7 +123,9 @@ export class ParsePool {
     try {
       job.assembler.add(message.part)
     } catch (error) {
-      return this.finish(job, () => job.resolve({ problem: `the parse worker sent a broken part (${(error as Error).message})` }))
+      return this.finish(job, () =>
+        job.resolve({ problem: `the parse worker sent a broken part (${(error as Error).message})` }),
+      )
     }
     worker.postMessage({ type: 'next', id: job.id } satisfies ToWorker)
   }
@@ -126,7 +134,8 @@ export class ParsePool {
     if (worker !== this.worker) return
     this.worker = undefined
     const job = this.active
-    if (job !== undefined) this.finish(job, () => job.resolve({ problem: `the parse worker failed (${error.message})` }))
+    if (job !== undefined)
+      this.finish(job, () => job.resolve({ problem: `the parse worker failed (${error.message})` }))
   }
 
   private finish(job: Job, settle: () => void): void {

@@ -24,7 +24,10 @@ function sendNext(id: number): void {
     }
   } catch (error) {
     current = undefined
-    post({ id, problem: `the reply could not be sent back from the parse worker (${error instanceof Error ? error.message : String(error)})` })
+    post({
+      id,
+      problem: `the reply could not be sent back from the parse worker (${error instanceof Error ? error.message : String(error)})`,
+    })
   }
 }
 

@@ -28,7 +28,10 @@ export const checkUrl: ServiceCheck = async (url, { timeoutMs, signal }) => {
     const response = await fetch(target.href, {
       redirect: 'follow',
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headers: { 'user-agent': 'komandorr-cache-monitor', ...(target.authorization && { authorization: target.authorization }) },
+      headers: {
+        'user-agent': 'komandorr-cache-monitor',
+        ...(target.authorization && { authorization: target.authorization }),
+      },
     })
     const responseTimeMs = Math.round((performance.now() - started) * 10) / 10
     await response.body?.cancel().catch(() => undefined)

@@ -100,7 +100,11 @@ export class ServiceMonitor implements BackgroundJob {
       await this.store(service, outcome)
       return outcome.status
     } catch (error) {
-      if (!signal?.aborted) this.options.logger?.warn({ err: { message: (error as Error).message }, service: service.id }, 'service check failed unexpectedly')
+      if (!signal?.aborted)
+        this.options.logger?.warn(
+          { err: { message: (error as Error).message }, service: service.id },
+          'service check failed unexpectedly',
+        )
       return undefined
     }
   }
@@ -123,20 +127,38 @@ export class ServiceMonitor implements BackgroundJob {
     }
     const stopped = stop.aborted
     const unreached = counts.total - counts.online - counts.offline - counts.problem
-    if (unreached > 0 && !stopped) logger?.warn({ unreached, deadlineMs: roundDeadlineMs }, `service monitor round hit its deadline: ${unreached} services keep their last status`)
+    if (unreached > 0 && !stopped)
+      logger?.warn(
+        { unreached, deadlineMs: roundDeadlineMs },
+        `service monitor round hit its deadline: ${unreached} services keep their last status`,
+      )
     logger?.debug({ ...counts, stopped, unreached }, 'service monitor round finished')
     return { ...counts, stopped, unreached }
   }
 
-  private async store(service: Service, outcome: { status: Service['status']; responseTimeMs: number | null }): Promise<void> {
-    const stored = await this.options.services.recordCheck(service.id, service.url, { ...outcome, checkedAt: this.options.clock.wallNow() })
+  private async store(
+    service: Service,
+    outcome: { status: Service['status']; responseTimeMs: number | null },
+  ): Promise<void> {
+    const stored = await this.options.services.recordCheck(service.id, service.url, {
+      ...outcome,
+      checkedAt: this.options.clock.wallNow(),
+    })
     if (stored && service.lastCheckAt !== null && service.status !== outcome.status) {
-      this.options.logger?.info({ service: service.id, from: service.status, to: outcome.status }, `service "${service.name}" is now ${outcome.status}`)
+      this.options.logger?.info(
+        { service: service.id, from: service.status, to: outcome.status },
+        `service "${service.name}" is now ${outcome.status}`,
+      )
     }
   }
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, run: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  run: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0
   const worker = async () => {
     while (next < items.length && !signal.aborted) await run(items[next++]!)

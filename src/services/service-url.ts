@@ -23,7 +23,8 @@ export function checkTarget(value: string): CheckTarget {
   } catch {
     throw new ServiceUrlError('is not a URL')
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') throw new ServiceUrlError('is not an http(s) URL')
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '')
+    throw new ServiceUrlError('is not an http(s) URL')
   if (url.username === '' && url.password === '') return { href: url.href }
   let user: string
   let password: string
@@ -51,6 +52,15 @@ export function pointsAtSelf(value: string, ownPort: number): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
   if (host === 'localhost' || host.endsWith('.localhost') || host === hostname().toLowerCase()) return true
   if (isIP(host) === 0) return false
-  if (/^127\./.test(host) || host === '0.0.0.0' || host === '::' || host === '::1' || /^::ffff:(127\.|0\.0\.0\.0$|7f)/.test(host)) return true
-  return Object.values(networkInterfaces()).some((addresses) => addresses?.some((address) => address.address.toLowerCase() === host))
+  if (
+    /^127\./.test(host) ||
+    host === '0.0.0.0' ||
+    host === '::' ||
+    host === '::1' ||
+    /^::ffff:(127\.|0\.0\.0\.0$|7f)/.test(host)
+  )
+    return true
+  return Object.values(networkInterfaces()).some((addresses) =>
+    addresses?.some((address) => address.address.toLowerCase() === host),
+  )
 }

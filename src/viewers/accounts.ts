@@ -61,7 +61,12 @@ export class ViewerAccounts {
     if (!auth.enabled) return { ok: false, reason: 'auth-off' }
     if (input.username === auth.username) return { ok: false, reason: 'admin-name' }
     if ((await repo.get(input.username)) !== undefined) return { ok: false, reason: 'taken' }
-    const stored = { username: input.username, passwordHash: await hashPassword(input.password), plexAccountId: input.plexAccountId, createdAt: clock.wallNow() }
+    const stored = {
+      username: input.username,
+      passwordHash: await hashPassword(input.password),
+      plexAccountId: input.plexAccountId,
+      createdAt: clock.wallNow(),
+    }
     if (!(await repo.add(stored))) return { ok: false, reason: 'taken' }
     return { ok: true, viewer: viewerView(stored) }
   }
@@ -91,7 +96,11 @@ export class ViewerAccounts {
    * login answers at once, without a promise. `digest`: `logins.of(username, password)`, when
    * the caller has it already.
    */
-  authenticate(username: string, password: string, digest = this.logins.of(username, password)): Viewer | undefined | Promise<Viewer | undefined> {
+  authenticate(
+    username: string,
+    password: string,
+    digest = this.logins.of(username, password),
+  ): Viewer | undefined | Promise<Viewer | undefined> {
     const login = digest.toString('base64url')
     return this.recallLogin(login) ?? this.check(login, username, password)
   }
@@ -117,7 +126,12 @@ export class ViewerAccounts {
     const matches = await verifyPassword(password, stored?.passwordHash ?? (await dummyHash()))
     if (stored === undefined || !matches) return undefined
     const viewer = viewerOf(stored)
-    this.remembered.set(login, { viewer, scopeId: scopeIdOf(viewer.id), passwordHash: stored.passwordHash, checkedAt: this.options.clock.now() })
+    this.remembered.set(login, {
+      viewer,
+      scopeId: scopeIdOf(viewer.id),
+      passwordHash: stored.passwordHash,
+      checkedAt: this.options.clock.now(),
+    })
     return viewer
   }
 
@@ -130,7 +144,8 @@ export class ViewerAccounts {
       // The database is away: keep the login; the next check after LOGIN_RECHECK_MS tries again.
       return
     }
-    if (stored === undefined || stored.passwordHash !== held.passwordHash || viewerOf(stored).id !== held.viewer.id) this.remembered.delete(login)
+    if (stored === undefined || stored.passwordHash !== held.passwordHash || viewerOf(stored).id !== held.viewer.id)
+      this.remembered.delete(login)
   }
 
   private forgetScope(scopeId: string): void {

@@ -32,7 +32,10 @@ export function librarySharesOf(servers: readonly SharedServer[]): LibraryShares
  * Whether the account may see a section (by its key). With no sharing known (plex.tv never
  * answered) an account other than the owner's is shared nothing, never everything.
  */
-export function sectionFilter(shares: LibraryShares | null | undefined, accountId: number): (sectionKey: string) => boolean {
+export function sectionFilter(
+  shares: LibraryShares | null | undefined,
+  accountId: number,
+): (sectionKey: string) => boolean {
   if (accountId === OWNER_ACCOUNT_ID) return () => true
   const share = shares?.[String(accountId)]
   if (share === undefined) return () => false

@@ -13,7 +13,11 @@ export interface Viewer extends Principal {
 }
 
 export function viewerOf(stored: StoredViewer): Viewer {
-  return { id: `viewer\0${stored.username}\0${stored.plexAccountId}`, username: stored.username, plexAccountId: stored.plexAccountId }
+  return {
+    id: `viewer\0${stored.username}\0${stored.plexAccountId}`,
+    username: stored.username,
+    plexAccountId: stored.plexAccountId,
+  }
 }
 
 /** What the API shows of a viewer: never the password or its hash. */
@@ -24,5 +28,9 @@ export interface ViewerView {
 }
 
 export function viewerView(stored: StoredViewer): ViewerView {
-  return { username: stored.username, plex_account_id: stored.plexAccountId, created_at: new Date(stored.createdAt).toISOString() }
+  return {
+    username: stored.username,
+    plex_account_id: stored.plexAccountId,
+    created_at: new Date(stored.createdAt).toISOString(),
+  }
 }

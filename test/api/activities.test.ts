@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, sleep, startPlexApp } from '../support/api-harness.js'
+import {
+  countOf,
+  json,
+  PLEX_TOKEN,
+  type PlexApp,
+  type Raw,
+  simJson,
+  sleep,
+  startPlexApp,
+} from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
@@ -32,14 +41,32 @@ describe('GET /api/plex/activities', () => {
       subtitle: scan.subtitle,
       type: 'library.update.section',
       progress: 0,
-      raw_data: expect.objectContaining({ uuid: scan.uuid, type: 'library.update.section', Context: { librarySectionID: 1 } }),
+      raw_data: expect.objectContaining({
+        uuid: scan.uuid,
+        type: 'library.update.section',
+        Context: { librarySectionID: 1 },
+      }),
     })
 
     const raw = await rawSessions(setup)
     const showTitle = raw.find((s) => s.sessionKey === episode.sessionKey)!.grandparentTitle
-    expect(sessions.map((s: { uuid: string }) => s.uuid)).toEqual([episode.sessionKey, movie.sessionKey, track.sessionKey])
-    expect(sessions[0]).toMatchObject({ title: showTitle, subtitle: episode.title, type: 'transcode', progress: pct(600_000, episode.duration) })
-    expect(sessions[1]).toMatchObject({ title: movie.title, subtitle: movie.title, type: 'pause', progress: pct(1_234_567, movie.duration) })
+    expect(sessions.map((s: { uuid: string }) => s.uuid)).toEqual([
+      episode.sessionKey,
+      movie.sessionKey,
+      track.sessionKey,
+    ])
+    expect(sessions[0]).toMatchObject({
+      title: showTitle,
+      subtitle: episode.title,
+      type: 'transcode',
+      progress: pct(600_000, episode.duration),
+    })
+    expect(sessions[1]).toMatchObject({
+      title: movie.title,
+      subtitle: movie.title,
+      type: 'pause',
+      progress: pct(1_234_567, movie.duration),
+    })
     expect(sessions[2]).toMatchObject({ title: track.title, subtitle: track.title, type: 'stream', progress: 0 })
     expect(sessions[0].raw_data).toMatchObject({ sessionKey: episode.sessionKey, type: 'episode' })
     expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)
@@ -90,7 +117,12 @@ describe('GET /api/plex/activities', () => {
     const down = await setup.fetch('/api/plex/activities')
     expect(down.status).toBe(503)
     const body = await json(down)
-    expect(body).toEqual({ detail: expect.stringContaining('Plex activities'), message: body.detail, error: true, activities: [] })
+    expect(body).toEqual({
+      detail: expect.stringContaining('Plex activities'),
+      message: body.detail,
+      error: true,
+      activities: [],
+    })
     expect(body.detail).toMatch(/unreachable/)
 
     await setup.sim.control.clearFaults()

@@ -37,7 +37,13 @@ describe('auth on', () => {
         },
       },
     )
-    id = (await t.runtime.repos.services.insert('svc-1', { ...validService, type: 'app', description: null, icon: null, group: null }, 0)).id
+    id = (
+      await t.runtime.repos.services.insert(
+        'svc-1',
+        { ...validService, type: 'app', description: null, icon: null, group: null },
+        0,
+      )
+    ).id
   })
   afterAll(() => t.close())
 
@@ -57,7 +63,9 @@ describe('auth on', () => {
         expect((await json(response)).detail).toBeTypeOf('string')
       }
     }
-    expect((await t.runtime.repos.services.list()).map((s) => [s.id, s.name, s.lastCheckAt])).toEqual([[id, 'Sonarr', null]])
+    expect((await t.runtime.repos.services.list()).map((s) => [s.id, s.name, s.lastCheckAt])).toEqual([
+      [id, 'Sonarr', null],
+    ])
     expect(await t.runtime.traffic.latest(id)).toBeUndefined()
   })
 
@@ -103,7 +111,11 @@ describe('auth on', () => {
   it('answers a CORS preflight without asking for credentials', async () => {
     const response = await fetch(`${t.url}/api/services/`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'http://localhost:3000',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     })
     expect(response.status).toBe(204)
     expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:3000')

@@ -9,7 +9,13 @@ describe('bad input', () => {
   beforeAll(async () => {
     t = await startTestApp()
     ok = await answering(200)
-    serviceId = (await t.runtime.repos.services.insert('svc', { name: 'Kept', url: ok.url, type: 'app', description: null, icon: null, group: null }, 0)).id
+    serviceId = (
+      await t.runtime.repos.services.insert(
+        'svc',
+        { name: 'Kept', url: ok.url, type: 'app', description: null, icon: null, group: null },
+        0,
+      )
+    ).id
   })
   afterAll(async () => {
     await t.close()
@@ -18,7 +24,8 @@ describe('bad input', () => {
 
   const post = (path: string, body: unknown) => fetch(`${t.url}${path}`, jsonInit('POST', body))
   const servicesStored = async () => (await t.runtime.repos.services.list()).map((s) => s.id)
-  const samplesStored = () => (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
+  const samplesStored = () =>
+    (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM traffic_samples').get() as { n: number }).n
 
   const badServices: Array<[string, unknown, string]> = [
     ['a number as name', { name: 5, url: 'http://a.example', type: 'app' }, 'name'],
@@ -60,21 +67,34 @@ describe('bad input', () => {
     ['no service id', { service_id: undefined }, 'service_id'],
   ]
 
-  it.each(badTraffic)('refuses a traffic report with %s (400 naming it) and stores nothing', async (_label, change, field) => {
-    const body = { service_id: serviceId, bandwidth_up: 1, bandwidth_down: 1, total_up: 1, total_down: 1, ...change }
-    const response = await post('/api/traffic/update', body)
-    expect(response.status).toBe(400)
-    expect((await json(response)).detail).toContain(field)
-    expect(samplesStored()).toBe(0)
-  })
+  it.each(badTraffic)(
+    'refuses a traffic report with %s (400 naming it) and stores nothing',
+    async (_label, change, field) => {
+      const body = { service_id: serviceId, bandwidth_up: 1, bandwidth_down: 1, total_up: 1, total_down: 1, ...change }
+      const response = await post('/api/traffic/update', body)
+      expect(response.status).toBe(400)
+      expect((await json(response)).detail).toContain(field)
+      expect(samplesStored()).toBe(0)
+    },
+  )
 
   // JSON text, not JSON.stringify: 1e400 parses to Infinity, 9007199254740993 to ...992.
   const hugeNumbers = ['1e400', '-1e400', '9007199254740993', '9223372036854775807', '1e20']
 
   it.each(hugeNumbers)('refuses %s as a traffic rate or counter (400 naming it) and stores nothing', async (number) => {
-    for (const field of ['bandwidth_up', 'bandwidth_down', 'total_up', 'total_down', 'max_bandwidth', 'cpu_percent', 'memory_percent']) {
+    for (const field of [
+      'bandwidth_up',
+      'bandwidth_down',
+      'total_up',
+      'total_down',
+      'max_bandwidth',
+      'cpu_percent',
+      'memory_percent',
+    ]) {
       const fields = { bandwidth_up: '1', bandwidth_down: '1', total_up: '1', total_down: '1', [field]: number }
-      const text = `{"service_id":"${serviceId}",${Object.entries(fields).map(([k, v]) => `"${k}":${v}`).join(',')}}`
+      const text = `{"service_id":"${serviceId}",${Object.entries(fields)
+        .map(([k, v]) => `"${k}":${v}`)
+        .join(',')}}`
       const response = await post('/api/traffic/update', text)
       expect(response.status, `${field}=${number}`).toBe(400)
       expect((await json(response)).detail).toContain(field)
@@ -82,13 +102,16 @@ describe('bad input', () => {
     expect(samplesStored()).toBe(0)
   })
 
-  it.each([...hugeNumbers, '1000001', '-1', '2.5'])('refuses a peak of %s (400 naming it) and keeps the stored peak', async (number) => {
-    const before = await t.runtime.repos.plexStats.get()
-    const response = await post('/api/plex/stats/peak', `{"peak_concurrent":${number}}`)
-    expect(response.status).toBe(400)
-    expect((await json(response)).detail).toContain('peak_concurrent')
-    expect(await t.runtime.repos.plexStats.get()).toEqual(before)
-  })
+  it.each([...hugeNumbers, '1000001', '-1', '2.5'])(
+    'refuses a peak of %s (400 naming it) and keeps the stored peak',
+    async (number) => {
+      const before = await t.runtime.repos.plexStats.get()
+      const response = await post('/api/plex/stats/peak', `{"peak_concurrent":${number}}`)
+      expect(response.status).toBe(400)
+      expect((await json(response)).detail).toContain('peak_concurrent')
+      expect(await t.runtime.repos.plexStats.get()).toEqual(before)
+    },
+  )
 
   it('says a number too large for a double is not finite, rather than not an integer', async () => {
     const response = await post('/api/plex/stats/peak', '{"peak_concurrent":1e400}')
@@ -100,7 +123,15 @@ describe('bad input', () => {
   it('still takes a peak and traffic inside the documented ranges', async () => {
     expect((await post('/api/plex/stats/peak', { peak_concurrent: 1_000_000 })).status).toBe(200)
     expect((await t.runtime.repos.plexStats.get()).peakConcurrent).toBe(1_000_000)
-    const report = { service_id: serviceId, bandwidth_up: 1_000_000, bandwidth_down: 0.5, total_up: 1e12, total_down: 3, cpu_percent: 800, memory_percent: 100 }
+    const report = {
+      service_id: serviceId,
+      bandwidth_up: 1_000_000,
+      bandwidth_down: 0.5,
+      total_up: 1e12,
+      total_down: 3,
+      cpu_percent: 800,
+      memory_percent: 100,
+    }
     expect((await post('/api/traffic/update', report)).status).toBe(200)
     expect(samplesStored()).toBe(1)
     sqliteOf(t).prepare('DELETE FROM traffic_samples').run()
@@ -147,14 +178,22 @@ describe('bad input', () => {
   })
 
   it('answers a body over 1 MiB with 413', async () => {
-    const response = await post('/api/services/', { name: 'a', url: 'http://a.example', type: 'app', description: 'x'.repeat(1_100_000) })
+    const response = await post('/api/services/', {
+      name: 'a',
+      url: 'http://a.example',
+      type: 'app',
+      description: 'x'.repeat(1_100_000),
+    })
     expect(response.status).toBe(413)
     expect((await json(response)).detail).toContain('1048576')
     expect(await servicesStored()).toEqual([serviceId])
   })
 
   it('treats an empty JSON body on a route that needs one as a missing body, not as bad JSON', async () => {
-    const response = await fetch(`${t.url}/api/services/`, { method: 'POST', headers: { 'content-type': 'application/json' } })
+    const response = await fetch(`${t.url}/api/services/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(response.status).toBe(400)
     expect((await json(response)).detail).not.toMatch(/JSON/)
   })

@@ -44,9 +44,10 @@ describe('cache management', () => {
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
 
-  it('lists every cache, SPEC §1\'s nine first, with exact counters after a scripted sequence of reads', async () => {
+  it("lists every cache, SPEC §1's nine first, with exact counters after a scripted sequence of reads", async () => {
     expect((await post('/api/plex/watch-history/sync')).status).toBe(200)
-    for (const expected of ['MISS', 'HIT', 'HIT']) expect((await get('/api/plex/watch-history')).headers.get('x-cache')).toBe(expected)
+    for (const expected of ['MISS', 'HIT', 'HIT'])
+      expect((await get('/api/plex/watch-history')).headers.get('x-cache')).toBe(expected)
     expect((await get('/api/plex/watch-history?limit=10')).headers.get('x-cache')).toBe('MISS')
     // The dashboard: its snapshot (a miss), then its Plex totals in the background (a plex_stats_live
     // miss) and the snapshot recomputed with them (a refresh).
@@ -62,7 +63,13 @@ describe('cache management', () => {
     const body = await report()
     expect(body.caches.map((c: Entry) => c.name)).toEqual([...CACHE_NAMES])
     expect(body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
-    expect(body.redis).toEqual({ type: 'memory', enabled: false, connected: false, state: 'disabled', last_error: null })
+    expect(body.redis).toEqual({
+      type: 'memory',
+      enabled: false,
+      connected: false,
+      state: 'disabled',
+      last_error: null,
+    })
     expect([...body.redis_keys_expected].sort()).toEqual(
       [
         'komandorr:plex:activities',
@@ -78,7 +85,17 @@ describe('cache management', () => {
       ].sort(),
     )
 
-    const untouched = { hits: 0, misses: 0, total_requests: 0, hit_rate: '0.0%', cached: false, cache_age_seconds: null, loads: 0, entries: 0, bytes: 0 }
+    const untouched = {
+      hits: 0,
+      misses: 0,
+      total_requests: 0,
+      hit_rate: '0.0%',
+      cached: false,
+      cache_age_seconds: null,
+      loads: 0,
+      entries: 0,
+      bytes: 0,
+    }
     expect(entry(body, 'watch_history')).toMatchObject({
       hits: 2,
       misses: 2,
@@ -103,9 +120,33 @@ describe('cache management', () => {
       max_stale_seconds: 3600,
     })
     expect(entry(body, 'watch_history').bytes).toBeGreaterThan(0)
-    expect(entry(body, 'plex_stats')).toMatchObject({ hits: 1, misses: 1, total_requests: 2, hit_rate: '50.0%', ttl_seconds: 60, loads: 1, entries: 1, cached: true })
-    expect(entry(body, 'plex_activities')).toMatchObject({ hits: 0, misses: 1, coalesced: 2, total_requests: 3, hit_rate: '0.0%', ttl_seconds: 5, loads: 1 })
-    expect(entry(body, 'plex_stats_live')).toMatchObject({ hits: 1, misses: 1, total_requests: 2, loads: 1, entries: 1, ttl_seconds: 30 })
+    expect(entry(body, 'plex_stats')).toMatchObject({
+      hits: 1,
+      misses: 1,
+      total_requests: 2,
+      hit_rate: '50.0%',
+      ttl_seconds: 60,
+      loads: 1,
+      entries: 1,
+      cached: true,
+    })
+    expect(entry(body, 'plex_activities')).toMatchObject({
+      hits: 0,
+      misses: 1,
+      coalesced: 2,
+      total_requests: 3,
+      hit_rate: '0.0%',
+      ttl_seconds: 5,
+      loads: 1,
+    })
+    expect(entry(body, 'plex_stats_live')).toMatchObject({
+      hits: 1,
+      misses: 1,
+      total_requests: 2,
+      loads: 1,
+      entries: 1,
+      ttl_seconds: 30,
+    })
     expect(entry(body, 'background_stats')).toMatchObject({
       hits: 0,
       misses: 1,
@@ -119,9 +160,22 @@ describe('cache management', () => {
       update_interval: 60,
     })
     // plex_stats's load also read the sharing plex.tv tells plex_users_count (for viewers' views).
-    expect(entry(body, 'plex_users_count')).toMatchObject({ hits: 0, misses: 1, total_requests: 1, loads: 1, entries: 1, errors: 0 })
+    expect(entry(body, 'plex_users_count')).toMatchObject({
+      hits: 0,
+      misses: 1,
+      total_requests: 1,
+      loads: 1,
+      entries: 1,
+      errors: 0,
+    })
     for (const name of ['plex_sessions', 'plex_recent_media', 'plex_libraries', 'plex_transcode_sessions']) {
-      expect(entry(body, name)).toMatchObject({ ...untouched, declared: true, errors: 0, stale_serves: 0, load_p50_ms: null })
+      expect(entry(body, name)).toMatchObject({
+        ...untouched,
+        declared: true,
+        errors: 0,
+        stale_serves: 0,
+        load_p50_ms: null,
+      })
     }
     expect(entry(body, 'plex_users_count').ttl_seconds).toBe(300)
     expect(entry(body, 'plex_transcode_sessions').ttl_seconds).toBe(10)
@@ -136,7 +190,12 @@ describe('cache management', () => {
     const response = await post('/api/plex/cache/clear', { signal: AbortSignal.timeout(3_000) })
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ success: true, message: 'Cleared 11 caches', redis_cleared: false, cleared: expect.any(Array) })
+    expect(body).toEqual({
+      success: true,
+      message: 'Cleared 11 caches',
+      redis_cleared: false,
+      cleared: expect.any(Array),
+    })
     expect([...body.cleared].sort()).toEqual([...CACHE_NAMES].sort())
     await t.sim.control.clearFaults()
 
@@ -209,7 +268,11 @@ describe('cache management', () => {
     const stale = await get('/api/plex/stats')
     expect(stale.status).toBe(200)
     expect(stale.headers.get('x-cache')).toBe('STALE')
-    expect(await json(stale)).toMatchObject({ stale: true, total_movies: before.total_movies, total_users: before.total_users })
+    expect(await json(stale)).toMatchObject({
+      stale: true,
+      total_movies: before.total_movies,
+      total_users: before.total_users,
+    })
     const stats = await report()
     expect(entry(stats, 'plex_stats').errors).toBeGreaterThan(0)
     expect(entry(stats, 'plex_stats').last_error).toMatch(/unreachable/)
@@ -217,7 +280,11 @@ describe('cache management', () => {
 
   it('never shows the token', async () => {
     await t.clock.advance(10_000)
-    for (const response of [await get('/api/plex/cache/stats'), await post('/api/plex/cache/warm'), await post('/api/plex/cache/clear')]) {
+    for (const response of [
+      await get('/api/plex/cache/stats'),
+      await post('/api/plex/cache/warm'),
+      await post('/api/plex/cache/clear'),
+    ]) {
       expect(await response.text()).not.toContain(PLEX_TOKEN)
     }
   })
@@ -227,7 +294,9 @@ describe('cache management with auth on', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
+    t = await startPlexAppOnManualClock({
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' },
+    })
   })
   afterAll(() => t.close())
 

@@ -42,8 +42,16 @@ describe('GET /api/plex/stats/dashboard', () => {
   beforeAll(async () => {
     t = await startPlexAppOnManualClock({ clock: wall })
     for (const [id, status] of services) {
-      await t.runtime.repos.services.insert(id, { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null }, wall.wallNow())
-      await t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, { status, checkedAt: wall.wallNow(), responseTimeMs: 5 })
+      await t.runtime.repos.services.insert(
+        id,
+        { name: id, url: `http://127.0.0.1:9/${id}`, type: 'app', description: null, icon: null, group: null },
+        wall.wallNow(),
+      )
+      await t.runtime.repos.services.recordCheck(id, `http://127.0.0.1:9/${id}`, {
+        status,
+        checkedAt: wall.wallNow(),
+        responseTimeMs: 5,
+      })
     }
     await t.runtime.repos.plexStats.raisePeak(3, wall.wallNow())
     // Cumulative GB counters of one agent: only steps between samples inside a window count.
@@ -68,7 +76,9 @@ describe('GET /api/plex/stats/dashboard', () => {
     const first = await fetch(dashboardUrl(t))
     expect(first.status).toBe(200)
     // Plex totals arrive in the background: the first answer does not wait for them.
-    await vi.waitFor(async () => expect((await json(await fetch(dashboardUrl(t)))).plex.total_movies).toBeGreaterThan(0))
+    await vi.waitFor(async () =>
+      expect((await json(await fetch(dashboardUrl(t)))).plex.total_movies).toBeGreaterThan(0),
+    )
     const response = await fetch(dashboardUrl(t))
     expect(response.headers.get('x-cache')).toBe('HIT')
     expect(await json(response)).toEqual({
@@ -94,7 +104,11 @@ describe('GET /api/plex/stats/dashboard', () => {
     job.start()
     try {
       await t.clock.advance(0)
-      await t.runtime.repos.services.recordCheck('nas', 'http://127.0.0.1:9/nas', { status: 'online', checkedAt: wall.wallNow(), responseTimeMs: 5 })
+      await t.runtime.repos.services.recordCheck('nas', 'http://127.0.0.1:9/nas', {
+        status: 'online',
+        checkedAt: wall.wallNow(),
+        responseTimeMs: 5,
+      })
       const before = await fetch(dashboardUrl(t))
       expect(before.headers.get('x-cache')).toBe('HIT')
       expect((await json(before)).services).toEqual({ total: 4, online: 2, offline: 1, problem: 1 })
@@ -125,7 +139,9 @@ describe('dashboard stats and the Plex server', () => {
       expect(await quietRequestCount(t)).toBe(0)
 
       await fetch(dashboardUrl(t))
-      await vi.waitFor(async () => expect((await json(await fetch(dashboardUrl(t)))).plex.total_users).toBeGreaterThan(0))
+      await vi.waitFor(async () =>
+        expect((await json(await fetch(dashboardUrl(t)))).plex.total_users).toBeGreaterThan(0),
+      )
       const afterFirstRead = await quietRequestCount(t)
       expect(t.counts()['/accounts']).toBe(1)
 
@@ -183,7 +199,15 @@ describe('dashboard stats without a Plex server', () => {
 
   it('shows Plex as not configured, with zeros, and asks nothing of anyone', async () => {
     const body = await json(await fetch(dashboardUrl(t)))
-    expect(body.plex).toEqual({ configured: false, peak_concurrent: 0, total_users: 0, total_movies: 0, total_tv_shows: 0, total_seasons: 0, total_episodes: 0 })
+    expect(body.plex).toEqual({
+      configured: false,
+      peak_concurrent: 0,
+      total_users: 0,
+      total_movies: 0,
+      total_tv_shows: 0,
+      total_seasons: 0,
+      total_episodes: 0,
+    })
     await sleep(100)
     expect(t.sim.control.totalRequests()).toBe(0)
   })

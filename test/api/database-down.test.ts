@@ -73,14 +73,26 @@ describe('PostgreSQL out of reach', () => {
       expect(await health(setup)).toMatchObject({ status: 'degraded', database: 'connecting' })
       expect((await setup.fetch('/api/plex/sessions')).status).toBe(200)
 
-      for (const [path, init] of [['/api/services/', undefined], ['/api/plex/watch-history', undefined], ['/api/traffic/update', jsonInit('POST', { service_id: 's', bandwidth_up: 0, bandwidth_down: 0, total_up: 0, total_down: 0 })]] as const) {
+      for (const [path, init] of [
+        ['/api/services/', undefined],
+        ['/api/plex/watch-history', undefined],
+        [
+          '/api/traffic/update',
+          jsonInit('POST', { service_id: 's', bandwidth_up: 0, bandwidth_down: 0, total_up: 0, total_down: 0 }),
+        ],
+      ] as const) {
         const response = await setup.fetch(path, init)
         expect(response.status, path).toBe(503)
         expect((await json(response)).detail, path).toMatch(/database is not reachable/)
       }
       const notReady = await ready(setup)
       expect(notReady.status).toBe(503)
-      expect(notReady.body).toEqual({ status: 'not_ready', detail: expect.stringMatching(/^Not ready: PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+ is not reachable \(.*ECONNREFUSED.*\); retrying with backoff$/) })
+      expect(notReady.body).toEqual({
+        status: 'not_ready',
+        detail: expect.stringMatching(
+          /^Not ready: PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+ is not reachable \(.*ECONNREFUSED.*\); retrying with backoff$/,
+        ),
+      })
       expect((await setup.fetch('/api/health/live')).status).toBe(200)
 
       // The first retry is 1 s after the failed start.
@@ -98,9 +110,15 @@ describe('PostgreSQL out of reach', () => {
   it('while running: cached history is served stale, writes answer 503, and all is back once it answers', async () => {
     const door = await Door.onFreePort()
     await door.open()
-    const setup = await startPlexApp({ env: { DATABASE_URL: door.url(database), CACHE_WATCH_HISTORY_TTL: '1' }, sim: { historyRows: 300 } })
+    const setup = await startPlexApp({
+      env: { DATABASE_URL: door.url(database), CACHE_WATCH_HISTORY_TTL: '1' },
+      sim: { historyRows: 300 },
+    })
     try {
-      expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({ success: true, added: 300 })
+      expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({
+        success: true,
+        added: 300,
+      })
       const fresh = await setup.fetch('/api/plex/watch-history?limit=20')
       expect(fresh.status).toBe(200)
       const rows = await json(fresh)
@@ -116,14 +134,20 @@ describe('PostgreSQL out of reach', () => {
       const notReady = await ready(setup)
       expect(notReady.status).toBe(503)
       expect(notReady.body.detail).toMatch(/^Not ready: the database does not answer: .*ECONNREFUSED/)
-      const write = await setup.fetch('/api/services/', jsonInit('POST', { name: 'NAS', url: 'http://127.0.0.1:9', type: 'server' }))
+      const write = await setup.fetch(
+        '/api/services/',
+        jsonInit('POST', { name: 'NAS', url: 'http://127.0.0.1:9', type: 'server' }),
+      )
       expect(write.status).toBe(503)
       expect((await json(write)).detail).toMatch(/database is not reachable/)
 
       await door.open()
       expect(await health(setup)).toMatchObject({ status: 'healthy', database: 'ok' })
       expect(await ready(setup)).toEqual({ status: 200, body: { status: 'ready' } })
-      expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({ success: true, added: 0 })
+      expect(await json(await setup.fetch('/api/plex/watch-history/sync', { method: 'POST' }))).toMatchObject({
+        success: true,
+        added: 0,
+      })
       expect(setup.logLines.join('\n')).not.toContain(PASSWORD)
     } finally {
       await setup.close()
@@ -134,12 +158,21 @@ describe('PostgreSQL out of reach', () => {
   it('viewers on PostgreSQL: a signed-in viewer keeps their own view while it is away; a new sign-in is a 503', async () => {
     const door = await Door.onFreePort()
     await door.open()
-    const setup = await startPlexApp({ env: { ...AUTH_ENV, DATABASE_URL: door.url(database) }, sim: { sharedUsers: 3 } })
+    const setup = await startPlexApp({
+      env: { ...AUTH_ENV, DATABASE_URL: door.url(database) },
+      sim: { sharedUsers: 3 },
+    })
     const admin = basic(ADMIN.user, ADMIN.password)
     try {
       const [ann, bob] = setup.sim.control.state().accounts.filter((account) => account.id > 1)
-      for (const [username, account] of [['ann', ann!.id], ['bob', bob!.id]] as const) {
-        const made = await setup.fetch('/api/viewers', jsonInit('POST', { username, password: `${username} password 1`, plex_account_id: account }, admin))
+      for (const [username, account] of [
+        ['ann', ann!.id],
+        ['bob', bob!.id],
+      ] as const) {
+        const made = await setup.fetch(
+          '/api/viewers',
+          jsonInit('POST', { username, password: `${username} password 1`, plex_account_id: account }, admin),
+        )
         expect(made.status).toBe(201)
       }
       setup.sim.control.startSession({ accountId: ann!.id })
@@ -157,7 +190,13 @@ describe('PostgreSQL out of reach', () => {
       expect((await json(newcomer)).detail).toMatch(/database/)
 
       await door.open()
-      await eventually('bob signs in once PostgreSQL answers', async () => (await setup.fetch('/api/plex/sessions', { headers: basic('bob', 'bob password 1') })).status === 200, 10_000, 100)
+      await eventually(
+        'bob signs in once PostgreSQL answers',
+        async () =>
+          (await setup.fetch('/api/plex/sessions', { headers: basic('bob', 'bob password 1') })).status === 200,
+        10_000,
+        100,
+      )
       expect(setup.logLines.join('\n')).not.toMatch(/ann password 1|bob password 1/)
     } finally {
       await setup.close()

@@ -18,9 +18,13 @@ function get(url: string, agent: Agent): Promise<Outcome> {
   return new Promise((resolve) => {
     const req = httpRequest(url, { agent }, (res) => {
       res.resume()
-      res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, reusedSocket: req.reusedSocket }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode, connection: res.headers.connection, reusedSocket: req.reusedSocket }),
+      )
     })
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message, reusedSocket: req.reusedSocket }))
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ error: error.code ?? error.message, reusedSocket: req.reusedSocket }),
+    )
     req.end()
   })
 }
@@ -130,7 +134,12 @@ describe('stopping under keep-alive load', () => {
   it('under cache hits answered in front of Fastify too: hits during the stop get Connection: close, none is reset', async () => {
     const sim = await startSimulator({ port: 0, token: PLEX_TOKEN, seed: 5, items: 50, speed: 0 })
     // At info level hits take the fast path (at debug every request goes through Fastify).
-    const t = await startTestApp({ PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: PLEX_TOKEN, PLEX_TV_URL: sim.url, LOG_LEVEL: 'info' })
+    const t = await startTestApp({
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: PLEX_TOKEN,
+      PLEX_TV_URL: sim.url,
+      LOG_LEVEL: 'info',
+    })
     try {
       const url = `${t.url}/api/plex/sessions`
       expect((await fetch(url)).headers.get('x-cache')).toBe('MISS')
@@ -145,7 +154,7 @@ describe('stopping under keep-alive load', () => {
 
       const resets = load.outcomes.filter((o) => o.error !== undefined && o.error !== 'ECONNREFUSED')
       const answeredDuringStop = load.outcomes.slice(beforeClose).filter((o) => o.status !== undefined)
-        expect(resets).toEqual([])
+      expect(resets).toEqual([])
       expect(answeredDuringStop.filter((o) => o.reusedSocket).some((o) => o.connection === 'close')).toBe(true)
       // Well inside the drain budget (4 s): the clients left once told to, so the server went quiet.
       expect(closeMs).toBeLessThan(3_000)

@@ -46,7 +46,9 @@ beforeAll(async () => {
   const fastCount = counting!
   routed = await startTestApp({ ...env, LOG_LEVEL: 'debug' }, { clock, ...counter })
   const routedCount = counting!
-  Object.defineProperty(throughFastify, 'get', { value: (app: TestApp) => (app === fast ? fastCount.n : routedCount.n) })
+  Object.defineProperty(throughFastify, 'get', {
+    value: (app: TestApp) => (app === fast ? fastCount.n : routedCount.n),
+  })
   // Fill both caches at the same manual time: same fetchedAt, same age from here on.
   for (const app of [fast, routed]) {
     for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live']) {
@@ -98,7 +100,12 @@ describe('cache hits answered in front of Fastify', () => {
       expect(viaFastPath, what).toEqual(viaFastify)
     }
     const hit = await get(fast, '/api/plex/sessions', { ...good, origin: ALLOWED })
-    expect(hit.headers).toMatchObject({ 'x-cache': 'HIT', age: '1', 'access-control-allow-origin': ALLOWED, vary: 'Origin' })
+    expect(hit.headers).toMatchObject({
+      'x-cache': 'HIT',
+      age: '1',
+      'access-control-allow-origin': ALLOWED,
+      vary: 'Origin',
+    })
     expect(JSON.parse(hit.body)).toMatchObject({ cached: true, cache_age: 1.3, error: false })
   })
 
@@ -120,7 +127,7 @@ describe('cache hits answered in front of Fastify', () => {
     expect(throughFastify.get(routed)! > 0, 'at debug level every request goes through Fastify').toBe(true)
   })
 
-  it('counts a hit it answers in /metrics, as Fastify counts one: the route\'s request histogram and the cache\'s hits', async () => {
+  it("counts a hit it answers in /metrics, as Fastify counts one: the route's request histogram and the cache's hits", async () => {
     const route = { method: 'GET', route: '/api/plex/sessions', status_class: '2xx' }
     const scrape = async () => {
       const response = await fetch(fast.url + '/metrics', { headers: good })

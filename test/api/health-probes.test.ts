@@ -4,7 +4,18 @@ import { CACHES } from '../../src/features/caches/index.js'
 import type { WarmUpProgress } from '../../src/features/plex/warm-start.js'
 import { DatabaseReadiness, WarmUpReadiness } from '../../src/readiness.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { answering, json, jsonInit, sleep, sqliteOf, startPlexApp, startTestApp, type PlexApp, type Target, type TestApp } from '../support/api-harness.js'
+import {
+  answering,
+  json,
+  jsonInit,
+  sleep,
+  sqliteOf,
+  startPlexApp,
+  startTestApp,
+  type PlexApp,
+  type Target,
+  type TestApp,
+} from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 describe('GET /api/health/live and /api/health/ready', () => {
@@ -19,7 +30,13 @@ describe('GET /api/health/live and /api/health/ready', () => {
 
   it('answer 200 without credentials when auth is on, and never call Plex', async () => {
     plex = await answering(200)
-    t = await startTestApp({ ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'pw', PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: 'tok' })
+    t = await startTestApp({
+      ENABLE_AUTH: 'true',
+      AUTH_USERNAME: 'admin',
+      AUTH_PASSWORD: 'pw',
+      PLEX_SERVER_URL: plex.url,
+      PLEX_SERVER_TOKEN: 'tok',
+    })
 
     const live = await fetch(`${t.url}/api/health/live`)
     expect(live.status).toBe(200)
@@ -38,7 +55,10 @@ describe('GET /api/health/live and /api/health/ready', () => {
 
     const notReady = await fetch(`${t.url}/api/health/ready`)
     expect(notReady.status).toBe(503)
-    expect(await json(notReady)).toEqual({ status: 'not_ready', detail: 'Not ready: PostgreSQL at db:5432 refused the connection; retrying' })
+    expect(await json(notReady)).toEqual({
+      status: 'not_ready',
+      detail: 'Not ready: PostgreSQL at db:5432 refused the connection; retrying',
+    })
     expect((await fetch(`${t.url}/api/health/live`)).status).toBe(200)
 
     t.runtime.health.database.migrated()
@@ -63,7 +83,10 @@ describe('DatabaseReadiness', () => {
   it('is not ready before the migrations ran, even when the database answers', async () => {
     let pings = 0
     const readiness = new DatabaseReadiness(() => pings++)
-    expect(await readiness.check()).toEqual({ ready: false, detail: 'the database is not open yet: migrations have not run' })
+    expect(await readiness.check()).toEqual({
+      ready: false,
+      detail: 'the database is not open yet: migrations have not run',
+    })
     expect(pings).toBe(0)
     readiness.migrated()
     expect(await readiness.check()).toEqual({ ready: true })
@@ -73,7 +96,10 @@ describe('DatabaseReadiness', () => {
   it('awaits an asynchronous ping and reports its failure', async () => {
     const readiness = new DatabaseReadiness(() => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:5432')))
     readiness.migrated()
-    expect(await readiness.check()).toEqual({ ready: false, detail: 'the database does not answer: connect ECONNREFUSED 10.0.0.5:5432' })
+    expect(await readiness.check()).toEqual({
+      ready: false,
+      detail: 'the database does not answer: connect ECONNREFUSED 10.0.0.5:5432',
+    })
   })
 })
 
@@ -81,7 +107,10 @@ describe('DatabaseReadiness with a ping deadline', () => {
   it('answers not ready when the ping hangs past the deadline, and ready again once pings answer', async () => {
     const clock = new ManualClock()
     let hang = true
-    const readiness = new DatabaseReadiness(() => (hang ? new Promise(() => undefined) : Promise.resolve()), { clock, ms: 2_000 })
+    const readiness = new DatabaseReadiness(() => (hang ? new Promise(() => undefined) : Promise.resolve()), {
+      clock,
+      ms: 2_000,
+    })
     readiness.migrated()
 
     const stuck = readiness.check()
@@ -142,7 +171,12 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
 
     await setup.runtime.warmStart.settled
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } })
-    expect(setup.runtime.warmStart.firstWarmUp).toMatchObject({ total: PLEX_CACHES, loaded: PLEX_CACHES, failed: 0, settled: true })
+    expect(setup.runtime.warmStart.firstWarmUp).toMatchObject({
+      total: PLEX_CACHES,
+      loaded: PLEX_CACHES,
+      failed: 0,
+      settled: true,
+    })
     const sessions = await setup.fetch('/api/plex/sessions')
     expect(sessions.headers.get('x-cache'), 'what ready promised: the first dashboard finds the value').toBe('HIT')
     // The notification stream connected after the warm-up and refreshed the live caches: reloaded, not dropped.
@@ -160,7 +194,12 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
 
     await setup.runtime.warmStart.settled
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } })
-    expect(setup.runtime.warmStart.firstWarmUp).toMatchObject({ total: PLEX_CACHES, loaded: 0, failed: PLEX_CACHES, settled: true })
+    expect(setup.runtime.warmStart.firstWarmUp).toMatchObject({
+      total: PLEX_CACHES,
+      loaded: 0,
+      failed: PLEX_CACHES,
+      settled: true,
+    })
     expect(setup.logLines.some((line) => line.includes('Plex caches warmed, some failed'))).toBe(true)
   })
 
@@ -170,13 +209,20 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } })
     expect(setup.runtime.warmStart.firstWarmUp, 'no warm-up at start').toBeUndefined()
 
-    const saved = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: setup.sim.url, token: setup.sim.token }))
+    const saved = await setup.fetch(
+      '/api/plex/validate',
+      jsonInit('POST', { url: setup.sim.url, token: setup.sim.token }),
+    )
     expect(saved.status).toBe(200)
     setup.sim.control.resetCounts()
     let reloaded = false
     await sleep(20) // the warm start reloads on a later tick than the change
     void setup.runtime.warmStart.settled.then(() => (reloaded = true))
-    await eventually('the new server is asked for the sessions', () => (setup!.sim.control.requestCounts()['/status/sessions'] ?? 0) > 0, 5_000)
+    await eventually(
+      'the new server is asked for the sessions',
+      () => (setup!.sim.control.requestCounts()['/status/sessions'] ?? 0) > 0,
+      5_000,
+    )
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } })
     expect(reloaded, 'ready answered while the caches of the new server were loading').toBe(false)
     await setup.runtime.warmStart.settled
@@ -187,15 +233,30 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
     setup.runtime.startJobs()
     await setup.runtime.warmStart.settled
     expect((await ready()).status).toBe(200)
-    sim2 = await startSimulator({ port: 0, token: 'second-sim-token-6161', seed: 7, items: 100, speed: 0, liveSessions: false, latencyMs: 1_000 })
+    sim2 = await startSimulator({
+      port: 0,
+      token: 'second-sim-token-6161',
+      seed: 7,
+      items: 100,
+      speed: 0,
+      liveSessions: false,
+      latencyMs: 1_000,
+    })
 
-    const saved = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: sim2.url, token: 'second-sim-token-6161' }))
+    const saved = await setup.fetch(
+      '/api/plex/validate',
+      jsonInit('POST', { url: sim2.url, token: 'second-sim-token-6161' }),
+    )
     expect(saved.status).toBe(200)
     sim2.control.resetCounts()
     await sleep(20)
     let reloaded = false
     void setup.runtime.warmStart.settled.then(() => (reloaded = true))
-    await eventually('the new server is asked for the sessions', () => (sim2!.control.requestCounts()['/status/sessions'] ?? 0) > 0, 5_000)
+    await eventually(
+      'the new server is asked for the sessions',
+      () => (sim2!.control.requestCounts()['/status/sessions'] ?? 0) > 0,
+      5_000,
+    )
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } })
     expect(reloaded, 'ready answered while the caches of the new server were loading').toBe(false)
     await setup.runtime.warmStart.settled
@@ -203,7 +264,14 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
 })
 
 describe('WarmUpReadiness', () => {
-  const progress = (over: Partial<WarmUpProgress> = {}): WarmUpProgress => ({ startedAt: 0, total: 6, loaded: 2, failed: 0, settled: false, ...over })
+  const progress = (over: Partial<WarmUpProgress> = {}): WarmUpProgress => ({
+    startedAt: 0,
+    total: 6,
+    loaded: 2,
+    failed: 0,
+    settled: false,
+    ...over,
+  })
 
   it('gives up waiting at the bound after the warm-up began, on the clock it is given', async () => {
     const clock = new ManualClock()
@@ -230,7 +298,10 @@ describe('WarmUpReadiness', () => {
     expect(readiness.check(), 'jobs not started: nothing to wait for').toEqual({ ready: true })
 
     readiness.jobsStarted(new Promise<void>((resolve) => (decide = resolve)))
-    expect(readiness.check()).toEqual({ ready: false, detail: 'waiting for the leader election in Redis: the leader warms the Plex caches first' })
+    expect(readiness.check()).toEqual({
+      ready: false,
+      detail: 'waiting for the leader election in Redis: the leader warms the Plex caches first',
+    })
     decide()
     await Promise.resolve()
     expect(readiness.check()).toEqual({ ready: true })

@@ -24,7 +24,10 @@ async function serviceBehind(attack: Attack, env: Record<string, string> = {}): 
 }
 
 /** Polls /api/health every 20 ms until `done` settles; resolves the slowest answer and the count. */
-async function healthDuring(url: string, done: Promise<unknown>): Promise<{ answered: number; failed: number; slowestMs: number }> {
+async function healthDuring(
+  url: string,
+  done: Promise<unknown>,
+): Promise<{ answered: number; failed: number; slowestMs: number }> {
   let finished = false
   void done.finally(() => (finished = true))
   let answered = 0
@@ -65,7 +68,9 @@ describe('a hostile Plex', () => {
     const { url } = await serviceBehind('endless', { PLEX_MAX_RESPONSE_BYTES: '1048576' })
     const res = await fetch(`${url}/api/plex/activities`)
     expect(res.status).toBe(502)
-    expect(((await res.json()) as { detail: string }).detail).toContain('more than the 1 MiB allowed (PLEX_MAX_RESPONSE_BYTES)')
+    expect(((await res.json()) as { detail: string }).detail).toContain(
+      'more than the 1 MiB allowed (PLEX_MAX_RESPONSE_BYTES)',
+    )
   })
 
   it('XML on the parse worker: health answers while it parses', async () => {

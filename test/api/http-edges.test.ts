@@ -30,11 +30,23 @@ describe('4xx answers made by Fastify or Node itself carry detail', () => {
     ['a request line that is not HTTP', 'GARBAGE\r\n\r\n', 400],
     ['an unknown HTTP version', 'GET /api/health HTTP/9.9\r\n', 400],
     ['a Content-Length that is not a number', 'POST /api/services/ HTTP/1.1\r\n{host}Content-Length: abc\r\n\r\n', 400],
-    ['two Content-Lengths', 'POST /api/services/ HTTP/1.1\r\n{host}Content-Length: 1\r\nContent-Length: 2\r\n\r\n', 400],
+    [
+      'two Content-Lengths',
+      'POST /api/services/ HTTP/1.1\r\n{host}Content-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      400,
+    ],
     ['a header name with a space', 'GET /api/health HTTP/1.1\r\n{host}Bad Header: x\r\n\r\n', 400],
     ['a control character in a header value', 'GET /api/health HTTP/1.1\r\n{host}X-A: a\u0001b\r\n\r\n', 400],
-    ['a chunk size that is not hex', 'POST /api/services/ HTTP/1.1\r\n{host}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
-    ['Transfer-Encoding and Content-Length together', 'POST /api/services/ HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n', 400],
+    [
+      'a chunk size that is not hex',
+      'POST /api/services/ HTTP/1.1\r\n{host}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      400,
+    ],
+    [
+      'Transfer-Encoding and Content-Length together',
+      'POST /api/services/ HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n',
+      400,
+    ],
     ['an Expect other than 100-continue', 'GET /api/health HTTP/1.1\r\n{host}Expect: teapot\r\n\r\n', 417],
     ['an HTTP/2 preface without TLS', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400],
     ['headers over 16 KiB', `GET /api/health HTTP/1.1\r\n{host}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
@@ -79,7 +91,8 @@ describe('slow clients are timed out', () => {
   })
 
   it('closes a connection that sent its headers and part of its body, within the request timeout (+ the 1 s check)', async () => {
-    const head = 'POST /api/services/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n'
+    const head =
+      'POST /api/services/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n'
     const exchange = await rawExchange(t.url, [head, '{"name":'], 6_000)
     expect(exchange.closedAfterMs).toBeDefined()
     expect(exchange.closedAfterMs!).toBeGreaterThan(1_500)

@@ -43,7 +43,10 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
   }
 
   async function start(env: Record<string, string> = {}, clock?: ManualClock): Promise<TestApp> {
-    const app = await startTestApp({ PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: TOKEN, LOG_LEVEL: 'info', ...env }, { clock })
+    const app = await startTestApp(
+      { PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: TOKEN, LOG_LEVEL: 'info', ...env },
+      { clock },
+    )
     apps.push(app)
     return app
   }
@@ -70,7 +73,9 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200))
     expect(new Set(bodies.map((b) => b.toString('base64'))).size).toBe(1)
     expect(await imageCalls(POSTER)).toBe(1)
-    const stats = (await json(await get(app, '/api/plex/cache/stats'))).caches.find((c: { name: string }) => c.name === 'plex_images')
+    const stats = (await json(await get(app, '/api/plex/cache/stats'))).caches.find(
+      (c: { name: string }) => c.name === 'plex_images',
+    )
     expect(stats).toMatchObject({ loads: 1, misses: 1, entries: 1, disk_enabled: true })
     expect(stats.coalesced + stats.hits).toBe(99)
   })
@@ -129,7 +134,9 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
     expect(warnings).toHaveLength(1)
     expect(JSON.parse(warnings[0]!).level).toBe(40)
     expect(await imageCalls(POSTER)).toBe(1)
-    const stats = (await json(await get(app, '/api/plex/cache/stats'))).caches.find((c: { name: string }) => c.name === 'plex_images')
+    const stats = (await json(await get(app, '/api/plex/cache/stats'))).caches.find(
+      (c: { name: string }) => c.name === 'plex_images',
+    )
     expect(stats).toMatchObject({ disk_enabled: false, disk_disabled_reason: 'EROFS', entries: 3 })
   })
 

@@ -1,6 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closedPortUrl, json, PLEX_TOKEN, type PlexApp, startPlexApp, startTarget, type Target } from '../support/api-harness.js'
+import {
+  closedPortUrl,
+  json,
+  PLEX_TOKEN,
+  type PlexApp,
+  startPlexApp,
+  startTarget,
+  type Target,
+} from '../support/api-harness.js'
 
 let setup: PlexApp | undefined
 const targets: Target[] = []
@@ -18,7 +26,8 @@ async function fakePlexTv(redirectTo?: (self: string) => string): Promise<Target
   let self = ''
   const target = await startTarget((req, res) => {
     seen.push(req.headers)
-    if (req.url?.startsWith('/redirect') && redirectTo) return void res.writeHead(302, { location: redirectTo(self) }).end()
+    if (req.url?.startsWith('/redirect') && redirectTo)
+      return void res.writeHead(302, { location: redirectTo(self) }).end()
     res.writeHead(200, { 'content-type': 'image/png' }).end(PNG)
   })
   self = target.url
@@ -29,7 +38,9 @@ async function fakePlexTv(redirectTo?: (self: string) => string): Promise<Target
 const proxied = (url: string) => `/api/plex/proxy/image?url=${encodeURIComponent(url)}`
 
 async function aPosterPath(s: PlexApp): Promise<string> {
-  const response = await fetch(`${s.sim.url}/library/sections/1/all`, { headers: { 'X-Plex-Token': s.sim.token, Accept: 'application/json' } })
+  const response = await fetch(`${s.sim.url}/library/sections/1/all`, {
+    headers: { 'X-Plex-Token': s.sim.token, Accept: 'application/json' },
+  })
   const body = (await response.json()) as { MediaContainer: { Metadata: Array<{ thumb: string }> } }
   return body.MediaContainer.Metadata[0]!.thumb
 }
@@ -39,7 +50,9 @@ describe('GET /api/plex/proxy/image', () => {
     const plexTv = await fakePlexTv()
     setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
     const path = await aPosterPath(setup)
-    const direct = Buffer.from(await (await fetch(setup.sim.url + path, { headers: { 'X-Plex-Token': PLEX_TOKEN } })).arrayBuffer())
+    const direct = Buffer.from(
+      await (await fetch(setup.sim.url + path, { headers: { 'X-Plex-Token': PLEX_TOKEN } })).arrayBuffer(),
+    )
 
     const urls = [path, setup.sim.url + path, `${setup.sim.url}${path}?X-Plex-Token=stale-old-token`]
     for (const [i, url] of urls.entries()) {
@@ -116,7 +129,10 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('refuses Plex paths while Plex is not configured, and is open without credentials', async () => {
-    setup = await startPlexApp({ configured: false, env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startPlexApp({
+      configured: false,
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' },
+    })
     const response = await setup.fetch(proxied('/library/metadata/1/thumb/1'))
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toMatch(/Plex is not configured/)

@@ -10,7 +10,8 @@ const ALL = [WATCH_HISTORY, WATCH_HISTORY_PAGE, STATS, DASHBOARD]
 describe('invalidation triggers (SPEC §1)', () => {
   let t: ClockedPlexApp
   const xCache = async (path: string) => (await fetch(`${t.url}${path}`)).headers.get('x-cache')
-  const post = (path: string, body?: unknown) => fetch(`${t.url}${path}`, body === undefined ? { method: 'POST' } : jsonInit('POST', body))
+  const post = (path: string, body?: unknown) =>
+    fetch(`${t.url}${path}`, body === undefined ? { method: 'POST' } : jsonInit('POST', body))
 
   /** Reads each path until it is a hit. */
   async function warm(paths: readonly string[]): Promise<void> {

@@ -19,7 +19,9 @@ describe('GET /api/invites/plex/config', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.servers).toEqual([{ id: 'default', name: 'Plex Server', url: setup.sim.url }])
-    expect(body.libraries).toEqual(setup.sim.control.state().library.sections.map((s) => ({ id: String(s.id), name: s.title, type: s.type })))
+    expect(body.libraries).toEqual(
+      setup.sim.control.state().library.sections.map((s) => ({ id: String(s.id), name: s.title, type: s.type })),
+    )
     expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)
   })
 
@@ -38,7 +40,11 @@ describe('GET /api/invites/plex/config', () => {
 
   it('answers empty lists and an error when Plex is not configured', async () => {
     setup = await startPlexApp({ configured: false })
-    expect(await json(await setup.fetch('/api/invites/plex/config'))).toEqual({ servers: [], libraries: [], error: 'Plex server not configured' })
+    expect(await json(await setup.fetch('/api/invites/plex/config'))).toEqual({
+      servers: [],
+      libraries: [],
+      error: 'Plex server not configured',
+    })
     expect(setup.sim.control.totalRequests()).toBe(0)
   })
 })

@@ -23,14 +23,23 @@ interface Child {
 function startMain(cwd: string, env: Record<string, string>): Child {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MONITOR_INTERVAL: '3600', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      MONITOR_INTERVAL: '3600',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })))
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, at: Date.now() })),
+  )
   return { process: child, stdout: () => stdout, stderr: () => stderr, exited }
 }
 
@@ -72,14 +81,19 @@ async function setUp(onTestFinished: (cleanup: () => Promise<void> | void) => vo
 
 // Concurrent: each test waits mostly on a child starting up or a slow answer.
 describe.concurrent('main lifecycle', () => {
-  it('on SIGTERM finishes the request in flight, then exits 0 within 5 s with the database closed', async ({ expect, onTestFinished }) => {
+  it('on SIGTERM finishes the request in flight, then exits 0 within 5 s with the database closed', async ({
+    expect,
+    onTestFinished,
+  }) => {
     const { dir, target, slowness, launch } = await setUp(onTestFinished)
     const child = launch()
     const url = await listeningUrl(child)
     expect(child.stdout()).toContain('PLEX_SERVER_URL')
     expect(child.stdout()).toContain('npm run demo')
 
-    const { id } = await json(await fetch(`${url}/api/services/`, jsonInit('POST', { name: 'Slow', url: target.url, type: 'app' })))
+    const { id } = await json(
+      await fetch(`${url}/api/services/`, jsonInit('POST', { name: 'Slow', url: target.url, type: 'app' })),
+    )
     // POST checks the new service in the background.
     let created = await json(await fetch(`${url}/api/services/${id}`))
     while (created.last_check === null) {
@@ -118,7 +132,9 @@ describe.concurrent('main lifecycle', () => {
     const { target, slowness, launch } = await setUp(onTestFinished)
     const child = launch()
     const url = await listeningUrl(child)
-    const created = await json(await fetch(`${url}/api/services/`, jsonInit('POST', { name: 'Slow', url: target.url, type: 'app' })))
+    const created = await json(
+      await fetch(`${url}/api/services/`, jsonInit('POST', { name: 'Slow', url: target.url, type: 'app' })),
+    )
     slowness.delayMs = 4_000
     const seen = target.requests
     const hanging = fetch(`${url}/api/services/${created.id}/check`, { method: 'POST' }).catch(() => 'dropped')
@@ -135,10 +151,17 @@ describe.concurrent('main lifecycle', () => {
     expect(await hanging).toBe('dropped')
   })
 
-  it('reads .env without overriding the real environment, and stops on bad values with one line', async ({ expect, onTestFinished }) => {
+  it('reads .env without overriding the real environment, and stops on bad values with one line', async ({
+    expect,
+    onTestFinished,
+  }) => {
     const { dir } = await setUp(onTestFinished)
     writeFileSync(join(dir, '.env'), 'CACHE_STATS_TTL=soon\nCACHE_LIVE_STATS_TTL=never\n')
-    const child = startMain(dir, { DATABASE_PATH: join(dir, 'k.db'), CACHE_SESSIONS_TTL: 'abc', CACHE_LIVE_STATS_TTL: '30' })
+    const child = startMain(dir, {
+      DATABASE_PATH: join(dir, 'k.db'),
+      CACHE_SESSIONS_TTL: 'abc',
+      CACHE_LIVE_STATS_TTL: '30',
+    })
     const { code } = await child.exited
     expect(code).toBe(1)
     expect(child.stderr().trim().split('\n')).toEqual([

@@ -31,7 +31,10 @@ async function reloadNow(s: PlexApp): Promise<{ sessions: Raw; activities: Raw }
   const views = sessions.map((session) => sessionView(session, client.baseUrl, shows))
   return {
     sessions: comparable({ error: false, sessions: views, total: views.length }),
-    activities: comparable({ error: false, activities: [...activities.map(activityItem), ...sessions.map(sessionActivityItem)] }),
+    activities: comparable({
+      error: false,
+      activities: [...activities.map(activityItem), ...sessions.map(sessionActivityItem)],
+    }),
   }
 }
 
@@ -40,12 +43,16 @@ function comparable(value: unknown): Raw {
   const copy = JSON.parse(JSON.stringify(value)) as Raw
   for (const field of ['cached', 'cache_age', 'timestamp', 'stale']) delete copy[field]
   for (const session of copy.sessions ?? []) delete session.transcode
-  for (const item of copy.activities ?? []) if (item.raw_data && typeof item.raw_data === 'object') delete item.raw_data.transcodeSession
+  for (const item of copy.activities ?? [])
+    if (item.raw_data && typeof item.raw_data === 'object') delete item.raw_data.transcodeSession
   return copy
 }
 
 async function served(s: PlexApp): Promise<{ sessions: Raw; activities: Raw }> {
-  const [sessions, activities] = await Promise.all([s.fetch('/api/plex/sessions').then(json), s.fetch('/api/plex/activities').then(json)])
+  const [sessions, activities] = await Promise.all([
+    s.fetch('/api/plex/sessions').then(json),
+    s.fetch('/api/plex/activities').then(json),
+  ])
   return { sessions: comparable(sessions), activities: comparable(activities) }
 }
 
@@ -64,7 +71,10 @@ describe('live caches patched from notifications equal a reload, field for field
     await served(setup)
     runtime.push.start()
     await eventually('the stream is up', () => runtime.push.streaming)
-    await eventually('the reload that follows a connect is done', () => sessionsCache.stats().loads === 2 && activitiesCache.stats().loads === 2)
+    await eventually(
+      'the reload that follows a connect is done',
+      () => sessionsCache.stats().loads === 2 && activitiesCache.stats().loads === 2,
+    )
 
     const rng = mulberry32(42)
     const kinds = { patched: 0, reloaded: 0 }
@@ -77,7 +87,10 @@ describe('live caches patched from notifications equal a reload, field for field
       let what: string
       let reloads = false
       if (sessions.length === 0 || r < 0.05) {
-        control.startSession({ kind: (['movie', 'episode', 'track'] as const)[Math.floor(rng() * 3)], transcode: rng() < 0.4 })
+        control.startSession({
+          kind: (['movie', 'episode', 'track'] as const)[Math.floor(rng() * 3)],
+          transcode: rng() < 0.4,
+        })
         what = 'start'
         reloads = true
       } else if (r < 0.1 && sessions.length > 1) {
@@ -109,10 +122,14 @@ describe('live caches patched from notifications equal a reload, field for field
       const expected = await reloadNow(setup)
       let last: { sessions: Raw; activities: Raw } | undefined
       try {
-        await eventually(`the service shows event ${i} (${what})`, async () => {
-          last = await served(setup!)
-          return JSON.stringify(last) === JSON.stringify(expected)
-        }, 3_000)
+        await eventually(
+          `the service shows event ${i} (${what})`,
+          async () => {
+            last = await served(setup!)
+            return JSON.stringify(last) === JSON.stringify(expected)
+          },
+          3_000,
+        )
       } catch (error) {
         expect(last, `event ${i} (${what})`).toEqual(expected)
         throw error
@@ -140,7 +157,11 @@ describe('live caches patched from notifications equal a reload, field for field
     sim.control.pauseSession(playing.sessionKey) // nobody hears this
     sim.control.seekSession(playing.sessionKey, 600_000)
     await eventually('the stream is down', () => !runtime.push.streaming, 2_000)
-    await eventually('the missed pause shows after the reconnect', async () => (await served(setup!)).sessions.sessions[0]?.playback.state === 'paused', 10_000)
+    await eventually(
+      'the missed pause shows after the reconnect',
+      async () => (await served(setup!)).sessions.sessions[0]?.playback.state === 'paused',
+      10_000,
+    )
     expect(await served(setup)).toEqual(await reloadNow(setup))
   })
 })
@@ -171,7 +192,11 @@ describe('transcode sessions patched from transcodeSession.update equal a reload
       control.advance(10) // one transcodeSession.update per transcode: progress, throttled
       const expected = await reload()
       expect(JSON.stringify(expected), `report ${i} changes the transcodes`).not.toBe(before)
-      await eventually(`report ${i} is served`, async () => JSON.stringify(await read()) === JSON.stringify(expected), 3_000)
+      await eventually(
+        `report ${i} is served`,
+        async () => JSON.stringify(await read()) === JSON.stringify(expected),
+        3_000,
+      )
     }
     // The reloads above are the test's own client; the service made none.
     expect((setup.counts()['/transcode/sessions'] ?? 0) - callsBefore, 'the test’s own reads only').toBe(30)

@@ -12,7 +12,9 @@ describe('GET /api/plex/stats/live', () => {
     setup = await startPlexApp({ env: { PLEX_SERVER_NAME: 'Basement Plex' } })
     const state = setup.sim.control.state()
     const total = (sectionType: string, typeId: number) =>
-      state.library.sections.filter((s) => s.type === sectionType).reduce((n, s) => n + (s.counts[String(typeId)] ?? 0), 0)
+      state.library.sections
+        .filter((s) => s.type === sectionType)
+        .reduce((n, s) => n + (s.counts[String(typeId)] ?? 0), 0)
 
     const response = await setup.fetch('/api/plex/stats/live')
     expect(response.status).toBe(200)

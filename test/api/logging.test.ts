@@ -7,14 +7,23 @@ const CONFIGURED_TOKEN = 'configured-plex-token-123'
 describe('logging never shows a token', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await startTestApp({ PLEX_SERVER_URL: 'http://127.0.0.1:32400', PLEX_SERVER_TOKEN: CONFIGURED_TOKEN, LOG_LEVEL: 'debug' })
+    t = await startTestApp({
+      PLEX_SERVER_URL: 'http://127.0.0.1:32400',
+      PLEX_SERVER_TOKEN: CONFIGURED_TOKEN,
+      LOG_LEVEL: 'debug',
+    })
   })
   afterAll(() => t.close())
 
   it('hides a token in a request URL and in request headers', async () => {
-    await fetch(`${t.url}/api/services/?X-Plex-Token=query-token-456&x=1`, { headers: { 'X-Plex-Token': 'header-token-789' } })
+    await fetch(`${t.url}/api/services/?X-Plex-Token=query-token-456&x=1`, {
+      headers: { 'X-Plex-Token': 'header-token-789' },
+    })
     await fetch(`${t.url}/api/unknown?x-plex-token=query-token-456`)
-    t.runtime.logger.info({ req: { headers: { 'x-plex-token': 'header-token-789', authorization: 'Basic YWRtaW46cHc=' } } }, 'headers')
+    t.runtime.logger.info(
+      { req: { headers: { 'x-plex-token': 'header-token-789', authorization: 'Basic YWRtaW46cHc=' } } },
+      'headers',
+    )
     const log = t.logLines.join('\n')
     expect(log).toContain('X-Plex-Token=***')
     expect(log).not.toContain('query-token-456')
@@ -25,12 +34,21 @@ describe('logging never shows a token', () => {
   it('hides token fields, tokens inside error messages, and the configured token anywhere', () => {
     const logger = t.runtime.logger
     logger.info({ token: 'field-token-1', plex: { token: 'nested-token-2' } }, 'fields')
-    logger.error({ err: new Error('GET http://plex:32400/status/sessions?X-Plex-Token=err-token-3 failed') }, 'upstream failed')
+    logger.error(
+      { err: new Error('GET http://plex:32400/status/sessions?X-Plex-Token=err-token-3 failed') },
+      'upstream failed',
+    )
     logger.warn(`Plex at http://plex:32400 refused ${CONFIGURED_TOKEN}`)
     t.runtime.logSecrets.add('token-set-through-api-4')
     logger.info('now using token-set-through-api-4')
     const log = t.logLines.join('\n')
-    for (const secret of ['field-token-1', 'nested-token-2', 'err-token-3', CONFIGURED_TOKEN, 'token-set-through-api-4']) {
+    for (const secret of [
+      'field-token-1',
+      'nested-token-2',
+      'err-token-3',
+      CONFIGURED_TOKEN,
+      'token-set-through-api-4',
+    ]) {
       expect(log, secret).not.toContain(secret)
     }
     expect(log).toContain('upstream failed')

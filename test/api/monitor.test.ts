@@ -34,7 +34,9 @@ describe('service monitor', () => {
     await Promise.all(targets.splice(0).map((target) => target.close()))
   })
 
-  async function setUp(options: { concurrency?: number; intervalMs?: number; roundDeadlineMs?: number; check?: ServiceCheck } = {}) {
+  async function setUp(
+    options: { concurrency?: number; intervalMs?: number; roundDeadlineMs?: number; check?: ServiceCheck } = {},
+  ) {
     const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
     db = new DatabaseConnection({ database: openSqlite(':memory:'), clock })
     await db.start()
@@ -49,7 +51,11 @@ describe('service monitor', () => {
       clock,
     })
     const add = (name: string, url: string) =>
-      repos.services.insert(name, { name, url, type: 'app', description: null, icon: null, group: null }, clock.wallNow())
+      repos.services.insert(
+        name,
+        { name, url, type: 'app', description: null, icon: null, group: null },
+        clock.wallNow(),
+      )
     return { repos, clock, monitor, add }
   }
 
@@ -143,7 +149,11 @@ describe('service monitor', () => {
     await add('gone', await closedPortUrl())
     clock.setWallNow(Date.UTC(2030, 5, 1))
     await monitor.runRound()
-    expect(await repos.services.get('gone')).toMatchObject({ status: 'offline', lastCheckAt: Date.UTC(2030, 5, 1), responseTimeMs: null })
+    expect(await repos.services.get('gone')).toMatchObject({
+      status: 'offline',
+      lastCheckAt: Date.UTC(2030, 5, 1),
+      responseTimeMs: null,
+    })
   })
 
   it('ends a round at its deadline: unfinished services keep their status and go first next round', async () => {
@@ -168,7 +178,10 @@ describe('service monitor', () => {
     await clock.advance(10_000)
     expect(await first).toMatchObject({ total: 3, online: 1, unreached: 2, stopped: false })
     expect(checked).toEqual(['/a', '/b'])
-    expect([(await repos.services.get('b'))?.lastCheckAt, (await repos.services.get('c'))?.lastCheckAt]).toEqual([null, null])
+    expect([(await repos.services.get('b'))?.lastCheckAt, (await repos.services.get('c'))?.lastCheckAt]).toEqual([
+      null,
+      null,
+    ])
     expect(clock.pendingTimers).toBe(0)
 
     held.release()
@@ -190,7 +203,10 @@ describe('service monitor', () => {
     await sleep(50)
     expect(held.waiting).toBe(2)
     held.release()
-    await eventually('the two checks stored', async () => (await repos.services.list()).filter((s) => s.lastCheckAt !== null).length === 2)
+    await eventually(
+      'the two checks stored',
+      async () => (await repos.services.list()).filter((s) => s.lastCheckAt !== null).length === 2,
+    )
     expect((await repos.services.get('c'))?.lastCheckAt).toBeNull()
   })
 })

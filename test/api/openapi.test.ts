@@ -43,7 +43,9 @@ describe('GET /openapi.json and /docs', () => {
     const spec = (await (await setup.fetch('/openapi.json')).json()) as OpenApi
     expect(spec.openapi).toBe('3.1.0')
 
-    const documented = routes.filter(({ method, url }) => method !== 'HEAD' && !url.startsWith('/docs') && url !== '/openapi.json')
+    const documented = routes.filter(
+      ({ method, url }) => method !== 'HEAD' && !url.startsWith('/docs') && url !== '/openapi.json',
+    )
     expect(documented.length).toBeGreaterThan(30)
     for (const { method, url } of documented) {
       const operation = spec.paths[openApiPath(url)]?.[method.toLowerCase()]
@@ -51,7 +53,11 @@ describe('GET /openapi.json and /docs', () => {
       expect(operation!.summary, `${method} ${url}`).toBeTruthy()
       const success = Object.entries(operation!.responses).filter(([status]) => /^2\d\d$/.test(status))
       expect(success.length, `${method} ${url}: a 2xx response`).toBeGreaterThan(0)
-      if (url.includes(':')) expect(operation!.parameters?.some((p) => p.in === 'path'), `${method} ${url}: path parameters`).toBe(true)
+      if (url.includes(':'))
+        expect(
+          operation!.parameters?.some((p) => p.in === 'path'),
+          `${method} ${url}: path parameters`,
+        ).toBe(true)
     }
 
     // Every answer of a run against the simulator, checked against the schema of its route and status.
@@ -69,7 +75,10 @@ describe('GET /openapi.json and /docs', () => {
       if (response.status === 204 || response.status === 304) return
       const schema = documentedResponse!.content?.['application/json']?.schema
       if (type !== 'application/json' || schema === undefined) {
-        expect(Object.keys(documentedResponse!.content ?? {}).some((t) => t === type || t.endsWith('/*')), `${method} ${path}: ${type}`).toBe(true)
+        expect(
+          Object.keys(documentedResponse!.content ?? {}).some((t) => t === type || t.endsWith('/*')),
+          `${method} ${path}: ${type}`,
+        ).toBe(true)
         return
       }
       const body: unknown = JSON.parse(text)
@@ -83,41 +92,77 @@ describe('GET /openapi.json and /docs', () => {
     control.startSession({ kind: 'movie', transcode: false, paused: true })
     const monitored = await startTarget((_req, res) => void res.writeHead(200).end('ok'))
     try {
-      for (const path of ['/api/plex/sessions', '/api/plex/sessions', '/api/plex/activities', '/api/downloads', '/api/plex/stats/live', '/api/plex/media/recent', '/api/plex/users/count', '/api/invites/plex/config', '/api/plex/transcode/sessions']) {
+      for (const path of [
+        '/api/plex/sessions',
+        '/api/plex/sessions',
+        '/api/plex/activities',
+        '/api/downloads',
+        '/api/plex/stats/live',
+        '/api/plex/media/recent',
+        '/api/plex/users/count',
+        '/api/invites/plex/config',
+        '/api/plex/transcode/sessions',
+      ]) {
         await check('GET', path, path)
       }
       await check('POST', '/api/plex/watch-history/sync', '/api/plex/watch-history/sync')
       await check('GET', '/api/plex/watch-history', '/api/plex/watch-history?limit=5')
       await check('GET', '/api/plex/watch-history', '/api/plex/watch-history?limit=0')
       await check('GET', '/api/plex/stats', '/api/plex/stats')
-      await check('POST', '/api/plex/stats/peak', '/api/plex/stats/peak', { headers: { 'content-type': 'application/json' }, body: '{"peak_concurrent": 3}' })
+      await check('POST', '/api/plex/stats/peak', '/api/plex/stats/peak', {
+        headers: { 'content-type': 'application/json' },
+        body: '{"peak_concurrent": 3}',
+      })
       await check('POST', '/api/plex/stats/reset', '/api/plex/stats/reset')
       await check('GET', '/api/plex/stats/dashboard', '/api/plex/stats/dashboard')
       await check('GET', '/api/plex/config', '/api/plex/config')
-      await check('POST', '/api/plex/validate', '/api/plex/validate', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: setup.sim.url, token: 'wrong-token-123456' }) })
-      await check('POST', '/api/plex/config', '/api/plex/config', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'not a url', token: 'x' }) })
-      await check('GET', '/api/plex/proxy/image', `/api/plex/proxy/image?url=${encodeURIComponent('/library/metadata/1/thumb/1')}`)
+      await check('POST', '/api/plex/validate', '/api/plex/validate', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: setup.sim.url, token: 'wrong-token-123456' }),
+      })
+      await check('POST', '/api/plex/config', '/api/plex/config', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'not a url', token: 'x' }),
+      })
+      await check(
+        'GET',
+        '/api/plex/proxy/image',
+        `/api/plex/proxy/image?url=${encodeURIComponent('/library/metadata/1/thumb/1')}`,
+      )
       await check('GET', '/api/plex/cache/stats', '/api/plex/cache/stats')
       await check('GET', '/api/plex/cache/history', '/api/plex/cache/history')
       await check('POST', '/api/plex/cache/warm', '/api/plex/cache/warm')
       await check('POST', '/api/plex/cache/clear', '/api/plex/cache/clear')
       await check('POST', '/api/plex/cache/clear', '/api/plex/cache/clear?viewer=nobody')
       await check('GET', '/api/viewers', '/api/viewers')
-      await check('POST', '/api/viewers', '/api/viewers', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ann', password: 'a long password', plex_account_id: 2 }) })
+      await check('POST', '/api/viewers', '/api/viewers', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'ann', password: 'a long password', plex_account_id: 2 }),
+      })
       await check('DELETE', '/api/viewers/:username', '/api/viewers/nobody')
       await check('GET', '/api/health', '/api/health')
       await check('GET', '/api/auth/status', '/api/auth/status')
-      const created = await setup.fetch('/api/services/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Sonarr', url: monitored.url, type: 'app' }) })
+      const created = await setup.fetch('/api/services/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Sonarr', url: monitored.url, type: 'app' }),
+      })
       expect(created.status).toBe(201)
       const { id } = (await created.json()) as { id: string }
       await check('GET', '/api/services/', '/api/services/')
       await check('GET', '/api/services/:id', `/api/services/${id}`)
       await check('GET', '/api/services/:id', '/api/services/missing')
-      await check('PUT', '/api/services/:id', `/api/services/${id}`, { headers: { 'content-type': 'application/json' }, body: '{"group": "media"}' })
+      await check('PUT', '/api/services/:id', `/api/services/${id}`, {
+        headers: { 'content-type': 'application/json' },
+        body: '{"group": "media"}',
+      })
       await check('POST', '/api/services/:id/check', `/api/services/${id}/check`)
       await check('POST', '/api/services/check-all', '/api/services/check-all')
       const traffic = { service_id: id, bandwidth_up: 1, bandwidth_down: 2, total_up: 3, total_down: 4 }
-      await check('POST', '/api/traffic/update', '/api/traffic/update', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(traffic) })
+      await check('POST', '/api/traffic/update', '/api/traffic/update', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(traffic),
+      })
       await check('GET', '/api/services/', '/api/services/')
       await check('DELETE', '/api/services/:id', `/api/services/${id}`)
       await check('GET', '/metrics', '/metrics')

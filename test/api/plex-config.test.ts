@@ -5,7 +5,19 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { PlexConfigService } from '../../src/features/plex/plex-config.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { createServer as createTcpServer, type AddressInfo } from 'node:net'
-import { answering, basic, closedPortUrl, countOf, json, jsonInit, PLEX_TOKEN, type PlexApp, startPlexApp, startTestApp, type TestApp } from '../support/api-harness.js'
+import {
+  answering,
+  basic,
+  closedPortUrl,
+  countOf,
+  json,
+  jsonInit,
+  PLEX_TOKEN,
+  type PlexApp,
+  startPlexApp,
+  startTestApp,
+  type TestApp,
+} from '../support/api-harness.js'
 
 const SECOND_TOKEN = 'second-sim-token-9999'
 
@@ -18,12 +30,27 @@ afterEach(async () => {
 })
 
 async function secondSim(): Promise<RunningSimulator> {
-  const sim = await startSimulator({ port: 0, token: SECOND_TOKEN, seed: 7, items: 200, speed: 0, liveSessions: false, serverName: 'Second Sim' })
+  const sim = await startSimulator({
+    port: 0,
+    token: SECOND_TOKEN,
+    seed: 7,
+    items: 200,
+    speed: 0,
+    liveSessions: false,
+    serverName: 'Second Sim',
+  })
   closers.push(() => sim.close())
   return sim
 }
 
-const PLEX_CACHED_PATHS = ['/api/plex/activities', '/api/plex/sessions', '/api/plex/stats/live', '/api/plex/media/recent', '/api/plex/users/count', '/api/invites/plex/config']
+const PLEX_CACHED_PATHS = [
+  '/api/plex/activities',
+  '/api/plex/sessions',
+  '/api/plex/stats/live',
+  '/api/plex/media/recent',
+  '/api/plex/users/count',
+  '/api/invites/plex/config',
+]
 
 describe('GET /api/plex/config', () => {
   it('shows the URL and server name, says a token is set, and never returns it', async () => {
@@ -35,7 +62,11 @@ describe('GET /api/plex/config', () => {
 
   it('says no token is configured when Plex is not set up', async () => {
     setup = await startPlexApp({ configured: false })
-    expect(await json(await setup.fetch('/api/plex/config'))).toEqual({ url: '', server_name: 'Plex Server', token_configured: false })
+    expect(await json(await setup.fetch('/api/plex/config'))).toEqual({
+      url: '',
+      server_name: 'Plex Server',
+      token_configured: false,
+    })
   })
 })
 
@@ -48,12 +79,26 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     for (const path of PLEX_CACHED_PATHS) expect((await setup.fetch(path)).status).toBe(200)
     for (const path of PLEX_CACHED_PATHS) expect((await setup.fetch(path)).headers.get('x-cache')).toBe('HIT')
 
-    const response = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: `${sim2.url}/`, token: SECOND_TOKEN }))
+    const response = await setup.fetch(
+      '/api/plex/validate',
+      jsonInit('POST', { url: `${sim2.url}/`, token: SECOND_TOKEN }),
+    )
     expect(response.status).toBe(200)
-    expect(await json(response)).toEqual({ valid: true, message: expect.stringContaining('Second Sim'), server_name: 'Second Sim' })
+    expect(await json(response)).toEqual({
+      valid: true,
+      message: expect.stringContaining('Second Sim'),
+      server_name: 'Second Sim',
+    })
 
     const { caches } = setup.runtime
-    for (const name of ['plex_activities', 'plex_sessions', 'plex_stats_live', 'plex_recent_media', 'plex_libraries', 'plex_users_count']) {
+    for (const name of [
+      'plex_activities',
+      'plex_sessions',
+      'plex_stats_live',
+      'plex_recent_media',
+      'plex_libraries',
+      'plex_users_count',
+    ]) {
       expect({ name, entries: caches.get(name)!.stats().entries }).toEqual({ name, entries: 0 })
     }
     setup.sim.control.resetCounts()
@@ -69,9 +114,15 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     expect((await setup.fetch('/api/plex/users/count')).status).toBe(502)
 
     const sessions = await json(await setup.fetch('/api/plex/sessions'))
-    expect(sessions.sessions.map((s: { session_id: string; media: { title: string } }) => s.session_id)).toEqual([newSession.sessionKey])
+    expect(sessions.sessions.map((s: { session_id: string; media: { title: string } }) => s.session_id)).toEqual([
+      newSession.sessionKey,
+    ])
     expect(sessions.sessions[0].media.thumb.startsWith(sim2.url)).toBe(true)
-    expect(await json(await setup.fetch('/api/plex/config'))).toEqual({ url: sim2.url, server_name: 'Second Sim', token_configured: true })
+    expect(await json(await setup.fetch('/api/plex/config'))).toEqual({
+      url: sim2.url,
+      server_name: 'Second Sim',
+      token_configured: true,
+    })
     expect((await json(await setup.fetch('/api/plex/stats/live'))).server_name).toBe('Second Sim')
   })
 
@@ -80,10 +131,17 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const sim2 = await secondSim()
     await setup.fetch('/api/plex/sessions')
 
-    const response = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: sim2.url, token: 'wrong-token-123' }))
+    const response = await setup.fetch(
+      '/api/plex/validate',
+      jsonInit('POST', { url: sim2.url, token: 'wrong-token-123' }),
+    )
     expect(response.status).toBe(200)
     const body = await json(response)
-    expect(body).toEqual({ valid: false, message: expect.stringMatching(/401.*token is not accepted/), server_name: null })
+    expect(body).toEqual({
+      valid: false,
+      message: expect.stringMatching(/401.*token is not accepted/),
+      server_name: null,
+    })
     expect(body.message).not.toContain('wrong-token-123')
     expect((await json(await setup.fetch('/api/plex/config'))).url).toBe(setup.sim.url)
     expect((await setup.fetch('/api/plex/sessions')).headers.get('x-cache')).toBe('HIT')
@@ -135,9 +193,15 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   it('drops a token pasted into the URL, and never logs or returns a token', async () => {
     setup = await startPlexApp()
     const sim2 = await secondSim()
-    const response = await setup.fetch('/api/plex/config', jsonInit('POST', { url: `${sim2.url}/?X-Plex-Token=${SECOND_TOKEN}`, token: SECOND_TOKEN }))
+    const response = await setup.fetch(
+      '/api/plex/config',
+      jsonInit('POST', { url: `${sim2.url}/?X-Plex-Token=${SECOND_TOKEN}`, token: SECOND_TOKEN }),
+    )
     expect(response.status).toBe(200)
-    const texts = [JSON.stringify(await json(response)), JSON.stringify(await json(await setup.fetch('/api/plex/config')))]
+    const texts = [
+      JSON.stringify(await json(response)),
+      JSON.stringify(await json(await setup.fetch('/api/plex/config'))),
+    ]
     expect((await json(await setup.fetch('/api/plex/config'))).url).toBe(sim2.url)
     for (const path of PLEX_CACHED_PATHS) {
       const r = await setup.fetch(path)
@@ -158,12 +222,22 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const databasePath = join(dir, 'komandorr.db')
     setup = await startPlexApp({ env: { DATABASE_PATH: databasePath } })
     const sim2 = await secondSim()
-    expect((await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))).status).toBe(200)
+    expect(
+      (await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))).status,
+    ).toBe(200)
     await setup.close()
 
-    const restarted: TestApp = await startTestApp({ DATABASE_PATH: databasePath, PLEX_SERVER_URL: setup.sim.url, PLEX_SERVER_TOKEN: PLEX_TOKEN })
+    const restarted: TestApp = await startTestApp({
+      DATABASE_PATH: databasePath,
+      PLEX_SERVER_URL: setup.sim.url,
+      PLEX_SERVER_TOKEN: PLEX_TOKEN,
+    })
     closers.push(() => restarted.close())
-    expect(await json(await fetch(`${restarted.url}/api/plex/config`))).toEqual({ url: sim2.url, server_name: 'Second Sim', token_configured: true })
+    expect(await json(await fetch(`${restarted.url}/api/plex/config`))).toEqual({
+      url: sim2.url,
+      server_name: 'Second Sim',
+      token_configured: true,
+    })
     sim2.control.resetCounts()
     expect((await fetch(`${restarted.url}/api/plex/sessions`)).status).toBe(200)
     expect(countOf(sim2, '/status/sessions')).toBe(1)
@@ -177,7 +251,13 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const sim2 = await secondSim()
     await sim2.control.setFault({ mode: 'hang' })
     const { plex, repos, clock } = setup.runtime
-    const service = new PlexConfigService({ plex, settings: repos.settings, clock, defaultServerName: 'Plex Server', probeTimeoutMs: 300 })
+    const service = new PlexConfigService({
+      plex,
+      settings: repos.settings,
+      clock,
+      defaultServerName: 'Plex Server',
+      probeTimeoutMs: 300,
+    })
     const started = Date.now()
     expect(await service.save({ url: sim2.url, token: SECOND_TOKEN })).toEqual({
       valid: false,
@@ -200,14 +280,25 @@ describe('checking a candidate Plex server is no port scanner', () => {
       socket.end('SSH-2.0-OpenSSH_9.6\r\n')
     })
     await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve))
-    closers.push(() => new Promise<void>((resolve) => {
-      for (const socket of bannerSockets) socket.destroy()
-      banner.close(() => resolve())
-    }))
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of bannerSockets) socket.destroy()
+          banner.close(() => resolve())
+        }),
+    )
     const html = await answering(200)
     const missing = await answering(404)
-    closers.push(() => html.close(), () => missing.close())
-    const urls = [await closedPortUrl(), `http://127.0.0.1:${(banner.address() as AddressInfo).port}`, html.url, missing.url]
+    closers.push(
+      () => html.close(),
+      () => missing.close(),
+    )
+    const urls = [
+      await closedPortUrl(),
+      `http://127.0.0.1:${(banner.address() as AddressInfo).port}`,
+      html.url,
+      missing.url,
+    ]
 
     const messages: string[] = []
     for (const url of urls) {
@@ -218,8 +309,14 @@ describe('checking a candidate Plex server is no port scanner', () => {
         messages.push(body.message.replace(url, 'URL'))
       }
     }
-    expect(new Set(messages)).toEqual(new Set(['No Plex server answered at URL: check the address and port (Plex listens on 32400) and that the server is running']))
-    const reasons = t.logLines.filter((line) => line.includes('the Plex server check failed')).map((line) => (JSON.parse(line) as { why: string }).why)
+    expect(new Set(messages)).toEqual(
+      new Set([
+        'No Plex server answered at URL: check the address and port (Plex listens on 32400) and that the server is running',
+      ]),
+    )
+    const reasons = t.logLines
+      .filter((line) => line.includes('the Plex server check failed'))
+      .map((line) => (JSON.parse(line) as { why: string }).why)
     expect(new Set(reasons).size).toBeGreaterThan(1)
   })
 
@@ -228,7 +325,10 @@ describe('checking a candidate Plex server is no port scanner', () => {
     closers.push(() => t.close())
     const target = await answering(404)
     closers.push(() => target.close())
-    for (let i = 0; i < 10; i++) expect((await fetch(`${t.url}/api/plex/validate`, jsonInit('POST', { url: target.url, token: 'any-token-1' }))).status).toBe(200)
+    for (let i = 0; i < 10; i++)
+      expect(
+        (await fetch(`${t.url}/api/plex/validate`, jsonInit('POST', { url: target.url, token: 'any-token-1' }))).status,
+      ).toBe(200)
     const limited = await fetch(`${t.url}/api/plex/config`, jsonInit('POST', { url: target.url, token: 'any-token-1' }))
     expect(limited.status).toBe(429)
     const retryAfter = Number(limited.headers.get('retry-after'))

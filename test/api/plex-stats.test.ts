@@ -1,8 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { basic, type ClockedPlexApp, json, jsonInit, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
+import {
+  basic,
+  type ClockedPlexApp,
+  json,
+  jsonInit,
+  PLEX_TOKEN,
+  startPlexAppOnManualClock,
+} from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
 
-const STATS_FIELDS = ['peak_concurrent', 'last_updated', 'server_url', 'server_name', 'token_configured', 'total_users', 'total_movies', 'total_tv_shows']
+const STATS_FIELDS = [
+  'peak_concurrent',
+  'last_updated',
+  'server_url',
+  'server_name',
+  'token_configured',
+  'total_users',
+  'total_movies',
+  'total_tv_shows',
+]
 
 /** Totals the simulator holds, counted from its own state. */
 function simTotals(t: ClockedPlexApp) {
@@ -46,7 +62,11 @@ describe('Plex stats', () => {
     })
     expect(totals.movies).toBeGreaterThan(0)
     expect(totals.shows).toBeGreaterThan(0)
-    expect(Object.keys(body).filter((k) => !['cached', 'cache_age', 'timestamp'].includes(k)).sort()).toEqual([...STATS_FIELDS].sort())
+    expect(
+      Object.keys(body)
+        .filter((k) => !['cached', 'cache_age', 'timestamp'].includes(k))
+        .sort(),
+    ).toEqual([...STATS_FIELDS].sort())
   })
 
   it('is cached for CACHE_STATS_TTL: a second read asks Plex nothing', async () => {
@@ -64,14 +84,30 @@ describe('Plex stats', () => {
     clock.setWallNow(Date.UTC(2026, 2, 1, 9, 0, 0))
     let response = await peak({ peak_concurrent: 5 })
     expect(response.status).toBe(200)
-    expect(await json(response)).toEqual({ success: true, peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
+    expect(await json(response)).toEqual({
+      success: true,
+      peak_concurrent: 5,
+      last_updated: '2026-03-01T09:00:00.000Z',
+    })
     expect(await json(await stats())).toMatchObject({ peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
 
     clock.setWallNow(Date.UTC(2026, 2, 1, 10, 0, 0))
-    expect(await json(await peak({ peak_concurrent: 3 }))).toEqual({ success: true, peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
-    expect(await json(await peak({ peak_concurrent: 5 }))).toEqual({ success: true, peak_concurrent: 5, last_updated: '2026-03-01T09:00:00.000Z' })
+    expect(await json(await peak({ peak_concurrent: 3 }))).toEqual({
+      success: true,
+      peak_concurrent: 5,
+      last_updated: '2026-03-01T09:00:00.000Z',
+    })
+    expect(await json(await peak({ peak_concurrent: 5 }))).toEqual({
+      success: true,
+      peak_concurrent: 5,
+      last_updated: '2026-03-01T09:00:00.000Z',
+    })
     response = await peak({ peak_concurrent: 8 })
-    expect(await json(response)).toEqual({ success: true, peak_concurrent: 8, last_updated: '2026-03-01T10:00:00.000Z' })
+    expect(await json(response)).toEqual({
+      success: true,
+      peak_concurrent: 8,
+      last_updated: '2026-03-01T10:00:00.000Z',
+    })
     expect(await json(await stats())).toMatchObject({ peak_concurrent: 8 })
   })
 
@@ -79,7 +115,11 @@ describe('Plex stats', () => {
     clock.setWallNow(Date.UTC(2026, 2, 2, 0, 0, 0))
     const response = await reset()
     expect(response.status).toBe(200)
-    expect(await json(response)).toEqual({ success: true, peak_concurrent: 0, last_updated: '2026-03-02T00:00:00.000Z' })
+    expect(await json(response)).toEqual({
+      success: true,
+      peak_concurrent: 0,
+      last_updated: '2026-03-02T00:00:00.000Z',
+    })
     expect(await json(await stats())).toMatchObject({ peak_concurrent: 0, last_updated: '2026-03-02T00:00:00.000Z' })
     expect(await json(await peak({ peak_concurrent: 1 }))).toMatchObject({ peak_concurrent: 1 })
   })
@@ -104,7 +144,11 @@ describe('Plex stats', () => {
       const response = await stats()
       expect(response.status).toBe(200)
       expect(response.headers.get('x-cache')).toBe('STALE')
-      expect(await json(response)).toMatchObject({ stale: true, token_configured: true, total_movies: simTotals(t).movies })
+      expect(await json(response)).toMatchObject({
+        stale: true,
+        token_configured: true,
+        total_movies: simTotals(t).movies,
+      })
     } finally {
       await t.sim.control.clearFaults()
     }
@@ -172,7 +216,9 @@ describe('Plex stats with auth on', () => {
   const auth = basic('admin', 'correct horse')
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
+    t = await startPlexAppOnManualClock({
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' },
+    })
   })
   afterAll(() => t.close())
 
@@ -182,7 +228,9 @@ describe('Plex stats with auth on', () => {
     expect((await fetch(`${t.url}/api/plex/stats/peak`, jsonInit('POST', { peak_concurrent: 9 }))).status).toBe(401)
     expect((await fetch(`${t.url}/api/plex/stats/reset`, { method: 'POST' })).status).toBe(401)
     expect((await t.runtime.repos.plexStats.get()).peakConcurrent).toBe(0)
-    expect((await fetch(`${t.url}/api/plex/stats/peak`, jsonInit('POST', { peak_concurrent: 9 }, auth))).status).toBe(200)
+    expect((await fetch(`${t.url}/api/plex/stats/peak`, jsonInit('POST', { peak_concurrent: 9 }, auth))).status).toBe(
+      200,
+    )
     expect((await t.runtime.repos.plexStats.get()).peakConcurrent).toBe(9)
     expect((await fetch(`${t.url}/api/plex/stats/reset`, { method: 'POST', headers: auth })).status).toBe(200)
     expect((await t.runtime.repos.plexStats.get()).peakConcurrent).toBe(0)

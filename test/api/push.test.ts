@@ -20,7 +20,12 @@ afterEach(async () => {
 })
 
 // TTLs far beyond the test's length: whatever shows up early came from a push.
-const LONG_TTLS = { CACHE_SESSIONS_TTL: '600', CACHE_ACTIVITIES_TTL: '600', CACHE_RECENT_MEDIA_TTL: '600', CACHE_LIVE_STATS_TTL: '600' }
+const LONG_TTLS = {
+  CACHE_SESSIONS_TTL: '600',
+  CACHE_ACTIVITIES_TTL: '600',
+  CACHE_RECENT_MEDIA_TTL: '600',
+  CACHE_LIVE_STATS_TTL: '600',
+}
 
 async function startListening(): Promise<PlexApp> {
   const s = await startPlexApp({ env: LONG_TTLS })
@@ -63,7 +68,9 @@ describe('push refresh over the Plex notification stream', () => {
     const handled = async (s: PlexApp) => {
       await read(s, '/api/plex/activities') // cached without the new activity: it shows only after a push
       const scan = s.sim.control.startActivity({ type: 'library.update.section', ticks: 50 })
-      await eventually('the activity is served', async () => (await read(s, '/api/plex/activities')).body.activities.some((a: { uuid: string }) => a.uuid === scan.uuid))
+      await eventually('the activity is served', async () =>
+        (await read(s, '/api/plex/activities')).body.activities.some((a: { uuid: string }) => a.uuid === scan.uuid),
+      )
     }
     const loadsNow = () => setup!.runtime.caches.get('plex_sessions')!.stats().loads
     setup.sim.control.startSession({ kind: 'episode', transcode: true })
@@ -93,8 +100,14 @@ describe('push refresh over the Plex notification stream', () => {
     await read(setup, '/api/plex/media/recent')
     setup.sim.control.advance(3_600)
     const movie = setup.sim.control.addMedia({ type: 'movie', title: 'Pushed Premiere' })
-    await eventually('the new movie heads recent media', async () => (await read(setup!, '/api/plex/media/recent')).body.media[0].title === movie.title)
-    await eventually('the movie count grew', async () => (await read(setup!, '/api/plex/stats/live')).body.total_movies === before.body.total_movies + 1)
+    await eventually(
+      'the new movie heads recent media',
+      async () => (await read(setup!, '/api/plex/media/recent')).body.media[0].title === movie.title,
+    )
+    await eventually(
+      'the movie count grew',
+      async () => (await read(setup!, '/api/plex/stats/live')).body.total_movies === before.body.total_movies + 1,
+    )
   })
 
   it('refreshes every Plex cache in use after the stream reconnects, keeping its value meanwhile', async () => {
@@ -106,21 +119,40 @@ describe('push refresh over the Plex notification stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 400)) // the live caches' reload after the first connect
     const loads = names.map((name) => caches.get(name)!.stats().loads)
     setup.sim.control.dropNotificationClients()
-    await eventually('the caches are refreshed after the reconnect', () => names.every((name, i) => caches.get(name)!.stats().loads === loads[i]! + 1), 8_000)
+    await eventually(
+      'the caches are refreshed after the reconnect',
+      () => names.every((name, i) => caches.get(name)!.stats().loads === loads[i]! + 1),
+      8_000,
+    )
     for (const name of names) expect(caches.get(name)!.stats(), name).toMatchObject({ entries: 1 })
     for (const path of paths) expect((await read(setup, path)).cache, path).toBe('HIT')
   })
 
   it('follows the Plex server when the config changes', async () => {
     setup = await startListening()
-    const sim2 = await startSimulator({ port: 0, token: 'other-sim-token-77', seed: 3, items: 200, speed: 0, liveSessions: false })
+    const sim2 = await startSimulator({
+      port: 0,
+      token: 'other-sim-token-77',
+      seed: 3,
+      items: 200,
+      speed: 0,
+      liveSessions: false,
+    })
     closers.push(() => sim2.close())
-    expect((await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: 'other-sim-token-77' }))).status).toBe(200)
-    await eventually('the listener moved to the new server', () => sim2.control.state().notificationClients.websocket === 1)
+    expect(
+      (await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: 'other-sim-token-77' }))).status,
+    ).toBe(200)
+    await eventually(
+      'the listener moved to the new server',
+      () => sim2.control.state().notificationClients.websocket === 1,
+    )
     expect(setup.sim.control.state().notificationClients.websocket).toBe(0)
     expect((await read(setup, '/api/plex/sessions')).body.total).toBe(0)
     sim2.control.startSession({ kind: 'track' })
-    await eventually('the new server’s session is served', async () => (await read(setup!, '/api/plex/sessions')).body.total === 1)
+    await eventually(
+      'the new server’s session is served',
+      async () => (await read(setup!, '/api/plex/sessions')).body.total === 1,
+    )
   })
 })
 
@@ -166,7 +198,14 @@ function scriptedPush(registry: CacheRegistry, caches: readonly AnyCacheSpec[], 
 
 const SCRIPTED_CACHES = ['plex_sessions', 'plex_activities', 'plex_recent_media', 'plex_stats_live', 'plex_users_count']
 
-function scripted(names = SCRIPTED_CACHES): { push: PushInvalidation; stream: () => ScriptedStream; clock: ManualClock; refreshed: string[]; plex: PlexConnection; registry: CacheRegistry } {
+function scripted(names = SCRIPTED_CACHES): {
+  push: PushInvalidation
+  stream: () => ScriptedStream
+  clock: ManualClock
+  refreshed: string[]
+  plex: PlexConnection
+  registry: CacheRegistry
+} {
   const registry: CacheRegistry = createCacheRegistry()
   closers.push(() => registry.close())
   for (const name of names) {
@@ -208,7 +247,11 @@ function scriptedLive() {
     }
     return next
   }
-  const spec = { name: 'plex_sessions', plexServer: 'fetched', push: [patchOn(['playing'], patchPlayers)] } as unknown as AnyCacheSpec
+  const spec = {
+    name: 'plex_sessions',
+    plexServer: 'fetched',
+    push: [patchOn(['playing'], patchPlayers)],
+  } as unknown as AnyCacheSpec
   const setPlayers = (next: Players) => (players = next)
   return { ...scriptedPush(registry, [spec], clock), clock, refreshed, sessions, loads, setPlayers }
 }
@@ -278,7 +321,10 @@ describe('push rules', () => {
       sessions.peek() // a dashboard reading
       await clock.advance(1_000)
     }
-    expect(loads.count - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
+    expect(
+      loads.count - loadsWhenDown,
+      'refresh-ahead on the TTL, nothing confirming the value any more',
+    ).toBeGreaterThanOrEqual(2)
   })
 
   it('live stats (every change pushed as timeline.library) are confirmed while the stream is up, reloaded on new media and once their fetch is old; once it is down the TTL rules again', async () => {
@@ -287,7 +333,12 @@ describe('push rules', () => {
     closers.push(() => registry.close())
     const STATS_TTL = 30_000
     let loads = 0
-    const stats = registry.define<number>({ name: 'plex_stats_live', key: 'plex_stats_live', ttlMs: STATS_TTL, load: () => ++loads })
+    const stats = registry.define<number>({
+      name: 'plex_stats_live',
+      key: 'plex_stats_live',
+      ttlMs: STATS_TTL,
+      load: () => ++loads,
+    })
     const spec = CACHES.find((candidate) => candidate.name === 'plex_stats_live')!
     const refetchAfterMs = spec.refetchAfterSeconds! * 1_000
     expect(refetchAfterMs, 'its own bound, longer than the default').toBeGreaterThan(REFETCH_AFTER_MS)
@@ -315,7 +366,10 @@ describe('push rules', () => {
       stats.peek()
       await clock.advance(1_000)
     }
-    expect(loads - loadsWhenDown, 'refresh-ahead on the TTL, nothing confirming the value any more').toBeGreaterThanOrEqual(2)
+    expect(
+      loads - loadsWhenDown,
+      'refresh-ahead on the TTL, nothing confirming the value any more',
+    ).toBeGreaterThanOrEqual(2)
   })
 
   it('a flood of 1,000 reports a second costs a patch per batch, no load, and ends on the last position', async () => {
@@ -358,7 +412,9 @@ describe('push rules', () => {
       ttlMs: 60_000,
       load: () => {
         loads++
-        const views = [transcode('/transcode/sessions/a', 10), transcode('/transcode/sessions/b', 20)].map(transcodeSessionView)
+        const views = [transcode('/transcode/sessions/a', 10), transcode('/transcode/sessions/b', 20)].map(
+          transcodeSessionView,
+        )
         return { error: false, transcode_sessions: views, total: views.length }
       },
     })
@@ -399,7 +455,13 @@ describe('push rules', () => {
     const { push, stream, clock, refreshed, plex } = scripted()
     stream().emit('reconnected', { transport: 'websocket', downtimeMs: 5_000 })
     await clock.advance(300)
-    expect(refreshed.sort()).toEqual(['plex_activities', 'plex_recent_media', 'plex_sessions', 'plex_stats_live', 'plex_users_count'])
+    expect(refreshed.sort()).toEqual([
+      'plex_activities',
+      'plex_recent_media',
+      'plex_sessions',
+      'plex_stats_live',
+      'plex_users_count',
+    ])
 
     const old = stream()
     plex.update(undefined)

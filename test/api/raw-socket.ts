@@ -32,7 +32,9 @@ export function rawExchange(
       clearTimeout(timer)
       socket.destroy()
       // An interim 100 Continue comes before the answer that counts.
-      const text = Buffer.concat(received).toString('latin1').replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '')
+      const text = Buffer.concat(received)
+        .toString('latin1')
+        .replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '')
       const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]
       const bodyText = text.split('\r\n\r\n')[1]
       let body: Record<string, unknown> | undefined
@@ -62,7 +64,8 @@ export function rawExchange(
 /** A first response with its whole Content-Length body (the server's answers all carry one). */
 function responseComplete(received: Buffer): boolean {
   const interim = 'HTTP/1.1 100 Continue\r\n\r\n'
-  const data = received.subarray(0, interim.length).toString('latin1') === interim ? received.subarray(interim.length) : received
+  const data =
+    received.subarray(0, interim.length).toString('latin1') === interim ? received.subarray(interim.length) : received
   const end = data.indexOf('\r\n\r\n')
   if (end < 0) return false
   const length = /\r\ncontent-length: *(\d+)/i.exec(data.subarray(0, end).toString('latin1'))?.[1]

@@ -26,8 +26,18 @@ describe('GET /api/plex/media/recent', () => {
     const body = await json(response)
     const media = body.media as Item[]
     expect(media).toHaveLength(30)
-    expect(media[0]).toMatchObject({ title: showTitle, type: 'show', poster: expect.stringContaining(`/library/metadata/${showKey}/thumb/`) })
-    expect(media[1]).toEqual({ title: movie.title, type: 'movie', year: expect.any(Number), poster: expect.stringContaining(`/library/metadata/${movie.ratingKey}/thumb/`), rating: expect.any(Number) })
+    expect(media[0]).toMatchObject({
+      title: showTitle,
+      type: 'show',
+      poster: expect.stringContaining(`/library/metadata/${showKey}/thumb/`),
+    })
+    expect(media[1]).toEqual({
+      title: movie.title,
+      type: 'movie',
+      year: expect.any(Number),
+      poster: expect.stringContaining(`/library/metadata/${movie.ratingKey}/thumb/`),
+      rating: expect.any(Number),
+    })
     expect(new Set(media.map((m) => m.type))).toEqual(new Set(['movie', 'show']))
     const shows = media.filter((m) => m.type === 'show').map((m) => m.title)
     expect(new Set(shows).size).toBe(shows.length)

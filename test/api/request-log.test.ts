@@ -7,7 +7,8 @@ function capturedLogger(level: 'info' | 'debug') {
   const lines: Record<string, unknown>[] = []
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>)
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>)
       done()
     },
   })
@@ -32,7 +33,10 @@ describe('a request logger made on its first line', () => {
 
   it('redacts fields and scrubs tokens like the parent', async () => {
     const { logger, lines } = capturedLogger('info')
-    new LazyChildLogger(logger, { reqId: 'req-8' }).warn({ token: 'secret-field', url: '/a?X-Plex-Token=secret-query' }, 'w')
+    new LazyChildLogger(logger, { reqId: 'req-8' }).warn(
+      { token: 'secret-field', url: '/a?X-Plex-Token=secret-query' },
+      'w',
+    )
     await new Promise((resolve) => setImmediate(resolve))
     expect(JSON.stringify(lines)).not.toMatch(/secret-field|secret-query/)
   })

@@ -2,7 +2,17 @@ import type { ServerResponse } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_SERVICES } from '../../src/http/routes/services.js'
-import { closedPortUrl, json, jsonInit, sleep, sqliteOf, startTarget, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import {
+  closedPortUrl,
+  json,
+  jsonInit,
+  sleep,
+  sqliteOf,
+  startTarget,
+  startTestApp,
+  type Target,
+  type TestApp,
+} from '../support/api-harness.js'
 
 /** Many services in one SQLite transaction, as an old or busy database would hold them. */
 function insertManyRaw(t: TestApp, rows: Array<[id: string, url: string]>): void {
@@ -15,7 +25,8 @@ function insertManyRaw(t: TestApp, rows: Array<[id: string, url: string]>): void
 
 describe('services: what a careless or hostile client cannot break', () => {
   let t: TestApp
-  const post = (body: Record<string, unknown>) => fetch(`${t.url}/api/services/`, jsonInit('POST', { name: 'n', type: 'app', ...body }))
+  const post = (body: Record<string, unknown>) =>
+    fetch(`${t.url}/api/services/`, jsonInit('POST', { name: 'n', type: 'app', ...body }))
   const stored = () => t.runtime.repos.services.count()
   const insertRaw = (id: string, url: string, icon: string | null = null) =>
     t.runtime.repos.services.insert(id, { name: id, url, type: 'app', description: null, icon, group: null }, 0)
@@ -45,7 +56,13 @@ describe('services: what a careless or hostile client cannot break', () => {
 
   it('refuses a URL that points at this service itself, on any loopback spelling, and takes its other ports', async () => {
     const port = new URL(t.url).port
-    for (const url of [`http://127.0.0.1:${port}/api/services/`, `http://localhost:${port}`, `http://[::1]:${port}/`, `http://127.8.9.10:${port}`, `http://0.0.0.0:${port}`]) {
+    for (const url of [
+      `http://127.0.0.1:${port}/api/services/`,
+      `http://localhost:${port}`,
+      `http://[::1]:${port}/`,
+      `http://127.8.9.10:${port}`,
+      `http://0.0.0.0:${port}`,
+    ]) {
       const response = await post({ url })
       expect(response.status, url).toBe(400)
       expect((await json(response)).detail).toContain('this service itself')
@@ -57,7 +74,10 @@ describe('services: what a careless or hostile client cannot break', () => {
   it('refuses the same on update, keeping the service as it was', async () => {
     const { id } = await json(await post({ url: await closedPortUrl() }))
     const before = await t.runtime.repos.services.get(id)
-    const response = await fetch(`${t.url}/api/services/${id}`, jsonInit('PUT', { url: `http://localhost:${new URL(t.url).port}/` }))
+    const response = await fetch(
+      `${t.url}/api/services/${id}`,
+      jsonInit('PUT', { url: `http://localhost:${new URL(t.url).port}/` }),
+    )
     expect(response.status).toBe(400)
     expect((await t.runtime.repos.services.get(id))?.url).toBe(before?.url)
   })
@@ -94,7 +114,10 @@ describe('services: what a careless or hostile client cannot break', () => {
   })
 
   it(`keeps ${MAX_SERVICES} services at most: the next POST is a 409 that says so`, async () => {
-    insertManyRaw(t, Array.from({ length: MAX_SERVICES }, (_, i) => [`s${String(i).padStart(4, '0')}`, 'http://127.0.0.1:9/']))
+    insertManyRaw(
+      t,
+      Array.from({ length: MAX_SERVICES }, (_, i) => [`s${String(i).padStart(4, '0')}`, 'http://127.0.0.1:9/']),
+    )
     const response = await post({ url: 'http://127.0.0.1:9/' })
     expect(response.status).toBe(409)
     expect((await json(response)).detail).toContain(`${MAX_SERVICES} services`)
@@ -128,7 +151,13 @@ describe('services monitor with 300 services at hosts that never answer', () => 
 
   it('ends each round at its deadline, checks the services left out first next round, and /api/health stays quick', async () => {
     const closed = await closedPortUrl()
-    insertManyRaw(t, Array.from({ length: 300 }, (_, i) => [`s${String(i).padStart(3, '0')}`, i % 3 === 0 ? closed : `${blackHole.url}/s${i}`]))
+    insertManyRaw(
+      t,
+      Array.from({ length: 300 }, (_, i) => [
+        `s${String(i).padStart(3, '0')}`,
+        i % 3 === 0 ? closed : `${blackHole.url}/s${i}`,
+      ]),
+    )
 
     let slowestHealthMs = 0
     let healthChecks = 0
@@ -148,7 +177,9 @@ describe('services monitor with 300 services at hosts that never answer', () => 
     const started = performance.now()
     const first = await t.runtime.monitor.runRound()
     const firstMs = performance.now() - started
-    const checkedFirst = new Set((await t.runtime.repos.services.list()).filter((s) => s.lastCheckAt !== null).map((s) => s.id))
+    const checkedFirst = new Set(
+      (await t.runtime.repos.services.list()).filter((s) => s.lastCheckAt !== null).map((s) => s.id),
+    )
     const second = await t.runtime.monitor.runRound()
     polling = false
     await poll
@@ -164,6 +195,8 @@ describe('services monitor with 300 services at hosts that never answer', () => 
     expect(second.unreached).toBeGreaterThan(0)
     expect(healthChecks).toBeGreaterThan(20)
     expect(slowestHealthMs).toBeLessThan(1_000)
-    console.log(`monitor: 300 services, round 1 ${Math.round(firstMs)} ms (${first.unreached} unreached), /api/health slowest ${Math.round(slowestHealthMs)} ms over ${healthChecks} calls, event loop delay max ${Math.round(loop.max / 1e6)} ms`)
+    console.log(
+      `monitor: 300 services, round 1 ${Math.round(firstMs)} ms (${first.unreached} unreached), /api/health slowest ${Math.round(slowestHealthMs)} ms over ${healthChecks} calls, event loop delay max ${Math.round(loop.max / 1e6)} ms`,
+    )
   })
 })

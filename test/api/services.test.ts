@@ -1,5 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { answering, closedPortUrl, json, jsonInit, sleep, slow, sqliteOf, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import {
+  answering,
+  closedPortUrl,
+  json,
+  jsonInit,
+  sleep,
+  slow,
+  sqliteOf,
+  startTestApp,
+  type Target,
+  type TestApp,
+} from '../support/api-harness.js'
 
 describe('services API', () => {
   let t: TestApp
@@ -41,9 +52,24 @@ describe('services API', () => {
   }
 
   it('creates a service, checks it in the background at once and lists it in Komandorr shape', async () => {
-    const { response, service: created } = await create({ name: 'Sonarr', url: ok.url, description: 'TV', icon: '', group: 'arr' })
+    const { response, service: created } = await create({
+      name: 'Sonarr',
+      url: ok.url,
+      description: 'TV',
+      icon: '',
+      group: 'arr',
+    })
     expect(response.status).toBe(201)
-    expect(created).toMatchObject({ name: 'Sonarr', url: ok.url, type: 'app', last_check: null, description: 'TV', icon: null, group: 'arr', traffic: null })
+    expect(created).toMatchObject({
+      name: 'Sonarr',
+      url: ok.url,
+      type: 'app',
+      last_check: null,
+      description: 'TV',
+      icon: null,
+      group: 'arr',
+      traffic: null,
+    })
     expect(created.id).toMatch(/^[0-9a-f-]{36}$/)
     const service = await checked(created.id)
     expect(service.status).toBe('online')
@@ -84,10 +110,20 @@ describe('services API', () => {
 
   it('updates only the fields sent, and re-checks when the URL changes', async () => {
     const service = await checked((await create({ name: 'Radarr', url: ok.url, group: 'arr' })).service.id)
-    const renamed = await json(await fetch(`${t.url}/api/services/${service.id}`, jsonInit('PUT', { name: 'Radarr 4K' })))
-    expect(renamed).toMatchObject({ name: 'Radarr 4K', url: ok.url, group: 'arr', status: 'online', last_check: service.last_check })
+    const renamed = await json(
+      await fetch(`${t.url}/api/services/${service.id}`, jsonInit('PUT', { name: 'Radarr 4K' })),
+    )
+    expect(renamed).toMatchObject({
+      name: 'Radarr 4K',
+      url: ok.url,
+      group: 'arr',
+      status: 'online',
+      last_check: service.last_check,
+    })
 
-    const moved = await json(await fetch(`${t.url}/api/services/${service.id}`, jsonInit('PUT', { url: failing.url, group: null })))
+    const moved = await json(
+      await fetch(`${t.url}/api/services/${service.id}`, jsonInit('PUT', { url: failing.url, group: null })),
+    )
     expect(moved).toMatchObject({ name: 'Radarr 4K', url: failing.url, group: null })
     expect(await checked(service.id, service.last_check)).toMatchObject({ url: failing.url, status: 'problem' })
   })
@@ -98,7 +134,10 @@ describe('services API', () => {
     sqliteOf(t).prepare('UPDATE services SET url = ? WHERE id = ?').run(`${failing.url}/flaky`, service.id)
 
     // Komandorr's frontend sends Content-Type: application/json with no body here.
-    const response = await fetch(`${t.url}/api/services/${service.id}/check`, { method: 'POST', headers: { 'content-type': 'application/json' } })
+    const response = await fetch(`${t.url}/api/services/${service.id}/check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(response.status).toBe(200)
     expect((await json(response)).status).toBe('problem')
     expect((await t.runtime.repos.services.get(service.id))?.status).toBe('problem')
@@ -106,7 +145,10 @@ describe('services API', () => {
 
   it('deletes a service, then answers 404 for it', async () => {
     const { service } = await create({ name: 'Temp', url: ok.url })
-    const deleted = await fetch(`${t.url}/api/services/${service.id}`, { method: 'DELETE', headers: { 'content-type': 'application/json' } })
+    const deleted = await fetch(`${t.url}/api/services/${service.id}`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(deleted.status).toBe(204)
     for (const [method, path] of [
       ['GET', ''],
@@ -130,10 +172,24 @@ describe('services API', () => {
 
   it('shows the newest traffic report of a service', async () => {
     const { service } = await create({ name: 'Seedbox', url: ok.url, type: 'server' })
-    const report = { service_id: service.id, bandwidth_up: 1.5, bandwidth_down: 12.25, total_up: 3, total_down: 40, max_bandwidth: 125 }
+    const report = {
+      service_id: service.id,
+      bandwidth_up: 1.5,
+      bandwidth_down: 12.25,
+      total_up: 3,
+      total_down: 40,
+      max_bandwidth: 125,
+    }
     expect((await fetch(`${t.url}/api/traffic/update`, jsonInit('POST', report))).status).toBe(200)
     const one = await json(await fetch(`${t.url}/api/services/${service.id}`))
-    expect(one.traffic).toMatchObject({ bandwidth_up: 1.5, bandwidth_down: 12.25, total_up: 3, total_down: 40, max_bandwidth: 125, cpu_percent: null })
+    expect(one.traffic).toMatchObject({
+      bandwidth_up: 1.5,
+      bandwidth_down: 12.25,
+      total_up: 3,
+      total_down: 40,
+      max_bandwidth: 125,
+      cpu_percent: null,
+    })
     const list = await json(await fetch(`${t.url}/api/services/`))
     expect(list.find((s: { id: string }) => s.id === service.id).traffic.total_down).toBe(40)
   })

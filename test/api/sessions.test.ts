@@ -2,7 +2,16 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, startPlexApp, startTestApp } from '../support/api-harness.js'
+import {
+  countOf,
+  json,
+  PLEX_TOKEN,
+  type PlexApp,
+  type Raw,
+  simJson,
+  startPlexApp,
+  startTestApp,
+} from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
@@ -35,10 +44,16 @@ describe('GET /api/plex/sessions', () => {
         thumb: base + raw.grandparentThumb,
         art: base + (raw.grandparentArt ?? raw.art),
       },
-      playback: { state: 'playing', progress: pct(600_000, raw.duration), position_ms: 600_000, duration_ms: raw.duration },
+      playback: {
+        state: 'playing',
+        progress: pct(600_000, raw.duration),
+        position_ms: 600_000,
+        duration_ms: raw.duration,
+      },
       device: { name: raw.Player.device, client: raw.Player.product, platform: raw.Player.platform },
       transcode: {
-        is_transcoding: raw.TranscodeSession.videoDecision === 'transcode' || raw.TranscodeSession.audioDecision === 'transcode',
+        is_transcoding:
+          raw.TranscodeSession.videoDecision === 'transcode' || raw.TranscodeSession.audioDecision === 'transcode',
         speed: raw.TranscodeSession.speed,
         video_decision: raw.TranscodeSession.videoDecision,
         audio_decision: raw.TranscodeSession.audioDecision,
@@ -61,14 +76,24 @@ describe('GET /api/plex/sessions', () => {
 
   it('reports a direct play with every transcode field null or false, and the stream of the selected Media', async () => {
     setup = await startPlexApp()
-    const started = setup.sim.control.startSession({ kind: 'movie', transcode: false, multipleMedia: true, paused: true })
+    const started = setup.sim.control.startSession({
+      kind: 'movie',
+      transcode: false,
+      multipleMedia: true,
+      paused: true,
+    })
     const raw = (await rawSessions(setup.sim)).find((s) => s.sessionKey === started.sessionKey)!
     expect(raw.Media).toHaveLength(2)
     const selected = raw.Media.find((m: Raw) => m.selected === true || m.selected === 1 || m.selected === '1')
     expect(selected).toBeDefined()
 
     const [session] = (await json(await setup.fetch('/api/plex/sessions'))).sessions
-    expect(session.transcode).toEqual({ is_transcoding: false, speed: null, video_decision: null, audio_decision: null })
+    expect(session.transcode).toEqual({
+      is_transcoding: false,
+      speed: null,
+      video_decision: null,
+      audio_decision: null,
+    })
     expect(session.playback.state).toBe('paused')
     expect(session.media).toMatchObject({ title: raw.title, type: 'movie', thumb: setup.sim.url + raw.thumb })
     expect(session.stream).toMatchObject({
@@ -95,7 +120,11 @@ describe('GET /api/plex/sessions', () => {
     const live = byKey.get(started[0]!.sessionKey) as Raw
     const liveRaw = raw.find((s) => s.sessionKey === started[0]!.sessionKey)!
     expect(liveRaw.ratingKey).toBeUndefined()
-    expect(live.media).toMatchObject({ type: 'episode', title: `${liveRaw.grandparentTitle} - ${liveRaw.title}`, thumb: null })
+    expect(live.media).toMatchObject({
+      type: 'episode',
+      title: `${liveRaw.grandparentTitle} - ${liveRaw.title}`,
+      thumb: null,
+    })
     expect((byKey.get(started[1]!.sessionKey) as Raw).media).toMatchObject({ type: 'clip', title: started[1]!.title })
     expect((byKey.get(started[2]!.sessionKey) as Raw).media).toMatchObject({ type: 'clip', title: started[2]!.title })
     const track = byKey.get(started[3]!.sessionKey) as Raw
@@ -107,7 +136,15 @@ describe('GET /api/plex/sessions', () => {
     expect(photo.media.type).toBe('photo')
     expect(photo.playback).toMatchObject({ progress: 0 })
     for (const s of body.sessions as Raw[]) {
-      expect(Object.keys(s).sort()).toEqual(['device', 'media', 'playback', 'session_id', 'stream', 'transcode', 'user'])
+      expect(Object.keys(s).sort()).toEqual([
+        'device',
+        'media',
+        'playback',
+        'session_id',
+        'stream',
+        'transcode',
+        'user',
+      ])
     }
   })
 
@@ -132,18 +169,27 @@ describe('GET /api/plex/sessions', () => {
     // A PMS whose sessions carry no grandparentThumb: the simulator behind a rewriting proxy.
     const proxy = await startPosterlessProxy(sim)
     closers.push(() => proxy.close())
-    const app = await startTestApp({ LOG_LEVEL: 'info', PLEX_SERVER_URL: proxy.url, PLEX_SERVER_TOKEN: PLEX_TOKEN, PLEX_TV_URL: sim.url })
+    const app = await startTestApp({
+      LOG_LEVEL: 'info',
+      PLEX_SERVER_URL: proxy.url,
+      PLEX_SERVER_TOKEN: PLEX_TOKEN,
+      PLEX_TV_URL: sim.url,
+    })
     closers.push(() => app.close())
 
     const shows = [...(await episodesByShow(sim))].filter(([, eps]) => eps.length >= 2).slice(0, 2)
     expect(shows).toHaveLength(2)
-    for (const [, episodes] of shows) for (const ratingKey of episodes.slice(0, 2)) sim.control.startSession({ ratingKey, transcode: false })
+    for (const [, episodes] of shows)
+      for (const ratingKey of episodes.slice(0, 2)) sim.control.startSession({ ratingKey, transcode: false })
     sim.control.resetCounts()
 
     const body = await json(await fetch(`${app.url}/api/plex/sessions`))
     expect(body.total).toBe(4)
     expect(sim.control.requestCounts()).toEqual({ '/status/sessions': 1, '/library/metadata/:ids': 1 })
-    const showThumbs = await showPosters(sim, shows.map(([key]) => key))
+    const showThumbs = await showPosters(
+      sim,
+      shows.map(([key]) => key),
+    )
     for (const session of body.sessions as Raw[]) {
       expect(Object.values(showThumbs).map((path) => proxy.url + path)).toContain(session.media.thumb)
     }
@@ -163,7 +209,9 @@ describe('GET /api/plex/sessions', () => {
     const second = await setup.fetch('/api/plex/sessions')
     expect(second.headers.get('x-cache')).toBe('HIT')
     expect((await json(second)).cached).toBe(true)
-    const conditional = await setup.fetch('/api/plex/sessions', { headers: { 'if-none-match': second.headers.get('etag')! } })
+    const conditional = await setup.fetch('/api/plex/sessions', {
+      headers: { 'if-none-match': second.headers.get('etag')! },
+    })
     expect(conditional.status).toBe(304)
     expect(countOf(setup.sim, '/status/sessions')).toBe(1)
   })
@@ -188,7 +236,10 @@ describe('GET /api/plex/sessions', () => {
     expect(setup.runtime.caches.get('plex_sessions')!.stats().entries).toBe(0)
 
     await setup.sim.control.clearFaults()
-    await eventually('sessions load once Plex answers again', async () => (await setup!.fetch('/api/plex/sessions')).status === 200)
+    await eventually(
+      'sessions load once Plex answers again',
+      async () => (await setup!.fetch('/api/plex/sessions')).status === 200,
+    )
     const back = await json(await setup.fetch('/api/plex/sessions'))
     expect(back.sessions.map((s: Raw) => s.session_id)).toEqual([started.sessionKey])
   })
@@ -205,7 +256,11 @@ async function rawSessions(sim: RunningSimulator): Promise<Raw[]> {
 async function episodesByShow(sim: RunningSimulator): Promise<Map<string, string[]>> {
   const episodes: Raw[] = (await simJson(sim, '/library/sections/2/all?type=4')).Metadata ?? []
   const shows = new Map<string, string[]>()
-  for (const e of episodes) shows.set(String(e.grandparentRatingKey), [...(shows.get(String(e.grandparentRatingKey)) ?? []), String(e.ratingKey)])
+  for (const e of episodes)
+    shows.set(String(e.grandparentRatingKey), [
+      ...(shows.get(String(e.grandparentRatingKey)) ?? []),
+      String(e.ratingKey),
+    ])
   return shows
 }
 
@@ -215,13 +270,16 @@ async function showPosters(sim: RunningSimulator, keys: string[]): Promise<Recor
 }
 
 /** Forwards every request to the simulator, removing `grandparentThumb` from `/status/sessions`. */
-async function startPosterlessProxy(sim: RunningSimulator): Promise<{ url: string; metadataPaths: string[]; close(): Promise<void> }> {
+async function startPosterlessProxy(
+  sim: RunningSimulator,
+): Promise<{ url: string; metadataPaths: string[]; close(): Promise<void> }> {
   const metadataPaths: string[] = []
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/'
     if (path.startsWith('/library/metadata/')) metadataPaths.push(path.split('?')[0]!)
     const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host') headers[name] = value
+    for (const [name, value] of Object.entries(req.headers))
+      if (typeof value === 'string' && name !== 'host') headers[name] = value
     void fetch(sim.url + path, { headers })
       .then(async (upstream) => {
         let body = await upstream.text()
@@ -230,7 +288,9 @@ async function startPosterlessProxy(sim: RunningSimulator): Promise<{ url: strin
           for (const m of parsed.MediaContainer.Metadata ?? []) delete m.grandparentThumb
           body = JSON.stringify(parsed)
         }
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(body)
+        res
+          .writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
+          .end(body)
       })
       .catch(() => res.destroy())
   })

@@ -10,13 +10,26 @@ describe('traffic', () => {
   beforeAll(async () => {
     t = await startTestApp({}, { clock })
     for (const id of ['seedbox', 'vps']) {
-      await t.runtime.repos.services.insert(id, { name: id, url: 'http://127.0.0.1:9', type: 'server', description: null, icon: null, group: null }, clock.wallNow())
+      await t.runtime.repos.services.insert(
+        id,
+        { name: id, url: 'http://127.0.0.1:9', type: 'server', description: null, icon: null, group: null },
+        clock.wallNow(),
+      )
     }
   })
   afterAll(() => t.close())
 
   const report = (serviceId: string, totalUp: number, totalDown: number) =>
-    fetch(`${t.url}/api/traffic/update`, jsonInit('POST', { service_id: serviceId, bandwidth_up: 0.5, bandwidth_down: 2, total_up: totalUp, total_down: totalDown }))
+    fetch(
+      `${t.url}/api/traffic/update`,
+      jsonInit('POST', {
+        service_id: serviceId,
+        bandwidth_up: 0.5,
+        bandwidth_down: 2,
+        total_up: totalUp,
+        total_down: totalDown,
+      }),
+    )
 
   it('sums positive counter steps inside each window, treats a drop as a reset and keeps services apart', async () => {
     const start = clock.wallNow()
@@ -54,16 +67,34 @@ describe('traffic', () => {
     const response = await report('no-such-service', 1, 1)
     expect(response.status).toBe(404)
     expect((await json(response)).detail).toContain('no-such-service')
-    expect(sqliteOf(t).prepare("SELECT COUNT(*) AS n FROM traffic_samples WHERE service_id = 'no-such-service'").get()).toEqual({ n: 0 })
+    expect(
+      sqliteOf(t).prepare("SELECT COUNT(*) AS n FROM traffic_samples WHERE service_id = 'no-such-service'").get(),
+    ).toEqual({ n: 0 })
   })
 
   it('accepts the optional fields and ignores fields newer agents may add', async () => {
     const response = await fetch(
       `${t.url}/api/traffic/update`,
-      jsonInit('POST', { service_id: 'vps', bandwidth_up: 1, bandwidth_down: 1, total_up: 200, total_down: 300, max_bandwidth: 125, cpu_percent: 12.5, memory_percent: 40, hostname: 'vps-1' }),
+      jsonInit('POST', {
+        service_id: 'vps',
+        bandwidth_up: 1,
+        bandwidth_down: 1,
+        total_up: 200,
+        total_down: 300,
+        max_bandwidth: 125,
+        cpu_percent: 12.5,
+        memory_percent: 40,
+        hostname: 'vps-1',
+      }),
     )
     expect(response.status).toBe(200)
-    expect(await t.runtime.traffic.latest('vps')).toMatchObject({ totalUp: 200, maxBandwidth: 125, cpuPercent: 12.5, memoryPercent: 40, at: clock.wallNow() })
+    expect(await t.runtime.traffic.latest('vps')).toMatchObject({
+      totalUp: 200,
+      maxBandwidth: 125,
+      cpuPercent: 12.5,
+      memoryPercent: 40,
+      at: clock.wallNow(),
+    })
   })
 
   it('prunes samples older than the retention when reports arrive, at most hourly', async () => {

@@ -54,7 +54,11 @@ describe('GET /api/plex/transcode/sessions', () => {
     expect(body).toMatchObject({ error: false, total: 2, cached: false })
     expect(body.transcode_sessions).toEqual(pms.map(expectedView))
     // The audio-only transcode has no video fields: null, not left out.
-    expect(body.transcode_sessions.find((t: Raw) => t.video_decision === null)).toMatchObject({ width: null, height: null, video_codec: null })
+    expect(body.transcode_sessions.find((t: Raw) => t.video_decision === null)).toMatchObject({
+      width: null,
+      height: null,
+      video_codec: null,
+    })
     expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)
 
     const second = await setup.fetch(PATH)
@@ -69,7 +73,11 @@ describe('GET /api/plex/transcode/sessions', () => {
     setup = await startPlexApp({ configured: false })
     const response = await setup.fetch(PATH)
     expect(response.status).toBe(200)
-    expect(await json(response)).toEqual({ error: false, transcode_sessions: [], message: 'Plex server not configured' })
+    expect(await json(response)).toEqual({
+      error: false,
+      transcode_sessions: [],
+      message: 'Plex server not configured',
+    })
     expect(setup.sim.control.totalRequests()).toBe(0)
     expect(setup.runtime.caches.get('plex_transcode_sessions')!.stats().entries).toBe(0)
   })
@@ -88,7 +96,10 @@ describe('GET /api/plex/transcode/sessions', () => {
   it('shows a transcode that starts, progresses and ends long before its TTL, through Plex notifications', async () => {
     setup = await startPlexApp({ env: { CACHE_TRANSCODE_SESSIONS_TTL: '600' } })
     setup.runtime.push.start()
-    await eventually('the push listener is connected', () => setup!.sim.control.state().notificationClients.websocket === 1)
+    await eventually(
+      'the push listener is connected',
+      () => setup!.sim.control.state().notificationClients.websocket === 1,
+    )
     const read = async () => json(await setup!.fetch(PATH))
     expect((await read()).total).toBe(0)
 
@@ -96,7 +107,10 @@ describe('GET /api/plex/transcode/sessions', () => {
     await eventually('the new transcode is served', async () => (await read()).total === 1)
     setup.sim.control.advance(60)
     const progressed = ((await simJson(setup.sim, '/transcode/sessions')).TranscodeSession as Raw[])[0]!
-    await eventually('the progress update is served', async () => (await read()).transcode_sessions[0]?.progress === progressed.progress)
+    await eventually(
+      'the progress update is served',
+      async () => (await read()).transcode_sessions[0]?.progress === progressed.progress,
+    )
     setup.sim.control.stopSession(started.sessionKey)
     await eventually('the end is served', async () => (await read()).total === 0)
     expect(setup.counts()['/transcode/sessions']).toBeGreaterThanOrEqual(3)

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basic, startPlexApp, type PlexApp } from '../support/api-harness.js'
-import { adminCaller, ADMIN, AUTH_ENV, createViewers, GroundTruth, IsolationChecker, prng, type Caller } from '../support/viewer-isolation.js'
+import {
+  adminCaller,
+  ADMIN,
+  AUTH_ENV,
+  createViewers,
+  GroundTruth,
+  IsolationChecker,
+  prng,
+  type Caller,
+} from '../support/viewer-isolation.js'
 
 const VIEWERS = 20
 const REQUESTS = Number(process.env.ISOLATION_REQUESTS ?? 10_000)
@@ -12,7 +21,10 @@ describe('20 viewers and the admin, 10,000 randomized requests', () => {
   let truth: GroundTruth
 
   beforeAll(async () => {
-    t = await startPlexApp({ env: { ...AUTH_ENV, CACHE_SESSIONS_TTL: '1', CACHE_ACTIVITIES_TTL: '1' }, sim: { sharedUsers: VIEWERS, historyRows: 3000 } })
+    t = await startPlexApp({
+      env: { ...AUTH_ENV, CACHE_SESSIONS_TTL: '1', CACHE_ACTIVITIES_TTL: '1' },
+      sim: { sharedUsers: VIEWERS, historyRows: 3000 },
+    })
     viewers = await createViewers(t.url, t.sim, VIEWERS)
     truth = new GroundTruth(t.sim)
     for (const viewer of viewers) {
@@ -50,7 +62,8 @@ describe('20 viewers and the admin, 10,000 randomized requests', () => {
         const key = keys[Math.floor(random() * keys.length)]!
         if (!t.sim.control.pauseSession(key)) t.sim.control.resumeSession(key)
       } else if (event < 0.25) await fetch(`${t.url}/api/plex/cache/clear`, { method: 'POST', headers: admin })
-      else if (event < 0.35) await fetch(`${t.url}/api/plex/cache/clear?viewer=${viewer.name}`, { method: 'POST', headers: admin })
+      else if (event < 0.35)
+        await fetch(`${t.url}/api/plex/cache/clear?viewer=${viewer.name}`, { method: 'POST', headers: admin })
       else if (event < 0.4) await fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST', headers: admin })
       else if (event < 0.42) t.sim.control.startActivity()
     }
@@ -62,10 +75,17 @@ describe('20 viewers and the admin, 10,000 randomized requests', () => {
 
     // Quiet now: each viewer's newest history page is exactly theirs, in order.
     for (const viewer of viewers) {
-      const rows = (await (await fetch(`${t.url}/api/plex/watch-history?limit=25`, { headers: viewer.headers })).json()) as Array<{ viewed_at: string; title: string }>
-      expect(rows.map((row) => `${Math.floor(Date.parse(row.viewed_at) / 1000)}|${row.title}`), viewer.name).toEqual(truth.newest(viewer.account!, 25))
+      const rows = (await (
+        await fetch(`${t.url}/api/plex/watch-history?limit=25`, { headers: viewer.headers })
+      ).json()) as Array<{ viewed_at: string; title: string }>
+      expect(
+        rows.map((row) => `${Math.floor(Date.parse(row.viewed_at) / 1000)}|${row.title}`),
+        viewer.name,
+      ).toEqual(truth.newest(viewer.account!, 25))
     }
-    const report = (await (await fetch(`${t.url}/api/plex/cache/stats`, { headers: admin })).json()) as { scopes: { count: number; per_scope: Array<{ scope: string }> } }
+    const report = (await (await fetch(`${t.url}/api/plex/cache/stats`, { headers: admin })).json()) as {
+      scopes: { count: number; per_scope: Array<{ scope: string }> }
+    }
     expect(report.scopes.count).toBeGreaterThan(0)
     expect(JSON.stringify(report)).not.toMatch(/viewer\d/)
     // ~10 s on a quiet 2-core machine; the margin is for a machine shared with other work.

@@ -13,18 +13,30 @@ interface Someone {
 }
 
 async function makeViewer(t: PlexApp, username: string, account: number): Promise<Someone> {
-  const made = await fetch(`${t.url}/api/viewers`, jsonInit('POST', { username, password: PASSWORD, plex_account_id: account }, admin))
+  const made = await fetch(
+    `${t.url}/api/viewers`,
+    jsonInit('POST', { username, password: PASSWORD, plex_account_id: account }, admin),
+  )
   expect(made.status, await made.clone().text()).toBe(201)
   return { account, headers: basic(username, PASSWORD) }
 }
 
 /** The value behind an object answer: the answer without the cache's own fields, in its order. */
-const valueOf = (body: Raw) => Object.fromEntries(Object.entries(body).filter(([field]) => !CACHE_FIELDS.includes(field)))
+const valueOf = (body: Raw) =>
+  Object.fromEntries(Object.entries(body).filter(([field]) => !CACHE_FIELDS.includes(field)))
 
 /** The newest movies (no folding: a movie is its own entry) of `sections`, as the simulator lists them. */
 async function newestMovies(t: PlexApp, sections: readonly string[]): Promise<string[]> {
   const items: Raw[] = []
-  for (const key of sections) items.push(...(((await simJson(t.sim, `/library/sections/${key}/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=1000`)).Metadata ?? []) as Raw[]))
+  for (const key of sections)
+    items.push(
+      ...(((
+        await simJson(
+          t.sim,
+          `/library/sections/${key}/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=1000`,
+        )
+      ).Metadata ?? []) as Raw[]),
+    )
   return items
     .filter((item) => item.thumb !== undefined)
     .sort((a, b) => b.addedAt - a.addedAt)
@@ -49,7 +61,9 @@ describe('what viewers see of the libraries shared with them', () => {
     const shared = t.sim.control.state().accounts.filter((a) => a.id > 1)
     const all = truth.sectionsOf(null)
     const full = shared.find((a) => truth.sectionsOf(a.id).length === all.length)!
-    const partial = shared.find((a) => truth.sectionsOf(a.id).length > 0 && truth.sectionsOf(a.id).every((s) => s.type === 'movie'))!
+    const partial = shared.find(
+      (a) => truth.sectionsOf(a.id).length > 0 && truth.sectionsOf(a.id).every((s) => s.type === 'movie'),
+    )!
     expect(partial, 'a user shared only the movie sections').toBeDefined()
     everything = await makeViewer(t, 'ann', full.id)
     moviesOnly = await makeViewer(t, 'bob', partial.id)
@@ -61,9 +75,16 @@ describe('what viewers see of the libraries shared with them', () => {
   it("counts a viewer's totals over their shared sections only; the admin's answer is the server's, without the breakdown", async () => {
     const ofAdmin = await get('/api/plex/stats', admin)
     const body = await json(ofAdmin)
-    expect(Object.keys(valueOf(body)).sort()).toEqual(
-      ['last_updated', 'peak_concurrent', 'server_name', 'server_url', 'token_configured', 'total_movies', 'total_tv_shows', 'total_users'],
-    )
+    expect(Object.keys(valueOf(body)).sort()).toEqual([
+      'last_updated',
+      'peak_concurrent',
+      'server_name',
+      'server_url',
+      'token_configured',
+      'total_movies',
+      'total_tv_shows',
+      'total_users',
+    ])
     expect(ofAdmin.headers.get('etag')).toBe(etagOf(JSON.stringify(valueOf(body))))
     expect({ total_movies: body.total_movies, total_tv_shows: body.total_tv_shows }).toEqual(truth.totalsOf(null))
 
@@ -110,18 +131,28 @@ describe('what viewers see of the libraries shared with them', () => {
     expect(count.headers.get('etag')).toBe(etagOf(JSON.stringify(valueOf(countBody))))
     const live = await get('/api/plex/stats/live', admin)
     const liveBody = await json(live)
-    expect(Object.keys(valueOf(liveBody)).sort()).toEqual(['server_name', 'total_episodes', 'total_movies', 'total_seasons', 'total_tv_shows', 'total_users'])
+    expect(Object.keys(valueOf(liveBody)).sort()).toEqual([
+      'server_name',
+      'total_episodes',
+      'total_movies',
+      'total_seasons',
+      'total_tv_shows',
+      'total_users',
+    ])
     expect(live.headers.get('etag')).toBe(etagOf(JSON.stringify(valueOf(liveBody))))
     // Without credentials: the same answers as the admin's.
     expect(valueOf(await json(await fetch(`${t.url}/api/plex/stats/live`)))).toEqual(valueOf(liveBody))
-    expect(valueOf(await json(await fetch(`${t.url}/api/plex/media/recent`)))).toEqual(valueOf(await json(await get('/api/plex/media/recent', admin))))
+    expect(valueOf(await json(await fetch(`${t.url}/api/plex/media/recent`)))).toEqual(
+      valueOf(await json(await get('/api/plex/media/recent', admin))),
+    )
   })
 
   it("never answers a 304 for the ETag of a viewer shared other libraries, nor the admin's", async () => {
     for (const path of ['/api/plex/stats', '/api/plex/media/recent']) {
       const ofBob = (await get(path, moviesOnly.headers)).headers.get('etag')!
       expect((await get(path, { ...moviesOnly.headers, 'if-none-match': ofBob })).status, path).toBe(304)
-      for (const other of [everything, owner, stranger]) expect((await get(path, { ...other.headers, 'if-none-match': ofBob })).status, path).toBe(200)
+      for (const other of [everything, owner, stranger])
+        expect((await get(path, { ...other.headers, 'if-none-match': ofBob })).status, path).toBe(200)
       const ofAdmin = (await get(path, admin)).headers.get('etag')!
       expect((await get(path, { ...admin, 'if-none-match': ofAdmin })).status, path).toBe(304)
       expect((await get(path, { ...owner.headers, 'if-none-match': ofAdmin })).status, path).toBe(200)
@@ -166,7 +197,10 @@ describe('viewers while plex.tv cannot say what is shared', () => {
     expect((await t.fetch('/api/plex/users/count', { headers: admin })).status).toBeGreaterThanOrEqual(502)
 
     const stats = await json(await t.fetch('/api/plex/stats', { headers: viewer.headers }))
-    expect({ total_movies: stats.total_movies, total_tv_shows: stats.total_tv_shows }).toEqual({ total_movies: 0, total_tv_shows: 0 })
+    expect({ total_movies: stats.total_movies, total_tv_shows: stats.total_tv_shows }).toEqual({
+      total_movies: 0,
+      total_tv_shows: 0,
+    })
     expect((await json(await t.fetch('/api/plex/media/recent', { headers: viewer.headers }))).media).toEqual([])
 
     await t.sim.control.clearFaults()
@@ -176,6 +210,8 @@ describe('viewers while plex.tv cannot say what is shared', () => {
     const again = await json(await t.fetch('/api/plex/stats', { headers: viewer.headers }))
     expect({ total_movies: again.total_movies, total_tv_shows: again.total_tv_shows }).toEqual(truth.totalsOf(account))
     expect(again.total_movies).toBeGreaterThan(0)
-    expect((await json(await t.fetch('/api/plex/media/recent', { headers: viewer.headers }))).media.length).toBeGreaterThan(0)
+    expect(
+      (await json(await t.fetch('/api/plex/media/recent', { headers: viewer.headers }))).media.length,
+    ).toBeGreaterThan(0)
   })
 })

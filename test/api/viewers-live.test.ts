@@ -20,13 +20,30 @@ let ann: { account: number; headers: Record<string, string>; session: string }
 let bob: { account: number; headers: Record<string, string>; session: string }
 
 const get = (path: string, headers: Record<string, string>) => fetch(t.url + path, { headers })
-const sessionsOf = async (headers: Record<string, string>) => (await json(await get('/api/plex/sessions', headers))).sessions as Raw[]
+const sessionsOf = async (headers: Record<string, string>) =>
+  (await json(await get('/api/plex/sessions', headers))).sessions as Raw[]
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, token: PLEX_TOKEN, seed: 11, items: 300, speed: 0, liveSessions: false, sharedUsers: 3 })
+  sim = await startSimulator({
+    port: 0,
+    token: PLEX_TOKEN,
+    seed: 11,
+    items: 300,
+    speed: 0,
+    liveSessions: false,
+    sharedUsers: 3,
+  })
   t = await startTestApp(
     // TTLs far beyond the test: anything that changes comes from a notification. Info level: hits take the fast path.
-    { ...AUTH_ENV, LOG_LEVEL: 'info', PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: PLEX_TOKEN, PLEX_TV_URL: sim.url, CACHE_SESSIONS_TTL: '600', CACHE_ACTIVITIES_TTL: '600' },
+    {
+      ...AUTH_ENV,
+      LOG_LEVEL: 'info',
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: PLEX_TOKEN,
+      PLEX_TV_URL: sim.url,
+      CACHE_SESSIONS_TTL: '600',
+      CACHE_ACTIVITIES_TTL: '600',
+    },
     {
       beforeListen: (app: FastifyInstance) =>
         app.addHook('onRequest', (_request, _reply, done) => {
@@ -37,15 +54,27 @@ beforeAll(async () => {
   )
   const [a, b] = sim.control.state().accounts.filter((account) => account.id > 1)
   const viewer = async (username: string, account: number) => {
-    expect((await fetch(`${t.url}/api/viewers`, jsonInit('POST', { username, password: PASSWORD, plex_account_id: account }, admin))).status).toBe(201)
-    return { account, headers: basic(username, PASSWORD), session: String(sim.control.startSession({ accountId: account, kind: 'movie' }).sessionKey) }
+    expect(
+      (
+        await fetch(
+          `${t.url}/api/viewers`,
+          jsonInit('POST', { username, password: PASSWORD, plex_account_id: account }, admin),
+        )
+      ).status,
+    ).toBe(201)
+    return {
+      account,
+      headers: basic(username, PASSWORD),
+      session: String(sim.control.startSession({ accountId: account, kind: 'movie' }).sessionKey),
+    }
   }
   ann = await viewer('ann', a!.id)
   bob = await viewer('bob', b!.id)
   sim.control.startActivity({ type: 'library.update.section', ticks: 40 })
   // The first requests fill the caches and sign the viewers in (scrypt, through Fastify).
   for (const headers of [admin, ann.headers, bob.headers]) {
-    for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats']) expect((await get(path, headers)).status).toBe(200)
+    for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats'])
+      expect((await get(path, headers)).status).toBe(200)
   }
   t.runtime.push.start()
   await eventually('the stream is up', () => t.runtime.push.streaming)
@@ -86,7 +115,8 @@ describe('viewers on the fast hit path', () => {
   })
 
   it("gives a viewer's ETag only to that viewer; conditional requests and other routes still go through Fastify", async () => {
-    const etagOf = async (headers: Record<string, string>) => (await get('/api/plex/sessions', headers)).headers.get('etag')!
+    const etagOf = async (headers: Record<string, string>) =>
+      (await get('/api/plex/sessions', headers)).headers.get('etag')!
     const [ofAnn, ofBob, ofAdmin] = [await etagOf(ann.headers), await etagOf(bob.headers), await etagOf(admin)]
     expect(new Set([ofAnn, ofBob, ofAdmin]).size).toBe(3)
     const before = throughFastify.n
@@ -104,7 +134,14 @@ describe('viewers on the fast hit path', () => {
   })
 
   it('sends a first sign-in through Fastify (scrypt), and its hits after it in front of Fastify', async () => {
-    expect((await fetch(`${t.url}/api/viewers`, jsonInit('POST', { username: 'carol', password: PASSWORD, plex_account_id: ann.account }, admin))).status).toBe(201)
+    expect(
+      (
+        await fetch(
+          `${t.url}/api/viewers`,
+          jsonInit('POST', { username: 'carol', password: PASSWORD, plex_account_id: ann.account }, admin),
+        )
+      ).status,
+    ).toBe(201)
     const carol = basic('carol', PASSWORD)
     const before = throughFastify.n
     expect((await sessionsOf(carol)).map((s) => s.session_id)).toEqual([ann.session])
@@ -113,7 +150,9 @@ describe('viewers on the fast hit path', () => {
     expect(throughFastify.n - before).toBe(1)
     expect((await get('/api/plex/sessions', basic('carol', 'not the password'))).status).toBe(401)
     expect((await fetch(`${t.url}/api/viewers/carol`, { method: 'DELETE', headers: admin })).status).toBe(204)
-    expect((await get('/api/plex/sessions', carol)).status, 'deleted: the fast path no longer knows the login').toBe(401)
+    expect((await get('/api/plex/sessions', carol)).status, 'deleted: the fast path no longer knows the login').toBe(
+      401,
+    )
   })
 })
 
@@ -128,7 +167,11 @@ describe('viewers and sessions patched from Plex notifications', () => {
     const position = (await sessionsOf(ann.headers))[0]!.playback.position_ms as number
 
     sim.control.seekSession(ann.session, position + 600_000)
-    await eventually('ann sees her new position', async () => (await sessionsOf(ann.headers))[0]!.playback.position_ms === position + 600_000, 5_000)
+    await eventually(
+      'ann sees her new position',
+      async () => (await sessionsOf(ann.headers))[0]!.playback.position_ms === position + 600_000,
+      5_000,
+    )
     expect(sessions.stats().loads, 'patched, not reloaded').toBe(loads)
 
     const annNow = await get('/api/plex/sessions', ann.headers)
@@ -145,12 +188,18 @@ describe('viewers and sessions patched from Plex notifications', () => {
 
   it("a pause reaches only the paused viewer's activities", async () => {
     sim.control.pauseSession(bob.session)
-    await eventually('bob sees his stream paused', async () => {
-      const items = (await json(await get('/api/plex/activities', bob.headers))).activities as Raw[]
-      return items.length === 1 && items[0]!.type === 'pause'
-    }, 5_000)
+    await eventually(
+      'bob sees his stream paused',
+      async () => {
+        const items = (await json(await get('/api/plex/activities', bob.headers))).activities as Raw[]
+        return items.length === 1 && items[0]!.type === 'pause'
+      },
+      5_000,
+    )
     const annItems = (await json(await get('/api/plex/activities', ann.headers))).activities as Raw[]
-    expect(annItems.map((item) => [item.uuid, item.type])).toEqual([[ann.session, expect.not.stringMatching(/^pause$/)]])
+    expect(annItems.map((item) => [item.uuid, item.type])).toEqual([
+      [ann.session, expect.not.stringMatching(/^pause$/)],
+    ])
     const everyone = (await json(await get('/api/plex/activities', admin))).activities as Raw[]
     expect(everyone.length).toBe(3)
   })

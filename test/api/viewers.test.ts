@@ -2,7 +2,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scopeIdOf } from '../../src/cache/index.js'
 import { viewerOf } from '../../src/viewers/viewer.js'
-import { basic, everyStoredText, json, jsonInit, startPlexApp, startTestApp, type PlexApp } from '../support/api-harness.js'
+import {
+  basic,
+  everyStoredText,
+  json,
+  jsonInit,
+  startPlexApp,
+  startTestApp,
+  type PlexApp,
+} from '../support/api-harness.js'
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
@@ -13,7 +21,10 @@ describe('viewer accounts without ENABLE_AUTH', () => {
   it('refuses to make one with a 409 that says why', async () => {
     const t = await startTestApp()
     try {
-      const response = await fetch(`${t.url}/api/viewers`, jsonInit('POST', { username: 'ann', password: PASSWORD, plex_account_id: 7 }))
+      const response = await fetch(
+        `${t.url}/api/viewers`,
+        jsonInit('POST', { username: 'ann', password: PASSWORD, plex_account_id: 7 }),
+      )
       expect(response.status).toBe(409)
       expect((await json(response)).detail).toContain('ENABLE_AUTH=true')
       expect(await t.runtime.repos.viewers.list()).toEqual([])
@@ -129,28 +140,41 @@ describe('viewers beside the admin', () => {
     expect((await get('/api/health', ann.headers)).status).toBe(200)
   })
 
-  it('answer a viewer within the routes\' documented schemas (/openapi.json)', async () => {
+  it("answer a viewer within the routes' documented schemas (/openapi.json)", async () => {
     type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> }
     const spec = (await json(await get('/openapi.json', admin))) as { paths: Record<string, Record<string, Operation>> }
     const ajv = new Ajv2020({ strict: false, allErrors: true, formats: { 'date-time': true, binary: true } })
     const check = async (method: string, route: string, response: Response) => {
-      const schema = spec.paths[route]![method]!.responses[String(response.status)]!.content!['application/json']!.schema
+      const schema =
+        spec.paths[route]![method]!.responses[String(response.status)]!.content!['application/json']!.schema
       const validate = ajv.compile(schema)
       const body: unknown = await json(response)
       expect(validate(body) ? [] : validate.errors, `${method} ${route} (${response.status})`).toEqual([])
     }
-    for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/downloads', '/api/plex/stats', '/api/plex/media/recent']) {
+    for (const path of [
+      '/api/plex/sessions',
+      '/api/plex/activities',
+      '/api/downloads',
+      '/api/plex/stats',
+      '/api/plex/media/recent',
+    ]) {
       await check('get', path, await get(path, ann.headers))
     }
     await check('get', '/api/plex/watch-history', await get('/api/plex/watch-history?limit=5', ann.headers))
     await check('get', '/api/viewers', await get('/api/viewers', admin))
     await check('post', '/api/viewers', await post({ username: 'frank', password: PASSWORD, plex_account_id: 9 }))
     await check('get', '/api/plex/cache/stats', await get('/api/plex/cache/stats', admin))
-    await check('post', '/api/plex/cache/clear', await fetch(`${t.url}/api/plex/cache/clear?viewer=frank`, { method: 'POST', headers: admin }))
+    await check(
+      'post',
+      '/api/plex/cache/clear',
+      await fetch(`${t.url}/api/plex/cache/clear?viewer=frank`, { method: 'POST', headers: admin }),
+    )
     expect((await fetch(`${t.url}/api/viewers/frank`, { method: 'DELETE', headers: admin })).status).toBe(204)
     const documented = Object.keys(spec.paths)
     expect(documented).toEqual(expect.arrayContaining(['/api/viewers', '/api/viewers/{username}']))
-    expect(spec.paths['/api/plex/cache/clear']!.post).toMatchObject({ parameters: [expect.objectContaining({ in: 'query', name: 'viewer' })] })
+    expect(spec.paths['/api/plex/cache/clear']!.post).toMatchObject({
+      parameters: [expect.objectContaining({ in: 'query', name: 'viewer' })],
+    })
   })
 
   it('get posters from the one plex_images cache everybody shares', async () => {
@@ -180,16 +204,26 @@ describe('viewers beside the admin', () => {
     expect(sampleValue(samples, 'cache_scopes')).toBe(stats.scopes.count)
     expect(stats.scopes.count).toBeGreaterThanOrEqual(2)
     expect(sampleValue(samples, 'cache_scope_max_bytes')).toBe(stats.scopes.max_bytes_per_scope)
-    expect(sampleValue(samples, 'cache_scope_largest_bytes')).toBe(Math.max(...stats.scopes.per_scope.map((s: { bytes: number }) => s.bytes)))
+    expect(sampleValue(samples, 'cache_scope_largest_bytes')).toBe(
+      Math.max(...stats.scopes.per_scope.map((s: { bytes: number }) => s.bytes)),
+    )
     expect(sampleValue(samples, 'cache_scoped_entries', { cache: 'plex_sessions' })).toBeGreaterThanOrEqual(2)
     expect(sampleValue(samples, 'cache_scoped_bytes', { cache: 'watch_history' })).toBeGreaterThan(0)
     const scoped = ['plex_sessions', 'plex_activities', 'watch_history', 'plex_stats', 'plex_recent_media']
     const held = scoped.reduce((n, cache) => n + sampleValue(samples, 'cache_scoped_bytes', { cache }), 0)
     expect(held).toBe(stats.scopes.bytes)
     expect(sampleValue(samples, 'cache_scope_views_derived_total')).toBeGreaterThanOrEqual(2)
-    const labelValues = new Set(samples.flatMap((sample) => Object.entries(sample.labels).filter(([name]) => name !== 'le').map(([, value]) => value)))
+    const labelValues = new Set(
+      samples.flatMap((sample) =>
+        Object.entries(sample.labels)
+          .filter(([name]) => name !== 'le')
+          .map(([, value]) => value),
+      ),
+    )
     for (const viewer of await t.runtime.repos.viewers.list()) {
-      expect([...labelValues].filter((value) => value.includes(viewer.username) || value === String(viewer.plexAccountId))).toEqual([])
+      expect(
+        [...labelValues].filter((value) => value.includes(viewer.username) || value === String(viewer.plexAccountId)),
+      ).toEqual([])
       expect(text).not.toContain(scopeIdOf(viewerOf(viewer).id))
     }
   })
@@ -213,7 +247,9 @@ describe('viewers beside the admin', () => {
     expect((await json(cleared)).cleared).toContain('watch_history')
     expect((await get('/api/plex/watch-history', ann.headers)).headers.get('x-cache')).toBe('MISS')
     expect((await get('/api/plex/watch-history', bob.headers)).headers.get('x-cache')).toBe('HIT')
-    expect((await fetch(`${t.url}/api/plex/cache/clear?viewer=nobody`, { method: 'POST', headers: admin })).status).toBe(404)
+    expect(
+      (await fetch(`${t.url}/api/plex/cache/clear?viewer=nobody`, { method: 'POST', headers: admin })).status,
+    ).toBe(404)
     const stats = await json(await get('/api/plex/cache/stats', admin))
     expect(stats.scopes.count).toBeGreaterThanOrEqual(2)
     expect(stats.scopes.bytes).toBeGreaterThan(0)
@@ -258,7 +294,13 @@ describe('viewers beside the admin', () => {
 
   it('keeps passwords and the Plex token out of answers, logs and stored rows', async () => {
     const secrets = [PASSWORD, ADMIN.password, t.sim.token]
-    for (const path of ['/api/viewers', '/api/plex/cache/stats', '/api/plex/sessions', '/api/plex/activities', '/api/health']) {
+    for (const path of [
+      '/api/viewers',
+      '/api/plex/cache/stats',
+      '/api/plex/sessions',
+      '/api/plex/activities',
+      '/api/health',
+    ]) {
       const text = await (await get(path, admin)).text()
       for (const secret of secrets) expect(text, path).not.toContain(secret)
     }

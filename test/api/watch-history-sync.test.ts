@@ -1,14 +1,22 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { historyEntry } from '../../src/features/history/watch-history-sync.js'
 import type { HistoryRow } from '../../src/plex/index.js'
-import { type ClockedPlexApp, everyStoredText, json, PLEX_TOKEN, sqliteOf, startPlexAppOnManualClock } from '../support/api-harness.js'
+import {
+  type ClockedPlexApp,
+  everyStoredText,
+  json,
+  PLEX_TOKEN,
+  sqliteOf,
+  startPlexAppOnManualClock,
+} from '../support/api-harness.js'
 
 const HISTORY_ROWS = 3500
 const HISTORY = '/status/sessions/history/all'
 const METADATA = '/library/metadata/:ids'
 
 const sync = (t: ClockedPlexApp) => fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST' })
-const storedRows = (t: ClockedPlexApp) => (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM watch_history').get() as { n: number }).n
+const storedRows = (t: ClockedPlexApp) =>
+  (sqliteOf(t).prepare('SELECT COUNT(*) AS n FROM watch_history').get() as { n: number }).n
 
 /** Plays an item to the end in the simulator, which logs the view in its history. */
 function watchSomething(t: ClockedPlexApp, accountId = 1): void {
@@ -67,9 +75,9 @@ describe('watch history sync', () => {
   })
 
   it('keeps the rows of deleted items with what Plex still has', () => {
-    const deleted = sqliteOf(t)
-      .prepare('SELECT * FROM watch_history WHERE rating_key IS NULL')
-      .all() as Array<Record<string, unknown>>
+    const deleted = sqliteOf(t).prepare('SELECT * FROM watch_history WHERE rating_key IS NULL').all() as Array<
+      Record<string, unknown>
+    >
     expect(deleted.length).toBeGreaterThan(0)
     for (const row of deleted) {
       expect(row.history_key).toMatch(/^\/status\/sessions\/history\/\d+$/)
@@ -83,21 +91,37 @@ describe('watch history sync', () => {
   })
 
   it('stores thumbs as Plex paths and the token nowhere', () => {
-    const thumbs = sqliteOf(t).prepare('SELECT thumb FROM watch_history WHERE thumb IS NOT NULL').pluck().all() as string[]
+    const thumbs = sqliteOf(t)
+      .prepare('SELECT thumb FROM watch_history WHERE thumb IS NOT NULL')
+      .pluck()
+      .all() as string[]
     expect(thumbs.length).toBeGreaterThan(HISTORY_ROWS / 2)
     for (const thumb of thumbs) expect(thumb).toMatch(/^\/library\/metadata\/\d+\/thumb\/\d+$/)
     expect(everyStoredText(t).filter((text) => text.includes(PLEX_TOKEN))).toEqual([])
   })
 
   it('a view whose user Plex no longer lists is stored without a name, and a NULL user row is served as such', async () => {
-    const row: HistoryRow = { historyKey: '/status/sessions/history/999999', deleted: true, title: 'Gone', type: 'movie', viewedAt: 1_700_000_000, accountID: 424242 }
-    expect(historyEntry(row, undefined, new Map([[1, 'owner']]))).toMatchObject({ userId: 424242, userName: null, title: 'Gone' })
+    const row: HistoryRow = {
+      historyKey: '/status/sessions/history/999999',
+      deleted: true,
+      title: 'Gone',
+      type: 'movie',
+      viewedAt: 1_700_000_000,
+      accountID: 424242,
+    }
+    expect(historyEntry(row, undefined, new Map([[1, 'owner']]))).toMatchObject({
+      userId: 424242,
+      userName: null,
+      title: 'Gone',
+    })
 
     const nullUser = { ...historyEntry(row, undefined, new Map()), userId: null, viewedAt: 1 }
     expect((await t.runtime.repos.watchHistory.insertBatch([nullUser, nullUser])).added).toBe(1)
     expect(await json(await sync(t))).toMatchObject({ success: true, added: 0 })
     const served = await json(await fetch(`${t.url}/api/plex/watch-history?limit=1&offset=${storedRows(t) - 1}`))
-    expect(served).toEqual([expect.objectContaining({ user_id: null, email: null, title: 'Gone', viewed_at: '1970-01-01T00:00:01.000Z' })])
+    expect(served).toEqual([
+      expect.objectContaining({ user_id: null, email: null, title: 'Gone', viewed_at: '1970-01-01T00:00:01.000Z' }),
+    ])
   })
 
   it('keeps two plays of the same item by the same user that end in the same second (two historyKeys)', async () => {
@@ -110,7 +134,9 @@ describe('watch history sync', () => {
     const before = storedRows(t)
     expect(await json(await sync(t))).toMatchObject({ success: true, added: 2 })
     const plays = sqliteOf(t)
-      .prepare('SELECT history_key, viewed_at FROM watch_history WHERE rating_key = ? AND user_id = 1 ORDER BY id DESC LIMIT 2')
+      .prepare(
+        'SELECT history_key, viewed_at FROM watch_history WHERE rating_key = ? AND user_id = 1 ORDER BY id DESC LIMIT 2',
+      )
       .all(String(first.ratingKey)) as Array<{ history_key: string; viewed_at: number }>
     expect(plays).toHaveLength(2)
     expect(plays[0]!.viewed_at).toBe(plays[1]!.viewed_at)
@@ -184,7 +210,12 @@ describe('watch history sync without a Plex server', () => {
   it('says Plex is not configured and asks nothing of anyone', async () => {
     const response = await sync(t)
     expect(response.status).toBe(200)
-    expect(await json(response)).toEqual({ success: false, message: 'Plex not configured: set the Plex server first', added: 0, updated: 0 })
+    expect(await json(response)).toEqual({
+      success: false,
+      message: 'Plex not configured: set the Plex server first',
+      added: 0,
+      updated: 0,
+    })
     expect(t.sim.control.totalRequests()).toBe(0)
   })
 })

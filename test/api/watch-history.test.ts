@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPlexClient, type LibraryItem } from '../../src/plex/index.js'
-import { basic, type ClockedPlexApp, json, PLEX_TOKEN, sqliteOf, startPlexAppOnManualClock } from '../support/api-harness.js'
+import {
+  basic,
+  type ClockedPlexApp,
+  json,
+  PLEX_TOKEN,
+  sqliteOf,
+  startPlexAppOnManualClock,
+} from '../support/api-harness.js'
 
 const HISTORY_ROWS = 1200
 
@@ -35,7 +42,8 @@ interface StoredRow {
 
 describe('GET /api/plex/watch-history', () => {
   let t: ClockedPlexApp
-  const get = (query = '', headers: Record<string, string> = {}) => fetch(`${t.url}/api/plex/watch-history${query}`, { headers })
+  const get = (query = '', headers: Record<string, string> = {}) =>
+    fetch(`${t.url}/api/plex/watch-history${query}`, { headers })
 
   beforeAll(async () => {
     t = await startPlexAppOnManualClock({ sim: { historyRows: HISTORY_ROWS } })
@@ -46,7 +54,9 @@ describe('GET /api/plex/watch-history', () => {
 
   const stored = (type: string) =>
     sqliteOf(t)
-      .prepare('SELECT user_id, viewed_at, rating_key, type FROM watch_history WHERE type = ? AND rating_key IS NOT NULL ORDER BY viewed_at DESC LIMIT 1')
+      .prepare(
+        'SELECT user_id, viewed_at, rating_key, type FROM watch_history WHERE type = ? AND rating_key IS NOT NULL ORDER BY viewed_at DESC LIMIT 1',
+      )
       .get(type) as StoredRow
 
   async function metadataOf(ratingKey: string): Promise<LibraryItem> {
@@ -167,7 +177,9 @@ describe('watch history with auth on', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' } })
+    t = await startPlexAppOnManualClock({
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' },
+    })
   })
   afterAll(() => t.close())
 

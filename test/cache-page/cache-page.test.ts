@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { startTestApp, type TestApp } from '../support/api-harness.js'
 
-/** Debian's chromium (`.ci/run` installs it), driven headless with a throw-away profile. */
-const CHROMIUM = '/usr/bin/chromium'
+/** Debian's chromium (`npm test` installs it), driven headless with a throw-away profile. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -49,7 +49,15 @@ describe('GET /cache (headless Chromium)', () => {
   it('loads behind auth with no console error, plots live samples, and Warm changes the numbers', async () => {
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 2, items: 200, speed: 0, liveSessions: false })
     app = await startTestApp(
-      { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url, LOG_LEVEL: 'info', ENABLE_AUTH: 'true', AUTH_USERNAME: AUTH.username, AUTH_PASSWORD: AUTH.password },
+      {
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: TOKEN,
+        PLEX_TV_URL: sim.url,
+        LOG_LEVEL: 'info',
+        ENABLE_AUTH: 'true',
+        AUTH_USERNAME: AUTH.username,
+        AUTH_PASSWORD: AUTH.password,
+      },
       { cacheHistoryIntervalMs: 250 },
     )
     const url = app.url
@@ -59,7 +67,8 @@ describe('GET /cache (headless Chromium)', () => {
     sim.control.startSession({ kind: 'movie', transcode: true })
     // Reads spread over a few samples, so the plots have rates to draw.
     for (let i = 0; i < 6; i++) {
-      for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live']) await fetch(url + path, { headers: { authorization } })
+      for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live'])
+        await fetch(url + path, { headers: { authorization } })
       await new Promise((resolve) => setTimeout(resolve, 150))
     }
 
@@ -75,7 +84,9 @@ describe('GET /cache (headless Chromium)', () => {
     const response = await page.goto(`${url}/cache`)
     expect(response?.status()).toBe(200)
     // Polled from the test, not with waitForFunction: its predicate is evaluated in the page, which the page's CSP (no unsafe-eval) refuses.
-    await expect.poll(async () => Number((await page.getAttribute('#plot-calls', 'data-points')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0)
+    await expect
+      .poll(async () => Number((await page.getAttribute('#plot-calls', 'data-points')) ?? 0), { timeout: 15_000 })
+      .toBeGreaterThan(0)
     for (const id of ['plot-hit-rate', 'plot-calls', 'plot-load']) {
       const points = Number(await page.getAttribute(`#${id}`, 'data-points'))
       expect(points, id).toBeGreaterThan(0)
@@ -90,13 +101,18 @@ describe('GET /cache (headless Chromium)', () => {
     expect(loadsBefore).toBeGreaterThanOrEqual(1)
     await page.click('#warm')
     await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Reloaded/)
-    await expect.poll(async () => Number((await loadsCell.textContent())!.replace(/\D.*$/, '')), { timeout: 10_000 }).toBeGreaterThan(loadsBefore)
+    await expect
+      .poll(async () => Number((await loadsCell.textContent())!.replace(/\D.*$/, '')), { timeout: 10_000 })
+      .toBeGreaterThan(loadsBefore)
 
     await page.click('#clear')
     await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Cleared/)
-    await expect.poll(() => page.locator('tr[data-cache="plex_sessions"] td').nth(4).textContent(), { timeout: 10_000 }).toBe('0')
+    await expect
+      .poll(() => page.locator('tr[data-cache="plex_sessions"] td').nth(4).textContent(), { timeout: 10_000 })
+      .toBe('0')
 
-    if (process.env.CACHE_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.CACHE_PAGE_SCREENSHOT, fullPage: true })
+    if (process.env.CACHE_PAGE_SCREENSHOT)
+      await page.screenshot({ path: process.env.CACHE_PAGE_SCREENSHOT, fullPage: true })
     expect(problems).toEqual([])
     // Chromium's start alone takes seconds on a busy machine.
   }, 90_000)

@@ -45,7 +45,14 @@ function recordingLogger(): CacheLogger & { warnings: string[] } {
   return { info: none, debug: none, error: none, warn: (_fields, message) => warnings.push(message), warnings }
 }
 
-function imageCache(options: { dir?: string; upstream: Upstream; clock?: ManualClock; logger?: CacheLogger; diskBytes?: number; freshForMs?: number }) {
+function imageCache(options: {
+  dir?: string
+  upstream: Upstream
+  clock?: ManualClock
+  logger?: CacheLogger
+  diskBytes?: number
+  freshForMs?: number
+}) {
   const declaration: BlobCacheDeclaration<string> = {
     name: 'images',
     key: 'images',
@@ -54,7 +61,10 @@ function imageCache(options: { dir?: string; upstream: Upstream; clock?: ManualC
     freshForMs: () => options.freshForMs ?? Infinity,
     ttlMs: DAY,
     memory: { maxBytes: 100_000, eviction: 'w-tinylfu' },
-    disk: options.dir === undefined ? undefined : { dir: options.dir, maxBytes: options.diskBytes ?? 1_000_000, eviction: 'lru' },
+    disk:
+      options.dir === undefined
+        ? undefined
+        : { dir: options.dir, maxBytes: options.diskBytes ?? 1_000_000, eviction: 'lru' },
   }
   return new BlobCache(declaration, { clock: options.clock ?? new ManualClock(), logger: options.logger })
 }

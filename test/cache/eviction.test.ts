@@ -58,7 +58,9 @@ describe.each(EVICTION_POLICIES)('a byte map with eviction %s', (policy) => {
   })
 
   it('rejects a budget that is not a positive whole number of bytes', () => {
-    expect(() => createByteMap(policy, { maxBytes: 0, sizeOf: () => 1 })).toThrow('maxBytes 0 is not a positive whole number of bytes')
+    expect(() => createByteMap(policy, { maxBytes: 0, sizeOf: () => 1 })).toThrow(
+      'maxBytes 0 is not a positive whole number of bytes',
+    )
   })
 })
 
@@ -154,7 +156,12 @@ describe('the frequency sketch', () => {
   })
 
   it('aging lets a newly popular key win admission over one that was popular long ago', () => {
-    const map = new WTinyLfu<string, Sized>({ maxBytes: 1_000, windowFraction: 0.1, sampleFactor: 1, sizeOf: (value) => value.bytes })
+    const map = new WTinyLfu<string, Sized>({
+      maxBytes: 1_000,
+      windowFraction: 0.1,
+      sampleFactor: 1,
+      sizeOf: (value) => value.bytes,
+    })
     for (const key of 'abcdefghij') map.set(key, sized(100))
     for (let i = 0; i < 8; i++) map.get('a')
     const before = map.frequency('a')
@@ -166,7 +173,13 @@ describe('the frequency sketch', () => {
 describe('a registry with CACHE_EVICTION=w-tinylfu', () => {
   it('keeps per-cache entries, bytes and evictions exact under its byte budget', async () => {
     const registry = createCacheRegistry({ clock: new ManualClock(), maxBytes: 1_000, eviction: 'w-tinylfu' })
-    const pages = registry.define({ name: 'pages', key: 'pages', ttlMs: 60_000, keyOf: (n: number) => String(n), load: (n: number) => 'x'.repeat(98 + n) })
+    const pages = registry.define({
+      name: 'pages',
+      key: 'pages',
+      ttlMs: 60_000,
+      keyOf: (n: number) => String(n),
+      load: (n: number) => 'x'.repeat(98 + n),
+    })
     for (let n = 0; n < 30; n++) await pages.read(n)
     const stats = pages.stats()
     expect(stats.entries).toBeGreaterThan(0)

@@ -1,4 +1,11 @@
-import { createCacheRegistry, ManualClock, type CacheDeclaration, type CacheLogger, type CacheRegistry, type CacheRegistryOptions } from '../../src/cache/index.js'
+import {
+  createCacheRegistry,
+  ManualClock,
+  type CacheDeclaration,
+  type CacheLogger,
+  type CacheRegistry,
+  type CacheRegistryOptions,
+} from '../../src/cache/index.js'
 
 export interface Deferred<T = void> {
   promise: Promise<T>
@@ -43,10 +50,19 @@ export function setup(options: CacheRegistryOptions = {}): { clock: ManualClock;
 }
 
 /** `setup()` with one plex_sessions cache (10 s TTL unless `policy` says otherwise) over a fresh Upstream. */
-export function sessionsOverUpstream(policy: Partial<CacheDeclaration<{ version: number }>> = {}, options: CacheRegistryOptions = {}) {
+export function sessionsOverUpstream(
+  policy: Partial<CacheDeclaration<{ version: number }>> = {},
+  options: CacheRegistryOptions = {},
+) {
   const { clock, registry } = setup(options)
   const upstream = new Upstream()
-  const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, ...policy, load: upstream.load })
+  const sessions = registry.define({
+    name: 'plex_sessions',
+    key: 'plex:sessions',
+    ttlMs: 10_000,
+    ...policy,
+    load: upstream.load,
+  })
   return { clock, registry, upstream, sessions }
 }
 

@@ -14,7 +14,12 @@ describe('generation on clear', () => {
     const upstream = new Upstream()
     const gate = deferred()
     upstream.gate = gate
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: upstream.load,
+    })
 
     const before = [sessions.read(), sessions.read()]
     await settle()
@@ -34,7 +39,12 @@ describe('generation on clear', () => {
     const upstream = new Upstream()
     const gate = deferred()
     upstream.gate = gate
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: upstream.load,
+    })
 
     const old = sessions.read()
     await settle()
@@ -100,7 +110,13 @@ describe('byte budget', () => {
 
   it('one budget for every cache of the registry, with exact per-cache accounting', async () => {
     ;({ registry } = setup({ maxBytes: 100 }))
-    const a = registry.define({ name: 'a', key: 'a', ttlMs: 60_000, keyOf: (n: number) => `${n}`, load: () => ofBytes(40) })
+    const a = registry.define({
+      name: 'a',
+      key: 'a',
+      ttlMs: 60_000,
+      keyOf: (n: number) => `${n}`,
+      load: () => ofBytes(40),
+    })
     const b = registry.define({ name: 'b', key: 'b', ttlMs: 60_000, load: () => ofBytes(50) })
     await a.read(1)
     await a.read(2)

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { LocalBus, ManualClock, MemorySharedLayer, settle, type Cache, type CacheRegistry } from '../../src/cache/index.js'
+import {
+  LocalBus,
+  ManualClock,
+  MemorySharedLayer,
+  settle,
+  type Cache,
+  type CacheRegistry,
+} from '../../src/cache/index.js'
 import { deferred, setup, Upstream } from './helpers.js'
 
 const open: CacheRegistry[] = []
@@ -65,13 +72,17 @@ describe('patch: a held value replaced from a push notification, without a load'
     await a.read()
     expect(await a.patch(() => undefined)).toBe('unpatchable')
     await clock.advance(TTL)
-    expect(await a.patch((value) => ({ ...value, position: 1 })), 'expired: changes may have been missed').toBe('not-fresh')
+    expect(await a.patch((value) => ({ ...value, position: 1 })), 'expired: changes may have been missed').toBe(
+      'not-fresh',
+    )
     await a.read() // loads again
     const gate = deferred()
     upstream.gate = gate
     const refreshing = a.refresh()
     await settle()
-    expect(await a.patch((value) => ({ ...value, position: 1 })), 'a load in flight may predate the change').toBe('loading')
+    expect(await a.patch((value) => ({ ...value, position: 1 })), 'a load in flight may predate the change').toBe(
+      'loading',
+    )
     gate.resolve()
     await refreshing
   })
@@ -80,13 +91,18 @@ describe('patch: a held value replaced from a push notification, without a load'
     const { clock, a } = twoInstances()
     await a.read()
     await clock.advance(6_000)
-    expect(await a.patch((value) => value, undefined, { refetchAfterMs: 6_000 }), 'read just now: wants a load').toBe('outdated')
+    expect(await a.patch((value) => value, undefined, { refetchAfterMs: 6_000 }), 'read just now: wants a load').toBe(
+      'outdated',
+    )
     expect(await a.patch((value) => value, undefined, { refetchAfterMs: 7_000 })).toBe('confirmed')
     for (let t = 0; t <= 60_000; t += 5_000) {
       await clock.advance(5_000)
       expect(await a.patch((value) => value, undefined, { refetchAfterMs: 3_600_000 })).toBe('confirmed')
     }
-    expect(await a.patch((value) => value, undefined, { refetchAfterMs: 6_000 }), 'past the idle window nobody reads it').toBe('confirmed')
+    expect(
+      await a.patch((value) => value, undefined, { refetchAfterMs: 6_000 }),
+      'past the idle window nobody reads it',
+    ).toBe('confirmed')
     expect(a.stats().loads).toBe(1)
   })
 

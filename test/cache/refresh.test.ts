@@ -35,7 +35,12 @@ describe('refresh ahead', () => {
   })
 
   it('never reloads an idle key', async () => {
-    const { clock, upstream, sessions, registry: opened } = sessionsOverUpstream({ idleWindowMs: 5_000, maxStaleMs: 60_000 })
+    const {
+      clock,
+      upstream,
+      sessions,
+      registry: opened,
+    } = sessionsOverUpstream({ idleWindowMs: 5_000, maxStaleMs: 60_000 })
     registry = opened
     await sessions.read()
     await clock.advance(500_000)

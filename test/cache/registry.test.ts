@@ -44,7 +44,9 @@ describe('entries', () => {
     ;({ registry } = setup())
     const broken = registry.define({ name: 'broken', key: 'broken', ttlMs: 10_000, load: () => undefined })
     const big = registry.define({ name: 'big', key: 'big', ttlMs: 10_000, load: () => ({ n: 1n }) })
-    await expect(broken.read()).rejects.toThrow('cache broken (broken): the loader returned undefined, which has no JSON form')
+    await expect(broken.read()).rejects.toThrow(
+      'cache broken (broken): the loader returned undefined, which has no JSON form',
+    )
     await expect(big.read()).rejects.toThrow('cannot be serialized to JSON')
     expect(broken.counters).toMatchObject({ loadErrors: 1, entries: 0 })
     expect(big.counters).toMatchObject({ loadErrors: 1, entries: 0 })
@@ -192,7 +194,12 @@ describe('reload', () => {
   it('reloadAll force-reloads every key held, the argument-less key, and warmArgs when nothing is held', async () => {
     ;({ registry } = setup())
     const sessionsUp = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: sessionsUp.load })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: sessionsUp.load,
+    })
     const historyUp = new Upstream((call, page: number) => ({ call, page }))
     const history = registry.define({
       name: 'watch_history',
@@ -235,7 +242,12 @@ describe('reload', () => {
     let clock
     ;({ clock, registry } = setup())
     const upstream = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: upstream.load,
+    })
     upstream.failing = new Error('down')
     await expect(sessions.read()).rejects.toThrow('down')
     upstream.failing = undefined
@@ -257,7 +269,9 @@ describe('reload', () => {
   it('an unknown name is an error that lists the caches', async () => {
     ;({ registry } = setup())
     registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: () => 1 })
-    await expect(registry.clear('sessions')).rejects.toThrow('no cache named "sessions"; the registry has: plex_sessions')
+    await expect(registry.clear('sessions')).rejects.toThrow(
+      'no cache named "sessions"; the registry has: plex_sessions',
+    )
   })
 })
 
@@ -265,19 +279,28 @@ describe('declaration', () => {
   it('rejects bad options with a message naming the knob', () => {
     ;({ registry } = setup())
     const base = { name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: () => 1 }
-    expect(() => registry.define({ ...base, ttlMs: 0 })).toThrow('cache "plex_sessions": ttlMs 0 is not a positive finite number of ms')
+    expect(() => registry.define({ ...base, ttlMs: 0 })).toThrow(
+      'cache "plex_sessions": ttlMs 0 is not a positive finite number of ms',
+    )
     expect(() => registry.define({ ...base, refreshAheadAt: 1.5 })).toThrow('refreshAheadAt 1.5 is not a fraction')
     expect(() => registry.define({ ...base, maxStaleMs: -1 })).toThrow('maxStaleMs -1')
     registry.define(base)
     expect(() => registry.define(base)).toThrow('cache "plex_sessions" is declared twice')
-    expect(() => registry.define({ ...base, name: 'copy' })).toThrow('key "plex:sessions" is already used by cache "plex_sessions"')
+    expect(() => registry.define({ ...base, name: 'copy' })).toThrow(
+      'key "plex:sessions" is already used by cache "plex_sessions"',
+    )
   })
 
   it('takes policy from the registry defaults unless the declaration sets it', () => {
     ;({ registry } = setup({ defaults: { maxStaleMs: 5_000, idleWindowMs: 1_000 } }))
     const a = registry.define({ name: 'a', key: 'a', ttlMs: 1_000, load: () => 1 })
     const b = registry.define({ name: 'b', key: 'b', ttlMs: 1_000, maxStaleMs: 7_000, load: () => 1 })
-    expect(a.policy).toMatchObject({ maxStaleMs: 5_000, idleWindowMs: 1_000, refreshAheadAt: 0.8, backoffMaxMs: 30_000 })
+    expect(a.policy).toMatchObject({
+      maxStaleMs: 5_000,
+      idleWindowMs: 1_000,
+      refreshAheadAt: 0.8,
+      backoffMaxMs: 30_000,
+    })
     expect(b.policy.maxStaleMs).toBe(7_000)
   })
 })
@@ -311,7 +334,9 @@ describe('logging and lifecycle', () => {
     ])
     const stale = logger.lines[4]?.fields
     expect(stale).toMatchObject({ cache: 'plex_sessions', key: 'plex:sessions', error: 'Plex answered 503' })
-    expect(logger.lines.every((line) => Object.values(line.fields).every((value) => !(value instanceof Error)))).toBe(true)
+    expect(logger.lines.every((line) => Object.values(line.fields).every((value) => !(value instanceof Error)))).toBe(
+      true,
+    )
   })
 
   it('logs no hit lines when debug is off', async () => {
@@ -327,8 +352,18 @@ describe('logging and lifecycle', () => {
     let clock
     ;({ clock, registry } = setup())
     const upstream = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
-    const stats = registry.define({ name: 'plex_stats', key: 'plex:stats', ttlMs: 10_000, load: () => new Promise<number>(() => {}) })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: upstream.load,
+    })
+    const stats = registry.define({
+      name: 'plex_stats',
+      key: 'plex:stats',
+      ttlMs: 10_000,
+      load: () => new Promise<number>(() => {}),
+    })
     await sessions.read()
     const hanging = stats.read()
     await settle()

@@ -86,9 +86,14 @@ describe('scoped views of a value loaded once', () => {
     expect(sessions.peek(undefined, scope)!.value.sessions[0]!.title).toBe('a3')
   })
 
-  it("never gives a new principal the view of a cleared one, whose place it takes", async () => {
+  it('never gives a new principal the view of a cleared one, whose place it takes', async () => {
     ;({ registry } = setup())
-    const upstream = new Upstream<Sessions>(() => ({ sessions: [{ account: 7, title: 'of alice' }, { account: 9, title: 'of carol' }] }))
+    const upstream = new Upstream<Sessions>(() => ({
+      sessions: [
+        { account: 7, title: 'of alice' },
+        { account: 9, title: 'of carol' },
+      ],
+    }))
     const sessions = defineSessions(upstream)
     const first = registry.scope(alice)
     expect((await sessions.read(undefined, first)).entry.value.sessions[0]!.title).toBe('of alice')
@@ -133,7 +138,10 @@ describe('scopes that load their own values', () => {
 
   it("holds a scope within its quota: one viewer's pages evict its own, never another's", async () => {
     ;({ registry } = setup({ maxBytes: 1_000_000, maxBytesPerScope: 400 }))
-    const upstream = new Upstream<string[], { user: number; page: number }>((_call, q) => ['x'.repeat(90), String(q.page)])
+    const upstream = new Upstream<string[], { user: number; page: number }>((_call, q) => [
+      'x'.repeat(90),
+      String(q.page),
+    ])
     const history = defineHistory(upstream)
     const a = registry.scope(alice)
     const b = registry.scope(bob)
@@ -189,7 +197,10 @@ describe('scopes that load their own values', () => {
     other.onScopeDropped((id) => dropped[1]!.push(id))
     expect(await registry.clearScope(alice)).toBe(true)
     await settle()
-    expect(dropped, 'told here and, through the bus, on the other instance').toEqual([[registry.scope(alice).id], [registry.scope(alice).id]])
+    expect(dropped, 'told here and, through the bus, on the other instance').toEqual([
+      [registry.scope(alice).id],
+      [registry.scope(alice).id],
+    ])
     expect(history.peek({ user: 7, page: 0 }, registry.scope(alice))).toBeUndefined()
     expect(otherHistory.peek({ user: 7, page: 0 }, other.scope(alice))).toBeUndefined()
     expect(await shared.get(history.keyFor({ user: 7, page: 0 }, registry.scope(alice)))).toBeUndefined()

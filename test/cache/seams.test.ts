@@ -26,7 +26,12 @@ function twoInstances(options: Partial<CacheRegistryOptions> = {}) {
   const instances = [0, 1].map(() => {
     const { registry } = setup({ clock, shared, bus, ...options })
     open.push(registry)
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: upstream.load,
+    })
     return { registry, sessions }
   })
   return { clock, shared, upstream, a: instances[0]!, b: instances[1]! }
@@ -118,7 +123,13 @@ describe('shared layer', () => {
     const { registry } = setup({ clock, shared })
     open.push(registry)
     const stats = registry.define({ name: 'plex_stats', key: 'plex:stats', ttlMs: 1_000, load: () => 1 })
-    const history = registry.define({ name: 'h', key: 'plex:h', ttlMs: 1_000, keyOf: (n: number) => `${n}`, load: () => 2 })
+    const history = registry.define({
+      name: 'h',
+      key: 'plex:h',
+      ttlMs: 1_000,
+      keyOf: (n: number) => `${n}`,
+      load: () => 2,
+    })
     await stats.read()
     await history.read(1)
     await history.read(2)
@@ -151,7 +162,13 @@ describe('invalidation bus', () => {
     const make = () => {
       const { registry } = setup({ clock, bus })
       open.push(registry)
-      const history = registry.define({ name: 'h', key: 'plex:h', ttlMs: 1_000, keyOf: (n: number) => `${n}`, load: () => 1 })
+      const history = registry.define({
+        name: 'h',
+        key: 'plex:h',
+        ttlMs: 1_000,
+        keyOf: (n: number) => `${n}`,
+        load: () => 1,
+      })
       return { registry, history }
     }
     const a = make()

@@ -58,7 +58,10 @@ describe('soft timeout: a reader waits at most softTimeoutMs for a load while an
 
     gate.resolve()
     await settle()
-    expect(await cache.read(), 'the load went on and landed for the next reader').toMatchObject({ outcome: 'hit', entry: { value: { version: 2 } } })
+    expect(await cache.read(), 'the load went on and landed for the next reader').toMatchObject({
+      outcome: 'hit',
+      entry: { value: { version: 2 } },
+    })
     expect(upstream.calls).toBe(2)
   })
 

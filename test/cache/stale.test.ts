@@ -66,7 +66,10 @@ describe('stale on error with backoff', () => {
     await clock.advance(1_000)
     const reading = sessions.read()
     await clock.advance(50) // the soft timeout
-    const read = await Promise.race([reading, new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 200))])
+    const read = await Promise.race([
+      reading,
+      new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 200)),
+    ])
     expect(read).toMatchObject({ outcome: 'stale', entry: { value: { version: 1 } } })
     expect(upstream.calls, 'the retry did start').toBe(3)
 

@@ -11,7 +11,12 @@ describe('single flight on a cold key', () => {
       ;({ registry } = setup())
       const upstream = new Upstream()
       upstream.gate = deferred()
-      const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+      const sessions = registry.define({
+        name: 'plex_sessions',
+        key: 'plex:sessions',
+        ttlMs: 10_000,
+        load: upstream.load,
+      })
 
       const reads = Array.from({ length: readers }, () => sessions.read())
       await settle()
@@ -31,7 +36,12 @@ describe('single flight on a cold key', () => {
       const upstream = new Upstream()
       upstream.gate = deferred()
       upstream.failing = new Error('Plex answered 503')
-      const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+      const sessions = registry.define({
+        name: 'plex_sessions',
+        key: 'plex:sessions',
+        ttlMs: 10_000,
+        load: upstream.load,
+      })
 
       const reads = Array.from({ length: readers }, () => sessions.read())
       await settle()
@@ -48,7 +58,12 @@ describe('single flight on a cold key', () => {
   it('a read after the load settled starts no second call', async () => {
     ;({ registry } = setup())
     const upstream = new Upstream()
-    const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 10_000, load: upstream.load })
+    const sessions = registry.define({
+      name: 'plex_sessions',
+      key: 'plex:sessions',
+      ttlMs: 10_000,
+      load: upstream.load,
+    })
     await Promise.all([sessions.read(), sessions.read()])
     const again = await sessions.read()
     expect(again.outcome).toBe('hit')

@@ -21,8 +21,22 @@ describe('loadConfig', () => {
       logLevel: 'info',
       database: { path: 'data/komandorr.db', url: null, poolSize: 10, statementTimeoutMs: 30_000 },
       auth: { enabled: false },
-      plex: { serverUrl: null, token: null, serverName: 'Plex Server', plexTvUrl: 'https://plex.tv', maxResponseBytes: 64 * 1024 * 1024 },
-      redis: { enabled: false, url: null, host: 'localhost', port: 6379, db: 0, password: null, keyPrefix: 'komandorr:' },
+      plex: {
+        serverUrl: null,
+        token: null,
+        serverName: 'Plex Server',
+        plexTvUrl: 'https://plex.tv',
+        maxResponseBytes: 64 * 1024 * 1024,
+      },
+      redis: {
+        enabled: false,
+        url: null,
+        host: 'localhost',
+        port: 6379,
+        db: 0,
+        password: null,
+        keyPrefix: 'komandorr:',
+      },
       cache: {
         ttlMs: {
           plex_activities: 5_000,
@@ -85,7 +99,12 @@ describe('loadConfig', () => {
       corsOrigins: ['http://localhost:5173', 'https://dash.example.com'],
       logLevel: 'warn',
       auth: { enabled: true, username: 'admin', password: 'pw' },
-      plex: { serverUrl: 'http://192.168.1.10:32400', token: 'tok', serverName: 'Basement', plexTvUrl: 'http://127.0.0.1:4000' },
+      plex: {
+        serverUrl: 'http://192.168.1.10:32400',
+        token: 'tok',
+        serverName: 'Basement',
+        plexTvUrl: 'http://127.0.0.1:4000',
+      },
       redis: { enabled: false, host: 'redis', port: 6380, db: 2, password: 'rpw', keyPrefix: 'test:' },
       cache: {
         ttlMs: {
@@ -110,20 +129,29 @@ describe('loadConfig', () => {
 
   it('turns Redis on with REDIS_ENABLED or a REDIS_URL', () => {
     expect(loadConfig({ REDIS_ENABLED: 'yes' }).redis.enabled).toBe(true)
-    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/1' }).redis).toMatchObject({ enabled: true, url: 'redis://127.0.0.1:6379/1' })
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/1' }).redis).toMatchObject({
+      enabled: true,
+      url: 'redis://127.0.0.1:6379/1',
+    })
   })
 
   it('switches to PostgreSQL with a DATABASE_URL, with its pool size and statement timeout', () => {
     const url = 'postgres://komandorr:s3cret@db.lan:5432/komandorr?sslmode=require'
-    expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }).database).toEqual({
+    expect(
+      loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }).database,
+    ).toEqual({
       path: 'data/komandorr.db',
       url,
       poolSize: 4,
       statementTimeoutMs: 2500,
     })
-    expect(errorOf({ DATABASE_URL: 'mysql://u:hunter2-secret@db/k' })).toBe('DATABASE_URL="mysql://u:***@db/k" is not a postgres:// or postgresql:// URL (like postgres://komandorr:secret@db:5432/komandorr?sslmode=require)')
+    expect(errorOf({ DATABASE_URL: 'mysql://u:hunter2-secret@db/k' })).toBe(
+      'DATABASE_URL="mysql://u:***@db/k" is not a postgres:// or postgresql:// URL (like postgres://komandorr:secret@db:5432/komandorr?sslmode=require)',
+    )
     expect(errorOf({ DATABASE_POOL_SIZE: '0' })).toBe('DATABASE_POOL_SIZE="0" is not a positive integer up to 1000')
-    expect(errorOf({ DATABASE_STATEMENT_TIMEOUT_MS: '1.5' })).toBe('DATABASE_STATEMENT_TIMEOUT_MS="1.5" is not a positive integer up to 3600000')
+    expect(errorOf({ DATABASE_STATEMENT_TIMEOUT_MS: '1.5' })).toBe(
+      'DATABASE_STATEMENT_TIMEOUT_MS="1.5" is not a positive integer up to 3600000',
+    )
   })
 
   it('treats a blank variable as unset', () => {
@@ -131,23 +159,41 @@ describe('loadConfig', () => {
   })
 
   it('stops on a bad value with one line naming the variable, the value and what is allowed', () => {
-    expect(errorOf({ CACHE_SESSIONS_TTL: 'abc' })).toBe('CACHE_SESSIONS_TTL="abc" is not a number of seconds (a positive integer)')
-    expect(errorOf({ CACHE_SESSIONS_TTL: '0' })).toBe('CACHE_SESSIONS_TTL="0" is not a number of seconds (a positive integer)')
+    expect(errorOf({ CACHE_SESSIONS_TTL: 'abc' })).toBe(
+      'CACHE_SESSIONS_TTL="abc" is not a number of seconds (a positive integer)',
+    )
+    expect(errorOf({ CACHE_SESSIONS_TTL: '0' })).toBe(
+      'CACHE_SESSIONS_TTL="0" is not a number of seconds (a positive integer)',
+    )
     expect(errorOf({ PORT: '70000' })).toBe('PORT="70000" is not a TCP port (an integer from 0 to 65535)')
-    expect(errorOf({ CACHE_WARM_THRESHOLD: '1.5' })).toContain('CACHE_WARM_THRESHOLD="1.5" is not a number greater than 0 and at most 1')
+    expect(errorOf({ CACHE_WARM_THRESHOLD: '1.5' })).toContain(
+      'CACHE_WARM_THRESHOLD="1.5" is not a number greater than 0 and at most 1',
+    )
     expect(errorOf({ ENABLE_AUTH: 'maybe' })).toBe('ENABLE_AUTH="maybe" is not true or false')
     expect(errorOf({ LOG_LEVEL: 'loud' })).toContain('LOG_LEVEL="loud" is not one of fatal, error, warn, info')
-    expect(errorOf({ PLEX_SERVER_URL: 'htp://x' })).toBe('PLEX_SERVER_URL="htp://x" is not an http(s) URL (like http://192.168.1.10:32400)')
-    expect(errorOf({ CORS_ORIGINS: 'localhost:3000' })).toContain('CORS_ORIGINS="localhost:3000" is not a comma-separated list of origins')
-    expect(errorOf({ CACHE_MAX_BYTES: '64MB' })).toBe('CACHE_MAX_BYTES="64MB" is not a number of bytes (a positive integer)')
+    expect(errorOf({ PLEX_SERVER_URL: 'htp://x' })).toBe(
+      'PLEX_SERVER_URL="htp://x" is not an http(s) URL (like http://192.168.1.10:32400)',
+    )
+    expect(errorOf({ CORS_ORIGINS: 'localhost:3000' })).toContain(
+      'CORS_ORIGINS="localhost:3000" is not a comma-separated list of origins',
+    )
+    expect(errorOf({ CACHE_MAX_BYTES: '64MB' })).toBe(
+      'CACHE_MAX_BYTES="64MB" is not a number of bytes (a positive integer)',
+    )
     expect(errorOf({ CACHE_EVICTION: 'lfu' })).toBe('CACHE_EVICTION="lfu" is not one of lru, w-tinylfu')
-    expect(errorOf({ CACHE_MAX_BYTES_PER_SCOPE: '-1' })).toBe('CACHE_MAX_BYTES_PER_SCOPE="-1" is not a number of bytes (a positive integer)')
+    expect(errorOf({ CACHE_MAX_BYTES_PER_SCOPE: '-1' })).toBe(
+      'CACHE_MAX_BYTES_PER_SCOPE="-1" is not a number of bytes (a positive integer)',
+    )
     expect(loadConfig({ CACHE_MAX_BYTES_PER_SCOPE: '4096' }).cache.maxBytesPerScope).toBe(4096)
     expect(loadConfig({}).cache.maxBytesPerScope, 'unset: the registry takes CACHE_MAX_BYTES / 16').toBeNull()
     expect(errorOf({ IMAGE_CACHE_EVICTION: 'fifo' })).toBe('IMAGE_CACHE_EVICTION="fifo" is not one of lru, w-tinylfu')
     expect(errorOf({ IMAGE_MAX_BYTES: '0' })).toBe('IMAGE_MAX_BYTES="0" is not a number of bytes (a positive integer)')
-    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1000' })).toBe('PLEX_MAX_RESPONSE_BYTES="1000" is not a number of bytes from 65536 up to 2147483647')
-    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1e9' })).toContain('PLEX_MAX_RESPONSE_BYTES="1e9" is not a number of bytes')
+    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1000' })).toBe(
+      'PLEX_MAX_RESPONSE_BYTES="1000" is not a number of bytes from 65536 up to 2147483647',
+    )
+    expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1e9' })).toContain(
+      'PLEX_MAX_RESPONSE_BYTES="1e9" is not a number of bytes',
+    )
     expect(loadConfig({ PLEX_MAX_RESPONSE_BYTES: '1048576' }).plex.maxResponseBytes).toBe(1_048_576)
   })
 
@@ -169,7 +215,13 @@ describe('loadConfig', () => {
       IMAGE_CACHE_EVICTION: 'LRU',
       CACHE_EVICTION: 'w-tinylfu',
     })
-    expect(set.images).toEqual({ memoryBytes: 1000, dir: '/cache/posters', diskBytes: 2000, maxImageBytes: 3000, eviction: 'lru' })
+    expect(set.images).toEqual({
+      memoryBytes: 1000,
+      dir: '/cache/posters',
+      diskBytes: 2000,
+      maxImageBytes: 3000,
+      eviction: 'lru',
+    })
     expect(set.cache.eviction).toBe('w-tinylfu')
     expect(loadConfig({}).cache.eviction).toBe('lru')
   })
@@ -191,7 +243,9 @@ describe('loadConfig', () => {
 
   it('refuses auth switched on without a username and password', () => {
     expect(errorOf({ ENABLE_AUTH: 'true' })).toBe('ENABLE_AUTH="true" needs AUTH_USERNAME and AUTH_PASSWORD to be set')
-    expect(errorOf({ ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin' })).toBe('ENABLE_AUTH="true" needs AUTH_PASSWORD to be set')
+    expect(errorOf({ ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin' })).toBe(
+      'ENABLE_AUTH="true" needs AUTH_PASSWORD to be set',
+    )
   })
 
   it('returns a frozen config', () => {

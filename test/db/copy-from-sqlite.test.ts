@@ -47,7 +47,10 @@ describe('npm run db:migrate-from-sqlite', () => {
   let file: string
   let postgres: ThrowawayDatabase
   const copy = (url: string) =>
-    run(process.execPath, ['--import', TSX_LOADER, SCRIPT, file], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: url }, cwd: dir })
+    run(process.execPath, ['--import', TSX_LOADER, SCRIPT, file], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
+      cwd: dir,
+    })
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'komandorr-copy-'))
@@ -55,14 +58,34 @@ describe('npm run db:migrate-from-sqlite', () => {
     const sqlite = new DatabaseConnection({ database: openSqlite(file), clock: new ManualClock() })
     await sqlite.start()
     const repos = createRepos(sqlite)
-    await repos.services.insert('nas', { name: 'NAS', url: 'http://nas.lan', type: 'server', description: null, icon: null, group: null }, 1_764_000_000_000)
+    await repos.services.insert(
+      'nas',
+      { name: 'NAS', url: 'http://nas.lan', type: 'server', description: null, icon: null, group: null },
+      1_764_000_000_000,
+    )
     for (let i = 0; i < 3; i++) {
-      await repos.traffic.insert({ serviceId: 'nas', at: 1_764_000_000_000 + i, bandwidthUp: 1, bandwidthDown: 2, totalUp: i, totalDown: i, maxBandwidth: null, cpuPercent: null, memoryPercent: null })
+      await repos.traffic.insert({
+        serviceId: 'nas',
+        at: 1_764_000_000_000 + i,
+        bandwidthUp: 1,
+        bandwidthDown: 2,
+        totalUp: i,
+        totalDown: i,
+        maxBandwidth: null,
+        cpuPercent: null,
+        memoryPercent: null,
+      })
     }
     await repos.settings.set('plex', { url: 'http://plex.lan:32400', token: 'tok' }, 1)
     await repos.plexStats.raisePeak(6, 1_764_000_000_000)
     await repos.watchHistory.insertBatch(Array.from({ length: 2_500 }, (_, i) => history(i)))
-    for (const username of ['ann', 'bob']) await repos.viewers.add({ username, passwordHash: `scrypt$16384$8$1$salt$${username}`, plexAccountId: 7, createdAt: 1 })
+    for (const username of ['ann', 'bob'])
+      await repos.viewers.add({
+        username,
+        passwordHash: `scrypt$16384$8$1$salt$${username}`,
+        plexAccountId: 7,
+        createdAt: 1,
+      })
     await sqlite.close()
     postgres = await createThrowawayDatabase()
   })
@@ -72,9 +95,13 @@ describe('npm run db:migrate-from-sqlite', () => {
   })
 
   it('copies every row with its counts checked, adds nothing the second time, and new rows get fresh ids', async () => {
-    const target = new DatabaseConnection({ database: openPostgres(postgresSettings(postgres.url)), clock: new ManualClock() })
+    const target = new DatabaseConnection({
+      database: openPostgres(postgresSettings(postgres.url)),
+      clock: new ManualClock(),
+    })
     try {
-      const counts = (copies: TableCopy[]) => Object.fromEntries(copies.map((c) => [c.table, [c.source, c.added, c.target]]))
+      const counts = (copies: TableCopy[]) =>
+        Object.fromEntries(copies.map((c) => [c.table, [c.source, c.added, c.target]]))
       expect(counts(await copyFromSqlite(file, target.database))).toEqual({
         services: [1, 1, 1],
         traffic_samples: [3, 3, 3],
@@ -97,9 +124,25 @@ describe('npm run db:migrate-from-sqlite', () => {
       expect(await repos.plexStats.get()).toEqual({ peakConcurrent: 6, lastUpdated: 1_764_000_000_000 })
       expect(await repos.settings.get('plex')).toEqual({ url: 'http://plex.lan:32400', token: 'tok' })
       expect((await repos.viewers.get('bob'))?.passwordHash).toBe('scrypt$16384$8$1$salt$bob')
-      expect(await repos.watchHistory.insertBatch([history(2_500)])).toEqual({ added: 1, newestViewedAt: 1_700_001_250 })
-      await repos.traffic.insert({ serviceId: 'nas', at: 5, bandwidthUp: 1, bandwidthDown: 2, totalUp: 1, totalDown: 1, maxBandwidth: null, cpuPercent: null, memoryPercent: null })
-      expect((await repos.watchHistory.list({ limit: 2 })).map((e) => e.historyKey)).toEqual(['/status/sessions/history/2500', '/status/sessions/history/2499'])
+      expect(await repos.watchHistory.insertBatch([history(2_500)])).toEqual({
+        added: 1,
+        newestViewedAt: 1_700_001_250,
+      })
+      await repos.traffic.insert({
+        serviceId: 'nas',
+        at: 5,
+        bandwidthUp: 1,
+        bandwidthDown: 2,
+        totalUp: 1,
+        totalDown: 1,
+        maxBandwidth: null,
+        cpuPercent: null,
+        memoryPercent: null,
+      })
+      expect((await repos.watchHistory.list({ limit: 2 })).map((e) => e.historyKey)).toEqual([
+        '/status/sessions/history/2500',
+        '/status/sessions/history/2499',
+      ])
     } finally {
       await target.close()
     }
@@ -111,7 +154,10 @@ describe('npm run db:migrate-from-sqlite', () => {
     url.password = 'unused-secret-pw' // trust auth ignores it; the output must not show it
     const [copied, refused] = await Promise.all([
       copy(url.toString()),
-      run(process.execPath, ['--import', TSX_LOADER, SCRIPT, file], { env: { PATH: process.env.PATH ?? '' }, cwd: dir }).catch((error: { stderr: string }) => error),
+      run(process.execPath, ['--import', TSX_LOADER, SCRIPT, file], {
+        env: { PATH: process.env.PATH ?? '' },
+        cwd: dir,
+      }).catch((error: { stderr: string }) => error),
     ])
     expect(copied.stdout).toMatch(/watch_history\s+2500\s+\d+\s+2\d{3}/)
     expect(copied.stdout).toContain('row counts checked')

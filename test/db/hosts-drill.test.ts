@@ -53,7 +53,10 @@ function makeHosts(): boolean {
 function removeHosts(): void {
   for (const n of [1, 2, 3]) {
     // The kernel frees a namespace's veth lazily: delete our end now, then the namespace.
-    for (const args of [['link', 'del', `kmd${tag}v${n}`], ['netns', 'del', `kmd${tag}h${n}`]]) {
+    for (const args of [
+      ['link', 'del', `kmd${tag}v${n}`],
+      ['netns', 'del', `kmd${tag}h${n}`],
+    ]) {
       try {
         ip(...args)
       } catch {
@@ -69,7 +72,9 @@ function removeHosts(): void {
 }
 
 const namespaces = makeHosts()
-const mode = namespaces ? 'network namespaces over veth' : 'FALLBACK: three local processes (network namespaces refused here)'
+const mode = namespaces
+  ? 'network namespaces over veth'
+  : 'FALLBACK: three local processes (network namespaces refused here)'
 /** Where the instances reach PostgreSQL, Redis and Plex. */
 const serviceHost = namespaces ? hub : '127.0.0.1'
 
@@ -82,7 +87,11 @@ interface Instance {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await Promise.resolve()
@@ -104,7 +113,11 @@ async function historyKeys(instance: Instance): Promise<string | undefined> {
   return JSON.stringify(rows.map((r) => [r.viewed_at, r.title, r.user_id]))
 }
 
-const syncLines = (instance: Instance) => instance.output().split('\n').filter((line) => line.includes('watch history synced')).length
+const syncLines = (instance: Instance) =>
+  instance
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('watch history synced')).length
 
 describe(`several hosts on one PostgreSQL (${mode})`, () => {
   let dir: string
@@ -120,7 +133,16 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     console.log(`hosts drill: ${mode}`)
     dir = mkdtempSync(join(tmpdir(), 'komandorr-drill-'))
     database = await createThrowawayDatabase()
-    sim = await startSimulator({ port: 0, host: serviceHost, token: TOKEN, seed: 11, items: 200, historyRows: 500, speed: 0, liveSessions: false })
+    sim = await startSimulator({
+      port: 0,
+      host: serviceHost,
+      token: TOKEN,
+      seed: 11,
+      items: 200,
+      historyRows: 500,
+      speed: 0,
+      liveSessions: false,
+    })
     // PostgreSQL listens on 127.0.0.1 only: a forwarder on the bridge's address is the "database host".
     forwarder = createServer((socket) => {
       const upstream = connect(5432, '127.0.0.1')
@@ -130,7 +152,22 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     })
     await new Promise<void>((resolve) => forwarder.listen(0, serviceHost, resolve))
     pgPort = (forwarder.address() as { port: number }).port
-    redis = spawn('redis-server', ['--bind', serviceHost, '--port', String(redisPort), '--requirepass', REDIS_PASSWORD, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    redis = spawn(
+      'redis-server',
+      [
+        '--bind',
+        serviceHost,
+        '--port',
+        String(redisPort),
+        '--requirepass',
+        REDIS_PASSWORD,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    )
     const dbUrl = new URL(database.url)
     dbUrl.hostname = serviceHost
     dbUrl.port = String(pgPort)
@@ -157,8 +194,14 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
         MONITOR_INTERVAL: '3600',
         STATS_REFRESH_INTERVAL: '3600',
       }
-      const command = namespaces ? ['ip', ['netns', 'exec', `kmd${tag}h${n}`, process.execPath, '--import', TSX_LOADER, MAIN]] : [process.execPath, ['--import', TSX_LOADER, MAIN]]
-      const child = spawn(command[0] as string, command[1] as string[], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] })
+      const command = namespaces
+        ? ['ip', ['netns', 'exec', `kmd${tag}h${n}`, process.execPath, '--import', TSX_LOADER, MAIN]]
+        : [process.execPath, ['--import', TSX_LOADER, MAIN]]
+      const child = spawn(command[0] as string, command[1] as string[], {
+        env,
+        cwd: tmpdir(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       let output = ''
       child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -166,10 +209,14 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     }
     await Promise.all(
       instances.map(async (instance, i) => {
-        const port = await until(`${instance.name} to listen`, () => {
-          if (instance.process.exitCode !== null) throw new Error(`${instance.name} exited: ${instance.output()}`)
-          return /"port":(\d+),.*komandorr-cache is listening/.exec(instance.output())?.[1]
-        }, 50_000)
+        const port = await until(
+          `${instance.name} to listen`,
+          () => {
+            if (instance.process.exitCode !== null) throw new Error(`${instance.name} exited: ${instance.output()}`)
+            return /"port":(\d+),.*komandorr-cache is listening/.exec(instance.output())?.[1]
+          },
+          50_000,
+        )
         instance.url = namespaces ? `http://${subnet}.1${i + 1}:8000` : `http://127.0.0.1:${port}`
       }),
     )
@@ -185,13 +232,17 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('every host answers the leader\'s sync; a killed leader is replaced; a host cut off leaves the others going', async () => {
+  it("every host answers the leader's sync; a killed leader is replaced; a host cut off leaves the others going", async () => {
     const started = Date.now()
     // Every instance reads the same rows: the ones the leader synced.
-    const first = await until('the three hosts to answer the same synced history', async () => {
-      const seen = await Promise.all(instances.map(historyKeys))
-      return seen[0] !== undefined && seen[0] !== '[]' && seen.every((s) => s === seen[0]) ? seen[0] : undefined
-    }, 20_000)
+    const first = await until(
+      'the three hosts to answer the same synced history',
+      async () => {
+        const seen = await Promise.all(instances.map(historyKeys))
+        return seen[0] !== undefined && seen[0] !== '[]' && seen.every((s) => s === seen[0]) ? seen[0] : undefined
+      },
+      20_000,
+    )
     expect(JSON.parse(first)).toHaveLength(3)
     for (const instance of instances) {
       expect(instance.output()).not.toContain(DB_PASSWORD)
@@ -211,10 +262,14 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     const play = sim.control.startSession({ kind: 'movie', accountId: 1 })
     sim.control.advance(30)
     sim.control.stopSession(play.sessionKey)
-    const afterKill = await until('another host to take over and sync the new play', async () => {
-      const seen = await Promise.all(survivors.map(historyKeys))
-      return seen[0] !== undefined && seen[0] !== first && seen.every((s) => s === seen[0]) ? seen[0] : undefined
-    }, 15_000)
+    const afterKill = await until(
+      'another host to take over and sync the new play',
+      async () => {
+        const seen = await Promise.all(survivors.map(historyKeys))
+        return seen[0] !== undefined && seen[0] !== first && seen.every((s) => s === seen[0]) ? seen[0] : undefined
+      },
+      15_000,
+    )
 
     // Cut one survivor off the network (or freeze it, in the fallback): the other goes on alone.
     const [cut, remaining] = survivors as [Instance, Instance]
@@ -224,13 +279,19 @@ describe(`several hosts on one PostgreSQL (${mode})`, () => {
     const another = sim.control.startSession({ kind: 'movie', accountId: 1 })
     sim.control.advance(30)
     sim.control.stopSession(another.sessionKey)
-    await until('the remaining host to sync and answer the next play', async () => {
-      const seen = await historyKeys(remaining)
-      return seen !== undefined && seen !== afterKill ? seen : undefined
-    }, 15_000)
+    await until(
+      'the remaining host to sync and answer the next play',
+      async () => {
+        const seen = await historyKeys(remaining)
+        return seen !== undefined && seen !== afterKill ? seen : undefined
+      },
+      15_000,
+    )
     const health = (await (await fetch(`${remaining.url}/api/health`)).json()) as { database: string }
     expect(health.database).toBe('ok')
     if (!namespaces) cut.process.kill('SIGCONT')
-    console.log(`hosts drill (${mode}): sync seen everywhere, leader replaced, one host cut; ${Date.now() - started} ms after start-up`)
+    console.log(
+      `hosts drill (${mode}): sync seen everywhere, leader replaced, one host cut; ${Date.now() - started} ms after start-up`,
+    )
   }, 60_000)
 })

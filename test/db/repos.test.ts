@@ -45,7 +45,8 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
   const { fresh } = freshDatabases(engine)
   let db: Database
   let repos: Repos
-  const countOf = async (table: string) => Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql.table(table)}`.execute(db.kysely)).rows[0]!.n)
+  const countOf = async (table: string) =>
+    Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql.table(table)}`.execute(db.kysely)).rows[0]!.n)
 
   beforeEach(async () => {
     db = await fresh()
@@ -56,7 +57,10 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
   describe('watch history', () => {
     it('stores a play once, however often it is synced, even when its user is unknown (NULL)', async () => {
       const anonymous = entry({ userId: null, userName: null })
-      expect(await repos.watchHistory.insertBatch([anonymous, anonymous])).toEqual({ added: 1, newestViewedAt: anonymous.viewedAt })
+      expect(await repos.watchHistory.insertBatch([anonymous, anonymous])).toEqual({
+        added: 1,
+        newestViewedAt: anonymous.viewedAt,
+      })
       expect(await repos.watchHistory.insertBatch([anonymous])).toEqual({ added: 0, newestViewedAt: null })
       expect(await repos.watchHistory.count()).toBe(1)
     })
@@ -71,13 +75,31 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
 
     it('identifies a row without a history key by user, item and second', async () => {
       const keyless = entry({ historyKey: null })
-      expect((await repos.watchHistory.insertBatch([keyless, keyless, { ...keyless, userId: null }, { ...keyless, userId: null }])).added).toBe(2)
+      expect(
+        (
+          await repos.watchHistory.insertBatch([
+            keyless,
+            keyless,
+            { ...keyless, userId: null },
+            { ...keyless, userId: null },
+          ])
+        ).added,
+      ).toBe(2)
       expect((await repos.watchHistory.insertBatch([{ ...keyless, viewedAt: keyless.viewedAt + 1 }])).added).toBe(1)
-      expect((await repos.watchHistory.insertBatch([{ ...keyless, ratingKey: null }, { ...keyless, ratingKey: null }])).added).toBe(1)
+      expect(
+        (
+          await repos.watchHistory.insertBatch([
+            { ...keyless, ratingKey: null },
+            { ...keyless, ratingKey: null },
+          ])
+        ).added,
+      ).toBe(1)
     })
 
     it('lists newest first, with limit, offset and a user filter, and round-trips every field', async () => {
-      const rows = [1, 2, 3, 4, 5].map((i) => entry({ viewedAt: 1_700_000_000 + i, ratingKey: String(i), historyKey: `/h/${i}`, userId: i % 2 }))
+      const rows = [1, 2, 3, 4, 5].map((i) =>
+        entry({ viewedAt: 1_700_000_000 + i, ratingKey: String(i), historyKey: `/h/${i}`, userId: i % 2 }),
+      )
       const { added, newestViewedAt } = await repos.watchHistory.insertBatch(rows)
       expect({ added, newestViewedAt }).toEqual({ added: 5, newestViewedAt: 1_700_000_005 })
       expect(await repos.watchHistory.newestViewedAt()).toBe(1_700_000_005)
@@ -89,19 +111,26 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
     })
 
     it('breaks ties of the same second by insertion order, newest first', async () => {
-      await repos.watchHistory.insertBatch([entry({ historyKey: '/h/a', title: 'A' }), entry({ historyKey: '/h/b', title: 'B' })])
+      await repos.watchHistory.insertBatch([
+        entry({ historyKey: '/h/a', title: 'A' }),
+        entry({ historyKey: '/h/b', title: 'B' }),
+      ])
       expect((await repos.watchHistory.list({ limit: 2 })).map((r) => r.title)).toEqual(['B', 'A'])
     })
 
     it('stores a batch larger than one statement in one go', async () => {
-      const rows = Array.from({ length: 1_234 }, (_, i) => entry({ viewedAt: 1_700_000_000 + i, historyKey: `/h/${i}` }))
+      const rows = Array.from({ length: 1_234 }, (_, i) =>
+        entry({ viewedAt: 1_700_000_000 + i, historyKey: `/h/${i}` }),
+      )
       expect(await repos.watchHistory.insertBatch(rows)).toEqual({ added: 1_234, newestViewedAt: 1_700_001_233 })
     })
 
     it('removes a Plex token from a thumb path before storing it', async () => {
       await repos.watchHistory.insertBatch([entry({ thumb: '/library/metadata/10/thumb/1?X-Plex-Token=secret123' })])
       expect((await repos.watchHistory.list({ limit: 1 }))[0]!.thumb).toBe('/library/metadata/10/thumb/1')
-      expect(JSON.stringify(await db.kysely.selectFrom('watch_history').selectAll().execute())).not.toContain('secret123')
+      expect(JSON.stringify(await db.kysely.selectFrom('watch_history').selectAll().execute())).not.toContain(
+        'secret123',
+      )
     })
 
     it('has no newest view while empty', async () => {
@@ -133,7 +162,12 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
   })
 
   describe('viewers', () => {
-    const viewer = (username: string, plexAccountId = 7) => ({ username, passwordHash: `scrypt$16384$8$1$c2FsdA$${username}`, plexAccountId, createdAt: 1_764_000_000_123 })
+    const viewer = (username: string, plexAccountId = 7) => ({
+      username,
+      passwordHash: `scrypt$16384$8$1$c2FsdA$${username}`,
+      plexAccountId,
+      createdAt: 1_764_000_000_123,
+    })
 
     it('adds a viewer once, lists by name, keeps unix ms past 2^31, and deletes', async () => {
       expect(await repos.viewers.add(viewer('bob', 2_147_483_647))).toBe(true)
@@ -158,13 +192,27 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
   })
 
   describe('services and traffic', () => {
-    const fields = { name: 'A', url: 'http://a.example', type: 'app' as const, description: null, icon: null, group: null }
+    const fields = {
+      name: 'A',
+      url: 'http://a.example',
+      type: 'app' as const,
+      description: null,
+      icon: null,
+      group: null,
+    }
 
     it('inserts, updates and lists services in creation order', async () => {
       await repos.services.insert('b', { ...fields, name: 'B' }, 2)
       await repos.services.insert('a', fields, 1)
       const updated = await repos.services.update('a', { name: 'A2', group: 'media' })
-      expect(updated).toMatchObject({ id: 'a', name: 'A2', group: 'media', url: fields.url, status: 'offline', createdAt: 1 })
+      expect(updated).toMatchObject({
+        id: 'a',
+        name: 'A2',
+        group: 'media',
+        url: fields.url,
+        status: 'offline',
+        createdAt: 1,
+      })
       expect(await repos.services.update('ghost', { name: 'x' })).toBeUndefined()
       expect((await repos.services.list()).map((s) => s.name)).toEqual(['A2', 'B'])
       expect(await repos.services.count()).toBe(2)
@@ -173,7 +221,9 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
     it('adds concurrently up to the cap and not one more', async () => {
       await repos.services.insert('first', fields, 0)
       // Fewer free places than pooled connections, so that adds really run side by side.
-      const adds = await Promise.all(Array.from({ length: 20 }, (_, i) => repos.services.insertWithin(3, `s${i}`, fields, i + 1)))
+      const adds = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => repos.services.insertWithin(3, `s${i}`, fields, i + 1)),
+      )
       expect(adds.filter((added) => added !== undefined)).toHaveLength(2)
       expect(await repos.services.count()).toBe(3)
     })
@@ -188,7 +238,9 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
     it('drops a check result measured for a URL the service no longer has', async () => {
       await repos.services.insert('a', fields, 0)
       await repos.services.update('a', { url: 'http://moved.example' })
-      expect(await repos.services.recordCheck('a', fields.url, { status: 'online', checkedAt: 1, responseTimeMs: 5 })).toBe(false)
+      expect(
+        await repos.services.recordCheck('a', fields.url, { status: 'online', checkedAt: 1, responseTimeMs: 5 }),
+      ).toBe(false)
       expect((await repos.services.get('a'))?.status).toBe('offline')
     })
 
@@ -206,13 +258,22 @@ describe.each(ENGINES)('repositories on %s', (engine) => {
     it('sums the positive steps of the counters inside a window, a reset adding nothing', async () => {
       await repos.services.insert('a', fields, 0)
       await repos.services.insert('b', fields, 0)
-      for (const [at, up, down] of [[10, 1, 2], [20, 3, 5], [30, 1, 1], [40, 2, 4]] as const) await repos.traffic.insert(sample('a', at, up, down))
+      for (const [at, up, down] of [
+        [10, 1, 2],
+        [20, 3, 5],
+        [30, 1, 1],
+        [40, 2, 4],
+      ] as const)
+        await repos.traffic.insert(sample('a', at, up, down))
       await repos.traffic.insert(sample('b', 15, 10, 10))
       await repos.traffic.insert(sample('b', 25, 10.5, 11))
       expect(await repos.traffic.positiveDeltaSums(0, 100)).toEqual({ upGb: 2 + 1 + 0.5, downGb: 3 + 3 + 1 })
       expect(await repos.traffic.positiveDeltaSums(15, 40)).toEqual({ upGb: 1 + 0, downGb: 3 })
       expect((await repos.traffic.latest('a'))?.at).toBe(40)
-      expect([...(await repos.traffic.latestPerService()).entries()].map(([id, s]) => [id, s.at]).sort()).toEqual([['a', 40], ['b', 25]])
+      expect([...(await repos.traffic.latestPerService()).entries()].map(([id, s]) => [id, s.at]).sort()).toEqual([
+        ['a', 40],
+        ['b', 25],
+      ])
       expect(await repos.traffic.pruneBefore(20)).toBe(2)
     })
   })

@@ -3,7 +3,14 @@
 // the writes did to the day counts.
 import { sql } from 'kysely'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createRepos, migrate, migrations, type Database, type Repos, type WatchHistoryEntry } from '../../src/db/index.js'
+import {
+  createRepos,
+  migrate,
+  migrations,
+  type Database,
+  type Repos,
+  type WatchHistoryEntry,
+} from '../../src/db/index.js'
 import { ENGINES, freshDatabases } from '../support/databases.js'
 
 const DAY = 86_400
@@ -35,7 +42,21 @@ const play = (viewedAt: number, userId: number | null, key: string): WatchHistor
 
 /** Plays on the edges of days (the last and first second), several in one second, before 1970, without a user. */
 function history(): WatchHistoryEntry[] {
-  const seconds = [-DAY - 1, -DAY, -1, 0, 1, 5 * DAY - 1, 5 * DAY, 5 * DAY, 5 * DAY + 1, 19_000 * DAY - 1, 19_000 * DAY, 19_000 * DAY + 3_600, 19_002 * DAY]
+  const seconds = [
+    -DAY - 1,
+    -DAY,
+    -1,
+    0,
+    1,
+    5 * DAY - 1,
+    5 * DAY,
+    5 * DAY,
+    5 * DAY + 1,
+    19_000 * DAY - 1,
+    19_000 * DAY,
+    19_000 * DAY + 3_600,
+    19_002 * DAY,
+  ]
   const out: WatchHistoryEntry[] = []
   seconds.forEach((s, i) => {
     for (let k = 0; k < 1 + (i % 3); k++) out.push(play(s, [1, 2, null][(i + k) % 3]!, `${i}-${k}`))
@@ -57,7 +78,9 @@ describe.each(ENGINES)('watch-history offset pages on %s', (engine) => {
   }
 
   const expectEveryPageExact = async () => {
-    const total = Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM watch_history`.execute(db.kysely)).rows[0]!.n)
+    const total = Number(
+      (await sql<{ n: number }>`SELECT COUNT(*) AS n FROM watch_history`.execute(db.kysely)).rows[0]!.n,
+    )
     for (const userId of [undefined, 1, 2, 3]) {
       for (const limit of [1, 4]) {
         for (let offset = 0; offset <= total + 1; offset++) {
@@ -91,7 +114,11 @@ describe.each(ENGINES)('watch-history offset pages on %s', (engine) => {
     repos = createRepos({ db: db.kysely, engine })
     await repos.watchHistory.insertBatch(history())
     await db.kysely.deleteFrom('watch_history').where('title', 'in', ['4-0', '9-0', '12-0']).execute()
-    await db.kysely.updateTable('watch_history').set({ viewed_at: 3 * DAY }).where('title', '=', '10-1').execute()
+    await db.kysely
+      .updateTable('watch_history')
+      .set({ viewed_at: 3 * DAY })
+      .where('title', '=', '10-1')
+      .execute()
     await db.kysely.updateTable('watch_history').set({ user_id: 2 }).where('title', 'in', ['8-0', '2-1']).execute()
     await db.kysely.updateTable('watch_history').set({ user_id: null }).where('title', '=', '7-1').execute()
     expect(await expectEveryPageExact()).toBe(history().length - 3)
@@ -103,7 +130,11 @@ describe.each(ENGINES)('watch-history offset pages on %s', (engine) => {
   })
 
   it('counts the rows stored before the day counts existed', async () => {
-    await migrate(db.kysely, engine, migrations.filter((m) => m.version < 5))
+    await migrate(
+      db.kysely,
+      engine,
+      migrations.filter((m) => m.version < 5),
+    )
     await createRepos({ db: db.kysely, engine }).watchHistory.insertBatch(history())
     await migrate(db.kysely, engine)
     repos = createRepos({ db: db.kysely, engine })

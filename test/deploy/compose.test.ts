@@ -22,23 +22,29 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8')
 /** Compose's interpolation of `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`. */
 function interpolate(value: unknown, env: Record<string, string>): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name, colon, op, arg, bare) => {
-      if (whole === '$$') return '$'
-      if (bare !== undefined) return env[bare] ?? ''
-      const set = env[name] !== undefined && (colon !== ':' || env[name] !== '')
-      if (set) return env[name]!
-      if (op === '-') return arg
-      if (op === '?') throw new Error(`${name}: ${arg}`)
-      return ''
-    })
+    return value.replace(
+      /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+      (whole, name, colon, op, arg, bare) => {
+        if (whole === '$$') return '$'
+        if (bare !== undefined) return env[bare] ?? ''
+        const set = env[name] !== undefined && (colon !== ':' || env[name] !== '')
+        if (set) return env[name]!
+        if (op === '-') return arg
+        if (op === '?') throw new Error(`${name}: ${arg}`)
+        return ''
+      },
+    )
   }
   if (Array.isArray(value)) return value.map((v) => interpolate(v, env))
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]))
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]))
   return value
 }
 
 function schemaErrors(doc: unknown): string[] {
-  return validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`)
+  return validate(doc)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`)
 }
 
 /** Every variable name the sources read as a string literal, for comparing with what compose sets. */
@@ -46,7 +52,8 @@ function quotedNamesInSources(dir: string): Set<string> {
   const names = new Set<string>()
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
-    for (const m of readFileSync(join(entry.parentPath, entry.name), 'utf8').matchAll(/'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]!)
+    for (const m of readFileSync(join(entry.parentPath, entry.name), 'utf8').matchAll(/'([A-Z][A-Z0-9_]+)'/g))
+      names.add(m[1]!)
   }
   return names
 }
@@ -58,14 +65,34 @@ describe('docker-compose.yml', () => {
 
   it('is valid against the Compose Specification schema, with defaults and with every variable set', () => {
     expect(schemaErrors(compose)).toEqual([])
-    expect(schemaErrors(interpolate(raw, { KOMANDORR_CACHE_PORT: '9000', DATABASE_URL: 'postgres://k:p@postgres:5432/k', REDIS_MAXMEMORY: '1gb' }))).toEqual([])
+    expect(
+      schemaErrors(
+        interpolate(raw, {
+          KOMANDORR_CACHE_PORT: '9000',
+          DATABASE_URL: 'postgres://k:p@postgres:5432/k',
+          REDIS_MAXMEMORY: '1gb',
+        }),
+      ),
+    ).toEqual([])
     // A broken file fails the same check, so a pass means something.
-    expect(schemaErrors({ ...compose, services: { ...services, redis: { ...services.redis, healthchek: services.redis.healthcheck } } })).not.toEqual([])
-    expect(schemaErrors({ ...compose, services: { ...services, redis: { ...services.redis, depends_on: { x: { condition: 'service_ready' } } } } })).not.toEqual([])
+    expect(
+      schemaErrors({
+        ...compose,
+        services: { ...services, redis: { ...services.redis, healthchek: services.redis.healthcheck } },
+      }),
+    ).not.toEqual([])
+    expect(
+      schemaErrors({
+        ...compose,
+        services: { ...services, redis: { ...services.redis, depends_on: { x: { condition: 'service_ready' } } } },
+      }),
+    ).not.toEqual([])
   })
 
   it('runs with no .env: every variable has a default', () => {
-    const withoutDefault = [...read('docker-compose.yml').matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1])
+    const withoutDefault = [...read('docker-compose.yml').matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map(
+      (m) => m[1],
+    )
     expect(withoutDefault).toEqual([])
   })
 
@@ -98,7 +125,9 @@ describe('docker-compose.yml', () => {
   it('sets only variables the service reads or the README documents', () => {
     const known = quotedNamesInSources(join(ROOT, 'src'))
     const readme = read('README.md')
-    const unknown = Object.keys(services['komandorr-cache'].environment as Doc).filter((name) => !known.has(name) && !readme.includes(`\`${name}\``))
+    const unknown = Object.keys(services['komandorr-cache'].environment as Doc).filter(
+      (name) => !known.has(name) && !readme.includes(`\`${name}\``),
+    )
     expect(unknown).toEqual([])
   })
 
@@ -112,7 +141,7 @@ describe('docker-compose.postgres.yml', () => {
   const raw = parse(read('docker-compose.postgres.yml')) as Doc
   const base = interpolate(parse(read('docker-compose.yml')), {}) as Doc
 
-  it('is valid against the schema and points the service at the postgres profile\'s database, required', () => {
+  it("is valid against the schema and points the service at the postgres profile's database, required", () => {
     const compose = interpolate(raw, {}) as Doc
     expect(schemaErrors(compose)).toEqual([])
     const service = compose.services['komandorr-cache']
@@ -127,14 +156,18 @@ describe('docker-compose.postgres.yml', () => {
     ])
     expect(service.depends_on.postgres).toEqual({ condition: 'service_healthy', required: true })
     // The service takes the URL as it is made here.
-    expect(loadConfig({ DATABASE_URL: service.environment.DATABASE_URL }).database.url).toBe(service.environment.DATABASE_URL)
+    expect(loadConfig({ DATABASE_URL: service.environment.DATABASE_URL }).database.url).toBe(
+      service.environment.DATABASE_URL,
+    )
   })
 
   it('follows POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB as the database service does', () => {
     const env = { POSTGRES_USER: 'u', POSTGRES_PASSWORD: 'p', POSTGRES_DB: 'd' }
     const overlay = interpolate(raw, env) as Doc
     const database = (interpolate(parse(read('docker-compose.yml')), env) as Doc).services.postgres.environment
-    expect(overlay.services['komandorr-cache'].environment.DATABASE_URL).toBe(`postgres://${database.POSTGRES_USER}:${database.POSTGRES_PASSWORD}@postgres:5432/${database.POSTGRES_DB}`)
+    expect(overlay.services['komandorr-cache'].environment.DATABASE_URL).toBe(
+      `postgres://${database.POSTGRES_USER}:${database.POSTGRES_PASSWORD}@postgres:5432/${database.POSTGRES_DB}`,
+    )
   })
 })
 
@@ -146,12 +179,20 @@ describe('docker-compose.frontend.yml', () => {
     expect(schemaErrors(compose)).toEqual([])
     const service = compose.services['komandorr-cache']
     expect(service.volumes).toEqual([
-      { type: 'bind', source: '/opt/komandorr/frontend/dist', target: service.environment.FRONTEND_DIR, read_only: true, bind: { create_host_path: false } },
+      {
+        type: 'bind',
+        source: '/opt/komandorr/frontend/dist',
+        target: service.environment.FRONTEND_DIR,
+        read_only: true,
+        bind: { create_host_path: false },
+      },
     ])
     expect(parse(read('docker-compose.yml')).services['komandorr-cache']).toBeDefined()
   })
 
   it('refuses to start without FRONTEND_DIST, saying what to set', () => {
-    expect(() => interpolate(raw, {})).toThrow(/^FRONTEND_DIST: set FRONTEND_DIST to the folder of a built Komandorr frontend/)
+    expect(() => interpolate(raw, {})).toThrow(
+      /^FRONTEND_DIST: set FRONTEND_DIST to the folder of a built Komandorr frontend/,
+    )
   })
 })

@@ -55,7 +55,9 @@ function readmeSteps(): string[] {
 
 describe('Dockerfile', () => {
   it("builds with the README's steps: the same npm commands in the same order, and the same command run", () => {
-    const npmSteps = all('RUN').flatMap((run) => run.split('&&').map((c) => c.trim())).filter((c) => c.startsWith('npm '))
+    const npmSteps = all('RUN')
+      .flatMap((run) => run.split('&&').map((c) => c.trim()))
+      .filter((c) => c.startsWith('npm '))
     expect(readmeSteps()).toEqual([...npmSteps, cmd.join(' ')])
   })
 
@@ -75,11 +77,18 @@ describe('Dockerfile', () => {
   })
 
   it("runs the build's output: tsc emits src/main.ts to the CMD's entry, inside what the runtime stage copies", () => {
-    const parsed = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      join(ROOT, 'tsconfig.build.json'),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+    )!
     const emitted = ts.getOutputFileNames(parsed, join(ROOT, 'src/main.ts'), false).map((f) => relative(ROOT, f))
     const entry = cmd.at(-1)!
     expect(emitted).toContain(entry)
-    const copiedDist = all('COPY').find((c) => c.startsWith('--from=build '))!.split(' ')[1]!.replace('/app/', '')
+    const copiedDist = all('COPY')
+      .find((c) => c.startsWith('--from=build '))!
+      .split(' ')[1]!
+      .replace('/app/', '')
     expect(entry.startsWith(`${copiedDist}/`)).toBe(true)
   })
 })
@@ -93,18 +102,30 @@ describe('the runtime stage, rebuilt in a temporary folder', () => {
     // where tsc takes a minute on a loaded machine: TypeScript's isolatedModules and
     // verbatimModuleSyntax (tsconfig.json) make the two emit the same imports; `npm run typecheck`
     // proves tsc compiles it all.
-    const sources = readdirSync(join(ROOT, 'src'), { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    const sources = readdirSync(join(ROOT, 'src'), { withFileTypes: true, recursive: true }).filter(
+      (e) => e.isFile() && e.name.endsWith('.ts'),
+    )
     for (const source of sources) {
       const file = join(source.parentPath, source.name)
       const out = join(app, 'dist', relative(ROOT, file).replace(/\.ts$/, '.js'))
       mkdirSync(dirname(out), { recursive: true })
-      writeFileSync(out, transformSync(readFileSync(file, 'utf8'), { loader: 'ts', format: 'esm', target: 'es2022', tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } } }).code)
+      writeFileSync(
+        out,
+        transformSync(readFileSync(file, 'utf8'), {
+          loader: 'ts',
+          format: 'esm',
+          target: 'es2022',
+          tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+        }).code,
+      )
     }
     cpSync(join(ROOT, 'package.json'), join(app, 'package.json'))
     cpSync(join(ROOT, 'web'), join(app, 'web'), { recursive: true })
     // What `npm ci --omit=dev` installs: the lockfile's packages not marked dev (nested ones come
     // inside their parents), hard-linked (one file system) rather than copied.
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>
+    }
     const byFolder = new Map<string, string[]>()
     for (const [path, meta] of Object.entries(lock.packages)) {
       if (path === '' || meta.dev || path.lastIndexOf('node_modules/') !== 0) continue
@@ -114,7 +135,8 @@ describe('the runtime stage, rebuilt in a temporary folder', () => {
     for (const [folder, packages] of byFolder) {
       mkdirSync(join(app, folder), { recursive: true })
       const linked = spawnSync('cp', ['-al', ...packages, join(app, folder)])
-      if (linked.status !== 0) for (const source of packages) cpSync(source, join(app, folder, basename(source)), { recursive: true })
+      if (linked.status !== 0)
+        for (const source of packages) cpSync(source, join(app, folder, basename(source)), { recursive: true })
     }
   })
 
@@ -127,10 +149,13 @@ describe('the runtime stage, rebuilt in a temporary folder', () => {
     for (const entry of readdirSync(join(app, 'dist/src'), { withFileTypes: true, recursive: true })) {
       if (!entry.name.endsWith('.js')) continue
       const file = join(entry.parentPath, entry.name)
-      for (const m of readFileSync(file, 'utf8').matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(
+        /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm,
+      )) {
         const specifier = (m[1] ?? m[2] ?? m[3])!
         if (specifier.startsWith('.')) {
-          if (!existsSync(join(dirname(file), specifier))) strays.push(`${relative(app, file)}: ${specifier} (outside dist/src)`)
+          if (!existsSync(join(dirname(file), specifier)))
+            strays.push(`${relative(app, file)}: ${specifier} (outside dist/src)`)
           continue
         }
         const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!
@@ -140,15 +165,28 @@ describe('the runtime stage, rebuilt in a temporary folder', () => {
       }
     }
     expect(strays).toEqual([])
-    expect([...packagesImported]).toEqual(expect.arrayContaining(['fastify', 'better-sqlite3', '@fastify/static', 'ioredis']))
+    expect([...packagesImported]).toEqual(
+      expect.arrayContaining(['fastify', 'better-sqlite3', '@fastify/static', 'ioredis']),
+    )
   })
 
   it('starts with the CMD, passes the HEALTHCHECK, and stops on SIGTERM with exit 0', async () => {
     const env = { HOST: '127.0.0.1', PORT: '0', DATABASE_PATH: join(app, 'data/komandorr.db'), NODE_ENV: 'production' }
-    const service = await startChild({ command: process.execPath, args: cmd.slice(1), cwd: app, env, ready: /"port":(\d+).*komandorr-cache is listening/, readyTimeoutMs: 30_000 })
+    const service = await startChild({
+      command: process.execPath,
+      args: cmd.slice(1),
+      cwd: app,
+      env,
+      ready: /"port":(\d+).*komandorr-cache is listening/,
+      readyTimeoutMs: 30_000,
+    })
     try {
       const port = service.readyMatch
-      const probe = (p: string) => spawnSync(healthcheck[0] === 'node' ? process.execPath : healthcheck[0]!, healthcheck.slice(1), { env: { PORT: p }, timeout: 10_000 })
+      const probe = (p: string) =>
+        spawnSync(healthcheck[0] === 'node' ? process.execPath : healthcheck[0]!, healthcheck.slice(1), {
+          env: { PORT: p },
+          timeout: 10_000,
+        })
       expect(probe(port).status).toBe(0)
       expect((await fetch(`http://127.0.0.1:${port}/api/health/ready`)).status).toBe(200)
       service.child.kill('SIGTERM')

@@ -32,7 +32,16 @@ describe('kill -9 during a watch-history sync', () => {
 
   beforeAll(async () => {
     // ~30,000 rows over 500 items: a sync is 30 history pages and ~300 metadata batches.
-    sim = await startSimulator({ port: 0, token: TOKEN, seed: 7, items: 500, historyRows: 30_000, speed: 0, liveSessions: false, latencyMs: 5 })
+    sim = await startSimulator({
+      port: 0,
+      token: TOKEN,
+      seed: 7,
+      items: 500,
+      historyRows: 30_000,
+      speed: 0,
+      liveSessions: false,
+      latencyMs: 5,
+    })
     dir = mkdtempSync(join(tmpdir(), 'komandorr-kill-sync-'))
   })
 
@@ -61,11 +70,17 @@ describe('kill -9 during a watch-history sync', () => {
       // Some pages in (each stored in its own transaction), the sync not done: kill it there.
       await eventually('the sync is a few pages in', () => pages() >= before + 2 + kill, 20_000)
       await service.kill()
-      expect(service.output.join('\n'), `run ${kill + 1} was killed before its sync finished`).not.toContain('watch history synced')
+      expect(service.output.join('\n'), `run ${kill + 1} was killed before its sync finished`).not.toContain(
+        'watch history synced',
+      )
     }
 
     service = await ServiceProcess.start(env)
-    await eventually('the sync finishes', () => service!.output.some((line) => line.includes('watch history synced')), 40_000)
+    await eventually(
+      'the sync finishes',
+      () => service!.output.some((line) => line.includes('watch history synced')),
+      40_000,
+    )
     expect(await storedRows(service.url)).toBe(expected)
     // Four service start-ups through tsx dominate: 90 s measured alone at load 20, 144 s in the
     // full suite at load 25; the margin is for that.

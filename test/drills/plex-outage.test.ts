@@ -42,7 +42,13 @@ describe('Plex outage drills', () => {
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 3, items: 200, speed: 0, liveSessions: false })
     sim.control.startSession({ kind: 'movie' })
     // Short TTLs: held values expire during the drill, so every read past them needs Plex.
-    app = await startTestApp({ PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url, CACHE_SESSIONS_TTL: '1', CACHE_ACTIVITIES_TTL: '1' })
+    app = await startTestApp({
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: TOKEN,
+      PLEX_TV_URL: sim.url,
+      CACHE_SESSIONS_TTL: '1',
+      CACHE_ACTIVITIES_TTL: '1',
+    })
     for (const path of HELD) expect((await fetch(app.url + path)).status).toBe(200)
   })
 

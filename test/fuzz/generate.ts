@@ -64,13 +64,105 @@ const ROUTES: ReadonlyArray<readonly [string, string]> = [
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
 
 /** Numbers as JSON text: what JSON.stringify cannot produce (1e400) and what loses precision. */
-const ODD_NUMBERS = ['1e400', '-1e400', '9007199254740993', '9223372036854775807', '1e20', '-1', '-0', '0', '1.5', '2147483648', '1e-400', '123456789012345678901234567890', '5']
-const ODD_QUERY_VALUES = [...ODD_NUMBERS, 'Infinity', '-Infinity', 'NaN', '', '%FF', '%00', '0x10', '1_000', ' 5', '5 ', 'true', 'null', '[]', '%E2%82%AC', 'a'.repeat(5_000), '..%2F..%2Fetc%2Fpasswd']
-const ODD_STRINGS = ['', ' ', 'x'.repeat(70_000), '\u0000', '\u202e\u0041', 'http://%FF@127.0.0.1:9/', 'javascript:alert(1)', '${jndi:ldap://x}', "' OR 1=1 --", '<script>', '💥'.repeat(100), 'data:image/png;base64,AAAA']
+const ODD_NUMBERS = [
+  '1e400',
+  '-1e400',
+  '9007199254740993',
+  '9223372036854775807',
+  '1e20',
+  '-1',
+  '-0',
+  '0',
+  '1.5',
+  '2147483648',
+  '1e-400',
+  '123456789012345678901234567890',
+  '5',
+]
+const ODD_QUERY_VALUES = [
+  ...ODD_NUMBERS,
+  'Infinity',
+  '-Infinity',
+  'NaN',
+  '',
+  '%FF',
+  '%00',
+  '0x10',
+  '1_000',
+  ' 5',
+  '5 ',
+  'true',
+  'null',
+  '[]',
+  '%E2%82%AC',
+  'a'.repeat(5_000),
+  '..%2F..%2Fetc%2Fpasswd',
+]
+const ODD_STRINGS = [
+  '',
+  ' ',
+  'x'.repeat(70_000),
+  '\u0000',
+  '\u202e\u0041',
+  'http://%FF@127.0.0.1:9/',
+  'javascript:alert(1)',
+  '${jndi:ldap://x}',
+  "' OR 1=1 --",
+  '<script>',
+  '💥'.repeat(100),
+  'data:image/png;base64,AAAA',
+]
 const QUERY_KEYS = ['limit', 'offset', 'user_id', 'url', 'x', '__proto__', 'constructor']
-const BODY_FIELDS = ['name', 'url', 'type', 'description', 'icon', 'group', 'service_id', 'bandwidth_up', 'bandwidth_down', 'total_up', 'total_down', 'max_bandwidth', 'cpu_percent', 'memory_percent', 'peak_concurrent', 'token', '__proto__', 'constructor']
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/xml', '', 'application/*', '*/*']
-const PATH_TRICKS = ['/api/services/%FF', '/api/services/%', '/api/services/%2e%2e', '//api//health', '/api/plex/../health', '/api/services/x/check/more', `/api/services/${'a'.repeat(300)}`, '/api/%00', '/api/plex/watch-history;limit=5', '/API/HEALTH', '/api/plex/cache/warm/', '/api/invites/', '/api/storage/summary', '/', '/favicon.ico', '/api/services/%E2%82%AC']
+const BODY_FIELDS = [
+  'name',
+  'url',
+  'type',
+  'description',
+  'icon',
+  'group',
+  'service_id',
+  'bandwidth_up',
+  'bandwidth_down',
+  'total_up',
+  'total_down',
+  'max_bandwidth',
+  'cpu_percent',
+  'memory_percent',
+  'peak_concurrent',
+  'token',
+  '__proto__',
+  'constructor',
+]
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  'application/xml',
+  '',
+  'application/*',
+  '*/*',
+]
+const PATH_TRICKS = [
+  '/api/services/%FF',
+  '/api/services/%',
+  '/api/services/%2e%2e',
+  '//api//health',
+  '/api/plex/../health',
+  '/api/services/x/check/more',
+  `/api/services/${'a'.repeat(300)}`,
+  '/api/%00',
+  '/api/plex/watch-history;limit=5',
+  '/API/HEALTH',
+  '/api/plex/cache/warm/',
+  '/api/invites/',
+  '/api/storage/summary',
+  '/',
+  '/favicon.ico',
+  '/api/services/%E2%82%AC',
+]
 
 export function generateCase(random: () => number, targets: Targets): FuzzCase {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
@@ -88,7 +180,10 @@ export function generateCase(random: () => number, targets: Targets): FuzzCase {
   } else {
     const [routeMethod, template] = pick(ROUTES)
     method = chance(0.15) ? pick(METHODS) : routeMethod
-    const id = chance(0.6) && targets.serviceIds.length > 0 ? pick(targets.serviceIds) : pick(['nope', '%FF', '0', '-1', 'a'.repeat(100), '..', '%20'])
+    const id =
+      chance(0.6) && targets.serviceIds.length > 0
+        ? pick(targets.serviceIds)
+        : pick(['nope', '%FF', '0', '-1', 'a'.repeat(100), '..', '%20'])
     path = template.replace('{id}', id)
   }
   if (chance(0.5)) path += `?${queryString(pick, chance)}`
@@ -129,7 +224,8 @@ const ODD_HEADERS: ReadonlyArray<(pick: Pick) => Record<string, string>> = [
 function jsonBody(pick: Pick, chance: (p: number) => boolean, targets: Targets): string {
   if (chance(0.05)) return '['.repeat(20_000) + ']'.repeat(20_000)
   if (chance(0.05)) return `{"a":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_001)}`
-  if (chance(0.05)) return pick(['{', '{"a":}', 'null', '[]', '"text"', '1e400', 'true', '{"__proto__":{"admin":true}}', '\u0000', ''])
+  if (chance(0.05))
+    return pick(['{', '{"a":}', 'null', '[]', '"text"', '1e400', 'true', '{"__proto__":{"admin":true}}', '\u0000', ''])
   const fields: string[] = []
   const count = 1 + (chance(0.5) ? 1 : 0) + (chance(0.5) ? 2 : 0) + (chance(0.3) ? 4 : 0)
   for (let i = 0; i < count; i++) fields.push(`"${pick(BODY_FIELDS)}":${jsonValue(pick, chance, targets)}`)
@@ -176,7 +272,12 @@ function imageProxyCase(pick: Pick, targets: Targets): FetchCase {
     `file:///etc/passwd`,
     `gopher://127.0.0.1:${port}/_GET`,
   ]
-  return { kind: 'fetch', method: 'GET', path: `/api/plex/proxy/image?url=${encodeURIComponent(pick(forms))}`, headers: {} }
+  return {
+    kind: 'fetch',
+    method: 'GET',
+    path: `/api/plex/proxy/image?url=${encodeURIComponent(pick(forms))}`,
+    headers: {},
+  }
 }
 
 function rawCase(pick: Pick, chance: (p: number) => boolean): RawCase {

@@ -26,7 +26,11 @@ describe(`route fuzz (FUZZ_SEED=${SEED})`, () => {
     canary = await startTarget((_req, res) => void res.writeHead(200, { 'content-type': 'image/png' }).end('canary'))
     t = await startPlexApp({ env: { MONITOR_INTERVAL: '3600', MONITOR_TIMEOUT: '1' }, sim: { historyRows: 200 } })
     for (const id of ['fuzz-a', 'fuzz-b']) {
-      t.runtime.repos.services.insert(id, { name: id, url: await closedPortUrl(), type: 'app', description: null, icon: null, group: null }, 0)
+      t.runtime.repos.services.insert(
+        id,
+        { name: id, url: await closedPortUrl(), type: 'app', description: null, icon: null, group: null },
+        0,
+      )
     }
   })
   afterAll(async () => {
@@ -42,7 +46,12 @@ describe(`route fuzz (FUZZ_SEED=${SEED})`, () => {
 
   async function exchange(c: FuzzCase): Promise<Omit<Outcome, 'ms'>> {
     if (c.kind === 'raw') {
-      const exchange = await rawExchange(t.url, [c.request.replaceAll('{host}', `Host: ${new URL(t.url).host}\r\n`)], 3_000, { untilResponse: true })
+      const exchange = await rawExchange(
+        t.url,
+        [c.request.replaceAll('{host}', `Host: ${new URL(t.url).host}\r\n`)],
+        3_000,
+        { untilResponse: true },
+      )
       return { case: c, status: exchange.status, detail: exchange.body?.detail }
     }
     const response = await fetch(`${t.url}${c.path}`, { method: c.method, headers: c.headers, body: c.body })
@@ -56,45 +65,68 @@ describe(`route fuzz (FUZZ_SEED=${SEED})`, () => {
     return { case: c, status: response.status, detail }
   }
 
-  it(`answers ${CASES} generated requests with no 5xx and a detail on every 4xx, and the image proxy never reaches loopback`, { timeout: 90_000 }, async () => {
-    const random = prng(SEED)
-    const closedPort = Number(new URL(await closedPortUrl()).port)
-    const targets = { serviceIds: ['fuzz-a', 'fuzz-b'], canaryPort: Number(new URL(canary.url).port), closedPort }
-    const cases = Array.from({ length: CASES }, () => generateCase(random, targets))
+  it(
+    `answers ${CASES} generated requests with no 5xx and a detail on every 4xx, and the image proxy never reaches loopback`,
+    { timeout: 90_000 },
+    async () => {
+      const random = prng(SEED)
+      const closedPort = Number(new URL(await closedPortUrl()).port)
+      const targets = { serviceIds: ['fuzz-a', 'fuzz-b'], canaryPort: Number(new URL(canary.url).port), closedPort }
+      const cases = Array.from({ length: CASES }, () => generateCase(random, targets))
 
-    const started = performance.now()
-    const outcomes: Outcome[] = []
-    let next = 0
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < cases.length) outcomes.push(await send(cases[next++]!))
-      }),
-    )
-    const seconds = (performance.now() - started) / 1000
+      const started = performance.now()
+      const outcomes: Outcome[] = []
+      let next = 0
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < cases.length) outcomes.push(await send(cases[next++]!))
+        }),
+      )
+      const seconds = (performance.now() - started) / 1000
 
-    const byStatus = new Map<string, number>()
-    for (const o of outcomes) byStatus.set(String(o.status ?? 'closed'), (byStatus.get(String(o.status ?? 'closed')) ?? 0) + 1)
-    const describeCase = (o: Outcome) => ({ status: o.status, ...(o.case.kind === 'raw' ? { raw: o.case.request.slice(0, 120) } : { method: o.case.method, path: o.case.path.slice(0, 160), body: o.case.body?.slice(0, 160) }) })
-    const serverErrors = outcomes.filter((o) => o.status !== undefined && o.status >= 500).map(describeCase)
-    const isHead = (o: Outcome) => o.case.kind === 'fetch' && o.case.method === 'HEAD'
-    const withoutDetail = outcomes.filter((o) => o.status !== undefined && o.status >= 400 && o.status < 500 && !isHead(o) && (typeof o.detail !== 'string' || o.detail === '')).map(describeCase)
-    // CONNECT and Upgrade have no handler here: Node closes those sockets without an answer.
-    const noHandler = (o: Outcome) => o.case.kind === 'raw' && (o.case.request.startsWith('CONNECT ') || o.case.request.includes('Upgrade: websocket'))
-    const unanswered = outcomes.filter((o) => o.status === undefined && !noHandler(o)).map(describeCase)
-    const unhandled = t.logLines.filter((line) => line.includes('unhandled error'))
+      const byStatus = new Map<string, number>()
+      for (const o of outcomes)
+        byStatus.set(String(o.status ?? 'closed'), (byStatus.get(String(o.status ?? 'closed')) ?? 0) + 1)
+      const describeCase = (o: Outcome) => ({
+        status: o.status,
+        ...(o.case.kind === 'raw'
+          ? { raw: o.case.request.slice(0, 120) }
+          : { method: o.case.method, path: o.case.path.slice(0, 160), body: o.case.body?.slice(0, 160) }),
+      })
+      const serverErrors = outcomes.filter((o) => o.status !== undefined && o.status >= 500).map(describeCase)
+      const isHead = (o: Outcome) => o.case.kind === 'fetch' && o.case.method === 'HEAD'
+      const withoutDetail = outcomes
+        .filter(
+          (o) =>
+            o.status !== undefined &&
+            o.status >= 400 &&
+            o.status < 500 &&
+            !isHead(o) &&
+            (typeof o.detail !== 'string' || o.detail === ''),
+        )
+        .map(describeCase)
+      // CONNECT and Upgrade have no handler here: Node closes those sockets without an answer.
+      const noHandler = (o: Outcome) =>
+        o.case.kind === 'raw' &&
+        (o.case.request.startsWith('CONNECT ') || o.case.request.includes('Upgrade: websocket'))
+      const unanswered = outcomes.filter((o) => o.status === undefined && !noHandler(o)).map(describeCase)
+      const unhandled = t.logLines.filter((line) => line.includes('unhandled error'))
 
-    console.log(
-      `fuzz: seed ${SEED}, ${outcomes.length} cases (${cases.filter((c) => c.kind === 'raw').length} raw) in ${seconds.toFixed(1)} s; ` +
-        `statuses ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}; canary requests ${canary.requests}`,
-    )
-    const slowest = [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 3)
-    console.log(`fuzz: slowest ${slowest.map((o) => `${Math.round(o.ms)} ms ${JSON.stringify(describeCase(o)).slice(0, 140)}`).join(' | ')}`)
-    expect(outcomes).toHaveLength(CASES)
-    expect(serverErrors).toEqual([])
-    expect(withoutDetail).toEqual([])
-    expect(unanswered).toEqual([])
-    expect(unhandled).toEqual([])
-    expect(canary.requests).toBe(0)
-    expect((await fetch(`${t.url}/api/health`)).status).toBe(200)
-  })
+      console.log(
+        `fuzz: seed ${SEED}, ${outcomes.length} cases (${cases.filter((c) => c.kind === 'raw').length} raw) in ${seconds.toFixed(1)} s; ` +
+          `statuses ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}; canary requests ${canary.requests}`,
+      )
+      const slowest = [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 3)
+      console.log(
+        `fuzz: slowest ${slowest.map((o) => `${Math.round(o.ms)} ms ${JSON.stringify(describeCase(o)).slice(0, 140)}`).join(' | ')}`,
+      )
+      expect(outcomes).toHaveLength(CASES)
+      expect(serverErrors).toEqual([])
+      expect(withoutDetail).toEqual([])
+      expect(unanswered).toEqual([])
+      expect(unhandled).toEqual([])
+      expect(canary.requests).toBe(0)
+      expect((await fetch(`${t.url}/api/health`)).status).toBe(200)
+    },
+  )
 })

@@ -34,7 +34,11 @@ beforeAll(() => {
 afterAll(() => rmSync(base, { recursive: true, force: true }))
 
 /** A GET whose path is sent byte for byte as given. */
-function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function rawGet(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}/`, { path, headers }, (res) => {
       let body = ''
@@ -51,7 +55,13 @@ describe('FRONTEND_DIR served', () => {
   let t: TestApp
 
   beforeAll(async () => {
-    t = await startTestApp({ FRONTEND_DIR: dist, ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'pw', METRICS_PUBLIC: 'true' })
+    t = await startTestApp({
+      FRONTEND_DIR: dist,
+      ENABLE_AUTH: 'true',
+      AUTH_USERNAME: 'admin',
+      AUTH_PASSWORD: 'pw',
+      METRICS_PUBLIC: 'true',
+    })
   })
   afterAll(() => t.close())
 
@@ -174,7 +184,9 @@ describe('FRONTEND_DIR unset or bad', () => {
         }
       })()
       expect(error, path).toBeInstanceOf(ConfigError)
-      expect((error as Error).message).toBe(`FRONTEND_DIR="${path}" is not a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)`)
+      expect((error as Error).message).toBe(
+        `FRONTEND_DIR="${path}" is not a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)`,
+      )
     }
     expect(loadConfig({ FRONTEND_DIR: dist }).frontendDir).toBe(dist)
   })
@@ -188,6 +200,8 @@ describe('FRONTEND_DIR unset or bad', () => {
       timeout: 30_000,
     })
     expect(run.status).toBe(1)
-    expect(run.stderr.trim()).toBe(`komandorr-cache: FRONTEND_DIR="${missing}" is not a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)`)
+    expect(run.stderr.trim()).toBe(
+      `komandorr-cache: FRONTEND_DIR="${missing}" is not a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)`,
+    )
   })
 })

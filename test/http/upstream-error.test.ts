@@ -12,12 +12,18 @@ describe('upstreamError', () => {
       [new PlexAuthError('/status/sessions'), 502],
       [new Error('the loaded value cannot be serialized'), 502],
     ]
-    for (const [error, status] of cases) expect(upstreamError(error, 'Plex sessions').statusCode, String(error)).toBe(status)
+    for (const [error, status] of cases)
+      expect(upstreamError(error, 'Plex sessions').statusCode, String(error)).toBe(status)
   })
 
   it('names the deadline of a loader timeout and keeps the route fields beside detail and message', () => {
-    const error = upstreamError(new LoaderTimeoutError('plex_sessions', 'plex:sessions', 30_000), 'Plex sessions', { error: true, sessions: [] })
-    expect(error.detail).toBe('Could not load Plex sessions: the upstream did not answer within 30 s; no cached copy is available yet, retry later')
+    const error = upstreamError(new LoaderTimeoutError('plex_sessions', 'plex:sessions', 30_000), 'Plex sessions', {
+      error: true,
+      sessions: [],
+    })
+    expect(error.detail).toBe(
+      'Could not load Plex sessions: the upstream did not answer within 30 s; no cached copy is available yet, retry later',
+    )
     expect(error.extra).toEqual({ message: error.detail, error: true, sessions: [] })
   })
 })

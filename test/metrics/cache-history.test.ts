@@ -13,7 +13,13 @@ describe('CacheHistory (the /cache page samples)', () => {
     await cache.read()
     await cache.read()
     await clock.advance(1_000)
-    expect(history.view().caches.things).toMatchObject({ hits: [0, 1], misses: [0, 1], loads: [0, 1], entries: [0, 1], saved: [0, 1] })
+    expect(history.view().caches.things).toMatchObject({
+      hits: [0, 1],
+      misses: [0, 1],
+      loads: [0, 1],
+      entries: [0, 1],
+      saved: [0, 1],
+    })
 
     await clock.advance(20_000)
     const view = history.view()

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
-import { basic, json, PLEX_TOKEN, simJson, startPlexApp, startTestApp, type PlexApp, type TestApp } from '../support/api-harness.js'
+import {
+  basic,
+  json,
+  PLEX_TOKEN,
+  simJson,
+  startPlexApp,
+  startTestApp,
+  type PlexApp,
+  type TestApp,
+} from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js'
 
@@ -15,7 +24,10 @@ afterEach(async () => {
   for (const prefix of prefixes.splice(0)) await cleanUp(prefix)
 })
 
-async function scrape(fetcher: (path: string, init?: RequestInit) => Promise<Response>, init?: RequestInit): Promise<PromSample[]> {
+async function scrape(
+  fetcher: (path: string, init?: RequestInit) => Promise<Response>,
+  init?: RequestInit,
+): Promise<PromSample[]> {
   const response = await fetcher('/metrics', init)
   expect(response.status).toBe(200)
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
@@ -26,7 +38,9 @@ describe('GET /metrics', () => {
   it('exports the caches, Plex (from the cached values), Redis and HTTP, without calling Plex on a scrape', async () => {
     const prefix = uniquePrefix('metrics')
     prefixes.push(prefix)
-    setup = await startPlexApp({ env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' } })
+    setup = await startPlexApp({
+      env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' },
+    })
     await setup.runtime.redis!.whenConnected(10_000)
     const { control } = setup.sim
     const transcoding = control.startSession({ kind: 'movie', transcode: true, location: 'wan' })
@@ -61,24 +75,43 @@ describe('GET /metrics', () => {
 
     expect(sampleValue(samples, 'plex_sessions_count', { state: 'playing' })).toBe(1)
     expect(sampleValue(samples, 'plex_sessions_count', { state: 'paused' })).toBe(1)
-    const videoTranscodes = sessions.sessions.filter((s: { transcode: { video_decision: string } }) => s.transcode.video_decision === 'transcode').length
+    const videoTranscodes = sessions.sessions.filter(
+      (s: { transcode: { video_decision: string } }) => s.transcode.video_decision === 'transcode',
+    ).length
     expect(sampleValue(samples, 'plex_video_transcode_sessions_count', { state: 'playing' })).toBe(videoTranscodes)
     expect(sampleValue(samples, 'plex_direct_play_sessions_count', { state: 'paused' })).toBe(1)
-    const lanBandwidth = sessions.sessions.find((s: { stream: { location: string } }) => s.stream.location === 'lan').stream.bandwidth
+    const lanBandwidth = sessions.sessions.find((s: { stream: { location: string } }) => s.stream.location === 'lan')
+      .stream.bandwidth
     expect(sampleValue(samples, 'plex_sessions_bandwidth_kbps', { location: 'lan' })).toBe(lanBandwidth)
     expect(sampleValue(samples, 'plex_media_count', { type: 'movie' })).toBe(live.total_movies)
     expect(sampleValue(samples, 'plex_media_count', { type: 'episode' })).toBe(live.total_episodes)
     expect(sampleValue(samples, 'plex_up')).toBe(1)
     expect(sampleValue(samples, 'plex_info', { version })).toBe(1)
     expect(sampleValue(samples, 'plex_requests_total', { endpoint: '/status/sessions', outcome: 'success' })).toBe(1)
-    expect(sampleValue(samples, 'plex_requests_total', { endpoint: '/library/sections/{id}/all', outcome: 'success' })).toBeGreaterThan(1)
+    expect(
+      sampleValue(samples, 'plex_requests_total', { endpoint: '/library/sections/{id}/all', outcome: 'success' }),
+    ).toBeGreaterThan(1)
     expect(sampleValue(samples, 'plex_request_duration_seconds_count', { endpoint: '/status/sessions' })).toBe(1)
 
-    expect(sampleValue(samples, 'http_request_duration_seconds_count', { method: 'GET', route: '/api/plex/sessions', status_class: '2xx' })).toBe(3)
-    expect(sampleValue(samples, 'http_request_duration_seconds_count', { method: 'GET', route: '/api/services/:id', status_class: '4xx' })).toBe(1)
+    expect(
+      sampleValue(samples, 'http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/api/plex/sessions',
+        status_class: '2xx',
+      }),
+    ).toBe(3)
+    expect(
+      sampleValue(samples, 'http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/api/services/:id',
+        status_class: '4xx',
+      }),
+    ).toBe(1)
     const sessionsRoute = { method: 'GET', route: '/api/plex/sessions', status_class: '2xx' }
     expect(sampleValue(samples, 'http_request_duration_seconds_bucket', { ...sessionsRoute, le: '+Inf' })).toBe(3)
-    const buckets = samples.filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/api/plex/sessions').map((s) => s.value)
+    const buckets = samples
+      .filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/api/plex/sessions')
+      .map((s) => s.value)
     expect(buckets).toEqual([...buckets].sort((x, y) => x - y))
     expect(sampleValue(samples, 'http_request_duration_seconds_sum', sessionsRoute)).toBeGreaterThan(0)
 
@@ -90,8 +123,21 @@ describe('GET /metrics', () => {
     expect(sampleValue(samples, 'process_cpu_seconds_total')).toBeGreaterThan(0)
 
     // Bounded labels only: no session, title, user, key, URL or token.
-    const labelValues = new Set(samples.flatMap((s) => Object.entries(s.labels).filter(([name]) => name !== 'le').map(([, value]) => value)))
-    for (const secret of [PLEX_TOKEN, transcoding.sessionKey, transcoding.title, transcoding.userName, setup.sim.url, 'plex:sessions']) {
+    const labelValues = new Set(
+      samples.flatMap((s) =>
+        Object.entries(s.labels)
+          .filter(([name]) => name !== 'le')
+          .map(([, value]) => value),
+      ),
+    )
+    for (const secret of [
+      PLEX_TOKEN,
+      transcoding.sessionKey,
+      transcoding.title,
+      transcoding.userName,
+      setup.sim.url,
+      'plex:sessions',
+    ]) {
       expect(labelValues.has(secret)).toBe(false)
     }
     for (const value of labelValues) expect(value.length).toBeLessThan(64)
@@ -106,11 +152,20 @@ describe('GET /metrics', () => {
     await setup.fetch('/api/plex/sessions')
     await setup.sim.control.setFault({ endpoint: '/status/sessions', status: 503 })
     await new Promise((resolve) => setTimeout(resolve, 1_100))
-    await eventually('a stale serve', async () => (await setup!.fetch('/api/plex/sessions')).headers.get('x-cache') === 'STALE')
+    await eventually(
+      'a stale serve',
+      async () => (await setup!.fetch('/api/plex/sessions')).headers.get('x-cache') === 'STALE',
+    )
     const samples = await scrape(setup.fetch)
-    expect(sampleValue(samples, 'cache_requests_total', { cache: 'plex_sessions', result: 'stale' })).toBeGreaterThanOrEqual(1)
-    expect(sampleValue(samples, 'cache_loads_total', { cache: 'plex_sessions', result: 'failure' })).toBeGreaterThanOrEqual(1)
-    expect(sampleValue(samples, 'plex_requests_total', { endpoint: '/status/sessions', outcome: 'http' })).toBeGreaterThanOrEqual(1)
+    expect(
+      sampleValue(samples, 'cache_requests_total', { cache: 'plex_sessions', result: 'stale' }),
+    ).toBeGreaterThanOrEqual(1)
+    expect(
+      sampleValue(samples, 'cache_loads_total', { cache: 'plex_sessions', result: 'failure' }),
+    ).toBeGreaterThanOrEqual(1)
+    expect(
+      sampleValue(samples, 'plex_requests_total', { endpoint: '/status/sessions', outcome: 'http' }),
+    ).toBeGreaterThanOrEqual(1)
     expect(sampleValue(samples, 'redis_enabled')).toBe(0)
   })
 

@@ -35,7 +35,14 @@ function clientFor(s: FixtureServer, extra: Partial<PlexClientOptions> = {}) {
 
 function leakText(err: unknown): string {
   const e = err as Error
-  return [String(e), e.message, e.stack, JSON.stringify(e), String(e.cause), (e.cause as Error | undefined)?.stack].join('\n')
+  return [
+    String(e),
+    e.message,
+    e.stack,
+    JSON.stringify(e),
+    String(e.cause),
+    (e.cause as Error | undefined)?.stack,
+  ].join('\n')
 }
 
 const session = (over: Record<string, unknown> = {}) => ({
@@ -88,12 +95,25 @@ describe('coercion', () => {
         MediaContainer: {
           size: 3,
           Metadata: [
-            session({ sessionKey: 7, ratingKey: 42, librarySectionID: '2', viewOffset: '1500', duration: 3000, Player: { state: 'paused', local: '0', secure: 1, relayed: true } }),
+            session({
+              sessionKey: 7,
+              ratingKey: 42,
+              librarySectionID: '2',
+              viewOffset: '1500',
+              duration: 3000,
+              Player: { state: 'paused', local: '0', secure: 1, relayed: true },
+            }),
             session({
               sessionKey: '8',
               librarySectionID: 5,
               Player: { state: 'buffering', local: 'true' },
-              TranscodeSession: { progress: '55.5', speed: 1.2, throttled: '1', videoDecision: 'transcode', audioDecision: 'copy' },
+              TranscodeSession: {
+                progress: '55.5',
+                speed: 1.2,
+                throttled: '1',
+                videoDecision: 'transcode',
+                audioDecision: 'copy',
+              },
               Media: [
                 { id: '1', videoResolution: 1080, selected: 0, Part: [{ id: 1, decision: 'transcode' }] },
                 { id: 2, videoResolution: '4k', selected: '1', Part: [{ id: '2', decision: 'directplay' }] },
@@ -105,7 +125,14 @@ describe('coercion', () => {
       }),
     )
     const [a, b, live] = await clientFor(s).sessions()
-    expect(a).toMatchObject({ sessionKey: '7', ratingKey: '42', librarySectionID: 2, viewOffset: 1500, duration: 3000, live: false })
+    expect(a).toMatchObject({
+      sessionKey: '7',
+      ratingKey: '42',
+      librarySectionID: 2,
+      viewOffset: 1500,
+      duration: 3000,
+      live: false,
+    })
     expect(a!.player).toMatchObject({ state: 'paused', local: false, secure: true, relayed: true })
     expect(a!.transcodeSession).toBeUndefined()
     expect(a!.media).toEqual([])
@@ -113,7 +140,13 @@ describe('coercion', () => {
     expect(a!.grandparentTitle).toBeUndefined()
     expect(b!.librarySectionID).toBe(5)
     expect(b!.player.local).toBe(true)
-    expect(b!.transcodeSession).toMatchObject({ progress: 55.5, speed: 1.2, throttled: true, videoDecision: 'transcode', audioDecision: 'copy' })
+    expect(b!.transcodeSession).toMatchObject({
+      progress: 55.5,
+      speed: 1.2,
+      throttled: true,
+      videoDecision: 'transcode',
+      audioDecision: 'copy',
+    })
     expect(b!.media.map((m) => [m.id, m.videoResolution, m.selected])).toEqual([
       [1, '1080', false],
       [2, '4k', true],
@@ -125,9 +158,15 @@ describe('coercion', () => {
 
   it('rejects a value that cannot be coerced, naming the endpoint and the field path', async () => {
     const s = await serve((_req, res) =>
-      sendJson(res, { MediaContainer: { Metadata: [session(), session({ sessionKey: '2' }), session({ sessionKey: '3', viewOffset: 'abc' })] } }),
+      sendJson(res, {
+        MediaContainer: {
+          Metadata: [session(), session({ sessionKey: '2' }), session({ sessionKey: '3', viewOffset: 'abc' })],
+        },
+      }),
     )
-    const err = await clientFor(s).sessions().catch((e: unknown) => e)
+    const err = await clientFor(s)
+      .sessions()
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(PlexResponseError)
     expect((err as Error).message).toBe('Plex /status/sessions: Metadata[2].viewOffset is "abc", not a number')
     expect(err).toMatchObject({ kind: 'response', endpoint: '/status/sessions' })
@@ -135,12 +174,15 @@ describe('coercion', () => {
 
   it('rejects a flag that is neither boolean nor 0/1, and a missing required field', async () => {
     const s = await serve((req, res) => {
-      if (req.url === '/activities') sendJson(res, { MediaContainer: { Activity: [{ uuid: 'u', type: 't', cancellable: 'maybe' }] } })
+      if (req.url === '/activities')
+        sendJson(res, { MediaContainer: { Activity: [{ uuid: 'u', type: 't', cancellable: 'maybe' }] } })
       else sendJson(res, { MediaContainer: { Metadata: [{ historyKey: '/h/1', type: 'movie', accountID: 1 }] } })
     })
     const c = clientFor(s)
     await expect(c.activities()).rejects.toThrow('Plex /activities: Activity[0].cancellable is "maybe", not a flag')
-    await expect(c.history().next()).rejects.toThrow('Plex /status/sessions/history/all: Metadata[0].viewedAt is missing')
+    await expect(c.history().next()).rejects.toThrow(
+      'Plex /status/sessions/history/all: Metadata[0].viewedAt is missing',
+    )
   })
 
   it('turns empty containers (no array key) into empty lists', async () => {
@@ -161,14 +203,37 @@ describe('coercion', () => {
           size: 2,
           totalSize: 2,
           Metadata: [
-            { historyKey: '/status/sessions/history/9', title: 'Gone', type: 'movie', viewedAt: 100, accountID: 1, librarySectionID: '1' },
-            { historyKey: '/status/sessions/history/8', ratingKey: '5', title: 'Here', type: 'episode', viewedAt: '99', accountID: '2', deviceID: 3 },
+            {
+              historyKey: '/status/sessions/history/9',
+              title: 'Gone',
+              type: 'movie',
+              viewedAt: 100,
+              accountID: 1,
+              librarySectionID: '1',
+            },
+            {
+              historyKey: '/status/sessions/history/8',
+              ratingKey: '5',
+              title: 'Here',
+              type: 'episode',
+              viewedAt: '99',
+              accountID: '2',
+              deviceID: 3,
+            },
           ],
         },
       }),
     )
     const rows = (await clientFor(s).history().next()).value!.rows
-    expect(rows[0]).toMatchObject({ deleted: true, ratingKey: undefined, title: 'Gone', librarySectionID: 1, viewedAt: 100, accountID: 1, grandparentTitle: undefined })
+    expect(rows[0]).toMatchObject({
+      deleted: true,
+      ratingKey: undefined,
+      title: 'Gone',
+      librarySectionID: 1,
+      viewedAt: 100,
+      accountID: 1,
+      grandparentTitle: undefined,
+    })
     expect(rows[1]).toMatchObject({ deleted: false, ratingKey: '5', viewedAt: 99, accountID: 2, deviceID: 3 })
   })
 
@@ -189,7 +254,14 @@ describe('coercion', () => {
 
 describe('paging', () => {
   const rows = (n: number, from = 0) =>
-    Array.from({ length: n }, (_, i) => ({ historyKey: `/h/${from + i}`, ratingKey: String(from + i), title: `t${from + i}`, type: 'movie', viewedAt: 1000 - i, accountID: 1 }))
+    Array.from({ length: n }, (_, i) => ({
+      historyKey: `/h/${from + i}`,
+      ratingKey: String(from + i),
+      title: `t${from + i}`,
+      type: 'movie',
+      viewedAt: 1000 - i,
+      accountID: 1,
+    }))
 
   it('walks totalSize with X-Plex-Container-Start/Size headers and sends filters in the query', async () => {
     const s = await serve((req, res) => {
@@ -198,7 +270,8 @@ describe('paging', () => {
       sendJson(res, { MediaContainer: { size: n, totalSize: 2500, offset: start, Metadata: rows(n, start) } })
     })
     const pages = []
-    for await (const page of clientFor(s).history({ since: 1700000000, accountId: 3, sectionId: 2, pageSize: 1000 })) pages.push(page)
+    for await (const page of clientFor(s).history({ since: 1700000000, accountId: 3, sectionId: 2, pageSize: 1000 }))
+      pages.push(page)
     expect(pages.map((p) => [p.offset, p.rows.length, p.totalSize])).toEqual([
       [0, 1000, 2500],
       [1000, 1000, 2500],
@@ -211,7 +284,12 @@ describe('paging', () => {
     ])
     const url = new URL(s.seen[0]!.url, s.url)
     expect(url.pathname).toBe('/status/sessions/history/all')
-    expect(Object.fromEntries(url.searchParams)).toEqual({ sort: 'viewedAt:desc', 'viewedAt>': '1700000000', accountID: '3', librarySectionID: '2' })
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      sort: 'viewedAt:desc',
+      'viewedAt>': '1700000000',
+      accountID: '3',
+      librarySectionID: '2',
+    })
   })
 
   it('stops after one request when the server ignores paging and sends everything', async () => {
@@ -228,7 +306,8 @@ describe('paging', () => {
       sendJson(res, { MediaContainer: { size, totalSize: 5000, Metadata: rows(size) } })
     })
     const seenKeys: string[] = []
-    for await (const page of clientFor(s).history({ pageSize: 100 })) seenKeys.push(...page.rows.map((r) => r.historyKey))
+    for await (const page of clientFor(s).history({ pageSize: 100 }))
+      seenKeys.push(...page.rows.map((r) => r.historyKey))
     expect(s.seen).toHaveLength(2)
     expect(seenKeys).toHaveLength(100)
     expect(new Set(seenKeys).size).toBe(100)
@@ -248,7 +327,9 @@ describe('paging', () => {
   })
 
   it('counts a section with a Size 0 request', async () => {
-    const s = await serve((req, res) => sendJson(res, { MediaContainer: { size: 0, totalSize: paging(req).size === 0 ? 1234 : -1 } }))
+    const s = await serve((req, res) =>
+      sendJson(res, { MediaContainer: { size: 0, totalSize: paging(req).size === 0 ? 1234 : -1 } }),
+    )
     expect(await clientFor(s).sectionTotal(4, 4)).toBe(1234)
     expect(s.seen[0]!.url).toBe('/library/sections/4/all?type=4&includeCollections=0')
   })
@@ -258,7 +339,12 @@ describe('metadata batching', () => {
   it('fetches many ratingKeys in comma-separated batches, once per key', async () => {
     const s = await serve((req, res) => {
       const keys = decodeURIComponent(new URL(req.url!, 'http://x').pathname.split('/').pop()!).split(',')
-      sendJson(res, { MediaContainer: { size: keys.length, Metadata: keys.map((k) => ({ ratingKey: k, type: 'movie', title: `m${k}` })) } })
+      sendJson(res, {
+        MediaContainer: {
+          size: keys.length,
+          Metadata: keys.map((k) => ({ ratingKey: k, type: 'movie', title: `m${k}` })),
+        },
+      })
     })
     const keys = Array.from({ length: 120 }, (_, i) => String(i + 1))
     const items = await clientFor(s).metadata([...keys, '1', '2'])
@@ -275,19 +361,37 @@ describe('failures', () => {
       res.writeHead(status, { 'Content-Type': 'text/html' })
       res.end(`<html><title>${status}</title></html>`)
     })
-    const auth = await clientFor(s).sessions().catch((e: unknown) => e)
+    const auth = await clientFor(s)
+      .sessions()
+      .catch((e: unknown) => e)
     expect(auth).toBeInstanceOf(PlexAuthError)
-    expect(auth).toMatchObject({ kind: 'auth', status: 401, message: 'Plex answered 401: the token is not accepted (/status/sessions)' })
-    const http = await clientFor(s).activities().catch((e: unknown) => e)
+    expect(auth).toMatchObject({
+      kind: 'auth',
+      status: 401,
+      message: 'Plex answered 401: the token is not accepted (/status/sessions)',
+    })
+    const http = await clientFor(s)
+      .activities()
+      .catch((e: unknown) => e)
     expect(http).toBeInstanceOf(PlexHttpError)
-    expect(http).toMatchObject({ kind: 'http', status: 500, message: 'Plex /activities answered 500 Internal Server Error' })
+    expect(http).toMatchObject({
+      kind: 'http',
+      status: 500,
+      message: 'Plex /activities answered 500 Internal Server Error',
+    })
   })
 
   it('gives up on a server that never answers with PlexTimeoutError naming endpoint and deadline', async () => {
     const s = await serve(() => {})
-    const err = await clientFor(s, { timeoutMs: 150 }).sessions().catch((e: unknown) => e)
+    const err = await clientFor(s, { timeoutMs: 150 })
+      .sessions()
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(PlexTimeoutError)
-    expect(err).toMatchObject({ kind: 'timeout', timeoutMs: 150, message: 'Plex /status/sessions did not answer within 150 ms' })
+    expect(err).toMatchObject({
+      kind: 'timeout',
+      timeoutMs: 150,
+      message: 'Plex /status/sessions did not answer within 150 ms',
+    })
   })
 
   it('applies the deadline to a body that stalls after the headers', async () => {
@@ -302,7 +406,9 @@ describe('failures', () => {
     const s = await serve(() => {})
     const controller = new AbortController()
     setTimeout(() => controller.abort(), 50)
-    const err = await clientFor(s, { timeoutMs: 5_000 }).sessions(controller.signal).catch((e: unknown) => e)
+    const err = await clientFor(s, { timeoutMs: 5_000 })
+      .sessions(controller.signal)
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(PlexAbortedError)
     expect(err).toMatchObject({ kind: 'aborted', name: 'PlexAbortedError' })
     const before = s.seen.length
@@ -317,10 +423,14 @@ describe('failures', () => {
         srv.close(() => resolve(p))
       })
     })
-    const err = await createPlexClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN }).sessions().catch((e: unknown) => e)
+    const err = await createPlexClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN })
+      .sessions()
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(PlexUnreachableError)
     expect(err).toMatchObject({ kind: 'unreachable', address: `127.0.0.1:${port}`, code: 'ECONNREFUSED' })
-    expect((err as Error).message).toBe(`Plex at 127.0.0.1:${port} is unreachable (ECONNREFUSED): /status/sessions failed`)
+    expect((err as Error).message).toBe(
+      `Plex at 127.0.0.1:${port} is unreachable (ECONNREFUSED): /status/sessions failed`,
+    )
   })
 
   it('reports a connection reset mid-request as PlexUnreachableError', async () => {
@@ -366,7 +476,11 @@ describe('plex.tv shared servers', () => {
       res.writeHead(200, { 'Content-Type': 'application/xml' })
       res.end(xml)
     })
-    const shared = await createPlexClient({ baseUrl: 'http://127.0.0.1:1', token: TOKEN, plexTvUrl: `${s.url}/` }).sharedServers('mid1')
+    const shared = await createPlexClient({
+      baseUrl: 'http://127.0.0.1:1',
+      token: TOKEN,
+      plexTvUrl: `${s.url}/`,
+    }).sharedServers('mid1')
     expect(shared).toEqual([
       {
         id: 111,
@@ -384,7 +498,14 @@ describe('plex.tv shared servers', () => {
           { id: 11, key: '2', title: 'TV Shows', type: 'show', shared: false },
         ],
       },
-      expect.objectContaining({ id: 112, userID: 1001, username: 'bob & co', email: undefined, allLibraries: true, sections: [] }),
+      expect.objectContaining({
+        id: 112,
+        userID: 1001,
+        username: 'bob & co',
+        email: undefined,
+        allLibraries: true,
+        sections: [],
+      }),
     ])
     expect(JSON.stringify(shared)).not.toMatch(/user-secret/)
     const req = s.seen[0]!

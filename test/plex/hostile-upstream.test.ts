@@ -2,9 +2,21 @@
 // event loop for long: every body is capped while it streams, large ones parse on the worker, and
 // deep nesting is refused before parsing. Real servers on loopback (test/support/hostile-plex.ts).
 import { afterEach, describe, expect, it } from 'vitest'
-import { PlexResponseError, PlexResponseTooLargeError, createPlexClient, type PlexClientOptions } from '../../src/plex/index.js'
+import {
+  PlexResponseError,
+  PlexResponseTooLargeError,
+  createPlexClient,
+  type PlexClientOptions,
+} from '../../src/plex/index.js'
 import { ParsePool } from '../../src/plex/parse-pool.js'
-import { deepJson, largeXml, measured, startContentLengthLiar, startHostilePlex, type HostileServer } from '../support/hostile-plex.js'
+import {
+  deepJson,
+  largeXml,
+  measured,
+  startContentLengthLiar,
+  startHostilePlex,
+  type HostileServer,
+} from '../support/hostile-plex.js'
 
 const TOKEN = 'hostile-token-Kp93x'
 const MiB = 1024 * 1024
@@ -22,7 +34,13 @@ async function track(server: Promise<HostileServer>): Promise<HostileServer> {
 }
 
 function clientFor(s: HostileServer, extra: Partial<PlexClientOptions> = {}) {
-  return createPlexClient({ baseUrl: s.url, token: TOKEN, clientIdentifier: 'hostile-test', timeoutMs: 20_000, ...extra })
+  return createPlexClient({
+    baseUrl: s.url,
+    token: TOKEN,
+    clientIdentifier: 'hostile-test',
+    timeoutMs: 20_000,
+    ...extra,
+  })
 }
 
 function expectTooLarge(error: unknown, maxBytes: number): void {
@@ -47,7 +65,9 @@ describe('reply size cap', () => {
   it('cuts off a slow endless body at the cap, long before the deadline', async () => {
     const s = await track(startHostilePlex('slow-endless'))
     const started = performance.now()
-    const error = await clientFor(s, { maxResponseBytes: 64 * 1024 }).identity().catch((e: unknown) => e)
+    const error = await clientFor(s, { maxResponseBytes: 64 * 1024 })
+      .identity()
+      .catch((e: unknown) => e)
     expectTooLarge(error, 64 * 1024)
     expect(performance.now() - started).toBeLessThan(10_000)
   })
@@ -55,7 +75,9 @@ describe('reply size cap', () => {
   it('refuses a declared Content-Length past the cap without reading the body', async () => {
     const s = await track(startContentLengthLiar())
     const started = performance.now()
-    const error = await clientFor(s).identity().catch((e: unknown) => e)
+    const error = await clientFor(s)
+      .identity()
+      .catch((e: unknown) => e)
     expectTooLarge(error, 64 * MiB)
     expect((error as PlexResponseTooLargeError).seenBytes).toBe(1024 ** 4)
     expect(performance.now() - started).toBeLessThan(5_000)
@@ -87,10 +109,17 @@ describe('parsing large and deep replies', () => {
 
   it('hands back every item of a large list in order, from XML and from JSON', async () => {
     const items = 12_000
-    const metadata = Array.from({ length: items }, (_, i) => ({ ratingKey: String(i), type: 'movie', title: `Movie ${i} ${'x'.repeat(100)}` }))
+    const metadata = Array.from({ length: items }, (_, i) => ({
+      ratingKey: String(i),
+      type: 'movie',
+      title: `Movie ${i} ${'x'.repeat(100)}`,
+    }))
     const json = JSON.stringify({ MediaContainer: { size: items, Metadata: metadata } })
     expect(json.length).toBeGreaterThan(1024 * 1024)
-    for (const body of [{ body: largeXml(2).xml, contentType: 'text/xml' }, { body: json, contentType: 'application/json' }]) {
+    for (const body of [
+      { body: largeXml(2).xml, contentType: 'text/xml' },
+      { body: json, contentType: 'application/json' },
+    ]) {
       const expected = body.contentType === 'text/xml' ? largeXml(2).items : items
       const s = await track(startHostilePlex(body))
       const pages = []
@@ -116,7 +145,9 @@ describe('parsing large and deep replies', () => {
     for (const levels of [100, 200_000]) {
       const body = '<MediaContainer>' + '<a>'.repeat(levels) + '</a>'.repeat(levels) + '</MediaContainer>'
       const s = await track(startHostilePlex({ body, contentType: 'application/xml' }))
-      const error = await clientFor(s).identity().catch((e: unknown) => e)
+      const error = await clientFor(s)
+        .identity()
+        .catch((e: unknown) => e)
       expect(error).toBeInstanceOf(PlexResponseError)
       expect((error as Error).message).toContain('deeper than the 64 allowed')
     }
@@ -139,7 +170,9 @@ describe('parsing large and deep replies', () => {
 
   it('answers a request whose deadline passes during the parse with PlexTimeoutError', async () => {
     const s = await track(startHostilePlex({ body: largeXml(4).xml, contentType: 'text/xml' }))
-    const error = await clientFor(s, { timeoutMs: 300 }).serverInfo().catch((e: unknown) => e)
+    const error = await clientFor(s, { timeoutMs: 300 })
+      .serverInfo()
+      .catch((e: unknown) => e)
     expect((error as Error).name).toBe('PlexTimeoutError')
   })
 })

@@ -4,7 +4,13 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { backoffDelay, createNotificationListener, MAX_NOTIFICATION_BYTES, type NotificationEvents, type NotificationListener } from '../../src/plex/index.js'
+import {
+  backoffDelay,
+  createNotificationListener,
+  MAX_NOTIFICATION_BYTES,
+  type NotificationEvents,
+  type NotificationListener,
+} from '../../src/plex/index.js'
 
 const TOKEN = 'notify-token-Kx93'
 
@@ -22,7 +28,9 @@ interface PushServer {
 }
 
 /** `websocket: false` answers upgrades with 404, as a proxy without WebSocket support would. */
-async function startPushServer(opts: { websocket?: boolean; upgradeStatus?: () => number | undefined; port?: number } = {}): Promise<PushServer> {
+async function startPushServer(
+  opts: { websocket?: boolean; upgradeStatus?: () => number | undefined; port?: number } = {},
+): Promise<PushServer> {
   const sockets = new Set<WebSocket>()
   const streams = new Set<http.ServerResponse>()
   const upgrades: http.IncomingMessage[] = []
@@ -69,7 +77,8 @@ async function startPushServer(opts: { websocket?: boolean; upgradeStatus?: () =
       for (const ws of sockets) ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
     },
     sse: (event, data) => {
-      for (const res of streams) res.write(`event: ${event}\r\ndata: ${typeof data === 'string' ? data : JSON.stringify(data)}\r\n\r\n`)
+      for (const res of streams)
+        res.write(`event: ${event}\r\ndata: ${typeof data === 'string' ? data : JSON.stringify(data)}\r\n\r\n`)
     },
     dropAll,
     close: () =>
@@ -83,13 +92,20 @@ async function startPushServer(opts: { websocket?: boolean; upgradeStatus?: () =
 }
 
 /** Resolves with the next emission of `event`. */
-function next<K extends keyof NotificationEvents>(listener: NotificationListener, event: K, timeoutMs = 5_000): Promise<NotificationEvents[K][0]> {
+function next<K extends keyof NotificationEvents>(
+  listener: NotificationListener,
+  event: K,
+  timeoutMs = 5_000,
+): Promise<NotificationEvents[K][0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${String(event)} event within ${timeoutMs} ms`)), timeoutMs)
-    listener.once(event as 'connected', ((arg: NotificationEvents[K][0]) => {
-      clearTimeout(timer)
-      resolve(arg)
-    }) as never)
+    listener.once(
+      event as 'connected',
+      ((arg: NotificationEvents[K][0]) => {
+        clearTimeout(timer)
+        resolve(arg)
+      }) as never,
+    )
   })
 }
 
@@ -98,8 +114,16 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
 
-function listen(server: PushServer, extra: Partial<Parameters<typeof createNotificationListener>[0]> = {}): NotificationListener {
-  const listener = createNotificationListener({ baseUrl: server.url, token: TOKEN, backoff: { initialMs: 20, maxMs: 100 }, ...extra })
+function listen(
+  server: PushServer,
+  extra: Partial<Parameters<typeof createNotificationListener>[0]> = {},
+): NotificationListener {
+  const listener = createNotificationListener({
+    baseUrl: server.url,
+    token: TOKEN,
+    backoff: { initialMs: 20, maxMs: 100 },
+    ...extra,
+  })
   cleanup.push(() => listener.close())
   return listener
 }
@@ -130,23 +154,84 @@ describe('notification listener', () => {
     expect(s.upgrades[0]!.url).toBe('/:/websockets/notifications')
 
     const playing = next(listener, 'playing')
-    s.send({ NotificationContainer: { type: 'playing', size: 1, PlaySessionStateNotification: [{ sessionKey: '12', ratingKey: 345, key: '/library/metadata/345', viewOffset: '61000', state: 'paused', clientIdentifier: 'c1' }] } })
-    expect(await playing).toEqual([{ sessionKey: '12', ratingKey: '345', key: '/library/metadata/345', viewOffset: 61000, state: 'paused', clientIdentifier: 'c1', transcodeSession: undefined }])
+    s.send({
+      NotificationContainer: {
+        type: 'playing',
+        size: 1,
+        PlaySessionStateNotification: [
+          {
+            sessionKey: '12',
+            ratingKey: 345,
+            key: '/library/metadata/345',
+            viewOffset: '61000',
+            state: 'paused',
+            clientIdentifier: 'c1',
+          },
+        ],
+      },
+    })
+    expect(await playing).toEqual([
+      {
+        sessionKey: '12',
+        ratingKey: '345',
+        key: '/library/metadata/345',
+        viewOffset: 61000,
+        state: 'paused',
+        clientIdentifier: 'c1',
+        transcodeSession: undefined,
+      },
+    ])
 
     const activity = next(listener, 'activity')
     s.send({
       NotificationContainer: {
         type: 'activity',
         size: 1,
-        ActivityNotification: [{ event: 'updated', uuid: 'a-1', Activity: { uuid: 'a-1', type: 'library.update.section', cancellable: false, userID: 1, title: 'Scanning', progress: 40, Context: { librarySectionID: '3' } } }],
+        ActivityNotification: [
+          {
+            event: 'updated',
+            uuid: 'a-1',
+            Activity: {
+              uuid: 'a-1',
+              type: 'library.update.section',
+              cancellable: false,
+              userID: 1,
+              title: 'Scanning',
+              progress: 40,
+              Context: { librarySectionID: '3' },
+            },
+          },
+        ],
       },
     })
     expect(await activity).toEqual([
-      { event: 'updated', uuid: 'a-1', activity: { uuid: 'a-1', type: 'library.update.section', title: 'Scanning', subtitle: undefined, cancellable: false, userID: 1, progress: 40, librarySectionID: 3 } },
+      {
+        event: 'updated',
+        uuid: 'a-1',
+        activity: {
+          uuid: 'a-1',
+          type: 'library.update.section',
+          title: 'Scanning',
+          subtitle: undefined,
+          cancellable: false,
+          userID: 1,
+          progress: 40,
+          librarySectionID: 3,
+        },
+      },
     ])
 
     const timeline = next(listener, 'timeline')
-    s.send({ NotificationContainer: { type: 'timeline', size: 2, TimelineEntry: [{ sectionID: '2', itemID: '900', type: 4, title: 'Pilot', state: 5, updatedAt: 1700000000 }, { itemID: 901, state: '9', type: 1 }] } })
+    s.send({
+      NotificationContainer: {
+        type: 'timeline',
+        size: 2,
+        TimelineEntry: [
+          { sectionID: '2', itemID: '900', type: 4, title: 'Pilot', state: 5, updatedAt: 1700000000 },
+          { itemID: 901, state: '9', type: 1 },
+        ],
+      },
+    })
     const entries = await timeline
     expect(entries.map((e) => [e.sectionID, e.itemID, e.type, e.state])).toEqual([
       [2, '900', 4, 5],
@@ -154,12 +239,31 @@ describe('notification listener', () => {
     ])
 
     const status = next(listener, 'status')
-    s.send({ NotificationContainer: { type: 'status', size: 1, StatusNotification: [{ title: 'Library scan complete', notificationName: 'LIBRARY_UPDATE' }] } })
-    expect(await status).toEqual([{ title: 'Library scan complete', description: undefined, notificationName: 'LIBRARY_UPDATE' }])
+    s.send({
+      NotificationContainer: {
+        type: 'status',
+        size: 1,
+        StatusNotification: [{ title: 'Library scan complete', notificationName: 'LIBRARY_UPDATE' }],
+      },
+    })
+    expect(await status).toEqual([
+      { title: 'Library scan complete', description: undefined, notificationName: 'LIBRARY_UPDATE' },
+    ])
 
     const transcode = next(listener, 'transcodeSession')
-    s.send({ NotificationContainer: { type: 'transcodeSession.update', size: 1, TranscodeSession: [{ key: 'tk1', progress: 12.5, speed: '2.0', throttled: false, videoDecision: 'transcode' }] } })
-    expect(await transcode).toEqual({ event: 'update', sessions: [expect.objectContaining({ key: 'tk1', progress: 12.5, speed: 2, throttled: false, videoDecision: 'transcode' })] })
+    s.send({
+      NotificationContainer: {
+        type: 'transcodeSession.update',
+        size: 1,
+        TranscodeSession: [{ key: 'tk1', progress: 12.5, speed: '2.0', throttled: false, videoDecision: 'transcode' }],
+      },
+    })
+    expect(await transcode).toEqual({
+      event: 'update',
+      sessions: [
+        expect.objectContaining({ key: 'tk1', progress: 12.5, speed: 2, throttled: false, videoDecision: 'transcode' }),
+      ],
+    })
   })
 
   it('drops a malformed frame and keeps delivering the next ones', async () => {
@@ -169,11 +273,20 @@ describe('notification listener', () => {
     await next(listener, 'connected')
     const playing = next(listener, 'playing')
     s.send('not json at all')
-    s.send({ NotificationContainer: { type: 'playing', PlaySessionStateNotification: [{ sessionKey: '1', viewOffset: 'soon', state: 'playing' }] } })
+    s.send({
+      NotificationContainer: {
+        type: 'playing',
+        PlaySessionStateNotification: [{ sessionKey: '1', viewOffset: 'soon', state: 'playing' }],
+      },
+    })
     s.send({ NotificationContainer: { type: 'reachability', size: 1 } })
-    s.send({ NotificationContainer: { type: 'playing', PlaySessionStateNotification: [{ sessionKey: '2', state: 'stopped' }] } })
+    s.send({
+      NotificationContainer: { type: 'playing', PlaySessionStateNotification: [{ sessionKey: '2', state: 'stopped' }] },
+    })
     expect((await playing).map((p) => p.sessionKey)).toEqual(['2'])
-    expect(warnings.some((w) => w.includes('PlaySessionStateNotification[0].viewOffset is \\"soon\\", not a number'))).toBe(true)
+    expect(
+      warnings.some((w) => w.includes('PlaySessionStateNotification[0].viewOffset is \\"soon\\", not a number')),
+    ).toBe(true)
   })
 
   it('falls back to SSE when the WebSocket is refused, and reads SSE events and pings', async () => {
@@ -184,8 +297,12 @@ describe('notification listener', () => {
     expect(s.sseRequests[0]!.headers['x-plex-token']).toBe(TOKEN)
     const playing = next(listener, 'playing')
     s.sse('ping', {})
-    s.sse('playing', { PlaySessionStateNotification: { sessionKey: '5', ratingKey: '77', viewOffset: 1000, state: 'playing' } })
-    expect(await playing).toEqual([expect.objectContaining({ sessionKey: '5', ratingKey: '77', viewOffset: 1000, state: 'playing' })])
+    s.sse('playing', {
+      PlaySessionStateNotification: { sessionKey: '5', ratingKey: '77', viewOffset: 1000, state: 'playing' },
+    })
+    expect(await playing).toEqual([
+      expect.objectContaining({ sessionKey: '5', ratingKey: '77', viewOffset: 1000, state: 'playing' }),
+    ])
     const timeline = next(listener, 'timeline')
     s.sse('timeline', { TimelineEntry: { sectionID: 1, itemID: '3', type: 1, state: 5 } })
     expect((await timeline)[0]).toMatchObject({ sectionID: 1, itemID: '3', state: 5 })
@@ -209,7 +326,11 @@ describe('notification listener', () => {
     let refusals = 4
     const s = await push({ upgradeStatus: () => (refusals-- > 0 ? 503 : undefined) })
     // SSE is disabled so every attempt is one WebSocket upgrade.
-    const listener = listen(s, { transport: 'websocket', backoff: { initialMs: 10, maxMs: 40, jitter: 0.5 }, random: () => 0 })
+    const listener = listen(s, {
+      transport: 'websocket',
+      backoff: { initialMs: 10, maxMs: 40, jitter: 0.5 },
+      random: () => 0,
+    })
     const retries: NotificationEvents['retrying'][0][] = []
     listener.on('retrying', (r) => retries.push(r))
     const connected = next(listener, 'connected')
@@ -229,10 +350,13 @@ describe('notification listener', () => {
     const listener = listen(s)
     await next(listener, 'connected')
     const events: string[] = []
-    for (const e of ['connected', 'disconnected', 'reconnected', 'retrying', 'playing'] as const) listener.on(e, () => events.push(e))
+    for (const e of ['connected', 'disconnected', 'reconnected', 'retrying', 'playing'] as const)
+      listener.on(e, () => events.push(e))
     await listener.close()
     expect(listener.isConnected).toBe(false)
-    s.send({ NotificationContainer: { type: 'playing', PlaySessionStateNotification: [{ sessionKey: '1', state: 'playing' }] } })
+    s.send({
+      NotificationContainer: { type: 'playing', PlaySessionStateNotification: [{ sessionKey: '1', state: 'playing' }] },
+    })
     await new Promise((r) => setTimeout(r, 150))
     expect(events).toEqual([])
     expect(s.upgrades).toHaveLength(1)
@@ -268,6 +392,9 @@ describe('notification listener', () => {
       res.write('event: playing\ndata: ')
       for (let i = 0; i <= MAX_NOTIFICATION_BYTES / chunk.length; i++) res.write(chunk)
     }
-    expect(await lostSse).toEqual({ transport: 'sse', reason: `an event passed ${MAX_NOTIFICATION_BYTES} bytes without ending` })
+    expect(await lostSse).toEqual({
+      transport: 'sse',
+      reason: `an event passed ${MAX_NOTIFICATION_BYTES} bytes without ending`,
+    })
   })
 })

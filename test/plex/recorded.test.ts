@@ -6,10 +6,23 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Fields } from '../../src/plex/coerce.js'
-import { PlexAuthError, PlexError, PlexHttpError, PlexResponseError, createPlexClient, type PlexClient } from '../../src/plex/index.js'
+import {
+  PlexAuthError,
+  PlexError,
+  PlexHttpError,
+  PlexResponseError,
+  createPlexClient,
+  type PlexClient,
+} from '../../src/plex/index.js'
 import { parseLibraryItems } from '../../src/plex/parse/library.js'
 import { xmlToPlexJson } from '../../src/plex/xml.js'
-import { describeRecorded, recordedDir, recordedPresent, startRecordedServer, type RecordedServer } from './helpers/recorded-server.js'
+import {
+  describeRecorded,
+  recordedDir,
+  recordedPresent,
+  startRecordedServer,
+  type RecordedServer,
+} from './helpers/recorded-server.js'
 
 const TOKEN = 'recorded-secret-4711'
 
@@ -88,7 +101,9 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
     })
 
     it('rejects an /identity reply without machineIdentifier, naming the field (XML gap: empty container)', async () => {
-      const err = await client(xml).identity().catch((e: unknown) => e)
+      const err = await client(xml)
+        .identity()
+        .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(PlexResponseError)
       expect((err as Error).message).toBe('Plex /identity: MediaContainer.machineIdentifier is missing')
     })
@@ -128,10 +143,18 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
       const sections = await client(json).librarySections()
       const recorded = recordedJson('lukehagar-6c561d8/tests/library__get-all-libraries__0.json').Directory
       expect(sections).toHaveLength(14)
-      expect(sections.map((s) => [s.id, s.title, s.type])).toEqual(recorded.map((d: { key: string; title: string; type: string }) => [Number(d.key), d.title, d.type]))
+      expect(sections.map((s) => [s.id, s.title, s.type])).toEqual(
+        recorded.map((d: { key: string; title: string; type: string }) => [Number(d.key), d.title, d.type]),
+      )
       const tv = sections.find((s) => s.id === 2)!
       expect(tv.title).toBe('TV Series ')
-      expect(tv).toMatchObject({ type: 'show', agent: 'tv.plex.agents.series', refreshing: false, hidden: false, locations: [{ id: 32, path: '/TV Shows' }] })
+      expect(tv).toMatchObject({
+        type: 'show',
+        agent: 'tv.plex.agents.series',
+        refreshing: false,
+        hidden: false,
+        locations: [{ id: 32, path: '/TV Shows' }],
+      })
       const docs = sections.find((s) => s.title === 'Movies (Documentaries)')!
       expect(docs.locations.length).toBe(2)
       expect(sections.find((s) => s.id === 9)?.type).toBe('artist')
@@ -163,7 +186,13 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
       })
     })
 
-    const totals: [server: 'json' | 'xml', section: number, type: number, variant: string | undefined, total: number][] = [
+    const totals: [
+      server: 'json' | 'xml',
+      section: number,
+      type: number,
+      variant: string | undefined,
+      total: number,
+    ][] = [
       ['json', 1, 1, undefined, 341],
       ['json', 2, 4, undefined, 3438],
       ['json', 3, 2, undefined, 26],
@@ -181,9 +210,12 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
       ['xml', 3, 8, undefined, 1],
       ['xml', 2, 2, undefined, 1],
     ]
-    it.each(totals)('counts section items with Size 0 (%s, section %i, type %i, variant %s) → %i', async (server, section, type, variant, total) => {
-      expect(await client(server === 'json' ? json : xml, variant).sectionTotal(section, type)).toBe(total)
-    })
+    it.each(totals)(
+      'counts section items with Size 0 (%s, section %i, type %i, variant %s) → %i',
+      async (server, section, type, variant, total) => {
+        expect(await client(server === 'json' ? json : xml, variant).sectionTotal(section, type)).toBe(total)
+      },
+    )
 
     it('answers 0 for a recorded section without items of that type (empty container)', async () => {
       expect(await client(json).sectionTotal(1, 3)).toBe(0)
@@ -204,13 +236,16 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
       [9, 1, 'lh-concerts', 'lukehagar-6c561d8/tests/library__sectionKey__get-library-all__4.json'],
       [15, 9, 'lh-albums-lossless', 'lukehagar-6c561d8/tests/library__sectionKey__get-library-all__3.json'],
     ]
-    it.each(listings)('lists every recorded item of section %i type %s (variant %s) page by page', async (section, type, variant, file) => {
-      const items = await allItems(client(json, variant), section, type)
-      const recorded = recordedJson(file)
-      expect(items.map((i) => i.title)).toEqual(titlesOf(file))
-      expect(items.every((i) => i.ratingKey && /^\d+$/.test(i.ratingKey))).toBe(true)
-      expect(new Set(items.map((i) => i.librarySectionID))).toEqual(new Set([recorded.librarySectionID]))
-    })
+    it.each(listings)(
+      'lists every recorded item of section %i type %s (variant %s) page by page',
+      async (section, type, variant, file) => {
+        const items = await allItems(client(json, variant), section, type)
+        const recorded = recordedJson(file)
+        expect(items.map((i) => i.title)).toEqual(titlesOf(file))
+        expect(items.every((i) => i.ratingKey && /^\d+$/.test(i.ratingKey))).toBe(true)
+        expect(new Set(items.map((i) => i.librarySectionID))).toEqual(new Set([recorded.librarySectionID]))
+      },
+    )
 
     it('pages through 341 movies in 4 requests of 100 using headers, not the query', async () => {
       await json.resetCounts()
@@ -234,24 +269,52 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
       expect(shows[0]).toMatchObject({ title: '07-Ghost', type: 'show', ratingKey: '28580', librarySectionID: 3 })
       expect(shows[0]!.leafCount).toBeGreaterThan(0)
       const episodes = await allItems(client(json, 'lh-episodes-479'), 1, 4)
-      expect(episodes[0]).toMatchObject({ title: 'Not Funny', type: 'episode', grandparentTitle: 'South Park', parentRatingKey: '103479' })
+      expect(episodes[0]).toMatchObject({
+        title: 'Not Funny',
+        type: 'episode',
+        grandparentTitle: 'South Park',
+        parentRatingKey: '103479',
+      })
     })
 
     it('reads the XML movie and show listings, including a show holding its newest episode', async () => {
       const movies = await allItems(client(xml), 1, 1)
       expect(movies.map((m) => m.title)).toEqual(['Movie 1', 'Movie 2', 'Movie 3', 'Movie 4', 'Movie 5'])
-      expect(movies[0]).toMatchObject({ ratingKey: '1', librarySectionID: 1, year: 2000, rating: 9, audienceRating: 9.5, duration: 9000000, contentRating: 'R' })
+      expect(movies[0]).toMatchObject({
+        ratingKey: '1',
+        librarySectionID: 1,
+        year: 2000,
+        rating: 9,
+        audienceRating: 9.5,
+        duration: 9000000,
+        contentRating: 'R',
+      })
       const shows = await allItems(client(xml), 2, 2)
-      expect(shows).toEqual([expect.objectContaining({ title: 'TV Show', type: 'show', ratingKey: '30', leafCount: 100, childCount: 5, genres: ['Action', 'Animated'] })])
+      expect(shows).toEqual([
+        expect.objectContaining({
+          title: 'TV Show',
+          type: 'show',
+          ratingKey: '30',
+          leafCount: 100,
+          childCount: 5,
+          genres: ['Action', 'Animated'],
+        }),
+      ])
       const mostRecent = await allItems(client(xml, 'ha-most-recent'), 2, 2)
-      expect(mostRecent).toEqual([expect.objectContaining({ title: 'TV Show', ratingKey: '20', viewedLeafCount: 0, librarySectionID: 2 })])
+      expect(mostRecent).toEqual([
+        expect.objectContaining({ title: 'TV Show', ratingKey: '20', viewedLeafCount: 0, librarySectionID: 2 }),
+      ])
     })
 
     it('reads the includeMeta count replies the client never asks for, through the same parsers', () => {
-      const withMeta = JSON.parse(readFileSync(dataFile('lukehagar-6c561d8/tests/library__sectionKey__get-library-items__1.json'), 'utf8'))
+      const withMeta = JSON.parse(
+        readFileSync(dataFile('lukehagar-6c561d8/tests/library__sectionKey__get-library-items__1.json'), 'utf8'),
+      )
       const mc = Fields.root('/library/sections/1/all', withMeta)
       expect(mc.num('totalSize')).toBe(357)
-      expect(parseLibraryItems(mc).map((i) => i.title)).toEqual(titlesOf('lukehagar-6c561d8/tests/library__sectionKey__get-library-items__1.json'))
+      expect(parseLibraryItems(mc).map((i) => i.title)).toEqual(
+        titlesOf('lukehagar-6c561d8/tests/library__sectionKey__get-library-items__1.json'),
+      )
       const xmlMeta = xmlToPlexJson(readFileSync(dataFile('home-assistant/library_movies_metadata.xml'), 'utf8'))
       const xmc = Fields.root('/library/sections/1/all', xmlMeta)
       expect(xmc.num('totalSize')).toBe(538)
@@ -316,12 +379,28 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
         duration: 186240,
         live: false,
         user: { id: 1, title: 'Blindkitty38' },
-        player: { state: 'playing', product: 'Plex for Windows', platform: 'windows', local: true, relayed: false, secure: true, address: '10.10.10.171' },
+        player: {
+          state: 'playing',
+          product: 'Plex for Windows',
+          platform: 'windows',
+          local: true,
+          relayed: false,
+          secure: true,
+          address: '10.10.10.171',
+        },
         session: { id: '93h7e00ncblxncqw9lkfaoxi', bandwidth: 1050, location: 'lan' },
         transcodeSession: undefined,
       })
-      expect(s!.selectedMedia).toMatchObject({ id: 130355, audioCodec: 'flac', container: 'flac', bitrate: 1014, selected: true })
-      expect(s!.selectedMedia!.parts).toEqual([expect.objectContaining({ id: 130625, decision: 'directplay', selected: true })])
+      expect(s!.selectedMedia).toMatchObject({
+        id: 130355,
+        audioCodec: 'flac',
+        container: 'flac',
+        bitrate: 1014,
+        selected: true,
+      })
+      expect(s!.selectedMedia!.parts).toEqual([
+        expect.objectContaining({ id: 130625, decision: 'directplay', selected: true }),
+      ])
     })
 
     it('reads the XML movie session on a SHIELD with 0/1 flags', async () => {
@@ -336,23 +415,48 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
         viewOffset: 0,
         duration: 9000000,
         user: { id: 1, title: 'User 1' },
-        player: { state: 'playing', device: 'SHIELD Android TV', product: 'Plex for Android (TV)', local: true, relayed: false, secure: true },
+        player: {
+          state: 'playing',
+          device: 'SHIELD Android TV',
+          product: 'Plex for Android (TV)',
+          local: true,
+          relayed: false,
+          secure: true,
+        },
         session: { id: 'session_id_1', bandwidth: 7000, location: 'lan' },
         transcodeSession: undefined,
       })
-      expect(s!.selectedMedia).toMatchObject({ id: 2637, videoResolution: '720p', videoCodec: 'h264', bitrate: 6000, selected: true })
+      expect(s!.selectedMedia).toMatchObject({
+        id: 2637,
+        videoResolution: '720p',
+        videoCodec: 'h264',
+        bitrate: 6000,
+        selected: true,
+      })
       expect(s!.selectedMedia!.parts[0]!.decision).toBe('transcode')
     })
 
     it('reads a preroll session (librarySectionID -2)', async () => {
       const [s] = await client(xml, 'ha-transient').sessions()
-      expect(s).toMatchObject({ sessionKey: '95', type: 'clip', title: 'fancy_preroll', librarySectionID: -2, duration: 6000, ratingKey: '203214' })
+      expect(s).toMatchObject({
+        sessionKey: '95',
+        type: 'clip',
+        title: 'fancy_preroll',
+        librarySectionID: -2,
+        duration: 6000,
+        ratingKey: '203214',
+      })
       expect(s!.selectedMedia).toMatchObject({ videoResolution: 'SD', selected: true })
     })
 
     it('reads an unknown-item session (librarySectionID -3)', async () => {
       const [s] = await client(xml, 'ha-unknown').sessions()
-      expect(s).toMatchObject({ sessionKey: '999', ratingKey: '9876543210', title: 'some_unknown_item', librarySectionID: -3 })
+      expect(s).toMatchObject({
+        sessionKey: '999',
+        ratingKey: '9876543210',
+        title: 'some_unknown_item',
+        librarySectionID: -3,
+      })
     })
 
     it('reads two transcoding videos and a track with no ratingKey, user id or Media', async () => {
@@ -362,9 +466,24 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
         ['5', 'movie', 'The Hobbit The Desolation of Smaug'],
         ['4', 'track', "Don't look back"],
       ])
-      expect(sessions[0]).toMatchObject({ grandparentTitle: '30 Rock', index: 3, parentIndex: 1, viewOffset: 291, year: 2006, ratingKey: undefined })
-      expect(sessions[0]!.transcodeSession).toEqual(expect.objectContaining({ throttled: false, progress: 3.2000000476837158, speed: 12.199999809265137 }))
-      expect(sessions[2]).toMatchObject({ grandparentTitle: 'Télépopmusik', parentTitle: 'Angel Milk', transcodeSession: undefined, media: [], selectedMedia: undefined })
+      expect(sessions[0]).toMatchObject({
+        grandparentTitle: '30 Rock',
+        index: 3,
+        parentIndex: 1,
+        viewOffset: 291,
+        year: 2006,
+        ratingKey: undefined,
+      })
+      expect(sessions[0]!.transcodeSession).toEqual(
+        expect.objectContaining({ throttled: false, progress: 3.2000000476837158, speed: 12.199999809265137 }),
+      )
+      expect(sessions[2]).toMatchObject({
+        grandparentTitle: 'Télépopmusik',
+        parentTitle: 'Angel Milk',
+        transcodeSession: undefined,
+        media: [],
+        selectedMedia: undefined,
+      })
       expect(sessions[2]!.user).toEqual({ id: undefined, title: 'someone', thumb: undefined })
     })
   })
@@ -397,8 +516,19 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
         },
       ])
       const [music] = await client(json, 'music').transcodeSessions()
-      expect(music).toMatchObject({ key: 'dfghtybntbretybrtyb', context: 'streaming', protocol: 'dash', audioDecision: 'copy', audioCodec: 'mp3' })
-      expect(music).toMatchObject({ videoDecision: undefined, videoCodec: undefined, width: undefined, height: undefined })
+      expect(music).toMatchObject({
+        key: 'dfghtybntbretybrtyb',
+        context: 'streaming',
+        protocol: 'dash',
+        audioDecision: 'copy',
+        audioCodec: 'mp3',
+      })
+      expect(music).toMatchObject({
+        videoDecision: undefined,
+        videoCodec: undefined,
+        width: undefined,
+        height: undefined,
+      })
     })
   })
 
@@ -467,9 +597,17 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
         librarySectionID: 3,
         genres: ['Romance', 'Musical', 'Fantasy', 'Drama', 'Family'],
       })
-      expect(wicked!.media).toEqual([expect.objectContaining({ id: 387322, videoResolution: '4k', bitrate: 25512, selected: false })])
+      expect(wicked!.media).toEqual([
+        expect.objectContaining({ id: 387322, videoResolution: '4k', bitrate: 25512, selected: false }),
+      ])
       const [show] = await client(json).metadata(['44288'])
-      expect(show).toMatchObject({ title: 'Better Call Saul', type: 'show', studio: 'Sony Pictures Television', contentRating: 'TV-MA', librarySectionID: 2 })
+      expect(show).toMatchObject({
+        title: 'Better Call Saul',
+        type: 'show',
+        studio: 'Sony Pictures Television',
+        contentRating: 'TV-MA',
+        librarySectionID: 2,
+      })
       const [collection, playlist] = await client(json).metadata(['161', '168'])
       expect(collection).toMatchObject({ type: 'collection', title: 'Animation' })
       expect(playlist).toMatchObject({ type: 'playlist', title: 'Movies Since 2007', librarySectionID: undefined })
@@ -494,13 +632,21 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
       errors.push(await wrong.sessions().catch((e: unknown) => e))
       expect(errors[0]).toBeInstanceOf(PlexAuthError)
       expect((errors[0] as Error).message).toMatch(/^Plex answered 401: the token is not accepted/)
-      errors.push(await client(json).sectionTotal(99, 1).catch((e: unknown) => e))
+      errors.push(
+        await client(json)
+          .sectionTotal(99, 1)
+          .catch((e: unknown) => e),
+      )
       expect(errors[1]).toBeInstanceOf(PlexHttpError)
       expect(errors[1]).toMatchObject({ kind: 'http', status: 404, endpoint: '/library/sections/99/all' })
       const spare = await startRecordedServer(TOKEN)
       try {
         await spare.control('down')
-        errors.push(await createPlexClient({ baseUrl: spare.url, token: TOKEN }).sessions().catch((e: unknown) => e))
+        errors.push(
+          await createPlexClient({ baseUrl: spare.url, token: TOKEN })
+            .sessions()
+            .catch((e: unknown) => e),
+        )
       } finally {
         await spare.close()
       }
@@ -516,7 +662,17 @@ describeRecorded('Plex client reading the plex-recorded PMS replies', () => {
 
   it('served every routed recording of the endpoints the client has', () => {
     const clientPath = (p: string) =>
-      ['/', '/identity', '/accounts', '/activities', '/library/sections', '/library/recentlyAdded', '/status/sessions', '/status/sessions/history/all', '/transcode/sessions'].includes(p) ||
+      [
+        '/',
+        '/identity',
+        '/accounts',
+        '/activities',
+        '/library/sections',
+        '/library/recentlyAdded',
+        '/status/sessions',
+        '/status/sessions/history/all',
+        '/transcode/sessions',
+      ].includes(p) ||
       /^\/library\/sections\/\d+\/(all|recentlyAdded)$/.test(p) ||
       /^\/library\/metadata\/\d+$/.test(p)
     // includeMeta=1 replies are read directly above: the client never sends includeMeta.

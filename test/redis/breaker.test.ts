@@ -221,7 +221,11 @@ describe('Redis outage drills (private redis-server)', () => {
         return 'loaded'
       })
       expect(loaded).toBe('loaded')
-      await eventually('the orphaned lock is gone', async () => (await admin.exists('drill:orphan:lock:plex:stats')) === 0, 3_000)
+      await eventually(
+        'the orphaned lock is gone',
+        async () => (await admin.exists('drill:orphan:lock:plex:stats')) === 0,
+        3_000,
+      )
     } finally {
       admin.disconnect()
     }

@@ -14,8 +14,19 @@ async function instance(settings: RedisSettings) {
   const registry = createCacheRegistry({ shared: layer.shared, coordinator: layer.coordinator, bus: layer.bus })
   registries.push(registry)
   let version = 0
-  const sessions = registry.define({ name: 'plex_sessions', key: 'plex:sessions', ttlMs: 60_000, load: () => ({ version: ++version }) })
-  const history = registry.define({ name: 'watch_history', key: 'plex:watch_history', ttlMs: 60_000, keyOf: (n: number) => `limit=${n}`, load: (n) => [n, ++version] })
+  const sessions = registry.define({
+    name: 'plex_sessions',
+    key: 'plex:sessions',
+    ttlMs: 60_000,
+    load: () => ({ version: ++version }),
+  })
+  const history = registry.define({
+    name: 'watch_history',
+    key: 'plex:watch_history',
+    ttlMs: 60_000,
+    keyOf: (n: number) => `limit=${n}`,
+    load: (n) => [n, ++version],
+  })
   return { layer, registry, sessions, history }
 }
 
@@ -49,10 +60,18 @@ describe('invalidation bus on Redis pub/sub', () => {
 
   it('clearAll on one instance empties every cache of the others', async () => {
     const prefix = freshPrefix('bus-clearall')
-    const [a, b, c] = await Promise.all([instance(sharedSettings(prefix)), instance(sharedSettings(prefix)), instance(sharedSettings(prefix))])
+    const [a, b, c] = await Promise.all([
+      instance(sharedSettings(prefix)),
+      instance(sharedSettings(prefix)),
+      instance(sharedSettings(prefix)),
+    ])
     await Promise.all([b.sessions.read(), b.history.read(1), c.sessions.read()])
     await a.registry.clearAll()
-    await eventually('b and c hold nothing', () => !b.sessions.peek() && !b.history.peek(1) && !c.sessions.peek(), 1_000)
+    await eventually(
+      'b and c hold nothing',
+      () => !b.sessions.peek() && !b.history.peek(1) && !c.sessions.peek(),
+      1_000,
+    )
   })
 
   it('messages a bus did not write are ignored, not thrown', async () => {
@@ -103,7 +122,11 @@ describe('lost subscription (private redis-server)', () => {
     expect(b.sessions.peek(), 'kept while the subscription holds').toBeDefined()
 
     await killSubscriptions()
-    await eventually('b resubscribed and dropped its memory', () => b.layer.bus.subscribed && b.sessions.peek() === undefined, 3_000)
+    await eventually(
+      'b resubscribed and dropped its memory',
+      () => b.layer.bus.subscribed && b.sessions.peek() === undefined,
+      3_000,
+    )
     expect(b.history.peek(3)).toBeUndefined()
     expect(seen).toEqual([{ type: 'clear-all' }])
   })
@@ -124,7 +147,11 @@ describe('lost subscription (private redis-server)', () => {
     const b = await instance(server.settings('status:', { timeoutMs: 1_000 }))
     expect(b.layer.status()).toMatchObject({ mode: 'standalone', subscribed: true, connected: true, state: 'closed' })
     await server.kill()
-    await eventually('the status shows the loss', () => !b.layer.status().subscribed && !b.layer.status().connected, 2_000)
+    await eventually(
+      'the status shows the loss',
+      () => !b.layer.status().subscribed && !b.layer.status().connected,
+      2_000,
+    )
     expect(b.layer.status().state).not.toBe('closed')
     await server.restart()
   })

@@ -59,7 +59,10 @@ describe('Redis Cluster (three private masters)', () => {
     const b = await instance('c1:', loads)
     await Promise.all(KEYS.map((n) => a.history.read(n)))
     const perNode = await keysPerNode('c1:plex:')
-    expect(perNode.every((keys) => keys.length > 0), `keys per node: ${perNode.map((k) => k.length).join(', ')}`).toBe(true)
+    expect(
+      perNode.every((keys) => keys.length > 0),
+      `keys per node: ${perNode.map((k) => k.length).join(', ')}`,
+    ).toBe(true)
     expect(perNode.flat()).toHaveLength(30)
 
     const fromB = await Promise.all(KEYS.map((n) => b.history.read(n)))
@@ -72,7 +75,10 @@ describe('Redis Cluster (three private masters)', () => {
     const loads = new Map<string, number>()
     const all = await Promise.all([instance('c2:', loads), instance('c2:', loads), instance('c2:', loads)])
     await Promise.all(all.flatMap(({ history }) => KEYS.map((n) => history.read(n))))
-    expect([...loads.values()].every((n) => n === 1), JSON.stringify(Object.fromEntries(loads))).toBe(true)
+    expect(
+      [...loads.values()].every((n) => n === 1),
+      JSON.stringify(Object.fromEntries(loads)),
+    ).toBe(true)
     expect(loads.size).toBe(30)
   })
 
@@ -85,7 +91,11 @@ describe('Redis Cluster (three private masters)', () => {
 
     expect(await a.registry.clearAll()).toEqual({ cleared: ['watch_history', 'plex_stats'], sharedCleared: true })
     expect((await keysPerNode('c3:plex:', true)).flat()).toEqual([])
-    await eventually("b's memory is empty", () => b.stats.peek() === undefined && KEYS.every((n) => b.history.peek(n) === undefined), 1_000)
+    await eventually(
+      "b's memory is empty",
+      () => b.stats.peek() === undefined && KEYS.every((n) => b.history.peek(n) === undefined),
+      1_000,
+    )
   })
 
   it('invalidate deletes one key wherever its slot is and drops it on the other instance', async () => {
@@ -94,7 +104,7 @@ describe('Redis Cluster (three private masters)', () => {
     const b = await instance('c4:', loads)
     await Promise.all(KEYS.map((n) => b.history.read(n)))
     await a.registry.invalidate('watch_history', 17)
-    await eventually("b dropped key 17", () => b.history.peek(17) === undefined, 1_000)
+    await eventually('b dropped key 17', () => b.history.peek(17) === undefined, 1_000)
     expect(b.history.peek(16)).toBeDefined()
     const remaining = (await keysPerNode('c4:plex:')).flat()
     expect(remaining).toHaveLength(29)
@@ -111,14 +121,27 @@ describe('Redis Cluster (three private masters)', () => {
     await b.stats.read()
     await b.stats.read()
     // Each instance publishes every 200 ms here: wait for the rounds after the reads.
-    await eventually('both instances published after their reads', async () => {
-      const totals = await a.layer.clusterStats()
-      const stats = totals?.caches.find((c) => c.name === 'plex_stats')
-      return totals?.instances.length === 2 && stats?.hits === 2 && stats.misses === 1
-    }, 3_000)
+    await eventually(
+      'both instances published after their reads',
+      async () => {
+        const totals = await a.layer.clusterStats()
+        const stats = totals?.caches.find((c) => c.name === 'plex_stats')
+        return totals?.instances.length === 2 && stats?.hits === 2 && stats.misses === 1
+      },
+      3_000,
+    )
     const totals = (await b.layer.clusterStats())!
     expect([...totals.instances].sort()).toEqual([a.layer.instanceId, b.layer.instanceId].sort())
-    expect(totals.caches.find((c) => c.name === 'plex_stats')).toMatchObject({ misses: 1, hits: 2, loads: 1, sharedHits: 1 })
-    await eventually('the snapshot (what cache/stats shows) has both instances', () => a.layer.latestClusterStats()?.instances.length === 2, 3_000)
+    expect(totals.caches.find((c) => c.name === 'plex_stats')).toMatchObject({
+      misses: 1,
+      hits: 2,
+      loads: 1,
+      sharedHits: 1,
+    })
+    await eventually(
+      'the snapshot (what cache/stats shows) has both instances',
+      () => a.layer.latestClusterStats()?.instances.length === 2,
+      3_000,
+    )
   })
 })

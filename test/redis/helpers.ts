@@ -7,7 +7,12 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach } from 'vitest'
 import type { CacheRegistry } from '../../src/cache/index.js'
-import { createRedisLayer, type RedisLayer, type RedisLayerOptions, type RedisSettings } from '../../src/cache/redis/index.js'
+import {
+  createRedisLayer,
+  type RedisLayer,
+  type RedisLayerOptions,
+  type RedisSettings,
+} from '../../src/cache/redis/index.js'
 import { eventually } from '../support/eventually.js'
 
 /** The shared test Redis: REDIS_URL or 127.0.0.1:6379. */
@@ -43,7 +48,16 @@ export function uniquePrefix(what: string): string {
  * test files at once, and a 50 ms deadline would open breakers where these tests want none.
  */
 export function sharedSettings(keyPrefix: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
-  return { url: SHARED_REDIS_URL, host: '127.0.0.1', port: 6379, db: 0, password: null, keyPrefix, timeoutMs: 1_000, ...overrides }
+  return {
+    url: SHARED_REDIS_URL,
+    host: '127.0.0.1',
+    port: 6379,
+    db: 0,
+    password: null,
+    keyPrefix,
+    timeoutMs: 1_000,
+    ...overrides,
+  }
 }
 
 /** A raw client for looking at what the layer wrote. */
@@ -73,7 +87,8 @@ export class Layers {
   /** A layer whose connection is up. */
   async create(settings: RedisSettings, options: RedisLayerOptions = {}): Promise<RedisLayer> {
     const layer = this.createUnconnected(settings, options)
-    if (!(await layer.whenConnected(10_000))) throw new Error(`the Redis layer on ${settings.url ?? settings.port} did not connect within 10 s`)
+    if (!(await layer.whenConnected(10_000)))
+      throw new Error(`the Redis layer on ${settings.url ?? settings.port} did not connect within 10 s`)
     return layer
   }
 
@@ -157,9 +172,13 @@ export class PrivateRedis {
   /** Starts the server (again, on the same port) and waits until it answers. */
   async restart(): Promise<void> {
     if (this.process !== undefined) throw new Error(`redis-server on ${this.port} is already running`)
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], {
-      stdio: 'ignore',
-    })
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs],
+      {
+        stdio: 'ignore',
+      },
+    )
     this.process = child
     child.once('exit', () => {
       if (this.process === child) this.process = undefined
@@ -200,7 +219,14 @@ export class PrivateRedis {
 async function waitForPing(port: number, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
+    const probe = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+    })
     probe.on('error', () => {})
     try {
       await probe.connect()
@@ -228,12 +254,28 @@ export class PrivateCluster {
     try {
       for (let i = 0; i < 3; i++) {
         nodes.push(
-          await PrivateRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '2000', '--dir', dir]),
+          await PrivateRedis.start([
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${i}.conf`),
+            '--cluster-node-timeout',
+            '2000',
+            '--dir',
+            dir,
+          ]),
         )
       }
       const created = spawnSync(
         'redis-cli',
-        ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((node) => `127.0.0.1:${node.port}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ],
         { encoding: 'utf8', timeout: 20_000 },
       )
       if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`)

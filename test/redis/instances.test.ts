@@ -18,7 +18,15 @@ describe('three service processes on one Redis and one SQLite file', () => {
 
   beforeAll(async () => {
     redis = await PrivateRedis.start()
-    sim = await startSimulator({ port: 0, token: TOKEN, seed: 1, items: 300, speed: 0, liveSessions: false, latencyMs: 500 })
+    sim = await startSimulator({
+      port: 0,
+      token: TOKEN,
+      seed: 1,
+      items: 300,
+      speed: 0,
+      liveSessions: false,
+      latencyMs: 500,
+    })
     dir = mkdtempSync(join(tmpdir(), 'komandorr-instances-'))
     for (let i = 0; i < 3; i++) sim.control.startSession({ kind: 'episode' })
     const env = {
@@ -33,7 +41,11 @@ describe('three service processes on one Redis and one SQLite file', () => {
     // The first creates the database; the other two open it once it exists.
     services = [await ServiceProcess.start(env)]
     services.push(...(await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env)])))
-    await eventually('one instance leads', async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1, 10_000)
+    await eventually(
+      'one instance leads',
+      async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1,
+      10_000,
+    )
     // Let the leader's start-up jobs (history sync, dashboard stats) finish their Plex calls.
     await sleep(2_000)
   }, 60_000)
@@ -53,7 +65,11 @@ describe('three service processes on one Redis and one SQLite file', () => {
     const responses = await Promise.all(
       Array.from({ length: 1000 }, async (_, i) => {
         const response = await fetch(`${services[i % 3]!.url}/api/plex/sessions`)
-        return { status: response.status, cache: response.headers.get('x-cache'), body: (await response.json()) as { sessions: unknown[] } }
+        return {
+          status: response.status,
+          cache: response.headers.get('x-cache'),
+          body: (await response.json()) as { sessions: unknown[] },
+        }
       }),
     )
     expect(responses.every((r) => r.status === 200 && r.body.sessions.length === 3)).toBe(true)
@@ -61,7 +77,7 @@ describe('three service processes on one Redis and one SQLite file', () => {
     expect(counts['/status/sessions'], JSON.stringify(counts)).toBe(1)
   })
 
-  it("a clear on one instance makes the others miss within 100 ms", async () => {
+  it('a clear on one instance makes the others miss within 100 ms', async () => {
     for (const service of services) {
       const warm = await fetch(`${service.url}/api/plex/sessions`)
       expect(warm.headers.get('x-cache')).toBe('HIT')
@@ -77,7 +93,10 @@ describe('three service processes on one Redis and one SQLite file', () => {
     const health = await Promise.all(services.map((s) => s.health()))
     const leader = services[health.findIndex((h) => h?.redis.leader)]!
     const others = services.filter((s) => s !== leader)
-    expect(await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt())), 'followers run no jobs').toEqual([null, null])
+    expect(await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt())), 'followers run no jobs').toEqual([
+      null,
+      null,
+    ])
 
     await leader.kill()
     const tookMs = await eventually(
@@ -86,7 +105,11 @@ describe('three service processes on one Redis and one SQLite file', () => {
       5 * LEASE_S * 1000,
     )
     expect(tookMs, 'design bound: one lease; the rest is slack for two busy cores').toBeLessThan(LEASE_S * 1000 + 750)
-    await eventually('the new leader computed the dashboard stats', async () => (await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt()))).some((t) => t !== null), 5_000)
+    await eventually(
+      'the new leader computed the dashboard stats',
+      async () => (await Promise.all(others.map((s) => s.backgroundStatsUpdatedAt()))).some((t) => t !== null),
+      5_000,
+    )
     services = others
   })
 })

@@ -14,7 +14,10 @@ interface Query {
 
 /** Rows that compress about as badly as real history rows do (distinct text per row). */
 function rows(query: Query): Array<Record<string, unknown>> {
-  return Array.from({ length: query.limit }, (_, i) => ({ title: `Episode ${query.offset + i} ${((query.offset + i) * 2654435761) % 1e9}`, viewed_at: 1_767_000_000 + query.offset + i }))
+  return Array.from({ length: query.limit }, (_, i) => ({
+    title: `Episode ${query.offset + i} ${((query.offset + i) * 2654435761) % 1e9}`,
+    viewed_at: 1_767_000_000 + query.offset + i,
+  }))
 }
 
 async function historyCache(shared: SharedLayer, bounds: { maxKeys: number; maxBytes: number }) {

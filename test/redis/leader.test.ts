@@ -22,7 +22,12 @@ afterAll(async () => {
 })
 
 function client(url = SHARED_REDIS_URL): Redis {
-  const redis = new Redis(url, { enableOfflineQueue: false, commandTimeout: 500, maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 50,
+  })
   redis.on('error', () => {})
   clients.push(redis)
   return redis

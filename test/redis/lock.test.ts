@@ -23,7 +23,13 @@ async function instances(count: number, p: string, upstream: SlowUpstream, lockL
       const layer = await layers.create(sharedSettings(p), { lockLeaseMs })
       const registry = createCacheRegistry({ shared: layer.shared, coordinator: layer.coordinator, bus: layer.bus })
       registries.push(registry)
-      const history = registry.define({ name: 'watch_history', key: 'plex:watch_history', ttlMs: 60_000, keyOf: (n: number) => `limit=${n}`, load: upstream.load })
+      const history = registry.define({
+        name: 'watch_history',
+        key: 'plex:watch_history',
+        ttlMs: 60_000,
+        keyOf: (n: number) => `limit=${n}`,
+        load: upstream.load,
+      })
       return { layer, registry, history }
     }),
   )
@@ -34,7 +40,8 @@ describe('cross-instance single flight on a Redis lock', () => {
     const upstream = new SlowUpstream(150)
     const all = await instances(4, prefix('lock-one'), upstream)
     const reads = []
-    for (const { history } of all) for (let round = 0; round < 5; round++) for (const n of [1, 2, 3]) reads.push(history.read(n))
+    for (const { history } of all)
+      for (let round = 0; round < 5; round++) for (const n of [1, 2, 3]) reads.push(history.read(n))
     const results = await Promise.all(reads)
 
     expect(Object.fromEntries(upstream.loads)).toEqual({ 1: 1, 2: 1, 3: 1 })
@@ -68,7 +75,14 @@ describe('cross-instance single flight on a Redis lock', () => {
   it('releases only its own lock: a lock that expired and was taken by another stays', async () => {
     const p = prefix('lock-token')
     const layer = await layers.create(sharedSettings(p))
-    const coordinator = new RedisFlightCoordinator({ redis: layer.redis, breaker: layer.breaker, clock: systemClock, shared: layer.shared, lockPrefix: `${p}lock:`, leaseMs: 200 })
+    const coordinator = new RedisFlightCoordinator({
+      redis: layer.redis,
+      breaker: layer.breaker,
+      clock: systemClock,
+      shared: layer.shared,
+      lockPrefix: `${p}lock:`,
+      leaseMs: 200,
+    })
     const result = await coordinator.run('plex:stats', async () => {
       // Our lease ran out during the load and another instance took the lock.
       await raw.set(`${p}lock:plex:stats`, 'other-instance', 'PX', 60_000)
@@ -97,7 +111,9 @@ describe('cross-instance single flight on a Redis lock', () => {
   it('releases its lock when the load fails, so others need not wait out the lease', async () => {
     const p = prefix('lock-fail')
     const layer = await layers.create(sharedSettings(p), { lockLeaseMs: 60_000 })
-    await expect(layer.coordinator.run('plex:stats', () => Promise.reject(new Error('Plex answered 503')))).rejects.toThrow('503')
+    await expect(
+      layer.coordinator.run('plex:stats', () => Promise.reject(new Error('Plex answered 503'))),
+    ).rejects.toThrow('503')
     await sleep(50)
     expect(await raw.exists(`${p}lock:plex:stats`)).toBe(0)
   })

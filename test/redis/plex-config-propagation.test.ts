@@ -31,8 +31,24 @@ describe('Plex settings saved on one instance reach the others', () => {
   beforeAll(async () => {
     redis = await PrivateRedis.start()
     ;[sim1, sim2] = await Promise.all([
-      startSimulator({ port: 0, token: FIRST_TOKEN, seed: 3, items: 100, speed: 0, liveSessions: false, serverName: 'First Sim' }),
-      startSimulator({ port: 0, token: SECOND_TOKEN, seed: 4, items: 100, speed: 0, liveSessions: false, serverName: 'Second Sim' }),
+      startSimulator({
+        port: 0,
+        token: FIRST_TOKEN,
+        seed: 3,
+        items: 100,
+        speed: 0,
+        liveSessions: false,
+        serverName: 'First Sim',
+      }),
+      startSimulator({
+        port: 0,
+        token: SECOND_TOKEN,
+        seed: 4,
+        items: 100,
+        speed: 0,
+        liveSessions: false,
+        serverName: 'Second Sim',
+      }),
     ])
     sim1.control.startSession({ kind: 'movie' })
     sim2.control.startSession({ kind: 'episode' })
@@ -40,13 +56,22 @@ describe('Plex settings saved on one instance reach the others', () => {
     dir = mkdtempSync(join(tmpdir(), 'komandorr-plex-config-'))
     prefix = uniquePrefix('plex-config')
     listener = new Redis(redis.url)
-    listener.on('pmessage', (_pattern: string, channel: string, message: string) => published.push(`${channel} ${message}`))
+    listener.on('pmessage', (_pattern: string, channel: string, message: string) =>
+      published.push(`${channel} ${message}`),
+    )
     await listener.psubscribe(`${prefix}*`)
-    const env = instanceEnv({ redisUrl: redis.url, keyPrefix: prefix, dir, plexUrl: sim1.url, plexToken: FIRST_TOKEN }, { CACHE_SESSIONS_TTL: '120' })
+    const env = instanceEnv(
+      { redisUrl: redis.url, keyPrefix: prefix, dir, plexUrl: sim1.url, plexToken: FIRST_TOKEN },
+      { CACHE_SESSIONS_TTL: '120' },
+    )
     // The first creates the database; the second opens it.
     a = await startTestApp(env)
     b = await startTestApp(env)
-    await eventually('both instances are subscribed', () => a.runtime.redis!.bus.subscribed && b.runtime.redis!.bus.subscribed, 10_000)
+    await eventually(
+      'both instances are subscribed',
+      () => a.runtime.redis!.bus.subscribed && b.runtime.redis!.bus.subscribed,
+      10_000,
+    )
   }, 30_000)
 
   afterAll(async () => {
@@ -62,9 +87,14 @@ describe('Plex settings saved on one instance reach the others', () => {
     expect(response.status).toBe(200)
     return { cache: response.headers.get('x-cache'), body: (await response.json()) as { sessions: unknown[] } }
   }
-  const configOf = async (app: TestApp) => (await (await fetch(`${app.url}/api/plex/config`)).json()) as { url: string; server_name: string }
+  const configOf = async (app: TestApp) =>
+    (await (await fetch(`${app.url}/api/plex/config`)).json()) as { url: string; server_name: string }
   const save = (app: TestApp, url: string, token: string) =>
-    fetch(`${app.url}/api/plex/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, token }) })
+    fetch(`${app.url}/api/plex/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url, token }),
+    })
   const resetCounts = () => {
     sim1.control.resetCounts()
     sim2.control.resetCounts()
@@ -94,7 +124,11 @@ describe('Plex settings saved on one instance reach the others', () => {
     resetCounts()
     const before = published.length
     expect((await save(a, sim2.url, SECOND_TOKEN)).status).toBe(200)
-    await eventually('the announcement went out', () => published.slice(before).some((line) => line.startsWith(`${prefix}topics `)), 2_000)
+    await eventually(
+      'the announcement went out',
+      () => published.slice(before).some((line) => line.startsWith(`${prefix}topics `)),
+      2_000,
+    )
     // B hears it on the same channel at about the same time; give it a moment to act on it.
     await sleep(200)
     expect((await sessions(b)).cache).toBe('HIT')
@@ -103,9 +137,21 @@ describe('Plex settings saved on one instance reach the others', () => {
 
   it('an instance whose subscription was lost re-reads the saved settings once it is back', async () => {
     // The row changes without an announcement, as if B's subscription had been down meanwhile.
-    const third = await startSimulator({ port: 0, token: THIRD_TOKEN, seed: 5, items: 100, speed: 0, liveSessions: false, serverName: 'Third Sim' })
+    const third = await startSimulator({
+      port: 0,
+      token: THIRD_TOKEN,
+      seed: 5,
+      items: 100,
+      speed: 0,
+      liveSessions: false,
+      serverName: 'Third Sim',
+    })
     sim3 = third
-    await a.runtime.repos.settings.set(PLEX_SETTINGS_KEY, { url: third.url, token: THIRD_TOKEN, server_name: 'Third Sim' }, Date.now())
+    await a.runtime.repos.settings.set(
+      PLEX_SETTINGS_KEY,
+      { url: third.url, token: THIRD_TOKEN, server_name: 'Third Sim' },
+      Date.now(),
+    )
     await sleep(200)
     expect((await configOf(b)).url, 'nothing was announced').toBe(sim2.url)
 
@@ -115,7 +161,11 @@ describe('Plex settings saved on one instance reach the others', () => {
     } finally {
       admin.disconnect()
     }
-    await eventually('b resubscribed and switched to the third server', async () => (await configOf(b)).url === third.url, 5_000)
+    await eventually(
+      'b resubscribed and switched to the third server',
+      async () => (await configOf(b)).url === third.url,
+      5_000,
+    )
     third.control.resetCounts()
     expect((await sessions(b)).cache).toBe('MISS')
     expect(countOf(third, '/status/sessions')).toBe(1)

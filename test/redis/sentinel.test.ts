@@ -62,14 +62,18 @@ describe('Redis Sentinel', () => {
   it('follows a failover to the promoted replica', async () => {
     const layer = await layers.create(settings('s2:'))
     await master.kill()
-    await eventually('the layer answers again, from the promoted replica', async () => {
-      await layer.shared.set('plex:stats', { json: '1', fetchedAt: 0 }, 60_000, 0)
-      return (await layer.shared.get('plex:stats')) !== undefined
-    }, 15_000)
+    await eventually(
+      'the layer answers again, from the promoted replica',
+      async () => {
+        await layer.shared.set('plex:stats', { json: '1', fetchedAt: 0 }, 60_000, 0)
+        return (await layer.shared.get('plex:stats')) !== undefined
+      },
+      15_000,
+    )
     const promoted = new Redis(replica.url)
     try {
       expect(await promoted.exists('s2:plex:stats')).toBe(1)
-      expect(((await promoted.info('replication')) as string)).toContain('role:master')
+      expect((await promoted.info('replication')) as string).toContain('role:master')
     } finally {
       promoted.disconnect()
     }

@@ -9,7 +9,14 @@ const { layers, registries, raw, prefix } = redisTestScope()
 function bigJson(bytes: number): string {
   const rows: string[] = []
   for (let i = 0, size = 2; size < bytes; i++) {
-    const row = JSON.stringify({ user_id: i % 7, email: `user${i % 7}`, title: `Episode ${i}`, grandparent_title: `Show ${i % 40}`, viewed_at: 1_767_000_000 + i, progress: (i * 37) % 100 })
+    const row = JSON.stringify({
+      user_id: i % 7,
+      email: `user${i % 7}`,
+      title: `Episode ${i}`,
+      grandparent_title: `Show ${i % 40}`,
+      viewed_at: 1_767_000_000 + i,
+      progress: (i * 37) % 100,
+    })
     rows.push(row)
     size += row.length + 1
   }
@@ -50,10 +57,22 @@ describe('Redis shared layer', () => {
     const layer = await layers.create(sharedSettings(p))
     await raw.set(`${p}plex:stats`, 'j1767225600000:70000\n{"peak":3}', 'PX', 67_000)
     const clock = new ManualClock()
-    const registry = createCacheRegistry({ clock, shared: layer.shared, coordinator: layer.coordinator, bus: layer.bus, random: () => 0 })
+    const registry = createCacheRegistry({
+      clock,
+      shared: layer.shared,
+      coordinator: layer.coordinator,
+      bus: layer.bus,
+      random: () => 0,
+    })
     registries.push(registry)
     let loads = 0
-    const stats = registry.define({ name: 'plex_stats', key: 'plex:stats', ttlMs: 10_000, refreshAhead: false, load: () => ++loads })
+    const stats = registry.define({
+      name: 'plex_stats',
+      key: 'plex:stats',
+      ttlMs: 10_000,
+      refreshAhead: false,
+      load: () => ++loads,
+    })
 
     const read = await stats.read()
     expect(read.outcome).toBe('hit')
@@ -73,7 +92,12 @@ describe('Redis shared layer', () => {
     registries.push(a, b)
     let loads = 0
     const declare = (registry: CacheRegistry) =>
-      registry.define({ name: 'plex_recent_media', key: 'plex:recent_media', ttlMs: 60_000, load: () => ({ media: [++loads] }) })
+      registry.define({
+        name: 'plex_recent_media',
+        key: 'plex:recent_media',
+        ttlMs: 60_000,
+        load: () => ({ media: [++loads] }),
+      })
     const onA = declare(a)
     const onB = declare(b)
     expect((await onA.read()).outcome).toBe('miss')
@@ -110,7 +134,11 @@ describe('Redis shared layer', () => {
 
   it('round-trips every codec, and reads what another codec wrote', async () => {
     const json = bigJson(40_000)
-    const codecs = [new ValueCodec({ codec: 'gzip', level: 6 }), new ValueCodec({ codec: 'brotli', level: 4 }), new ValueCodec()]
+    const codecs = [
+      new ValueCodec({ codec: 'gzip', level: 6 }),
+      new ValueCodec({ codec: 'brotli', level: 4 }),
+      new ValueCodec(),
+    ]
     for (const writer of codecs) {
       const stored = await writer.encode({ json, fetchedAt: 1 }, 60_000)
       expect(Buffer.isBuffer(stored)).toBe(true)
@@ -126,13 +154,25 @@ describe('Redis shared layer', () => {
     const p = prefix('clear')
     const layer = await layers.create(sharedSettings(p))
     const value = { json: '1', fetchedAt: 0 }
-    for (const key of ['plex:watch_history:a', 'plex:watch_history:b', 'plex:watch_history', 'plex:watch_historyX', 'plex:w*:1', 'plex:wx:1', 'plex:stats']) {
+    for (const key of [
+      'plex:watch_history:a',
+      'plex:watch_history:b',
+      'plex:watch_history',
+      'plex:watch_historyX',
+      'plex:w*:1',
+      'plex:wx:1',
+      'plex:stats',
+    ]) {
       await layer.shared.set(key, value, 60_000, 0)
     }
     expect(await layer.shared.clear('plex:watch_history:')).toBe(true)
     expect(await layer.shared.clear('plex:w*:')).toBe(true)
     expect(await layer.shared.delete(['plex:stats'])).toBe(true)
-    expect(await keysUnder(raw, `${p}plex:`)).toEqual([`${p}plex:watch_history`, `${p}plex:watch_historyX`, `${p}plex:wx:1`])
+    expect(await keysUnder(raw, `${p}plex:`)).toEqual([
+      `${p}plex:watch_history`,
+      `${p}plex:watch_historyX`,
+      `${p}plex:wx:1`,
+    ])
   })
 
   it("clearAll through the registry empties every cache's keys in Redis, keyed ones included", async () => {
@@ -140,7 +180,13 @@ describe('Redis shared layer', () => {
     const layer = await layers.create(sharedSettings(p))
     const registry = createCacheRegistry({ shared: layer.shared, bus: layer.bus, coordinator: layer.coordinator })
     registries.push(registry)
-    const history = registry.define({ name: 'watch_history', key: 'plex:watch_history', ttlMs: 60_000, keyOf: (n: number) => `limit=${n}`, load: (n) => [n] })
+    const history = registry.define({
+      name: 'watch_history',
+      key: 'plex:watch_history',
+      ttlMs: 60_000,
+      keyOf: (n: number) => `limit=${n}`,
+      load: (n) => [n],
+    })
     const stats = registry.define({ name: 'plex_stats', key: 'plex:stats', ttlMs: 60_000, load: () => 1 })
     await Promise.all([history.read(5), history.read(10), stats.read()])
     // Three values, and the keyed cache's bound index (two keys, `~index` and `~sizes`).
@@ -155,7 +201,12 @@ describe('Redis shared layer', () => {
     const layer = await layers.create(sharedSettings(p))
     const registry = createCacheRegistry({ shared: layer.shared, bus: layer.bus, coordinator: layer.coordinator })
     registries.push(registry)
-    const libraries = registry.define({ name: 'plex_libraries', key: 'plex:libraries:3f2a9c', ttlMs: 60_000, load: () => ['Movies'] })
+    const libraries = registry.define({
+      name: 'plex_libraries',
+      key: 'plex:libraries:3f2a9c',
+      ttlMs: 60_000,
+      load: () => ['Movies'],
+    })
     await libraries.read()
     expect(await keysUnder(raw, `${p}plex:`)).toEqual([`${p}plex:libraries:3f2a9c`])
     // Everything else the layer writes (leader lease, lock, stats) is under the prefix too.

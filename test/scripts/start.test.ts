@@ -44,7 +44,11 @@ function descendants(root: number): { pid: number; command: string }[] {
   const queue = [root]
   while (queue.length > 0) {
     const parent = queue.shift()!
-    for (const [pid, ppid] of parents) if (ppid === parent) { found.push(pid); queue.push(pid) }
+    for (const [pid, ppid] of parents)
+      if (ppid === parent) {
+        found.push(pid)
+        queue.push(pid)
+      }
   }
   return found.map((pid) => {
     try {
@@ -102,11 +106,19 @@ async function startAndStop(stop: (npm: RunningChild) => void): Promise<void> {
 }
 
 describe('npm start', () => {
-  it('SIGTERM to npm (Docker, systemd): the service drains and exits 0, npm exits 0, the port is free', async () => {
-    await startAndStop((npm) => npm.child.kill('SIGTERM'))
-  }, READY_TIMEOUT_MS + 2 * STOP_TIMEOUT_MS)
+  it(
+    'SIGTERM to npm (Docker, systemd): the service drains and exits 0, npm exits 0, the port is free',
+    async () => {
+      await startAndStop((npm) => npm.child.kill('SIGTERM'))
+    },
+    READY_TIMEOUT_MS + 2 * STOP_TIMEOUT_MS,
+  )
 
-  it("Ctrl-C (SIGINT to npm's process group): the same clean stop", async () => {
-    await startAndStop((npm) => process.kill(-npm.child.pid!, 'SIGINT'))
-  }, READY_TIMEOUT_MS + 2 * STOP_TIMEOUT_MS)
+  it(
+    "Ctrl-C (SIGINT to npm's process group): the same clean stop",
+    async () => {
+      await startAndStop((npm) => process.kill(-npm.child.pid!, 'SIGINT'))
+    },
+    READY_TIMEOUT_MS + 2 * STOP_TIMEOUT_MS,
+  )
 })

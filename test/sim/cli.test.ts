@@ -10,7 +10,11 @@ const READY = /^Plex simulator listening on (http:\/\/127\.0\.0\.1:\d+)/
  * `body`, then stopped with SIGTERM, which it must answer with exit code 0.
  */
 async function withCli(args: string[], body: (sim: RunningChild) => Promise<void>): Promise<void> {
-  const sim = await startChild({ script: 'sim/cli/main.ts', args: ['--port', '0', '--items', '50', '--no-live', ...args], ready: READY })
+  const sim = await startChild({
+    script: 'sim/cli/main.ts',
+    args: ['--port', '0', '--items', '50', '--no-live', ...args],
+    ready: READY,
+  })
   try {
     await body(sim)
     expect(sim.child.exitCode).toBeNull()
@@ -30,13 +34,29 @@ async function identity(url: string): Promise<number | string | undefined> {
 
 describe('command line', () => {
   it('parses flags and fault specs, including endpoints that contain colons', () => {
-    const args = parseArgs(['--port', '0', '--items', '5000', '--speed', '10', '--no-live', '--log', '--fault', '/library/sections/:id/all:latency=5000,error=0.5', '--fault', 'outage,duration=3000'])
+    const args = parseArgs([
+      '--port',
+      '0',
+      '--items',
+      '5000',
+      '--speed',
+      '10',
+      '--no-live',
+      '--log',
+      '--fault',
+      '/library/sections/:id/all:latency=5000,error=0.5',
+      '--fault',
+      'outage,duration=3000',
+    ])
     expect(args.options).toEqual({ port: 0, items: 5000, speed: 10, liveSessions: false, log: true })
     expect(args.faults).toEqual([
       { endpoint: '/library/sections/:id/all', latencyMs: 5000, errorRate: 0.5 },
       { endpoint: '*', mode: 'outage', durationMs: 3000 },
     ])
-    expect(parseFaultSpec('/:/websockets/notifications:drop')).toEqual({ endpoint: '/:/websockets/notifications', mode: 'drop' })
+    expect(parseFaultSpec('/:/websockets/notifications:drop')).toEqual({
+      endpoint: '/:/websockets/notifications',
+      mode: 'drop',
+    })
     expect(parseArgs(['--start-time', 'now'], () => 1234).options.startTime).toBe(1234)
   })
 
@@ -65,7 +85,11 @@ describe('command line', () => {
   it('an outage set over the control API with durationMs ends with the simulator back, the process alive', async () => {
     await withCli([], async (sim) => {
       const url = sim.readyMatch
-      const set = await fetch(`${url}/__simulator/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode: 'outage', durationMs: 1000 }) })
+      const set = await fetch(`${url}/__simulator/faults`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ mode: 'outage', durationMs: 1000 }),
+      })
       expect(set.status).toBe(200)
       await vi.waitFor(async () => expect(await identity(url)).toBe('ECONNREFUSED'), { timeout: 900, interval: 20 })
       await vi.waitFor(async () => expect(await identity(url)).toBe(200), { timeout: 10_000, interval: 50 })

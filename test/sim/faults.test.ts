@@ -34,9 +34,13 @@ describe('faults', () => {
 
   it('scales latencyPerItemMs by the items in the answer', async () => {
     await sim.control.setFault({ endpoint: '/status/sessions/history/all', latencyPerItemMs: 20 })
-    const page = await timed(() => get(sim, '/status/sessions/history/all', { start: 0, size: 20 }).then((r) => r.text()))
+    const page = await timed(() =>
+      get(sim, '/status/sessions/history/all', { start: 0, size: 20 }).then((r) => r.text()),
+    )
     expect(page).toBeGreaterThanOrEqual(390)
-    const countOnly = await timed(() => get(sim, '/status/sessions/history/all', { start: 0, size: 0 }).then((r) => r.text()))
+    const countOnly = await timed(() =>
+      get(sim, '/status/sessions/history/all', { start: 0, size: 0 }).then((r) => r.text()),
+    )
     expect(countOnly).toBeLessThan(page)
   })
 
@@ -109,7 +113,9 @@ describe('faults', () => {
   it('rejects a malformed fault with a message naming the field', async () => {
     await expect(sim.control.setFault({ errorRate: 2 })).rejects.toThrow(/errorRate/)
     await expect(sim.control.setFault({ status: 404 as never })).rejects.toThrow(/status/)
-    await expect(sim.control.setFault({ endpoint: '/status/session', latencyMs: 5 })).rejects.toThrow(/"\/status\/session" is not one of/)
+    await expect(sim.control.setFault({ endpoint: '/status/session', latencyMs: 5 })).rejects.toThrow(
+      /"\/status\/session" is not one of/,
+    )
   })
 
   it('applies faults to the notification endpoints too', async () => {
@@ -140,8 +146,15 @@ describe('request counters', () => {
 })
 
 describe('HTTP control API', () => {
-  async function control(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${sim.url}/__simulator/${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}) })
+  async function control(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${sim.url}/__simulator/${path}`, {
+      method,
+      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
+    })
     return { status: res.status, body: (await res.json()) as Record<string, unknown> }
   }
 
@@ -189,7 +202,11 @@ describe('HTTP control API', () => {
   it('reports state: sessions, activities, library counts and faults', async () => {
     await control('POST', 'activities', { type: 'library.refresh.items' })
     await control('POST', 'media', { type: 'movie', title: 'Control Added' })
-    const state = (await control('GET', 'state')).body as { activities: unknown[]; library: { items: number }; speed: number }
+    const state = (await control('GET', 'state')).body as {
+      activities: unknown[]
+      library: { items: number }
+      speed: number
+    }
     expect(state.activities).toHaveLength(1)
     expect(state.library.items).toBe(301)
     expect(state.speed).toBe(0)

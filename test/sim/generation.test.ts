@@ -20,7 +20,11 @@ async function snapshot(sim: RunningSimulator): Promise<string[]> {
   for (const path of PATHS) {
     for (const json of [false, true]) out.push(await (await get(sim, path, { json, start: 0, size: 200 })).text())
   }
-  out.push(await (await fetch(`${sim.url}/api/servers/${sim.machineIdentifier}/shared_servers?X-Plex-Token=${sim.token}`)).text())
+  out.push(
+    await (
+      await fetch(`${sim.url}/api/servers/${sim.machineIdentifier}/shared_servers?X-Plex-Token=${sim.token}`)
+    ).text(),
+  )
   return out
 }
 
@@ -54,7 +58,11 @@ describe('generation', () => {
       const state = sim.control.state()
       expect(state.library.items).toBe(100_000)
       expect(state.historyRows).toBe(1_000_000)
-      const res = await get(sim, '/status/sessions/history/all?sort=viewedAt:desc', { json: true, start: 999_000, size: 1000 })
+      const res = await get(sim, '/status/sessions/history/all?sort=viewedAt:desc', {
+        json: true,
+        start: 999_000,
+        size: 1000,
+      })
       const body: Json = await res.json()
       expect(body.MediaContainer).toMatchObject({ size: 1000, totalSize: 1_000_000, offset: 999_000 })
       expect(body.MediaContainer.Metadata[999].historyKey).toBe('/status/sessions/history/1')

@@ -36,7 +36,12 @@ export async function getJson(sim: RunningSimulator, path: string, opts: GetOpti
   return (await res.json()) as Json
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (name, _path, _leaf, isAttribute) => !isAttribute && name !== 'MediaContainer' })
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  isArray: (name, _path, _leaf, isAttribute) => !isAttribute && name !== 'MediaContainer',
+})
 
 /** Parsed XML with every attribute left a string, as on the wire. */
 export async function getXml(sim: RunningSimulator, path: string, opts: GetOptions = {}): Promise<Json> {

@@ -20,17 +20,22 @@ interface Frame {
 }
 
 /** Collects WebSocket frames; `until` resolves when a predicate matches one. */
-async function openSocket(s: RunningSimulator): Promise<{ frames: Frame[]; until: (pred: (f: Frame) => boolean) => Promise<Frame>; close: () => void }> {
-  const ws = new WebSocket(`${s.url.replace('http', 'ws')}/:/websockets/notifications`, { headers: { 'X-Plex-Token': s.token } })
+async function openSocket(
+  s: RunningSimulator,
+): Promise<{ frames: Frame[]; until: (pred: (f: Frame) => boolean) => Promise<Frame>; close: () => void }> {
+  const ws = new WebSocket(`${s.url.replace('http', 'ws')}/:/websockets/notifications`, {
+    headers: { 'X-Plex-Token': s.token },
+  })
   const frames: Frame[] = []
   const waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = []
   ws.on('message', (data) => {
     const frame = JSON.parse(data.toString()) as Frame
     frames.push(frame)
-    for (const w of [...waiters]) if (w.pred(frame)) {
-      waiters.splice(waiters.indexOf(w), 1)
-      w.resolve(frame)
-    }
+    for (const w of [...waiters])
+      if (w.pred(frame)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(frame)
+      }
   })
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
@@ -74,7 +79,12 @@ describe('live state on an injected clock', () => {
     expect(sessions.MediaContainer).toEqual({ size: 0 })
     const after = await getJson(s, '/status/sessions/history/all?sort=viewedAt:desc', { start: 0, size: 1 })
     expect(after.MediaContainer.totalSize).toBe(before.MediaContainer.totalSize + 1)
-    expect(after.MediaContainer.Metadata[0]).toMatchObject({ ratingKey: session.ratingKey, accountID: 1, viewedAt: s.control.now(), type: 'episode' })
+    expect(after.MediaContainer.Metadata[0]).toMatchObject({
+      ratingKey: session.ratingKey,
+      accountID: 1,
+      viewedAt: s.control.now(),
+      type: 'episode',
+    })
     const since = await getJson(s, `/status/sessions/history/all?viewedAt>=${s.control.now()}`)
     expect(since.MediaContainer.size).toBe(1)
   })
@@ -97,7 +107,10 @@ describe('live state on an injected clock', () => {
     expect(paused.viewOffset).toBe(0)
     s.control.resumeSession(session.sessionKey)
     s.control.advance(10)
-    expect((await getJson(s, '/status/sessions')).MediaContainer.Metadata[0]).toMatchObject({ viewOffset: 10_000, Player: { state: 'playing' } })
+    expect((await getJson(s, '/status/sessions')).MediaContainer.Metadata[0]).toMatchObject({
+      viewOffset: 10_000,
+      Player: { state: 'playing' },
+    })
   })
 
   it('progresses an activity and ends it, and a finished scan adds media', async () => {
@@ -113,12 +126,13 @@ describe('live state on an injected clock', () => {
     expect(count.MediaContainer.totalSize).toBe(movies + 2)
   })
 
-  it('turns a deleted item\'s history rows into reduced rows', async () => {
+  it("turns a deleted item's history rows into reduced rows", async () => {
     const s = await frozen()
     const session = s.control.startSession({ kind: 'movie' })
     s.control.stopSession(session.sessionKey)
     expect(s.control.deleteMedia(session.ratingKey!)).toBe(true)
-    const row = (await getJson(s, '/status/sessions/history/all?sort=viewedAt:desc', { start: 0, size: 1 })).MediaContainer.Metadata[0]
+    const row = (await getJson(s, '/status/sessions/history/all?sort=viewedAt:desc', { start: 0, size: 1 }))
+      .MediaContainer.Metadata[0]
     expect(row.ratingKey).toBeUndefined()
     expect(row).toMatchObject({ title: session.title, type: 'movie', librarySectionID: '1' })
   })
@@ -153,13 +167,26 @@ describe('notifications', () => {
     const session = s.control.startSession({ kind: 'movie', transcode: true })
     const playing = await socket.until((f) => f.NotificationContainer.type === 'playing')
     expect(playing.NotificationContainer.size).toBe(1)
-    expect(entries(playing, 'PlaySessionStateNotification')[0]).toMatchObject({ sessionKey: session.sessionKey, ratingKey: session.ratingKey, state: 'playing', viewOffset: 0 })
+    expect(entries(playing, 'PlaySessionStateNotification')[0]).toMatchObject({
+      sessionKey: session.sessionKey,
+      ratingKey: session.ratingKey,
+      state: 'playing',
+      viewOffset: 0,
+    })
     await socket.until((f) => f.NotificationContainer.type === 'transcodeSession.start')
     s.control.advance(10)
-    const report = await socket.until((f) => f.NotificationContainer.type === 'playing' && entries(f, 'PlaySessionStateNotification')[0]!.viewOffset === 10_000)
+    const report = await socket.until(
+      (f) =>
+        f.NotificationContainer.type === 'playing' &&
+        entries(f, 'PlaySessionStateNotification')[0]!.viewOffset === 10_000,
+    )
     expect(report).toBeDefined()
     s.control.stopSession(session.sessionKey)
-    await socket.until((f) => f.NotificationContainer.type === 'playing' && entries(f, 'PlaySessionStateNotification')[0]!.state === 'stopped')
+    await socket.until(
+      (f) =>
+        f.NotificationContainer.type === 'playing' &&
+        entries(f, 'PlaySessionStateNotification')[0]!.state === 'stopped',
+    )
     await socket.until((f) => f.NotificationContainer.type === 'transcodeSession.end')
     socket.close()
   })
@@ -169,17 +196,23 @@ describe('notifications', () => {
     const socket = await openSocket(s)
     const a = s.control.startActivity({ type: 'media.generate.bif', ticks: 2 })
     s.control.advance(20)
-    await socket.until((f) => f.NotificationContainer.type === 'activity' && entries(f, 'ActivityNotification')[0]!.event === 'ended')
+    await socket.until(
+      (f) => f.NotificationContainer.type === 'activity' && entries(f, 'ActivityNotification')[0]!.event === 'ended',
+    )
     const events = socket.frames
       .filter((f) => f.NotificationContainer.type === 'activity')
       .map((f) => entries(f, 'ActivityNotification')[0]!)
     expect(events.map((e) => e.event)).toEqual(['started', 'updated', 'ended'])
     expect(events[0]).toMatchObject({ uuid: a.uuid, Activity: { uuid: a.uuid, type: 'media.generate.bif' } })
     const media = s.control.addMedia({ type: 'movie' })
-    const done = await socket.until((f) => f.NotificationContainer.type === 'timeline' && entries(f, 'TimelineEntry')[0]!.state === 5)
+    const done = await socket.until(
+      (f) => f.NotificationContainer.type === 'timeline' && entries(f, 'TimelineEntry')[0]!.state === 5,
+    )
     expect(entries(done, 'TimelineEntry')[0]).toMatchObject({ itemID: media.ratingKey, sectionID: '1', type: 1 })
     s.control.deleteMedia(media.ratingKey)
-    await socket.until((f) => f.NotificationContainer.type === 'timeline' && entries(f, 'TimelineEntry')[0]!.state === 9)
+    await socket.until(
+      (f) => f.NotificationContainer.type === 'timeline' && entries(f, 'TimelineEntry')[0]!.state === 9,
+    )
     socket.close()
   })
 
@@ -200,7 +233,9 @@ describe('notifications', () => {
     const session = s.control.startSession({ kind: 'episode' })
     await readUntil('event: playing\n')
     const data = text.split('event: playing\ndata: ')[1]!.split('\n')[0]!
-    expect(JSON.parse(data)).toMatchObject({ PlaySessionStateNotification: { sessionKey: session.sessionKey, state: 'playing' } })
+    expect(JSON.parse(data)).toMatchObject({
+      PlaySessionStateNotification: { sessionKey: session.sessionKey, state: 'playing' },
+    })
     s.control.advance(10)
     await readUntil('event: ping\ndata: {}\n\n')
     ac.abort()
@@ -209,7 +244,9 @@ describe('notifications', () => {
   it('refuses a WebSocket without a token and drops connected clients on request', async () => {
     const s = await frozen()
     const refused = new WebSocket(`${s.url.replace('http', 'ws')}/:/websockets/notifications`)
-    const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
+    const status = await new Promise<number>((resolve) =>
+      refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    )
     expect(status).toBe(401)
     const ws = new WebSocket(`${s.url.replace('http', 'ws')}/:/websocket/notifications?X-Plex-Token=${s.token}`)
     await new Promise((resolve) => ws.once('open', resolve))

@@ -24,13 +24,21 @@ function clientFor(sim: RunningSimulator, timeoutMs = 5_000): PlexClient {
   return createPlexClient({ baseUrl: sim.url, token: TOKEN, plexTvUrl: sim.url, timeoutMs })
 }
 
-async function collectHistory(client: PlexClient, query: Parameters<PlexClient['history']>[0] = {}): Promise<HistoryRow[]> {
+async function collectHistory(
+  client: PlexClient,
+  query: Parameters<PlexClient['history']>[0] = {},
+): Promise<HistoryRow[]> {
   const rows: HistoryRow[] = []
   for await (const page of client.history(query)) rows.push(...page.rows)
   return rows
 }
 
-function next<K extends keyof NotificationEvents>(listener: NotificationListener, event: K, match: (arg: NotificationEvents[K][0]) => boolean = () => true, timeoutMs = 8_000): Promise<NotificationEvents[K][0]> {
+function next<K extends keyof NotificationEvents>(
+  listener: NotificationListener,
+  event: K,
+  match: (arg: NotificationEvents[K][0]) => boolean = () => true,
+  timeoutMs = 8_000,
+): Promise<NotificationEvents[K][0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       listener.off(event, handler as never)
@@ -65,9 +73,17 @@ describe('Plex client against the simulator', () => {
 
   it('reads server info and identity (identity without a token)', async () => {
     const info = await plex.serverInfo()
-    expect(info).toMatchObject({ friendlyName: 'Komandorr Sim', machineIdentifier: sim.machineIdentifier, platform: 'Linux' })
+    expect(info).toMatchObject({
+      friendlyName: 'Komandorr Sim',
+      machineIdentifier: sim.machineIdentifier,
+      platform: 'Linux',
+    })
     const anonymous = createPlexClient({ baseUrl: sim.url, token: 'nope-nope' })
-    expect(await anonymous.identity()).toEqual({ machineIdentifier: sim.machineIdentifier, version: info.version, claimed: true })
+    expect(await anonymous.identity()).toEqual({
+      machineIdentifier: sim.machineIdentifier,
+      version: info.version,
+      claimed: true,
+    })
   })
 
   it('reads accounts: system account 0, owner 1 and shared users', async () => {
@@ -105,7 +121,12 @@ describe('Plex client against the simulator', () => {
   it('shows new media first in recently added, globally and per section', async () => {
     const added = sim.control.addMedia({ type: 'movie', librarySectionID: 1, title: 'Freshly Added Movie' })
     const [newest] = await plex.recentlyAdded({ size: 5 })
-    expect(newest).toMatchObject({ ratingKey: added.ratingKey, title: 'Freshly Added Movie', addedAt: added.addedAt, type: 'movie' })
+    expect(newest).toMatchObject({
+      ratingKey: added.ratingKey,
+      title: 'Freshly Added Movie',
+      addedAt: added.addedAt,
+      type: 'movie',
+    })
     const section = await plex.sectionRecentlyAdded(1, { size: 3 })
     expect(section).toHaveLength(3)
     expect(section[0]).toMatchObject({ ratingKey: added.ratingKey, librarySectionID: 1 })
@@ -119,9 +140,24 @@ describe('Plex client against the simulator', () => {
     })
 
     it('reads a transcoding movie with two Media, exactly one selected', async () => {
-      const info = sim.control.startSession({ kind: 'movie', transcode: true, multipleMedia: true, paused: true, viewOffset: 120_000, location: 'wan' })
+      const info = sim.control.startSession({
+        kind: 'movie',
+        transcode: true,
+        multipleMedia: true,
+        paused: true,
+        viewOffset: 120_000,
+        location: 'wan',
+      })
       const s = (await plex.sessions()).find((x) => x.sessionKey === info.sessionKey)!
-      expect(s).toMatchObject({ ratingKey: info.ratingKey, title: info.title, type: 'movie', viewOffset: 120_000, duration: info.duration, librarySectionID: info.librarySectionID, live: false })
+      expect(s).toMatchObject({
+        ratingKey: info.ratingKey,
+        title: info.title,
+        type: 'movie',
+        viewOffset: 120_000,
+        duration: info.duration,
+        librarySectionID: info.librarySectionID,
+        live: false,
+      })
       expect(s.user).toMatchObject({ id: info.accountId, title: info.userName })
       expect(s.player).toMatchObject({ state: 'paused', title: info.player })
       expect(s.session).toMatchObject({ location: 'wan' })
@@ -134,26 +170,49 @@ describe('Plex client against the simulator', () => {
     })
 
     it('reads direct-play episode, music and photo sessions without a TranscodeSession', async () => {
-      const started = (['episode', 'track', 'photo'] as const).map((kind) => sim.control.startSession({ kind, transcode: false }))
+      const started = (['episode', 'track', 'photo'] as const).map((kind) =>
+        sim.control.startSession({ kind, transcode: false }),
+      )
       const sessions = await plex.sessions()
       for (const info of started) {
         const s = sessions.find((x) => x.sessionKey === info.sessionKey)!
-        expect(s).toMatchObject({ ratingKey: info.ratingKey, title: info.title, librarySectionID: info.librarySectionID, transcodeSession: undefined })
+        expect(s).toMatchObject({
+          ratingKey: info.ratingKey,
+          title: info.title,
+          librarySectionID: info.librarySectionID,
+          transcodeSession: undefined,
+        })
         expect(s.selectedMedia).toBeDefined()
       }
       const [episode, track, photo] = started.map((info) => sessions.find((x) => x.sessionKey === info.sessionKey)!)
-      expect(episode).toMatchObject({ type: 'episode', grandparentTitle: expect.any(String), parentIndex: expect.any(Number), index: expect.any(Number) })
+      expect(episode).toMatchObject({
+        type: 'episode',
+        grandparentTitle: expect.any(String),
+        parentIndex: expect.any(Number),
+        index: expect.any(Number),
+      })
       expect(track).toMatchObject({ type: 'track', librarySectionID: 3, parentTitle: expect.any(String) })
       expect(photo).toMatchObject({ type: 'photo', librarySectionID: 4 })
     })
 
     it('reads live TV (no ratingKey), preroll (-2) and unknown (-3) sessions', async () => {
-      const [live, preroll, unknown] = (['livetv', 'preroll', 'unknown'] as const).map((kind) => sim.control.startSession({ kind }))
+      const [live, preroll, unknown] = (['livetv', 'preroll', 'unknown'] as const).map((kind) =>
+        sim.control.startSession({ kind }),
+      )
       const sessions = await plex.sessions()
       const byKey = (k: string) => sessions.find((x) => x.sessionKey === k)!
-      expect(byKey(live!.sessionKey)).toMatchObject({ live: true, ratingKey: undefined, librarySectionID: undefined, title: live!.title })
+      expect(byKey(live!.sessionKey)).toMatchObject({
+        live: true,
+        ratingKey: undefined,
+        librarySectionID: undefined,
+        title: live!.title,
+      })
       expect(byKey(preroll!.sessionKey)).toMatchObject({ type: 'clip', librarySectionID: -2, title: 'fancy_preroll' })
-      expect(byKey(unknown!.sessionKey)).toMatchObject({ type: 'clip', librarySectionID: -3, title: 'some_unknown_item' })
+      expect(byKey(unknown!.sessionKey)).toMatchObject({
+        type: 'clip',
+        librarySectionID: -3,
+        title: 'some_unknown_item',
+      })
     })
   })
 
@@ -161,7 +220,14 @@ describe('Plex client against the simulator', () => {
     const a = sim.control.startActivity({ type: 'library.update.section', librarySectionID: 1, progress: -1 })
     const activities = await plex.activities()
     expect(activities.find((x) => x.uuid === a.uuid)).toEqual(
-      expect.objectContaining({ uuid: a.uuid, type: 'library.update.section', title: a.title, subtitle: a.subtitle, progress: -1, librarySectionID: 1 }),
+      expect.objectContaining({
+        uuid: a.uuid,
+        type: 'library.update.section',
+        title: a.title,
+        subtitle: a.subtitle,
+        progress: -1,
+        librarySectionID: 1,
+      }),
     )
   })
 
@@ -174,7 +240,9 @@ describe('Plex client against the simulator', () => {
     expect(recent.map((r) => r.historyKey)).toEqual(all.filter((r) => r.viewedAt >= since).map((r) => r.historyKey))
     const owner = await collectHistory(plex, { accountId: 1, sectionId: 2 })
     expect(owner.length).toBeGreaterThan(0)
-    expect(owner.map((r) => r.historyKey)).toEqual(all.filter((r) => r.accountID === 1 && r.librarySectionID === 2).map((r) => r.historyKey))
+    expect(owner.map((r) => r.historyKey)).toEqual(
+      all.filter((r) => r.accountID === 1 && r.librarySectionID === 2).map((r) => r.historyKey),
+    )
   })
 
   it('reads history rows of deleted items as reduced rows marked deleted', async () => {
@@ -183,7 +251,15 @@ describe('Plex client against the simulator', () => {
     expect(sim.control.deleteMedia(watched.ratingKey!)).toBe(true)
     const after = await collectHistory(plex)
     const row = after.find((r) => r.historyKey === watched.historyKey)!
-    expect(row).toMatchObject({ deleted: true, ratingKey: undefined, title: watched.title, type: 'movie', viewedAt: watched.viewedAt, accountID: watched.accountID, librarySectionID: watched.librarySectionID })
+    expect(row).toMatchObject({
+      deleted: true,
+      ratingKey: undefined,
+      title: watched.title,
+      type: 'movie',
+      viewedAt: watched.viewedAt,
+      accountID: watched.accountID,
+      librarySectionID: watched.librarySectionID,
+    })
     expect(row.thumb).toBeUndefined()
   })
 
@@ -303,7 +379,15 @@ describe('Plex client under simulator faults', () => {
 
 describe('deep history paging', () => {
   it('pages through 12,000 rows in 12 requests of 1,000, once each', async () => {
-    const sim = await startSimulator({ port: 0, token: TOKEN, seed: 3, items: 200, historyRows: 12_000, speed: 0, liveSessions: false })
+    const sim = await startSimulator({
+      port: 0,
+      token: TOKEN,
+      seed: 3,
+      items: 200,
+      historyRows: 12_000,
+      speed: 0,
+      liveSessions: false,
+    })
     try {
       const plex = clientFor(sim)
       sim.control.resetCounts()
@@ -332,15 +416,27 @@ describe('deep history paging', () => {
 describe('notifications from the simulator', () => {
   it('delivers playing, activity and timeline events over the WebSocket', async () => {
     const sim = await startSimulator({ port: 0, token: TOKEN, seed: 4, items: 100, speed: 0, liveSessions: false })
-    const listener = createNotificationListener({ baseUrl: sim.url, token: TOKEN, backoff: { initialMs: 50, maxMs: 200 } })
+    const listener = createNotificationListener({
+      baseUrl: sim.url,
+      token: TOKEN,
+      backoff: { initialMs: 50, maxMs: 200 },
+    })
     try {
       expect(await next(listener, 'connected')).toEqual({ transport: 'websocket' })
       const playing = next(listener, 'playing')
       const session = sim.control.startSession({ kind: 'movie', transcode: false })
-      expect((await playing)[0]).toMatchObject({ sessionKey: session.sessionKey, ratingKey: session.ratingKey, state: 'playing' })
+      expect((await playing)[0]).toMatchObject({
+        sessionKey: session.sessionKey,
+        ratingKey: session.ratingKey,
+        state: 'playing',
+      })
       const activity = next(listener, 'activity')
       const started = sim.control.startActivity({ type: 'library.refresh.items', librarySectionID: 1 })
-      expect((await activity)[0]).toMatchObject({ event: 'started', uuid: started.uuid, activity: { librarySectionID: 1 } })
+      expect((await activity)[0]).toMatchObject({
+        event: 'started',
+        uuid: started.uuid,
+        activity: { librarySectionID: 1 },
+      })
       const timeline = next(listener, 'timeline', (entries) => entries.some((e) => e.state === 5))
       const media = sim.control.addMedia({ type: 'movie', librarySectionID: 1 })
       expect((await timeline).find((e) => e.state === 5)).toMatchObject({ itemID: media.ratingKey, sectionID: 1 })
@@ -367,7 +463,11 @@ describe('notifications from the simulator', () => {
   it('says reconnected after the simulator drops clients and after it restarts on the same port', async () => {
     let sim = await startSimulator({ port: 0, token: TOKEN, seed: 5, items: 100, speed: 0, liveSessions: false })
     const port = sim.port
-    const listener = createNotificationListener({ baseUrl: sim.url, token: TOKEN, backoff: { initialMs: 50, maxMs: 200 } })
+    const listener = createNotificationListener({
+      baseUrl: sim.url,
+      token: TOKEN,
+      backoff: { initialMs: 50, maxMs: 200 },
+    })
     try {
       await next(listener, 'connected')
       const dropped = next(listener, 'reconnected')

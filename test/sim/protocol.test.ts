@@ -71,7 +71,11 @@ describe('containers and paging', () => {
     const state = sim.control.state()
     const shows = state.library.sections.find((s) => s.id === 2)!
     for (const type of [2, 3, 4]) {
-      const res = await get(sim, `/library/sections/2/all?type=${type}&includeCollections=0`, { json: true, start: 0, size: 0 })
+      const res = await get(sim, `/library/sections/2/all?type=${type}&includeCollections=0`, {
+        json: true,
+        start: 0,
+        size: 0,
+      })
       expect(res.headers.get('x-plex-container-total-size')).toBe(String(shows.counts[String(type)]))
       const body: Json = await res.json()
       expect(body.MediaContainer).toMatchObject({ size: 0, totalSize: shows.counts[String(type)], offset: 0 })
@@ -87,7 +91,10 @@ describe('containers and paging', () => {
     expect(second.MediaContainer.offset).toBe(5)
     expect(second.MediaContainer.Metadata[0].ratingKey).not.toBe(first.MediaContainer.Metadata[0].ratingKey)
     const total = first.MediaContainer.totalSize
-    const queryForm = await getJson(sim, '/library/sections/1/all?type=1&X-Plex-Container-Start=0&X-Plex-Container-Size=2')
+    const queryForm = await getJson(
+      sim,
+      '/library/sections/1/all?type=1&X-Plex-Container-Start=0&X-Plex-Container-Size=2',
+    )
     expect(queryForm.MediaContainer.size).toBe(total)
     const queryNoType = await getJson(sim, '/library/sections/1/all?X-Plex-Container-Start=0&X-Plex-Container-Size=2')
     expect(queryNoType.MediaContainer.size).toBe(2)
@@ -115,7 +122,11 @@ describe('endpoints', () => {
 
   it('serves server info on / with friendlyName, machineIdentifier and version', async () => {
     const xml = await getXml(sim, '/')
-    expect(xml.MediaContainer).toMatchObject({ friendlyName: 'Komandorr Sim', machineIdentifier: sim.machineIdentifier, platform: 'Linux' })
+    expect(xml.MediaContainer).toMatchObject({
+      friendlyName: 'Komandorr Sim',
+      machineIdentifier: sim.machineIdentifier,
+      platform: 'Linux',
+    })
     expect(xml.MediaContainer.version).toMatch(/^\d+\.\d+\.\d+\.\d+-[0-9a-f]+$/)
   })
 
@@ -146,7 +157,11 @@ describe('endpoints', () => {
     expect(keys).toContain(episode.parentRatingKey)
     expect(keys).toContain(track.parentRatingKey)
     const perSection = await getJson(sim, '/library/sections/2/recentlyAdded', { start: 0, size: 1 })
-    expect(perSection.MediaContainer.Metadata[0]).toMatchObject({ ratingKey: episode.ratingKey, type: 'episode', grandparentTitle: expect.any(String) })
+    expect(perSection.MediaContainer.Metadata[0]).toMatchObject({
+      ratingKey: episode.ratingKey,
+      type: 'episode',
+      grandparentTitle: expect.any(String),
+    })
   })
 
   it('keeps only six fields on history rows of deleted items', async () => {
@@ -154,9 +169,22 @@ describe('endpoints', () => {
     const rows: Record<string, unknown>[] = body.MediaContainer.Metadata
     const reduced = rows.filter((r) => r.ratingKey === undefined)
     expect(reduced.length).toBeGreaterThan(0)
-    for (const r of reduced) expect(Object.keys(r).sort()).toEqual(['accountID', 'historyKey', 'librarySectionID', 'title', 'type', 'viewedAt'])
+    for (const r of reduced)
+      expect(Object.keys(r).sort()).toEqual([
+        'accountID',
+        'historyKey',
+        'librarySectionID',
+        'title',
+        'type',
+        'viewedAt',
+      ])
     const full = rows.find((r) => r.ratingKey !== undefined)!
-    expect(full).toMatchObject({ key: expect.any(String), librarySectionID: expect.any(String), accountID: expect.any(Number), deviceID: expect.any(Number) })
+    expect(full).toMatchObject({
+      key: expect.any(String),
+      librarySectionID: expect.any(String),
+      accountID: expect.any(Number),
+      deviceID: expect.any(Number),
+    })
   })
 
   it('filters history by viewedAt>=, accountID and librarySectionID, sorted newest first and paged', async () => {
@@ -166,14 +194,19 @@ describe('endpoints', () => {
     const viewed: number[] = page.MediaContainer.Metadata.map((r: { viewedAt: number }) => r.viewedAt)
     expect([...viewed].sort((a, b) => b - a)).toEqual(viewed)
     const cutoff = viewed[20]!
-    const recent = await getJson(sim, `/status/sessions/history/all?sort=viewedAt:desc&viewedAt>=${cutoff}`, { start: 0, size: 1000 })
+    const recent = await getJson(sim, `/status/sessions/history/all?sort=viewedAt:desc&viewedAt>=${cutoff}`, {
+      start: 0,
+      size: 1000,
+    })
     expect(recent.MediaContainer.Metadata.every((r: { viewedAt: number }) => r.viewedAt >= cutoff)).toBe(true)
     expect(recent.MediaContainer.totalSize).toBeLessThan(total)
     const owner = await getJson(sim, '/status/sessions/history/all?accountID=1', { start: 0, size: 1000 })
     expect(owner.MediaContainer.totalSize).toBeGreaterThan(0)
     expect(owner.MediaContainer.Metadata.every((r: { accountID: number }) => r.accountID === 1)).toBe(true)
     const music = await getJson(sim, '/status/sessions/history/all?librarySectionID=3', { start: 0, size: 1000 })
-    expect(music.MediaContainer.Metadata.every((r: { librarySectionID: string }) => r.librarySectionID === '3')).toBe(true)
+    expect(music.MediaContainer.Metadata.every((r: { librarySectionID: string }) => r.librarySectionID === '3')).toBe(
+      true,
+    )
   })
 
   it('shows sessions with User, Player, Session, TranscodeSession only when transcoding, and one selected Media', async () => {
@@ -183,7 +216,10 @@ describe('endpoints', () => {
     for (const s of sessions) {
       expect(s.sessionKey).toMatch(/^\d+$/)
       expect(s.User).toMatchObject({ id: expect.any(String), title: expect.any(String) })
-      expect(s.Player).toMatchObject({ state: expect.stringMatching(/^(playing|paused|buffering)$/), local: expect.any(Boolean) })
+      expect(s.Player).toMatchObject({
+        state: expect.stringMatching(/^(playing|paused|buffering)$/),
+        local: expect.any(Boolean),
+      })
       expect(s.Session).toMatchObject({ location: expect.stringMatching(/^(lan|wan)$/) })
       expect(s.Media.filter((m: { selected?: boolean }) => m.selected === true)).toHaveLength(1)
     }
@@ -196,9 +232,13 @@ describe('endpoints', () => {
   })
 
   it('covers the odd sessions: live TV without ratingKey, prerolls in section -2, unknown in -3, music and photos', async () => {
-    const started = ['livetv', 'preroll', 'unknown', 'track', 'photo'].map((kind) => sim.control.startSession({ kind: kind as never }))
+    const started = ['livetv', 'preroll', 'unknown', 'track', 'photo'].map((kind) =>
+      sim.control.startSession({ kind: kind as never }),
+    )
     const body = await getJson(sim, '/status/sessions')
-    const byKey = new Map<string, Record<string, unknown>>(body.MediaContainer.Metadata.map((m: { sessionKey: string }) => [m.sessionKey, m]))
+    const byKey = new Map<string, Record<string, unknown>>(
+      body.MediaContainer.Metadata.map((m: { sessionKey: string }) => [m.sessionKey, m]),
+    )
     const [live, preroll, unknown, track, photo] = started.map((s) => byKey.get(s.sessionKey)!)
     expect(live!.ratingKey).toBeUndefined()
     expect(preroll!.librarySectionID).toBe('-2')
@@ -220,13 +260,18 @@ describe('endpoints', () => {
   })
 
   it('answers the plex.tv shared_servers call with one SharedServer per shared user, in XML', async () => {
-    const res = await fetch(`${sim.url}/api/servers/${sim.machineIdentifier}/shared_servers?X-Plex-Token=${sim.token}`, { headers: { Accept: 'application/json' } })
+    const res = await fetch(
+      `${sim.url}/api/servers/${sim.machineIdentifier}/shared_servers?X-Plex-Token=${sim.token}`,
+      { headers: { Accept: 'application/json' } },
+    )
     expect(res.status).toBe(200)
     const xml = parseXml(await res.text())
     const shared = xml.MediaContainer.SharedServer
     expect(shared).toHaveLength(sim.control.state().sharedUsers)
     expect(shared[0]).toMatchObject({ userID: expect.stringMatching(/^\d+$/), username: expect.any(String) })
-    expect((await fetch(`${sim.url}/api/servers/${sim.machineIdentifier}/shared_servers?X-Plex-Token=bad`)).status).toBe(401)
+    expect(
+      (await fetch(`${sim.url}/api/servers/${sim.machineIdentifier}/shared_servers?X-Plex-Token=bad`)).status,
+    ).toBe(401)
     expect((await fetch(`${sim.url}/api/servers/nope/shared_servers?X-Plex-Token=${sim.token}`)).status).toBe(404)
   })
 

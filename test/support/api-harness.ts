@@ -68,7 +68,9 @@ export interface Target {
 }
 
 /** A real HTTP server; `handle` answers (it may wait). */
-export async function startTarget(handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): Promise<Target> {
+export async function startTarget(
+  handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+): Promise<Target> {
   let requests = 0
   const server: Server = createServer((req, res) => {
     requests++
@@ -89,7 +91,8 @@ export async function startTarget(handle: (req: IncomingMessage, res: ServerResp
   }
 }
 
-export const answering = (status: number) => startTarget((_req, res) => void res.writeHead(status, { 'content-type': 'text/plain' }).end('ok'))
+export const answering = (status: number) =>
+  startTarget((_req, res) => void res.writeHead(status, { 'content-type': 'text/plain' }).end('ok'))
 
 /** Answers 200 after `delayMs`. */
 export const slow = (delayMs: number) =>
@@ -121,7 +124,9 @@ export const jsonInit = (method: string, body: unknown, headers: Record<string, 
   body: typeof body === 'string' ? body : JSON.stringify(body),
 })
 
-export const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` })
+export const basic = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+})
 
 /** Long enough for the logger to hide it (it ignores secrets under 6 characters). */
 export const PLEX_TOKEN = 'sim-secret-token-4242'
@@ -148,9 +153,19 @@ export interface PlexAppOptions {
  * the app with the simulator as its Plex server and as plex.tv.
  */
 export async function startPlexApp(options: PlexAppOptions = {}): Promise<PlexApp> {
-  const sim = await startSimulator({ port: 0, token: PLEX_TOKEN, seed: 1, items: 300, speed: 0, liveSessions: false, ...options.sim })
+  const sim = await startSimulator({
+    port: 0,
+    token: PLEX_TOKEN,
+    seed: 1,
+    items: 300,
+    speed: 0,
+    liveSessions: false,
+    ...options.sim,
+  })
   const plexEnv: Record<string, string> =
-    options.configured === false ? { PLEX_TV_URL: sim.url } : { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: sim.token, PLEX_TV_URL: sim.url }
+    options.configured === false
+      ? { PLEX_TV_URL: sim.url }
+      : { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: sim.token, PLEX_TV_URL: sim.url }
   let app: TestApp
   try {
     app = await startTestApp({ LOG_LEVEL: 'info', ...plexEnv, ...options.env }, options.runtime)
@@ -176,7 +191,9 @@ export interface ClockedPlexApp extends PlexApp {
 }
 
 /** `startPlexApp` with the service on a ManualClock (default: a new one). */
-export async function startPlexAppOnManualClock(options: PlexAppOptions & { readonly clock?: ManualClock } = {}): Promise<ClockedPlexApp> {
+export async function startPlexAppOnManualClock(
+  options: PlexAppOptions & { readonly clock?: ManualClock } = {},
+): Promise<ClockedPlexApp> {
   const clock = options.clock ?? new ManualClock()
   return { ...(await startPlexApp({ ...options, runtime: { ...options.runtime, clock } })), clock }
 }

@@ -40,7 +40,12 @@ function answer(res: ServerResponse, attack: Attack): void {
     return
   }
   const chunk = attack === 'gzip-bomb' ? GZIP_MEMBER : Buffer.alloc(64 * 1024, 0x61)
-  res.writeHead(200, attack === 'gzip-bomb' ? { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } : { 'Content-Type': 'application/json' })
+  res.writeHead(
+    200,
+    attack === 'gzip-bomb'
+      ? { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }
+      : { 'Content-Type': 'application/json' },
+  )
   const pump = (): void => {
     while (!res.destroyed && res.write(chunk));
   }
@@ -58,7 +63,9 @@ export async function startContentLengthLiar(): Promise<HostileServer> {
     sockets.add(socket)
     socket.on('error', () => {})
     socket.once('data', () => {
-      socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n{"MediaContainer":{')
+      socket.write(
+        'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n{"MediaContainer":{',
+      )
       const timer = setInterval(() => socket.write(' '), 20)
       socket.on('close', () => {
         clearInterval(timer)
@@ -83,7 +90,10 @@ export function largeXml(megabytes: number): { xml: string; items: number } {
     `<Video ratingKey="${i}" key="/library/metadata/${i}" type="movie" title="Movie number ${i}" summary="A summary of movie ${i}, long enough to look like a real one" year="2001" duration="7200000"><Media id="${i}" duration="7200000"><Part id="${i}" file="/movies/m${i}.mkv" size="12345678"/></Media><Genre tag="Drama"/></Video>`
   const items = Math.ceil((megabytes * 1e6) / item(100_000).length)
   const body = Array.from({ length: items }, (_, i) => item(i)).join('')
-  return { xml: `<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="${items}" friendlyName="Huge" machineIdentifier="m1" version="1.40.0">${body}</MediaContainer>`, items }
+  return {
+    xml: `<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="${items}" friendlyName="Huge" machineIdentifier="m1" version="1.40.0">${body}</MediaContainer>`,
+    items,
+  }
 }
 
 /** `levels` nested arrays: 3.8 MB for 1.9 million levels. */
@@ -92,7 +102,9 @@ export function deepJson(levels: number): string {
 }
 
 /** Runs `work` while sampling the event-loop delay and the RSS; resolves their maxima. */
-export async function measured<T>(work: () => Promise<T>): Promise<{ result: T | Error; maxDelayMs: number; rssGrowthMb: number }> {
+export async function measured<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T | Error; maxDelayMs: number; rssGrowthMb: number }> {
   const histogram = monitorEventLoopDelay({ resolution: 5 })
   const rssBefore = process.memoryUsage.rss()
   let rssPeak = rssBefore

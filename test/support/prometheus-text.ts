@@ -16,7 +16,8 @@ export function parsePrometheusText(text: string): PromSample[] {
     const match = LINE.exec(line)
     if (!match) throw new Error(`not a Prometheus sample line: ${line}`)
     const labels: Record<string, string> = {}
-    for (const [, name, value] of (match[2] ?? '').matchAll(LABEL)) labels[name!] = value!.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c))
+    for (const [, name, value] of (match[2] ?? '').matchAll(LABEL))
+      labels[name!] = value!.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c))
     samples.push({ name: match[1]!, labels, value: Number(match[3]) })
   }
   return samples

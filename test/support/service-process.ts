@@ -25,15 +25,24 @@ export class ServiceProcess {
     const port = await freePort()
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: process.cwd(),
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const service = new ServiceProcess(port, child)
-    await eventually(`the service on port ${port} answers /api/health`, async () => service.exited || (await service.health()) !== undefined, 30_000).catch(
-      (error: Error) => {
-        throw new Error(`${error.message}\n${service.output.slice(-20).join('\n')}`)
-      },
-    )
+    await eventually(
+      `the service on port ${port} answers /api/health`,
+      async () => service.exited || (await service.health()) !== undefined,
+      30_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${service.output.slice(-20).join('\n')}`)
+    })
     if (service.exited) throw new Error(`the service on port ${port} exited:\n${service.output.slice(-20).join('\n')}`)
     return service
   }
@@ -52,7 +61,9 @@ export class ServiceProcess {
   }
 
   async backgroundStatsUpdatedAt(): Promise<string | null> {
-    const report = (await (await fetch(`${this.url}/api/plex/cache/stats`)).json()) as { caches: Array<{ name: string; last_update?: string | null }> }
+    const report = (await (await fetch(`${this.url}/api/plex/cache/stats`)).json()) as {
+      caches: Array<{ name: string; last_update?: string | null }>
+    }
     return report.caches.find((c) => c.name === 'background_stats')?.last_update ?? null
   }
 
@@ -71,4 +82,3 @@ export class ServiceProcess {
     await this.kill()
   }
 }
-

@@ -21,8 +21,12 @@ export { mulberry32 as prng } from '../../sim/random.js'
 
 /** Makes one viewer per shared account of the simulator (through the admin's API). */
 export async function createViewers(url: string, sim: RunningSimulator, count: number): Promise<Caller[]> {
-  const accounts = sim.control.state().accounts.filter((a) => a.id > 1).slice(0, count)
-  if (accounts.length < count) throw new Error(`the simulator has ${accounts.length} shared accounts, ${count} needed: start it with sharedUsers`)
+  const accounts = sim.control
+    .state()
+    .accounts.filter((a) => a.id > 1)
+    .slice(0, count)
+  if (accounts.length < count)
+    throw new Error(`the simulator has ${accounts.length} shared accounts, ${count} needed: start it with sharedUsers`)
   const viewers = await Promise.all(
     accounts.map(async (account, i) => {
       const name = `viewer${i}`
@@ -32,14 +36,20 @@ export async function createViewers(url: string, sim: RunningSimulator, count: n
         headers: { 'content-type': 'application/json', ...basic(ADMIN.user, ADMIN.password) },
         body: JSON.stringify({ username: name, password, plex_account_id: account.id }),
       })
-      if (response.status !== 201) throw new Error(`POST /api/viewers ${name}: ${response.status} ${await response.text()}`)
+      if (response.status !== 201)
+        throw new Error(`POST /api/viewers ${name}: ${response.status} ${await response.text()}`)
       return { name, headers: basic(name, password), account: account.id, password }
     }),
   )
   return viewers
 }
 
-export const adminCaller: Caller = { name: 'admin', headers: basic(ADMIN.user, ADMIN.password), account: null, password: null }
+export const adminCaller: Caller = {
+  name: 'admin',
+  headers: basic(ADMIN.user, ADMIN.password),
+  account: null,
+  password: null,
+}
 
 /** A movie or show section of the simulator: its totals and the titles its recently added can show. */
 interface SectionTruth {
@@ -71,20 +81,34 @@ export class GroundTruth {
       state.library.sections
         .filter((s) => s.type === 'movie' || s.type === 'show')
         .map(async (s) => {
-          const recent = await simJson(this.sim, `/library/sections/${s.id}/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=1000`)
+          const recent = await simJson(
+            this.sim,
+            `/library/sections/${s.id}/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=1000`,
+          )
           const titles = new Set<string>()
-          for (const item of (recent.Metadata ?? []) as Raw[]) for (const t of [item.title, item.parentTitle, item.grandparentTitle]) if (typeof t === 'string') titles.add(t)
-          return { key: String(s.id), type: s.type, movies: s.counts['1'] ?? 0, shows: s.type === 'show' ? (s.counts['2'] ?? 0) : 0, titles }
+          for (const item of (recent.Metadata ?? []) as Raw[])
+            for (const t of [item.title, item.parentTitle, item.grandparentTitle])
+              if (typeof t === 'string') titles.add(t)
+          return {
+            key: String(s.id),
+            type: s.type,
+            movies: s.counts['1'] ?? 0,
+            shows: s.type === 'show' ? (s.counts['2'] ?? 0) : 0,
+            titles,
+          }
         }),
     )
     const identity = await simJson(this.sim, '/identity')
-    const response = await fetch(`${this.sim.url}/api/servers/${identity.machineIdentifier}/shared_servers?X-Plex-Token=${this.sim.token}`)
+    const response = await fetch(
+      `${this.sim.url}/api/servers/${identity.machineIdentifier}/shared_servers?X-Plex-Token=${this.sim.token}`,
+    )
     const xml = await response.text()
     this.shares.clear()
     for (const [, attributes, body] of xml.matchAll(/<SharedServer ([^>]*)>([\s\S]*?)<\/SharedServer>/g)) {
       const account = Number(/userID="(\d+)"/.exec(attributes!)![1])
       const keys = this.shares.get(account) ?? new Set<string>()
-      for (const [section] of body!.matchAll(/<Section [^>]*>/g)) if (/shared="1"/.test(section)) keys.add(/key="([^"]+)"/.exec(section)![1]!)
+      for (const [section] of body!.matchAll(/<Section [^>]*>/g))
+        if (/shared="1"/.test(section)) keys.add(/key="([^"]+)"/.exec(section)![1]!)
       this.shares.set(account, keys)
     }
   }
@@ -98,7 +122,10 @@ export class GroundTruth {
 
   totalsOf(account: number | null): { total_movies: number; total_tv_shows: number } {
     const sections = this.sectionsOf(account)
-    return { total_movies: sections.reduce((n, s) => n + (s.type === 'movie' ? s.movies : 0), 0), total_tv_shows: sections.reduce((n, s) => n + s.shows, 0) }
+    return {
+      total_movies: sections.reduce((n, s) => n + (s.type === 'movie' ? s.movies : 0), 0),
+      total_tv_shows: sections.reduce((n, s) => n + s.shows, 0),
+    }
   }
 
   /** Whether a recently added entry of that title and section type may be shown to `account`. */
@@ -114,8 +141,13 @@ export class GroundTruth {
   /** Re-reads every account's history from the simulator (newest first). */
   async readHistory(accounts: readonly number[]): Promise<void> {
     for (const account of accounts) {
-      const container = await simJson(this.sim, `/status/sessions/history/all?accountID=${account}&sort=viewedAt:desc&X-Plex-Container-Start=0&X-Plex-Container-Size=100000`)
-      const rows = ((container.Metadata ?? []) as Raw[]).map((row) => rowKey(Number(row.viewedAt), String(row.title ?? '')))
+      const container = await simJson(
+        this.sim,
+        `/status/sessions/history/all?accountID=${account}&sort=viewedAt:desc&X-Plex-Container-Start=0&X-Plex-Container-Size=100000`,
+      )
+      const rows = ((container.Metadata ?? []) as Raw[]).map((row) =>
+        rowKey(Number(row.viewedAt), String(row.title ?? '')),
+      )
       this.ordered.set(account, rows)
       this.history.set(account, new Set(rows))
     }
@@ -131,7 +163,8 @@ export class GroundTruth {
 }
 
 export const rowKey = (viewedAtSeconds: number, title: string) => `${viewedAtSeconds}|${title}`
-export const apiRowKey = (row: Raw) => rowKey(Math.floor(Date.parse(row.viewed_at as string) / 1000), row.title as string)
+export const apiRowKey = (row: Raw) =>
+  rowKey(Math.floor(Date.parse(row.viewed_at as string) / 1000), row.title as string)
 
 interface Request {
   readonly caller: Caller
@@ -214,7 +247,8 @@ export class IsolationChecker {
   private check(request: Request, status: number, etag: string | null, text: string): void {
     this.responses++
     const { caller, path } = request
-    if (request.caller.password !== null && text.includes(request.caller.password)) this.violation(request, 'the password is in the answer')
+    if (request.caller.password !== null && text.includes(request.caller.password))
+      this.violation(request, 'the password is in the answer')
     if (text.includes(this.truth.sim.token)) this.violation(request, 'the Plex token is in the answer')
     if (request.expectStatus !== undefined) {
       if (status !== request.expectStatus) this.violation(request, `status ${status}, expected ${request.expectStatus}`)
@@ -254,27 +288,38 @@ export class IsolationChecker {
       for (const item of body.activities as Raw[]) {
         if (account === null) continue
         const owner = this.truth.sessionOwner.get(item.uuid as string)
-        if (owner !== account) this.violation(request, `activity ${item.type} ${item.uuid} (owner ${owner ?? 'the server'})`)
+        if (owner !== account)
+          this.violation(request, `activity ${item.type} ${item.uuid} (owner ${owner ?? 'the server'})`)
       }
     } else if (path.startsWith('/api/plex/watch-history')) {
       for (const row of body as Raw[]) {
         const owner = account ?? (row.user_id as number)
         if (account !== null && row.user_id !== account) this.violation(request, `history row of user ${row.user_id}`)
-        else if (!this.truth.hasRow(owner, apiRowKey(row))) this.violation(request, `history row ${apiRowKey(row)} is not in account ${owner}'s history`)
+        else if (!this.truth.hasRow(owner, apiRowKey(row)))
+          this.violation(request, `history row ${apiRowKey(row)} is not in account ${owner}'s history`)
       }
     } else if (path.startsWith('/api/plex/stats')) {
-      if (account !== null && 'total_users' in body) this.violation(request, 'a viewer was given the server-wide user count')
-      if (account === null && typeof body.total_users !== 'number') this.violation(request, 'the admin lost total_users')
+      if (account !== null && 'total_users' in body)
+        this.violation(request, 'a viewer was given the server-wide user count')
+      if (account === null && typeof body.total_users !== 'number')
+        this.violation(request, 'the admin lost total_users')
       const expected = this.truth.totalsOf(account)
       if (body.total_movies !== expected.total_movies || body.total_tv_shows !== expected.total_tv_shows) {
-        this.violation(request, `totals ${body.total_movies}/${body.total_tv_shows}, the shared sections hold ${expected.total_movies}/${expected.total_tv_shows}`)
+        this.violation(
+          request,
+          `totals ${body.total_movies}/${body.total_tv_shows}, the shared sections hold ${expected.total_movies}/${expected.total_tv_shows}`,
+        )
       }
       if ('libraries' in body) this.violation(request, 'the per-section breakdown is in the answer')
     } else if (!Array.isArray(body.media)) {
       this.violation(request, 'no media list')
     } else {
       for (const item of body.media as Raw[]) {
-        if (!this.truth.mayShow(account, item.title, item.type)) this.violation(request, `recently added ${item.type} "${item.title}" is not in a section shared with this caller`)
+        if (!this.truth.mayShow(account, item.title, item.type))
+          this.violation(
+            request,
+            `recently added ${item.type} "${item.title}" is not in a section shared with this caller`,
+          )
       }
       if ('libraries' in body) this.violation(request, 'the per-section breakdown is in the answer')
     }

@@ -62,7 +62,11 @@ describe('viewer sign-in', () => {
     await clock.advance(LOGIN_RECHECK_MS)
     // This request starts the background check (and is answered from memory); once it is done, refused.
     expect(b.authenticate('ann', PASSWORD)).toMatchObject({ username: 'ann' })
-    await eventually('the background check forgot the login', () => b.recall(b.logins.of('ann', PASSWORD)) === undefined, 5_000)
+    await eventually(
+      'the background check forgot the login',
+      () => b.recall(b.logins.of('ann', PASSWORD)) === undefined,
+      5_000,
+    )
     expect(await b.authenticate('ann', PASSWORD)).toBeUndefined()
   })
 
@@ -74,7 +78,11 @@ describe('viewer sign-in', () => {
     await a.create({ username: 'ann', password: `${PASSWORD} 2`, plexAccountId: 7 })
     await clock.advance(LOGIN_RECHECK_MS)
     expect(b.authenticate('ann', PASSWORD)).toMatchObject({ username: 'ann' })
-    await eventually('the background check forgot the old password', () => b.recall(b.logins.of('ann', PASSWORD)) === undefined, 5_000)
+    await eventually(
+      'the background check forgot the old password',
+      () => b.recall(b.logins.of('ann', PASSWORD)) === undefined,
+      5_000,
+    )
     expect(await b.authenticate('ann', PASSWORD)).toBeUndefined()
     expect((await b.authenticate('ann', `${PASSWORD} 2`))?.username).toBe('ann')
   })

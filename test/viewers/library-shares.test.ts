@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest'
 import type { SharedServer } from '../../src/plex/index.js'
 import { librarySharesOf, OWNER_ACCOUNT_ID, sectionFilter } from '../../src/viewers/library-shares.js'
 
-const share = (userID: number, sections: Array<[key: string, shared: boolean]>, allLibraries = false): SharedServer => ({
+const share = (
+  userID: number,
+  sections: Array<[key: string, shared: boolean]>,
+  allLibraries = false,
+): SharedServer => ({
   id: 9_000_000 + userID,
   userID,
   username: `user${userID}`,
@@ -12,10 +16,20 @@ const share = (userID: number, sections: Array<[key: string, shared: boolean]>, 
 
 describe('library shares from plex.tv shared_servers', () => {
   const shares = librarySharesOf([
-    share(11, [['1', true], ['2', false], ['5', true]]),
-    share(12, [['1', false], ['2', true]]),
+    share(11, [
+      ['1', true],
+      ['2', false],
+      ['5', true],
+    ]),
+    share(12, [
+      ['1', false],
+      ['2', true],
+    ]),
     // the same user through a second entry: what either shares
-    share(12, [['3', true], ['2', false]]),
+    share(12, [
+      ['3', true],
+      ['2', false],
+    ]),
     share(13, [['1', true]], true),
   ])
 

@@ -2,7 +2,20 @@
 // (served by the service from node_modules) and offers Clear and Warm. No build step.
 'use strict'
 ;(() => {
-  const COLORS = ['#4c9aff', '#3fb27f', '#d29922', '#e5534b', '#a371f7', '#39c5cf', '#f778ba', '#8ddb8c', '#ffa657', '#79c0ff', '#c9d1d9', '#b083f0']
+  const COLORS = [
+    '#4c9aff',
+    '#3fb27f',
+    '#d29922',
+    '#e5534b',
+    '#a371f7',
+    '#39c5cf',
+    '#f778ba',
+    '#8ddb8c',
+    '#ffa657',
+    '#79c0ff',
+    '#c9d1d9',
+    '#b083f0',
+  ]
   const READ_FIELDS = ['hits', 'misses', 'stale', 'coalesced']
   const $ = (id) => document.getElementById(id)
 
@@ -40,7 +53,8 @@
     if (drop > 0) {
       series.times.splice(0, drop)
       series.redis.splice(0, drop)
-      for (const cache of Object.values(series.caches)) for (const values of Object.values(cache)) values.splice(0, drop)
+      for (const cache of Object.values(series.caches))
+        for (const values of Object.values(cache)) values.splice(0, drop)
     }
   }
 
@@ -83,7 +97,14 @@
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { auto: true } },
       axes: [
         { stroke: '#8593a3', grid: { stroke: '#26313d' }, ticks: { stroke: '#26313d' } },
-        { stroke: '#8593a3', grid: { stroke: '#26313d' }, ticks: { stroke: '#26313d' }, label: yLabel, labelSize: 18, size: 56 },
+        {
+          stroke: '#8593a3',
+          grid: { stroke: '#26313d' },
+          ticks: { stroke: '#26313d' },
+          label: yLabel,
+          labelSize: 18,
+          size: 56,
+        },
       ],
       legend: { live: true },
     }
@@ -95,7 +116,11 @@
     const color = (i) => COLORS[i % COLORS.length]
     const specs = {
       'plot-hit-rate': {
-        defs: names.map((name, i) => ({ label: name, stroke: color(i), value: (_u, v) => (v === null ? '–' : `${v.toFixed(1)} %`) })),
+        defs: names.map((name, i) => ({
+          label: name,
+          stroke: color(i),
+          value: (_u, v) => (v === null ? '–' : `${v.toFixed(1)} %`),
+        })),
         data: () => perCache(hitRate),
         label: '%',
         range: [0, 100],
@@ -135,7 +160,9 @@
       } else {
         plots[id].setData(data)
       }
-      const points = data.slice(1).reduce((n, values) => n + values.filter((v) => v !== null && v !== undefined).length, 0)
+      const points = data
+        .slice(1)
+        .reduce((n, values) => n + values.filter((v) => v !== null && v !== undefined).length, 0)
       el.dataset.points = String(points)
     }
     plotNames = key
@@ -144,8 +171,10 @@
   const fmt = {
     int: (v) => (v === null || v === undefined ? '–' : Math.round(v).toLocaleString('en')),
     ms: (v) => (v === null || v === undefined ? '–' : v < 10 ? v.toFixed(1) : Math.round(v).toString()),
-    bytes: (v) => (v < 1024 ? `${v} B` : v < 1048576 ? `${(v / 1024).toFixed(1)} KiB` : `${(v / 1048576).toFixed(1)} MiB`),
-    seconds: (v) => (v === null || v === undefined ? '–' : v < 120 ? `${v.toFixed(v < 10 ? 1 : 0)} s` : `${(v / 60).toFixed(1)} min`),
+    bytes: (v) =>
+      v < 1024 ? `${v} B` : v < 1048576 ? `${(v / 1024).toFixed(1)} KiB` : `${(v / 1048576).toFixed(1)} MiB`,
+    seconds: (v) =>
+      v === null || v === undefined ? '–' : v < 120 ? `${v.toFixed(v < 10 ? 1 : 0)} s` : `${(v / 60).toFixed(1)} min`,
   }
 
   function latest(name, field) {
@@ -224,7 +253,10 @@
 
   async function refresh() {
     const after = series.times.length === 0 ? 0 : series.times[series.times.length - 1] * 1000
-    const [stats, view] = await Promise.all([getJson('/api/plex/cache/stats'), getJson(`/api/plex/cache/history?after=${after}`)])
+    const [stats, view] = await Promise.all([
+      getJson('/api/plex/cache/stats'),
+      getJson(`/api/plex/cache/history?after=${after}`),
+    ])
     merge(view)
     draw()
     renderTotals(stats)
@@ -254,7 +286,8 @@
   $('warm').addEventListener('click', () => action($('warm'), '/api/plex/cache/warm', 'Warming'))
   $('clear').addEventListener('click', () => action($('clear'), '/api/plex/cache/clear', 'Clearing'))
   window.addEventListener('resize', () => {
-    for (const [id, plot] of Object.entries(plots)) plot.setSize({ width: Math.max(300, $(id).clientWidth), height: 240 })
+    for (const [id, plot] of Object.entries(plots))
+      plot.setSize({ width: Math.max(300, $(id).clientWidth), height: 240 })
   })
 
   async function loop() {

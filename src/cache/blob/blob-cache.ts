@@ -95,7 +95,8 @@ export class BlobCache<A> {
       },
     })
     const disk = declaration.disk
-    this.disk = disk === undefined ? undefined : new DiskTier({ ...disk, logger: context.logger, name: declaration.name })
+    this.disk =
+      disk === undefined ? undefined : new DiskTier({ ...disk, logger: context.logger, name: declaration.name })
     this.opened = this.disk?.open() ?? Promise.resolve()
   }
 
@@ -186,7 +187,10 @@ export class BlobCache<A> {
     logger?.info({ cache: this.name, key }, 'cache miss')
     const controller = new AbortController()
     const timer = clock.setTimer(
-      () => controller.abort(new Error(`cache ${this.name} (${key}): the loader did not finish within ${this.loadTimeoutMs} ms`)),
+      () =>
+        controller.abort(
+          new Error(`cache ${this.name} (${key}): the loader did not finish within ${this.loadTimeoutMs} ms`),
+        ),
       this.loadTimeoutMs,
     )
     try {
@@ -277,7 +281,10 @@ export class BlobCache<A> {
       loadMs: percentiles(this.loadTimes.values()),
       lastFetchedAt: this.lastFetchedAt,
       lastError: this.lastError,
-      ageMs: this.lastFetchedAt === null || c.entries === 0 ? null : Math.max(0, this.context.clock.wallNow() - this.lastFetchedAt),
+      ageMs:
+        this.lastFetchedAt === null || c.entries === 0
+          ? null
+          : Math.max(0, this.context.clock.wallNow() - this.lastFetchedAt),
       disk: {
         enabled: this.diskEnabled,
         disabledReason: this.disk?.disabledReason ?? (this.disk === undefined ? 'no folder configured' : null),

@@ -11,13 +11,17 @@ export function createByteMap<K extends NonNullable<unknown>, V extends NonNulla
     throw new Error(`maxBytes ${options.maxBytes} is not a positive whole number of bytes`)
   }
   if (policy === 'w-tinylfu') return new WTinyLfu<K, V>(options)
-  if (policy !== 'lru') throw new Error(`eviction policy "${String(policy)}" is unknown; use ${EVICTION_POLICIES.join(' or ')}`)
+  if (policy !== 'lru')
+    throw new Error(`eviction policy "${String(policy)}" is unknown; use ${EVICTION_POLICIES.join(' or ')}`)
   const { onRemove } = options
   return new LRUCache<K, V>({
     maxSize: options.maxBytes,
     // lru-cache refuses a size of 0.
     sizeCalculation: (value, key) => Math.max(1, options.sizeOf(value, key)),
-    dispose: onRemove === undefined ? undefined : (value, key, reason) => onRemove(value, key, reason === 'set' || reason === 'delete' ? reason : 'evict'),
+    dispose:
+      onRemove === undefined
+        ? undefined
+        : (value, key, reason) => onRemove(value, key, reason === 'set' || reason === 'delete' ? reason : 'evict'),
   })
 }
 

@@ -113,8 +113,10 @@ export class WTinyLfu<K, V> implements ByteMap<K, V> {
     const { maxBytes } = options
     const windowFraction = options.windowFraction ?? 0.01
     const protectedFraction = options.protectedFraction ?? 0.8
-    if (!(windowFraction > 0 && windowFraction < 1)) throw new Error(`windowFraction ${windowFraction} is not in (0, 1)`)
-    if (!(protectedFraction >= 0 && protectedFraction < 1)) throw new Error(`protectedFraction ${protectedFraction} is not in [0, 1)`)
+    if (!(windowFraction > 0 && windowFraction < 1))
+      throw new Error(`windowFraction ${windowFraction} is not in (0, 1)`)
+    if (!(protectedFraction >= 0 && protectedFraction < 1))
+      throw new Error(`protectedFraction ${protectedFraction} is not in [0, 1)`)
     this.maxSize = maxBytes
     this.windowMax = Math.max(1, Math.floor(maxBytes * windowFraction))
     this.protectedMax = Math.floor((maxBytes - this.windowMax) * protectedFraction)

@@ -78,7 +78,10 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
     const receivers = await breaker.run(-1, () => publisher.publish(channel, JSON.stringify(message)))
     this.count(receivers)
     if (receivers === -1) {
-      logger?.warn({ channel, type: message.type, error: breaker.lastError }, 'cache invalidation not published: Redis is unavailable; other instances keep their values until their TTL')
+      logger?.warn(
+        { channel, type: message.type, error: breaker.lastError },
+        'cache invalidation not published: Redis is unavailable; other instances keep their values until their TTL',
+      )
     }
   }
 
@@ -92,7 +95,10 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
     const receivers = await breaker.run(-1, () => publisher.publish(topicChannel, JSON.stringify({ topic, origin })))
     this.count(receivers)
     if (receivers === -1) {
-      logger?.warn({ channel: topicChannel, topic, error: breaker.lastError }, 'announcement not published: Redis is unavailable; an instance whose subscription was lost too catches up once it is back, the others do not hear of it')
+      logger?.warn(
+        { channel: topicChannel, topic, error: breaker.lastError },
+        'announcement not published: Redis is unavailable; an instance whose subscription was lost too catches up once it is back, the others do not hear of it',
+      )
     }
   }
 
@@ -135,7 +141,8 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
 
   private lost(): void {
     if (this.closed) return
-    if (this.isSubscribed) this.options.logger?.warn({ channel: this.options.channel }, 'cache invalidation subscription lost')
+    if (this.isSubscribed)
+      this.options.logger?.warn({ channel: this.options.channel }, 'cache invalidation subscription lost')
     this.isSubscribed = false
     this.missed = true
   }
@@ -144,7 +151,10 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
     try {
       await subscriber.subscribe(this.options.channel, this.options.topicChannel)
     } catch (error) {
-      this.options.logger?.warn({ error: messageOf(error), channel: this.options.channel }, 'cache invalidation subscribe failed')
+      this.options.logger?.warn(
+        { error: messageOf(error), channel: this.options.channel },
+        'cache invalidation subscribe failed',
+      )
       // Reconnecting brings a new `ready`, and with it a new try.
       subscriber.disconnect(true)
       return
@@ -153,7 +163,10 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
     this.isSubscribed = true
     if (!this.missed) return
     this.missed = false
-    this.options.logger?.info({ channel: this.options.channel }, 'cache invalidation subscription back: dropping the memory layer')
+    this.options.logger?.info(
+      { channel: this.options.channel },
+      'cache invalidation subscription back: dropping the memory layer',
+    )
     this.dispatch({ type: 'clear-all' })
     for (const topic of this.topicHandlers.keys()) this.dispatchTopic(topic)
   }
@@ -161,7 +174,10 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   private deliverTopic(payload: Buffer): void {
     const announcement = parseAnnouncement(payload)
     if (announcement === undefined) {
-      this.options.logger?.warn({ channel: this.options.topicChannel, bytes: payload.length }, 'announcement not understood; ignored')
+      this.options.logger?.warn(
+        { channel: this.options.topicChannel, bytes: payload.length },
+        'announcement not understood; ignored',
+      )
       return
     }
     if (announcement.origin !== this.options.origin) this.dispatchTopic(announcement.topic)
@@ -180,7 +196,10 @@ export class RedisInvalidationBus implements InvalidationBus, TopicBus {
   private deliver(payload: Buffer): void {
     const message = parseMessage(payload)
     if (message === undefined) {
-      this.options.logger?.warn({ channel: this.options.channel, bytes: payload.length }, 'cache invalidation message not understood; ignored')
+      this.options.logger?.warn(
+        { channel: this.options.channel, bytes: payload.length },
+        'cache invalidation message not understood; ignored',
+      )
       return
     }
     this.dispatch(message)

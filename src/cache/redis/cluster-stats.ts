@@ -51,7 +51,12 @@ export class ClusterStatsPublisher {
     const { redis, breaker } = this.options
     return breaker.run(false, async () => {
       // One key, so a MULTI is fine on a cluster too.
-      await redis.multi().del(this.key).hset(this.key, fields).pexpire(this.key, this.intervalMs * 3).exec()
+      await redis
+        .multi()
+        .del(this.key)
+        .hset(this.key, fields)
+        .pexpire(this.key, this.intervalMs * 3)
+        .exec()
       return true
     })
   }
@@ -77,7 +82,11 @@ export class ClusterStatsPublisher {
 }
 
 /** Every live instance's counters summed per cache, or undefined when Redis cannot say. */
-export async function readClusterStats(redis: RedisClient, breaker: CircuitBreaker, keyPrefix: string): Promise<ClusterStats | undefined> {
+export async function readClusterStats(
+  redis: RedisClient,
+  breaker: CircuitBreaker,
+  keyPrefix: string,
+): Promise<ClusterStats | undefined> {
   return breaker.run(undefined, async () => {
     const keys = await keysWithPrefix(redis, keyPrefix)
     const hashes = await Promise.all(keys.map((key) => redis.hgetall(key)))

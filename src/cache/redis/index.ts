@@ -117,7 +117,10 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
     onChange: (state, lastError) => {
       const fields = { state, error: lastError, mode: modeOf(settings) }
       if (state === 'closed') {
-        logger?.info(fields, everConnected ? 'Redis answers again: the shared cache layer is back in use' : 'connected to Redis')
+        logger?.info(
+          fields,
+          everConnected ? 'Redis answers again: the shared cache layer is back in use' : 'connected to Redis',
+        )
         everConnected = true
         void coordinator.releaseOrphans()
       } else if (state === 'open' && everConnected && !closing) {
@@ -132,7 +135,14 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
   redis.on('ready', () => breaker.probeSoon())
 
   const shared = new RedisSharedLayer(redis, breaker, new ValueCodec(options.compression), prefix)
-  const coordinator = new RedisFlightCoordinator({ redis, breaker, clock, shared, lockPrefix: `${prefix}lock:`, leaseMs: options.lockLeaseMs })
+  const coordinator = new RedisFlightCoordinator({
+    redis,
+    breaker,
+    clock,
+    shared,
+    lockPrefix: `${prefix}lock:`,
+    leaseMs: options.lockLeaseMs,
+  })
   const bus = new RedisInvalidationBus({
     publisher: redis,
     breaker,
@@ -142,7 +152,14 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
     origin: instanceId,
     logger,
   })
-  const leader = createLeaderElection({ redis, key: `${prefix}leader:jobs`, leaseMs: options.leaderLeaseMs ?? 15_000, clock, id: instanceId, logger })
+  const leader = createLeaderElection({
+    redis,
+    key: `${prefix}leader:jobs`,
+    leaseMs: options.leaderLeaseMs ?? 15_000,
+    clock,
+    id: instanceId,
+    logger,
+  })
   const statsPrefix = `${prefix}stats:instance:`
   let stats: ClusterStatsPublisher | undefined
 
@@ -166,7 +183,15 @@ export function createRedisLayer(settings: RedisSettings, options: RedisLayerOpt
     whenConnected: (timeoutMs) => breaker.whenClosed(timeoutMs),
     publishStats(source) {
       if (stats !== undefined) throw new Error('publishStats was already called for this Redis layer')
-      stats = new ClusterStatsPublisher({ redis, breaker, clock, keyPrefix: statsPrefix, instanceId, intervalMs: options.statsIntervalMs, source })
+      stats = new ClusterStatsPublisher({
+        redis,
+        breaker,
+        clock,
+        keyPrefix: statsPrefix,
+        instanceId,
+        intervalMs: options.statsIntervalMs,
+        source,
+      })
     },
     clusterStats: () => readClusterStats(redis, breaker, statsPrefix),
     latestClusterStats: () => stats?.latest,

@@ -124,7 +124,9 @@ class LeaderElection implements Leadership {
         if (this.leading !== this.leadWithoutRedis) {
           this.options.logger?.warn(
             { key, error: messageOf(error), leading: this.leadWithoutRedis },
-            this.leadWithoutRedis ? 'Redis unreachable for a whole lease: this instance runs the background jobs' : 'Redis unreachable: leadership lapsed',
+            this.leadWithoutRedis
+              ? 'Redis unreachable for a whole lease: this instance runs the background jobs'
+              : 'Redis unreachable: leadership lapsed',
           )
         }
         this.set(this.leadWithoutRedis)
@@ -139,7 +141,10 @@ class LeaderElection implements Leadership {
   private set(leading: boolean): void {
     if (this.leading === leading || (this.closed && leading)) return
     this.leading = leading
-    this.options.logger?.info({ key: this.options.key, instance: this.id, leading }, leading ? 'leading the background jobs' : 'no longer leading the background jobs')
+    this.options.logger?.info(
+      { key: this.options.key, instance: this.id, leading },
+      leading ? 'leading the background jobs' : 'no longer leading the background jobs',
+    )
     for (const listener of this.listeners) listener(leading)
   }
 }

@@ -150,11 +150,13 @@ export class RedisFlightCoordinator implements FlightCoordinator {
       let delay = FIRST_POLL_MS
       const poll = (): void => {
         // A failed poll (-1) is not a release: keep polling until the breaker opens.
-        void breaker.run(-1, () => this.redis.exists(lockKey)).then((held) => {
-          if (held === 0 || !breaker.closed || clock.now() >= deadline) return resolve()
-          delay = Math.min(delay * 2, MAX_POLL_MS)
-          clock.setTimer(poll, Math.min(delay, deadline - clock.now()))
-        })
+        void breaker
+          .run(-1, () => this.redis.exists(lockKey))
+          .then((held) => {
+            if (held === 0 || !breaker.closed || clock.now() >= deadline) return resolve()
+            delay = Math.min(delay * 2, MAX_POLL_MS)
+            clock.setTimer(poll, Math.min(delay, deadline - clock.now()))
+          })
       }
       clock.setTimer(poll, delay)
     })
@@ -166,9 +168,11 @@ export class RedisFlightCoordinator implements FlightCoordinator {
     let timer: TimerHandle | undefined
     let stopped = false
     const extend = (): void => {
-      void breaker.run(0, () => this.redis.extendIfOwner(lockKey, token, this.leaseMs)).then(() => {
-        if (!stopped) timer = clock.setTimer(extend, this.leaseMs / 3)
-      })
+      void breaker
+        .run(0, () => this.redis.extendIfOwner(lockKey, token, this.leaseMs))
+        .then(() => {
+          if (!stopped) timer = clock.setTimer(extend, this.leaseMs / 3)
+        })
     }
     timer = clock.setTimer(extend, this.leaseMs / 3)
     return () => {

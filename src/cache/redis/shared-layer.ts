@@ -70,7 +70,10 @@ export class RedisSharedLayer implements SharedLayer {
       return
     }
     // In a cluster the value key lives in another slot than the index: write it, then index it.
-    const written = await this.breaker.run(false, async () => (await this.redis.set(full, stored, 'PX', lifetimeMs)) === 'OK')
+    const written = await this.breaker.run(
+      false,
+      async () => (await this.redis.set(full, stored, 'PX', lifetimeMs)) === 'OK',
+    )
     if (!written) return
     const dropped = await this.breaker.run([] as string[], () => this.redis.setBounded(2, index, sizes, ...args, ''))
     if (dropped.length > 0) await this.breaker.run(0, () => unlinkKeys(this.redis, dropped))

@@ -100,4 +100,3 @@ function clusterReport(cluster: ClusterStats): ClusterReport {
     }),
   }
 }
-

@@ -27,15 +27,27 @@ export const activitiesCache = declareCache<ActivitiesValue>({
   key: 'plex:activities',
   ttl: { env: 'CACHE_ACTIVITIES_TTL', defaultSeconds: 5 },
   plexServer: 'fetched',
-  push: [patchOn<ActivitiesValue>(['playing', 'activity'], patchActivities), refreshOn('transcodeSession.start', 'transcodeSession.end')],
+  push: [
+    patchOn<ActivitiesValue>(['playing', 'activity'], patchActivities),
+    refreshOn('transcodeSession.start', 'transcodeSession.end'),
+  ],
   routes: [
     {
       // Komandorr's frontend reads the activities through the older `/api/downloads` too.
       paths: ['/api/plex/activities', '/api/downloads'],
       what: 'Plex activities',
       summary: 'Plex background activities, then the playing sessions (cached: plex_activities)',
-      body: object({ error: { const: false }, activities: arrayOf(object({ uuid: str, title: str, subtitle: str, type: str, progress: num, raw_data: anyJson })) }),
-      notConfiguredBody: object({ error: { const: true }, message: str, activities: emptyArray }, [], 'Plex is not configured'),
+      body: object({
+        error: { const: false },
+        activities: arrayOf(
+          object({ uuid: str, title: str, subtitle: str, type: str, progress: num, raw_data: anyJson }),
+        ),
+      }),
+      notConfiguredBody: object(
+        { error: { const: true }, message: str, activities: emptyArray },
+        [],
+        'Plex is not configured',
+      ),
       notConfigured: () => ACTIVITIES_NOT_CONFIGURED,
       failureFields: { error: true, activities: [] },
     },
@@ -43,7 +55,10 @@ export const activitiesCache = declareCache<ActivitiesValue>({
   // A viewer sees their own streams; library scans and the server's other activities are the admin's.
   viewers: {
     kind: 'view',
-    view: (value, viewer) => ({ error: false, activities: value.activities.filter((item) => sessionAccountOf(item) === viewer.plexAccountId) }),
+    view: (value, viewer) => ({
+      error: false,
+      activities: value.activities.filter((item) => sessionAccountOf(item) === viewer.plexAccountId),
+    }),
   },
   async load({ plex }, _args, signal) {
     const client = plex.client()
@@ -80,7 +95,11 @@ const patches = {
       const i = activities.findIndex((item) => item.uuid === report.sessionKey && SESSION_ITEM_TYPES.has(item.type))
       if (i < 0 || report.state === 'stopped') return undefined
       const raw = activities[i]!.raw_data as PlaybackSession
-      const session: PlaybackSession = { ...raw, viewOffset: report.viewOffset ?? raw.viewOffset, player: { ...raw.player, state: report.state } }
+      const session: PlaybackSession = {
+        ...raw,
+        viewOffset: report.viewOffset ?? raw.viewOffset,
+        player: { ...raw.player, state: report.state },
+      }
       if (activities === value.activities) activities = [...activities]
       activities[i] = sessionActivityItem(session)
     }

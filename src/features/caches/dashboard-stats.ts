@@ -22,7 +22,15 @@ export const dashboardStatsCache = declareCache<DashboardStatsValue>({
       summary: 'The dashboard snapshot, recomputed every STATS_REFRESH_INTERVAL (cached: background_stats)',
       body: object({
         services: object({ total: int, online: int, offline: int, problem: int }),
-        plex: object({ configured: bool, peak_concurrent: int, total_users: int, total_movies: int, total_tv_shows: int, total_seasons: int, total_episodes: int }),
+        plex: object({
+          configured: bool,
+          peak_concurrent: int,
+          total_users: int,
+          total_movies: int,
+          total_tv_shows: int,
+          total_seasons: int,
+          total_episodes: int,
+        }),
         traffic: object({
           last_24h_download_bytes: num,
           last_24h_upload_bytes: num,

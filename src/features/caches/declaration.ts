@@ -71,7 +71,10 @@ export type PlexChange =
   | { readonly name: 'playing'; readonly items: readonly PlayingNotification[] }
   /** A session started, paused, resumed, buffered or stopped (a progress report of the same state is not one). */
   | { readonly name: 'playing.state'; readonly items: readonly PlayingNotification[] }
-  | { readonly name: 'transcodeSession.start' | 'transcodeSession.update' | 'transcodeSession.end'; readonly sessions: readonly TranscodeSession[] }
+  | {
+      readonly name: 'transcodeSession.start' | 'transcodeSession.update' | 'transcodeSession.end'
+      readonly sessions: readonly TranscodeSession[]
+    }
   | { readonly name: 'activity'; readonly items: readonly ActivityNotification[] }
   /** Media finished processing (new) or was deleted. */
   | { readonly name: 'timeline.library'; readonly entries: readonly TimelineEntry[] }
@@ -117,7 +120,10 @@ export function refreshOnlyOn<V>(...names: PlexChangeName[]): PushRule<V> {
 }
 
 /** Patch the held value from the changes `names`, with `apply` (see `PushAction`). */
-export function patchOn<V>(names: readonly PlexChangeName[], apply: (value: V, change: PlexChange) => V | undefined): PushRule<V> {
+export function patchOn<V>(
+  names: readonly PlexChangeName[],
+  apply: (value: V, change: PlexChange) => V | undefined,
+): PushRule<V> {
   return { on: names, action: { kind: 'patch', apply } }
 }
 
@@ -178,14 +184,24 @@ export type PlexList<Field extends string, Item> = { error: false; total: number
  * do: `{error: false, <field>: [], message}` while no Plex server is configured, and a failure
  * carrying `error: true, <field>: []` beside its detail.
  */
-export function plexListRoute(path: string, what: string, field: string, summary: string, item: JsonSchema): CachedRoute<void> {
+export function plexListRoute(
+  path: string,
+  what: string,
+  field: string,
+  summary: string,
+  item: JsonSchema,
+): CachedRoute<void> {
   const notConfigured = Object.freeze({ error: false, [field]: [], message: 'Plex server not configured' })
   return {
     paths: [path],
     what,
     summary,
     body: object({ error: { const: false }, [field]: arrayOf(item), total: int }),
-    notConfiguredBody: object({ error: { const: false }, [field]: emptyArray, message: str }, [], 'Plex is not configured'),
+    notConfiguredBody: object(
+      { error: { const: false }, [field]: emptyArray, message: str },
+      [],
+      'Plex is not configured',
+    ),
     notConfigured: () => notConfigured,
     failureFields: { error: true, [field]: [] },
   }

@@ -106,7 +106,8 @@ export class ServiceCaches {
   /** Defines every cache of the catalogue, their loaders and routes seeing `deps`. */
   define(deps: Omit<CacheDeps, 'cache'>): CacheDeps {
     const full: CacheDeps = { ...deps, cache: this.cache }
-    for (const spec of CACHES) this.defined.set(spec.name, this.registry.define(coreDeclaration(spec, full, this.ttlOf(spec))))
+    for (const spec of CACHES)
+      this.defined.set(spec.name, this.registry.define(coreDeclaration(spec, full, this.ttlOf(spec))))
     return full
   }
 
@@ -135,7 +136,11 @@ function coreDeclaration(spec: AnyCacheSpec, deps: CacheDeps, ttlMs: number): Ca
     warmArgs: spec.warmArgs,
     ...spec.bounds,
     // The service's principals are its viewers: the route helper reads for `request.viewer`.
-    scoped: viewers && (viewers.kind === 'own' ? { kind: 'own' } : { kind: 'view', view: (value, principal) => viewers.view(value, principal as Viewer) }),
+    scoped:
+      viewers &&
+      (viewers.kind === 'own'
+        ? { kind: 'own' }
+        : { kind: 'view', view: (value, principal) => viewers.view(value, principal as Viewer) }),
     load: (args: unknown, signal: AbortSignal) => spec.load(deps, args, signal),
   }
 }

@@ -12,7 +12,11 @@ export interface LibrariesValue {
   libraries: Array<{ id: string; name: string; type: string }>
 }
 
-export const LIBRARIES_NOT_CONFIGURED = Object.freeze({ servers: [], libraries: [], error: 'Plex server not configured' })
+export const LIBRARIES_NOT_CONFIGURED = Object.freeze({
+  servers: [],
+  libraries: [],
+  error: 'Plex server not configured',
+})
 
 /**
  * `plex_libraries`: PMS `/library/sections`, keyed by the connection's fingerprint (a hash of URL

@@ -2,7 +2,14 @@ import { countUsers, fetchLibraryTotals, type SectionTotals } from '../../plex/l
 import { int, object, str } from '../../json-schema.js'
 import { declareCache, refreshOnlyOn } from './declaration.js'
 
-const liveStatsFields = { total_users: int, total_movies: int, total_tv_shows: int, total_seasons: int, total_episodes: int, server_name: str }
+const liveStatsFields = {
+  total_users: int,
+  total_movies: int,
+  total_tv_shows: int,
+  total_seasons: int,
+  total_episodes: int,
+  server_name: str,
+}
 
 /** `GET /api/plex/stats/live` (`total_seasons` is ours). */
 export interface LiveStatsValue {

@@ -112,14 +112,17 @@ export function peakFields(record: PlexStatsRecord): { peak_concurrent: number; 
 }
 
 function plexStatsSchema() {
-  return object({
-    peak_concurrent: int,
-    last_updated: nullable('string', { format: 'date-time' }),
-    server_url: str,
-    server_name: str,
-    token_configured: bool,
-    total_users: { ...int, description: "absent for a viewer: the server's user count is the admin's" },
-    total_movies: int,
-    total_tv_shows: int,
-  }, ['total_users'])
+  return object(
+    {
+      peak_concurrent: int,
+      last_updated: nullable('string', { format: 'date-time' }),
+      server_url: str,
+      server_name: str,
+      token_configured: bool,
+      total_users: { ...int, description: "absent for a viewer: the server's user count is the admin's" },
+      total_movies: int,
+      total_tv_shows: int,
+    },
+    ['total_users'],
+  )
 }

@@ -54,7 +54,17 @@ export const recentMediaCache = declareCache<RecentMediaValue>({
       public: true,
       what: 'recently added Plex media',
       summary: 'Recently added movies and shows, newest first, one entry per show (cached: plex_recent_media)',
-      body: object({ media: arrayOf(object({ title: str, type: str, year: nullable('number'), poster: nullable('string'), rating: nullable('number') })) }),
+      body: object({
+        media: arrayOf(
+          object({
+            title: str,
+            type: str,
+            year: nullable('number'),
+            poster: nullable('string'),
+            rating: nullable('number'),
+          }),
+        ),
+      }),
       notConfiguredBody: object({ items: emptyArray, not_configured: { const: true } }, [], 'Plex is not configured'),
       notConfigured: () => RECENT_MEDIA_NOT_CONFIGURED,
       internal: 'libraries',
@@ -67,12 +77,22 @@ export const recentMediaCache = declareCache<RecentMediaValue>({
     const sections = (await client.librarySections(signal)).filter((s) => s.type === 'movie' || s.type === 'show')
     const lists = await Promise.all(
       sections.map(async (section) => {
-        const items = await client.sectionRecentlyAdded(section.id, { size: PER_SECTION[section.type as 'movie' | 'show'] }, signal)
+        const items = await client.sectionRecentlyAdded(
+          section.id,
+          { size: PER_SECTION[section.type as 'movie' | 'show'] },
+          signal,
+        )
         return items.map((item) => ({ item, sectionType: section.type }))
       }),
     )
-    const bySection = lists.map((entries, i) => ({ key: String(sections[i]!.id), items: newestDated(entries, client.baseUrl) }))
-    return { media: newestFirst(lists.flat(), client.baseUrl), libraries: { sections: bySection, shares: await shares } }
+    const bySection = lists.map((entries, i) => ({
+      key: String(sections[i]!.id),
+      items: newestDated(entries, client.baseUrl),
+    }))
+    return {
+      media: newestFirst(lists.flat(), client.baseUrl),
+      libraries: { sections: bySection, shares: await shares },
+    }
   },
 })
 
@@ -89,13 +109,19 @@ function viewerMedia({ media, libraries }: RecentMediaValue, viewer: Viewer): Re
   return { media: items.slice(0, RECENT_MEDIA_LIMIT).map(undated) }
 }
 
-export function newestFirst(entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>, baseUrl: string): RecentMediaItem[] {
+export function newestFirst(
+  entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>,
+  baseUrl: string,
+): RecentMediaItem[] {
   return newestDated(entries, baseUrl).map(undated)
 }
 
 const undated = ({ added_at: _added, ...item }: DatedRecentItem): RecentMediaItem => item
 
-function newestDated(entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>, baseUrl: string): DatedRecentItem[] {
+function newestDated(
+  entries: ReadonlyArray<{ item: LibraryItem; sectionType: string }>,
+  baseUrl: string,
+): DatedRecentItem[] {
   const sorted = [...entries].sort((a, b) => (b.item.addedAt ?? 0) - (a.item.addedAt ?? 0))
   const seen = new Set<string>()
   const media: DatedRecentItem[] = []
@@ -126,7 +152,11 @@ function presentation(item: LibraryItem): { title: string; poster: string | unde
         group: `show:${item.grandparentRatingKey ?? item.grandparentTitle ?? item.ratingKey}`,
       }
     case 'season':
-      return { title: item.parentTitle ?? item.title, poster: item.parentThumb ?? item.thumb, group: `show:${item.parentRatingKey ?? item.parentTitle ?? item.ratingKey}` }
+      return {
+        title: item.parentTitle ?? item.title,
+        poster: item.parentThumb ?? item.thumb,
+        group: `show:${item.parentRatingKey ?? item.parentTitle ?? item.ratingKey}`,
+      }
     case 'show':
       return { title: item.title, poster: item.thumb, group: `show:${item.ratingKey ?? item.title}` }
     default:

@@ -6,21 +6,53 @@ import { declareCache, patchOn, plexListRoute, refreshOn, type PlexList } from '
 const sessionViewSchema = object({
   session_id: str,
   user: object({ name: str, id: str, thumb: nullable('string') }),
-  media: object({ title: str, type: str, year: nullable('number'), rating: nullable('number'), thumb: nullable('string'), art: nullable('string') }),
+  media: object({
+    title: str,
+    type: str,
+    year: nullable('number'),
+    rating: nullable('number'),
+    thumb: nullable('string'),
+    art: nullable('string'),
+  }),
   playback: object({ state: str, progress: num, position_ms: num, duration_ms: num }),
   device: object({ name: str, client: str, platform: str }),
-  transcode: object({ is_transcoding: bool, speed: nullable('number'), video_decision: nullable('string'), audio_decision: nullable('string') }),
-  stream: object({ video_resolution: str, video_codec: str, audio_codec: str, container: str, bitrate: num, location: str, bandwidth: num }),
+  transcode: object({
+    is_transcoding: bool,
+    speed: nullable('number'),
+    video_decision: nullable('string'),
+    audio_decision: nullable('string'),
+  }),
+  stream: object({
+    video_resolution: str,
+    video_codec: str,
+    audio_codec: str,
+    container: str,
+    bitrate: num,
+    location: str,
+    bandwidth: num,
+  }),
 })
 
 /** One entry of `GET /api/plex/sessions` (Komandorr's shape). */
 export interface SessionView {
   session_id: string
   user: { name: string; id: string; thumb: string | null }
-  media: { title: string; type: string; year: number | null; rating: number | null; thumb: string | null; art: string | null }
+  media: {
+    title: string
+    type: string
+    year: number | null
+    rating: number | null
+    thumb: string | null
+    art: string | null
+  }
   playback: { state: string; progress: number; position_ms: number; duration_ms: number }
   device: { name: string; client: string; platform: string }
-  transcode: { is_transcoding: boolean; speed: number | null; video_decision: string | null; audio_decision: string | null }
+  transcode: {
+    is_transcoding: boolean
+    speed: number | null
+    video_decision: string | null
+    audio_decision: string | null
+  }
   stream: {
     video_resolution: string
     video_codec: string
@@ -41,10 +73,20 @@ export const sessionsCache = declareCache<SessionsValue>({
   ttl: { env: 'CACHE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
   push: [
-    patchOn<SessionsValue>(['playing'], (value, change) => (change.name === 'playing' ? patchPlaying(value, change.items) : undefined)),
+    patchOn<SessionsValue>(['playing'], (value, change) =>
+      change.name === 'playing' ? patchPlaying(value, change.items) : undefined,
+    ),
     refreshOn('transcodeSession.start', 'transcodeSession.end'),
   ],
-  routes: [plexListRoute('/api/plex/sessions', 'Plex sessions', 'sessions', 'The playing sessions (cached: plex_sessions)', sessionViewSchema)],
+  routes: [
+    plexListRoute(
+      '/api/plex/sessions',
+      'Plex sessions',
+      'sessions',
+      'The playing sessions (cached: plex_sessions)',
+      sessionViewSchema,
+    ),
+  ],
   // A viewer sees their own streams, derived from the one /status/sessions load.
   viewers: {
     kind: 'view',
@@ -57,7 +99,8 @@ export const sessionsCache = declareCache<SessionsValue>({
   async load({ plex, logger }, _args, signal) {
     const client = plex.client()
     const sessions = await client.sessions(signal)
-    const onPosterLookupFailed = (error: unknown) => logger.warn({ err: error }, 'show posters of the playing sessions could not be looked up')
+    const onPosterLookupFailed = (error: unknown) =>
+      logger.warn({ err: error }, 'show posters of the playing sessions could not be looked up')
     const shows = await showArtwork(client, sessions, signal, onPosterLookupFailed)
     const views = sessions.map((session) => sessionView(session, client.baseUrl, shows))
     return { error: false, sessions: views, total: views.length }
@@ -120,7 +163,8 @@ export async function showArtwork(
   if (missing.size === 0) return shows
   try {
     for (const item of await client.metadata([...missing], signal)) {
-      if (item.ratingKey !== undefined && missing.has(item.ratingKey)) shows.set(item.ratingKey, { thumb: item.thumb, art: item.art })
+      if (item.ratingKey !== undefined && missing.has(item.ratingKey))
+        shows.set(item.ratingKey, { thumb: item.thumb, art: item.art })
     }
   } catch (error) {
     // Posters are decoration: sessions without them beat no sessions. An abort still aborts.
@@ -130,8 +174,15 @@ export async function showArtwork(
   return shows
 }
 
-export function sessionView(session: PlaybackSession, baseUrl: string, shows: ReadonlyMap<string, ShowArtwork>): SessionView {
-  const show = session.type === 'episode' && session.grandparentRatingKey !== undefined ? shows.get(session.grandparentRatingKey) : undefined
+export function sessionView(
+  session: PlaybackSession,
+  baseUrl: string,
+  shows: ReadonlyMap<string, ShowArtwork>,
+): SessionView {
+  const show =
+    session.type === 'episode' && session.grandparentRatingKey !== undefined
+      ? shows.get(session.grandparentRatingKey)
+      : undefined
   const transcode = session.transcodeSession
   const media = session.selectedMedia
   const image = (path: string | undefined) => plexImageUrl(baseUrl, path)
@@ -184,7 +235,8 @@ export function sessionView(session: PlaybackSession, baseUrl: string, shows: Re
 /** `Show - S01E02 - Title` for an episode; live TV episodes have no season or number. */
 export function mediaTitle(session: PlaybackSession): string {
   if (session.type !== 'episode' || !session.grandparentTitle) return session.title
-  if (session.parentIndex === undefined || session.index === undefined) return `${session.grandparentTitle} - ${session.title}`
+  if (session.parentIndex === undefined || session.index === undefined)
+    return `${session.grandparentTitle} - ${session.title}`
   return `${session.grandparentTitle} - S${pad2(session.parentIndex)}E${pad2(session.index)} - ${session.title}`
 }
 

@@ -41,9 +41,18 @@ export const transcodeSessionsCache = declareCache<TranscodeSessionsValue>({
   key: 'plex:transcode_sessions',
   ttl: { env: 'CACHE_TRANSCODE_SESSIONS_TTL', defaultSeconds: 10 },
   plexServer: 'fetched',
-  push: [patchOn<TranscodeSessionsValue>(['transcodeSession.update'], patchTranscodes), refreshOn('transcodeSession.start', 'transcodeSession.end')],
+  push: [
+    patchOn<TranscodeSessionsValue>(['transcodeSession.update'], patchTranscodes),
+    refreshOn('transcodeSession.start', 'transcodeSession.end'),
+  ],
   routes: [
-    plexListRoute('/api/plex/transcode/sessions', 'Plex transcode sessions', 'transcode_sessions', 'The transcodes PMS runs now (cached: plex_transcode_sessions)', transcodeSessionSchema()),
+    plexListRoute(
+      '/api/plex/transcode/sessions',
+      'Plex transcode sessions',
+      'transcode_sessions',
+      'The transcodes PMS runs now (cached: plex_transcode_sessions)',
+      transcodeSessionSchema(),
+    ),
   ],
   async load({ plex }, _args, signal) {
     const views = (await plex.client().transcodeSessions(signal)).map(transcodeSessionView)
@@ -94,5 +103,26 @@ export function transcodeSessionView(t: TranscodeSession): TranscodeSessionView 
 }
 
 function transcodeSessionSchema() {
-  return object({ key: nullable('string'), throttled: nullable('boolean'), complete: nullable('boolean'), progress: nullable('number'), speed: nullable('number'), duration: nullable('number'), remaining: nullable('number'), context: nullable('string'), source_video_codec: nullable('string'), source_audio_codec: nullable('string'), video_decision: nullable('string'), audio_decision: nullable('string'), protocol: nullable('string'), container: nullable('string'), video_codec: nullable('string'), audio_codec: nullable('string'), width: nullable('number'), height: nullable('number'), transcode_hw_requested: nullable('boolean'), transcode_hw_full_pipeline: nullable('boolean') })
+  return object({
+    key: nullable('string'),
+    throttled: nullable('boolean'),
+    complete: nullable('boolean'),
+    progress: nullable('number'),
+    speed: nullable('number'),
+    duration: nullable('number'),
+    remaining: nullable('number'),
+    context: nullable('string'),
+    source_video_codec: nullable('string'),
+    source_audio_codec: nullable('string'),
+    video_decision: nullable('string'),
+    audio_decision: nullable('string'),
+    protocol: nullable('string'),
+    container: nullable('string'),
+    video_codec: nullable('string'),
+    audio_codec: nullable('string'),
+    width: nullable('number'),
+    height: nullable('number'),
+    transcode_hw_requested: nullable('boolean'),
+    transcode_hw_full_pipeline: nullable('boolean'),
+  })
 }

@@ -101,7 +101,9 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
     kind: 'own',
     args(query, viewer) {
       if (query.userId !== undefined && query.userId !== viewer.plexAccountId) {
-        return { forbidden: `A viewer sees only their own watch history: user_id ${query.userId} is not your Plex account (${viewer.plexAccountId})` }
+        return {
+          forbidden: `A viewer sees only their own watch history: user_id ${query.userId} is not your Plex account (${viewer.plexAccountId})`,
+        }
       }
       return { args: { ...query, userId: viewer.plexAccountId } }
     },

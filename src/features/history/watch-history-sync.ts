@@ -52,7 +52,8 @@ export class WatchHistorySync implements BackgroundJob {
       run: (signal) => this.run(signal),
       onError: (error) => {
         if (error instanceof PlexNotConfiguredError) logger?.debug('watch history sync skipped: Plex is not configured')
-        else if (this.syncs.running) logger?.warn({ error: messageOf(error) }, 'watch history sync failed; retrying at the next interval')
+        else if (this.syncs.running)
+          logger?.warn({ error: messageOf(error) }, 'watch history sync failed; retrying at the next interval')
       },
     })
   }
@@ -82,7 +83,9 @@ export class WatchHistorySync implements BackgroundJob {
       const userNames = await accountNames(client, signal)
       for await (const page of client.history({ since, pageSize: this.pageSize }, signal)) {
         const items = await metadataOf(client, page.rows, signal)
-        const entries = page.rows.map((row) => historyEntry(row, row.ratingKey === undefined ? undefined : items.get(row.ratingKey), userNames))
+        const entries = page.rows.map((row) =>
+          historyEntry(row, row.ratingKey === undefined ? undefined : items.get(row.ratingKey), userNames),
+        )
         added += (await repo.insertBatch(entries)).added
         for (const row of page.rows) if (newestSeen === null || row.viewedAt > newestSeen) newestSeen = row.viewedAt
       }
@@ -103,7 +106,11 @@ async function accountNames(client: PlexClient, signal: AbortSignal): Promise<Ma
 }
 
 /** The full items of a page's rows, in comma-separated batches; rows of deleted items have no ratingKey. */
-async function metadataOf(client: PlexClient, rows: readonly HistoryRow[], signal: AbortSignal): Promise<Map<string, LibraryItem>> {
+async function metadataOf(
+  client: PlexClient,
+  rows: readonly HistoryRow[],
+  signal: AbortSignal,
+): Promise<Map<string, LibraryItem>> {
   const keys = new Set<string>()
   for (const row of rows) if (row.ratingKey !== undefined) keys.add(row.ratingKey)
   if (keys.size === 0) return new Map()
@@ -116,7 +123,11 @@ async function metadataOf(client: PlexClient, rows: readonly HistoryRow[], signa
  * a row is a finished view: progress 100 and the offset at the end. Rows of deleted items keep
  * what PMS still has (title, type, time, user); the rest stays empty.
  */
-export function historyEntry(row: HistoryRow, item: LibraryItem | undefined, userNames: ReadonlyMap<number, string>): WatchHistoryEntry {
+export function historyEntry(
+  row: HistoryRow,
+  item: LibraryItem | undefined,
+  userNames: ReadonlyMap<number, string>,
+): WatchHistoryEntry {
   const duration = item?.duration === undefined ? null : Math.round(item.duration / 1000)
   return {
     userId: row.accountID,

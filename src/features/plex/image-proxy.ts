@@ -107,7 +107,11 @@ export class ImageProxy {
         try {
           res = await fetch(target.url, { headers, redirect: 'manual', signal: controller.signal })
         } catch {
-          if (timedOut) throw new ImageFetchError(504, `Image host ${target.url.host} did not answer within ${this.timeoutMs / 1000} s`)
+          if (timedOut)
+            throw new ImageFetchError(
+              504,
+              `Image host ${target.url.host} did not answer within ${this.timeoutMs / 1000} s`,
+            )
           throw new ImageFetchError(502, `Could not reach image host ${target.url.host}`)
         }
         if (res.status >= 300 && res.status < 400) {
@@ -122,7 +126,10 @@ export class ImageProxy {
           await res.body?.cancel().catch(() => {})
           if (res.status === 404) throw new ImageFetchError(404, `No image at ${where}`)
           if (res.status === 401 && target.toPlex) {
-            throw new ImageFetchError(502, 'Plex answered 401: the configured token is not accepted; set a valid one through POST /api/plex/config')
+            throw new ImageFetchError(
+              502,
+              'Plex answered 401: the configured token is not accepted; set a valid one through POST /api/plex/config',
+            )
           }
           throw new ImageFetchError(502, `${where} answered ${res.status}`)
         }
@@ -152,18 +159,24 @@ export class ImageProxy {
   }
 
   private check(url: URL, plexBase: URL | undefined, what: string): ImageTarget {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ImageRefusedError(`${what} has scheme "${url.protocol}"; only http(s) images are proxied`)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ImageRefusedError(`${what} has scheme "${url.protocol}"; only http(s) images are proxied`)
     if (url.username || url.password) throw new ImageRefusedError(`${what} must not carry credentials`)
     // The token travels as a header to Plex only; one pasted into the URL is dropped.
-    for (const name of [...url.searchParams.keys()]) if (name.toLowerCase() === 'x-plex-token') url.searchParams.delete(name)
+    for (const name of [...url.searchParams.keys()])
+      if (name.toLowerCase() === 'x-plex-token') url.searchParams.delete(name)
     if (plexBase !== undefined && url.origin === plexBase.origin) {
       if (!isPlexImagePath(url, plexBase)) {
-        throw new ImageRefusedError(`${what} is Plex path "${url.pathname}", which is not an image endpoint (${PLEX_IMAGE_PATHS.join(', ')})`)
+        throw new ImageRefusedError(
+          `${what} is Plex path "${url.pathname}", which is not an image endpoint (${PLEX_IMAGE_PATHS.join(', ')})`,
+        )
       }
       return { url, toPlex: true }
     }
     if (this.isAvatarHost(url)) return { url, toPlex: false }
-    throw new ImageRefusedError(`${what} is on host "${url.host}", which is neither the configured Plex server nor a plex.tv avatar host`)
+    throw new ImageRefusedError(
+      `${what} is on host "${url.host}", which is neither the configured Plex server nor a plex.tv avatar host`,
+    )
   }
 
   private isAvatarHost(url: URL): boolean {

@@ -23,9 +23,13 @@ interface StoredPlexSettings {
  * The server to start with: the one saved through the API wins over PLEX_SERVER_URL/TOKEN.
  * Without `settings` (the database not reached yet) only the environment counts.
  */
-export async function initialPlexSettings(config: Config, settings: SettingsRepo | undefined): Promise<PlexSettings | undefined> {
+export async function initialPlexSettings(
+  config: Config,
+  settings: SettingsRepo | undefined,
+): Promise<PlexSettings | undefined> {
   const saved = await settings?.get<StoredPlexSettings>(PLEX_SETTINGS_KEY)
-  if (saved?.url && saved.token) return { url: saved.url, token: saved.token, serverName: saved.server_name || config.plex.serverName }
+  if (saved?.url && saved.token)
+    return { url: saved.url, token: saved.token, serverName: saved.server_name || config.plex.serverName }
   if (config.plex.serverUrl && config.plex.token) {
     return { url: config.plex.serverUrl, token: config.plex.token, serverName: config.plex.serverName }
   }
@@ -99,7 +103,11 @@ export class PlexConfigService {
     const stored: StoredPlexSettings = { url: candidate.url, token: candidate.token, server_name: check.serverName }
     await settings.set(PLEX_SETTINGS_KEY, stored, clock.wallNow())
     const current = plex.settings
-    if (current?.url !== candidate.url || current.token !== candidate.token || current.serverName !== check.serverName) {
+    if (
+      current?.url !== candidate.url ||
+      current.token !== candidate.token ||
+      current.serverName !== check.serverName
+    ) {
       plex.update({ ...candidate, serverName: check.serverName })
     }
     for (const listener of this.savedListeners) listener()
@@ -120,10 +128,16 @@ export class PlexConfigService {
       // A 401 is told: the token is what to fix. Every other failure (refused, timed out, not
       // HTTP, HTTP but not Plex) gets one message, so the answer is no port scanner's oracle.
       if (isPlexError(error) && error.kind === 'auth') {
-        return { valid: false, message: `Plex at ${candidate.url} answered 401: the token is not accepted; copy the X-Plex-Token of an admin account` }
+        return {
+          valid: false,
+          message: `Plex at ${candidate.url} answered 401: the token is not accepted; copy the X-Plex-Token of an admin account`,
+        }
       }
       const why = isPlexError(error) ? error.kind : 'error'
-      this.options.logger?.info({ url: candidate.url, why, reason: error instanceof Error ? error.message : String(error) }, 'the Plex server check failed')
+      this.options.logger?.info(
+        { url: candidate.url, why, reason: error instanceof Error ? error.message : String(error) },
+        'the Plex server check failed',
+      )
       return {
         valid: false,
         message: `No Plex server answered at ${candidate.url}: check the address and port (Plex listens on 32400) and that the server is running`,
@@ -139,13 +153,22 @@ export function normalizeInput(input: { url: string; token: string }): PlexSetti
   try {
     url = new URL(raw)
   } catch {
-    throw new PlexConfigInputError('url', `"${shorten(raw)}" is not a URL; give the server's address, like http://192.168.1.10:32400`)
+    throw new PlexConfigInputError(
+      'url',
+      `"${shorten(raw)}" is not a URL; give the server's address, like http://192.168.1.10:32400`,
+    )
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    throw new PlexConfigInputError('url', `"${url.protocol}//${url.host}" is not an http(s) URL; give the server's address, like http://192.168.1.10:32400`)
+    throw new PlexConfigInputError(
+      'url',
+      `"${url.protocol}//${url.host}" is not an http(s) URL; give the server's address, like http://192.168.1.10:32400`,
+    )
   }
   if (url.username || url.password) {
-    throw new PlexConfigInputError('url', 'must not contain a user name or password; the Plex token goes in the token field')
+    throw new PlexConfigInputError(
+      'url',
+      'must not contain a user name or password; the Plex token goes in the token field',
+    )
   }
   const token = input.token.trim()
   if (token === '') throw new PlexConfigInputError('token', 'is empty; give the X-Plex-Token of an admin account')
@@ -154,19 +177,25 @@ export function normalizeInput(input: { url: string; token: string }): PlexSetti
   return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, token }
 }
 
-const shorten = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text).replace(/x-plex-token=[^&#\s]*/gi, 'X-Plex-Token=***')
+const shorten = (text: string) =>
+  (text.length > 80 ? `${text.slice(0, 77)}...` : text).replace(/x-plex-token=[^&#\s]*/gi, 'X-Plex-Token=***')
 
 /**
  * The one place that busts caches when the Plex server changes: `caches` are those whose
  * declarations depend on the server, cleared in memory at once (so the next read misses and
  * loads from the new server), in Redis and on the other instances after.
  */
-export function clearCachesOnPlexChange(plex: PlexConnection, caches: readonly AnyCache[], logger?: Logger): () => void {
+export function clearCachesOnPlexChange(
+  plex: PlexConnection,
+  caches: readonly AnyCache[],
+  logger?: Logger,
+): () => void {
   return plex.onChange(() => {
     const names = caches.map((cache) => cache.name)
     void Promise.all(caches.map((cache) => cache.clear())).then(
       () => logger?.info({ caches: names }, 'Plex server changed: its caches were cleared'),
-      (error: unknown) => logger?.warn({ err: error, caches: names }, 'Plex server changed, but clearing its caches failed'),
+      (error: unknown) =>
+        logger?.warn({ err: error, caches: names }, 'Plex server changed, but clearing its caches failed'),
     )
   })
 }
@@ -193,9 +222,17 @@ export function sharePlexSettings(options: SharePlexSettingsOptions): () => void
   const stopFollowing = topics.onTopic(PLEX_SETTINGS_TOPIC, () => {
     reloadPlexSettings(options).then(
       (switched) => {
-        if (switched) logger?.info({ url: options.plex.settings?.url }, 'Plex settings changed on another instance: switched to the saved server')
+        if (switched)
+          logger?.info(
+            { url: options.plex.settings?.url },
+            'Plex settings changed on another instance: switched to the saved server',
+          )
       },
-      (error: unknown) => logger?.warn({ err: error }, 'Plex settings changed on another instance, but re-reading them failed; keeping the current server'),
+      (error: unknown) =>
+        logger?.warn(
+          { err: error },
+          'Plex settings changed on another instance, but re-reading them failed; keeping the current server',
+        ),
     )
   })
   return () => {
@@ -208,10 +245,13 @@ export function sharePlexSettings(options: SharePlexSettingsOptions): () => void
  * Re-reads the saved (else environment) Plex settings and switches to them when they differ from
  * the ones in use; the same settings change nothing (no cache is cleared). True when it switched.
  */
-export async function reloadPlexSettings(options: Pick<SharePlexSettingsOptions, 'config' | 'settings' | 'plex' | 'logSecrets'>): Promise<boolean> {
+export async function reloadPlexSettings(
+  options: Pick<SharePlexSettingsOptions, 'config' | 'settings' | 'plex' | 'logSecrets'>,
+): Promise<boolean> {
   const next = await initialPlexSettings(options.config, options.settings)
   const current = options.plex.settings
-  if (current?.url === next?.url && current?.token === next?.token && current?.serverName === next?.serverName) return false
+  if (current?.url === next?.url && current?.token === next?.token && current?.serverName === next?.serverName)
+    return false
   options.logSecrets?.add(next?.token)
   options.plex.update(next)
   return true

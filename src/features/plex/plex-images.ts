@@ -26,7 +26,8 @@ export interface ImageSize {
 }
 
 // A PMS image path that ends in the item's `updatedAt`: a new image gets a new path.
-const VERSIONED_PLEX_PATH = /^\/library\/(metadata\/\d+\/(thumb|art|banner|theme|clearLogo)|sections\/\d+\/composite)\/\d+$/
+const VERSIONED_PLEX_PATH =
+  /^\/library\/(metadata\/\d+\/(thumb|art|banner|theme|clearLogo)|sections\/\d+\/composite)\/\d+$/
 
 /**
  * `plex_images`: the bytes of every poster, background and avatar the dashboards show, in a
@@ -41,7 +42,12 @@ export class PlexImages {
 
   constructor(
     private readonly proxy: ImageProxy,
-    options: { readonly config: Config; readonly registry: CacheRegistry; readonly clock: Clock; readonly logger?: CacheLogger },
+    options: {
+      readonly config: Config
+      readonly registry: CacheRegistry
+      readonly clock: Clock
+      readonly logger?: CacheLogger
+    },
   ) {
     const { images } = options.config
     const maxImageBytes = images.maxImageBytes
@@ -58,7 +64,10 @@ export class PlexImages {
             return { contentType: image.contentType, body: await readAtMost(image.body, maxImageBytes) }
           },
           memory: { maxBytes: images.memoryBytes, eviction: images.eviction },
-          disk: images.dir === null ? undefined : { dir: images.dir, maxBytes: images.diskBytes, eviction: images.eviction },
+          disk:
+            images.dir === null
+              ? undefined
+              : { dir: images.dir, maxBytes: images.diskBytes, eviction: images.eviction },
         },
         { clock: options.clock, logger: options.logger },
       ),
@@ -74,9 +83,17 @@ export class PlexImages {
     if (size === undefined) {
       return { fetchUrl: target.url.href, key, versioned: plexPath !== undefined && VERSIONED_PLEX_PATH.test(plexPath) }
     }
-    if (plexPath === undefined) throw new ImageRefusedError('"width" and "height" resize Plex images only; this URL is not on the Plex server')
-    if (plexPath.startsWith('/photo/:/transcode')) throw new ImageRefusedError('"url" is already a transcoder URL; give the size there or here, not both')
-    const query = new URLSearchParams({ width: String(size.width), height: String(size.height), minSize: '1', upscale: '0', url: plexPath })
+    if (plexPath === undefined)
+      throw new ImageRefusedError('"width" and "height" resize Plex images only; this URL is not on the Plex server')
+    if (plexPath.startsWith('/photo/:/transcode'))
+      throw new ImageRefusedError('"url" is already a transcoder URL; give the size there or here, not both')
+    const query = new URLSearchParams({
+      width: String(size.width),
+      height: String(size.height),
+      minSize: '1',
+      upscale: '0',
+      url: plexPath,
+    })
     return { fetchUrl: `/photo/:/transcode?${query}`, key, versioned: VERSIONED_PLEX_PATH.test(plexPath) }
   }
 

@@ -1,6 +1,11 @@
 import type { AnyCache, CacheRegistry, Clock, PatchOutcome, TimerHandle } from '../../cache/index.js'
 import type { Logger } from '../../logger.js'
-import { createNotificationListener, type NotificationListener, type PlayingNotification, type TimelineEntry } from '../../plex/index.js'
+import {
+  createNotificationListener,
+  type NotificationListener,
+  type PlayingNotification,
+  type TimelineEntry,
+} from '../../plex/index.js'
 import type { PlexConnection, PlexSettings } from '../../plex/plex-connection.js'
 import type { AnyCacheSpec, PlexChange, PushAction } from '../caches/declaration.js'
 
@@ -127,7 +132,9 @@ export class PushInvalidation {
       .filter((spec) => spec.push?.some(({ action }) => action.kind === 'patch' || action.everyChange === true))
       .flatMap((spec) => {
         const cache = this.options.registry.get(spec.name)
-        return cache === undefined ? [] : [{ name: spec.name, cache, refetchAfterMs: refetchAfter(spec, cache), pending: [] }]
+        return cache === undefined
+          ? []
+          : [{ name: spec.name, cache, refetchAfterMs: refetchAfter(spec, cache), pending: [] }]
       })
     return this.live
   }
@@ -137,10 +144,13 @@ export class PushInvalidation {
     // A second change may have connected already while the first one was closing the old stream.
     if (!this.running || settings === undefined || this.listener !== undefined) return
     const listen =
-      this.options.listen ?? ((s: PlexSettings) => createNotificationListener({ baseUrl: s.url, token: s.token, logger: this.options.logger }))
+      this.options.listen ??
+      ((s: PlexSettings) => createNotificationListener({ baseUrl: s.url, token: s.token, logger: this.options.logger }))
     const listener = listen(settings)
     listener.on('playing', (items) => this.onPlaying(items))
-    listener.on('transcodeSession', ({ event, sessions }) => this.apply({ name: `transcodeSession.${event}`, sessions }))
+    listener.on('transcodeSession', ({ event, sessions }) =>
+      this.apply({ name: `transcodeSession.${event}`, sessions }),
+    )
     listener.on('activity', (items) => this.apply({ name: 'activity', items }))
     listener.on('timeline', (entries) => this.onTimeline(entries))
     // Whatever changed between the values' loads and the stream's start was not pushed.
@@ -264,9 +274,11 @@ export class PushInvalidation {
       this.flushPatches()
       for (const { name, cache, refetchAfterMs } of live) {
         if (this.pending.has(name)) continue
-        void cache.patch((value) => value, undefined, { refetchAfterMs }).then((result) => {
-          if (result === 'outdated') this.refreshSoon([name])
-        })
+        void cache
+          .patch((value) => value, undefined, { refetchAfterMs })
+          .then((result) => {
+            if (result === 'outdated') this.refreshSoon([name])
+          })
       }
     }
     this.confirmTimer = clock.setTimer(confirm, everyMs)

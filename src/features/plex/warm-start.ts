@@ -88,7 +88,11 @@ export class WarmStart {
         const failed = results.filter((result) => !result.ok)
         const ms = Math.round(this.options.clock.now() - started)
         if (failed.length === 0) this.options.logger?.info({ caches: caches.length, ms }, 'Plex caches warmed')
-        else this.options.logger?.warn({ failed: failed.map((r) => ({ cache: r.name, error: r.error })), ms }, 'Plex caches warmed, some failed')
+        else
+          this.options.logger?.warn(
+            { failed: failed.map((r) => ({ cache: r.name, error: r.error })), ms },
+            'Plex caches warmed, some failed',
+          )
       })
       .finally(() => {
         progress.settled = true

@@ -123,14 +123,22 @@ export class CacheManagement {
     const catalogued = new Set(CACHES.map((spec) => spec.name))
     const names = [...catalogued, ...[...stats.keys()].filter((name) => !catalogued.has(name))]
     const caches = names.map((name) => {
-      const entry = reportEntry(name, stats.get(name), config.cache.ttlMs[name], config.cache.maxStaleMs, config.redis.keyPrefix)
+      const entry = reportEntry(
+        name,
+        stats.get(name),
+        config.cache.ttlMs[name],
+        config.cache.maxStaleMs,
+        config.redis.keyPrefix,
+      )
       return name === dashboardStatsCache.name ? { ...entry, ...this.backgroundStatsInfo() } : entry
     })
     const prefix = config.redis.keyPrefix
     return {
       caches,
       redis: this.redisStatus(),
-      redis_keys_expected: registry.list().map((cache) => `${prefix}${cache.key}${cache.keyed || cache.scopedReads === 'own' ? ':*' : ''}`),
+      redis_keys_expected: registry
+        .list()
+        .map((cache) => `${prefix}${cache.key}${cache.keyed || cache.scopedReads === 'own' ? ':*' : ''}`),
       scopes: this.scopesReport(),
       timestamp: new Date(clock.wallNow()).toISOString(),
     }
@@ -151,8 +159,16 @@ export class CacheManagement {
   async clearViewer(username: string): Promise<ClearAnswer | undefined> {
     const sharedCleared = await this.options.viewers.clearCache(username)
     if (sharedCleared === undefined) return undefined
-    const cleared = this.options.registry.list().filter((cache) => cache.scopedReads !== undefined).map((cache) => cache.name)
-    return { success: true, message: `Cleared the cached entries of viewer "${username}" in ${cleared.length} caches`, redis_cleared: sharedCleared, cleared }
+    const cleared = this.options.registry
+      .list()
+      .filter((cache) => cache.scopedReads !== undefined)
+      .map((cache) => cache.name)
+    return {
+      success: true,
+      message: `Cleared the cached entries of viewer "${username}" in ${cleared.length} caches`,
+      redis_cleared: sharedCleared,
+      cleared,
+    }
   }
 
   private scopesReport(): ScopesReport {
@@ -174,7 +190,9 @@ export class CacheManagement {
    */
   warm(): Promise<WarmAnswer> {
     if (this.warming) return this.warming
-    this.warmThrottle.take(`The caches were warmed less than ${this.warmThrottle.windowMs / 1000} s ago: they hold fresh data already`)
+    this.warmThrottle.take(
+      `The caches were warmed less than ${this.warmThrottle.windowMs / 1000} s ago: they hold fresh data already`,
+    )
     this.warming = this.reloadAll().finally(() => {
       this.warming = undefined
     })
@@ -206,7 +224,13 @@ export class CacheManagement {
   }
 }
 
-function reportEntry(name: string, s: CacheStats | undefined, configuredTtl: number | undefined, maxStaleMs: number, prefix: string): CacheReportEntry {
+function reportEntry(
+  name: string,
+  s: CacheStats | undefined,
+  configuredTtl: number | undefined,
+  maxStaleMs: number,
+  prefix: string,
+): CacheReportEntry {
   const requests = s?.requests ?? 0
   const hitRate = requests === 0 ? 0 : (s!.hits / requests) * 100
   const ageMs = s?.ageMs ?? null

@@ -10,10 +10,18 @@ import type { CacheLookup } from '../caches/declaration.js'
 import { liveStatsCache } from '../caches/live-stats.js'
 import type { DashboardSnapshot, DashboardStatsValue } from './dashboard-snapshot.js'
 
-
-type PlexTotals = Pick<DashboardStatsValue['plex'], 'total_users' | 'total_movies' | 'total_tv_shows' | 'total_seasons' | 'total_episodes'>
+type PlexTotals = Pick<
+  DashboardStatsValue['plex'],
+  'total_users' | 'total_movies' | 'total_tv_shows' | 'total_seasons' | 'total_episodes'
+>
 const TOTAL_FIELDS = ['total_users', 'total_movies', 'total_tv_shows', 'total_seasons', 'total_episodes'] as const
-const NO_TOTALS: PlexTotals = Object.freeze({ total_users: 0, total_movies: 0, total_tv_shows: 0, total_seasons: 0, total_episodes: 0 })
+const NO_TOTALS: PlexTotals = Object.freeze({
+  total_users: 0,
+  total_movies: 0,
+  total_tv_shows: 0,
+  total_seasons: 0,
+  total_episodes: 0,
+})
 
 export interface DashboardStatsOptions {
   /** `background_stats`, and `plex_stats_live` for the Plex totals (the dashboard never asks Plex itself). */
@@ -54,7 +62,11 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
       clock: options.clock,
       intervalMs: options.intervalMs,
       run: () => this.runTick(),
-      onError: (error) => options.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'dashboard stats not recomputed'),
+      onError: (error) =>
+        options.logger?.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'dashboard stats not recomputed',
+        ),
     })
     options.plex.onChange(() => {
       this.totals = undefined
@@ -87,7 +99,8 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
   noteRead(): void {
     const now = this.options.clock.now()
     this.lastReadAt = now
-    if (this.totalsRefresh === undefined && now - this.totalsTriedAt >= this.options.intervalMs) void this.refreshPlexTotals()
+    if (this.totalsRefresh === undefined && now - this.totalsTriedAt >= this.options.intervalMs)
+      void this.refreshPlexTotals()
   }
 
   /** Recomputes the snapshot now, then every interval until stop(). */
@@ -110,7 +123,12 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
    */
   refreshPlexTotals(): Promise<void> {
     this.totalsRefresh ??= this.readPlexTotals()
-      .catch((error: unknown) => this.options.logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'dashboard: Plex totals not applied'))
+      .catch((error: unknown) =>
+        this.options.logger?.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'dashboard: Plex totals not applied',
+        ),
+      )
       .finally(() => {
         this.totalsRefresh = undefined
       })
@@ -125,7 +143,10 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
     try {
       totals = totalsOf((await caches(liveStatsCache).read()).entry.value)
     } catch (error) {
-      logger?.debug({ cache: liveStatsCache.name, error: error instanceof Error ? error.message : String(error) }, 'dashboard: Plex totals not refreshed')
+      logger?.debug(
+        { cache: liveStatsCache.name, error: error instanceof Error ? error.message : String(error) },
+        'dashboard: Plex totals not refreshed',
+      )
       return
     }
     if (this.totals !== undefined && TOTAL_FIELDS.every((field) => this.totals![field] === totals[field])) return
@@ -154,7 +175,12 @@ export class DashboardStats implements BackgroundJob, DashboardSnapshot {
   private async computeFromDatabase(): Promise<DashboardStatsValue> {
     const { services, plexStats, traffic, plex, clock } = this.options
     const configured = plex.configured
-    const [day, month, counts, peak] = await Promise.all([traffic.totals(DAY_MS), traffic.totals(30 * DAY_MS), services.countByStatus(), plexStats.get()])
+    const [day, month, counts, peak] = await Promise.all([
+      traffic.totals(DAY_MS),
+      traffic.totals(30 * DAY_MS),
+      services.countByStatus(),
+      plexStats.get(),
+    ])
     const value: DashboardStatsValue = {
       services: counts,
       plex: {

@@ -25,11 +25,23 @@ export function installOpenApi(app: FastifyInstance): void {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'komandorr-cache', version: VERSION, description: DESCRIPTION },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'AUTH_USERNAME / AUTH_PASSWORD, when ENABLE_AUTH is on' } } },
+      components: {
+        securitySchemes: {
+          basic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'AUTH_USERNAME / AUTH_PASSWORD, when ENABLE_AUTH is on',
+          },
+        },
+      },
       security: [{ basic: [] }],
     },
   })
   // Swagger UI sets a few inline styles itself; its scripts stay 'self' only.
-  void app.register(swaggerUi, { routePrefix: '/docs', staticCSP: { 'style-src': ["'self'", "'unsafe-inline'"] }, uiConfig: { docExpansion: 'list', deepLinking: true } })
+  void app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: { 'style-src': ["'self'", "'unsafe-inline'"] },
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+  })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }

@@ -21,7 +21,10 @@ const cacheFields = {
   cached: { type: 'boolean', description: 'false when this request loaded the value' },
   cache_age: { type: 'number', description: 'seconds since the value was fetched, one decimal' },
   timestamp: { ...dateTime, description: 'when the value was fetched from the upstream' },
-  stale: { const: true, description: 'present when the value is past its TTL (the upstream failed, or a refresh is in flight)' },
+  stale: {
+    const: true,
+    description: 'present when the value is past its TTL (the upstream failed, or a refresh is in flight)',
+  },
 }
 
 /** A cached object answer: the value's fields plus `cached`, `cache_age`, `timestamp` (and `stale`). */
@@ -81,7 +84,12 @@ export const statusMessageBody = object({ status: str, message: str })
 
 const plexConfigView = { url: str, server_name: str, token_configured: bool }
 export const plexConfigBody = object(plexConfigView, [], 'The Plex server in use; never the token')
-export const plexConfigSavedBody = object({ success: { const: true }, status: { const: 'success' }, message: str, ...plexConfigView })
+export const plexConfigSavedBody = object({
+  success: { const: true },
+  status: { const: 'success' },
+  message: str,
+  ...plexConfigView,
+})
 export const plexValidateBody = object({ valid: bool, message: str, server_name: nullable('string') })
 
 export const imageBody = {
@@ -91,7 +99,11 @@ export const imageBody = {
 
 export const watchHistorySyncBody = object({ success: bool, message: str, added: int, updated: int })
 
-export const peakBody = object({ success: { const: true }, peak_concurrent: int, last_updated: nullable('string', { format: 'date-time' }) })
+export const peakBody = object({
+  success: { const: true },
+  peak_concurrent: int,
+  last_updated: nullable('string', { format: 'date-time' }),
+})
 
 const cacheReportEntry = object(
   {
@@ -133,13 +145,28 @@ const cacheReportEntry = object(
     disk_bytes: int,
     disk_hits: int,
   },
-  ['enabled', 'last_update', 'update_interval', 'disk_enabled', 'disk_disabled_reason', 'disk_entries', 'disk_bytes', 'disk_hits'],
+  [
+    'enabled',
+    'last_update',
+    'update_interval',
+    'disk_enabled',
+    'disk_disabled_reason',
+    'disk_entries',
+    'disk_bytes',
+    'disk_hits',
+  ],
 )
 export const cacheStatsBody = object({
   caches: arrayOf(cacheReportEntry),
   redis: {
     type: 'object',
-    properties: { type: { enum: ['redis', 'memory'] }, enabled: bool, connected: bool, state: str, last_error: nullable('string') },
+    properties: {
+      type: { enum: ['redis', 'memory'] },
+      enabled: bool,
+      connected: bool,
+      state: str,
+      last_error: nullable('string'),
+    },
     required: ['type', 'enabled', 'connected', 'state', 'last_error'],
     additionalProperties: true,
   },
@@ -159,8 +186,18 @@ export const cacheStatsBody = object({
   ),
   timestamp: dateTime,
 })
-export const cacheClearBody = object({ success: { const: true }, message: str, redis_cleared: bool, cleared: arrayOf(str) })
-export const cacheWarmBody = object({ success: bool, message: str, warmed: arrayOf(str), failed: arrayOf(object({ name: str, detail: str })) })
+export const cacheClearBody = object({
+  success: { const: true },
+  message: str,
+  redis_cleared: bool,
+  cleared: arrayOf(str),
+})
+export const cacheWarmBody = object({
+  success: bool,
+  message: str,
+  warmed: arrayOf(str),
+  failed: arrayOf(object({ name: str, detail: str })),
+})
 
 const numbersOrNull = arrayOf(nullable('number'))
 export const cacheHistoryBody = object(
@@ -175,13 +212,25 @@ export const cacheHistoryBody = object(
   'Samples of every cache, oldest first: counters since start (hits, misses, stale, coalesced, loads, load_errors, saved) and state (entries, bytes, age_ms, load_p95_ms)',
 )
 
-export const textBody = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: str } } })
+export const textBody = (mediaType: string, description: string) => ({
+  description,
+  content: { [mediaType]: { schema: str } },
+})
 
 /** The `schema` of a route: its tag, summary and responses (an error body for every 4xx and 5xx). */
-export function routeDoc(tag: string, summary: string, responses: Record<string, unknown>, request: Schema = {}): Schema {
+export function routeDoc(
+  tag: string,
+  summary: string,
+  responses: Record<string, unknown>,
+  request: Schema = {},
+): Schema {
   return { tags: [tag], summary, ...request, response: { ...responses, '4xx': errorBody, '5xx': errorBody } }
 }
 
 /** A viewer account as the API shows it: never the password or its hash. */
-export const viewerBody = object({ username: str, plex_account_id: int, created_at: dateTime }, [], 'A viewer account (never its password)')
+export const viewerBody = object(
+  { username: str, plex_account_id: int, created_at: dateTime },
+  [],
+  'A viewer account (never its password)',
+)
 export const viewersBody = object({ viewers: arrayOf(viewerBody) })

@@ -6,17 +6,35 @@ import { USERNAME_PATTERN } from './viewers.js'
 
 const clearQuery = {
   type: 'object',
-  properties: { viewer: { type: 'string', pattern: USERNAME_PATTERN, description: "Drop only this viewer's cached entries" } },
+  properties: {
+    viewer: { type: 'string', pattern: USERNAME_PATTERN, description: "Drop only this viewer's cached entries" },
+  },
 } as const
 
 export function cacheManagementRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { cacheManagement } = runtime
 
-  const doc = (summary: string, body: Record<string, unknown>) => ({ schema: routeDoc('cache', summary, { 200: body }) })
-  app.get('/api/plex/cache/stats', doc("Every cache's counters, load times, entries and bytes, the viewers' scopes, and the Redis state", cacheStatsBody), async () => cacheManagement.report())
+  const doc = (summary: string, body: Record<string, unknown>) => ({
+    schema: routeDoc('cache', summary, { 200: body }),
+  })
+  app.get(
+    '/api/plex/cache/stats',
+    doc(
+      "Every cache's counters, load times, entries and bytes, the viewers' scopes, and the Redis state",
+      cacheStatsBody,
+    ),
+    async () => cacheManagement.report(),
+  )
   app.post(
     '/api/plex/cache/clear',
-    { schema: routeDoc('cache', "Drops every cached value (or one viewer's, with ?viewer=) here, in Redis and on every instance", { 200: cacheClearBody }, { querystring: clearQuery }) },
+    {
+      schema: routeDoc(
+        'cache',
+        "Drops every cached value (or one viewer's, with ?viewer=) here, in Redis and on every instance",
+        { 200: cacheClearBody },
+        { querystring: clearQuery },
+      ),
+    },
     async (request) => {
       const { viewer } = request.query as { viewer?: string }
       if (viewer === undefined) return cacheManagement.clear()
@@ -25,5 +43,9 @@ export function cacheManagementRoutes(app: FastifyInstance, runtime: Runtime): v
       return answer
     },
   )
-  app.post('/api/plex/cache/warm', doc('Reloads every cache now; a failed reload keeps the old value', cacheWarmBody), () => cacheManagement.warm())
+  app.post(
+    '/api/plex/cache/warm',
+    doc('Reloads every cache now; a failed reload keeps the old value', cacheWarmBody),
+    () => cacheManagement.warm(),
+  )
 }

@@ -36,7 +36,8 @@ function loadAssets(): Map<string, Asset> {
   return new Map(files.map(([name, path, type]) => [name, { type, body: readFileSync(path) }]))
 }
 
-const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+const CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
 
 /**
  * `GET /cache`: a page of live plots of every cache (the last 15 minutes, from
@@ -48,8 +49,19 @@ export function cachePageRoutes(app: FastifyInstance, runtime: Runtime): void {
   const assets = loadAssets()
   const history = runtime.cacheHistory
 
-  app.get('/cache', { schema: routeDoc('cache', 'The cache page: live plots, Clear and Warm', { 200: textBody('text/html', 'The page') }) }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-cache').send(page),
+  app.get(
+    '/cache',
+    {
+      schema: routeDoc('cache', 'The cache page: live plots, Clear and Warm', {
+        200: textBody('text/html', 'The page'),
+      }),
+    },
+    async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', CSP)
+        .header('cache-control', 'no-cache')
+        .send(page),
   )
 
   app.get<{ Params: { file: string } }>(
@@ -59,7 +71,13 @@ export function cachePageRoutes(app: FastifyInstance, runtime: Runtime): void {
         'cache',
         "The cache page's scripts and styles (uPlot from node_modules)",
         { 200: textBody('text/javascript', 'A script or a style sheet') },
-        { params: { type: 'object', required: ['file'], properties: { file: { type: 'string', enum: [...assets.keys()] } } } },
+        {
+          params: {
+            type: 'object',
+            required: ['file'],
+            properties: { file: { type: 'string', enum: [...assets.keys()] } },
+          },
+        },
       ),
     },
     async (request, reply) => {
@@ -71,9 +89,19 @@ export function cachePageRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.get<{ Querystring: { after?: number } }>(
     '/api/plex/cache/history',
     {
-      schema: routeDoc('cache', 'The samples behind the cache page (every 5 s, the last 15 minutes)', { 200: cacheHistoryBody }, {
-        querystring: { type: 'object', properties: { after: { type: 'number', minimum: 0, description: 'only samples after this time (epoch ms)' } } },
-      }),
+      schema: routeDoc(
+        'cache',
+        'The samples behind the cache page (every 5 s, the last 15 minutes)',
+        { 200: cacheHistoryBody },
+        {
+          querystring: {
+            type: 'object',
+            properties: {
+              after: { type: 'number', minimum: 0, description: 'only samples after this time (epoch ms)' },
+            },
+          },
+        },
+      ),
     },
     async (request) => history.view(request.query.after),
   )

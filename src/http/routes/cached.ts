@@ -27,7 +27,8 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
       const fast = fastAnswer(spec, route, runtime.cacheDeps, runtime.caches)
       for (const path of route.paths) {
         app.get(path, options, handler)
-        if (fast !== undefined) app.fastHits?.add(path, route.public ? 'public' : 'protected', spec.viewers !== undefined, fast)
+        if (fast !== undefined)
+          app.fastHits?.add(path, route.public ? 'public' : 'protected', spec.viewers !== undefined, fast)
       }
     }
   }
@@ -38,7 +39,12 @@ export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
  * Fastify (`FastHits`), a viewer's from their scope; routes that do (keyed caches, the
  * dashboard, a viewer's own loads) always go through it.
  */
-function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry): FastAnswer | undefined {
+function fastAnswer<V, A>(
+  spec: CacheSpec<V, A>,
+  route: CachedRoute<A>,
+  deps: CacheDeps,
+  registry: CacheRegistry,
+): FastAnswer | undefined {
   if (route.query !== undefined || route.onRequest !== undefined || spec.viewers?.kind === 'own') return undefined
   const configured = route.notConfigured === undefined ? () => true : () => deps.plex.configured
   const scopeOf = spec.viewers === undefined ? undefined : (viewer: Principal) => registry.scope(viewer)
@@ -49,13 +55,23 @@ function fastAnswer<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: Ca
 function routeSchema<A>(route: CachedRoute<A>) {
   const value = route.shape === 'array' ? route.body : cached(route.body)
   const body = route.notConfiguredBody === undefined ? value : { anyOf: [value, route.notConfiguredBody] }
-  return routeDoc('cached', route.summary, { 200: body }, route.query === undefined ? {} : { querystring: route.query.schema })
+  return routeDoc(
+    'cached',
+    route.summary,
+    { 200: body },
+    route.query === undefined ? {} : { querystring: route.query.schema },
+  )
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
 function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
   const cache = deps.cache(spec)
-  const options: CachedRouteOptions = { what: route.what, shape: route.shape, failureFields: route.failureFields, internal: route.internal }
+  const options: CachedRouteOptions = {
+    what: route.what,
+    shape: route.shape,
+    failureFields: route.failureFields,
+    internal: route.internal,
+  }
   const { notConfigured, onRequest, query } = route
   const viewers = spec.viewers
   return function answer(request: FastifyRequest, reply: FastifyReply) {

@@ -35,27 +35,36 @@ const IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
   const images = runtime.plexImages
 
-  const schema = routeDoc('plex', 'A Plex image through the plex_images cache (the token added only for the Plex server itself)', { 200: imageBody }, { querystring: imageQuery })
-  app.get<{ Querystring: ImageQuery }>('/api/plex/proxy/image', { config: publicRoute, schema }, async (request, reply) => {
-    const { url, width, height } = request.query
-    let image: ImageRequest
-    let read: BlobRead
-    try {
-      image = images.request(url, width === undefined || height === undefined ? undefined : { width, height })
-      read = await images.read(image)
-    } catch (error) {
-      if (error instanceof ImageRefusedError) throw badRequest(`Refused to proxy this image: ${error.message}`)
-      if (error instanceof ImageFetchError) throw new HttpError(error.status, error.message)
-      throw error
-    }
-    const { entry } = read
-    reply
-      .header('etag', entry.etag)
-      .header('cache-control', image.versioned ? IMMUTABLE : ONE_DAY)
-      .header('x-cache', X_CACHE[read.outcome])
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', IMAGE_CSP)
-    if (request.headers['if-none-match'] === entry.etag) return reply.code(304).send()
-    return reply.header('content-type', entry.contentType).send(entry.body)
-  })
+  const schema = routeDoc(
+    'plex',
+    'A Plex image through the plex_images cache (the token added only for the Plex server itself)',
+    { 200: imageBody },
+    { querystring: imageQuery },
+  )
+  app.get<{ Querystring: ImageQuery }>(
+    '/api/plex/proxy/image',
+    { config: publicRoute, schema },
+    async (request, reply) => {
+      const { url, width, height } = request.query
+      let image: ImageRequest
+      let read: BlobRead
+      try {
+        image = images.request(url, width === undefined || height === undefined ? undefined : { width, height })
+        read = await images.read(image)
+      } catch (error) {
+        if (error instanceof ImageRefusedError) throw badRequest(`Refused to proxy this image: ${error.message}`)
+        if (error instanceof ImageFetchError) throw new HttpError(error.status, error.message)
+        throw error
+      }
+      const { entry } = read
+      reply
+        .header('etag', entry.etag)
+        .header('cache-control', image.versioned ? IMMUTABLE : ONE_DAY)
+        .header('x-cache', X_CACHE[read.outcome])
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', IMAGE_CSP)
+      if (request.headers['if-none-match'] === entry.etag) return reply.code(304).send()
+      return reply.header('content-type', entry.contentType).send(entry.body)
+    },
+  )
 }

@@ -7,7 +7,9 @@ import { routeDoc, textBody } from '../openapi/schemas.js'
 export function metricsRoutes(app: FastifyInstance, runtime: Runtime): void {
   const metrics = runtime.metrics
   if (metrics === undefined) return
-  const schema = routeDoc('metrics', 'Prometheus metrics, read from memory (never calls Plex, Redis or SQLite)', { 200: textBody('text/plain', 'Prometheus text format 0.0.4') })
+  const schema = routeDoc('metrics', 'Prometheus metrics, read from memory (never calls Plex, Redis or SQLite)', {
+    200: textBody('text/plain', 'Prometheus text format 0.0.4'),
+  })
   const options = runtime.config.metrics.public ? { config: publicRoute, schema } : { schema }
   app.get('/metrics', options, async (_request, reply) => {
     const text = await metrics.scrape()

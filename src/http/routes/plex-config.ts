@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import { PlexConfigInputError, type PlexCheck } from '../../features/plex/plex-config.js'
 import type { Runtime } from '../../runtime.js'
 import { HttpError } from '../http-error.js'
-import { plexConfigBody as plexConfigView, plexConfigSavedBody, plexValidateBody, routeDoc } from '../openapi/schemas.js'
+import {
+  plexConfigBody as plexConfigView,
+  plexConfigSavedBody,
+  plexValidateBody,
+  routeDoc,
+} from '../openapi/schemas.js'
 
 interface PlexConfigBody {
   url: string
@@ -38,20 +43,43 @@ export function plexConfigRoutes(app: FastifyInstance, runtime: Runtime): void {
     }
   }
 
-  app.get('/api/plex/config', { schema: routeDoc('plex', 'The Plex server in use (never the token)', { 200: plexConfigView }) }, async () => service.view())
+  app.get(
+    '/api/plex/config',
+    { schema: routeDoc('plex', 'The Plex server in use (never the token)', { 200: plexConfigView }) },
+    async () => service.view(),
+  )
 
-  const saveDoc = routeDoc('plex', 'Checks the server (GET /) and saves it; 400 when the check fails', { 200: plexConfigSavedBody }, { body: plexConfigBody })
+  const saveDoc = routeDoc(
+    'plex',
+    'Checks the server (GET /) and saves it; 400 when the check fails',
+    { 200: plexConfigSavedBody },
+    { body: plexConfigBody },
+  )
   app.post<{ Body: PlexConfigBody }>('/api/plex/config', { schema: saveDoc }, async (request) => {
     const check = await save(request.body)
     if (!check.valid) throw new HttpError(400, check.message, { message: check.message })
-    return { success: true, status: 'success', message: `Connected to ${check.serverName}; the Plex server is saved`, ...service.view() }
+    return {
+      success: true,
+      status: 'success',
+      message: `Connected to ${check.serverName}; the Plex server is saved`,
+      ...service.view(),
+    }
   })
 
-  const validate = routeDoc('plex', 'Checks the server and saves it when it answers; a failed check is 200 {valid: false}', { 200: plexValidateBody }, { body: plexConfigBody })
+  const validate = routeDoc(
+    'plex',
+    'Checks the server and saves it when it answers; a failed check is 200 {valid: false}',
+    { 200: plexValidateBody },
+    { body: plexConfigBody },
+  )
   app.post<{ Body: PlexConfigBody }>('/api/plex/validate', { schema: validate }, async (request) => {
     const check = await save(request.body, { valid: false, server_name: null })
     return check.valid
-      ? { valid: true, message: `Connected to ${check.serverName}; the Plex server is saved`, server_name: check.serverName }
+      ? {
+          valid: true,
+          message: `Connected to ${check.serverName}; the Plex server is saved`,
+          server_name: check.serverName,
+        }
       : { valid: false, message: check.message, server_name: null }
   })
 }

@@ -19,8 +19,19 @@ interface PeakBody {
 export function plexPeakRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { plexPeak } = runtime
 
-  const raise = routeDoc('stats', 'Raises the stored peak of concurrent streams when this one is higher', { 200: peakBody }, { body: peakBodySchema })
-  app.post<{ Body: PeakBody }>('/api/plex/stats/peak', { schema: raise }, (request) => plexPeak.raise(request.body.peak_concurrent))
+  const raise = routeDoc(
+    'stats',
+    'Raises the stored peak of concurrent streams when this one is higher',
+    { 200: peakBody },
+    { body: peakBodySchema },
+  )
+  app.post<{ Body: PeakBody }>('/api/plex/stats/peak', { schema: raise }, (request) =>
+    plexPeak.raise(request.body.peak_concurrent),
+  )
 
-  app.post('/api/plex/stats/reset', { schema: routeDoc('stats', 'Resets the stored peak to 0', { 200: peakBody }) }, () => plexPeak.reset())
+  app.post(
+    '/api/plex/stats/reset',
+    { schema: routeDoc('stats', 'Resets the stored peak to 0', { 200: peakBody }) },
+    () => plexPeak.reset(),
+  )
 }

@@ -34,7 +34,12 @@ const listQuerySchema = {
   },
 } as const
 
-const createBodySchema = { type: 'object', additionalProperties: false, required: ['name', 'url', 'type'], properties: fieldSchemas }
+const createBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'url', 'type'],
+  properties: fieldSchemas,
+}
 const updateBodySchema = { type: 'object', additionalProperties: false, properties: fieldSchemas }
 const idParamsSchema = {
   type: 'object',
@@ -116,9 +121,14 @@ function serviceUrl(value: string, ownPort: number): string {
     checkTarget(url)
   } catch (error) {
     if (!(error instanceof ServiceUrlError)) throw error
-    throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" ${error.message} (like https://sonarr.example.com)`)
+    throw badRequest(
+      `Invalid body field "url": "${url.slice(0, 200)}" ${error.message} (like https://sonarr.example.com)`,
+    )
   }
-  if (pointsAtSelf(url, ownPort)) throw badRequest(`Invalid body field "url": "${url.slice(0, 200)}" is this service itself, which cannot monitor itself`)
+  if (pointsAtSelf(url, ownPort))
+    throw badRequest(
+      `Invalid body field "url": "${url.slice(0, 200)}" is this service itself, which cannot monitor itself`,
+    )
   return url
 }
 
@@ -133,7 +143,8 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     return service
   }
   const withTraffic = async (service: Service) => toApi(service, await traffic.latest(service.id))
-  const doc = (summary: string, responses: Record<string, unknown>, request?: Record<string, unknown>) => routeDoc('services', summary, responses, request)
+  const doc = (summary: string, responses: Record<string, unknown>, request?: Record<string, unknown>) =>
+    routeDoc('services', summary, responses, request)
   const byId = { params: idParamsSchema }
 
   const listed = async (page: ListQuery) => {
@@ -142,14 +153,26 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
   }
   const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? runtime.config.port
 
-  app.get<{ Querystring: ListQuery }>('/api/services/', { schema: doc('Monitored services with their newest traffic reports (pageable)', { 200: servicesBody }, { querystring: listQuerySchema }) }, async (request, reply) => {
-    const [total, page] = await Promise.all([services.count(), listed(request.query)])
-    void reply.header('x-total-count', total)
-    return page
-  })
+  app.get<{ Querystring: ListQuery }>(
+    '/api/services/',
+    {
+      schema: doc(
+        'Monitored services with their newest traffic reports (pageable)',
+        { 200: servicesBody },
+        { querystring: listQuerySchema },
+      ),
+    },
+    async (request, reply) => {
+      const [total, page] = await Promise.all([services.count(), listed(request.query)])
+      void reply.header('x-total-count', total)
+      return page
+    },
+  )
 
-  app.get<{ Params: IdParams }>('/api/services/:id', { schema: doc('One service', { 200: serviceBody }, byId) }, async (request) =>
-    withTraffic(await find(request.params.id)),
+  app.get<{ Params: IdParams }>(
+    '/api/services/:id',
+    { schema: doc('One service', { 200: serviceBody }, byId) },
+    async (request) => withTraffic(await find(request.params.id)),
   )
 
   // Checked in the background at once, so the dashboard shows its status without waiting a round,
@@ -171,7 +194,10 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
       runtime.clock.wallNow(),
     )
     if (created === undefined) {
-      throw new HttpError(409, `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`)
+      throw new HttpError(
+        409,
+        `This service already monitors ${MAX_SERVICES} services, the most it keeps: delete one before adding another`,
+      )
     }
     monitor.checkInBackground(created)
     return reply.code(201).send(await withTraffic(created))
@@ -179,7 +205,13 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   app.put<{ Params: IdParams; Body: ServiceBody }>(
     '/api/services/:id',
-    { schema: doc('Changes a service (checked again when its URL changed)', { 200: serviceBody }, { params: idParamsSchema, body: updateBodySchema }) },
+    {
+      schema: doc(
+        'Changes a service (checked again when its URL changed)',
+        { 200: serviceBody },
+        { params: idParamsSchema, body: updateBodySchema },
+      ),
+    },
     async (request) => {
       const before = await find(request.params.id)
       const updated = await services.update(before.id, toFields(request.body, ownPort()))
@@ -195,13 +227,19 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     return reply.code(204).send()
   })
 
-  app.post<{ Params: IdParams }>('/api/services/:id/check', { schema: doc('Checks one service now', { 200: serviceBody }, byId) }, async (request) =>
-    withTraffic(await monitor.checkService(await find(request.params.id))),
+  app.post<{ Params: IdParams }>(
+    '/api/services/:id/check',
+    { schema: doc('Checks one service now', { 200: serviceBody }, byId) },
+    async (request) => withTraffic(await monitor.checkService(await find(request.params.id))),
   )
 
   // + Komandorr's frontend has a "check all" button: one monitor round now (joining one that runs).
-  app.post('/api/services/check-all', { schema: doc('One monitor round now (joins one in flight)', { 200: servicesBody }) }, async () => {
-    await monitor.runRound()
-    return listed({ limit: MAX_SERVICES, offset: 0 })
-  })
+  app.post(
+    '/api/services/check-all',
+    { schema: doc('One monitor round now (joins one in flight)', { 200: servicesBody }) },
+    async () => {
+      await monitor.runRound()
+      return listed({ limit: MAX_SERVICES, offset: 0 })
+    },
+  )
 }

@@ -7,7 +7,9 @@ import { authStatusBody, liveBody, readyBody, healthBody, routeDoc } from '../op
 export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   // 200 whenever the process runs, even with Plex, Redis or the database in trouble: the fields
   // say which. `database` is ok, connecting (PostgreSQL not reached since start), unavailable or error.
-  const health = routeDoc('system', 'Health: always 200 while the process runs; the fields say what is in trouble', { 200: healthBody })
+  const health = routeDoc('system', 'Health: always 200 while the process runs; the fields say what is in trouble', {
+    200: healthBody,
+  })
   app.get('/api/health', { config: { access: 'verify-if-sent' }, schema: health }, async () => {
     let database: string = await runtime.database.health()
     let servicesCount = 0
@@ -31,8 +33,16 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   // For orchestrators: live says the process answers (nothing checked, so a sick database never
   // gets it restarted); ready says the database answers, its migrations ran and the first warm-up
   // of the Plex caches has settled (readiness.ts). Neither calls Plex.
-  const ready = routeDoc('system', 'Readiness: the database answers, its migrations ran and the Plex caches had their first warm-up', { 200: readyBody })
-  app.get('/api/health/live', { config: publicRoute, schema: routeDoc('system', 'Liveness: the process answers', { 200: liveBody }) }, async () => ({ status: 'alive' }))
+  const ready = routeDoc(
+    'system',
+    'Readiness: the database answers, its migrations ran and the Plex caches had their first warm-up',
+    { 200: readyBody },
+  )
+  app.get(
+    '/api/health/live',
+    { config: publicRoute, schema: routeDoc('system', 'Liveness: the process answers', { 200: liveBody }) },
+    async () => ({ status: 'alive' }),
+  )
   app.get('/api/health/ready', { config: publicRoute, schema: ready }, async (_request, reply) => {
     const database = await runtime.health.database.check()
     const readiness = database.ready ? runtime.health.warmUp.check() : database
@@ -40,5 +50,9 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
     return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
   })
 
-  app.get('/api/auth/status', { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) }, async () => ({ enabled: runtime.config.auth.enabled }))
+  app.get(
+    '/api/auth/status',
+    { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) },
+    async () => ({ enabled: runtime.config.auth.enabled }),
+  )
 }

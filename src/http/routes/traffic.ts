@@ -38,11 +38,18 @@ interface UpdateBody {
 
 export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
   // Komandorr's traffic agent posts here every few seconds (MB/s rates, cumulative GB counters).
-  const schema = routeDoc('services', "A traffic agent's report for a service (MB/s rates, cumulative GB)", { 200: statusMessageBody }, { body: updateBodySchema })
+  const schema = routeDoc(
+    'services',
+    "A traffic agent's report for a service (MB/s rates, cumulative GB)",
+    { 200: statusMessageBody },
+    { body: updateBodySchema },
+  )
   app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema }, async (request) => {
     const body = request.body
     if (!(await runtime.repos.services.get(body.service_id))) {
-      throw notFound(`Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`)
+      throw notFound(
+        `Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`,
+      )
     }
     await runtime.traffic.record({
       serviceId: body.service_id,

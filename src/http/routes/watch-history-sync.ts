@@ -8,11 +8,18 @@ import { upstreamError } from '../upstream-error.js'
 export function watchHistorySyncRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { watchHistorySync } = runtime
 
-  const schema = routeDoc('plex', 'Syncs the watch history from Plex now (joins a sync in flight)', { 200: watchHistorySyncBody })
+  const schema = routeDoc('plex', 'Syncs the watch history from Plex now (joins a sync in flight)', {
+    200: watchHistorySyncBody,
+  })
   app.post('/api/plex/watch-history/sync', { schema }, async () => {
     try {
       const { added, updated } = await watchHistorySync.sync()
-      return { success: true, message: `Watch history sync completed: ${added} new ${added === 1 ? 'entry' : 'entries'}`, added, updated }
+      return {
+        success: true,
+        message: `Watch history sync completed: ${added} new ${added === 1 ? 'entry' : 'entries'}`,
+        added,
+        updated,
+      }
     } catch (error) {
       if (error instanceof PlexNotConfiguredError) {
         return { success: false, message: 'Plex not configured: set the Plex server first', added: 0, updated: 0 }

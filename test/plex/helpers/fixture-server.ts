@@ -17,7 +17,9 @@ export interface FixtureServer {
   close(): Promise<void>
 }
 
-export async function startFixtureServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<FixtureServer> {
+export async function startFixtureServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<FixtureServer> {
   const seen: SeenRequest[] = []
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })

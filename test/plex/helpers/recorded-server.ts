@@ -23,7 +23,9 @@ export function describeRecorded(title: string, body: () => void): void {
   } else if (process.env.CI === 'true' || process.env.CI === '1') {
     describe(title, () => {
       it('needs the plex-recorded kit', () => {
-        throw new Error(`CI=true, but the plex-recorded kit is absent: no server.mjs in ${recordedDir} (a folder named shared/ beside the repository); put the kit there`)
+        throw new Error(
+          `CI=true, but the plex-recorded kit is absent: no server.mjs in ${recordedDir} (a folder named shared/ beside the repository); put the kit there`,
+        )
       })
     })
   } else {
