@@ -1,15 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  countOf,
-  json,
-  PLEX_TOKEN,
-  type PlexApp,
-  type Raw,
-  simJson,
-  sleep,
-  startPlexApp,
-} from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, startPlexApp } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
 afterEach(async () => {

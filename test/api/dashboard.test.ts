@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BYTES_PER_GB, HOUR_MS } from '../../src/traffic/traffic-log.js'
-import { type ClockedPlexApp, json, jsonInit, sleep, startPlexAppOnManualClock } from '../support/api-harness.js'
+import { type ClockedPlexApp, json, jsonInit, startPlexAppOnManualClock } from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
+import { sleep } from '../support/eventually.js'
 
 const dashboardUrl = (t: ClockedPlexApp) => `${t.url}/api/plex/stats/dashboard`
 

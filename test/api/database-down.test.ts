@@ -3,8 +3,8 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/databases.js'
-import { basic, json, jsonInit, sleep, startPlexApp, type PlexApp } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { basic, json, jsonInit, startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
 const PASSWORD = 'db-password-never-logged'

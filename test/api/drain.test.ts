@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { installGracefulClose } from '../../src/http/drain.js'
 import { startSimulator } from '../../sim/index.js'
-import { PLEX_TOKEN, sleep, startTestApp } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { PLEX_TOKEN, startTestApp } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 interface Outcome {
   status?: number

@@ -8,7 +8,6 @@ import {
   answering,
   json,
   jsonInit,
-  sleep,
   sqliteOf,
   startPlexApp,
   startTestApp,
@@ -16,7 +15,7 @@ import {
   type Target,
   type TestApp,
 } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 describe('GET /api/health/live and /api/health/ready', () => {
   let t: TestApp | undefined

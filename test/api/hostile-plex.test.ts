@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parsePool } from '../../src/plex/parse-pool.js'
 import { largeXml, startHostilePlex, type Attack, type HostileServer } from '../support/hostile-plex.js'
 import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const TOKEN = 'hostile-api-token-7Hq2'
 
@@ -40,7 +41,7 @@ async function healthDuring(
     if (res?.status === 200) answered++
     else failed++
     await res?.arrayBuffer()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
   }
   return { answered, failed, slowestMs }
 }

@@ -6,13 +6,13 @@ import {
   closedPortUrl,
   json,
   jsonInit,
-  sleep,
   sqliteOf,
   startTarget,
   startTestApp,
   type Target,
   type TestApp,
 } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 /** Many services in one SQLite transaction, as an old or busy database would hold them. */
 function insertManyRaw(t: TestApp, rows: Array<[id: string, url: string]>): void {

@@ -4,13 +4,13 @@ import {
   closedPortUrl,
   json,
   jsonInit,
-  sleep,
   slow,
   sqliteOf,
   startTestApp,
   type Target,
   type TestApp,
 } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 describe('services API', () => {
   let t: TestApp

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { startPlexApp, type PlexApp } from '../support/api-harness.js'
 import { json, jsonInit } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const CACHED_PATHS = [
   '/api/plex/activities',
@@ -73,7 +74,7 @@ describe('warm start: the Plex caches load once when the jobs start, before any 
 
     const saved = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))
     expect(saved.status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
     await runtime.warmStart.settled
     expect(sim2.control.requestCounts()).toMatchObject({ '/status/sessions': 2, '/activities': 1 })
 

@@ -9,6 +9,7 @@ import {
   sqliteOf,
   startPlexAppOnManualClock,
 } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const HISTORY_ROWS = 3500
 const HISTORY = '/status/sessions/history/all'
@@ -185,7 +186,7 @@ describe('watch history sync', () => {
       watchSomething(t)
       const before = storedRows(t)
       await t.clock.advance(interval - 1000)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
       expect(t.counts()[HISTORY]).toBe(1)
       await t.clock.advance(1000)
       await vi.waitFor(() => expect(storedRows(t)).toBe(before + 1))
@@ -194,7 +195,7 @@ describe('watch history sync', () => {
       await job.stop()
     }
     await t.clock.advance(interval * 3)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
     expect(t.counts()[HISTORY]).toBe(2)
   })
 })

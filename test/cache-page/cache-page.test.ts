@@ -5,6 +5,7 @@ import { chromium, type BrowserContext } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 /** Debian's chromium (`npm test` installs it), driven headless with a throw-away profile. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -69,7 +70,7 @@ describe('GET /cache (headless Chromium)', () => {
     for (let i = 0; i < 6; i++) {
       for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live'])
         await fetch(url + path, { headers: { authorization } })
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      await sleep(150)
     }
 
     browser = await openBrowser()

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const TOKEN = 'drill-outage-token-8086'
 const HELD = ['/api/plex/sessions', '/api/plex/activities']
@@ -27,7 +28,7 @@ async function readFor(url: string, paths: readonly string[], ms: number): Promi
         reads.slowestMs = Math.max(reads.slowestMs, performance.now() - started)
         reads.statuses.set(res.status, (reads.statuses.get(res.status) ?? 0) + 1)
         reads.xCache.add(res.headers.get('x-cache') ?? '')
-        await new Promise((resolve) => setTimeout(resolve, 5))
+        await sleep(5)
       }
     }),
   )

@@ -10,7 +10,7 @@ import {
   type PlexApp,
   type TestApp,
 } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { eventually, sleep } from '../support/eventually.js'
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js'
 
 let setup: PlexApp | undefined
@@ -151,7 +151,7 @@ describe('GET /metrics', () => {
     setup = await startPlexApp({ env: { CACHE_SESSIONS_TTL: '1' } })
     await setup.fetch('/api/plex/sessions')
     await setup.sim.control.setFault({ endpoint: '/status/sessions', status: 503 })
-    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    await sleep(1_100)
     await eventually(
       'a stale serve',
       async () => (await setup!.fetch('/api/plex/sessions')).headers.get('x-cache') === 'STALE',

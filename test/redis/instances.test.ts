@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { ServiceProcess } from '../support/service-process.js'
-import { eventually } from '../support/eventually.js'
-import { PrivateRedis, sleep } from './helpers.js'
+import { eventually, sleep } from '../support/eventually.js'
+import { PrivateRedis } from './helpers.js'
 
 const LEASE_S = 2
 const TOKEN = 'sim-secret-token-4242'

@@ -11,6 +11,7 @@ import { buildApp } from '../../src/http/app.js'
 import { createLogger, LogSecrets } from '../../src/logger.js'
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../sim/index.js'
+import { sleep } from './eventually.js'
 
 export interface TestApp {
   readonly url: string
@@ -109,8 +110,6 @@ export async function closedPortUrl(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return `http://127.0.0.1:${port}`
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 // Response bodies are asserted field by field; typing each one would only repeat the assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
