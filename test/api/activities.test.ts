@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, startPlexApp } from '../support/api-harness.js'
-import { eventually, sleep } from '../support/eventually.js'
+import {
+  countOf,
+  json,
+  PLEX_TOKEN,
+  type PlexApp,
+  type Raw,
+  simJson,
+  startPlexApp,
+  startPlexAppOnManualClock,
+} from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
 afterEach(async () => {
@@ -101,7 +110,8 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('answers 503 with detail, message, error and an empty list when Plex is down and nothing was loaded yet; real data once Plex is back', async () => {
-    setup = await startPlexApp()
+    const t = await startPlexAppOnManualClock()
+    setup = t
     const scan = setup.sim.control.startActivity({ type: 'library.refresh.items' })
     await setup.sim.control.setFault({ mode: 'outage' })
 
@@ -117,21 +127,19 @@ describe('GET /api/plex/activities', () => {
     expect(body.detail).toMatch(/unreachable/)
 
     await setup.sim.control.clearFaults()
-    let recovered: { status: number; body: { activities: Array<{ uuid: string }> } } | undefined
-    await eventually('the activities load again after the backoff', async () => {
-      const response = await setup!.fetch('/api/plex/activities')
-      recovered = { status: response.status, body: await json(response) }
-      return response.status === 200
-    })
-    expect(recovered!.body.activities.map((a) => a.uuid)).toEqual([scan.uuid])
+    await t.clock.advance(1_000) // the first backoff step after a failed load
+    const recovered = await setup.fetch('/api/plex/activities')
+    expect(recovered.status).toBe(200)
+    expect((await json(recovered)).activities.map((a: { uuid: string }) => a.uuid)).toEqual([scan.uuid])
   })
 
   it('serves the last good activities marked stale while Plex is down, and fresh ones after', async () => {
-    setup = await startPlexApp({ env: { CACHE_ACTIVITIES_TTL: '1' } })
+    const t = await startPlexAppOnManualClock({ env: { CACHE_ACTIVITIES_TTL: '1' } })
+    setup = t
     const scan = setup.sim.control.startActivity({ type: 'library.update.section' })
     const warm = await json(await setup.fetch('/api/plex/activities'))
     await setup.sim.control.setFault({ mode: 'outage' })
-    await sleep(1_100)
+    await t.clock.advance(1_001) // past the 1 s TTL
 
     const stale = await setup.fetch('/api/plex/activities')
     expect(stale.status).toBe(200)
@@ -144,6 +152,7 @@ describe('GET /api/plex/activities', () => {
     setup.sim.control.endActivity(scan.uuid)
     await setup.sim.control.clearFaults()
     await eventually('fresh activities replace the stale ones', async () => {
+      await t.clock.advance(1_000) // through the backoff the outage left
       const response = await setup!.fetch('/api/plex/activities')
       const fresh = await json(response)
       return response.headers.get('x-cache') !== 'STALE' && fresh.activities.length === 0 && fresh.stale === undefined
