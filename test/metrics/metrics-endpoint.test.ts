@@ -6,11 +6,12 @@ import {
   PLEX_TOKEN,
   simJson,
   startPlexApp,
+  startPlexAppOnManualClock,
   startTestApp,
   type PlexApp,
   type TestApp,
 } from '../support/api-harness.js'
-import { eventually, sleep } from '../support/eventually.js'
+import { eventually } from '../support/eventually.js'
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js'
 
 let setup: PlexApp | undefined
@@ -148,10 +149,11 @@ describe('GET /metrics', () => {
   })
 
   it('counts stale serves and failed Plex calls by outcome while Plex fails', async () => {
-    setup = await startPlexApp({ env: { CACHE_SESSIONS_TTL: '1' } })
+    const t = await startPlexAppOnManualClock({ env: { CACHE_SESSIONS_TTL: '1' } })
+    setup = t
     await setup.fetch('/api/plex/sessions')
     await setup.sim.control.setFault({ endpoint: '/status/sessions', status: 503 })
-    await sleep(1_100)
+    await t.clock.advance(1_001) // past the 1 s TTL
     await eventually(
       'a stale serve',
       async () => (await setup!.fetch('/api/plex/sessions')).headers.get('x-cache') === 'STALE',
