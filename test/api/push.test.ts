@@ -8,7 +8,7 @@ import { transcodeSessionView, type TranscodeSessionsValue } from '../../src/fea
 import { PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
-import { json, jsonInit, type PlexApp, startPlexApp } from '../support/api-harness.js'
+import { json, jsonInit, type PlexApp, startService } from '../support/api-harness.js'
 import { eventually, sleep } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
@@ -28,7 +28,7 @@ const LONG_TTLS = {
 }
 
 async function startListening(): Promise<PlexApp> {
-  const s = await startPlexApp({ env: LONG_TTLS })
+  const s = await startService({ plex: true, env: LONG_TTLS })
   s.runtime.push.start()
   await eventually('the push listener is connected', () => s.sim.control.state().notificationClients.websocket === 1)
   return s

@@ -6,9 +6,9 @@ import {
   jsonInit,
   slow,
   sqliteOf,
-  startTestApp,
   type Target,
   type TestApp,
+  startService,
 } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
@@ -20,7 +20,7 @@ describe('services API', () => {
   const created: string[] = []
 
   beforeAll(async () => {
-    t = await startTestApp({ MONITOR_TIMEOUT: '1' })
+    t = await startService({ env: { MONITOR_TIMEOUT: '1' } })
     ok = await answering(200)
     failing = await answering(500)
     sluggish = await slow(3_000)

@@ -1,3 +1,4 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { historyEntry } from '../../src/features/history/watch-history-sync.js'
 import type { HistoryRow } from '../../src/plex/index.js'
@@ -7,7 +8,7 @@ import {
   json,
   PLEX_TOKEN,
   sqliteOf,
-  startPlexAppOnManualClock,
+  startService,
 } from '../support/api-harness.js'
 import { sleep } from '../support/eventually.js'
 
@@ -31,7 +32,7 @@ describe('watch history sync', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ sim: { historyRows: HISTORY_ROWS } })
+    t = await startService({ plex: true, clock: new ManualClock(), sim: { historyRows: HISTORY_ROWS } })
   })
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
@@ -204,7 +205,7 @@ describe('watch history sync without a Plex server', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ configured: false })
+    t = await startService({ plex: true, clock: new ManualClock(), configured: false })
   })
   afterAll(() => t.close())
 

@@ -1,5 +1,6 @@
 // The service as a child process (`node --import tsx src/main.ts`), for drills that kill it or run
-// several instances: its output is kept for failure messages.
+// several instances: its output is kept for failure messages. Started by
+// `startService({ process: 'child', env })` (api-harness.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { freePort } from '../redis/helpers.js'
 import { eventually, sleep } from './eventually.js'
