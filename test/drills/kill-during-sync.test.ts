@@ -67,7 +67,7 @@ describe('kill -9 during a watch-history sync', () => {
 
     for (let kill = 0; kill < KILLS; kill++) {
       const before = pages()
-      service = await startService({ process: 'child', env: env })
+      service = await startService({ process: 'child', env })
       // Some pages in (each stored in its own transaction), the sync not done: kill it there.
       await eventually('the sync is a few pages in', () => pages() >= before + 2 + kill, 20_000)
       await service.kill()
@@ -76,7 +76,7 @@ describe('kill -9 during a watch-history sync', () => {
       )
     }
 
-    service = await startService({ process: 'child', env: env })
+    service = await startService({ process: 'child', env })
     await eventually(
       'the sync finishes',
       () => service!.output.some((line) => line.includes('watch history synced')),

@@ -40,12 +40,9 @@ describe('three service processes on one Redis and one SQLite file', () => {
       CACHE_SESSIONS_TTL: '120',
     }
     // The first creates the database; the other two open it once it exists.
-    services = [await startService({ process: 'child', env: env })]
+    services = [await startService({ process: 'child', env })]
     services.push(
-      ...(await Promise.all([
-        startService({ process: 'child', env: env }),
-        startService({ process: 'child', env: env }),
-      ])),
+      ...(await Promise.all([startService({ process: 'child', env }), startService({ process: 'child', env })])),
     )
     await eventually(
       'one instance leads',

@@ -65,8 +65,8 @@ describe('Plex settings saved on one instance reach the others', () => {
       { CACHE_SESSIONS_TTL: '120' },
     )
     // The first creates the database; the second opens it.
-    a = await startService({ env: env })
-    b = await startService({ env: env })
+    a = await startService({ env })
+    b = await startService({ env })
     await eventually(
       'both instances are subscribed',
       () => a.runtime.redis!.bus.subscribed && b.runtime.redis!.bus.subscribed,

@@ -48,7 +48,7 @@ describe('viewers on three instances sharing Redis', () => {
       { ...AUTH_ENV, CACHE_SESSIONS_TTL: '2', CACHE_ACTIVITIES_TTL: '2' },
     )
     instances = []
-    for (let i = 0; i < 3; i++) instances.push(await startService({ env: env }))
+    for (let i = 0; i < 3; i++) instances.push(await startService({ env }))
     await eventually(
       'every instance is subscribed',
       () => instances.every((app) => app.runtime.redis!.bus.subscribed),

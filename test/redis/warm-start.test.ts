@@ -40,7 +40,7 @@ describe('warm start with Redis: only the leader warms, the others take the valu
       { redisUrl: SHARED_REDIS_URL, keyPrefix: prefix, dir, plexUrl: sim.url, plexToken: TOKEN },
       { LOG_LEVEL: 'info' },
     )
-    for (let i = 0; i < 3; i++) apps.push(await startService({ env: env }))
+    for (let i = 0; i < 3; i++) apps.push(await startService({ env }))
   }, 30_000)
 
   afterAll(async () => {
