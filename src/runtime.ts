@@ -28,12 +28,12 @@ import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
 import { DatabaseReadiness, WarmUpReadiness } from './readiness.js'
-import type { ServiceCheck } from './services/check.js'
-import { ServiceMonitor } from './services/monitor.js'
+import type { ServiceCheck } from './features/monitored-services/check.js'
+import { ServiceMonitor } from './features/monitored-services/monitor.js'
 import { CacheHistory } from './metrics/cache-history.js'
 import { ServiceMetrics } from './metrics/index.js'
-import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
-import { ViewerAccounts } from './viewers/accounts.js'
+import { createTrafficLog, type TrafficLog } from './features/traffic/traffic-log.js'
+import { ViewerAccounts } from './features/viewers/accounts.js'
 
 /** A readiness probe's ping past this counts as the database not answering (probes time out at 1-5 s). */
 const READINESS_PING_DEADLINE_MS = 2_000

@@ -22,7 +22,7 @@ import { sessionsCache } from './sessions.js'
 import { transcodeSessionsCache } from './transcode-sessions.js'
 import { usersCountCache } from './users-count.js'
 import { watchHistoryCache } from './watch-history.js'
-import type { Viewer } from '../../viewers/viewer.js'
+import type { Viewer } from '../viewers/viewer.js'
 
 /**
  * Every cache of the service, in the order `GET /api/plex/cache/stats` lists them. Config reads

@@ -3,8 +3,13 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { TrafficSample } from '../../db/traffic-repo.js'
 import type { Runtime } from '../../runtime.js'
-import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../services/service-url.js'
-import { SERVICE_TYPES, type Service, type ServiceFields, type ServiceType } from '../../services/types.js'
+import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../features/monitored-services/service-url.js'
+import {
+  SERVICE_TYPES,
+  type Service,
+  type ServiceFields,
+  type ServiceType,
+} from '../../features/monitored-services/types.js'
 import { badRequest, HttpError, notFound } from '../http-error.js'
 import { routeDoc, serviceBody, servicesBody } from '../openapi/schemas.js'
 
