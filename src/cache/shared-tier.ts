@@ -10,8 +10,6 @@ import { StoredEntry, type KeySlot } from './slot.js'
  * value another instance loaded, and deletes for clears.
  */
 export class SharedTier<V> {
-  /** The keys of `warmArgs`: they keep the full stale window in the shared layer, variants a shorter one. */
-  private readonly baseKeys: ReadonlySet<string>
   private readonly bound: SharedBound | undefined
 
   constructor(
@@ -19,11 +17,11 @@ export class SharedTier<V> {
     /** The registry's shared layer, undefined for a cache that keeps its values to itself. */
     readonly layer: SharedLayer | undefined,
     private readonly store: MemoryStore<V>,
-    baseKeys: ReadonlySet<string>,
+    /** The keys of `warmArgs`: they keep the full stale window in the shared layer, variants a shorter one. */
+    private readonly baseKeys: ReadonlySet<string>,
     /** Whether scopes load values of their own (`ScopedReads` kind `own`), kept under their scope's keys. */
     private readonly scopesOwnKeys: boolean,
   ) {
-    this.baseKeys = baseKeys
     const { bounds, key } = setup
     this.bound = bounds && { group: `${key}:`, maxKeys: bounds.maxKeys, maxBytes: bounds.maxBytes }
   }
