@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scopeIdOf } from '../../src/cache/index.js'
-import { viewerOf } from '../../src/viewers/viewer.js'
+import { viewerOf } from '../../src/features/viewers/viewer.js'
 import { basic, everyStoredText, json, jsonInit, type PlexApp, startService } from '../support/api-harness.js'
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
