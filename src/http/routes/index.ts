@@ -4,6 +4,7 @@ import { cacheManagementRoutes } from './cache-management.js'
 import { cachePageRoutes } from './cache-page.js'
 import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
+import { komandorrStandaloneRoutes } from './komandorr-standalone.js'
 import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexPeakRoutes } from './plex-peak.js'
@@ -29,4 +30,12 @@ export const routeModules: readonly RouteModule[] = [
   viewersRoutes,
   metricsRoutes,
   cachePageRoutes,
+  (app, runtime) =>
+    komandorrStandaloneRoutes(app, {
+      config: runtime.config,
+      plex: runtime.plex,
+      services: runtime.repos.services,
+      traffic: runtime.traffic,
+      clock: runtime.clock,
+    }),
 ]
