@@ -7,8 +7,8 @@
  *
  * `access`: `protected` needs the admin's Basic credentials; `public` is open to anyone
  * (Komandorr's auth middleware lets `/api/auth/*`, `/api/invites/*`, `/api/plex/stats*`,
- * `/api/plex/media/recent`, `/api/plex/proxy/image` and `/api/oauth/plex/*` through, and the
- * invite routes that do not ask for `require_auth` are open to anyone); `verify-if-sent` is
+ * `/api/plex/media/recent`, `/api/plex/proxy/image` and `/api/oauth/plex/*` through; of the
+ * invite routes only those without `require_auth` stay open: validate, redeem, the TMDB key); `verify-if-sent` is
  * `/api/health`, which the login screen checks a password against.
  *
  * `call`: `poll` polled while the page is open, `load` on opening the page, `click` on an action.
@@ -107,7 +107,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     pollSeconds: 10,
     call: 'poll',
     page: 'Layout 10 s, InvitesManager 10 s, UserAccounts 600 s',
-    access: 'public',
+    access: 'protected',
     komandorr: 'InviteWithUsers[] ([] with none)',
   }),
   row({
@@ -379,7 +379,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     pollSeconds: 3600,
     call: 'poll',
     page: 'InvitesManager',
-    access: 'public',
+    access: 'protected',
     komandorr: '{total_invites, active_invites, used_up_invites, total_redemptions, total_users, active_users}',
   }),
   row({
@@ -388,7 +388,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/plex/config',
     call: 'load',
     page: 'InvitesManager, UserAccounts',
-    access: 'public',
+    access: 'protected',
     komandorr: '{servers, libraries}',
   }),
   row({
@@ -426,7 +426,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/',
     call: 'click',
     page: 'InvitesManager',
-    access: 'public',
+    access: 'protected',
     komandorr: 'Invite (creates one)',
   }),
   row({
@@ -435,7 +435,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/1',
     call: 'click',
     page: 'InvitesManager',
-    access: 'public',
+    access: 'protected',
     komandorr: 'Invite; 404 {detail} when there is none',
   }),
   row({
@@ -444,7 +444,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/1',
     call: 'click',
     page: 'InvitesManager',
-    access: 'public',
+    access: 'protected',
     komandorr: '{success, message}; 404 {detail} when there is none',
   }),
   row({
@@ -453,7 +453,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/users/1/expiration',
     call: 'click',
     page: 'UserAccounts',
-    access: 'public',
+    access: 'protected',
     komandorr: 'PlexUser; 404 {detail} when there is none',
   }),
   row({
@@ -462,7 +462,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/users/1',
     call: 'click',
     page: 'UserAccounts',
-    access: 'public',
+    access: 'protected',
     komandorr: '{success, message}; 404 {detail} when there is none',
   }),
   row({
@@ -471,7 +471,7 @@ export const FRONTEND_ROUTES: readonly FrontendRoute[] = [
     example: '/api/invites/users/1/refresh',
     call: 'click',
     page: 'UserAccounts',
-    access: 'public',
+    access: 'protected',
     komandorr: 'PlexUser; 404 {detail} when there is none',
   }),
 

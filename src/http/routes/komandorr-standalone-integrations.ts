@@ -10,6 +10,7 @@ import {
   type FixedAnswer,
 } from '../../features/komandorr-standalone/not-configured.js'
 import { needsKomandorr } from '../../features/komandorr-standalone/needs-komandorr.js'
+import { publicRoute } from '../auth.js'
 import { badRequest, notFound } from '../http-error.js'
 import { routeDoc } from '../openapi/schemas.js'
 
@@ -26,9 +27,14 @@ const doc = (summary: string, path: string, ok = 'Komandorr’s answer') =>
 /** Komandorr lets these through without credentials: people redeeming an invite call them. */
 const open = { access: 'open' } as const
 
+/**
+ * Open to every caller: a fixed not-configured answer holds no data, and Komandorr's own uploader
+ * and arr pages call theirs without credentials (a 401 there would ask the browser for a login).
+ */
 function fixed(app: FastifyInstance, integration: string, answers: readonly FixedAnswer[]): void {
   for (const { path, body } of answers) {
-    app.get(path, { schema: doc(`${integration}, not configured: Komandorr's answer`, path) }, async () => body)
+    const schema = doc(`${integration}, not configured: Komandorr's answer`, path)
+    app.get(path, { config: publicRoute, schema }, async () => body)
   }
 }
 
