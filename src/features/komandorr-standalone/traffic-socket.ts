@@ -56,10 +56,22 @@ export function attachTrafficSocket(deps: TrafficSocketDeps): { close(): void } 
     const path = (request.url ?? '').split('?', 1)[0]
     if (path !== TRAFFIC_SOCKET_PATH) {
       // Node destroys an upgrade nobody listens for; with this listener that is ours to do.
-      if (deps.server.listenerCount('upgrade') === 1) refuse(socket, '404 Not Found')
+      if (deps.server.listenerCount('upgrade') === 1) {
+        refuse(
+          socket,
+          '404 Not Found',
+          `Not found: no WebSocket at ${path}; the traffic feed is ${TRAFFIC_SOCKET_PATH}`,
+        )
+      }
       return
     }
-    if (sockets.clients.size >= MAX_TRAFFIC_SOCKETS) return refuse(socket, '503 Service Unavailable')
+    if (sockets.clients.size >= MAX_TRAFFIC_SOCKETS) {
+      return refuse(
+        socket,
+        '503 Service Unavailable',
+        `${MAX_TRAFFIC_SOCKETS} traffic WebSockets are open: try again later`,
+      )
+    }
     sockets.handleUpgrade(request, socket, head, (client) => {
       sockets.emit('connection', client, request)
       client.on('error', () => client.terminate())
@@ -85,6 +97,10 @@ export function attachTrafficSocket(deps: TrafficSocketDeps): { close(): void } 
   }
 }
 
-function refuse(socket: Duplex, status: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+function refuse(socket: Duplex, status: string, detail: string): void {
+  const body = JSON.stringify({ detail })
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
 }
