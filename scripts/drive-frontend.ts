@@ -88,10 +88,12 @@ interface PageCount {
   readonly requests: number
   readonly failed: string[]
   readonly consoleErrors: string[]
+  /** Messages received over WebSockets (the Dashboard's traffic feed). */
+  socketMessages: number
 }
 
 async function drive(page: Page, path: string): Promise<PageCount> {
-  const count: PageCount = { page: path, requests: 0, failed: [], consoleErrors: [] }
+  const count: PageCount = { page: path, requests: 0, failed: [], consoleErrors: [], socketMessages: 0 }
   const onRequest = () => void (count as { requests: number }).requests++
   const onFailed = (request: import('playwright-core').Request) =>
     count.failed.push(`${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`)
@@ -103,6 +105,11 @@ async function drive(page: Page, path: string): Promise<PageCount> {
     if (message.type() === 'error') count.consoleErrors.push(message.text().slice(0, 300))
   }
   const onPageError = (error: Error) => count.consoleErrors.push(`pageerror: ${error.message.slice(0, 300)}`)
+  const onSocket = (socket: import('playwright-core').WebSocket) => {
+    socket.on('framereceived', () => void count.socketMessages++)
+    socket.on('socketerror', (error) => count.failed.push(`WebSocket ${socket.url()} ${error}`))
+  }
+  page.on('websocket', onSocket)
   page.on('request', onRequest)
   page.on('requestfailed', onFailed)
   page.on('response', onResponse)
@@ -110,6 +117,7 @@ async function drive(page: Page, path: string): Promise<PageCount> {
   page.on('pageerror', onPageError)
   await page.goto(base + path, { waitUntil: 'load' })
   await page.waitForTimeout(seconds * 1000)
+  page.off('websocket', onSocket)
   page.off('request', onRequest)
   page.off('requestfailed', onFailed)
   page.off('response', onResponse)
@@ -144,7 +152,8 @@ try {
     const count = await drive(page, path)
     bad += count.failed.length + count.consoleErrors.length
     console.log(
-      `${path.padEnd(20)} requests ${String(count.requests).padStart(4)}  failed ${count.failed.length}  console errors ${count.consoleErrors.length}`,
+      `${path.padEnd(20)} requests ${String(count.requests).padStart(4)}  failed ${count.failed.length}  console errors ${count.consoleErrors.length}` +
+        (count.socketMessages > 0 ? `  websocket messages ${count.socketMessages}` : ''),
     )
     for (const line of [...count.failed, ...count.consoleErrors]) console.log(`    ${line}`)
   }
