@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium, type Page } from 'playwright-core'
 import { loadConfig } from '../src/config.js'
+import { CACHES } from '../src/features/caches/index.js'
 import { buildApp } from '../src/http/app.js'
+import { appDeps } from '../src/http/routes/index.js'
 import { createRuntime } from '../src/runtime.js'
 import { startSimulator } from '../sim/index.js'
 import { FRONTEND_PAGES } from '../test/support/komandorr-frontend-routes.js'
@@ -40,19 +42,22 @@ if (base === undefined) {
   cleanups.push(() => sim.close())
   const dataDir = mkdtempSync(join(tmpdir(), 'komandorr-drive-'))
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }))
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-    PLEX_SERVER_URL: sim.url,
-    PLEX_SERVER_TOKEN: sim.token,
-    PLEX_TV_URL: sim.url,
-    DATABASE_PATH: join(dataDir, 'komandorr.db'),
-    FRONTEND_DIR: resolve(dist!),
-    ...(auth ? { ENABLE_AUTH: 'true', AUTH_USERNAME: auth.username, AUTH_PASSWORD: auth.password } : {}),
-  })
+  const config = loadConfig(
+    {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: sim.token,
+      PLEX_TV_URL: sim.url,
+      DATABASE_PATH: join(dataDir, 'komandorr.db'),
+      FRONTEND_DIR: resolve(dist!),
+      ...(auth ? { ENABLE_AUTH: 'true', AUTH_USERNAME: auth.username, AUTH_PASSWORD: auth.password } : {}),
+    },
+    CACHES,
+  )
   const runtime = await createRuntime(config)
-  const app = buildApp(runtime)
+  const app = buildApp(appDeps(runtime))
   await app.listen({ host: '127.0.0.1', port: 0 })
   runtime.startJobs()
   cleanups.unshift(async () => {

@@ -1,5 +1,5 @@
 import type { TrafficSample } from '../../db/traffic-repo.js'
-import type { Service } from '../../services/types.js'
+import type { Service } from '../monitored-services/types.js'
 
 /** What the summary reads: the services and their agents' reports. */
 export interface TrafficSummarySource {
