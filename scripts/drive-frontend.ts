@@ -128,6 +128,8 @@ async function drive(page: Page, path: string): Promise<PageCount> {
   page.off('response', onResponse)
   page.off('console', onConsole)
   page.off('pageerror', onPageError)
+  // Leave the page before the next one counts: its polls in flight are aborted here, not there.
+  await page.goto('about:blank')
   return count
 }
 
