@@ -118,7 +118,7 @@ describe('FRONTEND_DIR served', () => {
   })
 
   it('never shadows API paths or the service own pages: unknown ones stay JSON 404s, known ones answer', async () => {
-    for (const path of ['/api/nope', '/api/uploader/status', '/__sim/faults']) {
+    for (const path of ['/api/nope', '/api/uploader/nope', '/__sim/faults']) {
       const response = await fetch(`${t.url}${path}`, { headers: HTML })
       expect(response.status, path).toBe(404)
       expect(response.headers.get('content-type'), path).toMatch(/^application\/json/)
