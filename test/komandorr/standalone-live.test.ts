@@ -5,7 +5,7 @@ import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { komandorrStandaloneRoutes, type StandaloneDeps } from '../../src/http/routes/komandorr-standalone.js'
-import { basic, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
+import { basic, jsonInit, type TestApp, startService } from '../support/api-harness.js'
 
 const AUTH = { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'standalone-pw-1' }
 const ADMIN = basic('admin', 'standalone-pw-1')
@@ -64,7 +64,7 @@ async function openSocket(url: string) {
 
 describe('standalone traffic WebSocket and summary', () => {
   it('sends the summary on connect and again after each POST /api/traffic/update', async () => {
-    app = await startTestApp({ LOG_LEVEL: 'info' })
+    app = await startService({ env: { LOG_LEVEL: 'info' } })
     const id = await createService()
     const client = await openSocket(`${app.url.replace('http', 'ws')}/api/traffic/ws`)
     try {
@@ -92,7 +92,7 @@ describe('standalone traffic WebSocket and summary', () => {
   })
 
   it('refuses an upgrade on any other path, and closes its sockets when the service stops', async () => {
-    app = await startTestApp({ LOG_LEVEL: 'info' })
+    app = await startService({ env: { LOG_LEVEL: 'info' } })
     await expect(openSocket(`${app.url.replace('http', 'ws')}/api/plex/sessions`)).rejects.toThrow(/404/)
     const client = await openSocket(`${app.url.replace('http', 'ws')}/api/traffic/ws`)
     await client.next()
@@ -105,7 +105,7 @@ describe('standalone traffic WebSocket and summary', () => {
 
 describe('standalone storage', () => {
   it('sums the agents’ reports per service, refuses unknown services and bad bodies', async () => {
-    app = await startTestApp({ LOG_LEVEL: 'info' })
+    app = await startService({ env: { LOG_LEVEL: 'info' } })
     const id = await createService()
     const report = {
       service_id: id,
@@ -157,7 +157,7 @@ describe('standalone icons and version', () => {
   it('stores an uploaded icon and serves it back; refuses other types', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'standalone-icons-'))
     folders.push(dataDir)
-    app = await startTestApp({ LOG_LEVEL: 'info', DATABASE_PATH: join(dataDir, 'komandorr.db') })
+    app = await startService({ env: { LOG_LEVEL: 'info', DATABASE_PATH: join(dataDir, 'komandorr.db') } })
     const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
     const form = new FormData()
     form.append('file', new Blob([svg], { type: 'image/svg+xml' }), 'radarr.svg')
@@ -184,7 +184,7 @@ describe('standalone icons and version', () => {
     folders.push(dist)
     writeFileSync(join(dist, 'index.html'), '<!doctype html><title>k</title>')
     writeFileSync(join(dist, 'release.txt'), 'v3.3.0\n')
-    app = await startTestApp({ LOG_LEVEL: 'info', FRONTEND_DIR: dist })
+    app = await startService({ env: { LOG_LEVEL: 'info', FRONTEND_DIR: dist } })
     expect(await (await call('/api/version')).json()).toEqual({
       local: '3.3.0',
       remote: null,
@@ -195,7 +195,7 @@ describe('standalone icons and version', () => {
 
 describe('standalone with ENABLE_AUTH', () => {
   it('asks credentials where Komandorr does, and leaves open what holds no data or what invitees call', async () => {
-    app = await startTestApp({ LOG_LEVEL: 'info', ...AUTH })
+    app = await startService({ env: { LOG_LEVEL: 'info', ...AUTH } })
     for (const path of [
       '/api/settings',
       '/api/version',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PLEX_TOKEN, jsonInit, startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { PLEX_TOKEN, jsonInit, type PlexApp, startService } from '../support/api-harness.js'
 import { FRONTEND_ROUTES, type FrontendRoute } from '../support/komandorr-frontend-routes.js'
 
 // Standalone (no KOMANDORR_URL): every route of the table of Komandorr's frontend, over real HTTP
@@ -102,7 +102,7 @@ const KEYS: Record<string, readonly string[]> = {
 let app: PlexApp
 let serviceId: string
 beforeAll(async () => {
-  app = await startPlexApp()
+  app = await startService({ plex: true })
   const created = await app.fetch(
     '/api/services/',
     jsonInit('POST', { name: 'Sonarr', url: `${app.sim.url}/identity`, type: 'app' }),
