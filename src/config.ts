@@ -98,6 +98,8 @@ export interface Config {
     /** IMAGE_CACHE_EVICTION, for both tiers. Default `w-tinylfu`. */
     readonly eviction: EvictionPolicy
   }
+  /** KOMANDORR_URL: a running Komandorr backend this service stands in front of; null answers standalone. */
+  readonly komandorr: { readonly url: string | null }
   readonly metrics: {
     /** METRICS_ENABLED (default true): `GET /metrics` and the per-request HTTP histogram. */
     readonly enabled: boolean
@@ -415,6 +417,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxImageBytes: e.read('IMAGE_MAX_BYTES', bytes, 10 * MiB),
       eviction: e.read('IMAGE_CACHE_EVICTION', eviction, 'w-tinylfu'),
     },
+    komandorr: { url: e.read('KOMANDORR_URL', httpUrl, null as string | null, 'url') },
     metrics: {
       enabled: e.read('METRICS_ENABLED', bool, true),
       public: e.read('METRICS_PUBLIC', bool, false),

@@ -31,13 +31,15 @@ declare module 'fastify' {
 /** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
 export function buildApp(runtime: Runtime): FastifyInstance {
   const cors = new CorsPolicy(runtime.config.corsOrigins)
-  const callers = createCallerCheck(runtime.config.auth, runtime.viewers)
+  // In front of Komandorr, the callers Komandorr accepts are the ones accepted here.
+  const auth = runtime.komandorr === undefined ? runtime.config.auth : { ...runtime.config.auth, enabled: true }
+  const callers = runtime.komandorr?.callers.callerCheck() ?? createCallerCheck(auth, runtime.viewers)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const metrics = runtime.metrics
   const fastHits = runtime.logger.isLevelEnabled('debug')
     ? undefined
     : new FastHits(
-        createFastCaller(runtime.config.auth, callers),
+        createFastCaller(auth, callers),
         cors,
         metrics && ((path) => metrics.http.cellsFor('GET', path, 200)),
       )
@@ -74,7 +76,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, cors)
-  installAuth(app, runtime.config.auth, callers)
+  installAuth(app, auth, callers)
   // Before the drain's own hook (hooks run in order, and it waits for quiet): from the moment
   // close() begins every request goes through Fastify, which answers it with `Connection: close`.
   app.addHook('preClose', async () => fastHits?.close())
@@ -86,7 +88,8 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
   void app.register(async (routes) => {
     for (const register of routeModules) register(routes, runtime)
-    if (runtime.config.frontendDir !== null) installFrontend(routes, runtime.config.frontendDir)
+    if (runtime.config.frontendDir !== null && runtime.komandorr === undefined)
+      installFrontend(routes, runtime.config.frontendDir)
   })
   return app
 }

@@ -13,8 +13,10 @@ import type { Viewer } from '../viewers/viewer.js'
  * - `verify-if-sent`: open without credentials, but credentials that are sent must be right.
  *   `/api/health` is this: probes reach it bare, and Komandorr's login checks a password
  *   against it, so a wrong password must get 401 there.
+ * - `upstream`: Komandorr's route in front of Komandorr (KOMANDORR_URL): no check here, any
+ *   method; the route asks Komandorr (features/komandorr-upstream/).
  */
-export type RouteAccess = 'protected' | 'public' | 'verify-if-sent'
+export type RouteAccess = 'protected' | 'public' | 'verify-if-sent' | 'upstream'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -142,6 +144,7 @@ export function installAuth(app: FastifyInstance, auth: Config['auth'], callers:
   app.addHook('onRequest', async (request, reply: FastifyReply) => {
     if (request.is404) return
     const { access = 'protected', viewers: viewersAllowed = false } = request.routeOptions.config
+    if (access === 'upstream') return
     const authorization = request.headers.authorization
     if (SAFE_METHODS.has(request.method)) {
       if (access === 'public') {

@@ -4,6 +4,7 @@ import { cacheManagementRoutes } from './cache-management.js'
 import { cachePageRoutes } from './cache-page.js'
 import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
+import { komandorrProxyRoutes } from './komandorr-proxy.js'
 import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexPeakRoutes } from './plex-peak.js'
@@ -16,10 +17,17 @@ import { watchHistorySyncRoutes } from './watch-history-sync.js'
 /** A route module adds its routes to the app; a new endpoint is a new small file listed here. */
 export type RouteModule = (app: FastifyInstance, runtime: Runtime) => void
 
+/** Routes that are Komandorr's when the service stands in front of it (KOMANDORR_URL): registered only standalone. */
+const standalone =
+  (module: RouteModule): RouteModule =>
+  (app, runtime) => {
+    if (runtime.komandorr === undefined) module(app, runtime)
+  }
+
 export const routeModules: readonly RouteModule[] = [
   systemRoutes,
-  servicesRoutes,
-  trafficRoutes,
+  standalone(servicesRoutes),
+  standalone(trafficRoutes),
   cachedRoutes,
   plexConfigRoutes,
   imageProxyRoutes,
@@ -29,4 +37,7 @@ export const routeModules: readonly RouteModule[] = [
   viewersRoutes,
   metricsRoutes,
   cachePageRoutes,
+  (app, runtime) => {
+    if (runtime.komandorr !== undefined) komandorrProxyRoutes(app, { komandorr: runtime.komandorr })
+  },
 ]

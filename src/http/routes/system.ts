@@ -50,6 +50,8 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
     return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
   })
 
+  // In front of Komandorr, Komandorr's auth is the one in force: its answer is a cached GET there.
+  if (runtime.komandorr !== undefined) return
   app.get(
     '/api/auth/status',
     { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) },
