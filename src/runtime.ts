@@ -21,6 +21,7 @@ import {
 } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { WarmStart } from './features/plex/warm-start.js'
+import { komandorrDashboardSources } from './features/komandorr-upstream/dashboard-sources.js'
 import { KomandorrUpstream } from './features/komandorr-upstream/index.js'
 import { CacheManagement } from './features/stats/cache-management.js'
 import { DashboardStats } from './features/stats/dashboard-stats.js'
@@ -203,9 +204,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const cache = serviceCaches.cache
   const dashboard = new DashboardStats({
     caches: cache,
-    services: repos.services,
+    ...(komandorr === undefined ? { services: repos.services, traffic } : komandorrDashboardSources(komandorr, clock)),
     plexStats: repos.plexStats,
-    traffic,
     plex,
     intervalMs: config.cache.ttlMs[dashboardStatsCache.name]!,
     idleWindowMs: config.cache.warmIdleMs,

@@ -28,6 +28,8 @@ export class KomandorrStandIn {
   readonly received: ReceivedRequest[] = []
   /** Changes on every write: a GET's answer carries it, so a test sees whether it is fresh. */
   generation = 0
+  /** Fixed JSON answers to `GET path`, in place of the generic `{path, query, generation}`. */
+  readonly answers = new Map<string, unknown>()
   /** Messages that came over WebSockets. */
   readonly wsMessages: string[] = []
   private server: Server | undefined
@@ -164,6 +166,7 @@ export class KomandorrStandIn {
       return void response.end(`console.log(${JSON.stringify(path)})`)
     }
     if (path === '/api/teapot') return json(418, { detail: 'I am a teapot' }, { 'x-komandorr': 'teapot' })
+    if ((method === 'GET' || method === 'HEAD') && this.answers.has(path)) return json(200, this.answers.get(path))
     if (method === 'GET' || method === 'HEAD') {
       return json(200, {
         path,
