@@ -61,6 +61,8 @@ describe('in front of Komandorr: the pass-through', () => {
     expect(await health.json()).toHaveProperty('database')
     expect((await fetch(`${service.url}/api/plex/cache/stats`)).status).toBe(200)
     expect((await fetch(`${service.url}/metrics`)).status).toBe(200)
+    expect(((await (await fetch(`${service.url}/openapi.json`)).json()) as { openapi: string }).openapi).toMatch(/^3\./)
+    expect((await fetch(`${service.url}/cache`)).headers.get('content-type')).toContain('text/html')
     expect((await fetch(`${service.url}/api/plex/sessions`)).status).toBe(200)
     expect(komandorr.received.filter((r) => !r.url.startsWith('/api/auth/status'))).toEqual([])
   })
