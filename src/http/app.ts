@@ -15,6 +15,7 @@ import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { FastHits } from './fast-hits.js'
 import { installFrontend } from './frontend.js'
+import { komandorrCallerCheck } from './komandorr-callers.js'
 import { installOpenApi } from './openapi/install.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
@@ -33,7 +34,10 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   const cors = new CorsPolicy(runtime.config.corsOrigins)
   // In front of Komandorr, the callers Komandorr accepts are the ones accepted here.
   const auth = runtime.komandorr === undefined ? runtime.config.auth : { ...runtime.config.auth, enabled: true }
-  const callers = runtime.komandorr?.callers.callerCheck() ?? createCallerCheck(auth, runtime.viewers)
+  const callers =
+    runtime.komandorr === undefined
+      ? createCallerCheck(auth, runtime.viewers)
+      : komandorrCallerCheck(runtime.komandorr.callers)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const metrics = runtime.metrics
   const fastHits = runtime.logger.isLevelEnabled('debug')

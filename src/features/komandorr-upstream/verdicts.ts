@@ -1,7 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Cache, CacheEntry, CacheRegistry } from '../../cache/index.js'
-import { HttpError } from '../../http/http-error.js'
-import type { Caller, CallerCheck } from '../../http/auth.js'
 import type { KomandorrAnswer } from '../caches/komandorr-declaration.js'
 import type { KomandorrClient } from './client.js'
 
@@ -110,32 +108,5 @@ export class KomandorrCallers {
     if (!value.accepted) return 'rejected'
     this.accepted = authorization
     return 'accepted'
-  }
-
-  /**
-   * The service's own routes (Plex, cache management, metrics) accept whom Komandorr accepts:
-   * as the admin, so one login serves the whole dashboard.
-   */
-  callerCheck(): CallerCheck {
-    const callerOf = (verdict: KomandorrVerdict, authorization: string | undefined): Caller =>
-      verdict === 'accepted' ? { admin: true } : authorization === undefined ? 'missing' : 'wrong'
-    return {
-      identify: async (authorization) => {
-        const now = this.verdictNow(authorization)
-        if (now !== undefined) return callerOf(now, authorization)
-        try {
-          return callerOf(await this.verdict(authorization), authorization)
-        } catch (error) {
-          throw new HttpError(
-            503,
-            `Could not check the credentials with Komandorr: ${error instanceof Error ? error.message : String(error)}`,
-          )
-        }
-      },
-      identifyNow: (authorization) => {
-        const now = this.verdictNow(authorization)
-        return now === undefined ? 'unknown' : callerOf(now, authorization)
-      },
-    }
   }
 }
