@@ -55,8 +55,8 @@ describe("in front of Komandorr with its auth on: Komandorr's verdict decides", 
   })
 
   it('asks Komandorr once per credential, then remembers: N requests cost one verdict and one load', async () => {
-    const other = basic(ADMIN.username, ADMIN.password) // the same credential, as every tab sends it
-    await Promise.all(Array.from({ length: 20 }, () => get('/api/uploader/failed_count', other)))
+    // Twenty tabs sending the credentials the first test had checked.
+    await Promise.all(Array.from({ length: 20 }, () => get('/api/uploader/failed_count', RIGHT)))
     expect(komandorr.count('GET', '/api/uploader/failed_count')).toBe(1)
     expect(komandorr.count('GET', '/api/health')).toBe(0) // remembered from the first test
   })
@@ -85,6 +85,32 @@ describe("in front of Komandorr with its auth on: Komandorr's verdict decides", 
       await service.runtime.caches.invalidate('komandorr_auth_status')
     }
     expect((await get('/api/arr-activity/queue')).status).toBe(401)
+  })
+
+  it('asks again after a write to Komandorr’s auth: a changed password stops being accepted at once', async () => {
+    expect((await get('/api/invites/', RIGHT)).headers.get('x-cache')).not.toBeNull()
+    const changed = { username: ADMIN.username, password: 'changed-password-16180' }
+    komandorr.setAuth(changed)
+    try {
+      const update = await fetch(`${service.url}/api/auth/update`, {
+        method: 'POST',
+        headers: { authorization: RIGHT, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          username: changed.username,
+          current_password: ADMIN.password,
+          new_password: changed.password,
+        }),
+      })
+      expect(update.status).toBe(200)
+      const old = await get('/api/invites/', RIGHT)
+      expect(old.headers.get('x-cache')).toBeNull()
+      expect((await get('/api/plex/cache/stats', RIGHT)).status).toBe(401)
+      const renewed = await get('/api/invites/', basic(changed.username, changed.password))
+      expect(renewed.headers.get('x-cache')).not.toBeNull()
+    } finally {
+      komandorr.setAuth(ADMIN)
+      await service.runtime.komandorr!.callers.forget()
+    }
   })
 
   it('never puts a credential in a Redis key or value, a log line or a metric', async () => {

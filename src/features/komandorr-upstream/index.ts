@@ -11,6 +11,9 @@ export { routePattern } from './metrics.js'
 export type { KomandorrObserver } from './metrics.js'
 export type { KomandorrVerdict } from './verdicts.js'
 
+/** Writes under it change who Komandorr accepts. */
+const AUTH_PREFIX = '/api/auth'
+
 /** A cached GET of Komandorr's, declared and defined. */
 export interface KomandorrCached {
   readonly spec: KomandorrCacheSpec
@@ -58,14 +61,20 @@ export class KomandorrUpstream {
 
   /**
    * Drops, here, in Redis and on every instance (the bus), the cached GETs a write to `path` may
-   * have changed: those whose `invalidatedBy` prefixes hold it. Returns their names.
+   * have changed: those whose `invalidatedBy` prefixes hold it, and every remembered verdict
+   * after a write to Komandorr's auth (`/api/auth/toggle`, `/api/auth/update`). Returns the names
+   * of the cached GETs dropped.
    */
   async afterWrite(path: string): Promise<string[]> {
     const bare = path.split('?', 1)[0]!.replace(/\/+$/, '')
     const hit = this.cached.filter(({ spec }) =>
       invalidatorsOf(spec).some((prefix) => bare === prefix || bare.startsWith(`${prefix}/`)),
     )
-    await Promise.all(hit.map(({ spec }) => this.registry.invalidate(spec.name)))
+    const authChanged = bare === AUTH_PREFIX || bare.startsWith(`${AUTH_PREFIX}/`)
+    await Promise.all([
+      ...hit.map(({ spec }) => this.registry.invalidate(spec.name)),
+      ...(authChanged ? [this.callers.forget()] : []),
+    ])
     return hit.map(({ spec }) => spec.name)
   }
 }

@@ -104,6 +104,15 @@ export class KomandorrCallers {
     return this.remember(authorization, entry.value)
   }
 
+  /**
+   * Forgets every verdict, here and on every instance (Komandorr's credentials or auth changed):
+   * the next request of each caller asks Komandorr again.
+   */
+  async forget(): Promise<void> {
+    this.accepted = undefined
+    await this.verdicts.clear()
+  }
+
   private remember(authorization: string, value: VerdictValue): KomandorrVerdict {
     if (!value.accepted) return 'rejected'
     this.accepted = authorization
