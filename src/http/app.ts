@@ -8,7 +8,10 @@ import Fastify, {
 } from 'fastify'
 import http from 'node:http'
 import { LazyChildLogger, type Logger } from '../logger.js'
-import type { Runtime } from '../runtime.js'
+import type { Config } from '../config.js'
+import type { KomandorrCallers } from '../features/komandorr-upstream/verdicts.js'
+import type { ViewerAccounts } from '../features/viewers/accounts.js'
+import type { ServiceMetrics } from '../metrics/index.js'
 import { createCallerCheck, createFastCaller, installAuth } from './auth.js'
 import { CorsPolicy, installCors } from './cors.js'
 import { installGracefulClose } from './drain.js'
@@ -17,7 +20,6 @@ import { FastHits } from './fast-hits.js'
 import { installFrontend } from './frontend.js'
 import { komandorrCallerCheck } from './komandorr-callers.js'
 import { installOpenApi } from './openapi/install.js'
-import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -29,31 +31,42 @@ declare module 'fastify' {
   }
 }
 
-/** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
-export function buildApp(runtime: Runtime): FastifyInstance {
-  const cors = new CorsPolicy(runtime.config.corsOrigins)
+/** What the app's hooks use; `appDeps` in routes/index.ts builds it from the runtime. */
+export interface AppDeps {
+  readonly config: Pick<Config, 'corsOrigins' | 'auth' | 'http' | 'frontendDir'>
+  readonly logger: Logger
+  /** Who may sign in beside the admin. */
+  readonly viewers: ViewerAccounts
+  readonly metrics: ServiceMetrics | undefined
+  /** Adds every route module's routes. */
+  readonly registerRoutes: (app: FastifyInstance) => void
+  /** In front of Komandorr (KOMANDORR_URL): Komandorr's verdicts decide who is accepted, and it serves the frontend. */
+  readonly komandorr?: KomandorrCallers
+}
+
+/** The HTTP face of the service: hooks once, then the route modules. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const cors = new CorsPolicy(deps.config.corsOrigins)
   // In front of Komandorr, the callers Komandorr accepts are the ones accepted here.
-  const auth = runtime.komandorr === undefined ? runtime.config.auth : { ...runtime.config.auth, enabled: true }
+  const auth = deps.komandorr === undefined ? deps.config.auth : { ...deps.config.auth, enabled: true }
   const callers =
-    runtime.komandorr === undefined
-      ? createCallerCheck(auth, runtime.viewers)
-      : komandorrCallerCheck(runtime.komandorr.callers)
+    deps.komandorr === undefined ? createCallerCheck(auth, deps.viewers) : komandorrCallerCheck(deps.komandorr)
   // At debug level every request is logged, by Fastify: then every request goes through it.
-  const metrics = runtime.metrics
-  const fastHits = runtime.logger.isLevelEnabled('debug')
+  const metrics = deps.metrics
+  const fastHits = deps.logger.isLevelEnabled('debug')
     ? undefined
     : new FastHits(
         createFastCaller(auth, callers),
         cors,
         metrics && ((path) => metrics.http.cellsFor('GET', path, 200)),
       )
-  const timeouts = runtime.config.http
+  const timeouts = deps.config.http
   const app = Fastify({
     serverFactory: (handler, options) => createServer(handler, options, fastHits),
     // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
-    loggerInstance: runtime.logger as FastifyBaseLogger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
+    logController: new QuietRequestLog(deps.logger.isLevelEnabled('debug')),
     childLoggerFactory: (logger, bindings, options) =>
       new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
@@ -86,14 +99,14 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   app.addHook('preClose', async () => fastHits?.close())
   installGracefulClose(app)
   app.decorate('fastHits', fastHits)
-  runtime.metrics?.installHttp(app)
+  deps.metrics?.installHttp(app)
   installOpenApi(app)
 
   // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
   void app.register(async (routes) => {
-    for (const register of routeModules) register(routes, runtime)
-    if (runtime.config.frontendDir !== null && runtime.komandorr === undefined)
-      installFrontend(routes, runtime.config.frontendDir)
+    deps.registerRoutes(routes)
+    if (deps.config.frontendDir !== null && deps.komandorr === undefined)
+      installFrontend(routes, deps.config.frontendDir)
   })
   return app
 }

@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRepos, DatabaseConnection, openSqlite } from '../../src/db/index.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { checkUrl, type ServiceCheck } from '../../src/services/check.js'
-import { ServiceMonitor } from '../../src/services/monitor.js'
-import { answering, closedPortUrl, sleep, startTarget, type Target } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { checkUrl, type ServiceCheck } from '../../src/features/monitored-services/check.js'
+import { ServiceMonitor } from '../../src/features/monitored-services/monitor.js'
+import { answering, closedPortUrl, startTarget, type Target } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 /** A real server that holds every request until the test releases it. */
 async function gate() {

@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { basic, json, startTestApp, type TestApp } from '../support/api-harness.js'
+import { CACHES } from '../../src/features/caches/index.js'
+import { basic, json, type TestApp, startService } from '../support/api-harness.js'
 
 const INDEX = '<!doctype html><title>Komandorr Dashboard</title><div id="root"></div>'
 const ASSET = '/assets/index-B1x9Kq2Z.js'
@@ -55,12 +56,14 @@ describe('FRONTEND_DIR served', () => {
   let t: TestApp
 
   beforeAll(async () => {
-    t = await startTestApp({
-      FRONTEND_DIR: dist,
-      ENABLE_AUTH: 'true',
-      AUTH_USERNAME: 'admin',
-      AUTH_PASSWORD: 'pw',
-      METRICS_PUBLIC: 'true',
+    t = await startService({
+      env: {
+        FRONTEND_DIR: dist,
+        ENABLE_AUTH: 'true',
+        AUTH_USERNAME: 'admin',
+        AUTH_PASSWORD: 'pw',
+        METRICS_PUBLIC: 'true',
+      },
     })
   })
   afterAll(() => t.close())
@@ -163,7 +166,7 @@ describe('FRONTEND_DIR served', () => {
 
 describe('FRONTEND_DIR unset or bad', () => {
   it('unset: / and client routes are 404 JSON as before', async () => {
-    const t = await startTestApp()
+    const t = await startService()
     try {
       const response = await fetch(`${t.url}/services`, { headers: HTML })
       expect(response.status).toBe(404)
@@ -178,7 +181,7 @@ describe('FRONTEND_DIR unset or bad', () => {
     for (const path of [join(base, 'no-such-dist'), empty, join(dist, 'index.html')]) {
       const error = (() => {
         try {
-          loadConfig({ FRONTEND_DIR: path })
+          loadConfig({ FRONTEND_DIR: path }, CACHES)
         } catch (e) {
           return e
         }
@@ -188,7 +191,7 @@ describe('FRONTEND_DIR unset or bad', () => {
         `FRONTEND_DIR="${path}" is not a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)`,
       )
     }
-    expect(loadConfig({ FRONTEND_DIR: dist }).frontendDir).toBe(dist)
+    expect(loadConfig({ FRONTEND_DIR: dist }, CACHES).frontendDir).toBe(dist)
   })
 
   it('stops start-up with that one line and exit code 1', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/cache/index.js'
 import { arrQueueCache } from '../../src/features/caches/komandorr-caches.js'
 import { VERDICT_TTL_MS } from '../../src/features/komandorr-upstream/verdicts.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { KomandorrStandIn } from './stand-in.js'
 
 const ADMIN = { username: 'admin', password: 'outage-secret-1618' }
@@ -16,7 +16,7 @@ describe('in front of Komandorr with its auth on, while Komandorr is down', () =
 
   beforeAll(async () => {
     komandorr = await KomandorrStandIn.start({ auth: ADMIN })
-    service = await startTestApp({ KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' }, { clock })
+    service = await startService({ env: { KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' }, clock })
   })
   afterAll(async () => {
     await service?.close()

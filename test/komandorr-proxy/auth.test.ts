@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { rawClient, uniquePrefix, cleanUp, SHARED_REDIS_URL } from '../redis/helpers.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { KomandorrStandIn } from './stand-in.js'
 
 const ADMIN = { username: 'admin', password: 'no-leak-pass-31415' }
@@ -16,12 +16,14 @@ describe("in front of Komandorr with its auth on: Komandorr's verdict decides", 
 
   beforeAll(async () => {
     komandorr = await KomandorrStandIn.start({ auth: ADMIN })
-    service = await startTestApp({
-      KOMANDORR_URL: komandorr.url,
-      LOG_LEVEL: 'debug',
-      REDIS_URL: SHARED_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_TIMEOUT_MS: '1000',
+    service = await startService({
+      env: {
+        KOMANDORR_URL: komandorr.url,
+        LOG_LEVEL: 'debug',
+        REDIS_URL: SHARED_REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+        REDIS_TIMEOUT_MS: '1000',
+      },
     })
   })
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/cache/index.js'
 import { storageSummaryCache } from '../../src/features/caches/komandorr-caches.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 import { KomandorrStandIn } from './stand-in.js'
 
@@ -17,7 +17,7 @@ describe('in front of Komandorr: the cached GETs the frontend polls', () => {
 
   beforeAll(async () => {
     komandorr = await KomandorrStandIn.start()
-    service = await startTestApp({ KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' }, { clock })
+    service = await startService({ env: { KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' }, clock })
   })
   afterAll(async () => {
     await service?.close()

@@ -5,6 +5,7 @@ import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
 import { loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = Record<string, any>
@@ -33,7 +34,7 @@ describe('docker-compose.komandorr.yml', () => {
     expect(cache.depends_on.komandorr.condition).toBe('service_healthy')
     expect(override.services.komandorr.healthcheck).toBeDefined()
     const url = cache.environment.KOMANDORR_URL as string
-    expect(loadConfig({ KOMANDORR_URL: url }).komandorr.url).toBe('http://komandorr:8000')
+    expect(loadConfig({ KOMANDORR_URL: url }, CACHES).komandorr.url).toBe('http://komandorr:8000')
     expect(url).toContain(`:${override.services.komandorr.environment.PORT}`)
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/cache/index.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { KomandorrStandIn } from './stand-in.js'
 
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0)
@@ -34,10 +34,10 @@ describe("in front of Komandorr: the dashboard stats read Komandorr's services a
         },
       ],
     })
-    service = await startTestApp(
-      { KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' },
-      { clock: new ManualClock({ now: 5_000_000, wallNow: NOW }) },
-    )
+    service = await startService({
+      env: { KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' },
+      clock: new ManualClock({ now: 5_000_000, wallNow: NOW }),
+    })
   })
   afterAll(async () => {
     await service?.close()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KOMANDORR_CACHES } from '../../src/features/caches/komandorr-caches.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { FRONTEND_ROUTES } from '../support/komandorr-frontend-routes.js'
 import { KomandorrStandIn } from './stand-in.js'
 
@@ -19,7 +19,7 @@ describe("every route Komandorr's frontend calls, in front of Komandorr (auth on
 
   beforeAll(async () => {
     komandorr = await KomandorrStandIn.start({ auth: ADMIN })
-    service = await startTestApp({ KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' })
+    service = await startService({ env: { KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' } })
   })
   afterAll(async () => {
     await service?.close()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanUp, SHARED_REDIS_URL, uniquePrefix } from '../redis/helpers.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 import { KomandorrStandIn } from './stand-in.js'
 
@@ -22,7 +22,7 @@ describe('three instances on one Redis in front of one Komandorr', () => {
       REDIS_KEY_PREFIX: prefix,
       REDIS_TIMEOUT_MS: '1000',
     }
-    instances = await Promise.all([startTestApp(env), startTestApp(env), startTestApp(env)])
+    instances = await Promise.all([startService({ env }), startService({ env }), startService({ env })])
   })
   afterAll(async () => {
     await Promise.all(instances.map((instance) => instance.close()))

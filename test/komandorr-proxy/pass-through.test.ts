@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { KomandorrStandIn } from './stand-in.js'
 
 describe('in front of Komandorr: the pass-through', () => {
@@ -9,7 +9,7 @@ describe('in front of Komandorr: the pass-through', () => {
 
   beforeAll(async () => {
     komandorr = await KomandorrStandIn.start()
-    service = await startTestApp({ KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' })
+    service = await startService({ env: { KOMANDORR_URL: komandorr.url, LOG_LEVEL: 'info' } })
   })
   afterAll(async () => {
     await service?.close()

@@ -1,6 +1,6 @@
 import type { Clock } from '../../cache/index.js'
-import type { StatusCounts } from '../../services/types.js'
-import { BYTES_PER_GB, type TrafficTotals } from '../../traffic/traffic-log.js'
+import type { StatusCounts } from '../monitored-services/types.js'
+import { BYTES_PER_GB, type TrafficTotals } from '../traffic/traffic-log.js'
 import { servicesCache, trafficSummaryCache } from '../caches/komandorr-caches.js'
 import type { KomandorrUpstream } from './index.js'
 
