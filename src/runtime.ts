@@ -21,6 +21,8 @@ import {
 } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
 import { WarmStart } from './features/plex/warm-start.js'
+import { komandorrDashboardSources } from './features/komandorr-upstream/dashboard-sources.js'
+import { KomandorrUpstream } from './features/komandorr-upstream/index.js'
 import { CacheManagement } from './features/stats/cache-management.js'
 import { DashboardStats } from './features/stats/dashboard-stats.js'
 import { PlexPeak } from './features/stats/plex-peak.js'
@@ -93,6 +95,8 @@ export interface Runtime {
   readonly redis: RedisLayer | undefined
   /** What `GET /metrics` exports; undefined with METRICS_ENABLED=false. */
   readonly metrics: ServiceMetrics | undefined
+  /** In front of Komandorr (KOMANDORR_URL): its cached GETs, its verdicts on callers; undefined standalone. */
+  readonly komandorr: KomandorrUpstream | undefined
   /** The last 15 minutes of every cache's counters, for the `/cache` page (sampled on every instance). */
   readonly cacheHistory: CacheHistory
   readonly jobs: readonly BackgroundJob[]
@@ -173,6 +177,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     onLoad: metrics?.observeLoad,
   })
   const caches = serviceCaches.registry
+  const komandorr =
+    config.komandorrUrl === null ? undefined : new KomandorrUpstream(config.komandorrUrl, caches, metrics?.registry)
   redis?.publishStats(() => caches.stats())
   const plex = new PlexConnection(
     {
@@ -186,9 +192,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const cache = serviceCaches.cache
   const dashboard = new DashboardStats({
     caches: cache,
-    services: repos.services,
+    ...(komandorr === undefined ? { services: repos.services, traffic } : komandorrDashboardSources(komandorr, clock)),
     plexStats: repos.plexStats,
-    traffic,
     plex,
     intervalMs: config.cache.ttlMs[dashboardStatsCache.name]!,
     idleWindowMs: config.cache.warmIdleMs,
@@ -253,7 +258,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   })
   cacheHistory.start()
 
-  const jobs: BackgroundJob[] = [monitor, warmStart, push, watchHistorySync, dashboard]
+  // In front of Komandorr the services are Komandorr's, and so is their monitor.
+  const jobs: BackgroundJob[] = [
+    ...(komandorr === undefined ? [monitor] : []),
+    warmStart,
+    push,
+    watchHistorySync,
+    dashboard,
+  ]
   const cleanups: Array<() => void | Promise<void>> = []
   const images = new ImageProxy({ plex, plexTvUrl: config.plex.plexTvUrl })
   const plexImages = new PlexImages(images, {
@@ -334,6 +346,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     viewers,
     redis,
     metrics,
+    komandorr,
     cacheHistory,
     jobs,
     health: {

@@ -9,6 +9,7 @@ import Fastify, {
 import http from 'node:http'
 import { LazyChildLogger, type Logger } from '../logger.js'
 import type { Config } from '../config.js'
+import type { KomandorrCallers } from '../features/komandorr-upstream/verdicts.js'
 import type { ViewerAccounts } from '../features/viewers/accounts.js'
 import type { ServiceMetrics } from '../metrics/index.js'
 import { createCallerCheck, createFastCaller, installAuth } from './auth.js'
@@ -17,6 +18,7 @@ import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { FastHits } from './fast-hits.js'
 import { installFrontend } from './frontend.js'
+import { komandorrCallerCheck } from './komandorr-callers.js'
 import { installOpenApi } from './openapi/install.js'
 import { validatorCompiler } from './validation.js'
 
@@ -38,18 +40,23 @@ export interface AppDeps {
   readonly metrics: ServiceMetrics | undefined
   /** Adds every route module's routes. */
   readonly registerRoutes: (app: FastifyInstance) => void
+  /** In front of Komandorr (KOMANDORR_URL): Komandorr's verdicts decide who is accepted, and it serves the frontend. */
+  readonly komandorr?: KomandorrCallers
 }
 
 /** The HTTP face of the service: hooks once, then the route modules. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const cors = new CorsPolicy(deps.config.corsOrigins)
-  const callers = createCallerCheck(deps.config.auth, deps.viewers)
+  // In front of Komandorr, the callers Komandorr accepts are the ones accepted here.
+  const auth = deps.komandorr === undefined ? deps.config.auth : { ...deps.config.auth, enabled: true }
+  const callers =
+    deps.komandorr === undefined ? createCallerCheck(auth, deps.viewers) : komandorrCallerCheck(deps.komandorr)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const metrics = deps.metrics
   const fastHits = deps.logger.isLevelEnabled('debug')
     ? undefined
     : new FastHits(
-        createFastCaller(deps.config.auth, callers),
+        createFastCaller(auth, callers),
         cors,
         metrics && ((path) => metrics.http.cellsFor('GET', path, 200)),
       )
@@ -86,7 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, cors)
-  installAuth(app, deps.config.auth, callers)
+  installAuth(app, auth, callers)
   // Before the drain's own hook (hooks run in order, and it waits for quiet): from the moment
   // close() begins every request goes through Fastify, which answers it with `Connection: close`.
   app.addHook('preClose', async () => fastHits?.close())
@@ -98,7 +105,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
   void app.register(async (routes) => {
     deps.registerRoutes(routes)
-    if (deps.config.frontendDir !== null) installFrontend(routes, deps.config.frontendDir)
+    if (deps.config.frontendDir !== null && deps.komandorr === undefined)
+      installFrontend(routes, deps.config.frontendDir)
   })
   return app
 }

@@ -15,8 +15,10 @@ import type { Viewer } from '../features/viewers/viewer.js'
  *   against it, so a wrong password must get 401 there.
  * - `open`: no credentials asked, whatever the method: Komandorr's invite redemption, which
  *   strangers holding an invite code call.
+ * - `upstream`: Komandorr's route in front of Komandorr (KOMANDORR_URL): no check here, any
+ *   method; the route asks Komandorr (features/komandorr-upstream/).
  */
-export type RouteAccess = 'protected' | 'public' | 'verify-if-sent' | 'open'
+export type RouteAccess = 'protected' | 'public' | 'verify-if-sent' | 'open' | 'upstream'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -144,7 +146,7 @@ export function installAuth(app: FastifyInstance, auth: Config['auth'], callers:
   app.addHook('onRequest', async (request, reply: FastifyReply) => {
     if (request.is404) return
     const { access = 'protected', viewers: viewersAllowed = false } = request.routeOptions.config
-    if (access === 'open') return
+    if (access === 'open' || access === 'upstream') return
     const authorization = request.headers.authorization
     if (SAFE_METHODS.has(request.method)) {
       if (access === 'public') {

@@ -26,9 +26,9 @@ const NO_TOTALS: PlexTotals = Object.freeze({
 export interface DashboardStatsOptions {
   /** `background_stats`, and `plex_stats_live` for the Plex totals (the dashboard never asks Plex itself). */
   readonly caches: CacheLookup
-  readonly services: ServicesRepo
+  readonly services: Pick<ServicesRepo, 'countByStatus'>
   readonly plexStats: PlexStatsRepo
-  readonly traffic: TrafficLog
+  readonly traffic: Pick<TrafficLog, 'totals'>
   readonly plex: PlexConnection
   /** STATS_REFRESH_INTERVAL: how often the snapshot is recomputed. */
   readonly intervalMs: number

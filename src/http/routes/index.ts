@@ -5,6 +5,7 @@ import { cacheManagementRoutes } from './cache-management.js'
 import { cachePageRoutes } from './cache-page.js'
 import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
+import { komandorrProxyRoutes } from './komandorr-proxy.js'
 import { komandorrStandaloneRoutes } from './komandorr-standalone.js'
 import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
@@ -16,7 +17,7 @@ import { viewersRoutes } from './viewers.js'
 import { watchHistorySyncRoutes } from './watch-history-sync.js'
 
 /** Registers one route module, handing it the part of the runtime it uses. */
-export type RouteRegistration = (app: FastifyInstance, runtime: Runtime) => void
+export type RouteRegistration = (app: FastifyInstance, runtime: Runtime) => void | false
 
 /**
  * The one place the HTTP side sees the whole runtime: a new endpoint is a small route module
@@ -29,8 +30,11 @@ export const routeModules: readonly RouteRegistration[] = [
       services: r.repos.services,
       health: r.health,
       authEnabled: r.config.auth.enabled,
+      answersAuthStatus: r.komandorr === undefined,
     }),
+  // Services and traffic are Komandorr's in front of Komandorr (KOMANDORR_URL).
   (app, r) =>
+    r.komandorr === undefined &&
     servicesRoutes(app, {
       services: r.repos.services,
       monitor: r.monitor,
@@ -38,7 +42,7 @@ export const routeModules: readonly RouteRegistration[] = [
       clock: r.clock,
       configuredPort: r.config.port,
     }),
-  (app, r) => trafficRoutes(app, { services: r.repos.services, traffic: r.traffic }),
+  (app, r) => r.komandorr === undefined && trafficRoutes(app, { services: r.repos.services, traffic: r.traffic }),
   (app, r) => cachedRoutes(app, { cacheDeps: r.cacheDeps, registry: r.caches }),
   (app, r) => plexConfigRoutes(app, { plexConfig: r.plexConfig }),
   (app, r) => imageProxyRoutes(app, { images: r.plexImages }),
@@ -56,6 +60,7 @@ export const routeModules: readonly RouteRegistration[] = [
       traffic: r.traffic,
       clock: r.clock,
     }),
+  (app, r) => r.komandorr !== undefined && komandorrProxyRoutes(app, { komandorr: r.komandorr }),
 ]
 
 /** What `buildApp` takes from the runtime: the hooks' deps, and every route module with its own. */
@@ -65,6 +70,7 @@ export function appDeps(runtime: Runtime): AppDeps {
     logger: runtime.logger,
     viewers: runtime.viewers,
     metrics: runtime.metrics,
+    komandorr: runtime.komandorr?.callers,
     registerRoutes: (app) => {
       for (const register of routeModules) register(app, runtime)
     },

@@ -11,6 +11,8 @@ export interface SystemDeps {
   readonly services: ServicesRepo
   readonly health: HealthProbes
   readonly authEnabled: boolean
+  /** False in front of Komandorr: `/api/auth/status` is Komandorr's there (a cached GET). */
+  readonly answersAuthStatus: boolean
 }
 
 export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
@@ -59,6 +61,8 @@ export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
     return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
   })
 
+  // In front of Komandorr, Komandorr's auth is the one in force: its answer is a cached GET there.
+  if (!deps.answersAuthStatus) return
   app.get(
     '/api/auth/status',
     { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) },
