@@ -28,6 +28,16 @@ export interface PlexCall {
 
 export type PlexCallObserver = (call: PlexCall) => void
 
+/**
+ * Another source of PMS answers for a GET (the PMS mirror's caches): a promise of the answer, or
+ * undefined when it does not hold this request and it goes to PMS.
+ */
+export type PlexAnswerSource = (
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+) => Promise<Response> | undefined
+
 export interface PlexHttpConfig {
   token: string
   timeoutMs: number
@@ -37,6 +47,8 @@ export interface PlexHttpConfig {
   headers: Record<string, string>
   /** Told of every request when it ends (metrics); must not throw. */
   observe?: PlexCallObserver
+  /** Asked first for every request to the PMS (never for third-party hosts). */
+  answers?: PlexAnswerSource
 }
 
 export interface PlexRequest {
@@ -97,7 +109,8 @@ export class PlexHttp {
     try {
       const headers: Record<string, string> = { ...this.config.headers, ...req.headers }
       if (req.withToken !== false) headers['X-Plex-Token'] = this.config.token
-      const res = await fetch(req.url, { headers, signal: controller.signal, redirect: 'manual' })
+      const res = await ((req.withToken !== false && this.config.answers?.(req.url, headers, controller.signal)) ||
+        fetch(req.url, { headers, signal: controller.signal, redirect: 'manual' }))
       return await consume(res, controller.signal)
     } catch (err) {
       if (err instanceof PlexError) throw err

@@ -15,7 +15,7 @@ import { NotificationFanOut } from './fan-out.js'
 import { MirrorStats } from './mirror-stats.js'
 import { badGateway, passThrough, passUpgrade } from './pass-through.js'
 import { NotCacheableError, PmsAnswerError, type MirrorRequest, type PmsAnswer } from './pms-answer.js'
-import { mirrorRequestOf, parseQuery, ServerToken, tokenOf } from './request.js'
+import { mirrorRequestOf, parseQuery, ServerToken, tokenOf, type Asked } from './request.js'
 import {
   EVENTSOURCE_PATH,
   groupsChangedBy,
@@ -76,6 +76,53 @@ export class PmsMirror {
       change: (change) => this.drop(groupsChangedByNotification(change)),
       missed: () => this.drop(['live', 'history', 'library']),
     })
+    deps.plex.answerFrom((url, headers, signal) => this.answerFor(url, headers, signal))
+  }
+
+  /**
+   * The service's own caches ask here before PMS: a GET the mirror would cache (same path, query,
+   * format and paging) is read through the mirror's cache, so one PMS load serves the tools and
+   * the caches that parse the same answer. History pages are left out: the watch-history sync
+   * asks each page once.
+   */
+  private answerFor(
+    url: URL,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<Response> | undefined {
+    const settings = this.deps.plex.settings
+    if (settings === undefined || headers['X-Plex-Token'] !== settings.token) return undefined
+    const base = new URL(settings.url)
+    if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname.replace(/\/+$/, ''))) return undefined
+    const path = url.pathname.slice(base.pathname.replace(/\/+$/, '').length)
+    const route = routeOf(path)
+    if (route?.kind !== 'cached' || route.group === 'history') return undefined
+    const request = mirrorRequestOf(
+      {
+        accept: headers.Accept,
+        start: headers['X-Plex-Container-Start'],
+        size: headers['X-Plex-Container-Size'],
+      },
+      path,
+      parseQuery(url.search.slice(1)),
+    )
+    if (request === undefined) return undefined
+    const read = this.groups[route.group].read(request)
+    // The caller's deadline still applies: the read goes on for the tools, the caller stops waiting.
+    return new Promise<Response>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason as Error)
+      signal.addEventListener('abort', onAbort, { once: true })
+      read
+        .then(
+          ({ entry }) => pmsResponse(entry.value),
+          (error: unknown) => {
+            if (error instanceof PmsAnswerError) return pmsResponse(error.answer)
+            throw error
+          },
+        )
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort))
+    })
   }
 
   /** Listens on `port` (0: any free one); resolves the port. */
@@ -96,6 +143,7 @@ export class PmsMirror {
   }
 
   async close(): Promise<void> {
+    this.deps.plex.answerFrom(undefined)
     this.untap()
     this.fanOut.close()
     const server = this.server
@@ -131,7 +179,7 @@ export class PmsMirror {
       return this.stats.count(NOTIFICATIONS, 'fan_out', startedAt)
     }
     if (route!.kind === 'image') return void this.image(base, route!, req, res, path, url, startedAt)
-    const request = mirrorRequestOf(req, path, query)
+    const request = mirrorRequestOf(askedOf(req), path, query)
     if (request === undefined) return this.pass(base, req, res, path, startedAt, route!.name)
     this.cached(base, route as CachedPattern, request, req, res, startedAt)
   }
@@ -260,6 +308,23 @@ export class PmsMirror {
         this.deps.logger.warn({ err: error, group }, 'PMS mirror: a cache group could not be dropped')
       })
     }
+  }
+}
+
+function pmsResponse(answer: PmsAnswer): Response {
+  return new Response(answer.body, { status: answer.status, headers: { 'content-type': answer.type } })
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function askedOf(req: IncomingMessage): Asked {
+  return {
+    accept: header(req, 'accept'),
+    start: header(req, 'x-plex-container-start'),
+    size: header(req, 'x-plex-container-size'),
   }
 }
 

@@ -59,16 +59,17 @@ export class ServerToken {
   }
 }
 
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
+/** The request headers that make PMS's answer: its format and paging. */
+export interface Asked {
+  readonly accept: string | undefined
+  readonly start: string | undefined
+  readonly size: string | undefined
 }
 
 /** The cache entry a GET asks for, or undefined when it is too long to hold. */
-export function mirrorRequestOf(req: IncomingMessage, path: string, query: ParsedQuery): MirrorRequest | undefined {
-  const json = /application\/json/i.test(header(req, 'accept') ?? '')
-  const start = header(req, 'x-plex-container-start')
-  const size = header(req, 'x-plex-container-size')
+export function mirrorRequestOf(asked: Asked, path: string, query: ParsedQuery): MirrorRequest | undefined {
+  const json = /application\/json/i.test(asked.accept ?? '')
+  const { start, size } = asked
   const target = query.kept === '' ? path : `${path}?${query.kept}`
   const key = `${json ? 'json' : 'xml'} ${target} ${start ?? ''}/${size ?? ''}`
   if (key.length > MAX_KEY_CHARS) return undefined
