@@ -73,7 +73,16 @@ describe('tokens at the mirror', () => {
     expect(metrics).toContain('komandorr_mirror_requests_total{pattern="/status/sessions",answer="miss"} 1')
     expect(metrics).toContain('komandorr_mirror_requests_total{pattern="/library/sections",answer="pass"} 1')
     expect(metrics).toContain('komandorr_mirror_requests_total{pattern="pass-through",answer="pass"} 1')
-    for (const text of [metrics, ...mirror.app.logLines]) {
+    const page = (await (await fetch(`${mirror.app.url}/api/plex/mirror`)).json()) as {
+      enabled: boolean
+      port: number
+      patterns: Array<{ pattern: string; miss: number; pass: number }>
+    }
+    expect(page.enabled).toBe(true)
+    expect(`http://127.0.0.1:${page.port}`).toBe(mirror.url)
+    expect(page.patterns.find((p) => p.pattern === '/status/sessions')).toMatchObject({ miss: 1, pass: 0 })
+    expect(page.patterns.find((p) => p.pattern === '/library/sections')).toMatchObject({ miss: 0, pass: 1 })
+    for (const text of [metrics, JSON.stringify(page), ...mirror.app.logLines]) {
       expect(text).not.toContain(RECORDED_TOKEN)
       expect(text).not.toContain('another-accounts-token')
     }

@@ -125,6 +125,12 @@ export class PmsMirror {
     })
   }
 
+  /** The port it listens on; undefined before `listen`. */
+  get port(): number | undefined {
+    const address = this.server?.address()
+    return typeof address === 'object' && address !== null ? address.port : undefined
+  }
+
   /** Listens on `port` (0: any free one); resolves the port. */
   async listen(port: number, host: string): Promise<number> {
     const server = createServer((req, res) => this.handle(req, res))

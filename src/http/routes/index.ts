@@ -5,6 +5,7 @@ import { cachePageRoutes } from './cache-page.js'
 import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
 import { metricsRoutes } from './metrics.js'
+import { mirrorRoutes } from './mirror.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexPeakRoutes } from './plex-peak.js'
 import { servicesRoutes } from './services.js'
@@ -29,4 +30,5 @@ export const routeModules: readonly RouteModule[] = [
   viewersRoutes,
   metricsRoutes,
   cachePageRoutes,
+  (app, runtime) => mirrorRoutes(app, { mirror: runtime.mirror }),
 ]
