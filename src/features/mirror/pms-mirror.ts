@@ -89,7 +89,7 @@ export class PmsMirror {
     url: URL,
     headers: Readonly<Record<string, string>>,
     signal: AbortSignal,
-  ): Promise<Response> | undefined {
+  ): Promise<Response | undefined> | undefined {
     const settings = this.deps.plex.settings
     if (settings === undefined || headers['X-Plex-Token'] !== settings.token) return undefined
     const base = new URL(settings.url)
@@ -109,14 +109,17 @@ export class PmsMirror {
     if (request === undefined) return undefined
     const read = this.groups[route.group].read(request)
     // The caller's deadline still applies: the read goes on for the tools, the caller stops waiting.
-    return new Promise<Response>((resolve, reject) => {
+    return new Promise<Response | undefined>((resolve, reject) => {
       const onAbort = () => reject(signal.reason as Error)
       signal.addEventListener('abort', onAbort, { once: true })
       read
         .then(
-          ({ entry }) => pmsResponse(entry.value),
+          // A stale answer (PMS failing, or slow past the soft timeout) is not the caller's to
+          // store as fresh: it asks PMS itself, and serves its own stale value if that fails.
+          ({ entry, outcome }) => (outcome === 'stale' ? undefined : pmsResponse(entry.value)),
           (error: unknown) => {
             if (error instanceof PmsAnswerError) return pmsResponse(error.answer)
+            if (error instanceof NotCacheableError) return undefined
             throw error
           },
         )
