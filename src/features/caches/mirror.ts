@@ -20,7 +20,9 @@ function mirrorCache(
     name,
     key,
     ttl: { env, defaultSeconds },
-    plexServer: 'fetched',
+    // Cleared when the server changes; not warmed (nothing is asked before a tool asks), and
+    // dropped by the mirror itself when the notification stream had a gap.
+    plexServer: 'derived',
     // A poller keeps its keys in demand: reloaded just before they expire, so at most one PMS
     // call per key per TTL and no poller waits.
     policy: { refreshAheadAt: 1 },
