@@ -49,6 +49,8 @@ export interface Config {
     readonly plexTvUrl: string
     /** PLEX_MAX_RESPONSE_BYTES: the largest reply body read from Plex (default 64 MiB); a larger one is cut off, 502. */
     readonly maxResponseBytes: number
+    /** PLEX_PROXY_PORT: where the service also answers as the PMS itself (the mirror); null: off. */
+    readonly proxyPort: number | null
   }
   readonly redis: {
     /** REDIS_ENABLED=true, a REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
@@ -373,6 +375,7 @@ export function loadConfig(env: Env, caches: readonly CacheTtlVariable[]): Confi
         ),
         64 * MiB,
       ),
+      proxyPort: e.read('PLEX_PROXY_PORT', port, null as number | null),
     },
     redis: {
       enabled:

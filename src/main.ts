@@ -54,6 +54,17 @@ async function main(): Promise<void> {
       fail(`HOST "${config.host}" is not an address of this machine: set HOST to one (0.0.0.0 for all)`)
     fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`)
   }
+  const proxyPort = config.plex.proxyPort
+  if (runtime.mirror !== undefined && proxyPort !== null) {
+    try {
+      const port = await runtime.mirror.listen(proxyPort, config.host)
+      logger.info({ host: config.host, port }, 'the PMS mirror is listening: point Plex tools at this port')
+    } catch (error) {
+      await app.close()
+      await runtime.close()
+      fail(`cannot listen on PLEX_PROXY_PORT ${proxyPort}: ${(error as Error).message}`)
+    }
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   logger.info({ host: config.host, port, database: runtime.database.location }, 'komandorr-cache is listening')

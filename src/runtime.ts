@@ -20,6 +20,7 @@ import {
   sharePlexSettings,
 } from './features/plex/plex-config.js'
 import { PushInvalidation } from './features/plex/push-invalidation.js'
+import { PmsMirror } from './features/mirror/pms-mirror.js'
 import { WarmStart } from './features/plex/warm-start.js'
 import { komandorrDashboardSources } from './features/komandorr-upstream/dashboard-sources.js'
 import { KomandorrUpstream } from './features/komandorr-upstream/index.js'
@@ -80,6 +81,8 @@ export interface Runtime {
   readonly plexImages: PlexImages
   /** A background job: Plex notifications patch or refresh the caches they make wrong. */
   readonly push: PushInvalidation
+  /** The PMS mirror when PLEX_PROXY_PORT is set (`listen` it on that port); undefined otherwise. */
+  readonly mirror: PmsMirror | undefined
   /** A background job: loads the Plex caches when the server starts listening and after a Plex server change. */
   readonly warmStart: WarmStart
   /** A background job: syncs the watch history every WATCH_HISTORY_SYNC_INTERVAL. */
@@ -274,6 +277,17 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     clock,
     logger: logger.child({ cache: 'plex_images' }),
   })
+  const mirror =
+    config.plex.proxyPort === null
+      ? undefined
+      : new PmsMirror({
+          plex,
+          cache,
+          images: plexImages,
+          notifications: push,
+          logger: logger.child({ component: 'pms-mirror' }),
+          metrics: metrics?.registry,
+        })
   let jobsStarted = false
   let closing: Promise<void> | undefined
   // A database reached after start may hold a Plex server saved through the API: it wins.
@@ -289,6 +303,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   if (redis) cleanups.push(() => redis.close())
   cleanups.push(
     () => caches.close(),
+    () => mirror?.close(),
     clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger),
     () => cacheHistory.stop(),
     () => plexImages.cache.settled(),
@@ -338,6 +353,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     images,
     plexImages,
     push,
+    mirror,
     warmStart,
     watchHistorySync,
     dashboard,

@@ -6,7 +6,7 @@ import { VERSION } from '../version.js'
 import { DEFAULT_MAX_RESPONSE_BYTES } from './body.js'
 import type { Fields } from './coerce.js'
 import { PlexHttpError } from './errors.js'
-import { PlexHttp, rejectFailure, type PlexCallObserver } from './http.js'
+import { PlexHttp, rejectFailure, type PlexAnswerSource, type PlexCallObserver } from './http.js'
 import { pagesOf, pagingHeaders, type FetchedPage } from './paging.js'
 import { parseActivities } from './parse/activities.js'
 import { parseHistoryRows } from './parse/history.js'
@@ -49,6 +49,8 @@ export interface PlexClientOptions {
   metadataBatchSize?: number
   /** Told of every request when it ends, by route pattern and outcome (metrics). */
   observe?: PlexCallObserver
+  /** Asked before PMS for every request to it (the PMS mirror's caches). */
+  answers?: PlexAnswerSource
 }
 
 export interface HistoryQuery {
@@ -143,6 +145,7 @@ export function createPlexClient(opts: PlexClientOptions): PlexClient {
     timeoutMs,
     maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     observe: opts.observe,
+    answers: opts.answers,
     headers: {
       'X-Plex-Client-Identifier': opts.clientIdentifier ?? defaultClientIdentifier(),
       'X-Plex-Product': product,

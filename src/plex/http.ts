@@ -28,6 +28,16 @@ export interface PlexCall {
 
 export type PlexCallObserver = (call: PlexCall) => void
 
+/**
+ * Another source of PMS answers for a GET (the PMS mirror's caches): the answer, or undefined
+ * when it has no fresh one for this request and it goes to PMS.
+ */
+export type PlexAnswerSource = (
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+) => Promise<Response | undefined> | undefined
+
 export interface PlexHttpConfig {
   token: string
   timeoutMs: number
@@ -37,6 +47,8 @@ export interface PlexHttpConfig {
   headers: Record<string, string>
   /** Told of every request when it ends (metrics); must not throw. */
   observe?: PlexCallObserver
+  /** Asked first for every request to the PMS (never for third-party hosts). */
+  answers?: PlexAnswerSource
 }
 
 export interface PlexRequest {
@@ -97,7 +109,9 @@ export class PlexHttp {
     try {
       const headers: Record<string, string> = { ...this.config.headers, ...req.headers }
       if (req.withToken !== false) headers['X-Plex-Token'] = this.config.token
-      const res = await fetch(req.url, { headers, signal: controller.signal, redirect: 'manual' })
+      const answered =
+        req.withToken !== false ? await this.config.answers?.(req.url, headers, controller.signal) : undefined
+      const res = answered ?? (await fetch(req.url, { headers, signal: controller.signal, redirect: 'manual' }))
       return await consume(res, controller.signal)
     } catch (err) {
       if (err instanceof PlexError) throw err

@@ -57,6 +57,8 @@ export interface NotificationEvents {
   timeline: [TimelineEntry[]]
   status: [StatusNotification[]]
   transcodeSession: [TranscodeSessionNotification]
+  /** Every notification as PMS sent it (before parsing), with its SSE event name if it came by SSE. */
+  frame: [{ text: string; event: string | undefined }]
   /** Every time a connection is established. */
   connected: [{ transport: NotificationTransport }]
   /** An established connection was lost; the listener is retrying. */
@@ -328,6 +330,7 @@ export class NotificationListener extends EventEmitter<NotificationEvents> {
 
   private dispatch(text: string, eventName?: string): void {
     if (this.closed) return
+    this.emit('frame', { text, event: eventName })
     let n
     try {
       n = parseNotification(text, eventName)

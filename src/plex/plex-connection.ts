@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createPlexClient, type PlexClient } from './client.js'
-import type { PlexCallObserver } from './http.js'
+import type { PlexAnswerSource, PlexCallObserver } from './http.js'
 
 /** The Plex server the service talks to: from the environment, or saved through the API. */
 export interface PlexSettings {
@@ -38,6 +38,7 @@ export class PlexConnection {
   private current: { settings: PlexSettings; client: PlexClient; fingerprint: string } | undefined
   private readonly listeners = new Set<ChangeListener>()
   private version: string | undefined
+  private answers: PlexAnswerSource | undefined
 
   constructor(
     private readonly options: PlexConnectionOptions,
@@ -86,6 +87,14 @@ export class PlexConnection {
     for (const listener of this.listeners) listener(settings)
   }
 
+  /**
+   * Lets every client of this connection ask `source` before PMS (the PMS mirror, so that one
+   * load serves the mirror and the caches that read the same answer); undefined stops it.
+   */
+  answerFrom(source: PlexAnswerSource | undefined): void {
+    this.answers = source
+  }
+
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
@@ -100,6 +109,7 @@ export class PlexConnection {
       clientIdentifier: this.options.clientIdentifier,
       maxResponseBytes: this.options.maxResponseBytes,
       observe: this.options.observe,
+      answers: (url, headers, signal) => this.answers?.(url, headers, signal),
     })
     const fingerprint = createHash('sha256').update(`${settings.url}\n${settings.token}`).digest('hex').slice(0, 16)
     return { settings, client, fingerprint }

@@ -14,8 +14,15 @@ const CACHE_NAMES = [
   'plex_users_count',
   'background_stats',
   'plex_transcode_sessions',
+  'plex_mirror_live',
+  'plex_mirror_history',
+  'plex_mirror_library',
+  'plex_mirror_server',
   'plex_images',
 ]
+
+/** The PMS mirror's caches: keyed by what tools ask, so a warm with none held reloads nothing and cannot fail. */
+const MIRROR_CACHES = ['plex_mirror_history', 'plex_mirror_library', 'plex_mirror_live', 'plex_mirror_server']
 
 const PLEX_CACHES = [
   'plex_activities',
@@ -88,6 +95,10 @@ describe('cache management', () => {
         'komandorr:plex:users_count',
         'komandorr:stats:dashboard',
         'komandorr:plex:transcode_sessions',
+        'komandorr:plex:mirror:live:*',
+        'komandorr:plex:mirror:history:*',
+        'komandorr:plex:mirror:library:*',
+        'komandorr:plex:mirror:server:*',
       ].sort(),
     )
 
@@ -198,7 +209,7 @@ describe('cache management', () => {
     const body = await json(response)
     expect(body).toEqual({
       success: true,
-      message: 'Cleared 11 caches',
+      message: 'Cleared 15 caches',
       redis_cleared: false,
       cleared: expect.any(Array),
     })
@@ -219,7 +230,7 @@ describe('cache management', () => {
     const [a, b] = await Promise.all([post('/api/plex/cache/warm'), post('/api/plex/cache/warm')])
     const body = await json(a)
     expect(await json(b)).toEqual(body)
-    expect(body).toEqual({ success: true, message: 'Reloaded 11 caches', warmed: expect.any(Array), failed: [] })
+    expect(body).toEqual({ success: true, message: 'Reloaded 15 caches', warmed: expect.any(Array), failed: [] })
     expect([...body.warmed].sort()).toEqual([...CACHE_NAMES].sort())
     // plex_stats_live asked once and plex_stats took its totals; a second pass would have made it 2.
     expect(t.counts()['/accounts']).toBe(1)
@@ -265,8 +276,10 @@ describe('cache management', () => {
     expect(response.status).toBe(200)
     const body = await json(response)
     expect(body.success).toBe(false)
-    expect(body.message).toBe('Reloaded 3 of 11 caches; 8 failed and keep their last value')
-    expect([...body.warmed].sort()).toEqual(['background_stats', 'plex_images', 'watch_history'])
+    expect(body.message).toBe('Reloaded 7 of 15 caches; 8 failed and keep their last value')
+    expect([...body.warmed].sort()).toEqual(
+      ['background_stats', ...MIRROR_CACHES, 'plex_images', 'watch_history'].sort(),
+    )
     expect(body.failed.map((f: Entry) => f.name).sort()).toEqual([...PLEX_CACHES].sort())
     for (const failure of body.failed) expect(failure.detail).toMatch(/unreachable/)
     expect(JSON.stringify(body)).not.toContain(PLEX_TOKEN)

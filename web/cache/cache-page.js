@@ -251,16 +251,43 @@
     $('interval').textContent = String(series.intervalMs / 1000)
   }
 
+  // The PMS mirror (PLEX_PROXY_PORT), shown only when it is on; its caches are rows of the table above.
+  function renderMirror(mirror) {
+    $('mirror').hidden = !mirror.enabled
+    if (!mirror.enabled) return
+    $('mirror-summary').textContent =
+      `on port ${mirror.port} · ${mirror.clients.websocket + mirror.clients.sse} notification client(s), ${fmt.int(mirror.frames)} frames fanned out`
+    const rows = mirror.patterns.map((p) => {
+      const tr = document.createElement('tr')
+      tr.append(
+        cell(p.pattern),
+        cell(fmt.int(p.hit)),
+        cell(fmt.int(p.miss + p.coalesced)),
+        cell(fmt.int(p.stale)),
+        cell(fmt.int(p.pms_error)),
+        cell(fmt.int(p.error)),
+        cell(fmt.int(p.pass)),
+        cell(fmt.int(p.fan_out)),
+      )
+      return tr
+    })
+    $('mirror-patterns')
+      .querySelector('tbody')
+      .replaceChildren(...rows)
+  }
+
   async function refresh() {
     const after = series.times.length === 0 ? 0 : series.times[series.times.length - 1] * 1000
-    const [stats, view] = await Promise.all([
+    const [stats, view, mirror] = await Promise.all([
       getJson('/api/plex/cache/stats'),
       getJson(`/api/plex/cache/history?after=${after}`),
+      getJson('/api/plex/mirror'),
     ])
     merge(view)
     draw()
     renderTotals(stats)
     renderTable(stats)
+    renderMirror(mirror)
   }
 
   function say(text, bad) {

@@ -16,6 +16,7 @@ import { dashboardStatsCache } from './dashboard-stats.js'
 import type { AnyCacheSpec, CacheDeps, CacheSpec } from './declaration.js'
 import { librariesCache } from './libraries.js'
 import { liveStatsCache } from './live-stats.js'
+import { mirrorHistoryCache, mirrorLibraryCache, mirrorLiveCache, mirrorServerCache } from './mirror.js'
 import { plexStatsCache } from './plex-stats.js'
 import { recentMediaCache } from './recent-media.js'
 import { sessionsCache } from './sessions.js'
@@ -40,6 +41,10 @@ export const CACHES: readonly AnyCacheSpec[] = [
   usersCountCache,
   dashboardStatsCache,
   transcodeSessionsCache,
+  mirrorLiveCache,
+  mirrorHistoryCache,
+  mirrorLibraryCache,
+  mirrorServerCache,
 ]
 
 export interface CacheRegistrySettings {

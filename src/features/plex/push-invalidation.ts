@@ -46,6 +46,16 @@ const refetchAfter = (spec: AnyCacheSpec, cache: AnyCache): number =>
 /** More changes than this waiting for one batch: drop them and reload instead. */
 const MAX_PENDING = 10_000
 
+/** Another consumer of the one notification stream (the PMS mirror): what it is told. */
+export interface NotificationTap {
+  /** Every notification as PMS sent it. */
+  frame?(frame: { readonly text: string; readonly event: string | undefined }): void
+  /** Every change as the caches' push rules see it, when it arrives (before any debounce). */
+  change?(change: PlexChange): void
+  /** The stream came back after a gap, or dropped a frame: anything may have been missed. */
+  missed?(): void
+}
+
 type PatchAction = Extract<PushAction<unknown>, { kind: 'patch' }>
 
 /** A cache the stream keeps current: one with a patch rule or a refresh rule that covers every change. */
@@ -94,6 +104,7 @@ export class PushInvalidation {
   private confirmTimer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   private running = false
+  private readonly taps = new Set<NotificationTap>()
 
   constructor(private readonly options: PushInvalidationOptions) {
     this.debounceMs = options.debounceMs ?? 250
@@ -107,6 +118,12 @@ export class PushInvalidation {
   /** Whether the stream is connected: the caches it keeps current are confirmed from it. */
   get streaming(): boolean {
     return this.confirmTimer !== undefined
+  }
+
+  /** Tells `tap` of every frame and change of the stream; returns the function that stops it. */
+  tap(tap: NotificationTap): () => void {
+    this.taps.add(tap)
+    return () => this.taps.delete(tap)
   }
 
   start(): void {
@@ -147,6 +164,9 @@ export class PushInvalidation {
       this.options.listen ??
       ((s: PlexSettings) => createNotificationListener({ baseUrl: s.url, token: s.token, logger: this.options.logger }))
     const listener = listen(settings)
+    listener.on('frame', (frame) => {
+      for (const tap of this.taps) tap.frame?.(frame)
+    })
     listener.on('playing', (items) => this.onPlaying(items))
     listener.on('transcodeSession', ({ event, sessions }) =>
       this.apply({ name: `transcodeSession.${event}`, sessions }),
@@ -159,8 +179,12 @@ export class PushInvalidation {
       this.refreshSoon(this.liveCaches().map((live) => live.name))
     })
     listener.on('disconnected', () => this.streamDown())
-    listener.on('dropped', () => this.refreshSoon(this.liveCaches().map((live) => live.name)))
+    listener.on('dropped', () => {
+      for (const tap of this.taps) tap.missed?.()
+      this.refreshSoon(this.liveCaches().map((live) => live.name))
+    })
     listener.on('reconnected', () => {
+      for (const tap of this.taps) tap.missed?.()
       this.sessionStates.clear()
       this.refreshSoon(this.options.caches.filter((spec) => spec.plexServer === 'fetched').map((spec) => spec.name))
     })
@@ -210,6 +234,7 @@ export class PushInvalidation {
 
   /** Carries out the rules of every cache that names `change`. */
   private apply(change: PlexChange): void {
+    for (const tap of this.taps) tap.change?.(change)
     for (const spec of this.options.caches) {
       for (const rule of spec.push ?? []) {
         if (!rule.on.includes(change.name)) continue

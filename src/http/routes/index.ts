@@ -8,6 +8,7 @@ import { imageProxyRoutes } from './image-proxy.js'
 import { komandorrProxyRoutes } from './komandorr-proxy.js'
 import { komandorrStandaloneRoutes } from './komandorr-standalone.js'
 import { metricsRoutes } from './metrics.js'
+import { mirrorRoutes } from './mirror.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexPeakRoutes } from './plex-peak.js'
 import { servicesRoutes } from './services.js'
@@ -61,6 +62,7 @@ export const routeModules: readonly RouteRegistration[] = [
       clock: r.clock,
     }),
   (app, r) => r.komandorr !== undefined && komandorrProxyRoutes(app, { komandorr: r.komandorr }),
+  (app, r) => mirrorRoutes(app, { mirror: r.mirror }),
 ]
 
 /** What `buildApp` takes from the runtime: the hooks' deps, and every route module with its own. */
