@@ -236,6 +236,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger: logger.child({ job: 'watch-history-sync' }),
   })
   const viewers = new ViewerAccounts({ repo: repos.viewers, registry: caches, clock, auth: config.auth })
+  const cacheHistory = new CacheHistory({
+    clock,
+    caches: () => caches.list(),
+    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
+    intervalMs: options.cacheHistoryIntervalMs,
+  })
+  cacheHistory.start()
   const cacheManagement = new CacheManagement({
     registry: caches,
     config,
@@ -243,6 +250,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     clock,
     redisStatus: redis && (() => redisLayerStatus(redis)),
     viewers,
+    history: cacheHistory,
   })
 
   const plexCaches = CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec))
@@ -257,13 +265,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   })
 
   metrics?.watch({ caches, redis, plex, sessions: cache(sessionsCache), liveStats: cache(liveStatsCache) })
-  const cacheHistory = new CacheHistory({
-    clock,
-    caches: () => caches.list(),
-    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
-    intervalMs: options.cacheHistoryIntervalMs,
-  })
-  cacheHistory.start()
 
   const jobs: BackgroundJob[] = [monitor, warmStart, push, watchHistorySync, dashboard]
   const cleanups: Array<() => void | Promise<void>> = []
