@@ -53,7 +53,11 @@ describe('docs/prometheus/alerts.yml', () => {
         expect(['info', 'warning', 'critical']).toContain(r.labels.severity)
         expect(r.annotations.summary, r.alert).toBeTruthy()
         // Balanced brackets: a cut-off expression does not load.
-        for (const [open, close] of [['(', ')'], ['{', '}'], ['[', ']']] as const)
+        for (const [open, close] of [
+          ['(', ')'],
+          ['{', '}'],
+          ['[', ']'],
+        ] as const)
           expect(r.expr.split(open).length, `${r.alert} ${open}${close}`).toBe(r.expr.split(close).length)
       }
     }
