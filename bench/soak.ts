@@ -167,7 +167,13 @@ interface Minute {
 }
 
 /** One client reading watch history page after page, one request at a time, until stopped. */
-async function pageHistory(url: string, limit: number, rows: number, stop: { done: boolean }, count: { pages: number }) {
+async function pageHistory(
+  url: string,
+  limit: number,
+  rows: number,
+  stop: { done: boolean },
+  count: { pages: number },
+) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   let offset = 0
   while (!stop.done) {
@@ -261,10 +267,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function report(
-  a: Args,
-  r: { bareIdle: Probe; serviceIdle: Probe; minutes: Minute[]; loadAtStart: number[] },
-): void {
+function report(a: Args, r: { bareIdle: Probe; serviceIdle: Probe; minutes: Minute[]; loadAtStart: number[] }): void {
   const warmup = Math.min(5, Math.max(1, Math.floor(a.minutes / 2)))
   const rssGrowth = growth(r.minutes, (m) => m.rssMiB, warmup)
   const heapGrowth = growth(r.minutes, (m) => m.heapMiB, warmup)
@@ -281,7 +284,9 @@ function report(
   console.log(`| bare Fastify | ${mib(r.bareIdle.rss).toFixed(1)} | ${mib(r.bareIdle.heapUsed).toFixed(1)} |`)
   console.log(`| service | ${mib(r.serviceIdle.rss).toFixed(1)} | ${mib(r.serviceIdle.heapUsed).toFixed(1)} |`)
   console.log('')
-  console.log('| minute | RSS MiB | heap after GC MiB | loop delay p99 ms | loop max ms | requests | failed | history pages |')
+  console.log(
+    '| minute | RSS MiB | heap after GC MiB | loop delay p99 ms | loop max ms | requests | failed | history pages |',
+  )
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const m of r.minutes)
     console.log(

@@ -293,7 +293,9 @@ export function printHitPath(h: HitPathResult): void {
       `body ${h.bodyBytes} B, headers ${h.serviceHeaderBytes} B (service) / ${h.bareHeaderBytes} B (bare); ` +
       `plex_sessions during it: ${h.sessionsHits} hits, ${h.sessionsMisses} misses`,
   )
-  log('| target | req/s | req/s lowest–highest | p50 ms | p99 ms | p99 lowest–highest | server CPU µs/request | non-2xx | errors |')
+  log(
+    '| target | req/s | req/s lowest–highest | p50 ms | p99 ms | p99 lowest–highest | server CPU µs/request | non-2xx | errors |',
+  )
   log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const [name, side] of [
     ['service (cache hit)', h.service],
