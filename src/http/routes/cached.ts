@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptio
 import type { Cache, CacheRegistry, Principal } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
 import { CACHES } from '../../features/caches/index.js'
-import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { HttpError } from '../http-error.js'
 import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
@@ -16,15 +15,15 @@ import { cached, routeDoc } from '../openapi/schemas.js'
  * upstream is down and nothing was ever loaded. A viewer's request reads in the viewer's scope
  * (routes of caches that declare `viewers`; the others are the admin's only).
  */
-export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function cachedRoutes(app: FastifyInstance, deps: { cacheDeps: CacheDeps; registry: CacheRegistry }): void {
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
       const options: RouteShorthandOptions = {
         schema: routeSchema(route),
         config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
       }
-      const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches)
-      const fast = fastAnswer(spec, route, runtime.cacheDeps, runtime.caches)
+      const handler = cachedHandler(spec, route, deps.cacheDeps, deps.registry)
+      const fast = fastAnswer(spec, route, deps.cacheDeps, deps.registry)
       for (const path of route.paths) {
         app.get(path, options, handler)
         if (fast !== undefined)
