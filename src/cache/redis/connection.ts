@@ -1,9 +1,5 @@
-import { createRequire } from 'node:module'
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { DEFAULT_REDIS_TIMEOUT_MS, modeOf, type RedisSettings } from './settings.js'
-
-/** ioredis is loaded with the first connection: an instance without Redis never holds it (a few MB). */
-const ioredis = (): typeof import('ioredis') => createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
 
 /** A command connection: one server (standalone or found through Sentinel), or a whole cluster. */
 export type RedisClient = Redis | Cluster
@@ -54,7 +50,7 @@ export function openCommandConnection(settings: RedisSettings, name = 'komandorr
       clusterRetryStrategy: reconnectDelay,
       redisOptions: nodeOptions,
     }
-    return new (ioredis().Cluster)(
+    return new Cluster(
       settings.clusterNodes!.map((node) => ({ host: node.host, port: node.port })),
       clusterOptions,
     )
@@ -75,7 +71,7 @@ export function openSubscriberConnection(settings: RedisSettings, attempt: numbe
   if (modeOf(settings) === 'cluster') {
     const nodes = settings.clusterNodes!
     const node = nodes[attempt % nodes.length]!
-    return new (ioredis().Redis)({
+    return new Redis({
       ...options,
       db: 0,
       host: node.host,
@@ -89,24 +85,24 @@ export function openSubscriberConnection(settings: RedisSettings, attempt: numbe
 /** One server: through Sentinel, from the URL, or from host and port. */
 function openServerConnection(settings: RedisSettings, options: RedisOptions): Redis {
   if (modeOf(settings) === 'sentinel') {
-    return new (ioredis().Redis)({
+    return new Redis({
       ...options,
       sentinels: settings.sentinels!.map((node) => ({ host: node.host, port: node.port })),
       name: settings.sentinelName ?? 'mymaster',
       sentinelRetryStrategy: reconnectDelay,
     })
   }
-  if (settings.url !== null) return new (ioredis().Redis)(settings.url, options)
-  return new (ioredis().Redis)({ ...options, host: settings.host, port: settings.port })
+  if (settings.url !== null) return new Redis(settings.url, options)
+  return new Redis({ ...options, host: settings.host, port: settings.port })
 }
 
 /** Every master of the client: the one server, or each master of the cluster (for SCAN). */
 export function mastersOf(client: RedisClient): Redis[] {
-  return client instanceof ioredis().Cluster ? client.nodes('master') : [client]
+  return client instanceof Cluster ? client.nodes('master') : [client]
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof ioredis().Cluster
+  return client instanceof Cluster
 }
 
 /** Whether the connection is up and answering (`ready`). */
