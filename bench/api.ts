@@ -7,12 +7,12 @@
 import os from 'node:os'
 import path from 'node:path'
 import { startSimulator, type Fault, type RunningSimulator } from '../sim/index.js'
-import { compareHitPath, type HitPathResult } from './api/hitpath.js'
+import { compareHitPath, compareHitPathFresh, type HitPathResult } from './api/hitpath.js'
 import { compareMetricsOnOff, measureScrapeCost, printMetricsCost } from './api/metrics-cost.js'
 import { startPassThrough } from './api/passthrough.js'
 import { PlexCallTimeline, totalOf, type Counts } from './api/plex-calls.js'
 import { KOMANDORR_POLLING, pollLikeKomandorr, type PollRun } from './api/polling.js'
-import { endpointRows, printHitPath, printReport, verdicts, type IdleSplit } from './api/report.js'
+import { endpointRows, hitVerdicts, printHitPath, printReport, verdicts, type IdleSplit } from './api/report.js'
 import { cacheStats, startService, type CacheStatsRow, type ServiceUnderTest } from './api/service.js'
 
 const TOKEN = 'bench-api-token'
@@ -135,31 +135,35 @@ function idleSplit(timeline: PlexCallTimeline, poll: PollRun, stopAt: number, en
   }
 }
 
-/** The hit comparison alone: a service with the sessions value loaded, nothing polling. */
+/**
+ * The hit comparison alone, nothing polling: every round in fresh processes (a service with the
+ * sessions value loaded, the bare Fastify route, plain node:http); then metrics on and off.
+ */
 async function hitOnly(a: Args): Promise<void> {
   const loadAtStart = os.loadavg()
   const sim = await startSimulator({ port: 0, token: TOKEN, seed: a.seed, items: SIM_ITEMS, speed: 0 })
   let service: ServiceUnderTest | undefined
   try {
-    progress('starting the service (child process)')
     const nodeArgs = a.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(a.cpuProfDir)}`]
-    service = await startService({ plexUrl: sim.url, plexToken: TOKEN, nodeArgs })
+    const rounds = Math.max(3, a.hitRounds)
     progress(
-      `hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side in ${a.hitRounds} rounds`,
+      `hit path: autocannon, ${a.hitConnections} connections, ${a.hitSeconds} s per side in ${rounds} rounds, fresh processes every round`,
     )
-    const hit = await compareHitPath(service, {
+    const hit = await compareHitPathFresh(() => startService({ plexUrl: sim.url, plexToken: TOKEN, nodeArgs }), {
       connections: a.hitConnections,
       seconds: a.hitSeconds,
-      rounds: a.hitRounds,
+      rounds,
     })
     const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ')
     console.log(
       `api bench, hit path only: Node ${process.version}, ${os.cpus().length} cores, load average ${load(loadAtStart)} at start, ${load(os.loadavg())} at end`,
     )
     printHitPath(hit)
+    for (const v of hitVerdicts(hit)) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`)
     progress(
-      'metrics on and off: a second service with METRICS_ENABLED=false, alternating rounds; then the scrape cost',
+      'metrics on and off: a service with METRICS_ENABLED=false beside one with metrics, alternating rounds; then the scrape cost',
     )
+    service = await startService({ plexUrl: sim.url, plexToken: TOKEN })
     const cost = await compareMetricsOnOff(
       service,
       { url: sim.url, token: TOKEN },

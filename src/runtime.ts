@@ -232,6 +232,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger: logger.child({ job: 'watch-history-sync' }),
   })
   const viewers = new ViewerAccounts({ repo: repos.viewers, registry: caches, clock, auth: config.auth })
+  const cacheHistory = new CacheHistory({
+    clock,
+    caches: () => caches.list(),
+    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
+    intervalMs: options.cacheHistoryIntervalMs,
+  })
+  cacheHistory.start()
   const cacheManagement = new CacheManagement({
     registry: caches,
     config,
@@ -239,6 +246,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     clock,
     redisStatus: redis && (() => redisLayerStatus(redis)),
     viewers,
+    history: cacheHistory,
   })
 
   const plexCaches = CACHES.filter((spec) => spec.plexServer === 'fetched').map((spec) => cache(spec))
@@ -253,13 +261,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   })
 
   metrics?.watch({ caches, redis, plex, sessions: cache(sessionsCache), liveStats: cache(liveStatsCache) })
-  const cacheHistory = new CacheHistory({
-    clock,
-    caches: () => caches.list(),
-    redisInUse: redis && (() => (redis.breaker.closed ? 1 : 0)),
-    intervalMs: options.cacheHistoryIntervalMs,
-  })
-  cacheHistory.start()
 
   // In front of Komandorr the services are Komandorr's, and so is their monitor.
   const jobs: BackgroundJob[] = [

@@ -7,7 +7,7 @@ import http from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startChild } from '../support/child-process.js'
+import { startChild, type RunningChild } from '../support/child-process.js'
 import { cacheStats, type ServiceUnderTest } from './service.js'
 
 const PATH = '/api/plex/sessions'
@@ -27,6 +27,8 @@ export interface LoadSide {
    * unlike req/s it barely moves when other processes compete for the cores. Null off Linux.
    */
   cpuMicrosPerRequest: number | null
+  /** The lowest and highest round (req/s and p99 separately). */
+  spread: { rpsMin: number; rpsMax: number; p99MinMs: number; p99MaxMs: number }
 }
 
 export interface HitPathResult {
@@ -48,6 +50,8 @@ export interface HitPathResult {
   cpuRatio: number | null
   /** service req/s ÷ node:http req/s */
   nodeHttpThroughputRatio: number
+  /** Every side in fresh processes each round (else one process per side for all rounds). */
+  freshProcesses: boolean
   /** plex_sessions counters over the whole comparison: a hit path measured as hits. */
   sessionsHits: number
   sessionsMisses: number
@@ -126,6 +130,7 @@ export async function compareHitPath(service: ServiceUnderTest, options: HitPath
           ? null
           : svc.cpuMicrosPerRequest / bareSide.cpuMicrosPerRequest,
       nodeHttpThroughputRatio: svc.requestsPerSec / plainSide.requestsPerSec,
+      freshProcesses: false,
       sessionsHits: (after?.hits ?? 0) - (before?.hits ?? 0),
       sessionsMisses: (after?.misses ?? 0) + (after?.coalesced ?? 0) - (before?.misses ?? 0) - (before?.coalesced ?? 0),
     }
@@ -155,6 +160,12 @@ export function combine(rounds: Round[]): LoadSide {
     p99Ms: median((r) => r.latency.p99),
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors + r.timeouts),
+    spread: {
+      rpsMin: Math.round(Math.min(...results.map((r) => r.requests.average))),
+      rpsMax: Math.round(Math.max(...results.map((r) => r.requests.average))),
+      p99MinMs: Math.min(...results.map((r) => r.latency.p99)),
+      p99MaxMs: Math.max(...results.map((r) => r.latency.p99)),
+    },
     cpuMicrosPerRequest: rounds.every((r) => r.cpuMicros !== null)
       ? rounds.reduce((total, r) => total + r.cpuMicros!, 0) /
         Math.max(
@@ -209,4 +220,86 @@ function capture(baseUrl: string): Promise<Captured> {
       })
       .on('error', reject)
   })
+}
+
+/**
+ * The same comparison with every side in fresh processes each round: a new service (its sessions
+ * value loaded), a new bare Fastify route and a new node:http server answering the bytes and
+ * headers that service answered; each warmed up, measured in an order that rotates per round,
+ * then stopped. The spread between processes is part of what is measured.
+ */
+export async function compareHitPathFresh(
+  startService: () => Promise<ServiceUnderTest>,
+  options: HitPathOptions,
+): Promise<HitPathResult> {
+  const roundCount = Math.max(3, options.rounds ?? DEFAULT_ROUNDS)
+  const perRound = Math.max(1, Math.round(options.seconds / roundCount))
+  const sides: Round[][] = [[], [], []]
+  let answer: Captured | undefined
+  let bareHeaderBytes = 0
+  let hits = 0
+  let misses = 0
+  const run = (url: string, seconds: number) =>
+    autocannon({ url: url + PATH, connections: options.connections, duration: seconds })
+  for (let round = 0; round < roundCount; round++) {
+    const service = await startService()
+    const dir = mkdtempSync(join(tmpdir(), 'komandorr-bench-bare-'))
+    const children: RunningChild[] = []
+    try {
+      answer = await captureHit(service.url)
+      const file = join(dir, 'answer.json')
+      writeFileSync(file, JSON.stringify({ body: answer.body, headers: answer.headers }))
+      for (const kind of ['fastify', 'node-http'])
+        children.push(
+          await startChild({
+            script: 'bench/api/bare-server.ts',
+            args: [file, kind],
+            ready: /listening on (http:\/\/\S+)/,
+          }),
+        )
+      bareHeaderBytes = (await capture(children[0]!.readyMatch)).headerBytes
+      const before = (await cacheStats(service)).get('plex_sessions')
+      const targets = [
+        { url: service.url, pid: service.process.child.pid },
+        { url: children[0]!.readyMatch, pid: children[0]!.child.pid },
+        { url: children[1]!.readyMatch, pid: children[1]!.child.pid },
+      ]
+      for (const target of targets) await run(target.url, WARMUP_SECONDS)
+      for (let k = 0; k < targets.length; k++) {
+        const i = (round + k) % targets.length
+        const cpuBefore = cpuMicrosOf(targets[i]!.pid)
+        const result = await run(targets[i]!.url, perRound)
+        const cpuAfter = cpuMicrosOf(targets[i]!.pid)
+        sides[i]!.push({ result, cpuMicros: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore })
+      }
+      const after = (await cacheStats(service)).get('plex_sessions')
+      hits += (after?.hits ?? 0) - (before?.hits ?? 0)
+      misses += (after?.misses ?? 0) + (after?.coalesced ?? 0) - (before?.misses ?? 0) - (before?.coalesced ?? 0)
+    } finally {
+      await Promise.all([service.stop(), ...children.map((child) => child.stop())])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  const [svc, bareSide, plainSide] = sides.map(combine) as [LoadSide, LoadSide, LoadSide]
+  return {
+    connections: options.connections,
+    rounds: roundCount,
+    secondsPerSide: perRound * roundCount,
+    bodyBytes: Buffer.byteLength(answer!.body),
+    serviceHeaderBytes: answer!.headerBytes,
+    bareHeaderBytes,
+    service: svc,
+    bare: bareSide,
+    nodeHttp: plainSide,
+    throughputRatio: svc.requestsPerSec / bareSide.requestsPerSec,
+    p99Ratio: svc.p99Ms / bareSide.p99Ms,
+    cpuRatio:
+      svc.cpuMicrosPerRequest === null || bareSide.cpuMicrosPerRequest === null
+        ? null
+        : svc.cpuMicrosPerRequest / bareSide.cpuMicrosPerRequest,
+    nodeHttpThroughputRatio: svc.requestsPerSec / plainSide.requestsPerSec,
+    freshProcesses: true,
+    sessionsHits: hits,
+    sessionsMisses: misses,
+  }
 }

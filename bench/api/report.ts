@@ -196,19 +196,23 @@ export function verdicts(
         ? `not evaluated: the ${idle.phaseSeconds} s stop phase ends before the window (${idle.windowEndsAfterSeconds.toFixed(0)} s); use --idle-seconds ≥ ${Math.ceil(idle.windowEndsAfterSeconds) + 10}`
         : `${afterCalls} calls in the last ${(idle.phaseSeconds - idle.windowEndsAfterSeconds).toFixed(0)} s`,
   })
-  if (hit) {
-    out.push({
+  if (hit) out.push(...hitVerdicts(hit))
+  return out
+}
+
+export function hitVerdicts(hit: HitPathResult): Verdict[] {
+  return [
+    {
       name: `sessions hit throughput ≥ ${pct(HIT_THROUGHPUT_TARGET)} of a bare route`,
       pass: hit.throughputRatio >= HIT_THROUGHPUT_TARGET,
       detail: `${pct(hit.throughputRatio)} (${hit.service.requestsPerSec} vs ${hit.bare.requestsPerSec} req/s)`,
-    })
-    out.push({
+    },
+    {
       name: `sessions hit p99 ≤ ${HIT_P99_RATIO_TARGET}× a bare route`,
       pass: hit.p99Ratio <= HIT_P99_RATIO_TARGET,
       detail: `${hit.p99Ratio.toFixed(2)}× (${ms(hit.service.p99Ms)} vs ${ms(hit.bare.p99Ms)})`,
-    })
-  }
-  return out
+    },
+  ]
 }
 
 export interface PrintInputs {
@@ -285,19 +289,21 @@ export function printReport(p: PrintInputs): void {
 export function printHitPath(h: HitPathResult): void {
   const log = (line = '') => console.log(line)
   log(
-    `Hit path: /api/plex/sessions, autocannon ${h.connections} connections, ${h.secondsPerSide} s per side in ${h.rounds} alternating rounds (median round shown); ` +
+    `Hit path: /api/plex/sessions, autocannon ${h.connections} connections, ${h.secondsPerSide} s per side in ${h.rounds} ${h.freshProcesses ? 'rounds, every side in fresh processes each round' : 'alternating rounds'} (median round shown, lowest–highest round beside it); ` +
       `body ${h.bodyBytes} B, headers ${h.serviceHeaderBytes} B (service) / ${h.bareHeaderBytes} B (bare); ` +
       `plex_sessions during it: ${h.sessionsHits} hits, ${h.sessionsMisses} misses`,
   )
-  log('| target | req/s | p50 ms | p99 ms | server CPU µs/request | non-2xx | errors |')
-  log('|---|---:|---:|---:|---:|---:|---:|')
+  log(
+    '| target | req/s | req/s lowest–highest | p50 ms | p99 ms | p99 lowest–highest | server CPU µs/request | non-2xx | errors |',
+  )
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const [name, side] of [
     ['service (cache hit)', h.service],
     ['bare Fastify route, same bytes', h.bare],
     ['plain node:http, same bytes', h.nodeHttp],
   ] as const) {
     log(
-      `| ${name} | ${side.requestsPerSec} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${side.cpuMicrosPerRequest === null ? '–' : side.cpuMicrosPerRequest.toFixed(1)} | ${side.non2xx} | ${side.errors} |`,
+      `| ${name} | ${side.requestsPerSec} | ${side.spread.rpsMin}–${side.spread.rpsMax} | ${ms(side.p50Ms)} | ${ms(side.p99Ms)} | ${ms(side.spread.p99MinMs)}–${ms(side.spread.p99MaxMs)} | ${side.cpuMicrosPerRequest === null ? '–' : side.cpuMicrosPerRequest.toFixed(1)} | ${side.non2xx} | ${side.errors} |`,
     )
   }
   log(

@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
+import { createRequire } from 'node:module'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
-import pg from 'pg'
+import type pgModule from 'pg'
 import type { Engine } from './migrations.js'
 import type { Tables } from './schema.js'
 
@@ -97,16 +98,20 @@ export function openSqlite(path: string): Database {
 
 const INT8_OID = 20
 
+/** pg is loaded when PostgreSQL is opened: an instance on SQLite never holds it (a few MB). */
+const loadPg = (): typeof pgModule => createRequire(import.meta.url)('pg') as typeof pgModule
+
 /** BIGINT columns hold unix ms and counts, all below 2^53: read them as numbers, not strings. */
-const pgTypes = {
+const pgTypesOf = (pg: typeof pgModule) => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID
       ? (value: string) => Number(value)
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-}
+})
 
 export function openPostgres(settings: DatabaseSettings, onPoolError?: (error: Error) => void): Database {
   const url = settings.url!
+  const pg = loadPg()
   const pool = new pg.Pool({
     connectionString: url,
     max: settings.poolSize,
@@ -115,7 +120,7 @@ export function openPostgres(settings: DatabaseSettings, onPoolError?: (error: E
     connectionTimeoutMillis: 5_000,
     keepAlive: true,
     application_name: 'komandorr-cache',
-    types: pgTypes,
+    types: pgTypesOf(pg),
   })
   // An idle connection the server dropped (restart, failover) must not crash the process.
   pool.on('error', (error) => onPoolError?.(error))

@@ -134,6 +134,26 @@ export class CacheHistory {
     }
   }
 
+  /**
+   * The oldest sample taken at or after `sinceMs` (epoch ms): its time and each cache's counters
+   * then, from which the counters now give a window; undefined when there is none.
+   */
+  sampleSince(sinceMs: number): { atMs: number; caches: Map<string, Record<HistoryField, number>> } | undefined {
+    const count = Math.min(this.taken, this.capacity)
+    for (let n = this.taken - count; n < this.taken; n++) {
+      const slot = n % this.capacity
+      if (this.times[slot]! < sinceMs) continue
+      const caches = new Map<string, Record<HistoryField, number>>()
+      for (const [name, columns] of this.columns) {
+        const entry = {} as Record<HistoryField, number>
+        HISTORY_FIELDS.forEach((field, i) => (entry[field] = columns[i]![slot]!))
+        caches.set(name, entry)
+      }
+      return { atMs: this.times[slot]!, caches }
+    }
+    return undefined
+  }
+
   private columnsOf(name: string): Float64Array[] {
     let columns = this.columns.get(name)
     if (columns === undefined) {

@@ -97,6 +97,10 @@ describe('GET /cache (headless Chromium)', () => {
     const rowNames = await Promise.all((await rows.all()).map((row) => row.getAttribute('data-cache')))
     expect(rowNames).toEqual(expect.arrayContaining(['plex_sessions', 'plex_activities', 'watch_history']))
 
+    // Health from the reads of the last five minutes, its reason on hover.
+    const health = page.locator('tr[data-cache="plex_sessions"] td.health')
+    expect(await health.textContent()).toMatch(/^(good|fair|poor|idle)$/)
+    expect(await health.getAttribute('title')).toMatch(/reads? over the last|hit rate/)
     const loadsCell = page.locator('tr[data-cache="plex_sessions"] td.loads')
     const loadsBefore = Number((await loadsCell.textContent())!.replace(/\D.*$/, ''))
     expect(loadsBefore).toBeGreaterThanOrEqual(1)
@@ -109,12 +113,39 @@ describe('GET /cache (headless Chromium)', () => {
     await page.click('#clear')
     await expect.poll(() => page.textContent('#message'), { timeout: 15_000 }).toMatch(/Cleared/)
     await expect
-      .poll(() => page.locator('tr[data-cache="plex_sessions"] td').nth(4).textContent(), { timeout: 10_000 })
+      .poll(() => page.locator('tr[data-cache="plex_sessions"] td.entries').textContent(), { timeout: 10_000 })
       .toBe('0')
 
     if (process.env.CACHE_PAGE_SCREENSHOT)
       await page.screenshot({ path: process.env.CACHE_PAGE_SCREENSHOT, fullPage: true })
     expect(problems).toEqual([])
     // Chromium's start alone takes seconds on a busy machine.
+  }, 90_000)
+
+  it('opened on a fresh service, spans the last 15 minutes until samples arrive', async () => {
+    sim = await startSimulator({ port: 0, token: TOKEN, seed: 2, items: 50, speed: 0, liveSessions: false })
+    // One sample at start, the next in ten minutes: the page opens on a single sample.
+    app = await startTestApp(
+      {
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: TOKEN,
+        PLEX_TV_URL: sim.url,
+        ENABLE_AUTH: 'true',
+        AUTH_USERNAME: AUTH.username,
+        AUTH_PASSWORD: AUTH.password,
+      },
+      { cacheHistoryIntervalMs: 600_000 },
+    )
+    browser = await openBrowser()
+    const page = browser.pages()[0] ?? (await browser.newPage())
+    expect((await page.goto(`${app.url}/cache`))?.status()).toBe(200)
+    await expect.poll(() => page.getAttribute('#plot-calls', 'data-x-to'), { timeout: 15_000 }).not.toBeNull()
+    const nowS = Date.now() / 1000
+    for (const id of ['plot-hit-rate', 'plot-calls', 'plot-load', 'plot-stale']) {
+      const from = Number(await page.getAttribute(`#${id}`, 'data-x-from'))
+      const to = Number(await page.getAttribute(`#${id}`, 'data-x-to'))
+      expect(to - from, id).toBe(15 * 60)
+      expect(Math.abs(to - nowS), id).toBeLessThan(60)
+    }
   }, 90_000)
 })

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
 import { type PlexApp, startService } from '../support/api-harness.js'
 import { parsePrometheusText } from '../support/prometheus-text.js'
+import { metricNamesOf } from '../support/promql.js'
 
 const DASHBOARD = new URL('../../docs/grafana/komandorr-cache.json', import.meta.url)
 
@@ -11,39 +12,6 @@ interface Panel {
   title: string
   datasource?: { uid: string }
   targets?: Array<{ expr: string }>
-}
-
-const KEYWORDS = new Set([
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'bool',
-  'and',
-  'or',
-  'unless',
-  'offset',
-  'inf',
-  'nan',
-])
-
-/** Metric names a PromQL expression reads: identifiers outside label matchers, groupings and ranges that call nothing. */
-function metricNamesOf(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\$\w+/g, ' ')
-  const names: string[] = []
-  for (const match of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
-    const [, name, call] = match
-    if (call !== undefined || KEYWORDS.has(name!.toLowerCase())) continue
-    names.push(name!)
-  }
-  return names
 }
 
 let setup: PlexApp | undefined

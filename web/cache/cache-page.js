@@ -20,7 +20,7 @@
   const $ = (id) => document.getElementById(id)
 
   /** Samples received so far, trimmed to the window: times (s) and per cache per field. */
-  const series = { times: [], redis: [], caches: {}, windowMs: 15 * 60_000, intervalMs: 5_000 }
+  const series = { times: [], redis: [], caches: {}, windowMs: 15 * 60_000, intervalMs: 5_000, nowS: Date.now() / 1000 }
   let plots = {}
   let plotNames = ''
 
@@ -88,13 +88,20 @@
     return reads.map((r, i) => (r === null || r === 0 || hits[i] === null ? null : (hits[i] / r) * 100))
   }
 
+  /** The window ending now, by the service's clock: samples fill it from the right as they arrive. */
+  function xRange() {
+    const last = series.times.length === 0 ? -Infinity : series.times[series.times.length - 1]
+    const to = Math.max(series.nowS, last)
+    return [to - series.windowMs / 1000, to]
+  }
+
   function plotOptions(el, seriesDefs, yLabel, yRange) {
     const width = Math.max(300, el.clientWidth)
     return {
       width,
       height: 240,
       series: [{}, ...seriesDefs.map((s) => ({ spanGaps: true, width: 1.5, points: { show: true, size: 3 }, ...s }))],
-      scales: { x: { time: true }, y: yRange ? { range: yRange } : { auto: true } },
+      scales: { x: { time: true, range: xRange }, y: yRange ? { range: yRange } : { auto: true } },
       axes: [
         { stroke: '#8593a3', grid: { stroke: '#26313d' }, ticks: { stroke: '#26313d' } },
         {
@@ -107,6 +114,15 @@
         },
       ],
       legend: { live: true },
+      hooks: {
+        setScale: [
+          (u, key) => {
+            if (key !== 'x') return
+            el.dataset.xFrom = String(Math.round(u.scales.x.min))
+            el.dataset.xTo = String(Math.round(u.scales.x.max))
+          },
+        ],
+      },
     }
   }
 
@@ -164,6 +180,8 @@
         .slice(1)
         .reduce((n, values) => n + values.filter((v) => v !== null && v !== undefined).length, 0)
       el.dataset.points = String(points)
+      const [from, to] = xRange()
+      plots[id].setScale('x', { min: from, max: to })
     }
     plotNames = key
   }
@@ -200,12 +218,15 @@
       swatch.className = 'swatch'
       swatch.style.background = COLORS[Math.max(0, names.indexOf(c.name)) % COLORS.length]
       nameCell.prepend(swatch)
+      const health = cell(c.health ?? '–', `health ${c.health ?? ''}`)
+      health.title = c.health_reason ?? ''
       tr.append(
         nameCell,
+        health,
         cell(c.total_requests === 0 ? '–' : c.hit_rate),
         cell(fmt.int(c.total_requests)),
         cell(fmt.int(latest(c.name, 'saved'))),
-        cell(fmt.int(c.entries)),
+        cell(fmt.int(c.entries), 'entries'),
         cell(fmt.bytes(c.bytes)),
         cell(`${fmt.seconds(c.cache_age_seconds)} / ${fmt.seconds(c.ttl_seconds)}`),
         cell(`${fmt.int(c.loads)}${c.errors > 0 ? ` (${c.errors} failed)` : ''}`, 'loads'),
@@ -283,6 +304,8 @@
       getJson(`/api/plex/cache/history?after=${after}`),
       getJson('/api/plex/mirror'),
     ])
+    const serviceNow = Date.parse(stats.timestamp)
+    if (Number.isFinite(serviceNow)) series.nowS = serviceNow / 1000
     merge(view)
     draw()
     renderTotals(stats)

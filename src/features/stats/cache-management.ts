@@ -1,11 +1,12 @@
 import type { BlobDiskStats } from '../../cache/blob/index.js'
-import type { CacheRegistry, CacheStats, Clock } from '../../cache/index.js'
+import { readOutcomes, type CacheRegistry, type CacheStats, type Clock } from '../../cache/index.js'
 import { memoryOnlyRedisStatus, type RedisStatus } from '../../cache/redis/status.js'
 import type { Config } from '../../config.js'
 import { dashboardStatsCache } from '../caches/dashboard-stats.js'
 import { CACHES } from '../caches/index.js'
 import { Throttle } from '../throttle.js'
 import type { ViewerAccounts } from '../viewers/accounts.js'
+import { HEALTH_WINDOW_MS, judgeCacheHealth, type CacheHealth, type ReadWindow } from './cache-health.js'
 
 /** What `cache/stats` shows of the background-stats job. */
 export interface BackgroundStatsJobInfo {
@@ -47,6 +48,9 @@ export interface CacheReportEntry {
   max_stale_seconds: number
   refresh_ahead: boolean
   shared: boolean
+  /** From the reads of the last five minutes, the value's age and (background_stats) its updates: cache-health.ts. */
+  health: CacheHealth
+  health_reason: string
   // plex_images only (its disk tier):
   disk_enabled?: boolean
   disk_disabled_reason?: string | null
@@ -104,15 +108,27 @@ export interface CacheManagementOptions {
   readonly viewers: Pick<ViewerAccounts, 'clearCache'>
   /** A warm starts at most once per this (one warm costs every cache's Plex requests). Default 10 s. */
   readonly warmIntervalMs?: number
+  /** Past counters (the cache page's samples), from which `health` takes its window of reads. */
+  readonly history?: CounterHistory
 }
+
+/** The oldest sample at or after a time: when it was taken and each cache's cumulative counters. */
+export interface CounterHistory {
+  sampleSince(
+    sinceMs: number,
+  ): { atMs: number; caches: ReadonlyMap<string, Readonly<Record<WindowCounter, number>>> } | undefined
+}
+type WindowCounter = 'hits' | 'misses' | 'stale' | 'coalesced' | 'load_errors'
 
 /** `cache/stats`, `cache/clear` and `cache/warm`: everything goes through the registry. */
 export class CacheManagement {
   private warming: Promise<WarmAnswer> | undefined
   private readonly redisStatus: () => RedisStatus
   private readonly warmThrottle: Throttle
+  private readonly startedAtMs: number
 
   constructor(private readonly options: CacheManagementOptions) {
+    this.startedAtMs = options.clock.wallNow()
     this.redisStatus = options.redisStatus ?? memoryOnlyRedisStatus
     this.warmThrottle = new Throttle(options.clock, 1, options.warmIntervalMs ?? 10_000)
   }
@@ -122,15 +138,25 @@ export class CacheManagement {
     const stats = new Map(registry.stats().map((s) => [s.name, s]))
     const catalogued = new Set(CACHES.map((spec) => spec.name))
     const names = [...catalogued, ...[...stats.keys()].filter((name) => !catalogued.has(name))]
+    const nowMs = clock.wallNow()
+    const baseline = this.options.history?.sampleSince(nowMs - HEALTH_WINDOW_MS)
     const caches = names.map((name) => {
-      const entry = reportEntry(
-        name,
-        stats.get(name),
-        config.cache.ttlMs[name],
-        config.cache.maxStaleMs,
-        config.redis.keyPrefix,
+      const s = stats.get(name)
+      const entry = reportEntry(name, s, config.cache.ttlMs[name], config.cache.maxStaleMs, config.redis.keyPrefix)
+      const background = name === dashboardStatsCache.name
+      const { health, reason } = judgeCacheHealth(
+        {
+          name,
+          ttlMs: (s?.ttlMs ?? config.cache.ttlMs[name] ?? 0) || 1,
+          ageMs: s?.ageMs ?? null,
+          entries: s?.entries ?? 0,
+          window: readWindow(s, baseline?.caches.get(name), nowMs - (baseline?.atMs ?? this.startedAtMs)),
+          background: background ? this.backgroundUpdates() : undefined,
+        },
+        nowMs,
       )
-      return name === dashboardStatsCache.name ? { ...entry, ...this.backgroundStatsInfo() } : entry
+      const judged = { ...entry, health, health_reason: reason }
+      return background ? { ...judged, ...this.backgroundStatsInfo() } : judged
     })
     const prefix = config.redis.keyPrefix
     return {
@@ -214,6 +240,11 @@ export class CacheManagement {
     }
   }
 
+  private backgroundUpdates() {
+    const { enabled, lastUpdate, intervalMs } = this.options.backgroundStats
+    return { enabled, lastUpdateMs: lastUpdate, intervalMs, sinceMs: this.startedAtMs }
+  }
+
   private backgroundStatsInfo(): Pick<CacheReportEntry, 'enabled' | 'last_update' | 'update_interval'> {
     const { enabled, lastUpdate, intervalMs } = this.options.backgroundStats
     return {
@@ -230,7 +261,7 @@ function reportEntry(
   configuredTtl: number | undefined,
   maxStaleMs: number,
   prefix: string,
-): CacheReportEntry {
+): Omit<CacheReportEntry, 'health' | 'health_reason'> {
   const requests = s?.requests ?? 0
   const hitRate = requests === 0 ? 0 : (s!.hits / requests) * 100
   const ageMs = s?.ageMs ?? null
@@ -268,7 +299,50 @@ function reportEntry(
   }
 }
 
-function diskFields(disk: BlobDiskStats): Partial<CacheReportEntry> {
+/**
+ * The reads since a past sample of the counters; all reads since start without one, or when the
+ * counters went back (a stats reset) since.
+ */
+function readWindow(
+  s: CacheStats | undefined,
+  then: Readonly<Record<WindowCounter, number>> | undefined,
+  spanMs: number,
+): ReadWindow {
+  if (s === undefined) return { spanMs, hits: 0, misses: 0, stale: 0, coalesced: 0, loadErrors: 0 }
+  const now = readOutcomes(s)
+  const current = {
+    hits: now.hit,
+    misses: now.miss,
+    stale: now.stale,
+    coalesced: now.coalesced,
+    loadErrors: s.loadErrors,
+  }
+  const past = then && {
+    hits: then.hits,
+    misses: then.misses,
+    stale: then.stale,
+    coalesced: then.coalesced,
+    loadErrors: then.load_errors,
+  }
+  const usable =
+    past !== undefined &&
+    (Object.keys(current) as Array<keyof typeof current>).every(
+      (k) => Number.isFinite(past[k]) && past[k] <= current[k],
+    )
+  if (!usable) return { spanMs, ...current }
+  return {
+    spanMs,
+    hits: current.hits - past.hits,
+    misses: current.misses - past.misses,
+    stale: current.stale - past.stale,
+    coalesced: current.coalesced - past.coalesced,
+    loadErrors: current.loadErrors - past.loadErrors,
+  }
+}
+
+function diskFields(
+  disk: BlobDiskStats,
+): Pick<CacheReportEntry, 'disk_enabled' | 'disk_disabled_reason' | 'disk_entries' | 'disk_bytes' | 'disk_hits'> {
   return {
     disk_enabled: disk.enabled,
     disk_disabled_reason: disk.disabledReason,

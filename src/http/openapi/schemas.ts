@@ -136,6 +136,8 @@ const cacheReportEntry = object(
     max_stale_seconds: num,
     refresh_ahead: bool,
     shared: bool,
+    health: { enum: ['good', 'fair', 'poor', 'idle'] },
+    health_reason: str,
     enabled: bool,
     last_update: nullable('string', { format: 'date-time' }),
     update_interval: num,
