@@ -19,6 +19,13 @@ export interface Config {
     readonly headersTimeoutMs: number
     readonly keepAliveTimeoutMs: number
   }
+  /** What one client may cost the others (README, "Limits"). */
+  readonly limits: {
+    /** HEAVY_QUERIES_PER_CLIENT: watch-history pages loading at once for one client address, default 2. */
+    readonly heavyQueriesPerClient: number
+    /** HEAVY_QUERIES_MAX: the same for all clients together, default 4. */
+    readonly heavyQueriesMax: number
+  }
   /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
   readonly frontendDir: string | null
   /** Allowed browser origins; `['*']` allows any. */
@@ -332,6 +339,10 @@ export function loadConfig(env: Env = process.env): Config {
       requestTimeoutMs: ms(e.read('HTTP_REQUEST_TIMEOUT', positiveSeconds, 30)),
       headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
       keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
+    },
+    limits: {
+      heavyQueriesPerClient: e.read('HEAVY_QUERIES_PER_CLIENT', positiveInteger(1_000), 2),
+      heavyQueriesMax: e.read('HEAVY_QUERIES_MAX', positiveInteger(1_000), 4),
     },
     frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),

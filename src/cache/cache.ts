@@ -1,6 +1,6 @@
 import type { InvalidationMessage } from './bus.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { messageOf, serialize, type CacheEntry, type CacheRead } from './entry.js'
+import { messageOf, serialize, Serialized, type CacheEntry, type CacheRead } from './entry.js'
 import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { FlightCoordinator } from './flight.js'
 import { hitLoggerOf, type CacheLogger } from './logger.js'
@@ -74,7 +74,7 @@ export class Cache<V, A = void> implements SlotOwner {
   private readonly shared: SharedLayer | undefined
   private readonly context: CacheContext
   private readonly keyOf: ((args: A) => string) | undefined
-  private readonly loader: (args: A, signal: AbortSignal) => Promise<V> | V
+  private readonly loader: CacheDeclaration<V, A>['load']
   private readonly warmArgs: readonly A[]
   /** The keys of `warmArgs`: they keep the full stale window in the shared layer, variants a shorter one. */
   private readonly baseKeys: ReadonlySet<string>
@@ -356,13 +356,16 @@ export class Cache<V, A = void> implements SlotOwner {
     let entry: StoredEntry<V>
     try {
       const value = await this.callLoader(args, slot.key)
-      entry = new StoredEntry(
-        value,
-        serialize(value, `cache ${this.name} (${slot.key})`),
-        this.clock.now(),
-        this.clock.wallNow(),
-        slot,
-      )
+      entry =
+        value instanceof Serialized
+          ? StoredEntry.fromSerialized(value, this.clock.now(), this.clock.wallNow(), slot)
+          : new StoredEntry(
+              value,
+              serialize(value, `cache ${this.name} (${slot.key})`),
+              this.clock.now(),
+              this.clock.wallNow(),
+              slot,
+            )
     } catch (error) {
       this.loadEnded(started, false)
       this.loadFailed(slot, error)
@@ -388,9 +391,9 @@ export class Cache<V, A = void> implements SlotOwner {
   }
 
   /** Calls the loader; a call that outlives `loadTimeoutMs` (or the registry) fails and is aborted. */
-  private callLoader(args: A, key: string): Promise<V> {
+  private callLoader(args: A, key: string): Promise<V | Serialized<V>> {
     const controller = new AbortController()
-    return new Promise<V>((resolve, reject) => {
+    return new Promise<V | Serialized<V>>((resolve, reject) => {
       const abandon = (error: Error): void => {
         settled()
         controller.abort(error)
@@ -403,7 +406,7 @@ export class Cache<V, A = void> implements SlotOwner {
       const timeoutMs = this.policy.loadTimeoutMs
       const timer = this.clock.setTimer(() => abandon(new LoaderTimeoutError(this.name, key, timeoutMs)), timeoutMs)
       this.activeLoads.add(abandon)
-      let pending: Promise<V>
+      let pending: Promise<V | Serialized<V>>
       try {
         pending = Promise.resolve(this.loader(args, controller.signal))
       } catch (error) {

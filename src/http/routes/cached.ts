@@ -4,6 +4,8 @@ import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/de
 import { CACHES } from '../../features/caches/index.js'
 import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
+import { clientOf } from '../client-address.js'
+import { HeavyQueries } from '../heavy-queries.js'
 import { HttpError } from '../http-error.js'
 import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
 import type { FastAnswer } from '../fast-hits.js'
@@ -17,13 +19,15 @@ import { cached, routeDoc } from '../openapi/schemas.js'
  * (routes of caches that declare `viewers`; the others are the admin's only).
  */
 export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
+  const { heavyQueriesPerClient, heavyQueriesMax } = runtime.config.limits
+  const heavy = new HeavyQueries(heavyQueriesPerClient, heavyQueriesMax)
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
       const options: RouteShorthandOptions = {
         schema: routeSchema(route),
         config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
       }
-      const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches)
+      const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches, route.heavy ? heavy : undefined)
       const fast = fastAnswer(spec, route, runtime.cacheDeps, runtime.caches)
       for (const path of route.paths) {
         app.get(path, options, handler)
@@ -64,13 +68,20 @@ function routeSchema<A>(route: CachedRoute<A>) {
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
-function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
+function cachedHandler<V, A>(
+  spec: CacheSpec<V, A>,
+  route: CachedRoute<A>,
+  deps: CacheDeps,
+  registry: CacheRegistry,
+  heavy: HeavyQueries | undefined,
+) {
   const cache = deps.cache(spec)
   const options: CachedRouteOptions = {
     what: route.what,
     shape: route.shape,
     failureFields: route.failureFields,
     internal: route.internal,
+    admit: heavy && ((request) => heavy.enter(clientOf(request.ip), route.what)),
   }
   const { notConfigured, onRequest, query } = route
   const viewers = spec.viewers
