@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify'
 import http from 'node:http'
 import { LazyChildLogger, type Logger } from '../logger.js'
+import { registerLoginMetrics } from '../metrics/login-metrics.js'
 import type { Runtime } from '../runtime.js'
 import { createCallerCheck, createFastCaller, installAuth } from './auth.js'
 import { CorsPolicy, installCors } from './cors.js'
@@ -15,6 +16,7 @@ import { installGracefulClose } from './drain.js'
 import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHandling } from './error-handler.js'
 import { FastHits } from './fast-hits.js'
 import { installFrontend } from './frontend.js'
+import { LoginLimits } from './login-limits.js'
 import { installOpenApi } from './openapi/install.js'
 import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
@@ -25,13 +27,16 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Cache hits answered in front of the router; undefined when every request must go through Fastify. */
     fastHits: FastHits | undefined
+    /** The bounds on failed sign-ins; undefined with auth off. */
+    loginLimits: LoginLimits | undefined
   }
 }
 
 /** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
 export function buildApp(runtime: Runtime): FastifyInstance {
   const cors = new CorsPolicy(runtime.config.corsOrigins)
-  const callers = createCallerCheck(runtime.config.auth, runtime.viewers)
+  const limits = loginLimits(runtime)
+  const callers = createCallerCheck(runtime.config.auth, runtime.viewers, limits)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const metrics = runtime.metrics
   const fastHits = runtime.logger.isLevelEnabled('debug')
@@ -80,6 +85,7 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   app.addHook('preClose', async () => fastHits?.close())
   installGracefulClose(app)
   app.decorate('fastHits', fastHits)
+  app.decorate('loginLimits', limits)
   runtime.metrics?.installHttp(app)
   installOpenApi(app)
 
@@ -89,6 +95,15 @@ export function buildApp(runtime: Runtime): FastifyInstance {
     if (runtime.config.frontendDir !== null) installFrontend(routes, runtime.config.frontendDir)
   })
   return app
+}
+
+/** The bounds on failed sign-ins (auth on), counted in `/metrics`. */
+function loginLimits(runtime: Runtime): LoginLimits | undefined {
+  if (!runtime.config.auth.enabled) return undefined
+  const limits = new LoginLimits(runtime.config.limits.login, runtime.clock)
+  runtime.viewers.onCreated(() => limits.forgetFailures())
+  if (runtime.metrics) registerLoginMetrics(runtime.metrics.registry, () => limits.counts)
+  return limits
 }
 
 /**
