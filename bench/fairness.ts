@@ -119,6 +119,10 @@ async function freshService(
     },
   })
   const stop = service.stop.bind(service)
+  // The history worker starts with the first page (under tsx it compiles its sources first).
+  const first = await fetch(`${service.url}/api/plex/watch-history?limit=1`)
+  if (first.status !== 200) throw new Error(`the first history page answered ${first.status}: ${await first.text()}`)
+  await first.arrayBuffer()
   for (let i = 0; i < 100; i++) {
     const response = await fetch(`${service.url}/api/plex/sessions`)
     await response.arrayBuffer()
