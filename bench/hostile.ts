@@ -13,7 +13,9 @@ import { startSimulator } from '../sim/index.js'
 import { createCacheRegistry } from '../src/cache/index.js'
 import { createRedisLayer, unlinkWithPrefix } from '../src/cache/redis/index.js'
 import { loadConfig } from '../src/config.js'
+import { CACHES } from '../src/features/caches/index.js'
 import { buildApp } from '../src/http/app.js'
+import { appDeps } from '../src/http/routes/index.js'
 import { decodeBody } from '../src/plex/decode.js'
 import { createPlexClient } from '../src/plex/index.js'
 import { parsePool } from '../src/plex/parse-pool.js'
@@ -126,15 +128,18 @@ async function historyPage(): Promise<unknown[]> {
     liveSessions: false,
   })
   const runtime = await createRuntime(
-    loadConfig({
-      DATABASE_PATH: ':memory:',
-      LOG_LEVEL: 'silent',
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: token,
-      PLEX_TV_URL: sim.url,
-    }),
+    loadConfig(
+      {
+        DATABASE_PATH: ':memory:',
+        LOG_LEVEL: 'silent',
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: token,
+        PLEX_TV_URL: sim.url,
+      },
+      CACHES,
+    ),
   )
-  const app = buildApp(runtime)
+  const app = buildApp(appDeps(runtime))
   try {
     await runtime.watchHistorySync.sync()
     return (await app.inject({ url: '/api/plex/watch-history?limit=5000' })).json<unknown[]>()

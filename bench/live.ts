@@ -5,7 +5,9 @@
 import os from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { loadConfig } from '../src/config.js'
+import { CACHES } from '../src/features/caches/index.js'
 import { buildApp } from '../src/http/app.js'
+import { appDeps } from '../src/http/routes/index.js'
 import { createLogger } from '../src/logger.js'
 import { createRuntime } from '../src/runtime.js'
 import { startSimulator, type Fault, type RunningSimulator } from '../sim/index.js'
@@ -266,15 +268,18 @@ async function afterIdle(events: boolean): Promise<IdleLatency> {
     sim.control.startActivity({ type: 'library.update.section', ticks: 1_000 })
     await sim.control.setFault({ endpoint: '*', latencyMs: SLOW_PLEX_MS })
     const clock = new JumpClock()
-    const config = loadConfig({
-      DATABASE_PATH: ':memory:',
-      LOG_LEVEL: 'warn',
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: TOKEN,
-      PLEX_TV_URL: sim.url,
-    })
+    const config = loadConfig(
+      {
+        DATABASE_PATH: ':memory:',
+        LOG_LEVEL: 'warn',
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: TOKEN,
+        PLEX_TV_URL: sim.url,
+      },
+      CACHES,
+    )
     const runtime = await createRuntime(config, { clock, logger: createLogger({ level: 'warn' }) })
-    const app = buildApp(runtime)
+    const app = buildApp(appDeps(runtime))
     try {
       await app.listen({ host: '127.0.0.1', port: 0 })
       const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

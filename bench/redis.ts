@@ -15,7 +15,9 @@ import {
   type RedisSettings,
 } from '../src/cache/redis/index.js'
 import { loadConfig } from '../src/config.js'
+import { CACHES } from '../src/features/caches/index.js'
 import { buildApp } from '../src/http/app.js'
+import { appDeps } from '../src/http/routes/index.js'
 import { createRuntime } from '../src/runtime.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -48,15 +50,18 @@ async function realPayloads(): Promise<Payloads> {
   })
   for (let i = 0; i < 12; i++) sim.control.startSession()
   const runtime = await createRuntime(
-    loadConfig({
-      DATABASE_PATH: ':memory:',
-      LOG_LEVEL: 'silent',
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: token,
-      PLEX_TV_URL: sim.url,
-    }),
+    loadConfig(
+      {
+        DATABASE_PATH: ':memory:',
+        LOG_LEVEL: 'silent',
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: token,
+        PLEX_TV_URL: sim.url,
+      },
+      CACHES,
+    ),
   )
-  const app = buildApp(runtime)
+  const app = buildApp(appDeps(runtime))
   try {
     const sync = await app.inject({ method: 'POST', url: '/api/plex/watch-history/sync' })
     if (sync.statusCode !== 200) throw new Error(`watch-history sync answered ${sync.statusCode}: ${sync.body}`)

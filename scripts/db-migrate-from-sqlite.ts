@@ -2,6 +2,7 @@
 // PostgreSQL of DATABASE_URL (migrating it first), and prints the row counts it checked.
 import { existsSync } from 'node:fs'
 import { loadConfig } from '../src/config.js'
+import { CACHES } from '../src/features/caches/index.js'
 import { copyFromSqlite } from '../src/db/copy-from-sqlite.js'
 import { openPostgres, withoutPassword } from '../src/db/index.js'
 
@@ -15,7 +16,7 @@ const file = process.argv[2]
 if (!file) fail('give the SQLite file to copy: npm run db:migrate-from-sqlite -- data/komandorr.db')
 let config
 try {
-  config = loadConfig()
+  config = loadConfig(process.env, CACHES)
 } catch (error) {
   fail((error as Error).message)
 }

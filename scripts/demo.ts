@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.js'
+import { CACHES } from '../src/features/caches/index.js'
 import { buildApp } from '../src/http/app.js'
+import { appDeps } from '../src/http/routes/index.js'
 import { createRuntime } from '../src/runtime.js'
 import { startSimulator, type RunningSimulator } from '../sim/index.js'
 
@@ -27,23 +29,26 @@ try {
 const dataDir = mkdtempSync(join(tmpdir(), 'komandorr-demo-'))
 let config
 try {
-  config = loadConfig({
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    ...process.env,
-    PORT: process.env.PORT ?? '8000',
-    PLEX_SERVER_URL: sim.url,
-    PLEX_SERVER_TOKEN: sim.token,
-    PLEX_TV_URL: sim.url,
-    DATABASE_PATH: join(dataDir, 'komandorr.db'),
-  })
+  config = loadConfig(
+    {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...process.env,
+      PORT: process.env.PORT ?? '8000',
+      PLEX_SERVER_URL: sim.url,
+      PLEX_SERVER_TOKEN: sim.token,
+      PLEX_TV_URL: sim.url,
+      DATABASE_PATH: join(dataDir, 'komandorr.db'),
+    },
+    CACHES,
+  )
 } catch (error) {
   await sim.close()
   fail(error instanceof ConfigError ? error.message : String(error))
 }
 
 const runtime = await createRuntime(config)
-const app = buildApp(runtime)
+const app = buildApp(appDeps(runtime))
 try {
   await app.listen({ host: config.host, port: config.port })
 } catch (error) {

@@ -51,7 +51,8 @@ if [ -z "$postgres_url" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; t
 fi
 
 # The /cache page and the dashboard pages are tested in Debian's chromium, driven by playwright-core.
-if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
-  apt_install chromium ||
-    missing "Debian's chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}" "apt-get install chromium as root, or set CHROMIUM_PATH"
+chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+  apt_install chromium && [ -x "$chromium" ] ||
+    missing "Debian's chromium at $chromium" "apt-get install chromium as root, or set CHROMIUM_PATH"
 fi

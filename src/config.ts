@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import path from 'node:path'
 import { EVICTION_POLICIES, type EvictionPolicy } from './cache/eviction/index.js'
-import { CACHES } from './features/caches/index.js'
 import type { LogLevel } from './logger.js'
 
 /**
@@ -327,8 +326,17 @@ class EnvReader {
 const MiB = 1024 * 1024
 const ms = (seconds: number) => seconds * 1000
 
-/** Parses the environment (default `process.env`) into a frozen Config, or throws one ConfigError. */
-export function loadConfig(env: Env = process.env): Config {
+/** A cache with its TTL variable, as the catalogue declares it (features/caches/). */
+export interface CacheTtlVariable {
+  readonly name: string
+  readonly ttl: { readonly env: string; readonly defaultSeconds: number }
+}
+
+/**
+ * Parses the environment into a frozen Config, or throws one ConfigError. `caches` name the TTL
+ * variables to read (the catalogue, `CACHES`), so config depends on no feature.
+ */
+export function loadConfig(env: Env, caches: readonly CacheTtlVariable[]): Config {
   const e = new EnvReader(env)
 
   const redisUrlValue = e.read('REDIS_URL', redisUrl, null as string | null, 'url')
@@ -415,7 +423,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cache: {
       ttlMs: Object.fromEntries(
-        CACHES.map(({ name, ttl }) => [name, ms(e.read(ttl.env, positiveSeconds, ttl.defaultSeconds))]),
+        caches.map(({ name, ttl }) => [name, ms(e.read(ttl.env, positiveSeconds, ttl.defaultSeconds))]),
       ),
       maxStaleMs: ms(e.read('CACHE_MAX_STALE', nonNegativeSeconds, 3600)),
       warmThreshold: e.read('CACHE_WARM_THRESHOLD', fraction, 0.8),

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { CACHES } from './features/caches/index.js'
 import { buildApp } from './http/app.js'
+import { appDeps } from './http/routes/index.js'
 import { SHUTDOWN_DEADLINE_MS } from './http/drain.js'
 import { createRuntime, type Runtime } from './runtime.js'
 
@@ -13,7 +15,7 @@ function readConfig(): Config {
   // Real environment variables win over the file (loadEnvFile never overrides them).
   if (existsSync('.env')) process.loadEnvFile('.env')
   try {
-    return loadConfig()
+    return loadConfig(process.env, CACHES)
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message)
     throw error
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   const config = readConfig()
   const runtime = await openRuntime(config)
   const { logger } = runtime
-  const app = buildApp(runtime)
+  const app = buildApp(appDeps(runtime))
 
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception: exiting')

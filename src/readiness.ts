@@ -6,6 +6,18 @@ export type Readiness = { readonly ready: true } | { readonly ready: false; read
 
 const READY: Readiness = Object.freeze({ ready: true })
 
+export type HealthValue = string | Readonly<Record<string, unknown>>
+
+/** What `/api/health` reports beside the database. */
+export interface HealthProbes {
+  redis: () => HealthValue
+  plex: () => HealthValue
+  /** Readiness (`/api/health/ready`): the database answers and its migrations ran. */
+  database: DatabaseReadiness
+  /** Readiness (`/api/health/ready`): the first warm-up of the Plex caches has settled, if this instance runs one. */
+  warmUp: WarmUpReadiness
+}
+
 /** How long a probe waits for the ping: past it the database counts as not answering. */
 export interface PingDeadline {
   readonly clock: Clock

@@ -28,28 +28,16 @@ import { PlexPeak } from './features/stats/plex-peak.js'
 import type { BackgroundJob } from './jobs/background-job.js'
 import { createLogger, LogSecrets, type Logger } from './logger.js'
 import { PlexConnection } from './plex/plex-connection.js'
-import { DatabaseReadiness, WarmUpReadiness } from './readiness.js'
-import type { ServiceCheck } from './services/check.js'
-import { ServiceMonitor } from './services/monitor.js'
+import { DatabaseReadiness, WarmUpReadiness, type HealthProbes } from './readiness.js'
+import type { ServiceCheck } from './features/monitored-services/check.js'
+import { ServiceMonitor } from './features/monitored-services/monitor.js'
 import { CacheHistory } from './metrics/cache-history.js'
 import { ServiceMetrics } from './metrics/index.js'
-import { createTrafficLog, type TrafficLog } from './traffic/traffic-log.js'
-import { ViewerAccounts } from './viewers/accounts.js'
+import { createTrafficLog, type TrafficLog } from './features/traffic/traffic-log.js'
+import { ViewerAccounts } from './features/viewers/accounts.js'
 
 /** A readiness probe's ping past this counts as the database not answering (probes time out at 1-5 s). */
 const READINESS_PING_DEADLINE_MS = 2_000
-
-export type HealthValue = string | Readonly<Record<string, unknown>>
-
-/** What `/api/health` reports beside the database. */
-export interface HealthProbes {
-  redis: () => HealthValue
-  plex: () => HealthValue
-  /** Readiness (`/api/health/ready`): the database answers and its migrations ran. */
-  database: DatabaseReadiness
-  /** Readiness (`/api/health/ready`): the first warm-up of the Plex caches has settled, if this instance runs one. */
-  warmUp: WarmUpReadiness
-}
 
 export interface RuntimeOptions {
   /** Defaults to a pino logger at config.logLevel on stdout. */

@@ -3,6 +3,7 @@
 // scrape with 10 caches and 1,000 watch-history queries held (in this process).
 import autocannon from 'autocannon'
 import { loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 import { createLogger } from '../../src/logger.js'
 import { watchHistoryCache } from '../../src/features/caches/watch-history.js'
 import { createRuntime } from '../../src/runtime.js'
@@ -82,7 +83,7 @@ export interface ScrapeCostResult {
 
 /** One runtime in this process; 10 caches (one extra beside the service's), 1,000 watch-history keys. */
 export async function measureScrapeCost(scrapes = 200): Promise<ScrapeCostResult> {
-  const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'warn', HOST: '127.0.0.1' })
+  const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'warn', HOST: '127.0.0.1' }, CACHES)
   const runtime = await createRuntime(config, { logger: createLogger({ level: 'warn' }) })
   try {
     const { caches } = runtime

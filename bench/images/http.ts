@@ -12,7 +12,9 @@ import path from 'node:path'
 import { startSimulator } from '../../sim/index.js'
 import { percentiles } from '../../src/cache/index.js'
 import { loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 import { buildApp } from '../../src/http/app.js'
+import { appDeps } from '../../src/http/routes/index.js'
 import { createRuntime } from '../../src/runtime.js'
 import { random } from './traces.js'
 
@@ -26,14 +28,17 @@ interface Service {
 /** The service in this process (its own temp folder for SQLite and images). */
 async function startService(env: Record<string, string>): Promise<Service> {
   const dir = mkdtempSync(path.join(tmpdir(), 'komandorr-bench-images-'))
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    DATABASE_PATH: path.join(dir, 'komandorr.db'),
-    ...env,
-  })
+  const config = loadConfig(
+    {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      DATABASE_PATH: path.join(dir, 'komandorr.db'),
+      ...env,
+    },
+    CACHES,
+  )
   const runtime = await createRuntime(config)
-  const app = buildApp(runtime)
+  const app = buildApp(appDeps(runtime))
   await app.listen({ host: '127.0.0.1', port: 0 })
   return {
     url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,

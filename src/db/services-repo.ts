@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely'
-import type { CheckResult, Service, ServiceFields, StatusCounts } from '../services/types.js'
+import type { CheckResult, Service, ServiceFields, StatusCounts } from '../features/monitored-services/types.js'
 import type { DbSource } from './connection.js'
 import type { ServicesTable } from './schema.js'
 

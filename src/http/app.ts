@@ -8,8 +8,11 @@ import Fastify, {
 } from 'fastify'
 import http from 'node:http'
 import { LazyChildLogger, type Logger } from '../logger.js'
+import type { Clock } from '../cache/index.js'
+import type { Config } from '../config.js'
+import type { ViewerAccounts } from '../features/viewers/accounts.js'
+import type { ServiceMetrics } from '../metrics/index.js'
 import { registerLoginMetrics } from '../metrics/login-metrics.js'
-import type { Runtime } from '../runtime.js'
 import { createCallerCheck, createFastCaller, installAuth } from './auth.js'
 import { CorsPolicy, installCors } from './cors.js'
 import { installGracefulClose } from './drain.js'
@@ -18,7 +21,6 @@ import { FastHits } from './fast-hits.js'
 import { installFrontend } from './frontend.js'
 import { LoginLimits } from './login-limits.js'
 import { installOpenApi } from './openapi/install.js'
-import { routeModules } from './routes/index.js'
 import { validatorCompiler } from './validation.js'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -32,27 +34,40 @@ declare module 'fastify' {
   }
 }
 
-/** The HTTP face of the service: hooks once, then every route module of routes/index.ts. */
-export function buildApp(runtime: Runtime): FastifyInstance {
-  const cors = new CorsPolicy(runtime.config.corsOrigins)
-  const limits = loginLimits(runtime)
-  const callers = createCallerCheck(runtime.config.auth, runtime.viewers, limits)
+/** What the app's hooks use; `appDeps` in routes/index.ts builds it from the runtime. */
+export interface AppDeps {
+  readonly config: Pick<Config, 'corsOrigins' | 'auth' | 'http' | 'frontendDir' | 'limits'>
+  readonly logger: Logger
+  /** Times the windows of the limits on failed sign-ins. */
+  readonly clock: Clock
+  /** Who may sign in beside the admin. */
+  readonly viewers: ViewerAccounts
+  readonly metrics: ServiceMetrics | undefined
+  /** Adds every route module's routes. */
+  readonly registerRoutes: (app: FastifyInstance) => void
+}
+
+/** The HTTP face of the service: hooks once, then the route modules. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const cors = new CorsPolicy(deps.config.corsOrigins)
+  const limits = loginLimits(deps)
+  const callers = createCallerCheck(deps.config.auth, deps.viewers, limits)
   // At debug level every request is logged, by Fastify: then every request goes through it.
-  const metrics = runtime.metrics
-  const fastHits = runtime.logger.isLevelEnabled('debug')
+  const metrics = deps.metrics
+  const fastHits = deps.logger.isLevelEnabled('debug')
     ? undefined
     : new FastHits(
-        createFastCaller(runtime.config.auth, callers),
+        createFastCaller(deps.config.auth, callers),
         cors,
         metrics && ((path) => metrics.http.cellsFor('GET', path, 200)),
       )
-  const timeouts = runtime.config.http
+  const timeouts = deps.config.http
   const app = Fastify({
     serverFactory: (handler, options) => createServer(handler, options, fastHits),
     // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
-    loggerInstance: runtime.logger as FastifyBaseLogger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    logController: new QuietRequestLog(runtime.logger.isLevelEnabled('debug')),
+    logController: new QuietRequestLog(deps.logger.isLevelEnabled('debug')),
     childLoggerFactory: (logger, bindings, options) =>
       new LazyChildLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger,
     routerOptions: { ignoreTrailingSlash: true },
@@ -79,30 +94,30 @@ export function buildApp(runtime: Runtime): FastifyInstance {
   requireHost(app)
   acceptEmptyJsonBodies(app)
   installCors(app, cors)
-  installAuth(app, runtime.config.auth, callers)
+  installAuth(app, deps.config.auth, callers)
   // Before the drain's own hook (hooks run in order, and it waits for quiet): from the moment
   // close() begins every request goes through Fastify, which answers it with `Connection: close`.
   app.addHook('preClose', async () => fastHits?.close())
   installGracefulClose(app)
   app.decorate('fastHits', fastHits)
   app.decorate('loginLimits', limits)
-  runtime.metrics?.installHttp(app)
+  deps.metrics?.installHttp(app)
   installOpenApi(app)
 
   // In a plugin, so that it runs after the OpenAPI plugin has loaded and sees every route.
   void app.register(async (routes) => {
-    for (const register of routeModules) register(routes, runtime)
-    if (runtime.config.frontendDir !== null) installFrontend(routes, runtime.config.frontendDir)
+    deps.registerRoutes(routes)
+    if (deps.config.frontendDir !== null) installFrontend(routes, deps.config.frontendDir)
   })
   return app
 }
 
 /** The bounds on failed sign-ins (auth on), counted in `/metrics`. */
-function loginLimits(runtime: Runtime): LoginLimits | undefined {
-  if (!runtime.config.auth.enabled) return undefined
-  const limits = new LoginLimits(runtime.config.limits.login, runtime.clock)
-  runtime.viewers.onCreated(() => limits.forgetFailures())
-  if (runtime.metrics) registerLoginMetrics(runtime.metrics.registry, () => limits.counts)
+function loginLimits(deps: AppDeps): LoginLimits | undefined {
+  if (!deps.config.auth.enabled) return undefined
+  const limits = new LoginLimits(deps.config.limits.login, deps.clock)
+  deps.viewers.onCreated(() => limits.forgetFailures())
+  if (deps.metrics) registerLoginMetrics(deps.metrics.registry, () => limits.counts)
   return limits
 }
 

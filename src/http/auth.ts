@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Config } from '../config.js'
-import type { ViewerAccounts } from '../viewers/accounts.js'
-import { LoginDigest } from '../viewers/login-digest.js'
-import type { Viewer } from '../viewers/viewer.js'
+import type { ViewerAccounts } from '../features/viewers/accounts.js'
+import { LoginDigest } from '../features/viewers/login-digest.js'
+import type { Viewer } from '../features/viewers/viewer.js'
 import { clientOf } from './client-address.js'
 import type { LoginLimits } from './login-limits.js'
 

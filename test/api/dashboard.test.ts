@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { BYTES_PER_GB, HOUR_MS } from '../../src/traffic/traffic-log.js'
+import { BYTES_PER_GB, HOUR_MS } from '../../src/features/traffic/traffic-log.js'
 import { type ClockedPlexApp, json, jsonInit, sleep, startPlexAppOnManualClock } from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BYTES_PER_GB, DAY_MS, HOUR_MS } from '../../src/traffic/traffic-log.js'
+import { BYTES_PER_GB, DAY_MS, HOUR_MS } from '../../src/features/traffic/traffic-log.js'
 import { ManualClock } from '../../src/cache/index.js'
 import { json, jsonInit, sqliteOf, startTestApp, type TestApp } from '../support/api-harness.js'
 

@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scopeIdOf } from '../../src/cache/index.js'
-import { viewerOf } from '../../src/viewers/viewer.js'
+import { viewerOf } from '../../src/features/viewers/viewer.js'
 import {
   basic,
   everyStoredText,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 
 function errorOf(env: Record<string, string>): string {
   try {
-    loadConfig(env)
+    loadConfig(env, CACHES)
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError)
     return (error as Error).message
@@ -13,7 +14,7 @@ function errorOf(env: Record<string, string>): string {
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
-    const config = loadConfig({})
+    const config = loadConfig({}, CACHES)
     expect(config).toMatchObject({
       host: '0.0.0.0',
       port: 8000,
@@ -59,40 +60,43 @@ describe('loadConfig', () => {
   })
 
   it('reads every variable, with TTLs in seconds turned into milliseconds', () => {
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '9000',
-      CORS_ORIGINS: 'http://localhost:5173, https://dash.example.com/',
-      LOG_LEVEL: 'WARNING',
-      DATABASE_PATH: ':memory:',
-      ENABLE_AUTH: 'TRUE',
-      AUTH_USERNAME: 'admin',
-      AUTH_PASSWORD: 'pw',
-      PLEX_SERVER_URL: 'http://192.168.1.10:32400/',
-      PLEX_SERVER_TOKEN: 'tok',
-      PLEX_SERVER_NAME: 'Basement',
-      PLEX_TV_URL: 'http://127.0.0.1:4000',
-      REDIS_HOST: 'redis',
-      REDIS_PORT: '6380',
-      REDIS_DB: '2',
-      REDIS_PASSWORD: 'rpw',
-      REDIS_KEY_PREFIX: 'test:',
-      CACHE_ACTIVITIES_TTL: '1',
-      CACHE_SESSIONS_TTL: '20',
-      CACHE_WATCH_HISTORY_TTL: '3',
-      CACHE_STATS_TTL: '4',
-      CACHE_LIVE_STATS_TTL: '5',
-      CACHE_RECENT_MEDIA_TTL: '6',
-      CACHE_LIBRARY_TTL: '7',
-      CACHE_USERS_COUNT_TTL: '8',
-      CACHE_MAX_STALE: '0',
-      CACHE_WARM_THRESHOLD: '0.5',
-      CACHE_WARM_IDLE: '9',
-      CACHE_MAX_BYTES: '1000',
-      STATS_REFRESH_INTERVAL: '10',
-      WATCH_HISTORY_SYNC_INTERVAL: '11',
-      MONITOR_INTERVAL: '12',
-    })
+    const config = loadConfig(
+      {
+        HOST: '127.0.0.1',
+        PORT: '9000',
+        CORS_ORIGINS: 'http://localhost:5173, https://dash.example.com/',
+        LOG_LEVEL: 'WARNING',
+        DATABASE_PATH: ':memory:',
+        ENABLE_AUTH: 'TRUE',
+        AUTH_USERNAME: 'admin',
+        AUTH_PASSWORD: 'pw',
+        PLEX_SERVER_URL: 'http://192.168.1.10:32400/',
+        PLEX_SERVER_TOKEN: 'tok',
+        PLEX_SERVER_NAME: 'Basement',
+        PLEX_TV_URL: 'http://127.0.0.1:4000',
+        REDIS_HOST: 'redis',
+        REDIS_PORT: '6380',
+        REDIS_DB: '2',
+        REDIS_PASSWORD: 'rpw',
+        REDIS_KEY_PREFIX: 'test:',
+        CACHE_ACTIVITIES_TTL: '1',
+        CACHE_SESSIONS_TTL: '20',
+        CACHE_WATCH_HISTORY_TTL: '3',
+        CACHE_STATS_TTL: '4',
+        CACHE_LIVE_STATS_TTL: '5',
+        CACHE_RECENT_MEDIA_TTL: '6',
+        CACHE_LIBRARY_TTL: '7',
+        CACHE_USERS_COUNT_TTL: '8',
+        CACHE_MAX_STALE: '0',
+        CACHE_WARM_THRESHOLD: '0.5',
+        CACHE_WARM_IDLE: '9',
+        CACHE_MAX_BYTES: '1000',
+        STATS_REFRESH_INTERVAL: '10',
+        WATCH_HISTORY_SYNC_INTERVAL: '11',
+        MONITOR_INTERVAL: '12',
+      },
+      CACHES,
+    )
     expect(config).toMatchObject({
       host: '127.0.0.1',
       port: 9000,
@@ -128,8 +132,8 @@ describe('loadConfig', () => {
   })
 
   it('turns Redis on with REDIS_ENABLED or a REDIS_URL', () => {
-    expect(loadConfig({ REDIS_ENABLED: 'yes' }).redis.enabled).toBe(true)
-    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/1' }).redis).toMatchObject({
+    expect(loadConfig({ REDIS_ENABLED: 'yes' }, CACHES).redis.enabled).toBe(true)
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/1' }, CACHES).redis).toMatchObject({
       enabled: true,
       url: 'redis://127.0.0.1:6379/1',
     })
@@ -138,7 +142,8 @@ describe('loadConfig', () => {
   it('switches to PostgreSQL with a DATABASE_URL, with its pool size and statement timeout', () => {
     const url = 'postgres://komandorr:s3cret@db.lan:5432/komandorr?sslmode=require'
     expect(
-      loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }).database,
+      loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }, CACHES)
+        .database,
     ).toEqual({
       path: 'data/komandorr.db',
       url,
@@ -154,8 +159,20 @@ describe('loadConfig', () => {
     )
   })
 
+  it('reads the TTL variables of the caches it is handed, and only those', () => {
+    const caches = [{ name: 'alpha', ttl: { env: 'ALPHA_TTL', defaultSeconds: 9 } }]
+    expect(loadConfig({ ALPHA_TTL: '7', CACHE_SESSIONS_TTL: '20' }, caches).cache.ttlMs).toEqual({ alpha: 7_000 })
+    expect(loadConfig({}, caches).cache.ttlMs).toEqual({ alpha: 9_000 })
+    expect(() => loadConfig({ ALPHA_TTL: 'soon' }, caches)).toThrow(
+      'ALPHA_TTL="soon" is not a number of seconds (a positive integer)',
+    )
+  })
+
   it('treats a blank variable as unset', () => {
-    expect(loadConfig({ PORT: '', PLEX_SERVER_URL: '  ' })).toMatchObject({ port: 8000, plex: { serverUrl: null } })
+    expect(loadConfig({ PORT: '', PLEX_SERVER_URL: '  ' }, CACHES)).toMatchObject({
+      port: 8000,
+      plex: { serverUrl: null },
+    })
   })
 
   it('stops on a bad value with one line naming the variable, the value and what is allowed', () => {
@@ -184,8 +201,8 @@ describe('loadConfig', () => {
     expect(errorOf({ CACHE_MAX_BYTES_PER_SCOPE: '-1' })).toBe(
       'CACHE_MAX_BYTES_PER_SCOPE="-1" is not a number of bytes (a positive integer)',
     )
-    expect(loadConfig({ CACHE_MAX_BYTES_PER_SCOPE: '4096' }).cache.maxBytesPerScope).toBe(4096)
-    expect(loadConfig({}).cache.maxBytesPerScope, 'unset: the registry takes CACHE_MAX_BYTES / 16').toBeNull()
+    expect(loadConfig({ CACHE_MAX_BYTES_PER_SCOPE: '4096' }, CACHES).cache.maxBytesPerScope).toBe(4096)
+    expect(loadConfig({}, CACHES).cache.maxBytesPerScope, 'unset: the registry takes CACHE_MAX_BYTES / 16').toBeNull()
     expect(errorOf({ IMAGE_CACHE_EVICTION: 'fifo' })).toBe('IMAGE_CACHE_EVICTION="fifo" is not one of lru, w-tinylfu')
     expect(errorOf({ IMAGE_MAX_BYTES: '0' })).toBe('IMAGE_MAX_BYTES="0" is not a number of bytes (a positive integer)')
     expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1000' })).toBe(
@@ -194,27 +211,30 @@ describe('loadConfig', () => {
     expect(errorOf({ PLEX_MAX_RESPONSE_BYTES: '1e9' })).toContain(
       'PLEX_MAX_RESPONSE_BYTES="1e9" is not a number of bytes',
     )
-    expect(loadConfig({ PLEX_MAX_RESPONSE_BYTES: '1048576' }).plex.maxResponseBytes).toBe(1_048_576)
+    expect(loadConfig({ PLEX_MAX_RESPONSE_BYTES: '1048576' }, CACHES).plex.maxResponseBytes).toBe(1_048_576)
   })
 
   it('places the image cache beside the SQLite file, memory only for an in-memory database, with eviction per cache', () => {
-    expect(loadConfig({ DATABASE_PATH: '/var/lib/k/komandorr.db' }).images).toEqual({
+    expect(loadConfig({ DATABASE_PATH: '/var/lib/k/komandorr.db' }, CACHES).images).toEqual({
       memoryBytes: 32 * 1024 * 1024,
       dir: '/var/lib/k/images',
       diskBytes: 512 * 1024 * 1024,
       maxImageBytes: 10 * 1024 * 1024,
       eviction: 'w-tinylfu',
     })
-    expect(loadConfig({ DATABASE_PATH: ':memory:' }).images.dir).toBeNull()
-    const set = loadConfig({
-      DATABASE_PATH: ':memory:',
-      IMAGE_CACHE_DIR: '/cache/posters',
-      IMAGE_CACHE_MEMORY_BYTES: '1000',
-      IMAGE_CACHE_MAX_BYTES: '2000',
-      IMAGE_MAX_BYTES: '3000',
-      IMAGE_CACHE_EVICTION: 'LRU',
-      CACHE_EVICTION: 'w-tinylfu',
-    })
+    expect(loadConfig({ DATABASE_PATH: ':memory:' }, CACHES).images.dir).toBeNull()
+    const set = loadConfig(
+      {
+        DATABASE_PATH: ':memory:',
+        IMAGE_CACHE_DIR: '/cache/posters',
+        IMAGE_CACHE_MEMORY_BYTES: '1000',
+        IMAGE_CACHE_MAX_BYTES: '2000',
+        IMAGE_MAX_BYTES: '3000',
+        IMAGE_CACHE_EVICTION: 'LRU',
+        CACHE_EVICTION: 'w-tinylfu',
+      },
+      CACHES,
+    )
     expect(set.images).toEqual({
       memoryBytes: 1000,
       dir: '/cache/posters',
@@ -223,7 +243,7 @@ describe('loadConfig', () => {
       eviction: 'lru',
     })
     expect(set.cache.eviction).toBe('w-tinylfu')
-    expect(loadConfig({}).cache.eviction).toBe('lru')
+    expect(loadConfig({}, CACHES).cache.eviction).toBe('lru')
   })
 
   it('reports several bad values on the same single line', () => {
@@ -249,7 +269,7 @@ describe('loadConfig', () => {
   })
 
   it('returns a frozen config', () => {
-    const config = loadConfig({})
+    const config = loadConfig({}, CACHES)
     expect(() => {
       ;(config as { port: number }).port = 1
     }).toThrow(TypeError)

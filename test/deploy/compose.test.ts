@@ -8,6 +8,7 @@ import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
 import { loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 
 // A parsed YAML document, walked freely by the assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -156,7 +157,7 @@ describe('docker-compose.postgres.yml', () => {
     ])
     expect(service.depends_on.postgres).toEqual({ condition: 'service_healthy', required: true })
     // The service takes the URL as it is made here.
-    expect(loadConfig({ DATABASE_URL: service.environment.DATABASE_URL }).database.url).toBe(
+    expect(loadConfig({ DATABASE_URL: service.environment.DATABASE_URL }, CACHES).database.url).toBe(
       service.environment.DATABASE_URL,
     )
   })

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 import { basic, json, startTestApp, type TestApp } from '../support/api-harness.js'
 
 const INDEX = '<!doctype html><title>Komandorr Dashboard</title><div id="root"></div>'
@@ -178,7 +179,7 @@ describe('FRONTEND_DIR unset or bad', () => {
     for (const path of [join(base, 'no-such-dist'), empty, join(dist, 'index.html')]) {
       const error = (() => {
         try {
-          loadConfig({ FRONTEND_DIR: path })
+          loadConfig({ FRONTEND_DIR: path }, CACHES)
         } catch (e) {
           return e
         }
@@ -188,7 +189,7 @@ describe('FRONTEND_DIR unset or bad', () => {
         `FRONTEND_DIR="${path}" is not a readable folder holding index.html (a built Komandorr frontend, like frontend/dist)`,
       )
     }
-    expect(loadConfig({ FRONTEND_DIR: dist }).frontendDir).toBe(dist)
+    expect(loadConfig({ FRONTEND_DIR: dist }, CACHES).frontendDir).toBe(dist)
   })
 
   it('stops start-up with that one line and exit code 1', () => {

@@ -7,7 +7,9 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { ManualClock } from '../../src/cache/index.js'
 import { loadConfig } from '../../src/config.js'
+import { CACHES } from '../../src/features/caches/index.js'
 import { buildApp } from '../../src/http/app.js'
+import { appDeps } from '../../src/http/routes/index.js'
 import { createLogger, LogSecrets } from '../../src/logger.js'
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../sim/index.js'
@@ -26,7 +28,7 @@ export async function startTestApp(
   env: Record<string, string | undefined> = {},
   options: RuntimeOptions & { beforeListen?: (app: FastifyInstance) => void } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'debug', MONITOR_TIMEOUT: '5', ...env })
+  const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'debug', MONITOR_TIMEOUT: '5', ...env }, CACHES)
   const logLines: string[] = []
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -37,7 +39,7 @@ export async function startTestApp(
   const logSecrets = options.logSecrets ?? new LogSecrets()
   const logger = options.logger ?? createLogger({ level: config.logLevel, destination, secrets: logSecrets })
   const runtime = await createRuntime(config, { ...options, logger, logSecrets })
-  const app = buildApp(runtime)
+  const app = buildApp(appDeps(runtime))
   options.beforeListen?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCacheRegistry, LocalBus, ManualClock, noopBus, type InvalidationBus } from '../../src/cache/index.js'
 import { createRepos, migrate, openSqlite, type Database } from '../../src/db/index.js'
-import { LOGIN_RECHECK_MS, ViewerAccounts } from '../../src/viewers/accounts.js'
+import { LOGIN_RECHECK_MS, ViewerAccounts } from '../../src/features/viewers/accounts.js'
 import { eventually } from '../support/eventually.js'
 
 const AUTH = { enabled: true, username: 'admin' }

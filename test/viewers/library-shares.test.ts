@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SharedServer } from '../../src/plex/index.js'
-import { librarySharesOf, OWNER_ACCOUNT_ID, sectionFilter } from '../../src/viewers/library-shares.js'
+import { librarySharesOf, OWNER_ACCOUNT_ID, sectionFilter } from '../../src/features/viewers/library-shares.js'
 
 const share = (
   userID: number,

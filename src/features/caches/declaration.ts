@@ -5,8 +5,8 @@ import type { Repos } from '../../db/index.js'
 import type { Logger } from '../../logger.js'
 import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
 import type { PlexConnection } from '../../plex/plex-connection.js'
-import type { Viewer } from '../../viewers/viewer.js'
 import type { HistoryPages } from '../history/history-pages.js'
+import type { Viewer } from '../viewers/viewer.js'
 import type { DashboardSnapshot } from '../stats/dashboard-snapshot.js'
 
 /**

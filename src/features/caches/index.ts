@@ -22,12 +22,12 @@ import { sessionsCache } from './sessions.js'
 import { transcodeSessionsCache } from './transcode-sessions.js'
 import { usersCountCache } from './users-count.js'
 import { watchHistoryCache } from './watch-history.js'
-import type { Viewer } from '../../viewers/viewer.js'
+import type { Viewer } from '../viewers/viewer.js'
 
 /**
- * Every cache of the service, in the order `GET /api/plex/cache/stats` lists them. Config reads
- * their TTL variables, and push handling, config-change clearing, stats, clear and warm go
- * over this list: a new cache is one declaration file and one line here.
+ * Every cache of the service, in the order `GET /api/plex/cache/stats` lists them. main.ts hands
+ * them to loadConfig, which reads their TTL variables; push handling, config-change clearing,
+ * stats, clear and warm go over this list: a new cache is one declaration file and one line here.
  */
 export const CACHES: readonly AnyCacheSpec[] = [
   activitiesCache,

@@ -1,8 +1,8 @@
 import { plexImageUrl } from '../../plex/image-url.js'
 import type { LibraryItem } from '../../plex/index.js'
 import { arrayOf, emptyArray, nullable, object, str } from '../../json-schema.js'
-import { OWNER_ACCOUNT_ID, sectionFilter, type LibraryShares } from '../../viewers/library-shares.js'
-import type { Viewer } from '../../viewers/viewer.js'
+import { OWNER_ACCOUNT_ID, sectionFilter, type LibraryShares } from '../viewers/library-shares.js'
+import type { Viewer } from '../viewers/viewer.js'
 import { declareCache, refreshOnlyOn } from './declaration.js'
 import { librarySharesFor } from './users-count.js'
 

@@ -1,5 +1,5 @@
 import { int, object, str } from '../../json-schema.js'
-import { librarySharesOf, type LibraryShares } from '../../viewers/library-shares.js'
+import { librarySharesOf, type LibraryShares } from '../viewers/library-shares.js'
 import { declareCache, type CacheDeps } from './declaration.js'
 
 /** `GET /api/plex/users/count`: users the server is shared with, per plex.tv. */

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js'
 import { dashboardStatsCache } from '../caches/dashboard-stats.js'
 import { CACHES } from '../caches/index.js'
 import { Throttle } from '../throttle.js'
-import type { ViewerAccounts } from '../../viewers/accounts.js'
+import type { ViewerAccounts } from '../viewers/accounts.js'
 
 /** What `cache/stats` shows of the background-stats job. */
 export interface BackgroundStatsJobInfo {

@@ -3,7 +3,7 @@
 // against them. They document; they do not serialize (see install.ts), so a field missing here
 // can never be dropped from an answer.
 import { arrayOf, bool, dateTime, int, nullable, num, object, str, type JsonSchema } from '../../json-schema.js'
-import { SERVICE_STATUSES, SERVICE_TYPES } from '../../services/types.js'
+import { SERVICE_STATUSES, SERVICE_TYPES } from '../../features/monitored-services/types.js'
 
 type Schema = JsonSchema
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Runtime } from '../../runtime.js'
+import type { CacheManagement } from '../../features/stats/cache-management.js'
 import { notFound } from '../http-error.js'
 import { cacheClearBody, cacheStatsBody, cacheWarmBody, routeDoc } from '../openapi/schemas.js'
 import { USERNAME_PATTERN } from './viewers.js'
@@ -11,8 +11,8 @@ const clearQuery = {
   },
 } as const
 
-export function cacheManagementRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { cacheManagement } = runtime
+export function cacheManagementRoutes(app: FastifyInstance, deps: { cacheManagement: CacheManagement }): void {
+  const { cacheManagement } = deps
 
   const doc = (summary: string, body: Record<string, unknown>) => ({
     schema: routeDoc('cache', summary, { 200: body }),

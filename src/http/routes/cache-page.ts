@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import type { Runtime } from '../../runtime.js'
+import type { CacheHistory } from '../../metrics/cache-history.js'
 import { cacheHistoryBody, routeDoc, textBody } from '../openapi/schemas.js'
 
 /** The folder holding package.json: `web/` sits there, whether this runs from src/ (tsx) or dist/. */
@@ -44,10 +44,10 @@ const CSP =
  * `GET /api/plex/cache/history`) with Clear and Warm buttons. Behind the same auth as the API:
  * with auth on the browser asks for the Basic credentials and sends them on the page's calls.
  */
-export function cachePageRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function cachePageRoutes(app: FastifyInstance, deps: { cacheHistory: CacheHistory }): void {
   const page = readFileSync(join(packageRoot(), 'web', 'cache', 'index.html'))
   const assets = loadAssets()
-  const history = runtime.cacheHistory
+  const history = deps.cacheHistory
 
   app.get(
     '/cache',

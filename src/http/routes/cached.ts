@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import type { Cache, CacheRegistry, Principal } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
+import type { Config } from '../../config.js'
 import { CACHES } from '../../features/caches/index.js'
-import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { clientOf } from '../client-address.js'
 import { HeavyQueries } from '../heavy-queries.js'
@@ -18,17 +18,23 @@ import { cached, routeDoc } from '../openapi/schemas.js'
  * upstream is down and nothing was ever loaded. A viewer's request reads in the viewer's scope
  * (routes of caches that declare `viewers`; the others are the admin's only).
  */
-export function cachedRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { heavyQueriesPerClient, heavyQueriesMax } = runtime.config.limits
-  const heavy = new HeavyQueries(heavyQueriesPerClient, heavyQueriesMax)
+export function cachedRoutes(
+  app: FastifyInstance,
+  deps: {
+    cacheDeps: CacheDeps
+    registry: CacheRegistry
+    limits: Pick<Config['limits'], 'heavyQueriesPerClient' | 'heavyQueriesMax'>
+  },
+): void {
+  const heavy = new HeavyQueries(deps.limits.heavyQueriesPerClient, deps.limits.heavyQueriesMax)
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
       const options: RouteShorthandOptions = {
         schema: routeSchema(route),
         config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
       }
-      const handler = cachedHandler(spec, route, runtime.cacheDeps, runtime.caches, route.heavy ? heavy : undefined)
-      const fast = fastAnswer(spec, route, runtime.cacheDeps, runtime.caches)
+      const handler = cachedHandler(spec, route, deps.cacheDeps, deps.registry, route.heavy ? heavy : undefined)
+      const fast = fastAnswer(spec, route, deps.cacheDeps, deps.registry)
       for (const path of route.paths) {
         app.get(path, options, handler)
         if (fast !== undefined)

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { ImageFetchError, ImageRefusedError } from '../../features/plex/image-proxy.js'
-import { IMAGE_SIDE_MAX, type ImageRequest } from '../../features/plex/plex-images.js'
+import { IMAGE_SIDE_MAX, type ImageRequest, type PlexImages } from '../../features/plex/plex-images.js'
 import type { BlobRead } from '../../cache/blob/index.js'
-import type { Runtime } from '../../runtime.js'
 import { publicRoute } from '../auth.js'
 import { badRequest, HttpError } from '../http-error.js'
 import { imageBody, routeDoc } from '../openapi/schemas.js'
@@ -32,8 +31,8 @@ const IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
  * in front of the proxy (features/plex/image-proxy.ts says what may be fetched). A versioned Plex path
  * is answered as immutable; every answer has a strong ETag and a matching If-None-Match gets 304.
  */
-export function imageProxyRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const images = runtime.plexImages
+export function imageProxyRoutes(app: FastifyInstance, deps: { images: PlexImages }): void {
+  const images = deps.images
 
   const schema = routeDoc(
     'plex',

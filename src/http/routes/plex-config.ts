@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { PlexConfigInputError, type PlexCheck } from '../../features/plex/plex-config.js'
-import type { Runtime } from '../../runtime.js'
+import { PlexConfigInputError, type PlexCheck, type PlexConfigService } from '../../features/plex/plex-config.js'
 import { HttpError } from '../http-error.js'
 import {
   plexConfigBody as plexConfigView,
@@ -30,8 +29,8 @@ const plexConfigBody = {
  * 400 `{detail, message}`, `/validate` with a 200 `{valid: false, message}`. A body that is not
  * a URL and a token is a 400 for both. The token is never echoed.
  */
-export function plexConfigRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const service = runtime.plexConfig
+export function plexConfigRoutes(app: FastifyInstance, deps: { plexConfig: PlexConfigService }): void {
+  const service = deps.plexConfig
 
   const save = async (body: PlexConfigBody, extra: Record<string, unknown> = {}): Promise<PlexCheck> => {
     try {

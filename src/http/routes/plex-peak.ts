@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Runtime } from '../../runtime.js'
+import type { PlexPeak } from '../../features/stats/plex-peak.js'
 import { peakBody, routeDoc } from '../openapi/schemas.js'
 
 /** Concurrent streams: far past what one Plex server serves. */
@@ -16,8 +16,8 @@ interface PeakBody {
 }
 
 /** The writes of the stored peak; `GET /api/plex/stats` and `/stats/dashboard` are cached routes. */
-export function plexPeakRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { plexPeak } = runtime
+export function plexPeakRoutes(app: FastifyInstance, deps: { plexPeak: PlexPeak }): void {
+  const { plexPeak } = deps
 
   const raise = routeDoc(
     'stats',

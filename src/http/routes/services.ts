@@ -2,9 +2,17 @@ import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { TrafficSample } from '../../db/traffic-repo.js'
-import type { Runtime } from '../../runtime.js'
-import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../services/service-url.js'
-import { SERVICE_TYPES, type Service, type ServiceFields, type ServiceType } from '../../services/types.js'
+import type { Clock } from '../../cache/index.js'
+import type { ServicesRepo } from '../../db/index.js'
+import type { TrafficLog } from '../../features/traffic/traffic-log.js'
+import type { ServiceMonitor } from '../../features/monitored-services/monitor.js'
+import { checkTarget, pointsAtSelf, ServiceUrlError } from '../../features/monitored-services/service-url.js'
+import {
+  SERVICE_TYPES,
+  type Service,
+  type ServiceFields,
+  type ServiceType,
+} from '../../features/monitored-services/types.js'
 import { badRequest, HttpError, notFound } from '../http-error.js'
 import { routeDoc, serviceBody, servicesBody } from '../openapi/schemas.js'
 
@@ -132,9 +140,17 @@ function serviceUrl(value: string, ownPort: number): string {
   return url
 }
 
-export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { services } = runtime.repos
-  const { monitor, traffic } = runtime
+export interface ServicesDeps {
+  readonly services: ServicesRepo
+  readonly monitor: ServiceMonitor
+  readonly traffic: TrafficLog
+  readonly clock: Clock
+  /** PORT, until the server listens (then the bound port): a service URL pointing here is refused. */
+  readonly configuredPort: number
+}
+
+export function servicesRoutes(app: FastifyInstance, deps: ServicesDeps): void {
+  const { services, monitor, traffic, clock } = deps
 
   const missing = (id: string) => notFound(`Service "${id}" not found: list services with GET /api/services/`)
   const find = async (id: string): Promise<Service> => {
@@ -151,7 +167,7 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
     const [all, latest] = await Promise.all([services.list(page), traffic.latestPerService()])
     return all.map((service) => toApi(service, latest.get(service.id)))
   }
-  const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? runtime.config.port
+  const ownPort = () => (app.server.address() as AddressInfo | null)?.port ?? deps.configuredPort
 
   app.get<{ Querystring: ListQuery }>(
     '/api/services/',
@@ -191,7 +207,7 @@ export function servicesRoutes(app: FastifyInstance, runtime: Runtime): void {
         icon: fields.icon ?? null,
         group: fields.group ?? null,
       },
-      runtime.clock.wallNow(),
+      clock.wallNow(),
     )
     if (created === undefined) {
       throw new HttpError(

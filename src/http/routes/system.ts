@@ -1,21 +1,30 @@
 import type { FastifyInstance } from 'fastify'
-import type { Runtime } from '../../runtime.js'
+import type { DatabaseConnection, ServicesRepo } from '../../db/index.js'
+import type { HealthProbes } from '../../readiness.js'
 import { VERSION } from '../../version.js'
 import { publicRoute } from '../auth.js'
 import { authStatusBody, liveBody, readyBody, healthBody, routeDoc } from '../openapi/schemas.js'
 
-export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
+export interface SystemDeps {
+  readonly database: DatabaseConnection
+  /** `services_count` of `/api/health`. */
+  readonly services: ServicesRepo
+  readonly health: HealthProbes
+  readonly authEnabled: boolean
+}
+
+export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
   // 200 whenever the process runs, even with Plex, Redis or the database in trouble: the fields
   // say which. `database` is ok, connecting (PostgreSQL not reached since start), unavailable or error.
   const health = routeDoc('system', 'Health: always 200 while the process runs; the fields say what is in trouble', {
     200: healthBody,
   })
   app.get('/api/health', { config: { access: 'verify-if-sent' }, schema: health }, async () => {
-    let database: string = await runtime.database.health()
+    let database: string = await deps.database.health()
     let servicesCount = 0
     if (database === 'ok') {
       try {
-        servicesCount = await runtime.repos.services.count()
+        servicesCount = await deps.services.count()
       } catch {
         database = 'error'
       }
@@ -24,9 +33,9 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
       status: database === 'ok' ? 'healthy' : 'degraded',
       version: VERSION,
       services_count: servicesCount,
-      redis: runtime.health.redis(),
+      redis: deps.health.redis(),
       database,
-      plex: runtime.health.plex(),
+      plex: deps.health.plex(),
     }
   })
 
@@ -44,8 +53,8 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
     async () => ({ status: 'alive' }),
   )
   app.get('/api/health/ready', { config: publicRoute, schema: ready }, async (_request, reply) => {
-    const database = await runtime.health.database.check()
-    const readiness = database.ready ? runtime.health.warmUp.check() : database
+    const database = await deps.health.database.check()
+    const readiness = database.ready ? deps.health.warmUp.check() : database
     if (readiness.ready) return { status: 'ready' }
     return reply.code(503).send({ status: 'not_ready', detail: `Not ready: ${readiness.detail}` })
   })
@@ -53,6 +62,6 @@ export function systemRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.get(
     '/api/auth/status',
     { config: publicRoute, schema: routeDoc('system', 'Whether ENABLE_AUTH is on', { 200: authStatusBody }) },
-    async () => ({ enabled: runtime.config.auth.enabled }),
+    async () => ({ enabled: deps.authEnabled }),
   )
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import type { Runtime } from '../../runtime.js'
+import type { ServicesRepo } from '../../db/index.js'
+import type { TrafficLog } from '../../features/traffic/traffic-log.js'
 import { notFound } from '../http-error.js'
 import { routeDoc, statusMessageBody } from '../openapi/schemas.js'
 
@@ -36,7 +37,7 @@ interface UpdateBody {
   memory_percent?: number | null
 }
 
-export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
+export function trafficRoutes(app: FastifyInstance, deps: { services: ServicesRepo; traffic: TrafficLog }): void {
   // Komandorr's traffic agent posts here every few seconds (MB/s rates, cumulative GB counters).
   const schema = routeDoc(
     'services',
@@ -46,12 +47,12 @@ export function trafficRoutes(app: FastifyInstance, runtime: Runtime): void {
   )
   app.post<{ Body: UpdateBody }>('/api/traffic/update', { schema }, async (request) => {
     const body = request.body
-    if (!(await runtime.repos.services.get(body.service_id))) {
+    if (!(await deps.services.get(body.service_id))) {
       throw notFound(
         `Service "${body.service_id}" not found: create it in the dashboard and put its id in the traffic agent`,
       )
     }
-    await runtime.traffic.record({
+    await deps.traffic.record({
       serviceId: body.service_id,
       bandwidthUp: body.bandwidth_up,
       bandwidthDown: body.bandwidth_down,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Runtime } from '../../runtime.js'
+import type { ViewerAccounts } from '../../features/viewers/accounts.js'
 import { HttpError, notFound } from '../http-error.js'
 import { routeDoc, viewerBody, viewersBody } from '../openapi/schemas.js'
 
@@ -38,8 +38,8 @@ const REFUSED = {
 } as const
 
 /** The viewer accounts, managed by the admin (auth: every method here is admin only). */
-export function viewersRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { viewers } = runtime
+export function viewersRoutes(app: FastifyInstance, deps: { viewers: ViewerAccounts }): void {
+  const { viewers } = deps
 
   const create = routeDoc(
     'viewers',

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { PlexNotConfiguredError } from '../../plex/plex-connection.js'
-import type { Runtime } from '../../runtime.js'
+import type { WatchHistorySync } from '../../features/history/watch-history-sync.js'
 import { routeDoc, watchHistorySyncBody } from '../openapi/schemas.js'
 import { upstreamError } from '../upstream-error.js'
 
 /** `POST /api/plex/watch-history/sync`; the history itself is a cached route. */
-export function watchHistorySyncRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { watchHistorySync } = runtime
+export function watchHistorySyncRoutes(app: FastifyInstance, deps: { watchHistorySync: WatchHistorySync }): void {
+  const { watchHistorySync } = deps
 
   const schema = routeDoc('plex', 'Syncs the watch history from Plex now (joins a sync in flight)', {
     200: watchHistorySyncBody,

@@ -1,4 +1,4 @@
-import type { SharedServer } from '../plex/index.js'
+import type { SharedServer } from '../../plex/index.js'
 
 /**
  * The library sections each Plex account may see, by account id (as a string: a JSON object's

@@ -1,5 +1,5 @@
-import type { Principal } from '../cache/index.js'
-import type { StoredViewer } from '../db/index.js'
+import type { Principal } from '../../cache/index.js'
+import type { StoredViewer } from '../../db/index.js'
 
 /**
  * A signed-in viewer: a friend the admin shares Plex with, who sees only their own streams and

@@ -1,8 +1,8 @@
-import type { Clock } from '../cache/index.js'
-import type { Logger } from '../logger.js'
-import type { ServicesRepo } from '../db/services-repo.js'
-import { PeriodicJob } from '../jobs/periodic-job.js'
-import type { BackgroundJob } from '../jobs/background-job.js'
+import type { Clock } from '../../cache/index.js'
+import type { Logger } from '../../logger.js'
+import type { ServicesRepo } from '../../db/services-repo.js'
+import { PeriodicJob } from '../../jobs/periodic-job.js'
+import type { BackgroundJob } from '../../jobs/background-job.js'
 import { checkUrl, type ServiceCheck } from './check.js'
 import type { Service, StatusCounts } from './types.js'
 

@@ -1,5 +1,5 @@
-import type { TrafficRepo, TrafficSample } from '../db/traffic-repo.js'
-import type { Clock } from '../cache/index.js'
+import type { TrafficRepo, TrafficSample } from '../../db/traffic-repo.js'
+import type { Clock } from '../../cache/index.js'
 
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 24 * HOUR_MS

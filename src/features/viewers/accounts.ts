@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { scopeIdOf, type CacheRegistry, type Clock } from '../cache/index.js'
-import type { StoredViewer, ViewersRepo } from '../db/index.js'
+import { scopeIdOf, type CacheRegistry, type Clock } from '../../cache/index.js'
+import type { StoredViewer, ViewersRepo } from '../../db/index.js'
 import { LoginDigest } from './login-digest.js'
 import { dummyHash, hashPassword, verifyPassword } from './password.js'
 import { viewerOf, viewerView, type Viewer, type ViewerView } from './viewer.js'
