@@ -44,10 +44,12 @@ const SECOND_MS = 1_000
  * kept both cores busy (45 checks a second). Here:
  * - credentials that failed within the window are refused again at once, by their keyed digest
  *   (the caller's `LoginDigest`, an HMAC under a key of this process), without a new check;
- * - each client (`clientOf`) may start `perClient` checks a window, and all together `perSecond`
- *   checks a second, counted from the start of the check and given back when it passes, so a
- *   burst of concurrent wrong logins is bounded before any of them has failed; past a bound, a
- *   429 with `Retry-After` (a ThrottledError), before any work;
+ * - each client (`clientOf`) may fail `perClient` checks a window, and all together `perSecond`
+ *   checks a second; a running check counts as a failure until it ends, so a burst of
+ *   concurrent logins waits for the outcome of those running rather than all starting at once
+ *   (a burst of wrong ones is bounded before any of them has failed; right ones go on as the
+ *   checks before them pass); past a bound, a 429 with `Retry-After` (a ThrottledError),
+ *   before any work;
  * - at most `concurrency` checks run at once; the rest wait their turn;
  * - a refusal without a check is answered after `refusalDelayMs`, so that a client ignoring it
  *   cannot spin on cheap refusals.
@@ -57,10 +59,14 @@ const SECOND_MS = 1_000
  */
 export class LoginLimits {
   readonly counts: LoginLimitCounts = { checks: 0, refusedKnownFailures: 0, refusedThrottled: 0, peakConcurrent: 0 }
-  /** Per client, the start times of its checks in the window that did not pass. */
-  private readonly byClient = new Map<string, number[]>()
-  /** The same for all clients, over the last second. */
-  private readonly recent: number[] = []
+  /** Per client, the times of its failed checks within the window, and its checks running. */
+  private readonly byClient = new Map<string, { failures: number[]; running: number }>()
+  /** The times of failed checks of all clients within the last second. */
+  private readonly recentFailures: number[] = []
+  /** Checks admitted and not yet ended, of all clients. */
+  private admitted = 0
+  /** Admissions waiting for a check to end (its outcome may use up a bound, or leave room). */
+  private readonly blocked: Array<() => void> = []
   /** Digests of credentials that failed, with when. */
   private readonly failed = new Map<string, number>()
   private running = 0
@@ -83,9 +89,9 @@ export class LoginLimits {
       await this.refusalDelay()
       return false
     }
-    let started: number
+    let mine: { failures: number[]; running: number }
     try {
-      started = this.admit(client, now)
+      mine = await this.admit(client)
     } catch (error) {
       await this.refusalDelay()
       throw error
@@ -99,8 +105,15 @@ export class LoginLimits {
     } finally {
       this.running--
       this.waiting.shift()?.()
-      if (passed) this.giveBack(client, started)
-      else this.remember(digest)
+      mine.running--
+      this.admitted--
+      if (!passed) {
+        const at = this.clock.now()
+        mine.failures.push(at)
+        this.recentFailures.push(at)
+        this.remember(digest)
+      }
+      for (const wake of this.blocked.splice(0)) wake()
     }
     return passed
   }
@@ -129,38 +142,43 @@ export class LoginLimits {
     if (this.failed.size > MAX_FAILED_LOGINS) this.failed.delete(this.failed.keys().next().value!)
   }
 
-  /** Counts a check starting now for `client`, or throws past a bound; returns its start time. */
-  private admit(client: string, now: number): number {
+  /**
+   * Admits a check for `client`, or throws past a bound. A check counts against the bounds
+   * while it runs (a burst of concurrent wrong logins is bounded before any has failed): an
+   * admission that would pass a bound only if the running checks fail waits for them to end.
+   */
+  private async admit(client: string): Promise<{ failures: number[]; running: number }> {
     const { perClient, perSecond, windowMs } = this.settings
-    const mine = this.byClient.get(client) ?? []
-    drop(mine, now - windowMs)
-    drop(this.recent, now - SECOND_MS)
-    if (mine.length >= perClient) {
-      this.counts.refusedThrottled++
-      throw new ThrottledError(
-        `Too many failed sign-ins from ${client}: ${mine.length} within ${windowMs / 1000} s, at most ${perClient} (LOGIN_FAILURES_PER_CLIENT)`,
-        mine[0]! + windowMs - now,
-      )
+    for (;;) {
+      const now = this.clock.now()
+      const mine = this.byClient.get(client) ?? { failures: [], running: 0 }
+      drop(mine.failures, now - windowMs)
+      drop(this.recentFailures, now - SECOND_MS)
+      if (mine.failures.length >= perClient) {
+        this.counts.refusedThrottled++
+        throw new ThrottledError(
+          `Too many failed sign-ins from ${client}: ${mine.failures.length} within ${windowMs / 1000} s, at most ${perClient} (LOGIN_FAILURES_PER_CLIENT)`,
+          mine.failures[0]! + windowMs - now,
+        )
+      }
+      if (this.recentFailures.length >= perSecond) {
+        this.counts.refusedThrottled++
+        throw new ThrottledError(
+          `Too many failed sign-ins on this service: at most ${perSecond} a second from all clients (LOGIN_FAILURES_PER_SECOND)`,
+          this.recentFailures[0]! + SECOND_MS - now,
+        )
+      }
+      if (mine.failures.length + mine.running < perClient && this.recentFailures.length + this.admitted < perSecond) {
+        mine.running++
+        this.admitted++
+        // Most recently active last: the first key is the one forgotten.
+        this.byClient.delete(client)
+        this.byClient.set(client, mine)
+        if (this.byClient.size > MAX_CLIENTS) this.byClient.delete(this.byClient.keys().next().value!)
+        return mine
+      }
+      await new Promise<void>((resolve) => this.blocked.push(resolve))
     }
-    if (this.recent.length >= perSecond) {
-      this.counts.refusedThrottled++
-      throw new ThrottledError(
-        `Too many failed sign-ins on this service: at most ${perSecond} a second from all clients (LOGIN_FAILURES_PER_SECOND)`,
-        this.recent[0]! + SECOND_MS - now,
-      )
-    }
-    mine.push(now)
-    this.recent.push(now)
-    // Most recently active last: the first key is the one forgotten.
-    this.byClient.delete(client)
-    this.byClient.set(client, mine)
-    if (this.byClient.size > MAX_CLIENTS) this.byClient.delete(this.byClient.keys().next().value!)
-    return now
-  }
-
-  private giveBack(client: string, started: number): void {
-    remove(this.byClient.get(client), started)
-    remove(this.recent, started)
   }
 
   private turn(): Promise<void> {
@@ -182,9 +200,4 @@ function drop(times: number[], before: number): void {
   let n = 0
   while (n < times.length && times[n]! <= before) n++
   if (n > 0) times.splice(0, n)
-}
-
-function remove(times: number[] | undefined, time: number): void {
-  const i = times?.indexOf(time) ?? -1
-  if (i >= 0) times!.splice(i, 1)
 }

@@ -132,6 +132,18 @@ describe('failed sign-ins cost the caller', () => {
     expect((await signIn(t, 'ann', 'wrong 3')).status).toBe(429)
   })
 
+  it('lets a burst of right first sign-ins from one address through, past LOGIN_FAILURES_PER_CLIENT', async () => {
+    const started = await startWithViewer({ LOGIN_FAILURES_PER_CLIENT: '2', LOGIN_FAILURES_PER_SECOND: '1000' })
+    t = started.t
+    const app = t
+    for (const name of ['v1', 'v2', 'v3', 'v4']) {
+      const body = { username: name, password: PASSWORD, plex_account_id: 9 }
+      expect((await fetch(`${app.url}/api/viewers`, jsonInit('POST', body, admin))).status).toBe(201)
+    }
+    const answers = await Promise.all(['ann', 'v1', 'v2', 'v3', 'v4'].map((name) => signIn(app, name, PASSWORD)))
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200])
+  })
+
   it('runs at most LOGIN_CHECK_CONCURRENCY password checks at once', async () => {
     const started = await startWithViewer({
       LOGIN_FAILURES_PER_CLIENT: '1000',
