@@ -38,6 +38,8 @@ export interface Config {
   }
   /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
   readonly frontendDir: string | null
+  /** KOMANDORR_URL: a Komandorr backend to stand in front of; null: standalone, answering its routes here. */
+  readonly komandorrUrl: string | null
   /** Allowed browser origins; `['*']` allows any. */
   readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
@@ -370,6 +372,7 @@ export function loadConfig(env: Env, caches: readonly CacheTtlVariable[]): Confi
       },
     },
     frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
+    komandorrUrl: e.read('KOMANDORR_URL', httpUrl, null as string | null, 'url'),
     corsOrigins: e.read('CORS_ORIGINS', corsOrigins, ['http://localhost:3000']),
     logLevel: e.read('LOG_LEVEL', logLevel, 'info'),
     database: {

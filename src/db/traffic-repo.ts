@@ -79,6 +79,19 @@ export function createTrafficRepo(source: DbSource) {
       return new Map(rows.map((row) => [row.service_id, toSample(row)]))
     },
 
+    /** A service's newest `limit` samples, oldest first (Komandorr's `traffic_history`). */
+    async recent(serviceId: string, limit: number): Promise<TrafficSample[]> {
+      const rows = await source.db
+        .selectFrom('traffic_samples')
+        .selectAll()
+        .where('service_id', '=', serviceId)
+        .orderBy('at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute()
+      return rows.reverse().map(toSample)
+    },
+
     /** Sum of the positive steps of the cumulative counters, in GB, for samples with from < at <= to. */
     async positiveDeltaSums(from: number, to: number): Promise<{ upGb: number; downGb: number }> {
       // A counter that drops was reset (the agent restarted): that step adds nothing instead of

@@ -15,8 +15,10 @@ import type { LoginLimits } from './login-limits.js'
  * - `verify-if-sent`: open without credentials, but credentials that are sent must be right.
  *   `/api/health` is this: probes reach it bare, and Komandorr's login checks a password
  *   against it, so a wrong password must get 401 there.
+ * - `open`: no credentials asked, whatever the method: Komandorr's invite redemption, which
+ *   strangers holding an invite code call.
  */
-export type RouteAccess = 'protected' | 'public' | 'verify-if-sent'
+export type RouteAccess = 'protected' | 'public' | 'verify-if-sent' | 'open'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -164,6 +166,7 @@ export function installAuth(app: FastifyInstance, auth: Config['auth'], callers:
   app.addHook('onRequest', async (request, reply: FastifyReply) => {
     if (request.is404) return
     const { access = 'protected', viewers: viewersAllowed = false } = request.routeOptions.config
+    if (access === 'open') return
     const authorization = request.headers.authorization
     if (SAFE_METHODS.has(request.method)) {
       if (access === 'public') {

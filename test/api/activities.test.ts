@@ -1,14 +1,6 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  countOf,
-  json,
-  PLEX_TOKEN,
-  type PlexApp,
-  type Raw,
-  simJson,
-  sleep,
-  startPlexApp,
-} from '../support/api-harness.js'
+import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, startService } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
@@ -19,7 +11,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/activities', () => {
   it('lists PMS activities, then one entry per playing session, in Komandorr shape', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const { control } = setup.sim
     const scan = control.startActivity({ type: 'library.update.section', librarySectionID: 1, progress: 0 })
     const episode = control.startSession({ kind: 'episode', transcode: true, viewOffset: 600_000 })
@@ -73,7 +65,7 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('serves the alias /api/downloads from the same cache, one /activities and one /status/sessions call per load', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     setup.sim.control.startSession({ kind: 'movie' })
     setup.sim.control.resetCounts()
 
@@ -88,7 +80,7 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('answers 304 to a matching If-None-Match, with the cache headers', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const first = await setup.fetch('/api/plex/activities')
     const etag = first.headers.get('etag')!
     expect(etag).toMatch(/^".+"$/)
@@ -100,7 +92,7 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('answers the not-configured form without calling Plex or caching anything', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     const response = await setup.fetch('/api/plex/activities')
     expect(response.status).toBe(200)
     expect(response.headers.get('x-cache')).toBeNull()
@@ -110,7 +102,8 @@ describe('GET /api/plex/activities', () => {
   })
 
   it('answers 503 with detail, message, error and an empty list when Plex is down and nothing was loaded yet; real data once Plex is back', async () => {
-    setup = await startPlexApp()
+    const t = await startService({ plex: true, clock: new ManualClock() })
+    setup = t
     const scan = setup.sim.control.startActivity({ type: 'library.refresh.items' })
     await setup.sim.control.setFault({ mode: 'outage' })
 
@@ -126,21 +119,19 @@ describe('GET /api/plex/activities', () => {
     expect(body.detail).toMatch(/unreachable/)
 
     await setup.sim.control.clearFaults()
-    let recovered: { status: number; body: { activities: Array<{ uuid: string }> } } | undefined
-    await eventually('the activities load again after the backoff', async () => {
-      const response = await setup!.fetch('/api/plex/activities')
-      recovered = { status: response.status, body: await json(response) }
-      return response.status === 200
-    })
-    expect(recovered!.body.activities.map((a) => a.uuid)).toEqual([scan.uuid])
+    await t.clock.advance(1_000) // the first backoff step after a failed load
+    const recovered = await setup.fetch('/api/plex/activities')
+    expect(recovered.status).toBe(200)
+    expect((await json(recovered)).activities.map((a: { uuid: string }) => a.uuid)).toEqual([scan.uuid])
   })
 
   it('serves the last good activities marked stale while Plex is down, and fresh ones after', async () => {
-    setup = await startPlexApp({ env: { CACHE_ACTIVITIES_TTL: '1' } })
+    const t = await startService({ plex: true, clock: new ManualClock(), env: { CACHE_ACTIVITIES_TTL: '1' } })
+    setup = t
     const scan = setup.sim.control.startActivity({ type: 'library.update.section' })
     const warm = await json(await setup.fetch('/api/plex/activities'))
     await setup.sim.control.setFault({ mode: 'outage' })
-    await sleep(1_100)
+    await t.clock.advance(1_001) // past the 1 s TTL
 
     const stale = await setup.fetch('/api/plex/activities')
     expect(stale.status).toBe(200)
@@ -153,6 +144,7 @@ describe('GET /api/plex/activities', () => {
     setup.sim.control.endActivity(scan.uuid)
     await setup.sim.control.clearFaults()
     await eventually('fresh activities replace the stale ones', async () => {
+      await t.clock.advance(1_000) // through the backoff the outage left
       const response = await setup!.fetch('/api/plex/activities')
       const fresh = await json(response)
       return response.headers.get('x-cache') !== 'STALE' && fresh.activities.length === 0 && fresh.stale === undefined

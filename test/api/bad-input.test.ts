@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answering, json, jsonInit, sqliteOf, startTestApp, type Target, type TestApp } from '../support/api-harness.js'
+import { answering, json, jsonInit, sqliteOf, type Target, type TestApp, startService } from '../support/api-harness.js'
 
 describe('bad input', () => {
   let t: TestApp
@@ -7,7 +7,7 @@ describe('bad input', () => {
   let serviceId: string
 
   beforeAll(async () => {
-    t = await startTestApp()
+    t = await startService()
     ok = await answering(200)
     serviceId = (
       await t.runtime.repos.services.insert(

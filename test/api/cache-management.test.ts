@@ -1,5 +1,6 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { basic, type ClockedPlexApp, json, PLEX_TOKEN, startPlexAppOnManualClock } from '../support/api-harness.js'
+import { basic, type ClockedPlexApp, json, PLEX_TOKEN, startService } from '../support/api-harness.js'
 
 /** Every cache, in the order cache/stats lists them: SPEC §1's nine, then ours. */
 const CACHE_NAMES = [
@@ -39,7 +40,12 @@ describe('cache management', () => {
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead behind the script's back, so every counter is exact.
-    t = await startPlexAppOnManualClock({ env: { CACHE_WARM_IDLE: '1' }, sim: { historyRows: 300 } })
+    t = await startService({
+      plex: true,
+      clock: new ManualClock(),
+      env: { CACHE_WARM_IDLE: '1' },
+      sim: { historyRows: 300 },
+    })
   })
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
@@ -294,7 +300,9 @@ describe('cache management with auth on', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({
+    t = await startService({
+      plex: true,
+      clock: new ManualClock(),
       env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' },
     })
   })

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BYTES_PER_GB, HOUR_MS } from '../../src/features/traffic/traffic-log.js'
-import { type ClockedPlexApp, json, jsonInit, sleep, startPlexAppOnManualClock } from '../support/api-harness.js'
+import { type ClockedPlexApp, json, jsonInit, startService } from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
+import { sleep } from '../support/eventually.js'
 
 const dashboardUrl = (t: ClockedPlexApp) => `${t.url}/api/plex/stats/dashboard`
 
@@ -40,7 +41,7 @@ describe('GET /api/plex/stats/dashboard', () => {
   ] as const
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ clock: wall })
+    t = await startService({ plex: true, clock: wall })
     for (const [id, status] of services) {
       await t.runtime.repos.services.insert(
         id,
@@ -126,7 +127,7 @@ describe('dashboard stats and the Plex server', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock()
+    t = await startService({ plex: true, clock: new ManualClock() })
   })
   afterAll(() => t.close())
 
@@ -165,7 +166,7 @@ describe('dashboard stats while Plex hangs', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock()
+    t = await startService({ plex: true, clock: new ManualClock() })
   })
   afterAll(async () => {
     await t.sim.control.clearFaults()
@@ -193,7 +194,7 @@ describe('dashboard stats without a Plex server', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ configured: false })
+    t = await startService({ plex: true, clock: new ManualClock(), configured: false })
   })
   afterAll(() => t.close())
 

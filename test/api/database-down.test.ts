@@ -3,8 +3,8 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/databases.js'
-import { basic, json, jsonInit, sleep, startPlexApp, type PlexApp } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { basic, json, jsonInit, type PlexApp, startService } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
 const PASSWORD = 'db-password-never-logged'
@@ -65,7 +65,7 @@ describe('PostgreSQL out of reach', () => {
 
   it('at start: listens, says so in one line, serves Plex, answers 503 for what needs the database; ready once it answers', async () => {
     const door = await Door.onFreePort()
-    const setup = await startPlexApp({ env: { DATABASE_URL: door.url(database) } })
+    const setup = await startService({ plex: true, env: { DATABASE_URL: door.url(database) } })
     try {
       const lines = setup.logLines.filter((line) => line.includes('is not reachable'))
       expect(lines).toHaveLength(1)
@@ -110,7 +110,8 @@ describe('PostgreSQL out of reach', () => {
   it('while running: cached history is served stale, writes answer 503, and all is back once it answers', async () => {
     const door = await Door.onFreePort()
     await door.open()
-    const setup = await startPlexApp({
+    const setup = await startService({
+      plex: true,
       env: { DATABASE_URL: door.url(database), CACHE_WATCH_HISTORY_TTL: '1' },
       sim: { historyRows: 300 },
     })
@@ -158,7 +159,8 @@ describe('PostgreSQL out of reach', () => {
   it('viewers on PostgreSQL: a signed-in viewer keeps their own view while it is away; a new sign-in is a 503', async () => {
     const door = await Door.onFreePort()
     await door.open()
-    const setup = await startPlexApp({
+    const setup = await startService({
+      plex: true,
       env: { ...AUTH_ENV, DATABASE_URL: door.url(database) },
       sim: { sharedUsers: 3 },
     })

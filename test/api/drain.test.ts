@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { installGracefulClose } from '../../src/http/drain.js'
 import { startSimulator } from '../../sim/index.js'
-import { PLEX_TOKEN, sleep, startTestApp } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { PLEX_TOKEN, startService } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 interface Outcome {
   status?: number
@@ -56,9 +56,9 @@ describe('stopping under keep-alive load', () => {
   it('answers every request that reached it, resets no keep-alive connection, and closes within the deadline', async () => {
     let releaseSlow = () => {}
     let slowIn = false
-    const t = await startTestApp(
-      {},
-      {
+    const t = await startService({
+      env: {},
+      runtime: {
         beforeListen: (app) =>
           app.get('/slow', async () => {
             slowIn = true
@@ -66,7 +66,7 @@ describe('stopping under keep-alive load', () => {
             return { slow: true }
           }),
       },
-    )
+    })
     const load = hammer(`${t.url}/api/health`, 12)
     // Idle keep-alive connections too: one request each, then they sit in their agent's pool.
     const idleAgent = new Agent({ keepAlive: true, maxSockets: 4 })
@@ -134,11 +134,13 @@ describe('stopping under keep-alive load', () => {
   it('under cache hits answered in front of Fastify too: hits during the stop get Connection: close, none is reset', async () => {
     const sim = await startSimulator({ port: 0, token: PLEX_TOKEN, seed: 5, items: 50, speed: 0 })
     // At info level hits take the fast path (at debug every request goes through Fastify).
-    const t = await startTestApp({
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: PLEX_TOKEN,
-      PLEX_TV_URL: sim.url,
-      LOG_LEVEL: 'info',
+    const t = await startService({
+      env: {
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: PLEX_TOKEN,
+        PLEX_TV_URL: sim.url,
+        LOG_LEVEL: 'info',
+      },
     })
     try {
       const url = `${t.url}/api/plex/sessions`

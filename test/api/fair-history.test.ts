@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WatchHistoryEntry } from '../../src/db/index.js'
 import { HistoryPages } from '../../src/features/history/history-pages.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 
 const ROWS = 20_000
 const LIMIT = 5_000
@@ -70,7 +70,9 @@ const page = (offset: number) => `/api/plex/watch-history?limit=${LIMIT}&offset=
 
 /** Starts an app over an SQLite file holding ROWS plays. */
 async function appWithHistory(dir: string, env: Record<string, string> = {}): Promise<TestApp> {
-  const t = await startTestApp({ DATABASE_PATH: join(dir, `k-${Math.random()}.db`), LOG_LEVEL: 'info', ...env })
+  const t = await startService({
+    env: { DATABASE_PATH: join(dir, `k-${Math.random()}.db`), LOG_LEVEL: 'info', ...env },
+  })
   await t.runtime.repos.watchHistory.insertBatch(entries(ROWS))
   return t
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { PLEX_TOKEN } from '../support/api-harness.js'
-import { basic, startTestApp, type TestApp } from '../support/api-harness.js'
+import { PLEX_TOKEN, startService } from '../support/api-harness.js'
+import { basic, type TestApp } from '../support/api-harness.js'
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 
 // The same app twice on one simulator and one manual clock: at log level info cache hits take
@@ -42,9 +42,9 @@ beforeAll(async () => {
       })
     },
   }
-  fast = await startTestApp({ ...env, LOG_LEVEL: 'info' }, { clock, ...counter })
+  fast = await startService({ env: { ...env, LOG_LEVEL: 'info' }, runtime: { clock, ...counter } })
   const fastCount = counting!
-  routed = await startTestApp({ ...env, LOG_LEVEL: 'debug' }, { clock, ...counter })
+  routed = await startService({ env: { ...env, LOG_LEVEL: 'debug' }, runtime: { clock, ...counter } })
   const routedCount = counting!
   Object.defineProperty(throughFastify, 'get', {
     value: (app: TestApp) => (app === fast ? fastCount.n : routedCount.n),

@@ -8,15 +8,13 @@ import {
   answering,
   json,
   jsonInit,
-  sleep,
   sqliteOf,
-  startPlexApp,
-  startTestApp,
   type PlexApp,
   type Target,
   type TestApp,
+  startService,
 } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 describe('GET /api/health/live and /api/health/ready', () => {
   let t: TestApp | undefined
@@ -30,12 +28,14 @@ describe('GET /api/health/live and /api/health/ready', () => {
 
   it('answer 200 without credentials when auth is on, and never call Plex', async () => {
     plex = await answering(200)
-    t = await startTestApp({
-      ENABLE_AUTH: 'true',
-      AUTH_USERNAME: 'admin',
-      AUTH_PASSWORD: 'pw',
-      PLEX_SERVER_URL: plex.url,
-      PLEX_SERVER_TOKEN: 'tok',
+    t = await startService({
+      env: {
+        ENABLE_AUTH: 'true',
+        AUTH_USERNAME: 'admin',
+        AUTH_PASSWORD: 'pw',
+        PLEX_SERVER_URL: plex.url,
+        PLEX_SERVER_TOKEN: 'tok',
+      },
     })
 
     const live = await fetch(`${t.url}/api/health/live`)
@@ -50,7 +50,7 @@ describe('GET /api/health/live and /api/health/ready', () => {
   })
 
   it('ready is 503 with the reason while the database layer says it is unavailable, 200 once migrated', async () => {
-    t = await startTestApp()
+    t = await startService()
     t.runtime.health.database.unavailable('PostgreSQL at db:5432 refused the connection; retrying')
 
     const notReady = await fetch(`${t.url}/api/health/ready`)
@@ -66,7 +66,7 @@ describe('GET /api/health/live and /api/health/ready', () => {
   })
 
   it('ready turns 503 as soon as the database stops answering; live and /api/health stay 200', async () => {
-    t = await startTestApp()
+    t = await startService()
     sqliteOf(t).close()
 
     const ready = await fetch(`${t.url}/api/health/ready`)
@@ -148,7 +148,7 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
   }
 
   it('is 503 with the progress while Plex is slow and the warm-up runs, 200 once every cache loaded', async () => {
-    setup = await startPlexApp({ sim: { latencyMs: 1_000 } })
+    setup = await startService({ plex: true, sim: { latencyMs: 1_000 } })
     setup.sim.control.startSession({ kind: 'movie' })
     setup.runtime.startJobs()
 
@@ -184,7 +184,7 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
   })
 
   it('ends in 200 when Plex fails: a failed warm-up settles readiness and is logged', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.sim.control.setFault({ endpoint: '*', status: 503, latencyMs: 800 })
     setup.runtime.startJobs()
 
@@ -204,7 +204,7 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
   })
 
   it('is 200 without waiting when Plex is not configured, and stays 200 while a Plex server set later loads', async () => {
-    setup = await startPlexApp({ configured: false, sim: { latencyMs: 1_000 } })
+    setup = await startService({ plex: true, configured: false, sim: { latencyMs: 1_000 } })
     setup.runtime.startJobs()
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } })
     expect(setup.runtime.warmStart.firstWarmUp, 'no warm-up at start').toBeUndefined()
@@ -229,7 +229,7 @@ describe('GET /api/health/ready waits for the first warm-up of the Plex caches',
   })
 
   it('stays 200 after a Plex server change while the caches of the new server load', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     setup.runtime.startJobs()
     await setup.runtime.warmStart.settled
     expect((await ready()).status).toBe(200)

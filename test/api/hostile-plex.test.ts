@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { parsePool } from '../../src/plex/parse-pool.js'
 import { largeXml, startHostilePlex, type Attack, type HostileServer } from '../support/hostile-plex.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { type TestApp, startService } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const TOKEN = 'hostile-api-token-7Hq2'
 
@@ -19,7 +20,7 @@ afterEach(async () => {
 
 async function serviceBehind(attack: Attack, env: Record<string, string> = {}): Promise<TestApp> {
   plex = await startHostilePlex(attack)
-  app = await startTestApp({ PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: TOKEN, ...env })
+  app = await startService({ env: { PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: TOKEN, ...env } })
   return app
 }
 
@@ -40,7 +41,7 @@ async function healthDuring(
     if (res?.status === 200) answered++
     else failed++
     await res?.arrayBuffer()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
   }
   return { answered, failed, slowestMs }
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { json, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
+import { json, jsonInit, type TestApp, startService } from '../support/api-harness.js'
 import { rawExchange } from './raw-socket.js'
 
 describe('4xx answers made by Fastify or Node itself carry detail', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await startTestApp()
+    t = await startService()
   })
   afterAll(async () => {
     await t.close()
@@ -76,7 +76,9 @@ describe('4xx answers made by Fastify or Node itself carry detail', () => {
 describe('slow clients are timed out', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await startTestApp({ HTTP_HEADERS_TIMEOUT: '1', HTTP_REQUEST_TIMEOUT: '2', HTTP_KEEP_ALIVE_TIMEOUT: '1' })
+    t = await startService({
+      env: { HTTP_HEADERS_TIMEOUT: '1', HTTP_REQUEST_TIMEOUT: '2', HTTP_KEEP_ALIVE_TIMEOUT: '1' },
+    })
   })
   afterAll(async () => {
     await t.close()

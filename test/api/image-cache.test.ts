@@ -7,7 +7,7 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { ManualClock } from '../../src/cache/index.js'
 import { describeRecorded, startRecordedServer, type RecordedServer } from '../plex/helpers/recorded-server.js'
-import { json, startTestApp, type TestApp } from '../support/api-harness.js'
+import { json, type TestApp, startService } from '../support/api-harness.js'
 
 const TOKEN = 'recorded-image-token-5150'
 const POSTER = '/library/metadata/101/thumb/1700000000'
@@ -43,10 +43,10 @@ describeRecorded('plex_images through GET /api/plex/proxy/image (plex-recorded a
   }
 
   async function start(env: Record<string, string> = {}, clock?: ManualClock): Promise<TestApp> {
-    const app = await startTestApp(
-      { PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: TOKEN, LOG_LEVEL: 'info', ...env },
-      { clock },
-    )
+    const app = await startService({
+      env: { PLEX_SERVER_URL: plex.url, PLEX_SERVER_TOKEN: TOKEN, LOG_LEVEL: 'info', ...env },
+      runtime: { clock },
+    })
     apps.push(app)
     return app
   }

@@ -5,9 +5,9 @@ import {
   json,
   PLEX_TOKEN,
   type PlexApp,
-  startPlexApp,
   startTarget,
   type Target,
+  startService,
 } from '../support/api-harness.js'
 
 let setup: PlexApp | undefined
@@ -48,7 +48,7 @@ async function aPosterPath(s: PlexApp): Promise<string> {
 describe('GET /api/plex/proxy/image', () => {
   it('streams a Plex poster from a PMS path, adding the token server-side and never showing it', async () => {
     const plexTv = await fakePlexTv()
-    setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
+    setup = await startService({ plex: true, env: { PLEX_TV_URL: plexTv.url } })
     const path = await aPosterPath(setup)
     const direct = Buffer.from(
       await (await fetch(setup.sim.url + path, { headers: { 'X-Plex-Token': PLEX_TOKEN } })).arrayBuffer(),
@@ -71,7 +71,7 @@ describe('GET /api/plex/proxy/image', () => {
 
   it('fetches plex.tv avatars without sending them the token, and follows a redirect that stays on allowed hosts', async () => {
     const plexTv = await fakePlexTv((self) => `${self}/users/abc/avatar-real`)
-    setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
+    setup = await startService({ plex: true, env: { PLEX_TV_URL: plexTv.url } })
     for (const path of ['/users/abc/avatar?c=1', '/redirect/users/abc/avatar']) {
       const response = await setup.fetch(proxied(plexTv.url + path))
       expect({ path, status: response.status }).toEqual({ path, status: 200 })
@@ -84,7 +84,7 @@ describe('GET /api/plex/proxy/image', () => {
   it('refuses a redirect to any other host with a 400 naming it, without contacting that host', async () => {
     const elsewhere = await fakePlexTv()
     const plexTv = await fakePlexTv(() => `${elsewhere.url}/stolen.png`)
-    setup = await startPlexApp({ env: { PLEX_TV_URL: plexTv.url } })
+    setup = await startService({ plex: true, env: { PLEX_TV_URL: plexTv.url } })
     const response = await setup.fetch(proxied(`${plexTv.url}/redirect/avatar`))
     expect(response.status).toBe(400)
     expect((await json(response)).detail).toContain(`host "${new URL(elsewhere.url).host}"`)
@@ -92,7 +92,7 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('refuses other hosts, other schemes and non-image Plex endpoints with a 400 naming the problem', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const other = await closedPortUrl()
     const cases: Array<[string, RegExp]> = [
       ['https://example.com/poster.png', /host "example\.com"/],
@@ -119,7 +119,7 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('passes on only images: a Plex answer of another type is a 502, a missing image a 404', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const notImage = await setup.fetch(proxied('/library/sections'))
     expect(notImage.status).toBe(502)
     const text = await notImage.text()
@@ -129,7 +129,8 @@ describe('GET /api/plex/proxy/image', () => {
   })
 
   it('refuses Plex paths while Plex is not configured, and is open without credentials', async () => {
-    setup = await startPlexApp({
+    setup = await startService({
+      plex: true,
       configured: false,
       env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' },
     })

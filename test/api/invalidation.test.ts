@@ -1,5 +1,6 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ClockedPlexApp, json, jsonInit, startPlexAppOnManualClock } from '../support/api-harness.js'
+import { type ClockedPlexApp, json, jsonInit, startService } from '../support/api-harness.js'
 
 const WATCH_HISTORY = '/api/plex/watch-history'
 const WATCH_HISTORY_PAGE = '/api/plex/watch-history?limit=5&offset=2'
@@ -31,7 +32,12 @@ describe('invalidation triggers (SPEC §1)', () => {
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead, so a MISS can only come from a trigger.
-    t = await startPlexAppOnManualClock({ env: { CACHE_WARM_IDLE: '1' }, sim: { historyRows: 200 } })
+    t = await startService({
+      plex: true,
+      clock: new ManualClock(),
+      env: { CACHE_WARM_IDLE: '1' },
+      sim: { historyRows: 200 },
+    })
     expect((await post('/api/plex/watch-history/sync')).status).toBe(200)
   })
   afterAll(() => t.close())

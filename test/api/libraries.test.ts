@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { basic, json, PLEX_TOKEN, type PlexApp, startPlexApp } from '../support/api-harness.js'
+import { basic, json, PLEX_TOKEN, type PlexApp, startService } from '../support/api-harness.js'
 
 let setup: PlexApp | undefined
 afterEach(async () => {
@@ -12,7 +12,7 @@ const credentials = basic('admin', 'secret-pass')
 
 describe('GET /api/invites/plex/config', () => {
   it('needs credentials, then lists the server and every library section', async () => {
-    setup = await startPlexApp({ env: AUTH })
+    setup = await startService({ plex: true, env: AUTH })
     expect((await setup.fetch('/api/invites/plex/config')).status).toBe(401)
 
     const response = await setup.fetch('/api/invites/plex/config', { headers: credentials })
@@ -26,7 +26,7 @@ describe('GET /api/invites/plex/config', () => {
   })
 
   it('keys the library cache by a hash of URL and token, never the token itself', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.fetch('/api/invites/plex/config')
     const { caches, plex } = setup.runtime
     const libraries = caches.get('plex_libraries')!
@@ -39,7 +39,7 @@ describe('GET /api/invites/plex/config', () => {
   })
 
   it('answers empty lists and an error when Plex is not configured', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     expect(await json(await setup.fetch('/api/invites/plex/config'))).toEqual({
       servers: [],
       libraries: [],

@@ -7,8 +7,8 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { describe, it } from 'vitest'
-import { json, jsonInit, sleep, startTarget } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { json, jsonInit, startTarget } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href

@@ -4,7 +4,7 @@ import { sessionView, showArtwork } from '../../src/features/caches/sessions.js'
 import { transcodeSessionView } from '../../src/features/caches/transcode-sessions.js'
 import { createPlexClient } from '../../src/plex/index.js'
 import { mulberry32 } from '../../sim/random.js'
-import { startPlexApp, type PlexApp, type Raw } from '../support/api-harness.js'
+import { type PlexApp, type Raw, startService } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 import { json } from '../support/api-harness.js'
 
@@ -58,7 +58,7 @@ async function served(s: PlexApp): Promise<{ sessions: Raw; activities: Raw }> {
 
 describe('live caches patched from notifications equal a reload, field for field', () => {
   it(`over ${EVENTS} random plays, pauses, resumes, seeks, player reports, activities, starts and stops`, async () => {
-    setup = await startPlexApp({ env: LONG_TTLS })
+    setup = await startService({ plex: true, env: LONG_TTLS })
     const { sim } = setup
     const control = sim.control
     control.startSession({ kind: 'episode', transcode: true, viewOffset: 120_000 })
@@ -145,7 +145,7 @@ describe('live caches patched from notifications equal a reload, field for field
   }, 120_000)
 
   it('a change missed while the stream was down shows once it is back, and the values stay a reload’s', async () => {
-    setup = await startPlexApp({ env: LONG_TTLS })
+    setup = await startService({ plex: true, env: LONG_TTLS })
     const { sim } = setup
     const playing = sim.control.startSession({ kind: 'movie' })
     const { runtime } = setup
@@ -168,7 +168,7 @@ describe('live caches patched from notifications equal a reload, field for field
 
 describe('transcode sessions patched from transcodeSession.update equal a reload, field for field', () => {
   it('over 30 progress reports of two transcodes, with no Plex call; a start and an end reload', async () => {
-    setup = await startPlexApp({ env: { ...LONG_TTLS, CACHE_TRANSCODE_SESSIONS_TTL: '600' } })
+    setup = await startService({ plex: true, env: { ...LONG_TTLS, CACHE_TRANSCODE_SESSIONS_TTL: '600' } })
     const { sim, runtime } = setup
     const control = sim.control
     control.startSession({ kind: 'movie', transcode: true, viewOffset: 0 })

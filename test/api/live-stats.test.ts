@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { countOf, json, type PlexApp, startPlexApp } from '../support/api-harness.js'
+import { countOf, json, type PlexApp, startService } from '../support/api-harness.js'
 
 let setup: PlexApp | undefined
 afterEach(async () => {
@@ -9,7 +9,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/stats/live', () => {
   it('counts users (without the system account) and movie, show, season and episode totals over all sections', async () => {
-    setup = await startPlexApp({ env: { PLEX_SERVER_NAME: 'Basement Plex' } })
+    setup = await startService({ plex: true, env: { PLEX_SERVER_NAME: 'Basement Plex' } })
     const state = setup.sim.control.state()
     const total = (sectionType: string, typeId: number) =>
       state.library.sections
@@ -39,7 +39,7 @@ describe('GET /api/plex/stats/live', () => {
   })
 
   it('serves the second read from the cache, without Plex', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.fetch('/api/plex/stats/live')
     const before = setup.sim.control.totalRequests()
     const again = await setup.fetch('/api/plex/stats/live')
@@ -48,12 +48,15 @@ describe('GET /api/plex/stats/live', () => {
   })
 
   it('is open without credentials when auth is on', async () => {
-    setup = await startPlexApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startService({
+      plex: true,
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' },
+    })
     expect((await setup.fetch('/api/plex/stats/live')).status).toBe(200)
   })
 
   it('answers zeros with error "Plex not configured" when no server is set', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     const response = await setup.fetch('/api/plex/stats/live')
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({
@@ -69,7 +72,7 @@ describe('GET /api/plex/stats/live', () => {
   })
 
   it('answers 502 naming the token when Plex rejects it, with nothing cached', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.sim.control.setFault({ status: 401 })
     const response = await setup.fetch('/api/plex/stats/live')
     expect(response.status).toBe(502)

@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scrubTokens } from '../../src/logger.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { type TestApp, startService } from '../support/api-harness.js'
 
 const CONFIGURED_TOKEN = 'configured-plex-token-123'
 
 describe('logging never shows a token', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await startTestApp({
-      PLEX_SERVER_URL: 'http://127.0.0.1:32400',
-      PLEX_SERVER_TOKEN: CONFIGURED_TOKEN,
-      LOG_LEVEL: 'debug',
+    t = await startService({
+      env: {
+        PLEX_SERVER_URL: 'http://127.0.0.1:32400',
+        PLEX_SERVER_TOKEN: CONFIGURED_TOKEN,
+        LOG_LEVEL: 'debug',
+      },
     })
   })
   afterAll(() => t.close())

@@ -1,7 +1,7 @@
 import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/cache/index.js'
-import { basic, jsonInit, startTestApp, type TestApp } from '../support/api-harness.js'
+import { basic, jsonInit, startService, type TestApp } from '../support/api-harness.js'
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 
 const ADMIN = { user: 'admin', password: 'correct horse battery' }
@@ -48,7 +48,7 @@ async function checks(t: TestApp): Promise<{ checks: number; knownFailures: numb
 }
 
 async function startWithViewer(env: Record<string, string>, clock = new ManualClock()) {
-  const t = await startTestApp({ ...AUTH, LOG_LEVEL: 'info', ...env }, { clock })
+  const t = await startService({ env: { ...AUTH, LOG_LEVEL: 'info', ...env }, clock })
   const made = await fetch(
     `${t.url}/api/viewers`,
     jsonInit('POST', { username: 'ann', password: PASSWORD, plex_account_id: 7 }, admin),

@@ -4,8 +4,8 @@ import { createRepos, DatabaseConnection, openSqlite } from '../../src/db/index.
 import { ManualClock } from '../../src/cache/index.js'
 import { checkUrl, type ServiceCheck } from '../../src/features/monitored-services/check.js'
 import { ServiceMonitor } from '../../src/features/monitored-services/monitor.js'
-import { answering, closedPortUrl, sleep, startTarget, type Target } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { answering, closedPortUrl, startTarget, type Target } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 /** A real server that holds every request until the test releases it. */
 async function gate() {

@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTarget, startTestApp, type TestApp } from '../support/api-harness.js'
+import { startTarget, type TestApp, startService } from '../support/api-harness.js'
 
 interface Operation {
   summary?: string
@@ -30,15 +30,15 @@ describe('GET /openapi.json and /docs', () => {
   it('documents every route with a summary, its inputs and its responses, and every answer validates against its schema', async () => {
     const routes: Array<{ method: string; url: string }> = []
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 1, items: 300, speed: 0, liveSessions: false })
-    app = await startTestApp(
-      { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url, LOG_LEVEL: 'info' },
-      {
+    app = await startService({
+      env: { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: TOKEN, PLEX_TV_URL: sim.url, LOG_LEVEL: 'info' },
+      runtime: {
         beforeListen: (fastify) =>
           fastify.addHook('onRoute', (route) => {
             for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url })
           }),
       },
-    )
+    })
     const setup = { sim, fetch: (path: string, init?: RequestInit) => fetch(app!.url + path, init) }
     const spec = (await (await setup.fetch('/openapi.json')).json()) as OpenApi
     expect(spec.openapi).toBe('3.1.0')

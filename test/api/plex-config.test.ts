@@ -14,9 +14,8 @@ import {
   jsonInit,
   PLEX_TOKEN,
   type PlexApp,
-  startPlexApp,
-  startTestApp,
   type TestApp,
+  startService,
 } from '../support/api-harness.js'
 
 const SECOND_TOKEN = 'second-sim-token-9999'
@@ -54,14 +53,17 @@ const PLEX_CACHED_PATHS = [
 
 describe('GET /api/plex/config', () => {
   it('shows the URL and server name, says a token is set, and never returns it', async () => {
-    setup = await startPlexApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startService({
+      plex: true,
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' },
+    })
     expect((await setup.fetch('/api/plex/config')).status).toBe(401)
     const response = await setup.fetch('/api/plex/config', { headers: basic('admin', 'secret-pass') })
     expect(await json(response)).toEqual({ url: setup.sim.url, server_name: 'Plex Server', token_configured: true })
   })
 
   it('says no token is configured when Plex is not set up', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     expect(await json(await setup.fetch('/api/plex/config'))).toEqual({
       url: '',
       server_name: 'Plex Server',
@@ -72,7 +74,7 @@ describe('GET /api/plex/config', () => {
 
 describe('POST /api/plex/validate and /api/plex/config', () => {
   it('switches to a server that answers: every Plex cache misses next and loads from the new server', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const sim2 = await secondSim()
     setup.sim.control.startSession({ kind: 'movie' })
     const newSession = sim2.control.startSession({ kind: 'episode' })
@@ -127,7 +129,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('answers valid: false (200) for a token the server rejects, and keeps the current server and caches', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const sim2 = await secondSim()
     await setup.fetch('/api/plex/sessions')
 
@@ -148,7 +150,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('answers /config with a 400 naming the problem when the server cannot be reached or rejects the token', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const sim2 = await secondSim()
     await sim2.control.setFault({ mode: 'outage' })
     const unreachable = await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))
@@ -170,7 +172,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('rejects bodies that are not a URL and a token with a 400 naming the field', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const cases: Array<[unknown, RegExp]> = [
       [{ url: 'ftp://plex.local:32400', token: 'abc123' }, /body field "url".*not an http\(s\) URL/],
       [{ url: 'not a url', token: 'abc123' }, /body field "url".*not a URL/],
@@ -191,7 +193,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('drops a token pasted into the URL, and never logs or returns a token', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const sim2 = await secondSim()
     const response = await setup.fetch(
       '/api/plex/config',
@@ -220,17 +222,19 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'komandorr-plex-config-'))
     closers.push(() => rmSync(dir, { recursive: true, force: true }))
     const databasePath = join(dir, 'komandorr.db')
-    setup = await startPlexApp({ env: { DATABASE_PATH: databasePath } })
+    setup = await startService({ plex: true, env: { DATABASE_PATH: databasePath } })
     const sim2 = await secondSim()
     expect(
       (await setup.fetch('/api/plex/config', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))).status,
     ).toBe(200)
     await setup.close()
 
-    const restarted: TestApp = await startTestApp({
-      DATABASE_PATH: databasePath,
-      PLEX_SERVER_URL: setup.sim.url,
-      PLEX_SERVER_TOKEN: PLEX_TOKEN,
+    const restarted: TestApp = await startService({
+      env: {
+        DATABASE_PATH: databasePath,
+        PLEX_SERVER_URL: setup.sim.url,
+        PLEX_SERVER_TOKEN: PLEX_TOKEN,
+      },
     })
     closers.push(() => restarted.close())
     expect(await json(await fetch(`${restarted.url}/api/plex/config`))).toEqual({
@@ -247,7 +251,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
   })
 
   it('gives up on a server that does not answer within the probe timeout', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const sim2 = await secondSim()
     await sim2.control.setFault({ mode: 'hang' })
     const { plex, repos, clock } = setup.runtime
@@ -271,7 +275,7 @@ describe('POST /api/plex/validate and /api/plex/config', () => {
 
 describe('checking a candidate Plex server is no port scanner', () => {
   it('answers one message for a closed port, a non-HTTP port, and HTTP servers that are not Plex; the log says which', async () => {
-    const t = await startTestApp()
+    const t = await startService()
     closers.push(() => t.close())
     const bannerSockets = new Set<import('node:net').Socket>()
     const banner = createTcpServer((socket) => {
@@ -321,7 +325,7 @@ describe('checking a candidate Plex server is no port scanner', () => {
   })
 
   it('checks at most 10 servers a minute: the 11th gets 429 with Retry-After and detail, and makes no request', async () => {
-    const t = await startTestApp()
+    const t = await startService()
     closers.push(() => t.close())
     const target = await answering(404)
     closers.push(() => target.close())

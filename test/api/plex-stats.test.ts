@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  basic,
-  type ClockedPlexApp,
-  json,
-  jsonInit,
-  PLEX_TOKEN,
-  startPlexAppOnManualClock,
-} from '../support/api-harness.js'
+import { basic, type ClockedPlexApp, json, jsonInit, PLEX_TOKEN, startService } from '../support/api-harness.js'
 import { ManualClock } from '../../src/cache/index.js'
 
 const STATS_FIELDS = [
@@ -37,7 +30,7 @@ describe('Plex stats', () => {
 
   beforeAll(async () => {
     // CACHE_WARM_IDLE=1: no refresh-ahead behind the tests' back, values simply age out.
-    t = await startPlexAppOnManualClock({ env: { PLEX_SERVER_NAME: 'Basement', CACHE_WARM_IDLE: '1' }, clock })
+    t = await startService({ plex: true, env: { PLEX_SERVER_NAME: 'Basement', CACHE_WARM_IDLE: '1' }, clock })
   })
   afterAll(() => t.close())
 
@@ -166,7 +159,7 @@ describe('Plex stats while Plex is down from the start', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock()
+    t = await startService({ plex: true, clock: new ManualClock() })
     await t.sim.control.setFault({ mode: 'outage' })
   })
   afterAll(async () => {
@@ -188,7 +181,7 @@ describe('Plex stats without a Plex server', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ configured: false })
+    t = await startService({ plex: true, clock: new ManualClock(), configured: false })
   })
   afterAll(() => t.close())
 
@@ -216,7 +209,9 @@ describe('Plex stats with auth on', () => {
   const auth = basic('admin', 'correct horse')
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({
+    t = await startService({
+      plex: true,
+      clock: new ManualClock(),
       env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' },
     })
   })

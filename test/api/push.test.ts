@@ -8,8 +8,8 @@ import { transcodeSessionView, type TranscodeSessionsValue } from '../../src/fea
 import { PATCH_BATCH_MS, PushInvalidation, REFETCH_AFTER_MS } from '../../src/features/plex/push-invalidation.js'
 import type { NotificationEvents, NotificationListener } from '../../src/plex/index.js'
 import { startSimulator } from '../../sim/index.js'
-import { json, jsonInit, type PlexApp, startPlexApp } from '../support/api-harness.js'
-import { eventually } from '../support/eventually.js'
+import { json, jsonInit, type PlexApp, startService } from '../support/api-harness.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
 const closers: Array<() => Promise<void> | void> = []
@@ -28,7 +28,7 @@ const LONG_TTLS = {
 }
 
 async function startListening(): Promise<PlexApp> {
-  const s = await startPlexApp({ env: LONG_TTLS })
+  const s = await startService({ plex: true, env: LONG_TTLS })
   s.runtime.push.start()
   await eventually('the push listener is connected', () => s.sim.control.state().notificationClients.websocket === 1)
   return s
@@ -116,7 +116,7 @@ describe('push refresh over the Plex notification stream', () => {
     for (const path of paths) await read(setup, path)
     const { caches } = setup.runtime
     const names = ['plex_sessions', 'plex_activities', 'plex_users_count']
-    await new Promise((resolve) => setTimeout(resolve, 400)) // the live caches' reload after the first connect
+    await sleep(400) // the live caches' reload after the first connect
     const loads = names.map((name) => caches.get(name)!.stats().loads)
     setup.sim.control.dropNotificationClients()
     await eventually(

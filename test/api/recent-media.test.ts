@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { json, PLEX_TOKEN, type PlexApp, simJson, startPlexApp } from '../support/api-harness.js'
+import { json, PLEX_TOKEN, type PlexApp, simJson, startService } from '../support/api-harness.js'
 
 let setup: PlexApp | undefined
 afterEach(async () => {
@@ -11,7 +11,7 @@ type Item = { title: string; type: string; year: number | null; poster: string |
 
 describe('GET /api/plex/media/recent', () => {
   it('lists the newest items first across movie and show sections, one entry per show, at most 30', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const { control } = setup.sim
     control.advance(3_600)
     const movie = control.addMedia({ type: 'movie', title: 'Newest Movie Here' })
@@ -46,7 +46,7 @@ describe('GET /api/plex/media/recent', () => {
   })
 
   it('is cached: the second read is a hit that costs Plex nothing', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.fetch('/api/plex/media/recent')
     const before = setup.sim.control.totalRequests()
     expect((await setup.fetch('/api/plex/media/recent')).headers.get('x-cache')).toBe('HIT')
@@ -54,12 +54,15 @@ describe('GET /api/plex/media/recent', () => {
   })
 
   it('is open without credentials when auth is on', async () => {
-    setup = await startPlexApp({ env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' } })
+    setup = await startService({
+      plex: true,
+      env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret-pass' },
+    })
     expect((await setup.fetch('/api/plex/media/recent')).status).toBe(200)
   })
 
   it('answers {items: [], not_configured: true} without a Plex server', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     const response = await setup.fetch('/api/plex/media/recent')
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({ items: [], not_configured: true })

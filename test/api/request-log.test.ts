@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger, LazyChildLogger } from '../../src/logger.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { type TestApp, startService } from '../support/api-harness.js'
 
 function capturedLogger(level: 'info' | 'debug') {
   const lines: Record<string, unknown>[] = []
@@ -45,7 +45,7 @@ describe('a request logger made on its first line', () => {
 describe('per-request log lines', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await startTestApp({ LOG_LEVEL: 'debug' })
+    t = await startService({ env: { LOG_LEVEL: 'debug' } })
   })
   afterAll(() => t.close())
 

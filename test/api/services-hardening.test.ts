@@ -6,13 +6,13 @@ import {
   closedPortUrl,
   json,
   jsonInit,
-  sleep,
   sqliteOf,
   startTarget,
-  startTestApp,
   type Target,
   type TestApp,
+  startService,
 } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 /** Many services in one SQLite transaction, as an old or busy database would hold them. */
 function insertManyRaw(t: TestApp, rows: Array<[id: string, url: string]>): void {
@@ -32,7 +32,7 @@ describe('services: what a careless or hostile client cannot break', () => {
     t.runtime.repos.services.insert(id, { name: id, url, type: 'app', description: null, icon, group: null }, 0)
 
   beforeAll(async () => {
-    t = await startTestApp({ MONITOR_TIMEOUT: '1' })
+    t = await startService({ env: { MONITOR_TIMEOUT: '1' } })
   })
   afterAll(async () => {
     await t.close()
@@ -141,7 +141,7 @@ describe('services monitor with 300 services at hosts that never answer', () => 
 
   beforeAll(async () => {
     blackHole = await startTarget((_req, res) => void held.push(res))
-    t = await startTestApp({ MONITOR_TIMEOUT: '1', MONITOR_CONCURRENCY: '16', MONITOR_ROUND_DEADLINE: '2' })
+    t = await startService({ env: { MONITOR_TIMEOUT: '1', MONITOR_CONCURRENCY: '16', MONITOR_ROUND_DEADLINE: '2' } })
   })
   afterAll(async () => {
     await t.close()

@@ -4,13 +4,13 @@ import {
   closedPortUrl,
   json,
   jsonInit,
-  sleep,
   slow,
   sqliteOf,
-  startTestApp,
   type Target,
   type TestApp,
+  startService,
 } from '../support/api-harness.js'
+import { eventually } from '../support/eventually.js'
 
 describe('services API', () => {
   let t: TestApp
@@ -20,7 +20,7 @@ describe('services API', () => {
   const created: string[] = []
 
   beforeAll(async () => {
-    t = await startTestApp({ MONITOR_TIMEOUT: '1' })
+    t = await startService({ env: { MONITOR_TIMEOUT: '1' } })
     ok = await answering(200)
     failing = await answering(500)
     sluggish = await slow(3_000)
@@ -42,13 +42,17 @@ describe('services API', () => {
 
   /** The service once its background check (started by POST or a URL change) is stored. */
   async function checked(id: string, after: string | null = null, timeoutMs = 5_000) {
-    const started = Date.now()
-    for (;;) {
-      const service = await json(await fetch(`${t.url}/api/services/${id}`))
-      if (service.last_check !== null && service.last_check !== after) return service
-      if (Date.now() - started > timeoutMs) throw new Error(`service ${id} was not checked within ${timeoutMs} ms`)
-      await sleep(20)
-    }
+    let service: Awaited<ReturnType<typeof json>>
+    await eventually(
+      `service ${id} is checked`,
+      async () => {
+        service = await json(await fetch(`${t.url}/api/services/${id}`))
+        return service.last_check !== null && service.last_check !== after
+      },
+      timeoutMs,
+      20,
+    )
+    return service
   }
 
   it('creates a service, checks it in the background at once and lists it in Komandorr shape', async () => {

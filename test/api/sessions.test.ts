@@ -2,16 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import {
-  countOf,
-  json,
-  PLEX_TOKEN,
-  type PlexApp,
-  type Raw,
-  simJson,
-  startPlexApp,
-  startTestApp,
-} from '../support/api-harness.js'
+import { countOf, json, PLEX_TOKEN, type PlexApp, type Raw, simJson, startService } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
@@ -24,7 +15,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/sessions', () => {
   it('maps a transcoded episode field by field: titles, show poster, playback, device, transcode and stream', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const started = setup.sim.control.startSession({ kind: 'episode', transcode: true, viewOffset: 600_000 })
     const raw = (await rawSessions(setup.sim)).find((s) => s.sessionKey === started.sessionKey)!
     const body = await json(await setup.fetch('/api/plex/sessions'))
@@ -75,7 +66,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('reports a direct play with every transcode field null or false, and the stream of the selected Media', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const started = setup.sim.control.startSession({
       kind: 'movie',
       transcode: false,
@@ -106,7 +97,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('copes with live TV, a preroll, an unknown item, music and photos', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const { control } = setup.sim
     const kinds = ['livetv', 'preroll', 'unknown', 'track', 'photo'] as const
     const started = kinds.map((kind) => control.startSession({ kind, transcode: false }))
@@ -149,7 +140,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('takes show posters from the sessions: several episodes of one show cost no metadata request', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const shows = await episodesByShow(setup.sim)
     const [showA, episodesA] = [...shows].find(([, eps]) => eps.length >= 3)!
     for (const ratingKey of episodesA.slice(0, 3)) setup.sim.control.startSession({ ratingKey, transcode: false })
@@ -169,11 +160,13 @@ describe('GET /api/plex/sessions', () => {
     // A PMS whose sessions carry no grandparentThumb: the simulator behind a rewriting proxy.
     const proxy = await startPosterlessProxy(sim)
     closers.push(() => proxy.close())
-    const app = await startTestApp({
-      LOG_LEVEL: 'info',
-      PLEX_SERVER_URL: proxy.url,
-      PLEX_SERVER_TOKEN: PLEX_TOKEN,
-      PLEX_TV_URL: sim.url,
+    const app = await startService({
+      env: {
+        LOG_LEVEL: 'info',
+        PLEX_SERVER_URL: proxy.url,
+        PLEX_SERVER_TOKEN: PLEX_TOKEN,
+        PLEX_TV_URL: sim.url,
+      },
     })
     closers.push(() => app.close())
 
@@ -202,7 +195,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('marks a hit, then answers 304 to the ETag', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     setup.sim.control.startSession({ kind: 'movie' })
     const first = await setup.fetch('/api/plex/sessions')
     expect(first.headers.get('x-cache')).toBe('MISS')
@@ -217,7 +210,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('answers the not-configured form without touching the cache', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     const response = await setup.fetch('/api/plex/sessions')
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({ error: false, sessions: [], message: 'Plex server not configured' })
@@ -225,7 +218,7 @@ describe('GET /api/plex/sessions', () => {
   })
 
   it('answers 503 with error, an empty list and a detail when Plex drops connections and nothing was cached; never caches the failure', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const started = setup.sim.control.startSession({ kind: 'movie' })
     await setup.sim.control.setFault({ endpoint: '/status/sessions', mode: 'drop' })
     const down = await setup.fetch('/api/plex/sessions')

@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { startService, type TestApp } from '../support/api-harness.js'
 import { rawExchange } from './raw-socket.js'
 
 // Short limits, so that the test takes seconds: HTTP_HEADERS_TIMEOUT 1 s, HTTP_REQUEST_TIMEOUT 3 s.
@@ -43,10 +43,12 @@ function trickle(
 describe('slow requests are cut at the promised timeouts', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await startTestApp({
-      HTTP_HEADERS_TIMEOUT: String(HEADERS_MS / 1000),
-      HTTP_REQUEST_TIMEOUT: String(REQUEST_MS / 1000),
-      HTTP_KEEP_ALIVE_TIMEOUT: '5',
+    t = await startService({
+      env: {
+        HTTP_HEADERS_TIMEOUT: String(HEADERS_MS / 1000),
+        HTTP_REQUEST_TIMEOUT: String(REQUEST_MS / 1000),
+        HTTP_KEEP_ALIVE_TIMEOUT: '5',
+      },
     })
   })
   afterAll(() => t.close())

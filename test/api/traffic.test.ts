@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BYTES_PER_GB, DAY_MS, HOUR_MS } from '../../src/features/traffic/traffic-log.js'
 import { ManualClock } from '../../src/cache/index.js'
-import { json, jsonInit, sqliteOf, startTestApp, type TestApp } from '../support/api-harness.js'
+import { json, jsonInit, sqliteOf, type TestApp, startService } from '../support/api-harness.js'
 
 describe('traffic', () => {
   let t: TestApp
   const clock = new ManualClock({ wallNow: Date.UTC(2025, 0, 15, 12, 0, 0) })
 
   beforeAll(async () => {
-    t = await startTestApp({}, { clock })
+    t = await startService({ env: {}, runtime: { clock } })
     for (const id of ['seedbox', 'vps']) {
       await t.runtime.repos.services.insert(
         id,

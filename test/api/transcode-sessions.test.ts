@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { json, PLEX_TOKEN, simJson, startPlexApp, type PlexApp, type Raw } from '../support/api-harness.js'
+import { json, PLEX_TOKEN, simJson, type PlexApp, type Raw, startService } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 
 let setup: PlexApp | undefined
@@ -39,7 +39,7 @@ function expectedView(t: Raw): Raw {
 
 describe('GET /api/plex/transcode/sessions', () => {
   it('serves the transcodes PMS runs, field by field, then answers from memory with the same ETag', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     setup.sim.control.startSession({ kind: 'episode', transcode: true })
     setup.sim.control.startSession({ kind: 'track', transcode: true })
     setup.sim.control.startSession({ kind: 'movie', transcode: false })
@@ -70,7 +70,7 @@ describe('GET /api/plex/transcode/sessions', () => {
   })
 
   it('answers its not-configured form without asking Plex, and caches nothing', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     const response = await setup.fetch(PATH)
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual({
@@ -83,7 +83,7 @@ describe('GET /api/plex/transcode/sessions', () => {
   })
 
   it('answers 503 with error, an empty list and a detail while Plex drops connections and nothing was cached', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.sim.control.setFault({ endpoint: '/transcode/sessions', mode: 'drop' })
     const down = await setup.fetch(PATH)
     expect(down.status).toBe(503)
@@ -94,7 +94,7 @@ describe('GET /api/plex/transcode/sessions', () => {
   })
 
   it('shows a transcode that starts, progresses and ends long before its TTL, through Plex notifications', async () => {
-    setup = await startPlexApp({ env: { CACHE_TRANSCODE_SESSIONS_TTL: '600' } })
+    setup = await startService({ plex: true, env: { CACHE_TRANSCODE_SESSIONS_TTL: '600' } })
     setup.runtime.push.start()
     await eventually(
       'the push listener is connected',

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { json, type PlexApp, startPlexApp } from '../support/api-harness.js'
+import { json, type PlexApp, startService } from '../support/api-harness.js'
 
 let setup: PlexApp | undefined
 afterEach(async () => {
@@ -9,7 +9,7 @@ afterEach(async () => {
 
 describe('GET /api/plex/users/count', () => {
   it('counts the users plex.tv lists as shared for this server, asking plex.tv once per TTL', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     const response = await setup.fetch('/api/plex/users/count')
     expect(response.status).toBe(200)
     const body = await json(response)
@@ -23,13 +23,13 @@ describe('GET /api/plex/users/count', () => {
   })
 
   it('answers a zero count when Plex is not configured', async () => {
-    setup = await startPlexApp({ configured: false })
+    setup = await startService({ plex: true, configured: false })
     expect(await json(await setup.fetch('/api/plex/users/count'))).toEqual({ count: 0, message: 'Plex not configured' })
     expect(setup.sim.control.totalRequests()).toBe(0)
   })
 
   it('answers 503 while plex.tv and Plex are unreachable, and keeps no zero count', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     await setup.sim.control.setFault({ mode: 'outage' })
     const response = await setup.fetch('/api/plex/users/count')
     expect(response.status).toBe(503)

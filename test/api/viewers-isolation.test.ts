@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { basic, startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { basic, type PlexApp, startService } from '../support/api-harness.js'
 import {
   adminCaller,
   ADMIN,
@@ -21,7 +21,8 @@ describe('20 viewers and the admin, 10,000 randomized requests', () => {
   let truth: GroundTruth
 
   beforeAll(async () => {
-    t = await startPlexApp({
+    t = await startService({
+      plex: true,
       env: { ...AUTH_ENV, CACHE_SESSIONS_TTL: '1', CACHE_ACTIVITIES_TTL: '1' },
       sim: { sharedUsers: VIEWERS, historyRows: 3000 },
     })

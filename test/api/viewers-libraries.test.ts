@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { etagOf } from '../../src/cache/entry.js'
-import { basic, json, jsonInit, simJson, startPlexApp, type PlexApp, type Raw } from '../support/api-harness.js'
+import { basic, json, jsonInit, simJson, type PlexApp, type Raw, startService } from '../support/api-harness.js'
 import { ADMIN, AUTH_ENV, GroundTruth } from '../support/viewer-isolation.js'
 
 const admin = basic(ADMIN.user, ADMIN.password)
@@ -55,7 +55,7 @@ describe('what viewers see of the libraries shared with them', () => {
   const get = (path: string, headers: Record<string, string>) => fetch(t.url + path, { headers })
 
   beforeAll(async () => {
-    t = await startPlexApp({ env: AUTH_ENV, sim: { sharedUsers: 6 } })
+    t = await startService({ plex: true, env: AUTH_ENV, sim: { sharedUsers: 6 } })
     truth = new GroundTruth(t.sim)
     await truth.readLibraries()
     const shared = t.sim.control.state().accounts.filter((a) => a.id > 1)
@@ -183,7 +183,7 @@ describe('viewers while plex.tv cannot say what is shared', () => {
   let t: PlexApp
 
   beforeAll(async () => {
-    t = await startPlexApp({ env: AUTH_ENV, sim: { sharedUsers: 3 } })
+    t = await startService({ plex: true, env: AUTH_ENV, sim: { sharedUsers: 3 } })
     await t.sim.control.setFault({ endpoint: '/api/servers/:id/shared_servers', status: 503 })
   }, 30_000)
   afterAll(() => t?.close())

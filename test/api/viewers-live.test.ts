@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { basic, json, jsonInit, PLEX_TOKEN, startTestApp, type Raw, type TestApp } from '../support/api-harness.js'
+import { basic, json, jsonInit, PLEX_TOKEN, type Raw, type TestApp, startService } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
@@ -33,9 +33,9 @@ beforeAll(async () => {
     liveSessions: false,
     sharedUsers: 3,
   })
-  t = await startTestApp(
+  t = await startService({
     // TTLs far beyond the test: anything that changes comes from a notification. Info level: hits take the fast path.
-    {
+    env: {
       ...AUTH_ENV,
       LOG_LEVEL: 'info',
       PLEX_SERVER_URL: sim.url,
@@ -44,14 +44,14 @@ beforeAll(async () => {
       CACHE_SESSIONS_TTL: '600',
       CACHE_ACTIVITIES_TTL: '600',
     },
-    {
+    runtime: {
       beforeListen: (app: FastifyInstance) =>
         app.addHook('onRequest', (_request, _reply, done) => {
           throughFastify.n++
           done()
         }),
     },
-  )
+  })
   const [a, b] = sim.control.state().accounts.filter((account) => account.id > 1)
   const viewer = async (username: string, account: number) => {
     expect(

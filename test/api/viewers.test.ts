@@ -2,15 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scopeIdOf } from '../../src/cache/index.js'
 import { viewerOf } from '../../src/features/viewers/viewer.js'
-import {
-  basic,
-  everyStoredText,
-  json,
-  jsonInit,
-  startPlexApp,
-  startTestApp,
-  type PlexApp,
-} from '../support/api-harness.js'
+import { basic, everyStoredText, json, jsonInit, type PlexApp, startService } from '../support/api-harness.js'
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js'
 import { ADMIN, AUTH_ENV } from '../support/viewer-isolation.js'
 
@@ -19,7 +11,7 @@ const PASSWORD = 'a long viewer password'
 
 describe('viewer accounts without ENABLE_AUTH', () => {
   it('refuses to make one with a 409 that says why', async () => {
-    const t = await startTestApp()
+    const t = await startService()
     try {
       const response = await fetch(
         `${t.url}/api/viewers`,
@@ -45,7 +37,7 @@ describe('viewers beside the admin', () => {
     // These tests send dozens of wrong passwords from one address, faster than the defaults allow
     // (test/api/login-limits.test.ts is about those bounds).
     const env = { ...AUTH_ENV, LOGIN_FAILURES_PER_CLIENT: '1000', LOGIN_FAILURES_PER_SECOND: '1000' }
-    t = await startPlexApp({ env, sim: { sharedUsers: 4, historyRows: 600 } })
+    t = await startService({ plex: true, env, sim: { sharedUsers: 4, historyRows: 600 } })
     const [a, b] = t.sim.control.state().accounts.filter((account) => account.id > 1)
     ann = { account: a!.id, headers: basic('ann', PASSWORD) }
     bob = { account: b!.id, headers: basic('bob', PASSWORD) }

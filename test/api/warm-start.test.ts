@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { type PlexApp, startService } from '../support/api-harness.js'
 import { json, jsonInit } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const CACHED_PATHS = [
   '/api/plex/activities',
@@ -23,7 +24,7 @@ afterEach(async () => {
 
 describe('warm start: the Plex caches load once when the jobs start, before any reader', () => {
   it('the first reads after start are hits, and none of them calls Plex', async () => {
-    setup = await startPlexApp({ sim: { latencyMs: 300 } })
+    setup = await startService({ plex: true, sim: { latencyMs: 300 } })
     setup.sim.control.startSession({ kind: 'movie' })
     const { runtime } = setup
     expect(setup.sim.control.totalRequests(), 'nothing loads before the jobs start').toBe(0)
@@ -56,7 +57,7 @@ describe('warm start: the Plex caches load once when the jobs start, before any 
   })
 
   it('after a Plex server change the caches load from the new server without a reader', async () => {
-    setup = await startPlexApp()
+    setup = await startService({ plex: true })
     sim2 = await startSimulator({
       port: 0,
       token: SECOND_TOKEN,
@@ -73,7 +74,7 @@ describe('warm start: the Plex caches load once when the jobs start, before any 
 
     const saved = await setup.fetch('/api/plex/validate', jsonInit('POST', { url: sim2.url, token: SECOND_TOKEN }))
     expect(saved.status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
     await runtime.warmStart.settled
     expect(sim2.control.requestCounts()).toMatchObject({ '/status/sessions': 2, '/activities': 1 })
 

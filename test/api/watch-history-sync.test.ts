@@ -1,3 +1,4 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { historyEntry } from '../../src/features/history/watch-history-sync.js'
 import type { HistoryRow } from '../../src/plex/index.js'
@@ -7,8 +8,9 @@ import {
   json,
   PLEX_TOKEN,
   sqliteOf,
-  startPlexAppOnManualClock,
+  startService,
 } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const HISTORY_ROWS = 3500
 const HISTORY = '/status/sessions/history/all'
@@ -30,7 +32,7 @@ describe('watch history sync', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ sim: { historyRows: HISTORY_ROWS } })
+    t = await startService({ plex: true, clock: new ManualClock(), sim: { historyRows: HISTORY_ROWS } })
   })
   afterAll(() => t.close())
   afterEach(() => t.sim.control.clearFaults())
@@ -185,7 +187,7 @@ describe('watch history sync', () => {
       watchSomething(t)
       const before = storedRows(t)
       await t.clock.advance(interval - 1000)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
       expect(t.counts()[HISTORY]).toBe(1)
       await t.clock.advance(1000)
       await vi.waitFor(() => expect(storedRows(t)).toBe(before + 1))
@@ -194,7 +196,7 @@ describe('watch history sync', () => {
       await job.stop()
     }
     await t.clock.advance(interval * 3)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
     expect(t.counts()[HISTORY]).toBe(2)
   })
 })
@@ -203,7 +205,7 @@ describe('watch history sync without a Plex server', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ configured: false })
+    t = await startService({ plex: true, clock: new ManualClock(), configured: false })
   })
   afterAll(() => t.close())
 

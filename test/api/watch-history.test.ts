@@ -1,13 +1,7 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPlexClient, type LibraryItem } from '../../src/plex/index.js'
-import {
-  basic,
-  type ClockedPlexApp,
-  json,
-  PLEX_TOKEN,
-  sqliteOf,
-  startPlexAppOnManualClock,
-} from '../support/api-harness.js'
+import { basic, type ClockedPlexApp, json, PLEX_TOKEN, sqliteOf, startService } from '../support/api-harness.js'
 
 const HISTORY_ROWS = 1200
 
@@ -46,7 +40,7 @@ describe('GET /api/plex/watch-history', () => {
     fetch(`${t.url}/api/plex/watch-history${query}`, { headers })
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ sim: { historyRows: HISTORY_ROWS } })
+    t = await startService({ plex: true, clock: new ManualClock(), sim: { historyRows: HISTORY_ROWS } })
     const response = await fetch(`${t.url}/api/plex/watch-history/sync`, { method: 'POST' })
     expect(response.status).toBe(200)
   })
@@ -177,7 +171,9 @@ describe('watch history with auth on', () => {
   let t: ClockedPlexApp
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({
+    t = await startService({
+      plex: true,
+      clock: new ManualClock(),
       env: { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'correct horse' },
     })
   })

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { chromium, type BrowserContext } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { type TestApp, startService } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 /** Debian's chromium (`npm test` installs it), driven headless with a throw-away profile. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -48,8 +49,8 @@ async function openBrowser(): Promise<BrowserContext> {
 describe('GET /cache (headless Chromium)', () => {
   it('loads behind auth with no console error, plots live samples, and Warm changes the numbers', async () => {
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 2, items: 200, speed: 0, liveSessions: false })
-    app = await startTestApp(
-      {
+    app = await startService({
+      env: {
         PLEX_SERVER_URL: sim.url,
         PLEX_SERVER_TOKEN: TOKEN,
         PLEX_TV_URL: sim.url,
@@ -58,8 +59,8 @@ describe('GET /cache (headless Chromium)', () => {
         AUTH_USERNAME: AUTH.username,
         AUTH_PASSWORD: AUTH.password,
       },
-      { cacheHistoryIntervalMs: 250 },
-    )
+      runtime: { cacheHistoryIntervalMs: 250 },
+    })
     const url = app.url
     const authorization = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
     expect((await fetch(`${url}/cache`)).status).toBe(401)
@@ -69,7 +70,7 @@ describe('GET /cache (headless Chromium)', () => {
     for (let i = 0; i < 6; i++) {
       for (const path of ['/api/plex/sessions', '/api/plex/activities', '/api/plex/stats/live'])
         await fetch(url + path, { headers: { authorization } })
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      await sleep(150)
     }
 
     browser = await openBrowser()

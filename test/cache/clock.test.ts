@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createSystemClock, ManualClock, systemClock } from '../../src/cache/index.js'
+import { sleep } from '../support/eventually.js'
 
 describe('ManualClock', () => {
   it('fires due timers in time order, each at its own time, settling promise chains between them', async () => {
@@ -49,7 +50,7 @@ describe('systemClock', () => {
   it('is monotonic and follows real time at its resolution', async () => {
     const clock = createSystemClock(1)
     const start = clock.now()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
     const later = clock.now()
     expect(later).toBeGreaterThan(start + 10)
     expect(Math.abs(clock.wallNow() - Date.now())).toBeLessThan(5)

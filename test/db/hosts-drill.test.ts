@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../support/databases.js'
+import { sleep } from '../support/eventually.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
@@ -84,8 +85,6 @@ interface Instance {
   readonly output: () => string
   url: string
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function until<T>(
   what: string,

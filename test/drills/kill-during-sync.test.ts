@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { eventually } from '../support/eventually.js'
-import { ServiceProcess } from '../support/service-process.js'
+import { startService } from '../support/api-harness.js'
+import type { ServiceProcess } from '../support/service-process.js'
 
 const TOKEN = 'drill-sync-token-5150'
 const HISTORY = '/status/sessions/history/all'
@@ -66,7 +67,7 @@ describe('kill -9 during a watch-history sync', () => {
 
     for (let kill = 0; kill < KILLS; kill++) {
       const before = pages()
-      service = await ServiceProcess.start(env)
+      service = await startService({ process: 'child', env })
       // Some pages in (each stored in its own transaction), the sync not done: kill it there.
       await eventually('the sync is a few pages in', () => pages() >= before + 2 + kill, 20_000)
       await service.kill()
@@ -75,7 +76,7 @@ describe('kill -9 during a watch-history sync', () => {
       )
     }
 
-    service = await ServiceProcess.start(env)
+    service = await startService({ process: 'child', env })
     await eventually(
       'the sync finishes',
       () => service!.output.some((line) => line.includes('watch history synced')),

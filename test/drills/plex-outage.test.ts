@@ -3,7 +3,8 @@
 // failure, never a long wait); a route with nothing held answers a clear 503 with a detail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { type TestApp, startService } from '../support/api-harness.js'
+import { sleep } from '../support/eventually.js'
 
 const TOKEN = 'drill-outage-token-8086'
 const HELD = ['/api/plex/sessions', '/api/plex/activities']
@@ -27,7 +28,7 @@ async function readFor(url: string, paths: readonly string[], ms: number): Promi
         reads.slowestMs = Math.max(reads.slowestMs, performance.now() - started)
         reads.statuses.set(res.status, (reads.statuses.get(res.status) ?? 0) + 1)
         reads.xCache.add(res.headers.get('x-cache') ?? '')
-        await new Promise((resolve) => setTimeout(resolve, 5))
+        await sleep(5)
       }
     }),
   )
@@ -42,12 +43,14 @@ describe('Plex outage drills', () => {
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 3, items: 200, speed: 0, liveSessions: false })
     sim.control.startSession({ kind: 'movie' })
     // Short TTLs: held values expire during the drill, so every read past them needs Plex.
-    app = await startTestApp({
-      PLEX_SERVER_URL: sim.url,
-      PLEX_SERVER_TOKEN: TOKEN,
-      PLEX_TV_URL: sim.url,
-      CACHE_SESSIONS_TTL: '1',
-      CACHE_ACTIVITIES_TTL: '1',
+    app = await startService({
+      env: {
+        PLEX_SERVER_URL: sim.url,
+        PLEX_SERVER_TOKEN: TOKEN,
+        PLEX_TV_URL: sim.url,
+        CACHE_SESSIONS_TTL: '1',
+        CACHE_ACTIVITIES_TTL: '1',
+      },
     })
     for (const path of HELD) expect((await fetch(app.url + path)).status).toBe(200)
   })

@@ -4,7 +4,7 @@
 // service still answers afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rawExchange } from '../api/raw-socket.js'
-import { closedPortUrl, startPlexApp, startTarget, type PlexApp, type Target } from '../support/api-harness.js'
+import { closedPortUrl, startTarget, type PlexApp, type Target, startService } from '../support/api-harness.js'
 import { generateCase, prng, type FuzzCase } from './generate.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -24,7 +24,11 @@ describe(`route fuzz (FUZZ_SEED=${SEED})`, () => {
 
   beforeAll(async () => {
     canary = await startTarget((_req, res) => void res.writeHead(200, { 'content-type': 'image/png' }).end('canary'))
-    t = await startPlexApp({ env: { MONITOR_INTERVAL: '3600', MONITOR_TIMEOUT: '1' }, sim: { historyRows: 200 } })
+    t = await startService({
+      plex: true,
+      env: { MONITOR_INTERVAL: '3600', MONITOR_TIMEOUT: '1' },
+      sim: { historyRows: 200 },
+    })
     for (const id of ['fuzz-a', 'fuzz-b']) {
       t.runtime.repos.services.insert(
         id,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../../bench/support/child-process.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { CACHES } from '../../src/features/caches/index.js'
-import { basic, json, startTestApp, type TestApp } from '../support/api-harness.js'
+import { basic, json, type TestApp, startService } from '../support/api-harness.js'
 
 const INDEX = '<!doctype html><title>Komandorr Dashboard</title><div id="root"></div>'
 const ASSET = '/assets/index-B1x9Kq2Z.js'
@@ -56,12 +56,14 @@ describe('FRONTEND_DIR served', () => {
   let t: TestApp
 
   beforeAll(async () => {
-    t = await startTestApp({
-      FRONTEND_DIR: dist,
-      ENABLE_AUTH: 'true',
-      AUTH_USERNAME: 'admin',
-      AUTH_PASSWORD: 'pw',
-      METRICS_PUBLIC: 'true',
+    t = await startService({
+      env: {
+        FRONTEND_DIR: dist,
+        ENABLE_AUTH: 'true',
+        AUTH_USERNAME: 'admin',
+        AUTH_PASSWORD: 'pw',
+        METRICS_PUBLIC: 'true',
+      },
     })
   })
   afterAll(() => t.close())
@@ -116,7 +118,7 @@ describe('FRONTEND_DIR served', () => {
   })
 
   it('never shadows API paths or the service own pages: unknown ones stay JSON 404s, known ones answer', async () => {
-    for (const path of ['/api/nope', '/api/uploader/status', '/__sim/faults']) {
+    for (const path of ['/api/nope', '/api/uploader/nope', '/__sim/faults']) {
       const response = await fetch(`${t.url}${path}`, { headers: HTML })
       expect(response.status, path).toBe(404)
       expect(response.headers.get('content-type'), path).toMatch(/^application\/json/)
@@ -164,7 +166,7 @@ describe('FRONTEND_DIR served', () => {
 
 describe('FRONTEND_DIR unset or bad', () => {
   it('unset: / and client routes are 404 JSON as before', async () => {
-    const t = await startTestApp()
+    const t = await startService()
     try {
       const response = await fetch(`${t.url}/services`, { headers: HTML })
       expect(response.status).toBe(404)

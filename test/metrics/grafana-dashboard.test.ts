@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
-import { startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { type PlexApp, startService } from '../support/api-harness.js'
 import { parsePrometheusText } from '../support/prometheus-text.js'
 
 const DASHBOARD = new URL('../../docs/grafana/komandorr-cache.json', import.meta.url)
@@ -95,7 +95,8 @@ describe('docs/grafana/komandorr-cache.json', () => {
 
   it('queries only metrics a running service exports (with Redis, after traffic against the simulator)', async () => {
     prefix = uniquePrefix('grafana')
-    setup = await startPlexApp({
+    setup = await startService({
+      plex: true,
       env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' },
     })
     await setup.runtime.redis!.whenConnected(10_000)

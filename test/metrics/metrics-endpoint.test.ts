@@ -1,15 +1,7 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SHARED_REDIS_URL, cleanUp, uniquePrefix } from '../redis/helpers.js'
-import {
-  basic,
-  json,
-  PLEX_TOKEN,
-  simJson,
-  startPlexApp,
-  startTestApp,
-  type PlexApp,
-  type TestApp,
-} from '../support/api-harness.js'
+import { basic, json, PLEX_TOKEN, simJson, type PlexApp, type TestApp, startService } from '../support/api-harness.js'
 import { eventually } from '../support/eventually.js'
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js'
 
@@ -38,7 +30,8 @@ describe('GET /metrics', () => {
   it('exports the caches, Plex (from the cached values), Redis and HTTP, without calling Plex on a scrape', async () => {
     const prefix = uniquePrefix('metrics')
     prefixes.push(prefix)
-    setup = await startPlexApp({
+    setup = await startService({
+      plex: true,
       env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: '1000' },
     })
     await setup.runtime.redis!.whenConnected(10_000)
@@ -148,10 +141,11 @@ describe('GET /metrics', () => {
   })
 
   it('counts stale serves and failed Plex calls by outcome while Plex fails', async () => {
-    setup = await startPlexApp({ env: { CACHE_SESSIONS_TTL: '1' } })
+    const t = await startService({ plex: true, clock: new ManualClock(), env: { CACHE_SESSIONS_TTL: '1' } })
+    setup = t
     await setup.fetch('/api/plex/sessions')
     await setup.sim.control.setFault({ endpoint: '/status/sessions', status: 503 })
-    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    await t.clock.advance(1_001) // past the 1 s TTL
     await eventually(
       'a stale serve',
       async () => (await setup!.fetch('/api/plex/sessions')).headers.get('x-cache') === 'STALE',
@@ -171,7 +165,7 @@ describe('GET /metrics', () => {
 
   it('needs credentials when auth is on, unless METRICS_PUBLIC=true', async () => {
     const auth = { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'pw-metrics-1' }
-    app = await startTestApp(auth)
+    app = await startService({ env: auth })
     const bare = await fetch(`${app.url}/metrics`)
     expect(bare.status).toBe(401)
     expect(await bare.json()).toMatchObject({ detail: expect.stringContaining('Authentication required') })
@@ -179,14 +173,14 @@ describe('GET /metrics', () => {
     expect((await fetch(`${app.url}/metrics`, { headers: basic('admin', 'pw-metrics-1') })).status).toBe(200)
     await app.close()
 
-    app = await startTestApp({ ...auth, METRICS_PUBLIC: 'true' })
+    app = await startService({ env: { ...auth, METRICS_PUBLIC: 'true' } })
     const open = await fetch(`${app.url}/metrics`)
     expect(open.status).toBe(200)
     expect(await open.text()).toContain('cache_requests_total')
   })
 
   it('is not served with METRICS_ENABLED=false', async () => {
-    app = await startTestApp({ METRICS_ENABLED: 'false' })
+    app = await startService({ env: { METRICS_ENABLED: 'false' } })
     expect((await fetch(`${app.url}/metrics`)).status).toBe(404)
     expect((await fetch(`${app.url}/api/health`)).status).toBe(200)
   })

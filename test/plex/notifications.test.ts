@@ -11,6 +11,7 @@ import {
   type NotificationEvents,
   type NotificationListener,
 } from '../../src/plex/index.js'
+import { sleep } from '../support/eventually.js'
 
 const TOKEN = 'notify-token-Kx93'
 
@@ -357,7 +358,7 @@ describe('notification listener', () => {
     s.send({
       NotificationContainer: { type: 'playing', PlaySessionStateNotification: [{ sessionKey: '1', state: 'playing' }] },
     })
-    await new Promise((r) => setTimeout(r, 150))
+    await sleep(150)
     expect(events).toEqual([])
     expect(s.upgrades).toHaveLength(1)
     expect(s.sockets.size).toBe(0)

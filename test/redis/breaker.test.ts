@@ -2,8 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, ManualClock, percentiles, type Cache, type CacheRegistry } from '../../src/cache/index.js'
 import { CircuitBreaker, type BreakerState, type RedisLayer } from '../../src/cache/redis/index.js'
-import { Layers, PrivateRedis, sleep } from './helpers.js'
-import { eventually } from '../support/eventually.js'
+import { Layers, PrivateRedis } from './helpers.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 describe('circuit breaker', () => {
   function breakerWithProbe(options: { threshold?: number } = {}) {

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, type InvalidationMessage } from '../../src/cache/index.js'
 import type { RedisSettings } from '../../src/cache/redis/index.js'
-import { PrivateRedis, rawClient, redisTestScope, sharedSettings, sleep } from './helpers.js'
-import { eventually } from '../support/eventually.js'
+import { PrivateRedis, rawClient, redisTestScope, sharedSettings } from './helpers.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 const { layers, registries, prefix: freshPrefix } = redisTestScope()
 

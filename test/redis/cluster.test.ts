@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCacheRegistry, type CacheRegistry } from '../../src/cache/index.js'
-import { keysUnder, Layers, PrivateCluster, sleep } from './helpers.js'
-import { eventually } from '../support/eventually.js'
+import { keysUnder, Layers, PrivateCluster } from './helpers.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 let cluster: PrivateCluster
 const layers = new Layers()

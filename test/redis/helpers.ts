@@ -13,7 +13,7 @@ import {
   type RedisLayerOptions,
   type RedisSettings,
 } from '../../src/cache/redis/index.js'
-import { eventually } from '../support/eventually.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 /** The shared test Redis: REDIS_URL or 127.0.0.1:6379. */
 export const SHARED_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -129,10 +129,6 @@ export function redisTestScope() {
       return p
     },
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 export async function freePort(): Promise<number> {

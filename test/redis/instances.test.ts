@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { ServiceProcess } from '../support/service-process.js'
-import { eventually } from '../support/eventually.js'
-import { PrivateRedis, sleep } from './helpers.js'
+import { startService } from '../support/api-harness.js'
+import type { ServiceProcess } from '../support/service-process.js'
+import { eventually, sleep } from '../support/eventually.js'
+import { PrivateRedis } from './helpers.js'
 
 const LEASE_S = 2
 const TOKEN = 'sim-secret-token-4242'
@@ -39,8 +40,10 @@ describe('three service processes on one Redis and one SQLite file', () => {
       CACHE_SESSIONS_TTL: '120',
     }
     // The first creates the database; the other two open it once it exists.
-    services = [await ServiceProcess.start(env)]
-    services.push(...(await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env)])))
+    services = [await startService({ process: 'child', env })]
+    services.push(
+      ...(await Promise.all([startService({ process: 'child', env }), startService({ process: 'child', env })])),
+    )
     await eventually(
       'one instance leads',
       async () => (await Promise.all(services.map((s) => s.health()))).filter((h) => h?.redis.leader).length === 1,

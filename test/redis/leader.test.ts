@@ -2,8 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/cache/index.js'
 import { createLeaderElection, type Leadership } from '../../src/cache/redis/index.js'
-import { cleanUp, PrivateRedis, SHARED_REDIS_URL, sleep, uniquePrefix } from './helpers.js'
-import { eventually } from '../support/eventually.js'
+import { cleanUp, PrivateRedis, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 const LEASE_MS = 600
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createCacheRegistry, systemClock } from '../../src/cache/index.js'
 import { RedisFlightCoordinator } from '../../src/cache/redis/index.js'
-import { redisTestScope, sharedSettings, sleep } from './helpers.js'
+import { redisTestScope, sharedSettings } from './helpers.js'
+import { sleep } from '../support/eventually.js'
 
 const { layers, registries, raw, prefix } = redisTestScope()
 

@@ -5,9 +5,9 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLEX_SETTINGS_KEY } from '../../src/features/plex/plex-config.js'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { countOf, startTestApp, type TestApp } from '../support/api-harness.js'
-import { instanceEnv, PrivateRedis, sleep, uniquePrefix } from './helpers.js'
-import { eventually } from '../support/eventually.js'
+import { countOf, type TestApp, startService } from '../support/api-harness.js'
+import { instanceEnv, PrivateRedis, uniquePrefix } from './helpers.js'
+import { eventually, sleep } from '../support/eventually.js'
 
 const FIRST_TOKEN = 'first-sim-token-31337'
 const SECOND_TOKEN = 'second-sim-token-27182'
@@ -65,8 +65,8 @@ describe('Plex settings saved on one instance reach the others', () => {
       { CACHE_SESSIONS_TTL: '120' },
     )
     // The first creates the database; the second opens it.
-    a = await startTestApp(env)
-    b = await startTestApp(env)
+    a = await startService({ env })
+    b = await startService({ env })
     await eventually(
       'both instances are subscribed',
       () => a.runtime.redis!.bus.subscribed && b.runtime.redis!.bus.subscribed,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { basic, startTestApp, type TestApp } from '../support/api-harness.js'
+import { basic, type TestApp, startService } from '../support/api-harness.js'
 import {
   adminCaller,
   AUTH_ENV,
@@ -48,7 +48,7 @@ describe('viewers on three instances sharing Redis', () => {
       { ...AUTH_ENV, CACHE_SESSIONS_TTL: '2', CACHE_ACTIVITIES_TTL: '2' },
     )
     instances = []
-    for (let i = 0; i < 3; i++) instances.push(await startTestApp(env))
+    for (let i = 0; i < 3; i++) instances.push(await startService({ env }))
     await eventually(
       'every instance is subscribed',
       () => instances.every((app) => app.runtime.redis!.bus.subscribed),

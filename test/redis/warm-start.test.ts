@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
-import { startTestApp, type TestApp } from '../support/api-harness.js'
+import { type TestApp, startService } from '../support/api-harness.js'
 import { eventually as until } from '../support/eventually.js'
 import { cleanUp, instanceEnv, SHARED_REDIS_URL, uniquePrefix } from './helpers.js'
 
@@ -40,7 +40,7 @@ describe('warm start with Redis: only the leader warms, the others take the valu
       { redisUrl: SHARED_REDIS_URL, keyPrefix: prefix, dir, plexUrl: sim.url, plexToken: TOKEN },
       { LOG_LEVEL: 'info' },
     )
-    for (let i = 0; i < 3; i++) apps.push(await startTestApp(env))
+    for (let i = 0; i < 3; i++) apps.push(await startService({ env }))
   }, 30_000)
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { startChild, type RunningChild } from '../../bench/support/child-process.js'
 import { parseArgs, parseFaultSpec } from '../../sim/cli/cli-args.js'
 import { causeCode } from './helpers.js'
+import { sleep } from '../support/eventually.js'
 
 const READY = /^Plex simulator listening on (http:\/\/127\.0\.0\.1:\d+)/
 
@@ -98,7 +99,7 @@ describe('command line', () => {
 
   it('an outage without a duration keeps the process up, and down, until SIGTERM', async () => {
     await withCli(['--fault', 'outage'], async (sim) => {
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      await sleep(500)
       expect(sim.child.exitCode).toBeNull()
       expect(await identity(sim.readyMatch)).toBe('ECONNREFUSED')
     })

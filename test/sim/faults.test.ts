@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../sim/index.js'
 import { causeCode, get, getJson } from './helpers.js'
+import { sleep } from '../support/eventually.js'
 
 let sim: RunningSimulator
 
@@ -106,7 +107,7 @@ describe('faults', () => {
   it('clears a fault by itself after durationMs', async () => {
     await sim.control.setFault({ endpoint: '/accounts', status: 503, durationMs: 100 })
     expect((await get(sim, '/accounts')).status).toBe(503)
-    await new Promise((r) => setTimeout(r, 250))
+    await sleep(250)
     expect((await get(sim, '/accounts')).status).toBe(200)
   })
 
@@ -181,13 +182,13 @@ describe('HTTP control API', () => {
   it('takes an outage with a duration over HTTP: answers, goes down, comes back by itself', async () => {
     const set = await control('POST', 'faults', { mode: 'outage', durationMs: 300 })
     expect(set.status).toBe(200)
-    await new Promise((r) => setTimeout(r, 50))
+    await sleep(50)
     const err = await get(sim, '/identity').then(
       () => null,
       (e: unknown) => e,
     )
     expect(causeCode(err)).toBe('ECONNREFUSED')
-    await new Promise((r) => setTimeout(r, 600))
+    await sleep(600)
     expect((await get(sim, '/identity')).status).toBe(200)
   })
 

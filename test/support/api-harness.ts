@@ -1,5 +1,6 @@
-// The one set-up of the API tests: the real app on port 0 over an in-memory SQLite, with or
-// without the Plex simulator as its Plex server, and small real HTTP servers to stand in for
+// The one builder of a service under test (`startService`): the real app on port 0 over an
+// in-memory SQLite, with or without the Plex simulator as its Plex server, on the system clock or
+// a ManualClock; or `src/main.ts` as a child process. And small real HTTP servers to stand in for
 // monitored services.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -13,6 +14,29 @@ import { appDeps } from '../../src/http/routes/index.js'
 import { createLogger, LogSecrets } from '../../src/logger.js'
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../sim/index.js'
+import { sleep } from './eventually.js'
+import { ServiceProcess } from './service-process.js'
+
+/** How to start the service under test: in this process (the default) or as a child process. */
+export interface ServiceOptions {
+  /** Environment of the service (TTLs, auth...); in process over an in-memory SQLite unless it says otherwise. */
+  readonly env?: Record<string, string | undefined>
+  /** The Plex simulator (frozen clock, no sessions of its own) as the Plex server and as plex.tv. */
+  readonly plex?: boolean
+  readonly sim?: SimulatorOptions
+  /** With `plex`: point PLEX_SERVER_URL/TOKEN at the simulator. Default true; false leaves only plex.tv. */
+  readonly configured?: boolean
+  /** The service's clock (caches, jobs, stored times): time moves only when the test says. */
+  readonly clock?: ManualClock
+  /** `beforeListen` may add routes (e.g. to test route options). */
+  readonly runtime?: RuntimeOptions & { beforeListen?: (app: FastifyInstance) => void }
+}
+
+/** `src/main.ts` as a child process, for drills that kill it or run several instances. */
+export interface ChildServiceOptions {
+  readonly process: 'child'
+  readonly env: Record<string, string>
+}
 
 export interface TestApp {
   readonly url: string
@@ -23,10 +47,37 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** Builds and starts the app; `beforeListen` may add routes (e.g. to test route options). */
-export async function startTestApp(
-  env: Record<string, string | undefined> = {},
-  options: RuntimeOptions & { beforeListen?: (app: FastifyInstance) => void } = {},
+export interface PlexApp extends TestApp {
+  readonly sim: RunningSimulator
+  /** GET (or any method) against the app, relative to its base URL. */
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** Requests the simulator counted per endpoint pattern. */
+  counts(): Record<string, number>
+}
+
+export interface ClockedPlexApp extends PlexApp {
+  /** The service's clock (caches, jobs, stored times): moves only when told. */
+  readonly clock: ManualClock
+}
+
+/** The one builder of a service under test. */
+export function startService(options: ChildServiceOptions): Promise<ServiceProcess>
+export function startService(options: ServiceOptions & { plex: true; clock: ManualClock }): Promise<ClockedPlexApp>
+export function startService(options: ServiceOptions & { plex: true }): Promise<PlexApp>
+export function startService(options?: ServiceOptions): Promise<TestApp>
+export async function startService(
+  options: ServiceOptions | ChildServiceOptions = {},
+): Promise<TestApp | PlexApp | ClockedPlexApp | ServiceProcess> {
+  if ('process' in options) return ServiceProcess.start(options.env)
+  const runtime = options.clock === undefined ? options.runtime : { ...options.runtime, clock: options.clock }
+  if (!options.plex) return startInProcess(options.env ?? {}, runtime ?? {})
+  const app = await startWithSimulator({ ...options, runtime })
+  return options.clock === undefined ? app : { ...app, clock: options.clock }
+}
+
+async function startInProcess(
+  env: Record<string, string | undefined>,
+  options: RuntimeOptions & { beforeListen?: (app: FastifyInstance) => void },
 ): Promise<TestApp> {
   const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'debug', MONITOR_TIMEOUT: '5', ...env }, CACHES)
   const logLines: string[] = []
@@ -112,8 +163,6 @@ export async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 // Response bodies are asserted field by field; typing each one would only repeat the assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function json(response: Response): Promise<any> {
@@ -133,28 +182,7 @@ export const basic = (user: string, password: string) => ({
 /** Long enough for the logger to hide it (it ignores secrets under 6 characters). */
 export const PLEX_TOKEN = 'sim-secret-token-4242'
 
-export interface PlexApp extends TestApp {
-  readonly sim: RunningSimulator
-  /** GET (or any method) against the app, relative to its base URL. */
-  fetch(path: string, init?: RequestInit): Promise<Response>
-  /** Requests the simulator counted per endpoint pattern. */
-  counts(): Record<string, number>
-}
-
-export interface PlexAppOptions {
-  /** Extra environment for the app (TTLs, auth...). */
-  readonly env?: Record<string, string>
-  readonly sim?: SimulatorOptions
-  /** Point PLEX_SERVER_URL/TOKEN at the simulator. Default true. */
-  readonly configured?: boolean
-  readonly runtime?: RuntimeOptions
-}
-
-/**
- * A simulator with a frozen clock and no sessions of its own (tests start what they need), and
- * the app with the simulator as its Plex server and as plex.tv.
- */
-export async function startPlexApp(options: PlexAppOptions = {}): Promise<PlexApp> {
+async function startWithSimulator(options: ServiceOptions): Promise<PlexApp> {
   const sim = await startSimulator({
     port: 0,
     token: PLEX_TOKEN,
@@ -170,7 +198,7 @@ export async function startPlexApp(options: PlexAppOptions = {}): Promise<PlexAp
       : { PLEX_SERVER_URL: sim.url, PLEX_SERVER_TOKEN: sim.token, PLEX_TV_URL: sim.url }
   let app: TestApp
   try {
-    app = await startTestApp({ LOG_LEVEL: 'info', ...plexEnv, ...options.env }, options.runtime)
+    app = await startInProcess({ LOG_LEVEL: 'info', ...plexEnv, ...options.env }, options.runtime ?? {})
   } catch (error) {
     await sim.close()
     throw error
@@ -185,19 +213,6 @@ export async function startPlexApp(options: PlexAppOptions = {}): Promise<PlexAp
       await sim.close()
     },
   }
-}
-
-export interface ClockedPlexApp extends PlexApp {
-  /** The service's clock (caches, jobs, stored times): moves only when told. */
-  readonly clock: ManualClock
-}
-
-/** `startPlexApp` with the service on a ManualClock (default: a new one). */
-export async function startPlexAppOnManualClock(
-  options: PlexAppOptions & { readonly clock?: ManualClock } = {},
-): Promise<ClockedPlexApp> {
-  const clock = options.clock ?? new ManualClock()
-  return { ...(await startPlexApp({ ...options, runtime: { ...options.runtime, clock } })), clock }
 }
 
 /** A Plex or API JSON object, asserted field by field (typing each would only repeat the assertions). */

@@ -1,8 +1,9 @@
 // The service as a child process (`node --import tsx src/main.ts`), for drills that kill it or run
-// several instances: its output is kept for failure messages.
+// several instances: its output is kept for failure messages. Started by
+// `startService({ process: 'child', env })` (api-harness.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort, sleep } from '../redis/helpers.js'
-import { eventually } from './eventually.js'
+import { freePort } from '../redis/helpers.js'
+import { eventually, sleep } from './eventually.js'
 
 /** One service process: `node --import tsx src/main.ts` (what `npx tsx` runs, without npm's start-up). */
 export class ServiceProcess {

@@ -37,6 +37,7 @@ export type TrafficLog = ReturnType<typeof createTrafficLog>
 /** Stores agent reports and answers "how many bytes moved in the last N" for the dashboard. */
 export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: TrafficLogOptions) {
   let lastPruneAt = Number.NEGATIVE_INFINITY
+  const listeners = new Set<(sample: TrafficSample) => void>()
 
   return {
     async record(report: TrafficReport): Promise<TrafficSample> {
@@ -57,7 +58,14 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
         lastPruneAt = sample.at
         await repo.pruneBefore(sample.at - retentionMs)
       }
+      for (const listener of listeners) listener(sample)
       return sample
+    },
+
+    /** Calls `listener` after each stored report (on this instance); returns the unsubscribe. */
+    onRecord(listener: (sample: TrafficSample) => void): () => void {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
     },
 
     /**
@@ -75,5 +83,6 @@ export function createTrafficLog({ repo, clock, retentionMs = 31 * DAY_MS }: Tra
 
     latest: (serviceId: string): Promise<TrafficSample | undefined> => repo.latest(serviceId),
     latestPerService: (): Promise<Map<string, TrafficSample>> => repo.latestPerService(),
+    recent: (serviceId: string, limit: number): Promise<TrafficSample[]> => repo.recent(serviceId, limit),
   }
 }

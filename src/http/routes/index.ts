@@ -5,6 +5,7 @@ import { cacheManagementRoutes } from './cache-management.js'
 import { cachePageRoutes } from './cache-page.js'
 import { cachedRoutes } from './cached.js'
 import { imageProxyRoutes } from './image-proxy.js'
+import { komandorrStandaloneRoutes } from './komandorr-standalone.js'
 import { metricsRoutes } from './metrics.js'
 import { plexConfigRoutes } from './plex-config.js'
 import { plexPeakRoutes } from './plex-peak.js'
@@ -47,6 +48,14 @@ export const routeModules: readonly RouteRegistration[] = [
   (app, r) => viewersRoutes(app, { viewers: r.viewers }),
   (app, r) => metricsRoutes(app, { metrics: r.metrics, metricsPublic: r.config.metrics.public }),
   (app, r) => cachePageRoutes(app, { cacheHistory: r.cacheHistory }),
+  (app, r) =>
+    komandorrStandaloneRoutes(app, {
+      config: r.config,
+      plex: r.plex,
+      services: r.repos.services,
+      traffic: r.traffic,
+      clock: r.clock,
+    }),
 ]
 
 /** What `buildApp` takes from the runtime: the hooks' deps, and every route module with its own. */
