@@ -18,7 +18,7 @@ import {
   type Database,
   type WatchHistoryEntry,
 } from '../src/db/index.js'
-import { watchHistoryRow } from '../src/features/caches/watch-history.js'
+import { watchHistoryRow } from '../src/features/history/watch-history-rows.js'
 
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const USERS = 20

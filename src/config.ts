@@ -18,6 +18,24 @@ export interface Config {
     readonly headersTimeoutMs: number
     readonly keepAliveTimeoutMs: number
   }
+  /** What one client may cost the others (README, "Limits"). */
+  readonly limits: {
+    /** HEAVY_QUERIES_PER_CLIENT: watch-history pages loading at once for one client address, default 2. */
+    readonly heavyQueriesPerClient: number
+    /** HEAVY_QUERIES_MAX: the same for all clients together, default 4. */
+    readonly heavyQueriesMax: number
+    /** Failed Basic sign-ins (`LoginLimits`). */
+    readonly login: {
+      /** LOGIN_FAILURES_PER_CLIENT: failed sign-ins one client address may make within the window, default 10. */
+      readonly perClient: number
+      /** LOGIN_FAILURE_WINDOW: that window (s), and how long credentials that failed are refused at once; default 60. */
+      readonly windowMs: number
+      /** LOGIN_FAILURES_PER_SECOND: failed sign-ins a second from all clients together, default 10. */
+      readonly perSecond: number
+      /** LOGIN_CHECK_CONCURRENCY: password checks (scrypt) running at once, default 2. */
+      readonly concurrency: number
+    }
+  }
   /** FRONTEND_DIR, absolute: a built Komandorr frontend to serve; null serves none. */
   readonly frontendDir: string | null
   /** KOMANDORR_URL: a Komandorr backend to stand in front of; null: standalone, answering its routes here. */
@@ -344,6 +362,16 @@ export function loadConfig(env: Env, caches: readonly CacheTtlVariable[]): Confi
       requestTimeoutMs: ms(e.read('HTTP_REQUEST_TIMEOUT', positiveSeconds, 30)),
       headersTimeoutMs: ms(e.read('HTTP_HEADERS_TIMEOUT', positiveSeconds, 10)),
       keepAliveTimeoutMs: ms(e.read('HTTP_KEEP_ALIVE_TIMEOUT', positiveSeconds, 5)),
+    },
+    limits: {
+      heavyQueriesPerClient: e.read('HEAVY_QUERIES_PER_CLIENT', positiveInteger(1_000), 2),
+      heavyQueriesMax: e.read('HEAVY_QUERIES_MAX', positiveInteger(1_000), 4),
+      login: {
+        perClient: e.read('LOGIN_FAILURES_PER_CLIENT', positiveInteger(1_000_000), 10),
+        windowMs: ms(e.read('LOGIN_FAILURE_WINDOW', positiveSeconds, 60)),
+        perSecond: e.read('LOGIN_FAILURES_PER_SECOND', positiveInteger(1_000_000), 10),
+        concurrency: e.read('LOGIN_CHECK_CONCURRENCY', positiveInteger(64), 2),
+      },
     },
     frontendDir: e.read('FRONTEND_DIR', frontendDir, null as string | null),
     komandorrUrl: e.read('KOMANDORR_URL', httpUrl, null as string | null, 'url'),

@@ -9,6 +9,7 @@ import { CACHES, ServiceCaches } from './features/caches/index.js'
 import { liveStatsCache } from './features/caches/live-stats.js'
 import { sessionsCache } from './features/caches/sessions.js'
 import { watchHistoryCache } from './features/caches/watch-history.js'
+import { HistoryPages } from './features/history/history-pages.js'
 import { WatchHistorySync } from './features/history/watch-history-sync.js'
 import { ImageProxy } from './features/plex/image-proxy.js'
 import { PlexImages } from './features/plex/plex-images.js'
@@ -204,7 +205,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger: logger.child({ job: 'dashboard-stats' }),
   })
   const serverName = () => plex.settings?.serverName || config.plex.serverName
-  const cacheDeps = serviceCaches.define({ plex, repos, logger, serverName, dashboard })
+  const historyPages = new HistoryPages({ source: database, repo: repos.watchHistory, settings: config.database })
+  const cacheDeps = serviceCaches.define({ plex, repos, historyPages, logger, serverName, dashboard })
   const plexConfig = new PlexConfigService({
     plex,
     settings: repos.settings,
@@ -308,6 +310,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     clearCachesOnPlexChange(plex, serviceCaches.plexDependent(), logger),
     () => cacheHistory.stop(),
     () => plexImages.cache.settled(),
+    () => historyPages.close(),
   )
   // Plex settings saved through the API reach the other instances (they re-read the shared row).
   if (redis)

@@ -28,6 +28,21 @@ export interface CacheRead<V> {
   readonly error?: unknown
 }
 
+/**
+ * A value its loader serialized itself (off the event loop: a page of thousands of rows takes
+ * tens of ms to build and stringify): the cache keeps this JSON, ETag (of the JSON alone) and
+ * size as they are, and parses the JSON only if someone reads the value.
+ */
+export class Serialized<V> {
+  declare private readonly valueType?: V
+
+  constructor(
+    readonly json: string,
+    readonly etag: string,
+    readonly bytes: number,
+  ) {}
+}
+
 export function etagOf(json: string, scopeId?: string): string {
   return `"${hash('sha1', scopeId === undefined ? json : `${scopeId}\n${json}`, 'base64url')}"`
 }

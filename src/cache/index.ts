@@ -2,6 +2,7 @@ export { createCacheRegistry, CacheRegistry, DEFAULT_MAX_BYTES } from './registr
 export type { AnyCache, CacheRegistryOptions, ClearResult } from './registry.js'
 export { Cache } from './cache.js'
 export type { PatchOutcome, ReloadResult } from './cache.js'
+export { Serialized } from './entry.js'
 export type { CacheEntry, CacheOutcome, CacheRead } from './entry.js'
 export { CacheClosedError, LoaderTimeoutError } from './errors.js'
 export { defaultPolicy, REFRESH_JITTER } from './policy.js'

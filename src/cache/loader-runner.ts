@@ -1,6 +1,7 @@
-import { messageOf, serialize } from './entry.js'
+import { messageOf, serialize, Serialized } from './entry.js'
 import { CacheClosedError, LoaderTimeoutError } from './errors.js'
 import type { CacheSetup } from './setup.js'
+import type { CacheDeclaration } from './policy.js'
 import { StoredEntry, type KeySlot } from './slot.js'
 import { LoadTimeRing } from './stats.js'
 
@@ -21,7 +22,7 @@ export class LoaderRunner<V, A> {
 
   constructor(
     private readonly setup: CacheSetup<A>,
-    private readonly loader: (args: A, signal: AbortSignal) => Promise<V> | V,
+    private readonly loader: CacheDeclaration<V, A>['load'],
     /** What a loaded value goes through before its waiters resume (held, shared); skipped for a retired key. */
     private readonly keep: (slot: KeySlot<V>, entry: StoredEntry<V>) => Promise<void>,
   ) {}
@@ -34,13 +35,10 @@ export class LoaderRunner<V, A> {
     let entry: StoredEntry<V>
     try {
       const value = await this.call(args, slot.key)
-      entry = new StoredEntry(
-        value,
-        serialize(value, `cache ${name} (${slot.key})`),
-        clock.now(),
-        clock.wallNow(),
-        slot,
-      )
+      entry =
+        value instanceof Serialized
+          ? StoredEntry.fromSerialized(value, clock.now(), clock.wallNow(), slot)
+          : new StoredEntry(value, serialize(value, `cache ${name} (${slot.key})`), clock.now(), clock.wallNow(), slot)
     } catch (error) {
       this.ended(started, false)
       this.failed(slot, error)
@@ -68,10 +66,10 @@ export class LoaderRunner<V, A> {
   }
 
   /** Calls the loader; a call that outlives `loadTimeoutMs` (or the registry) fails and is aborted. */
-  private call(args: A, key: string): Promise<V> {
+  private call(args: A, key: string): Promise<V | Serialized<V>> {
     const { clock, name } = this.setup
     const controller = new AbortController()
-    return new Promise<V>((resolve, reject) => {
+    return new Promise<V | Serialized<V>>((resolve, reject) => {
       const abandon = (error: Error): void => {
         settled()
         controller.abort(error)
@@ -84,7 +82,7 @@ export class LoaderRunner<V, A> {
       const timeoutMs = this.setup.policy.loadTimeoutMs
       const timer = clock.setTimer(() => abandon(new LoaderTimeoutError(name, key, timeoutMs)), timeoutMs)
       this.active.add(abandon)
-      let pending: Promise<V>
+      let pending: Promise<V | Serialized<V>>
       try {
         pending = Promise.resolve(this.loader(args, controller.signal))
       } catch (error) {

@@ -1,3 +1,4 @@
+import type { Serialized } from './entry.js'
 import type { ScopedReads } from './scope.js'
 
 /** How a cache behaves around its TTL. Every knob can be set per registry (`defaults`) and per declaration. */
@@ -49,8 +50,11 @@ export interface CacheDeclaration<V, A = void> extends Partial<CachePolicy> {
   readonly ttlMs: number
   /** For a keyed cache: the suffix of an entry's key, `key + ':' + keyOf(args)`. */
   readonly keyOf?: (args: A) => string
-  /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
-  readonly load: (args: A, signal: AbortSignal) => Promise<V> | V
+  /**
+   * Loads the value; it must have a JSON form, or be handed over serialized (`Serialized`).
+   * Honour `signal` (timeout, shutdown).
+   */
+  readonly load: (args: A, signal: AbortSignal) => Promise<V | Serialized<V>> | V | Serialized<V>
   /** For a keyed cache: what `reload` loads when no key is held; these are its base keys. */
   readonly warmArgs?: readonly A[]
   /** How a read for a principal is answered (see `ScopedReads`); absent: the cache has no scoped reads. */

@@ -1,5 +1,5 @@
 import type { TimerHandle } from './clock.js'
-import { etagOf, type CacheEntry, type CacheRead } from './entry.js'
+import { etagOf, type CacheEntry, type CacheRead, type Serialized } from './entry.js'
 import type { Scope } from './scope.js'
 
 /** The outcome of one load of one key, shared by every reader that waited on it. */
@@ -58,13 +58,28 @@ export class KeySlot<V> {
   views: Array<StoredEntry<V> | undefined> | undefined = undefined
 }
 
+/** Stands for the value of an entry stored from its JSON alone (`Serialized`): parsed when first read. */
+const UNPARSED: unique symbol = Symbol('unparsed')
+const parsedValues = new WeakMap<StoredEntry<unknown>, unknown>()
+
 /** The object the memory layer holds: a `CacheEntry` plus what the hot path needs beside it. */
 export class StoredEntry<V> implements CacheEntry<V> {
   /** The answer of `read()` on a hit, made once so that a hit allocates nothing. */
   readonly hitRead: Promise<CacheRead<V>>
 
+  /** An entry of a value its loader serialized: the scope's ETag (if any) is the only work left. */
+  static fromSerialized<V>(
+    loaded: Serialized<V>,
+    loadedAt: number,
+    fetchedAt: number,
+    slot: KeySlot<V>,
+  ): StoredEntry<V> {
+    const etag = slot.scope === undefined ? loaded.etag : etagOf(loaded.json, slot.scope.id)
+    return new StoredEntry<V>(UNPARSED, loaded.json, loadedAt, fetchedAt, slot, etag, loaded.bytes)
+  }
+
   constructor(
-    readonly value: V,
+    private readonly held: V | typeof UNPARSED,
     readonly json: string,
     readonly loadedAt: number,
     readonly fetchedAt: number,
@@ -76,5 +91,15 @@ export class StoredEntry<V> implements CacheEntry<V> {
   ) {
     this.hitRead = Promise.resolve(Object.freeze({ entry: this, outcome: 'hit' as const }))
     Object.freeze(this)
+  }
+
+  get value(): V {
+    if (this.held !== UNPARSED) return this.held
+    let parsed = parsedValues.get(this) as V | undefined
+    if (parsed === undefined) {
+      parsed = JSON.parse(this.json) as V
+      parsedValues.set(this, parsed)
+    }
+    return parsed
   }
 }

@@ -8,10 +8,12 @@ import Fastify, {
 } from 'fastify'
 import http from 'node:http'
 import { LazyChildLogger, type Logger } from '../logger.js'
+import type { Clock } from '../cache/index.js'
 import type { Config } from '../config.js'
 import type { KomandorrCallers } from '../features/komandorr-upstream/verdicts.js'
 import type { ViewerAccounts } from '../features/viewers/accounts.js'
 import type { ServiceMetrics } from '../metrics/index.js'
+import { registerLoginMetrics } from '../metrics/login-metrics.js'
 import { createCallerCheck, createFastCaller, installAuth } from './auth.js'
 import { CorsPolicy, installCors } from './cors.js'
 import { installGracefulClose } from './drain.js'
@@ -19,6 +21,7 @@ import { clientErrorHandler, expectationFailed, frameworkErrors, installErrorHan
 import { FastHits } from './fast-hits.js'
 import { installFrontend } from './frontend.js'
 import { komandorrCallerCheck } from './komandorr-callers.js'
+import { LoginLimits } from './login-limits.js'
 import { installOpenApi } from './openapi/install.js'
 import { validatorCompiler } from './validation.js'
 
@@ -28,13 +31,17 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Cache hits answered in front of the router; undefined when every request must go through Fastify. */
     fastHits: FastHits | undefined
+    /** The bounds on failed sign-ins; undefined with auth off. */
+    loginLimits: LoginLimits | undefined
   }
 }
 
 /** What the app's hooks use; `appDeps` in routes/index.ts builds it from the runtime. */
 export interface AppDeps {
-  readonly config: Pick<Config, 'corsOrigins' | 'auth' | 'http' | 'frontendDir'>
+  readonly config: Pick<Config, 'corsOrigins' | 'auth' | 'http' | 'frontendDir' | 'limits'>
   readonly logger: Logger
+  /** Times the windows of the limits on failed sign-ins. */
+  readonly clock: Clock
   /** Who may sign in beside the admin. */
   readonly viewers: ViewerAccounts
   readonly metrics: ServiceMetrics | undefined
@@ -49,8 +56,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const cors = new CorsPolicy(deps.config.corsOrigins)
   // In front of Komandorr, the callers Komandorr accepts are the ones accepted here.
   const auth = deps.komandorr === undefined ? deps.config.auth : { ...deps.config.auth, enabled: true }
+  const limits = loginLimits(deps)
   const callers =
-    deps.komandorr === undefined ? createCallerCheck(auth, deps.viewers) : komandorrCallerCheck(deps.komandorr)
+    deps.komandorr === undefined ? createCallerCheck(auth, deps.viewers, limits) : komandorrCallerCheck(deps.komandorr)
   // At debug level every request is logged, by Fastify: then every request goes through it.
   const metrics = deps.metrics
   const fastHits = deps.logger.isLevelEnabled('debug')
@@ -99,6 +107,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('preClose', async () => fastHits?.close())
   installGracefulClose(app)
   app.decorate('fastHits', fastHits)
+  app.decorate('loginLimits', limits)
   deps.metrics?.installHttp(app)
   installOpenApi(app)
 
@@ -109,6 +118,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       installFrontend(routes, deps.config.frontendDir)
   })
   return app
+}
+
+/** The bounds on failed sign-ins (auth on), counted in `/metrics`. */
+function loginLimits(deps: AppDeps): LoginLimits | undefined {
+  if (!deps.config.auth.enabled) return undefined
+  const limits = new LoginLimits(deps.config.limits.login, deps.clock)
+  deps.viewers.onCreated(() => limits.forgetFailures())
+  if (deps.metrics) registerLoginMetrics(deps.metrics.registry, () => limits.counts)
+  return limits
 }
 
 /**

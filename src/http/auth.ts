@@ -4,6 +4,8 @@ import type { Config } from '../config.js'
 import type { ViewerAccounts } from '../features/viewers/accounts.js'
 import { LoginDigest } from '../features/viewers/login-digest.js'
 import type { Viewer } from '../features/viewers/viewer.js'
+import { clientOf } from './client-address.js'
+import type { LoginLimits } from './login-limits.js'
 
 /**
  * Who may call a route when ENABLE_AUTH is on. POST, PUT and DELETE always need
@@ -64,29 +66,49 @@ const callerOf = (viewer: Viewer | undefined): Caller => (viewer === undefined ?
 
 /** Tells who sent a request's credentials (ENABLE_AUTH on); the Fastify hook and the fast hit path share one. */
 export interface CallerCheck {
-  /** The admin, a viewer (a first sign-in waits for scrypt), or why neither. */
-  identify(authorization: string | undefined): Caller | Promise<Caller>
+  /**
+   * The admin, a viewer (a first sign-in waits for scrypt), or why neither. `client`: who sent
+   * them (`clientOf`), for the limits on failed sign-ins; past them a ThrottledError (a 429).
+   */
+  identify(authorization: string | undefined, client: string): Caller | Promise<Caller>
   /** The same from memory only: `unknown` where a viewer's password would have to be checked. */
   identifyNow(authorization: string | undefined): Caller | 'unknown'
 }
 
 /**
  * One keyed digest of the credentials per request (the viewers' `LoginDigest`) tells the admin,
- * compared with the admin's digest in constant time, from a remembered viewer login.
+ * compared with the admin's digest in constant time, from a remembered viewer login. Anything
+ * else is a password check, within `limits` (failed sign-ins cost the caller).
  */
-export function createCallerCheck(auth: Config['auth'], viewers: ViewerAccounts | undefined): CallerCheck {
+export function createCallerCheck(
+  auth: Config['auth'],
+  viewers: ViewerAccounts | undefined,
+  limits?: LoginLimits,
+): CallerCheck {
   const logins = viewers?.logins ?? new LoginDigest()
   const adminLogin = logins.of(auth.username, auth.password)
   return {
-    identify(authorization) {
+    identify(authorization, client) {
       const credentials = credentialsOf(authorization)
       if (typeof credentials === 'string') return credentials
       const login = logins.of(credentials.username, credentials.password)
       if (timingSafeEqual(login, adminLogin)) return { admin: true }
       if (viewers === undefined) return 'wrong'
+      const remembered = viewers.recall(login)
+      if (remembered !== undefined) return { admin: false, viewer: remembered }
       // Every other name costs one scrypt check, a wrong admin password included: timing tells nothing.
-      const viewer = viewers.authenticate(credentials.username, credentials.password, login)
-      return viewer instanceof Promise ? viewer.then(callerOf) : callerOf(viewer)
+      const { username, password } = credentials
+      if (limits === undefined) {
+        const viewer = viewers.authenticate(username, password, login)
+        return viewer instanceof Promise ? viewer.then(callerOf) : callerOf(viewer)
+      }
+      let viewer: Viewer | undefined
+      return limits
+        .check(client, login.toString('base64url'), async () => {
+          viewer = await viewers.authenticate(username, password, login)
+          return viewer !== undefined
+        })
+        .then(() => callerOf(viewer))
     },
     identifyNow(authorization) {
       const credentials = credentialsOf(authorization)
@@ -152,14 +174,14 @@ export function installAuth(app: FastifyInstance, auth: Config['auth'], callers:
       if (access === 'public') {
         // Open to all; a viewer who signs in gets their own view of it.
         if (viewersAllowed && authorization !== undefined) {
-          const caller = await identify(authorization)
+          const caller = await identify(authorization, clientOf(request.ip))
           if (typeof caller === 'object' && !caller.admin) request.viewer = caller.viewer
         }
         return
       }
       if (access === 'verify-if-sent' && authorization === undefined) return
     }
-    const caller = await identify(authorization)
+    const caller = await identify(authorization, clientOf(request.ip))
     if (typeof caller === 'object') {
       if (caller.admin) return
       request.viewer = caller.viewer

@@ -24,6 +24,8 @@ export interface CachedRouteOptions {
   readonly failureFields?: Record<string, unknown>
   /** A top-level field of the value never answered (see `answeredEntry`). */
   readonly internal?: string
+  /** Called on a miss before the read, which it may refuse by throwing; what it returns is called when the read ends. */
+  readonly admit?: (request: FastifyRequest) => () => void
 }
 
 /**
@@ -60,11 +62,14 @@ async function readThenReply<V, A>(
   options: CachedRouteOptions,
   scope: Scope | undefined,
 ): Promise<FastifyReply> {
+  const done = options.admit?.(request)
   let read
   try {
     read = await cache.read(args, scope)
   } catch (error) {
     throw upstreamError(error, options.what, options.failureFields)
+  } finally {
+    done?.()
   }
   const entry = scope === undefined ? answeredEntry(read.entry, options.internal) : read.entry
   return sendCacheEntry(request, reply, cache, entry, read.outcome, options.shape)

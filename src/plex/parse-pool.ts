@@ -3,7 +3,8 @@
 // trip would cost more than the parse. One worker, one body at a time, the rest queued; a body
 // whose request is aborted (deadline, caller) terminates the worker mid-parse, and the next
 // body starts a fresh one. Idle, the worker does not keep the process alive.
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { startWorker } from '../worker-thread.js'
 import { decodeBody, formatOf } from './decode.js'
 import { BodyAssembler, type BodyPart } from './parse-slices.js'
 
@@ -19,10 +20,6 @@ export type Decoded = { value: unknown } | { problem: string }
  * quiet one, ~50 ms under load (a 473 KB page of 1,000 history rows parsed in 22 ms at load 20),
  * so that every history page parses inline as before.
  */
-// A dev dependency, reached only when the worker runs from TypeScript sources (tests, `npm run dev`);
-// named apart so that the built worker code holds no import of it.
-const TSX_API = 'tsx/esm/api'
-
 export const INLINE_MAX_BYTES = { xml: 32 * 1024, json: 1024 * 1024 } as const
 
 interface Job {
@@ -99,14 +96,7 @@ export class ParsePool {
 
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker
-    const worker = import.meta.url.endsWith('.ts')
-      ? // From the sources (tests, `npm run dev`) the worker is TypeScript too: tsx's API loads it
-        // (on Node 20 a worker's `--import tsx` does not reach its ESM loader).
-        new Worker(
-          `import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(new URL('./parse-worker.ts', import.meta.url).href)}) })`,
-          { eval: true },
-        )
-      : new Worker(new URL('./parse-worker.js', import.meta.url))
+    const worker = startWorker(import.meta.url, 'parse-worker')
     this.started++
     worker.on('message', (message: FromWorker) => this.onMessage(worker, message))
     worker.on('error', (error) => this.onWorkerGone(worker, error))

@@ -1,5 +1,6 @@
+import { ManualClock } from '../../src/cache/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { json, startPlexAppOnManualClock, type ClockedPlexApp } from '../support/api-harness.js'
+import { json, type ClockedPlexApp, startService } from '../support/api-harness.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Entry = Record<string, any>
@@ -14,7 +15,7 @@ describe('cache health in cache/stats', () => {
   }
 
   beforeAll(async () => {
-    t = await startPlexAppOnManualClock({ env: { CACHE_WARM_IDLE: '1' } })
+    t = await startService({ plex: true, clock: new ManualClock(), env: { CACHE_WARM_IDLE: '1' } })
   })
   afterAll(() => t.close())
 

@@ -34,7 +34,10 @@ describe('viewers beside the admin', () => {
   const get = (path: string, headers: Record<string, string>) => fetch(t.url + path, { headers })
 
   beforeAll(async () => {
-    t = await startService({ plex: true, env: AUTH_ENV, sim: { sharedUsers: 4, historyRows: 600 } })
+    // These tests send dozens of wrong passwords from one address, faster than the defaults allow
+    // (test/api/login-limits.test.ts is about those bounds).
+    const env = { ...AUTH_ENV, LOGIN_FAILURES_PER_CLIENT: '1000', LOGIN_FAILURES_PER_SECOND: '1000' }
+    t = await startService({ plex: true, env, sim: { sharedUsers: 4, historyRows: 600 } })
     const [a, b] = t.sim.control.state().accounts.filter((account) => account.id > 1)
     ann = { account: a!.id, headers: basic('ann', PASSWORD) }
     bob = { account: b!.id, headers: basic('bob', PASSWORD) }

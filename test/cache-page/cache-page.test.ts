@@ -125,8 +125,8 @@ describe('GET /cache (headless Chromium)', () => {
   it('opened on a fresh service, spans the last 15 minutes until samples arrive', async () => {
     sim = await startSimulator({ port: 0, token: TOKEN, seed: 2, items: 50, speed: 0, liveSessions: false })
     // One sample at start, the next in ten minutes: the page opens on a single sample.
-    app = await startTestApp(
-      {
+    app = await startService({
+      env: {
         PLEX_SERVER_URL: sim.url,
         PLEX_SERVER_TOKEN: TOKEN,
         PLEX_TV_URL: sim.url,
@@ -134,8 +134,8 @@ describe('GET /cache (headless Chromium)', () => {
         AUTH_USERNAME: AUTH.username,
         AUTH_PASSWORD: AUTH.password,
       },
-      { cacheHistoryIntervalMs: 600_000 },
-    )
+      runtime: { cacheHistoryIntervalMs: 600_000 },
+    })
     browser = await openBrowser()
     const page = browser.pages()[0] ?? (await browser.newPage())
     expect((await page.goto(`${app.url}/cache`))?.status()).toBe(200)

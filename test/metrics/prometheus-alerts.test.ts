@@ -9,7 +9,7 @@ import {
   PUSHED_REFETCH_MS,
 } from '../../src/features/stats/cache-health.js'
 import { CACHES } from '../../src/features/caches/index.js'
-import { startPlexApp, type PlexApp } from '../support/api-harness.js'
+import { type PlexApp, startService } from '../support/api-harness.js'
 import { parsePrometheusText } from '../support/prometheus-text.js'
 import { metricNamesOf } from '../support/promql.js'
 
@@ -35,7 +35,7 @@ const matchedValues = (expr: string, label: string) =>
 describe('docs/prometheus/alerts.yml', () => {
   let app: PlexApp
   beforeAll(async () => {
-    app = await startPlexApp()
+    app = await startService({ plex: true })
   })
   afterAll(() => app.close())
 

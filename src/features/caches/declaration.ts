@@ -1,10 +1,11 @@
-import type { Cache, CacheDeclaration, CachePolicy } from '../../cache/index.js'
+import type { Cache, CacheDeclaration, CachePolicy, Serialized } from '../../cache/index.js'
 import type { JsonSchema } from '../../json-schema.js'
 import { arrayOf, emptyArray, int, object, str } from '../../json-schema.js'
 import type { Repos } from '../../db/index.js'
 import type { Logger } from '../../logger.js'
 import type { PlayingNotification, ActivityNotification, TimelineEntry, TranscodeSession } from '../../plex/index.js'
 import type { PlexConnection } from '../../plex/plex-connection.js'
+import type { HistoryPages } from '../history/history-pages.js'
 import type { Viewer } from '../viewers/viewer.js'
 import type { DashboardSnapshot } from '../stats/dashboard-snapshot.js'
 
@@ -44,8 +45,11 @@ export interface CacheSpec<V, A = void> {
   readonly warmArgs?: readonly A[]
   /** For a keyed cache: how many keys and bytes it holds in each tier (defaults in cache/policy.ts). */
   readonly bounds?: Pick<CacheDeclaration<V, A>, 'maxKeys' | 'maxBytes' | 'variantMaxStaleMs'>
-  /** Loads the value; it must have a JSON form. Honour `signal` (timeout, shutdown). */
-  load(deps: CacheDeps, args: A, signal: AbortSignal): Promise<V> | V
+  /**
+   * Loads the value; it must have a JSON form, or be handed over serialized (`Serialized`, made
+   * off the event loop). Honour `signal` (timeout, shutdown).
+   */
+  load(deps: CacheDeps, args: A, signal: AbortSignal): Promise<V | Serialized<V>> | V | Serialized<V>
 }
 
 /** A cache of any value, as the catalogue lists it. */
@@ -169,6 +173,11 @@ export interface CachedRoute<A> {
   readonly query?: RouteQuery<A>
   /** Runs on every request before the read (the dashboard marks itself in demand). */
   onRequest?(deps: CacheDeps): void
+  /**
+   * A miss costs the service real work (a history page of 5,000 rows): requests that miss are
+   * bounded per client and in all (`HeavyQueries`), a 429 with `Retry-After` past the bounds.
+   */
+  readonly heavy?: boolean
 }
 
 export interface RouteQuery<A> {
@@ -212,6 +221,8 @@ export interface CacheDeps {
   /** The Plex server in use; `plex.client()` throws while none is configured. */
   readonly plex: PlexConnection
   readonly repos: Repos
+  /** Watch-history pages read and serialized off the event loop. */
+  readonly historyPages: HistoryPages
   readonly logger: Logger
   /** The server's name: its own once known, else PLEX_SERVER_NAME. */
   serverName(): string

@@ -1,5 +1,5 @@
-import type { WatchHistoryEntry, WatchHistoryQuery } from '../../db/index.js'
-import { plexImageUrl } from '../../plex/image-url.js'
+import type { WatchHistoryQuery } from '../../db/index.js'
+import type { WatchHistoryRow } from '../history/watch-history-rows.js'
 import { arrayOf, dateTime, int, nullable, num, object, str } from '../../json-schema.js'
 import { declareCache } from './declaration.js'
 
@@ -18,35 +18,6 @@ const listQuerySchema = {
     user_id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   },
 } as const
-
-/** One row of `GET /api/plex/watch-history`, as Komandorr's frontend reads it. */
-export interface WatchHistoryRow {
-  user_id: number | null
-  /** The Plex user name: Komandorr's frontend shows this field as the user. */
-  email: string | null
-  type: string | null
-  title: string
-  grandparent_title: string | null
-  parent_index: number | null
-  index: number | null
-  /** UTC ISO 8601. */
-  viewed_at: string
-  /** Seconds; 0 when unknown (an item deleted before it was synced). */
-  duration: number
-  /** Seconds. */
-  view_offset: number
-  /** Percent, two decimals. */
-  progress: number
-  view_count: number
-  rating: number | null
-  year: number | null
-  /** `/api/plex/proxy/image?url=<absolute Plex URL>`: the frontend uses it as an img src as is. */
-  thumb: string | null
-  content_rating: string | null
-  studio: string | null
-  summary: string | null
-  genres: string[]
-}
 
 /**
  * `watch_history`: rows of the synced SQLite table, keyed by the normalized query
@@ -87,6 +58,7 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
         }),
       ),
       shape: 'array',
+      heavy: true,
       query: {
         schema: listQuerySchema,
         args: (query) => {
@@ -113,45 +85,12 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
   // Clients page with any limit and offset: 1,000 pages of 5,000 rows were 125 MB in Redis for
   // 65 min. At most 50 pages (24 MiB) are kept; a page other than the first lives one TTL past its own.
   bounds: { maxKeys: 50, maxBytes: 24 * 1024 * 1024 },
-  async load({ plex, repos }, query) {
-    const baseUrl = plex.configured ? plex.client().baseUrl : undefined
-    return (await repos.watchHistory.list(query)).map((entry) => watchHistoryRow(entry, baseUrl))
+  load({ plex, historyPages }, query, signal) {
+    return historyPages.page(query, plex.configured ? plex.client().baseUrl : undefined, signal)
   },
 })
 
 export function watchHistoryKey(query: WatchHistoryQuery): string {
   const user = query.userId === undefined ? '' : `:user_id=${query.userId}`
   return `limit=${query.limit}:offset=${query.offset ?? 0}${user}`
-}
-
-export function watchHistoryRow(entry: WatchHistoryEntry, plexBaseUrl: string | undefined): WatchHistoryRow {
-  const duration = entry.duration ?? 0
-  const viewOffset = entry.viewOffset ?? 0
-  return {
-    user_id: entry.userId,
-    email: entry.userName,
-    type: entry.type,
-    title: entry.title,
-    grandparent_title: entry.grandparentTitle,
-    parent_index: entry.parentIndex,
-    index: entry.index,
-    viewed_at: new Date(entry.viewedAt * 1000).toISOString(),
-    duration,
-    view_offset: viewOffset,
-    progress: entry.progress ?? 0,
-    view_count: entry.viewCount ?? 1,
-    rating: entry.rating,
-    year: entry.year,
-    thumb: proxiedThumb(entry.thumb, plexBaseUrl),
-    content_rating: entry.contentRating,
-    studio: entry.studio,
-    summary: entry.summary,
-    genres: [...entry.genres],
-  }
-}
-
-function proxiedThumb(thumb: string | null, plexBaseUrl: string | undefined): string | null {
-  if (thumb === null || plexBaseUrl === undefined) return null
-  const absolute = plexImageUrl(plexBaseUrl, thumb)
-  return absolute === null ? null : `/api/plex/proxy/image?url=${encodeURIComponent(absolute)}`
 }

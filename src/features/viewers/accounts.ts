@@ -51,6 +51,7 @@ export class ViewerAccounts {
   /** The digest remembered logins are found by; the auth check takes the same one for the admin. */
   readonly logins = new LoginDigest()
   private readonly remembered = new LRUCache<string, RememberedLogin>({ max: REMEMBERED_LOGINS })
+  private readonly createdListeners = new Set<() => void>()
 
   constructor(private readonly options: ViewerAccountsOptions) {
     options.registry.onScopeDropped((scopeId) => this.forgetScope(scopeId))
@@ -68,7 +69,14 @@ export class ViewerAccounts {
       createdAt: clock.wallNow(),
     }
     if (!(await repo.add(stored))) return { ok: false, reason: 'taken' }
+    for (const listener of this.createdListeners) listener()
     return { ok: true, viewer: viewerView(stored) }
+  }
+
+  /** `listener` runs after each account made (credentials refused before may sign it in now); returns the undo. */
+  onCreated(listener: () => void): () => void {
+    this.createdListeners.add(listener)
+    return () => this.createdListeners.delete(listener)
   }
 
   async list(): Promise<ViewerView[]> {

@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import type { Cache, CacheRegistry, Principal } from '../../cache/index.js'
 import type { CacheDeps, CachedRoute, CacheSpec } from '../../features/caches/declaration.js'
+import type { Config } from '../../config.js'
 import { CACHES } from '../../features/caches/index.js'
 import { publicRoute } from '../auth.js'
+import { clientOf } from '../client-address.js'
+import { HeavyQueries } from '../heavy-queries.js'
 import { HttpError } from '../http-error.js'
 import { fastCacheHit, replyFromCache, type CachedRouteOptions } from '../cached-reply.js'
 import type { FastAnswer } from '../fast-hits.js'
@@ -15,14 +18,22 @@ import { cached, routeDoc } from '../openapi/schemas.js'
  * upstream is down and nothing was ever loaded. A viewer's request reads in the viewer's scope
  * (routes of caches that declare `viewers`; the others are the admin's only).
  */
-export function cachedRoutes(app: FastifyInstance, deps: { cacheDeps: CacheDeps; registry: CacheRegistry }): void {
+export function cachedRoutes(
+  app: FastifyInstance,
+  deps: {
+    cacheDeps: CacheDeps
+    registry: CacheRegistry
+    limits: Pick<Config['limits'], 'heavyQueriesPerClient' | 'heavyQueriesMax'>
+  },
+): void {
+  const heavy = new HeavyQueries(deps.limits.heavyQueriesPerClient, deps.limits.heavyQueriesMax)
   for (const spec of CACHES) {
     for (const route of spec.routes ?? []) {
       const options: RouteShorthandOptions = {
         schema: routeSchema(route),
         config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
       }
-      const handler = cachedHandler(spec, route, deps.cacheDeps, deps.registry)
+      const handler = cachedHandler(spec, route, deps.cacheDeps, deps.registry, route.heavy ? heavy : undefined)
       const fast = fastAnswer(spec, route, deps.cacheDeps, deps.registry)
       for (const path of route.paths) {
         app.get(path, options, handler)
@@ -63,13 +74,20 @@ function routeSchema<A>(route: CachedRoute<A>) {
 }
 
 /** Not async: a hit answers without a promise (replyFromCache makes one only on a miss). */
-function cachedHandler<V, A>(spec: CacheSpec<V, A>, route: CachedRoute<A>, deps: CacheDeps, registry: CacheRegistry) {
+function cachedHandler<V, A>(
+  spec: CacheSpec<V, A>,
+  route: CachedRoute<A>,
+  deps: CacheDeps,
+  registry: CacheRegistry,
+  heavy: HeavyQueries | undefined,
+) {
   const cache = deps.cache(spec)
   const options: CachedRouteOptions = {
     what: route.what,
     shape: route.shape,
     failureFields: route.failureFields,
     internal: route.internal,
+    admit: heavy && ((request) => heavy.enter(clientOf(request.ip), route.what)),
   }
   const { notConfigured, onRequest, query } = route
   const viewers = spec.viewers

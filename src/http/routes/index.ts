@@ -44,7 +44,7 @@ export const routeModules: readonly RouteRegistration[] = [
       configuredPort: r.config.port,
     }),
   (app, r) => r.komandorr === undefined && trafficRoutes(app, { services: r.repos.services, traffic: r.traffic }),
-  (app, r) => cachedRoutes(app, { cacheDeps: r.cacheDeps, registry: r.caches }),
+  (app, r) => cachedRoutes(app, { cacheDeps: r.cacheDeps, registry: r.caches, limits: r.config.limits }),
   (app, r) => plexConfigRoutes(app, { plexConfig: r.plexConfig }),
   (app, r) => imageProxyRoutes(app, { images: r.plexImages }),
   (app, r) => watchHistorySyncRoutes(app, { watchHistorySync: r.watchHistorySync }),
@@ -70,6 +70,7 @@ export function appDeps(runtime: Runtime): AppDeps {
   return {
     config: runtime.config,
     logger: runtime.logger,
+    clock: runtime.clock,
     viewers: runtime.viewers,
     metrics: runtime.metrics,
     komandorr: runtime.komandorr?.callers,
