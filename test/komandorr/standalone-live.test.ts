@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { komandorrStandaloneRoutes, type StandaloneDeps } from '../../src/http/routes/komandorr-standalone.js'
+import { komandorrStandaloneRoutes } from '../../src/http/routes/komandorr-standalone.js'
+import type { StandaloneDeps } from '../../src/http/routes/komandorr-standalone-deps.js'
 import { basic, jsonInit, type TestApp, startService } from '../support/api-harness.js'
 
 const AUTH = { ENABLE_AUTH: 'true', AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'standalone-pw-1' }

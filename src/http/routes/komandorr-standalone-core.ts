@@ -3,7 +3,7 @@ import { authFromEnvironment, needsKomandorr } from '../../features/komandorr-st
 import { frontendRelease } from '../../features/komandorr-standalone/version.js'
 import type { LogLevel } from '../../logger.js'
 import { routeDoc } from '../openapi/schemas.js'
-import type { StandaloneDeps } from './komandorr-standalone.js'
+import type { StandaloneDeps } from './komandorr-standalone-deps.js'
 
 /** Komandorr's names for the log levels (Python's), shown on its settings page. */
 const LEVEL_NAMES: Record<LogLevel, string> = {

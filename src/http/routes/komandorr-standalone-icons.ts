@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { publicRoute } from '../auth.js'
 import { HttpError, badRequest, notFound } from '../http-error.js'
 import { routeDoc } from '../openapi/schemas.js'
-import type { StandaloneDeps } from './komandorr-standalone.js'
+import type { StandaloneDeps } from './komandorr-standalone-deps.js'
 
 /** The image types Komandorr accepts for a service icon, with the extension each is saved under. */
 const ICON_TYPES: Readonly<Record<string, string>> = {

@@ -4,7 +4,7 @@ import { buildTrafficSummary } from '../../features/komandorr-standalone/traffic
 import { attachTrafficSocket } from '../../features/komandorr-standalone/traffic-socket.js'
 import { notFound } from '../http-error.js'
 import { routeDoc } from '../openapi/schemas.js'
-import type { StandaloneDeps } from './komandorr-standalone.js'
+import type { StandaloneDeps } from './komandorr-standalone-deps.js'
 
 const json = (description: string) => ({ description })
 const doc = (summary: string, ok: string, request = {}) => routeDoc('komandorr', summary, { 200: json(ok) }, request)
