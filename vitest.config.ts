@@ -29,10 +29,11 @@ export default defineConfig({
       reporter: ['text-summary', 'json-summary'],
       // A figure even when a test fails: on a loaded machine a timing test may, and the floor still holds.
       reportOnFailure: true,
-      // The floor under coverage: raised as it rises, never lowered.
-      // Lines and statements only: every file of src/ counts in them whether a test loads it or
-      // not, so more tests can only raise them (branches and functions are counted in loaded files).
-      thresholds: { lines: 43, statements: 43 },
+      // The floor under the whole suite's coverage (`npm test -- --coverage`, as CI runs it): raised
+      // as it rises, never lowered. Lines and statements only: every file of src/ counts in them
+      // whether a test loads it or not, so more tests can only raise them (branches and functions
+      // are counted in loaded files). The unit project alone covers about 43 %.
+      thresholds: { lines: 94, statements: 94 },
     },
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },

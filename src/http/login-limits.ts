@@ -97,17 +97,20 @@ export class LoginLimits {
       throw error
     }
     let passed = false
+    // A check that throws (the database is out of reach) says nothing of the credentials.
+    let answered = false
     try {
       await this.turn()
       this.counts.checks++
       this.counts.peakConcurrent = Math.max(this.counts.peakConcurrent, this.running)
       passed = await check()
+      answered = true
     } finally {
       this.running--
       this.waiting.shift()?.()
       mine.running--
       this.admitted--
-      if (!passed) {
+      if (answered && !passed) {
         const at = this.clock.now()
         mine.failures.push(at)
         this.recentFailures.push(at)

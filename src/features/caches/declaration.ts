@@ -174,10 +174,11 @@ export interface CachedRoute<A> {
   /** Runs on every request before the read (the dashboard marks itself in demand). */
   onRequest?(deps: CacheDeps): void
   /**
-   * A miss costs the service real work (a history page of 5,000 rows): requests that miss are
-   * bounded per client and in all (`HeavyQueries`), a 429 with `Retry-After` past the bounds.
+   * Whether a miss of these args costs the service real work (a history page of 5,000 rows):
+   * such requests are bounded per client and in all (`HeavyQueries`), a 429 with `Retry-After`
+   * past the bounds. Light requests of the same route are never refused.
    */
-  readonly heavy?: boolean
+  heavy?(args: A): boolean
 }
 
 export interface RouteQuery<A> {

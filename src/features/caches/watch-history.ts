@@ -58,7 +58,8 @@ export const watchHistoryCache = declareCache<WatchHistoryRow[], WatchHistoryQue
         }),
       ),
       shape: 'array',
-      heavy: true,
+      // Komandorr's frontend asks for 500 rows; larger pages are the ones that cost real work.
+      heavy: ({ limit }) => limit > 500,
       query: {
         schema: listQuerySchema,
         args: (query) => {

@@ -33,7 +33,13 @@ export function cachedRoutes(
         schema: routeSchema(route),
         config: { ...(route.public ? publicRoute : {}), viewers: spec.viewers !== undefined },
       }
-      const handler = cachedHandler(spec, route, deps.cacheDeps, deps.registry, route.heavy ? heavy : undefined)
+      const handler = cachedHandler(
+        spec,
+        route,
+        deps.cacheDeps,
+        deps.registry,
+        route.heavy !== undefined ? heavy : undefined,
+      )
       const fast = fastAnswer(spec, route, deps.cacheDeps, deps.registry)
       for (const path of route.paths) {
         app.get(path, options, handler)
@@ -87,7 +93,11 @@ function cachedHandler<V, A>(
     shape: route.shape,
     failureFields: route.failureFields,
     internal: route.internal,
-    admit: heavy && ((request) => heavy.enter(clientOf(request.ip), route.what)),
+  }
+  const isHeavy = route.heavy
+  const heavyOptions: CachedRouteOptions | undefined = heavy && {
+    ...options,
+    admit: (request) => heavy.enter(clientOf(request.ip), route.what),
   }
   const { notConfigured, onRequest, query } = route
   const viewers = spec.viewers
@@ -96,12 +106,13 @@ function cachedHandler<V, A>(
     onRequest?.(deps)
     let args = query === undefined ? (undefined as A) : query.args(request.query as Record<string, unknown>)
     const viewer = request.viewer
-    if (viewer === null || viewers === undefined) return replyFromCache(request, reply, cache, args, options)
+    const chosen = heavyOptions !== undefined && isHeavy!(args) ? heavyOptions : options
+    if (viewer === null || viewers === undefined) return replyFromCache(request, reply, cache, args, chosen)
     if (viewers.kind === 'own') {
       const narrowed = viewers.args(args, viewer)
       if ('forbidden' in narrowed) throw new HttpError(403, narrowed.forbidden)
       args = narrowed.args
     }
-    return replyFromCache(request, reply, cache, args, options, registry.scope(viewer))
+    return replyFromCache(request, reply, cache, args, chosen, registry.scope(viewer))
   }
 }
